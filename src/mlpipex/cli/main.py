@@ -1,0 +1,72 @@
+"""Entry point of ``mlpipex``: the root app, its global options and the error boundary."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import click
+import typer
+
+from mlpipex.cli.errors import report
+from mlpipex.config import Settings
+
+app = typer.Typer(
+    name="mlpipex",
+    help="MLPipeX: a deployment-first model registry, with experiment tracking and data versioning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@dataclass
+class State:
+    settings: Settings
+    traceback: bool = False
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    uri: str | None = typer.Option(
+        None, "--uri", envvar="MLPIPEX_URI", help="Registry: a folder, sqlite:///, postgresql://, http(s)://"
+    ),
+    objects: str | None = typer.Option(
+        None, "--objects", envvar="MLPIPEX_OBJECTS", help="Object store URL (any fsspec URL)."
+    ),
+    user: str | None = typer.Option(None, "--user", envvar="MLPIPEX_USER", help="Actor recorded in events."),
+    traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback on errors."),
+) -> None:
+    ctx.obj = State(Settings(uri=uri, objects=objects, user=user), traceback)
+
+
+def _register_commands() -> None:
+    from mlpipex.cli import data
+
+    app.add_typer(data.app, name="data")
+    for name, fn in data.ROOT_COMMANDS.items():
+        app.command(name)(fn)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on argv and return its exit code; errors are reported here and only here."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=args, prog_name="mlpipex", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 1
+    except BaseException as exc:
+        return report(exc, traceback="--traceback" in args)
+    return rv if isinstance(rv, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure types of MLPipeX: no I/O, no environment, no printing."""

@@ -1,0 +1,46 @@
+"""Artifact manifests: the files of a model or dataset, each with its digest and size."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import blake3
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file of an artifact: a POSIX path relative to the artifact root."""
+
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A file (one entry with path ``""`` is not used: a single file keeps its name) or a tree."""
+
+    files: tuple[FileEntry, ...]
+
+    @classmethod
+    def of(cls, entries: Iterable[FileEntry]) -> Manifest:
+        return cls(tuple(sorted(entries, key=lambda e: e.path)))
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self.files)
+
+    def to_json(self) -> bytes:
+        rows = [{"path": e.path, "digest": e.digest, "size": e.size} for e in self.files]
+        return json.dumps(rows, separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Manifest:
+        return cls.of(FileEntry(r["path"], r["digest"], int(r["size"])) for r in json.loads(data))
+
+    @property
+    def digest(self) -> str:
+        """The identity of the whole artifact: blake3 of its canonical JSON."""
+        return blake3.blake3(self.to_json()).hexdigest()

@@ -1,0 +1,91 @@
+"""The one exception tree of MLPipeX.
+
+Every layer raises these; each front end translates them once:
+the CLI into exit codes (``cli/errors.py``), the server into HTTP bodies.
+
+    MLPipeXError                 base; ``exit_code`` 70 (internal error)
+    ├── Invalid                  bad input or a rule broken; exit 1
+    │   ├── PolicyViolation      registration or transition refused by the policy; exit 1
+    │   └── Corrupt              bytes whose digest does not match what was recorded; exit 1
+    ├── NotFound                 no such model, version, alias, object...; exit 4
+    ├── AlreadyExists            the name is taken; exit 5
+    ├── Conflict                 the state changed under you, or forbids this now; exit 5
+    ├── Unauthorized             no or wrong credentials; exit 1
+    └── Forbidden                the credentials lack the right; exit 1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class MLPipeXError(Exception):
+    """Base of every error MLPipeX raises on purpose."""
+
+    exit_code = 70
+    code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class Invalid(MLPipeXError):
+    exit_code = 1
+    code = "INVALID"
+
+
+class PolicyViolation(Invalid):
+    """Refused by the policy; ``reasons`` names every failed requirement or gate."""
+
+    code = "POLICY_VIOLATION"
+
+    def __init__(self, what: str, reasons: Sequence[str], *, hint: str | None = None) -> None:
+        self.reasons = list(reasons)
+        super().__init__(f"{what}: " + "; ".join(self.reasons), hint=hint)
+
+
+class Corrupt(Invalid):
+    code = "CORRUPT"
+
+
+class NotFound(MLPipeXError):
+    exit_code = 4
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(MLPipeXError):
+    exit_code = 5
+    code = "ALREADY_EXISTS"
+
+
+class Conflict(MLPipeXError):
+    exit_code = 5
+    code = "CONFLICT"
+
+
+class Unauthorized(MLPipeXError):
+    exit_code = 1
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(MLPipeXError):
+    exit_code = 1
+    code = "PERMISSION_DENIED"
+
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "Corrupt",
+    "Forbidden",
+    "Invalid",
+    "MLPipeXError",
+    "NotFound",
+    "PolicyViolation",
+    "Unauthorized",
+]

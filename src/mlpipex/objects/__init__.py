@@ -1,0 +1,6 @@
+"""Content-addressed object store: immutable bytes named by their blake3 digest."""
+
+from mlpipex.objects.hashing import hash_bytes, hash_file
+from mlpipex.objects.store import ObjectStore
+
+__all__ = ["ObjectStore", "hash_bytes", "hash_file"]
