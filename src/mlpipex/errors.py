@@ -11,7 +11,8 @@ the CLI into exit codes (``cli/errors.py``), the server into HTTP bodies.
     ├── AlreadyExists            the name is taken; exit 5
     ├── Conflict                 the state changed under you, or forbids this now; exit 5
     ├── Unauthorized             no or wrong credentials; exit 1
-    └── Forbidden                the credentials lack the right; exit 1
+    ├── Forbidden                the credentials lack the right; exit 1
+    └── Unavailable              a database, object store or server cannot be reached; exit 70
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class Forbidden(MLPipeXError):
     code = "PERMISSION_DENIED"
 
 
+class Unavailable(MLPipeXError):
+    code = "UNAVAILABLE"
+
+
 __all__ = [
     "AlreadyExists",
     "Conflict",
@@ -88,4 +93,5 @@ __all__ = [
     "NotFound",
     "PolicyViolation",
     "Unauthorized",
+    "Unavailable",
 ]

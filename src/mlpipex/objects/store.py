@@ -100,9 +100,14 @@ class ObjectStore:
             digest, size = hash_file(src, progress)
         else:
             size = os.path.getsize(src)
-        if self.exists(digest):
-            return FileEntry(os.path.basename(src), digest, size)
         final = self.path(digest)
+        if self.exists(digest):
+            if self.local:
+                # Refresh the age gc reads, so an old unreferenced object about to be
+                # referenced again is not collected under this write.
+                with contextlib.suppress(OSError):
+                    os.utime(final)
+            return FileEntry(os.path.basename(src), digest, size)
         if self.local:
             tmp = self._tmp_path()
             os.makedirs(os.path.dirname(tmp), exist_ok=True)

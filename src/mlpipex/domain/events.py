@@ -1,0 +1,48 @@
+"""Event kinds and the hash chain of the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+GENESIS = "0" * 64
+
+MODEL_CREATED = "model_created"
+MODEL_UPDATED = "model_updated"
+POLICY_SET = "policy_set"
+VERSION_REGISTERED = "version_registered"
+REGISTRATION_REFUSED = "registration_refused"
+TRANSITION_REQUESTED = "transition_requested"
+TRANSITION_APPROVED = "transition_approved"
+TRANSITION_DONE = "transition_done"
+TRANSITION_REFUSED = "transition_refused"
+ALIAS_SET = "alias_set"
+ALIAS_DELETED = "alias_deleted"
+TAG_SET = "tag_set"
+TAG_DELETED = "tag_deleted"
+VERSION_UPDATED = "version_updated"
+
+KINDS = frozenset(v for k, v in dict(globals()).items() if k.isupper() and k != "GENESIS")
+
+
+def event_hash(
+    *,
+    seq: int,
+    time: int,
+    actor: str,
+    kind: str,
+    model: str | None,
+    version: int | None,
+    reason: str,
+    payload: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """sha256 over the canonical JSON of every field and the previous hash."""
+    body = json.dumps(
+        [seq, time, actor, kind, model, version, reason, payload, prev_hash],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()

@@ -1,0 +1,55 @@
+"""What every operation runs against: the store, the objects, who acts, and the default policy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlpipex.domain.policy import Policy, parse_policy
+from mlpipex.errors import Forbidden
+from mlpipex.objects import ObjectStore
+from mlpipex.store import Store
+
+ROLES = ("viewer", "editor", "approver", "admin")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, with roles globally and per model. Embedded use acts as admin of its own files."""
+
+    name: str
+    roles: frozenset[str] = frozenset({"admin"})
+    model_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def rank(self, model: str | None) -> int:
+        granted = set(self.roles) | (set(self.model_roles.get(model, ())) if model else set())
+        return max((ROLES.index(r) for r in granted if r in ROLES), default=-1)
+
+    def can(self, role: str, model: str | None = None) -> bool:
+        return self.rank(model) >= ROLES.index(role)
+
+
+@dataclass
+class Registry:
+    store: Store
+    objects: ObjectStore
+    actor: Actor
+    default_policy: Policy = field(default_factory=Policy)
+    clock: Callable[[], int] = now_ms
+
+    def require(self, role: str, model: str | None = None) -> None:
+        if not self.actor.can(role, model):
+            where = f" on model {model!r}" if model else ""
+            raise Forbidden(f"{self.actor.name} lacks the {role} role{where}")
+
+    def policy_of(self, stored: Mapping[str, Any] | None) -> Policy:
+        return parse_policy(stored) if stored else self.default_policy
+
+    def close(self) -> None:
+        self.store.close()

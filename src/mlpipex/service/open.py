@@ -1,0 +1,57 @@
+"""Opening a registry from a location: the store, its object store and the default policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from mlpipex.config import Location, Settings, require_existing
+from mlpipex.domain.policy import PRESETS, Policy, parse_policy
+from mlpipex.errors import Invalid
+from mlpipex.objects import ObjectStore
+from mlpipex.service.context import Actor, Registry
+from mlpipex.store import Store, registry
+
+OBJECTS_KEY = "objects_uri"
+
+
+def load_policy(spec: str | None) -> Policy:
+    """``strict`` (default), ``permissive``, or a YAML file."""
+    if not spec:
+        return PRESETS["strict"]
+    if spec.lower() in PRESETS:
+        return PRESETS[spec.lower()]
+    path = Path(spec)
+    if not path.is_file():
+        raise Invalid(f"policy {spec!r} is neither strict, permissive nor a file")
+    return parse_policy(yaml.safe_load(path.read_text()) or {})
+
+
+def open_registry(loc: Location, settings: Settings, *, create: bool, actor: Actor | None = None
+                  ) -> Registry:
+    """Open (and, for writes, create) the registry at loc. Objects: an explicit URL wins, then
+    the one recorded in the database, then the folder beside a local database."""
+    if loc.kind == "http":
+        raise Invalid("this operation needs direct access to the registry, not a server URL")
+    if not create:
+        require_existing(loc)
+    store = Store(loc.url)
+    with store.read() as conn:
+        recorded = registry.get_setting(conn, OBJECTS_KEY)
+    objects_url = settings.objects or recorded or loc.objects
+    if objects_url is None:
+        store.close()
+        raise Invalid(
+            "no object store is known for this database",
+            hint="pass --objects URL (or set MLPIPEX_OBJECTS) once; it is recorded for everyone",
+        )
+    if recorded is None:
+        with store.write() as conn:
+            registry.set_setting(conn, OBJECTS_KEY, objects_url)
+    return Registry(
+        store=store,
+        objects=ObjectStore(objects_url),
+        actor=actor or Actor(settings.actor()),
+        default_policy=load_policy(settings.policy),
+    )

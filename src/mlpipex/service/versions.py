@@ -1,0 +1,98 @@
+"""Reading versions by any of their names, listing them, and editing their tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mlpipex.domain import events as ev
+from mlpipex.domain.models import ModelVersion, Page
+from mlpipex.domain.refs import VersionRef, parse_version_ref
+from mlpipex.errors import NotFound
+from mlpipex.service.context import Registry
+from mlpipex.service.models import check_tag, require_model
+from mlpipex.store import events, registry
+
+
+def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> Any:
+    """The version row a reference names; NotFound says which part is missing."""
+    model = require_model(conn, ref.model)
+    if ref.version is not None:
+        number: int | None = ref.version
+        what = f"{ref.model}/{ref.version}"
+    elif ref.alias is not None:
+        number = registry.alias_version(conn, model.id, ref.alias)
+        what = f"{ref.model}@{ref.alias}"
+        if number is None:
+            raise NotFound(f"model {ref.model!r} has no alias {ref.alias!r}")
+    elif ref.latest:
+        what = f"{ref.model}/latest"
+        rows = registry.version_rows(conn, model.id, limit=1)
+        number = rows[0].version if rows else None
+    else:
+        assert ref.stage is not None
+        stage = reg.policy_of(model.policy).stage(ref.stage)
+        rows = registry.version_rows(conn, model.id, stage=stage, limit=1)
+        if not rows:
+            raise NotFound(f"model {ref.model!r} has no version in {stage}")
+        return rows[0]
+    row = registry.version_row(conn, model.id, number) if number is not None else None
+    if row is None:
+        raise NotFound(f"version {what} does not exist")
+    return row
+
+
+def get_version(reg: Registry, ref: str | VersionRef, *, files: bool = True) -> ModelVersion:
+    """A version by ``NAME/3``, ``NAME@alias``, ``NAME:Stage`` or ``models:/...``."""
+    vref = parse_version_ref(ref) if isinstance(ref, str) else ref
+    reg.require("viewer", vref.model)
+    with reg.store.read() as conn:
+        return registry.to_versions(conn, [resolve_row(conn, reg, vref)], files=files)[0]
+
+
+def list_versions(reg: Registry, name: str, limit: int = 100, page_token: str | None = None,
+                  stage: str | None = None) -> Page[ModelVersion]:
+    """Newest first; the token is the last version number of the previous page."""
+    reg.require("viewer", name)
+    before = int(page_token) if page_token and page_token.isdigit() else None
+    with reg.store.read() as conn:
+        model = require_model(conn, name)
+        if stage is not None:
+            stage = reg.policy_of(model.policy).stage(stage)
+        rows = registry.version_rows(conn, model.id, stage=stage, limit=limit + 1, before=before)
+        items = registry.to_versions(conn, rows[:limit])
+    return Page(items, str(items[-1].version) if len(rows) > limit else None)
+
+
+def set_version_tag(reg: Registry, name: str, version: int, key: str, value: str) -> None:
+    check_tag(key, value)
+    reg.require("editor", name)
+    now = reg.clock()
+    with reg.store.write() as conn:
+        row = resolve_row(conn, reg, VersionRef(name, version=version))
+        registry.set_version_tag(conn, row.id, key, value)
+        events.append(conn, time=now, actor=reg.actor.name, kind=ev.TAG_SET, model=name,
+                      version=version, payload={"key": key, "value": value})
+
+
+def delete_version_tag(reg: Registry, name: str, version: int, key: str) -> None:
+    reg.require("editor", name)
+    now = reg.clock()
+    with reg.store.write() as conn:
+        row = resolve_row(conn, reg, VersionRef(name, version=version))
+        if not registry.delete_version_tag(conn, row.id, key):
+            raise NotFound(f"version {name}/{version} has no tag {key!r}")
+        events.append(conn, time=now, actor=reg.actor.name, kind=ev.TAG_DELETED, model=name,
+                      version=version, payload={"key": key})
+
+
+def update_description(reg: Registry, name: str, version: int, description: str) -> ModelVersion:
+    reg.require("editor", name)
+    now = reg.clock()
+    with reg.store.write() as conn:
+        row = resolve_row(conn, reg, VersionRef(name, version=version))
+        registry.update_version(conn, row.id, description=description)
+        events.append(conn, time=now, actor=reg.actor.name, kind=ev.VERSION_UPDATED, model=name,
+                      version=version, payload={"description": description})
+        return registry.to_versions(conn, [registry.version_row(conn, row.model_id, version)])[0]

@@ -1,0 +1,140 @@
+"""Opening the database: engine settings per dialect, schema migration on first use, and the
+translation of database errors into MLPipeX's own, once, at the transaction boundary."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+
+from mlpipex.errors import Conflict, MLPipeXError, Unavailable
+
+SCHEMA_HEAD = "0001"
+_MIGRATION_LOCK = 72_430_119
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_begin).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Writers take the write lock up front, so two writers never deadlock upgrading a read lock.
+    mode = "IMMEDIATE" if conn.get_execution_options().get("mlpipex_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Store:
+    """The metadata database. ``read()`` and ``write()`` give a connection inside one transaction."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        try:
+            self.engine = make_engine(url)
+            if migrate:
+                self._ensure_schema()
+        except MLPipeXError:
+            raise
+        except (OperationalError, SAInterfaceError) as exc:
+            raise Unavailable(f"cannot open the database {_redact(url)}: {_first_line(exc)}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._translated(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        with (
+            self._translated(),
+            self.engine.connect().execution_options(mlpipex_write=True) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError as exc:
+            raise Conflict(
+                f"the registry changed under this operation ({_first_line(exc.orig)})",
+                hint="run it again",
+            ) from exc
+        except (OperationalError, SAInterfaceError) as exc:
+            raise Unavailable(f"database error on {_redact(self.url)}: {_first_line(exc.orig)}") from exc
+
+    # -- schema --------------------------------------------------------------------------------
+    def schema_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, ProgrammingError):
+            return None
+
+    def _ensure_schema(self) -> None:
+        if self.schema_revision() != SCHEMA_HEAD:
+            self.upgrade()
+
+    def upgrade(self) -> None:
+        """Apply the Alembic migrations, once even when many processes start together."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(mlpipex_write=True)
+            else:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+                conn.commit()
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            finally:
+                if self.dialect != "sqlite":
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                    conn.commit()
+
+
+def _first_line(exc: object) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]

@@ -1,0 +1,156 @@
+"""The registry's tables (SQLAlchemy Core). Changes go through an Alembic migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+models = Table(
+    "registered_models", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("policy", JSON, nullable=True),
+    Column("last_version", Integer, nullable=False, default=0),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+model_tags = Table(
+    "model_tags", metadata,
+    Column("model_id", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+aliases = Table(
+    "aliases", metadata,
+    Column("model_id", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(256), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+versions = Table(
+    "model_versions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("commit", String(64), nullable=True),
+    Column("commit_dirty", Boolean, nullable=False, default=False),
+    Column("run_id", String(64), nullable=True),
+    Column("flavor", String(64), nullable=True),
+    Column("artifact_digest", String(64), nullable=False),
+    Column("artifact_size", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("stage_entered_at", BigInteger, nullable=False),
+    UniqueConstraint("model_id", "version"),
+    Index("ix_model_versions_model_stage", "model_id", "stage"),
+)
+
+version_metrics = Table(
+    "version_metrics", metadata,
+    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+version_tags = Table(
+    "version_tags", metadata,
+    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+version_datasets = Table(
+    "version_datasets", metadata,
+    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(250), primary_key=True),
+    Column("uri", Text, nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("size", BigInteger, nullable=True),
+    Column("stage", String(250), nullable=True),
+)
+
+version_files = Table(
+    "version_files", metadata,
+    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+)
+
+transition_requests = Table(
+    "transition_requests", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("to_stage", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(256), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_transition_requests_version_status", "version_id", "status"),
+)
+
+approvals = Table(
+    "approvals", metadata,
+    Column("request_id", Integer, ForeignKey("transition_requests.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("actor", String(256), primary_key=True),
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# The hash chain's head: one row, locked by every append so the chain stays linear.
+chain_head = Table(
+    "chain_head", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+events = Table(
+    "events", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("time", BigInteger, nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("model", String(256), nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_events_model_seq", "model", "seq"),
+)
