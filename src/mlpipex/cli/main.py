@@ -43,11 +43,15 @@ def _root(
 
 
 def _register_commands() -> None:
-    from mlpipex.cli import data
+    from mlpipex.cli import audit, data, models, quickstart, versions
 
-    app.add_typer(data.app, name="data")
-    for name, fn in data.ROOT_COMMANDS.items():
+    app.command("quickstart")(quickstart.quickstart)
+    app.add_typer(models.app, name="models")
+    for name, fn in {**versions.COMMANDS, **audit.COMMANDS, **data.ROOT_COMMANDS}.items():
         app.command(name)(fn)
+    app.add_typer(versions.alias_app, name="alias")
+    app.add_typer(data.app, name="data")
+    app.add_typer(audit.db_app, name="db")
 
 
 _register_commands()

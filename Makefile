@@ -1,0 +1,30 @@
+# One entry point for people and CI. Each target creates .venv when it is missing.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: quickstart test check lint typecheck bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,s3]'
+	touch $@
+
+quickstart: $(BIN)/.installed
+	$(BIN)/mlpipex quickstart
+
+test: $(BIN)/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+check: lint typecheck
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,52 @@
+"""What commands share: the client for the registry in use, consoles, and progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from mlpipex.client import Client
+from mlpipex.objects.hashing import Progress as ProgressFn
+
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, highlight=False)
+
+
+def client(ctx: typer.Context) -> Client:
+    state = ctx.find_root().obj
+    c: Client = Client(settings=state.settings)
+    ctx.call_on_close(c.close)
+    return c
+
+
+def tree_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+@contextlib.contextmanager
+def byte_progress(description: str, total: int | None) -> Iterator[ProgressFn]:
+    """A transient progress bar on stderr, fed by a callback of byte counts."""
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        TimeRemainingColumn(), console=err, transient=True,
+        disable=not err.is_terminal or bool(os.environ.get("CI")),
+    )
+    with bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,142 @@
+"""Shared fixtures: a registry on real SQLite and on real PostgreSQL, factories, the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mlpipex.client import Client
+from mlpipex.store import schema
+
+PG_URL = os.environ.get("MLPIPEX_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    PG_URL is None, reason="MLPIPEX_TEST_POSTGRES_URL is not set (.ci/run sets it)"))]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for var in ("MLPIPEX_URI", "MLPIPEX_OBJECTS", "MLPIPEX_USER", "MLPIPEX_POLICY", "MLPIPEX_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / ".gitconfig-none"))
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine("postgresql+psycopg://" + url.split("://", 1)[1])
+    with engine.begin() as conn:
+        names = [t.name for t in schema.metadata.sorted_tables]
+        existing = set(sa.inspect(conn).get_table_names())
+        present = [n for n in names if n in existing]
+        if present:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(present)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@dataclass
+class Backend:
+    """One registry under test: its URI (what users pass as --uri) and its objects URL."""
+
+    kind: str
+    uri: str
+    objects: str
+
+    def client(self, user: str = "alice") -> Client:
+        return Client(self.uri, objects=self.objects, user=user)
+
+    def env(self, user: str = "alice") -> dict[str, str]:
+        return {"MLPIPEX_URI": self.uri, "MLPIPEX_OBJECTS": self.objects, "MLPIPEX_USER": user}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    objects = str(tmp_path / "objects")
+    if request.param == "sqlite":
+        yield Backend("sqlite", str(tmp_path / "reg" / ".mlpipex"), objects)
+        return
+    assert PG_URL is not None
+    _reset_postgres(PG_URL)
+    yield Backend("postgresql", PG_URL, objects)
+    _reset_postgres(PG_URL)
+
+
+@pytest.fixture
+def client(backend: Backend) -> Iterator[Client]:
+    c = backend.client()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def make_file(tmp_path: Path) -> Callable[..., Path]:
+    counter = iter(range(1_000_000))
+
+    def make(name: str | None = None, size: int = 4096, content: bytes | None = None) -> Path:
+        p = tmp_path / "files" / (name or f"file{next(counter)}.bin")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(content if content is not None else os.urandom(size))
+        return p
+
+    return make
+
+
+@pytest.fixture
+def make_version(client: Client, make_file: Callable[..., Path]) -> Callable[..., int]:
+    """Register a complete version (commit, dataset, metric) and return its number."""
+
+    def make(name: str = "fraud", auc: float = 0.9, **kw: object) -> int:
+        kw.setdefault("commit", "a" * 40)
+        kw.setdefault("datasets", {"train": str(make_file("train.csv", content=b"x,y\n1,0\n"))})
+        metrics = kw.pop("metrics", {"auc": auc})
+        v = client.register(name, make_file(), metrics=metrics, **kw)  # type: ignore[arg-type]
+        return v.version
+
+    return make
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Callable[[Path], str]:
+    """Make dir a git repository with one commit; returns the commit sha."""
+
+    def make(d: Path) -> str:
+        d.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+        (d / "README").write_text("x\n")
+        for args in (["init", "-q"], ["add", "README"], ["commit", "-q", "-m", "init"]):
+            subprocess.run(["git", *args], cwd=d, check=True, env=env, capture_output=True)
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=d, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    return make
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+        ) -> Callable[..., CliResult]:
+    """Run ``mlpipex ARGS`` in-process, with env set, and capture what it printed."""
+    from mlpipex.cli.main import main
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+        with monkeypatch.context() as m:
+            for k, v in (env or {}).items():
+                m.setenv(k, v)
+            if cwd is not None:
+                m.chdir(cwd)
+            capsys.readouterr()
+            code = main(list(args))
+            captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
