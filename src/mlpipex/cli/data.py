@@ -1,12 +1,270 @@
-"""`mlpipex data ...`, `mlpipex repro`, `mlpipex dag` (built in the data-versioning issue)."""
+"""`mlpipex data ...`, `mlpipex repro`, `mlpipex dag`: thin commands over ``mlpipex.data``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from mlpipex.data.progress import SILENT, Advance, Reporter
+from mlpipex.data.workspace import Workspace
 
 app = typer.Typer(help="Version data by content hash, in git, as DVC does.", no_args_is_help=True)
+remote_app = typer.Typer(help="Where `push` and `pull` send and get objects.", no_args_is_help=True)
+app.add_typer(remote_app, name="remote")
 
-ROOT_COMMANDS: dict[str, Callable[..., Any]] = {}
+out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True)
+
+
+class _RichReporter(Reporter):
+    """Progress bars on stderr, shown only when it is a terminal."""
+
+    @contextmanager
+    def task(
+        self, description: str, total: int | None = None, *, unit: str = "B"
+    ) -> Iterator[Advance]:
+        sized = [DownloadColumn(), TransferSpeedColumn()] if unit == "B" else [MofNCompleteColumn()]
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            *sized,
+            TimeRemainingColumn(),
+            console=_err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n: bar.advance(task, n)
+
+
+def _reporter() -> Reporter:
+    return _RichReporter() if _err.is_terminal else SILENT
+
+
+def _ws() -> Workspace:
+    return Workspace.find()
+
+
+Targets = typer.Argument(None, help="Data paths or .mpx files (default: every pointer).")
+
+
+@app.command("add")
+def add_cmd(paths: list[str] = typer.Argument(..., help="Files or folders to track.")) -> None:
+    """Cache PATH and write PATH.mpx (commit that to git); PATH goes into .gitignore."""
+    from mlpipex.data.add import add
+
+    for a in add(_ws(), paths, _reporter()):
+        o = a.out
+        out.print(f"added {a.pointer}: {o.digest} ({o.nfiles} file(s), {o.size} bytes)")
+
+
+@app.command("status")
+def status_cmd(targets: list[str] | None = Targets) -> None:
+    """What changed against the pointers: modified, new, deleted."""
+    from mlpipex.data.status import status
+
+    changes = status(_ws(), targets, _reporter())
+    for c in changes:
+        out.print(f"{c.kind + ':':<10} {c.path}")
+    if not changes:
+        out.print("data and pointers are up to date")
+
+
+@app.command("checkout")
+def checkout_cmd(
+    targets: list[str] | None = Targets,
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite changes not in the cache."),
+) -> None:
+    """Make the workspace match the pointers, from the cache."""
+    from mlpipex.data.checkout import checkout
+
+    written = checkout(_ws(), targets, force=force, reporter=_reporter())
+    out.print(f"{len(written)} file(s) checked out")
+
+
+RemoteOpt = typer.Option(None, "--remote", "-r", help="Remote name (default: the default remote).")
+JobsOpt = typer.Option(0, "--jobs", "-j", help="Parallel transfers (default: from the CPU count).")
+
+
+@app.command("push")
+def push_cmd(
+    targets: list[str] | None = Targets, remote: str | None = RemoteOpt, jobs: int = JobsOpt
+) -> None:
+    """Send the objects the pointers reference to a remote; resumes where it stopped."""
+    from mlpipex.data.transfer import push
+
+    r = push(_ws(), remote, targets, _reporter(), jobs)
+    out.print(f"{r.sent} object(s) pushed, {r.present} already there")
+
+
+@app.command("fetch")
+def fetch_cmd(
+    targets: list[str] | None = Targets, remote: str | None = RemoteOpt, jobs: int = JobsOpt
+) -> None:
+    """Get the objects the pointers reference from a remote into the cache."""
+    from mlpipex.data.transfer import fetch
+
+    r = fetch(_ws(), remote, targets, _reporter(), jobs)
+    out.print(f"{r.sent} object(s) fetched, {r.present} already in the cache")
+
+
+@app.command("pull")
+def pull_cmd(
+    targets: list[str] | None = Targets,
+    remote: str | None = RemoteOpt,
+    jobs: int = JobsOpt,
+    force: bool = typer.Option(False, "--force", "-f", help="Overwrite changes not in the cache."),
+) -> None:
+    """fetch, then checkout."""
+    from mlpipex.data.transfer import pull
+
+    r, written = pull(_ws(), remote, targets, _reporter(), jobs, force)
+    out.print(f"{r.sent} object(s) fetched, {len(written)} file(s) checked out")
+
+
+@app.command("gc")
+def gc_cmd(
+    all_commits: bool = typer.Option(
+        False, "--all-commits", help="Keep what any git commit references."
+    ),
+    dry: bool = typer.Option(False, "--dry", help="Only say what would be removed."),
+) -> None:
+    """Remove cached objects that no pointer (in the working tree, or any commit) references."""
+    from mlpipex.data.gc import gc
+
+    r = gc(_ws(), all_commits=all_commits, dry=dry)
+    verb = "would remove" if dry else "removed"
+    out.print(f"{verb} {r.removed} object(s) ({r.freed} bytes), kept {r.kept}")
+
+
+@app.command("config")
+def config_cmd(
+    key: str = typer.Argument(..., help="link (types to try, e.g. reflink,hardlink,copy) or jobs"),
+    value: str | None = typer.Argument(None, help="New value; omit to show the current one."),
+) -> None:
+    """Show or set a data setting in .mlpipex/config.yaml."""
+    from mlpipex.data import settings
+    from mlpipex.errors import Invalid
+
+    ws = _ws()
+    conf = settings.load(ws.meta)
+    if key not in ("link", "jobs"):
+        raise Invalid(f"unknown data setting {key!r}", hint="use link or jobs")
+    if value is None:
+        out.print(",".join(conf.link) if key == "link" else str(conf.jobs or "auto"))
+        return
+    if key == "link":
+        conf.link = tuple(settings.parse_link(value))
+    else:
+        conf.jobs = _int(value)
+    settings.save(ws.meta, conf)
+
+
+def _int(value: str) -> int:
+    from mlpipex.errors import Invalid
+
+    if not value.isdigit():
+        raise Invalid(f"{value!r} is not a number of jobs")
+    return int(value)
+
+
+@app.command("import-dvc")
+def import_dvc_cmd(
+    keep: bool = typer.Option(False, "--keep", help="Leave the .dvc files in place."),
+) -> None:
+    """Convert a DVC repository: .dvc pointers, dvc.yaml and dvc.lock, and the cache they use."""
+    from mlpipex.data.dvc import import_dvc
+
+    r = import_dvc(_ws(), keep=keep, reporter=_reporter())
+    for pointer in r.pointers:
+        out.print(f"converted {pointer}")
+    for name in r.files:
+        out.print(f"wrote {name}")
+    out.print(f"{r.objects} object(s) imported from the DVC cache")
+
+
+@remote_app.command("add")
+def remote_add(
+    name: str,
+    url: str = typer.Argument(..., help="Any fsspec URL: a folder, s3://, gs://, az://, ssh://"),
+    default: bool = typer.Option(False, "--default", "-d", help="Make it the default remote."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace a remote of that name."),
+) -> None:
+    """Add a remote; the first one is the default."""
+    from mlpipex.data.remote import add_remote
+
+    stored = add_remote(_ws(), name, url, default=default, replace=force)
+    out.print(f"remote {name}: {stored}")
+
+
+@remote_app.command("list")
+def remote_list() -> None:
+    from mlpipex.data.remote import list_remotes
+
+    remotes, default = list_remotes(_ws())
+    for name, url in remotes.items():
+        out.print(f"{name}\t{url}" + ("\t(default)" if name == default else ""))
+
+
+@remote_app.command("remove")
+def remote_remove(name: str) -> None:
+    from mlpipex.data.remote import remove_remote
+
+    remove_remote(_ws(), name)
+
+
+def repro_cmd(
+    stage: str | None = typer.Argument(None, help="Run this stage and what it depends on."),
+    dry: bool = typer.Option(False, "--dry", help="Only say what would run."),
+    force: bool = typer.Option(False, "--force", "-f", help="Run even unchanged stages."),
+) -> None:
+    """Run, in dependency order, the pipeline stages whose command, deps or params changed."""
+    from mlpipex.data.repro import StageRun, repro
+
+    def notify(r: StageRun) -> None:
+        if r.action == "running":
+            out.print(f"running stage {r.name} ({r.reason})")
+        elif r.action == "restored":
+            out.print(f"stage {r.name} restored from the run cache ({r.reason})")
+        elif r.action == "would run":
+            out.print(f"would run stage {r.name} ({r.reason})")
+        elif r.action == "unchanged":
+            out.print(f"stage {r.name} is up to date")
+
+    repro(_ws(), stage, dry=dry, force=force, reporter=_reporter(), notify=notify)
+
+
+def dag_cmd(dot: bool = typer.Option(False, "--dot", help="Print Graphviz dot.")) -> None:
+    """Print the pipeline graph: each stage with the stages it depends on."""
+    from mlpipex.data.pipeline import load_pipeline
+
+    pipeline = load_pipeline(_ws().root)
+    stages = pipeline.order()
+    if dot:
+        out.print("digraph pipeline {")
+        for st in stages:
+            out.print(f'  "{st.name}";')
+        for up, down in pipeline.edges():
+            out.print(f'  "{up}" -> "{down}";')
+        out.print("}")
+        return
+    for st in stages:
+        ups = pipeline.upstream(st.name)
+        out.print(f"{st.name}" + (f"  <- {', '.join(ups)}" if ups else ""))
+
+
+ROOT_COMMANDS: dict[str, Callable[..., Any]] = {"repro": repro_cmd, "dag": dag_cmd}
+for _name, _fn in ROOT_COMMANDS.items():
+    app.command(_name)(_fn)
