@@ -16,7 +16,7 @@ from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from mlpipex.errors import Conflict, MLPipeXError, Unavailable
 
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 _MIGRATION_LOCK = 72_430_119
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

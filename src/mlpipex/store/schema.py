@@ -154,3 +154,106 @@ events = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_events_model_seq", "model", "seq"),
 )
+
+# -- experiment tracking (MLflow's nouns) ----------------------------------------------------
+
+experiments = Table(
+    "experiments", metadata,
+    # MLflow's ids are strings; ours are integers shown as strings, with "0" the Default experiment.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("lifecycle_stage", String(32), nullable=False, default="active"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+experiment_tags = Table(
+    "experiment_tags", metadata,
+    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("lifecycle_stage", String(32), nullable=False, default="active"),
+    Column("user_id", String(256), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("parent_id", String(32), nullable=True, index=True),
+    Column("commit", String(64), nullable=True),
+    Column("commit_dirty", Boolean, nullable=False, default=False),
+    Column("entry_point", Text, nullable=True),
+    # search_runs' default order (newest first within the experiments asked for) reads this index.
+    Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+)
+
+params = Table(
+    "params", metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    # Values reach 6000 characters, too long for a PostgreSQL btree entry, so filters seek by
+    # key and compare the value in the rows found.
+    Index("ix_params_key", "key"),
+)
+
+run_tags = Table(
+    "run_tags", metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_run_tags_key", "key"),
+)
+
+# The latest value of each metric of each run (MLflow's rule: highest step, then timestamp), kept
+# apart from the history so search and order by a metric read one row per run.
+latest_metrics = Table(
+    "latest_metrics", metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("is_nan", Boolean, nullable=False, default=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+# Append-only; one secondary index so that thousands of inserts a second stay cheap.
+metric_history = Table(
+    "metric_history", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("is_nan", Boolean, nullable=False, default=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Index("ix_metric_history_run_key_step", "run_id", "key", "step"),
+)
+
+run_inputs = Table(
+    "run_inputs", metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(250), primary_key=True),
+    Column("uri", Text, nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("size", BigInteger, nullable=True),
+    Column("schema", JSON, nullable=True),
+    Column("num_rows", BigInteger, nullable=True),
+    Column("context", String(64), nullable=True),
+)
+
+# A run's artifacts: content-addressed objects listed by path, so runs:/ID/model is the manifest
+# of the rows under the prefix "model/".
+run_artifacts = Table(
+    "run_artifacts", metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+)
