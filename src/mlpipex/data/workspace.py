@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 # Never searched for pointers: tools' folders, and hidden ones (.git, .venv, .mlpipex...).
 _SKIP = {"__pycache__", "node_modules"}
-_META_IGNORE = "# only config.yaml (remotes, link types) belongs in git\n/*\n!/config.yaml\n!/.gitignore\n"
+_META_IGNORE = (
+    "# only config.yaml (remotes, link types) belongs in git\n/*\n!/config.yaml\n!/.gitignore\n"
+)
 
 
 @dataclass
