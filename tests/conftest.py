@@ -1,4 +1,4 @@
-"""Shared fixtures: a registry on real SQLite and on real PostgreSQL, factories, the CLI in-process."""
+"""Shared fixtures: a registry on real SQLite and real PostgreSQL, factories, the CLI in-process."""
 
 from __future__ import annotations
 
@@ -14,20 +14,53 @@ import sqlalchemy as sa
 from mlpipex.client import Client
 from mlpipex.store import schema
 
-PG_URL = os.environ.get("MLPIPEX_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    PG_URL is None, reason="MLPIPEX_TEST_POSTGRES_URL is not set (.ci/run sets it)"))]
+PG_SERVER = os.environ.get("MLPIPEX_TEST_POSTGRES_URL")
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            PG_SERVER is None, reason="MLPIPEX_TEST_POSTGRES_URL is not set (.ci/run sets it)"
+        ),
+    ),
+]
+
+
+def _pg(url: str) -> str:
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database of this test session's own on the server, so parallel sessions never collide."""
+    assert PG_SERVER is not None
+    name = f"mlpipex_test_{os.getpid()}"
+    admin = sa.create_engine(_pg(PG_SERVER), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    base, _, _ = PG_SERVER.rpartition("/")
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("MLPIPEX_URI", "MLPIPEX_OBJECTS", "MLPIPEX_USER", "MLPIPEX_POLICY", "MLPIPEX_TOKEN"):
+    for var in (
+        "MLPIPEX_URI",
+        "MLPIPEX_OBJECTS",
+        "MLPIPEX_USER",
+        "MLPIPEX_POLICY",
+        "MLPIPEX_TOKEN",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / ".gitconfig-none"))
 
 
 def _reset_postgres(url: str) -> None:
-    engine = sa.create_engine("postgresql+psycopg://" + url.split("://", 1)[1])
+    engine = sa.create_engine(_pg(url))
     with engine.begin() as conn:
         names = [t.name for t in schema.metadata.sorted_tables]
         existing = set(sa.inspect(conn).get_table_names())
@@ -58,10 +91,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     if request.param == "sqlite":
         yield Backend("sqlite", str(tmp_path / "reg" / ".mlpipex"), objects)
         return
-    assert PG_URL is not None
-    _reset_postgres(PG_URL)
-    yield Backend("postgresql", PG_URL, objects)
-    _reset_postgres(PG_URL)
+    url = request.getfixturevalue("pg_url")
+    _reset_postgres(url)
+    yield Backend("postgresql", url, objects)
+    _reset_postgres(url)
 
 
 @pytest.fixture
@@ -104,13 +137,19 @@ def git_repo(tmp_path: Path) -> Callable[[Path], str]:
 
     def make(d: Path) -> str:
         d.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
-               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@e",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@e",
+        }
         (d / "README").write_text("x\n")
         for args in (["init", "-q"], ["add", "README"], ["commit", "-q", "-m", "init"]):
             subprocess.run(["git", *args], cwd=d, check=True, env=env, capture_output=True)
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=d, check=True, capture_output=True,
-                              text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=d, check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     return make
 
@@ -123,8 +162,9 @@ class CliResult:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-        ) -> Callable[..., CliResult]:
+def cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., CliResult]:
     """Run ``mlpipex ARGS`` in-process, with env set, and capture what it printed."""
     from mlpipex.cli.main import main
 

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A resolved registry: a database URL, an objects URL (None: read from the database), a root."""
+    """A resolved registry: database URL, objects URL (None: read from the database), root."""
 
     kind: str  # "local" (SQLite + local objects), "database", or "http"
     url: str
@@ -69,7 +69,9 @@ def resolve(uri: str | None, objects: str | None = None, cwd: Path | None = None
         return Location("database", url, objects, None)
     if uri.startswith("sqlite:///"):
         db = Path(uri.removeprefix("sqlite:///"))
-        return Location("database", f"sqlite:///{db}", objects or str(db.parent / "objects"), db.parent)
+        return Location(
+            "database", f"sqlite:///{db}", objects or str(db.parent / "objects"), db.parent
+        )
     if "://" in uri and not uri.startswith("file://"):
         raise Invalid(
             f"unsupported registry URI {uri!r}",
@@ -78,25 +80,28 @@ def resolve(uri: str | None, objects: str | None = None, cwd: Path | None = None
     path = Path(uri.removeprefix("file://")).expanduser()
     if not path.is_absolute():
         path = cwd / path
-    return _local(path if path.name == DIRNAME or not (path / DIRNAME).is_dir() else path / DIRNAME,
-                  objects)
+    return _local(
+        path if path.name == DIRNAME or not (path / DIRNAME).is_dir() else path / DIRNAME, objects
+    )
 
 
 def _local(root: Path, objects: str | None) -> Location:
-    return Location("local", f"sqlite:///{root / 'registry.db'}", objects or str(root / "objects"), root)
+    return Location(
+        "local", f"sqlite:///{root / 'registry.db'}", objects or str(root / "objects"), root
+    )
 
 
 def require_existing(loc: Location) -> Location:
     if not loc.exists:
         raise NotFound(
             f"no MLPipeX registry at {loc.root}",
-            hint="register a model or run `mlpipex models create NAME` to create one, or set MLPIPEX_URI",
+            hint="`mlpipex models create NAME` or a registration creates one; or set MLPIPEX_URI",
         )
     return loc
 
 
 def workspace_root(cwd: Path | None = None) -> Path:
-    """The folder holding ``.mlpipex`` for data commands: the nearest one, else the git top, else cwd."""
+    """The folder holding ``.mlpipex`` for data commands: nearest one, else git top, else cwd."""
     cwd = cwd or Path.cwd()
     found = find_root(cwd)
     if found is not None:

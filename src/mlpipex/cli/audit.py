@@ -16,7 +16,9 @@ def audit(
     model: str | None = typer.Option(None, "--model"),
     kind: str | None = typer.Option(None, "--kind", help="Only this event kind."),
     limit: int | None = typer.Option(None, "--limit", help="The newest N events."),
-    verify: bool = typer.Option(False, "--verify", help="Recompute the hash chain; exit 1 if broken."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Recompute the hash chain; exit 1 if broken."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The event log: every change of state with actor, time and reason."""
@@ -59,8 +61,10 @@ def gc(
     """Remove objects no version references, and abandoned partial writes."""
     rep = client(ctx).gc(parse_duration(grace), dry_run)
     verb = "would remove" if dry_run else "removed"
-    out.print(f"{verb} {len(rep.removed)} objects ({rep.bytes_freed:,} bytes) and "
-              f"{rep.temp_removed} partial writes; kept {rep.kept_young} younger than {grace}")
+    out.print(
+        f"{verb} {len(rep.removed)} objects ({rep.bytes_freed:,} bytes) and "
+        f"{rep.temp_removed} partial writes; kept {rep.kept_young} younger than {grace}"
+    )
 
 
 @db_app.command("upgrade")

@@ -43,8 +43,13 @@ def tree_size(path: Path) -> int:
 def byte_progress(description: str, total: int | None) -> Iterator[ProgressFn]:
     """A transient progress bar on stderr, fed by a callback of byte counts."""
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
         disable=not err.is_terminal or bool(os.environ.get("CI")),
     )
     with bar:

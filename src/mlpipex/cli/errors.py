@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-import click
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from mlpipex.errors import MLPipeXError
 
@@ -25,9 +25,10 @@ def report(exc: BaseException, *, traceback: bool) -> int:
         if exc.hint:
             err.print(f"  hint: {exc.hint}", markup=False)
         return exc.exit_code
-    if isinstance(exc, click.exceptions.UsageError):
-        exc.show(file=sys.stderr)
-        return USAGE
+    if isinstance(exc, TyperException):
+        # typer's (vendored click's) usage and parameter errors: they print their own help line
+        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", USAGE))
     if isinstance(exc, KeyboardInterrupt):
         err.print("interrupted", markup=False)
         return 130

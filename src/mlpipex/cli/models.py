@@ -12,8 +12,9 @@ from mlpipex.cli import render
 from mlpipex.cli.context import client, out
 from mlpipex.errors import Invalid
 
-app = typer.Typer(help="Registered models: create, list, show, and set their policy.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Registered models: create, list, show, and set their policy.", no_args_is_help=True
+)
 
 
 def read_policy_file(path: Path | None) -> dict[str, Any] | None:
@@ -34,7 +35,9 @@ def read_policy_file(path: Path | None) -> dict[str, Any] | None:
 def create(
     ctx: typer.Context,
     name: str,
-    policy: Path | None = typer.Option(None, "--policy", help="Policy YAML (gates, approvals, soak)."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Policy YAML (gates, approvals, soak)."
+    ),
     description: str = typer.Option("", "--description", "-d"),
 ) -> None:
     """Create a registered model, optionally with its own policy."""
@@ -78,7 +81,9 @@ def show(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, "--j
         out.print(m.description)
     out.print(render.models_table([m], c.stage_summary([name])))
     out.print(f"policy ({'own' if m.policy else 'registry default'}):")
-    out.print(yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False).rstrip(), markup=False)
+    out.print(
+        yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False).rstrip(), markup=False
+    )
 
 
 @app.command("set-policy")
@@ -86,11 +91,15 @@ def set_policy(
     ctx: typer.Context,
     name: str,
     policy: Path | None = typer.Argument(None, help="Policy YAML; omit with --default."),
-    default: bool = typer.Option(False, "--default", help="Go back to the registry's default policy."),
+    default: bool = typer.Option(
+        False, "--default", help="Go back to the registry's default policy."
+    ),
     reason: str = typer.Option("", "--reason"),
 ) -> None:
     """Replace a model's policy (admins only)."""
     if (policy is None) == (not default):
         raise Invalid("give a policy file or --default, not both or neither")
     client(ctx).set_policy(name, read_policy_file(policy), reason)
-    out.print(f"policy of {name} set" + (" to the registry default" if default else f" from {policy}"))
+    out.print(
+        f"policy of {name} set" + (" to the registry default" if default else f" from {policy}")
+    )

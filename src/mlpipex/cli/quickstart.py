@@ -53,25 +53,47 @@ def _git(cwd: Path, *args: str) -> None:
 def _make_project(root: Path, seed: int) -> None:
     from sklearn.datasets import make_classification
 
-    x, y = make_classification(n_samples=3000, n_features=12, n_informative=6, n_clusters_per_class=1,
-                               class_sep=1.2, weights=[0.8], flip_y=0.02,
-                               random_state=seed)
+    x, y = make_classification(
+        n_samples=3000,
+        n_features=12,
+        n_informative=6,
+        n_clusters_per_class=1,
+        class_sep=1.2,
+        weights=[0.8],
+        flip_y=0.02,
+        random_state=seed,
+    )
     (root / "data").mkdir()
     header = ",".join([f"f{i}" for i in range(x.shape[1])] + ["label"])
     for name, sl in (("train", slice(0, 2400)), ("test", slice(2400, None))):
-        rows = [",".join(f"{v:.6f}" for v in r) + f",{int(t)}" for r, t in zip(x[sl], y[sl], strict=True)]
+        rows = [
+            ",".join(f"{v:.6f}" for v in r) + f",{int(t)}"
+            for r, t in zip(x[sl], y[sl], strict=True)
+        ]
         (root / "data" / f"{name}.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
     (root / "train.py").write_text(TRAIN_PY)
     (root / ".gitignore").write_text(".mlpipex/\nmodel.skops\nmetrics.json\n")
     _git(root, "init", "-q")
-    _git(root, "-c", "user.name=quickstart", "-c", "user.email=quickstart@mlpipex.local",
-         "add", ".")
-    _git(root, "-c", "user.name=quickstart", "-c", "user.email=quickstart@mlpipex.local",
-         "commit", "-q", "-m", "fraud model: data and training code")
+    _git(
+        root, "-c", "user.name=quickstart", "-c", "user.email=quickstart@mlpipex.local", "add", "."
+    )
+    _git(
+        root,
+        "-c",
+        "user.name=quickstart",
+        "-c",
+        "user.email=quickstart@mlpipex.local",
+        "commit",
+        "-q",
+        "-m",
+        "fraud model: data and training code",
+    )
 
 
 def quickstart(
-    directory: Path | None = typer.Option(None, "--dir", help="Scratch folder (default: a new temp one)."),
+    directory: Path | None = typer.Option(
+        None, "--dir", help="Scratch folder (default: a new temp one)."
+    ),
     seed: int = typer.Option(7, "--seed"),
 ) -> None:
     """Train a model, see a registration refused, register it complete, promote it through
@@ -79,7 +101,9 @@ def quickstart(
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mlpipex-quickstart-"))
     root.mkdir(parents=True, exist_ok=True)
     if any(root.iterdir()):
-        raise typer.BadParameter(f"{root} is not empty; give an empty or new folder", param_hint="--dir")
+        raise typer.BadParameter(
+            f"{root} is not empty; give an empty or new folder", param_hint="--dir"
+        )
     uri = str(root / ".mlpipex")
     alice = Client(uri, user="alice")
     bob = Client(uri, user="bob")
@@ -88,7 +112,9 @@ def quickstart(
     _make_project(root, seed)
     subprocess.run([sys.executable, "train.py"], cwd=root, check=True)
     metrics = json.loads((root / "metrics.json").read_text())
-    out.print(f"trained LogisticRegression: auc {metrics['auc']:.3f}, accuracy {metrics['accuracy']:.3f}")
+    out.print(
+        f"trained LogisticRegression: auc {metrics['auc']:.3f}, accuracy {metrics['accuracy']:.3f}"
+    )
 
     _step("2. A model with a policy: auc gates, must beat Production, one approval for Production")
     alice.create_model(MODEL, "Flags fraudulent card transactions.", POLICY)
@@ -102,17 +128,23 @@ def quickstart(
     out.print(f"objects stored: {len(list(alice.registry.objects.iter_digests()))}")
 
     _step("4. Registered complete: commit from git, dataset digests, evaluation metrics")
-    v = alice.register(MODEL, root / "model.skops", flavor="sklearn",
-                       datasets={"train": str(root / "data/train.csv"), "test": str(root / "data/test.csv")},
-                       metrics=metrics)
+    v = alice.register(
+        MODEL,
+        root / "model.skops",
+        flavor="sklearn",
+        datasets={"train": str(root / "data/train.csv"), "test": str(root / "data/test.csv")},
+        metrics=metrics,
+    )
     out.print(render.version_detail(v))
 
     _step("5. Promotion: Staging (gate auc >= 0.7), Production (gate auc >= 0.8 and an approval)")
     r = alice.promote(MODEL, v.version, "Staging", "passed offline evaluation")
     out.print(f"alice: {MODEL}/{v.version} -> {r.to_stage}: {r.status}")
     r = alice.promote(MODEL, v.version, "Production", "ready to serve")
-    out.print(f"alice: {MODEL}/{v.version} -> Production: {r.status}, "
-              f"waiting for {r.approvals_missing} approval by an approver")
+    out.print(
+        f"alice: {MODEL}/{v.version} -> Production: {r.status}, "
+        f"waiting for {r.approvals_missing} approval by an approver"
+    )
     r = bob.approve(MODEL, v.version, "Production", "metrics and data checked")
     out.print(f"bob approves: {MODEL}/{v.version} -> {r.to_stage}: {r.status}")
     bob.set_alias(MODEL, "champion", v.version)
@@ -124,8 +156,10 @@ def quickstart(
     events = alice.events()
     out.print(render.events_table(events))
     report = alice.verify_audit()
-    out.print(f"chain: {'intact' if report.ok else 'BROKEN at ' + str(report.broken_seq)}, "
-              f"{report.checked} events")
+    out.print(
+        f"chain: {'intact' if report.ok else 'BROKEN at ' + str(report.broken_seq)}, "
+        f"{report.checked} events"
+    )
     alice.close()
     bob.close()
     out.print(

@@ -41,12 +41,29 @@ def models_table(items: list[RegisteredModel], stages: dict[str, dict[str, list[
 
 
 def versions_table(items: list[ModelVersion]) -> Table:
-    t = Table("version", "stage", "aliases", "metrics", "commit", "datasets", "by", "registered",
-              box=None, header_style="bold")
+    t = Table(
+        "version",
+        "stage",
+        "aliases",
+        "metrics",
+        "commit",
+        "datasets",
+        "by",
+        "registered",
+        box=None,
+        header_style="bold",
+    )
     for v in items:
-        t.add_row(str(v.version), v.stage, ", ".join("@" + a for a in v.aliases) or "-",
-                  metrics_text(v.metrics) or "-", _commit(v), ", ".join(d.name for d in v.datasets) or "-",
-                  v.created_by, when(v.created_at))
+        t.add_row(
+            str(v.version),
+            v.stage,
+            ", ".join("@" + a for a in v.aliases) or "-",
+            metrics_text(v.metrics) or "-",
+            _commit(v),
+            ", ".join(d.name for d in v.datasets) or "-",
+            v.created_by,
+            when(v.created_at),
+        )
     return t
 
 
@@ -61,9 +78,12 @@ def version_detail(v: ModelVersion) -> Table:
     t.add_column(style="bold")
     t.add_column()
     rows = [
-        ("version", f"{v.model}/{v.version}"), ("stage", v.stage),
-        ("aliases", ", ".join("@" + a for a in v.aliases) or "-"), ("commit", _commit(v)),
-        ("run", v.run_id or "-"), ("flavor", v.flavor or "-"),
+        ("version", f"{v.model}/{v.version}"),
+        ("stage", v.stage),
+        ("aliases", ", ".join("@" + a for a in v.aliases) or "-"),
+        ("commit", _commit(v)),
+        ("run", v.run_id or "-"),
+        ("flavor", v.flavor or "-"),
         ("artifact", f"{v.artifact_digest} ({v.artifact_size:,} bytes, {len(v.files)} files)"),
         ("metrics", metrics_text(v.metrics) or "-"),
         ("registered", f"{when(v.created_at)} by {v.created_by}"),
@@ -94,13 +114,15 @@ def lineage_tree(lin: Lineage) -> Tree:
     root.add(f"version {v.version}  commit {_commit(v)}  metrics {metrics_text(v.metrics) or '-'}")
     hist = root.add("stage history")
     for c in lin.stages:
-        hist.add(f"{when(c.time)}  {c.from_stage} -> {c.to_stage}  by {c.actor}"
-                 + (f"  ({c.reason})" if c.reason else ""))
+        hist.add(
+            f"{when(c.time)}  {c.from_stage} -> {c.to_stage}  by {c.actor}"
+            + (f"  ({c.reason})" if c.reason else "")
+        )
     if not lin.stages:
         hist.add("(none)")
     deps = root.add("deployments")
-    for d in lin.deployments:
-        deps.add(str(d))
+    for dep in lin.deployments:
+        deps.add(str(dep))
     if not lin.deployments:
         deps.add("(none)")
     return root

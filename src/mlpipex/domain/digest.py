@@ -20,12 +20,11 @@ class Digest:
 
     @classmethod
     def parse(cls, text: str) -> Digest:
-        raw = text.strip().lower()
+        # DVC writes directory digests as "<md5>.dir"
+        raw = text.strip().lower().removesuffix(".dir")
         algo, sep, hexpart = raw.partition(":")
         if not sep:
             algo, hexpart = {64: "blake3", 32: "md5"}.get(len(raw), ""), raw
-        # DVC writes directory digests as "<md5>.dir"
-        hexpart = hexpart.removesuffix(".dir")
         if algo not in ALGORITHMS or len(hexpart) != ALGORITHMS[algo] or not _HEX.match(hexpart):
             raise Invalid(
                 f"{text!r} is not a digest",

@@ -19,8 +19,12 @@ from mlpipex.errors import Invalid
 
 DEFAULT_STAGES = ["None", "Staging", "Production", "Archived"]
 _CMP: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
-    "==": operator.eq, "!=": operator.ne,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 _GATE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
@@ -152,12 +156,18 @@ def missing_for_registration(
     req = policy.require
     missing = []
     if req.commit and not commit:
-        missing.append("commit (the training commit: pass --commit SHA or register from a git checkout)")
+        missing.append(
+            "commit (the training commit: pass --commit SHA or register from a git checkout)"
+        )
     if req.dataset and not any(d.digest for d in datasets):
-        missing.append("dataset (at least one dataset reference with a digest: --dataset NAME=PATH)")
+        missing.append(
+            "dataset (at least one dataset reference with a digest: --dataset NAME=PATH)"
+        )
     if req.metrics and not metrics:
         missing.append("metric (at least one evaluation metric: --metric KEY=VALUE)")
-    missing.extend(f"tag {t!r} (required by the policy: --tag {t}=...)" for t in req.tags if t not in tags)
+    missing.extend(
+        f"tag {t!r} (required by the policy: --tag {t}=...)" for t in req.tags if t not in tags
+    )
     return missing
 
 
@@ -176,9 +186,13 @@ def failed_gates(
         op, bound = m.group(1), float(m.group(2))
         value = version.metrics.get(metric)
         if value is None:
-            failed.append(f"metric gate {metric} {op} {bound:g}: the version has no metric {metric!r}")
+            failed.append(
+                f"metric gate {metric} {op} {bound:g}: the version has no metric {metric!r}"
+            )
         elif math.isnan(value) or not _CMP[op](value, bound):
-            failed.append(f"metric gate {metric} {op} {bound:g}: the version has {metric} = {value:g}")
+            failed.append(
+                f"metric gate {metric} {op} {bound:g}: the version has {metric} = {value:g}"
+            )
     beat = policy.must_beat_current
     if beat is not None and policy.stage(to_stage) == policy.production() and current:
         mine, theirs = version.metrics.get(beat.metric), current.metrics.get(beat.metric)
@@ -195,7 +209,9 @@ def failed_gates(
         prev = policy.previous_stage(to_stage)
         need = parse_duration(soak)
         if prev is None or version.stage != prev:
-            failed.append(f"soak: the version must spend {soak} in {prev} first; it is in {version.stage}")
+            failed.append(
+                f"soak: the version must spend {soak} in {prev} first; it is in {version.stage}"
+            )
         elif (now_ms - version.stage_entered_at) / 1000 < need:
             have = (now_ms - version.stage_entered_at) / 1000
             failed.append(f"soak: {have:.0f}s in {prev} so far, {need:.0f}s ({soak}) required")

@@ -34,14 +34,16 @@ def check_model_name(name: str) -> str:
 
 def check_alias(alias: str) -> str:
     if not _ALIAS.match(alias or ""):
-        raise Invalid(f"invalid alias {alias!r}", hint="use letters, digits, _ and -, starting with a letter")
+        raise Invalid(
+            f"invalid alias {alias!r}", hint="use letters, digits, _ and -, starting with a letter"
+        )
     if _RESERVED_ALIAS.match(alias):
         raise Invalid(f"alias {alias!r} is reserved ('latest' and v<digits> are, as in MLflow)")
     return alias
 
 
 def parse_version_ref(text: str) -> VersionRef:
-    """``NAME/3``, ``NAME@champion``, ``NAME:Production``, ``models:/NAME/3`` (and /STAGE, /latest)."""
+    """``NAME/3``, ``NAME@champion``, ``NAME:Production``, ``models:/NAME/3`` (/STAGE, /latest)."""
     raw = text.strip()
     if raw.startswith("models:/"):
         body = raw.removeprefix("models:/").strip("/")
@@ -50,7 +52,9 @@ def parse_version_ref(text: str) -> VersionRef:
             return VersionRef(check_model_name(model), alias=alias)
         model, sep, tail = body.rpartition("/")
         if not sep:
-            raise Invalid(f"{text!r} names no version", hint="write models:/NAME/VERSION, /STAGE or @ALIAS")
+            raise Invalid(
+                f"{text!r} names no version", hint="write models:/NAME/VERSION, /STAGE or @ALIAS"
+            )
         return _by_tail(check_model_name(model), tail)
     if "@" in raw:
         model, alias = raw.rsplit("@", 1)
@@ -60,7 +64,9 @@ def parse_version_ref(text: str) -> VersionRef:
         return VersionRef(check_model_name(model), stage=stage)
     model, sep, tail = raw.rpartition("/")
     if not sep:
-        raise Invalid(f"{text!r} names no version", hint="write NAME/VERSION, NAME@ALIAS or NAME:STAGE")
+        raise Invalid(
+            f"{text!r} names no version", hint="write NAME/VERSION, NAME@ALIAS or NAME:STAGE"
+        )
     return _by_tail(check_model_name(model), tail)
 
 

@@ -36,7 +36,9 @@ def _run(files: list[tuple[str, Path]], fn: Callable[[Path], tuple[str, int]]) -
     workers = min(8, (os.cpu_count() or 2) * 2) if len(files) > 1 else 1
     with ThreadPoolExecutor(workers) as pool:
         results = list(pool.map(lambda item: fn(item[1]), files))
-    return Manifest.of(FileEntry(rel, d, s) for (rel, _), (d, s) in zip(files, results, strict=True))
+    return Manifest.of(
+        FileEntry(rel, d, s) for (rel, _), (d, s) in zip(files, results, strict=True)
+    )
 
 
 def hash_tree(root: Path, progress: Progress | None = None) -> Manifest:
@@ -44,8 +46,12 @@ def hash_tree(root: Path, progress: Progress | None = None) -> Manifest:
     return _run(list_files(root), lambda p: hash_file(p, progress))
 
 
-def store_tree(objects: ObjectStore, root: Path, manifest: Manifest | None = None,
-               progress: Progress | None = None) -> Manifest:
+def store_tree(
+    objects: ObjectStore,
+    root: Path,
+    manifest: Manifest | None = None,
+    progress: Progress | None = None,
+) -> Manifest:
     """Store every file under root (hashing it unless the manifest is given) and the manifest."""
     files = list_files(root)
     if manifest is None:

@@ -92,7 +92,11 @@ class ObjectStore:
 
     # -- writes ------------------------------------------------------------------------------
     def put_file(
-        self, src: str | os.PathLike[str], *, digest: str | None = None, progress: Progress | None = None
+        self,
+        src: str | os.PathLike[str],
+        *,
+        digest: str | None = None,
+        progress: Progress | None = None,
     ) -> FileEntry:
         """Store a local file; identical bytes are stored once. Returns its (digest, size)."""
         src = os.fspath(src)
@@ -213,7 +217,9 @@ class ObjectStore:
             raise Corrupt(f"object {digest} in {self.url} does not match its digest")
         return self.path(digest)
 
-    def get_file(self, digest: str, dest: str | os.PathLike[str], progress: Progress | None = None) -> None:
+    def get_file(
+        self, digest: str, dest: str | os.PathLike[str], progress: Progress | None = None
+    ) -> None:
         """Copy an object to dest, verified; dest appears only when complete and correct."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -277,7 +283,9 @@ class VerifyingReader:
         if (not data or n < 0) and not self._done:
             self._done = True
             if self._hasher.hexdigest() != self._digest:
-                raise Corrupt(f"object {self._digest} does not match its digest; run `mlpipex fsck`")
+                raise Corrupt(
+                    f"object {self._digest} does not match its digest; run `mlpipex fsck`"
+                )
         return data
 
     def close(self) -> None:

@@ -22,8 +22,15 @@ def set_alias(reg: Registry, name: str, alias: str, version: int) -> int | None:
         before = registry.alias_version(conn, model.id, alias)
         registry.set_alias(conn, model.id, alias, version)
         registry.update_model(conn, model.id, now)
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.ALIAS_SET, model=name,
-                      version=version, payload={"alias": alias, "previous": before})
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.ALIAS_SET,
+            model=name,
+            version=version,
+            payload={"alias": alias, "previous": before},
+        )
         return before
 
 
@@ -35,5 +42,12 @@ def delete_alias(reg: Registry, name: str, alias: str) -> None:
         before = registry.alias_version(conn, model.id, alias)
         if before is None or not registry.delete_alias(conn, model.id, alias):
             raise NotFound(f"model {name!r} has no alias {alias!r}")
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.ALIAS_DELETED, model=name,
-                      version=before, payload={"alias": alias})
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.ALIAS_DELETED,
+            model=name,
+            version=before,
+            payload={"alias": alias},
+        )

@@ -18,13 +18,26 @@ class ChainReport:
     problem: str = ""
 
 
-def list_events(reg: Registry, model: str | None = None, version: int | None = None,
-                kind: str | None = None, limit: int | None = None, before: int | None = None,
-                newest_first: bool = False) -> list[Event]:
+def list_events(
+    reg: Registry,
+    model: str | None = None,
+    version: int | None = None,
+    kind: str | None = None,
+    limit: int | None = None,
+    before: int | None = None,
+    newest_first: bool = False,
+) -> list[Event]:
     reg.require("viewer", model)
     with reg.store.read() as conn:
-        return events.query(conn, model=model, version=version, kind=kind, limit=limit, before=before,
-                            newest_first=newest_first)
+        return events.query(
+            conn,
+            model=model,
+            version=version,
+            kind=kind,
+            limit=limit,
+            before=before,
+            newest_first=newest_first,
+        )
 
 
 def verify_chain(reg: Registry) -> ChainReport:
@@ -37,9 +50,20 @@ def verify_chain(reg: Registry) -> ChainReport:
             if e.seq != expected_seq:
                 return ChainReport(False, n, expected_seq, f"event {expected_seq} is missing")
             if e.prev_hash != prev:
-                return ChainReport(False, n, e.seq, f"event {e.seq} does not follow event {e.seq - 1}")
-            h = event_hash(seq=e.seq, time=e.time, actor=e.actor, kind=e.kind, model=e.model,
-                           version=e.version, reason=e.reason, payload=e.payload, prev_hash=e.prev_hash)
+                return ChainReport(
+                    False, n, e.seq, f"event {e.seq} does not follow event {e.seq - 1}"
+                )
+            h = event_hash(
+                seq=e.seq,
+                time=e.time,
+                actor=e.actor,
+                kind=e.kind,
+                model=e.model,
+                version=e.version,
+                reason=e.reason,
+                payload=e.payload,
+                prev_hash=e.prev_hash,
+            )
             if h != e.hash:
                 return ChainReport(False, n, e.seq, f"event {e.seq} ({e.kind}) was altered")
             prev, expected_seq = e.hash, e.seq + 1

@@ -56,7 +56,9 @@ def _from_pointer(name: str, pointer: Path) -> DatasetRef:
 
     outs = pointers.read_reference(pointer.read_text(), pointer.name)
     if len(outs) != 1:
-        raise Invalid(f"dataset {name}: {pointer} records {len(outs)} outputs; reference one by path")
+        raise Invalid(
+            f"dataset {name}: {pointer} records {len(outs)} outputs; reference one by path"
+        )
     out = outs[0]
     target = (pointer.parent / out.path).resolve()
     return DatasetRef(name, target.as_uri(), str(out.digest), out.size)

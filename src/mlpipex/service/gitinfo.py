@@ -11,10 +11,22 @@ def detect_commit(*dirs: Path) -> tuple[str, bool] | None:
     for d in dirs:
         d = d if d.is_dir() else d.parent
         try:
-            sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=d, capture_output=True, text=True,
-                                 check=True, timeout=30).stdout.strip()
-            status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=d,
-                                    capture_output=True, text=True, check=True, timeout=60).stdout
+            sha = subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                cwd=d,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            ).stdout.strip()
+            status = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=d,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             continue
         if sha:

@@ -33,9 +33,13 @@ def require_model(conn: Connection, name: str, *, lock: bool = False) -> Any:
     return row
 
 
-def create_model(reg: Registry, name: str, description: str = "",
-                 policy: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None
-                 ) -> RegisteredModel:
+def create_model(
+    reg: Registry,
+    name: str,
+    description: str = "",
+    policy: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> RegisteredModel:
     check_model_name(name)
     reg.require("editor", name)
     stored = parse_policy(policy).model_dump(mode="json") if policy else None
@@ -48,8 +52,14 @@ def create_model(reg: Registry, name: str, description: str = "",
         mid = registry.insert_model(conn, name, description, stored, now)
         for k, v in (tags or {}).items():
             registry.set_model_tag(conn, mid, k, v)
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.MODEL_CREATED, model=name,
-                      payload={"description": description, "policy": stored})
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.MODEL_CREATED,
+            model=name,
+            payload={"description": description, "policy": stored},
+        )
         return registry.to_model(conn, require_model(conn, name))
 
 
@@ -59,8 +69,9 @@ def get_model(reg: Registry, name: str) -> RegisteredModel:
         return registry.to_model(conn, require_model(conn, name))
 
 
-def list_models(reg: Registry, query: str | None = None, limit: int = 100,
-                page_token: str | None = None) -> Page[RegisteredModel]:
+def list_models(
+    reg: Registry, query: str | None = None, limit: int = 100, page_token: str | None = None
+) -> Page[RegisteredModel]:
     reg.require("viewer")
     with reg.store.read() as conn:
         rows = registry.list_model_rows(conn, query, limit + 1, page_token)
@@ -82,7 +93,9 @@ def effective_policy(reg: Registry, name: str) -> Policy:
         return reg.policy_of(require_model(conn, name).policy)
 
 
-def set_policy(reg: Registry, name: str, policy: Mapping[str, Any] | None, reason: str = "") -> Policy:
+def set_policy(
+    reg: Registry, name: str, policy: Mapping[str, Any] | None, reason: str = ""
+) -> Policy:
     """Set a model's policy (None: back to the registry default). Admins only."""
     reg.require("admin", name)
     parsed = parse_policy(policy) if policy else None
@@ -91,13 +104,21 @@ def set_policy(reg: Registry, name: str, policy: Mapping[str, Any] | None, reaso
     with reg.store.write() as conn:
         row = require_model(conn, name, lock=True)
         registry.update_model(conn, row.id, now, policy=stored)
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.POLICY_SET, model=name,
-                      reason=reason, payload={"policy": stored})
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.POLICY_SET,
+            model=name,
+            reason=reason,
+            payload={"policy": stored},
+        )
     return parsed or reg.default_policy
 
 
-def update_model(reg: Registry, name: str, *, description: str | None = None,
-                 new_name: str | None = None) -> RegisteredModel:
+def update_model(
+    reg: Registry, name: str, *, description: str | None = None, new_name: str | None = None
+) -> RegisteredModel:
     reg.require("editor", name)
     now = reg.clock()
     values: dict[str, Any] = {}
@@ -111,8 +132,14 @@ def update_model(reg: Registry, name: str, *, description: str | None = None,
             raise AlreadyExists(f"model {values['name']!r} already exists")
         if values:
             registry.update_model(conn, row.id, now, **values)
-            events.append(conn, time=now, actor=reg.actor.name, kind=ev.MODEL_UPDATED,
-                          model=values.get("name", name), payload={**values, "previous_name": name})
+            events.append(
+                conn,
+                time=now,
+                actor=reg.actor.name,
+                kind=ev.MODEL_UPDATED,
+                model=values.get("name", name),
+                payload={**values, "previous_name": name},
+            )
         return registry.to_model(conn, require_model(conn, values.get("name", name)))
 
 
@@ -124,8 +151,14 @@ def set_model_tag(reg: Registry, name: str, key: str, value: str) -> None:
         row = require_model(conn, name)
         registry.set_model_tag(conn, row.id, key, value)
         registry.update_model(conn, row.id, now)
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.TAG_SET, model=name,
-                      payload={"key": key, "value": value})
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.TAG_SET,
+            model=name,
+            payload={"key": key, "value": value},
+        )
 
 
 def delete_model_tag(reg: Registry, name: str, key: str) -> None:
@@ -135,5 +168,11 @@ def delete_model_tag(reg: Registry, name: str, key: str) -> None:
         row = require_model(conn, name)
         if not registry.delete_model_tag(conn, row.id, key):
             raise NotFound(f"model {name!r} has no tag {key!r}")
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.TAG_DELETED, model=name,
-                      payload={"key": key})
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.TAG_DELETED,
+            model=name,
+            payload={"key": key},
+        )

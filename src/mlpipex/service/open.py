@@ -28,8 +28,9 @@ def load_policy(spec: str | None) -> Policy:
     return parse_policy(yaml.safe_load(path.read_text()) or {})
 
 
-def open_registry(loc: Location, settings: Settings, *, create: bool, actor: Actor | None = None
-                  ) -> Registry:
+def open_registry(
+    loc: Location, settings: Settings, *, create: bool, actor: Actor | None = None
+) -> Registry:
     """Open (and, for writes, create) the registry at loc. Objects: an explicit URL wins, then
     the one recorded in the database, then the folder beside a local database."""
     if loc.kind == "http":

@@ -33,7 +33,9 @@ class TransitionResult:
     replaced: list[int] = field(default_factory=list)
 
 
-def promote(reg: Registry, name: str, version: int, to_stage: str, reason: str = "") -> TransitionResult:
+def promote(
+    reg: Registry, name: str, version: int, to_stage: str, reason: str = ""
+) -> TransitionResult:
     reg.require("editor", name)
     refusal: MLPipeXError | None = None
     with reg.store.write() as conn:
@@ -50,43 +52,72 @@ def promote(reg: Registry, name: str, version: int, to_stage: str, reason: str =
                 return _complete(conn, reg, policy, model, row, v, stage, reason, None)
             req = registry.pending_request(conn, row.id, stage)
             if req is None:
-                rid = registry.insert_request(conn, row.id, stage, reg.actor.name, reason, reg.clock())
-                events.append(conn, time=reg.clock(), actor=reg.actor.name, kind=ev.TRANSITION_REQUESTED,
-                              model=name, version=version, reason=reason,
-                              payload={"from": v.stage, "to": stage, "request": rid,
-                                       "approvals_needed": rule.count, "role": rule.role})
+                rid = registry.insert_request(
+                    conn, row.id, stage, reg.actor.name, reason, reg.clock()
+                )
+                events.append(
+                    conn,
+                    time=reg.clock(),
+                    actor=reg.actor.name,
+                    kind=ev.TRANSITION_REQUESTED,
+                    model=name,
+                    version=version,
+                    reason=reason,
+                    payload={
+                        "from": v.stage,
+                        "to": stage,
+                        "request": rid,
+                        "approvals_needed": rule.count,
+                        "role": rule.role,
+                    },
+                )
             else:
                 rid = req.id
             request = _request(conn, model.id, rid)
             if len(request.approvals) >= rule.count:
                 return _complete(conn, reg, policy, model, row, v, stage, reason, request)
-            return TransitionResult("pending", v, stage, request, rule.count - len(request.approvals))
+            return TransitionResult(
+                "pending", v, stage, request, rule.count - len(request.approvals)
+            )
     assert refusal is not None
     raise refusal
 
 
-def approve(reg: Registry, name: str, version: int, to_stage: str, comment: str = "") -> TransitionResult:
+def approve(
+    reg: Registry, name: str, version: int, to_stage: str, comment: str = ""
+) -> TransitionResult:
     """Approve the pending request; the transition completes once enough approvals exist."""
     refusal: MLPipeXError | None = None
     with reg.store.write() as conn:
         model, policy, row, v, stage = _load(conn, reg, name, version, to_stage)
         req = registry.pending_request(conn, row.id, stage)
         if req is None:
-            raise NotFound(f"no pending request to move {name}/{version} to {stage}",
-                           hint=f"request it with `mlpipex promote {name} {version} --to {stage}`")
+            raise NotFound(
+                f"no pending request to move {name}/{version} to {stage}",
+                hint=f"request it with `mlpipex promote {name} {version} --to {stage}`",
+            )
         rule = policy.approval_rule(stage)
         role = rule.role if rule else "approver"
         reg.require(role, name)
         if req.requested_by == reg.actor.name and not policy.self_approval:
-            raise Forbidden(f"{reg.actor.name} requested this transition and cannot approve it too",
-                            hint="another person with the approver role must approve")
+            raise Forbidden(
+                f"{reg.actor.name} requested this transition and cannot approve it too",
+                hint="another person with the approver role must approve",
+            )
         request = _request(conn, model.id, req.id)
         if any(a.actor == reg.actor.name for a in request.approvals):
             raise Conflict(f"{reg.actor.name} has already approved {name}/{version} -> {stage}")
         registry.add_approval(conn, req.id, reg.actor.name, comment, reg.clock())
-        events.append(conn, time=reg.clock(), actor=reg.actor.name, kind=ev.TRANSITION_APPROVED,
-                      model=name, version=version, reason=comment,
-                      payload={"to": stage, "request": req.id})
+        events.append(
+            conn,
+            time=reg.clock(),
+            actor=reg.actor.name,
+            kind=ev.TRANSITION_APPROVED,
+            model=name,
+            version=version,
+            reason=comment,
+            payload={"to": stage, "request": req.id},
+        )
         request = _request(conn, model.id, req.id)
         needed = rule.count if rule else 0
         if len(request.approvals) < needed:
@@ -106,8 +137,9 @@ def requests(reg: Registry, name: str, status: str | None = "pending") -> list[T
         return registry.requests_for(conn, require_model(conn, name).id, status=status)
 
 
-def _load(conn: Connection, reg: Registry, name: str, version: int, to_stage: str
-          ) -> tuple[Any, Policy, Any, ModelVersion, str]:
+def _load(
+    conn: Connection, reg: Registry, name: str, version: int, to_stage: str
+) -> tuple[Any, Policy, Any, ModelVersion, str]:
     model = require_model(conn, name, lock=True)
     policy = reg.policy_of(model.policy)
     stage = policy.stage(to_stage)
@@ -115,8 +147,9 @@ def _load(conn: Connection, reg: Registry, name: str, version: int, to_stage: st
     return model, policy, row, registry.to_versions(conn, [row])[0], stage
 
 
-def _gates(conn: Connection, policy: Policy, model: Any, v: ModelVersion, stage: str, now: int
-           ) -> list[str]:
+def _gates(
+    conn: Connection, policy: Policy, model: Any, v: ModelVersion, stage: str, now: int
+) -> list[str]:
     prod = policy.production()
     rows = registry.version_rows(conn, model.id, stage=prod, limit=2) if prod else []
     holders = [r for r in rows if r.version != v.version]
@@ -124,19 +157,36 @@ def _gates(conn: Connection, policy: Policy, model: Any, v: ModelVersion, stage:
     return failed_gates(policy, v, stage, current, now)
 
 
-def _refuse(conn: Connection, reg: Registry, v: ModelVersion, stage: str, failed: list[str],
-            reason: str) -> None:
-    events.append(conn, time=reg.clock(), actor=reg.actor.name, kind=ev.TRANSITION_REFUSED,
-                  model=v.model, version=v.version, reason=reason,
-                  payload={"from": v.stage, "to": stage, "failed": failed})
+def _refuse(
+    conn: Connection, reg: Registry, v: ModelVersion, stage: str, failed: list[str], reason: str
+) -> None:
+    events.append(
+        conn,
+        time=reg.clock(),
+        actor=reg.actor.name,
+        kind=ev.TRANSITION_REFUSED,
+        model=v.model,
+        version=v.version,
+        reason=reason,
+        payload={"from": v.stage, "to": stage, "failed": failed},
+    )
 
 
 def _request(conn: Connection, model_id: int, rid: int) -> TransitionRequest:
     return next(r for r in registry.requests_for(conn, model_id) if r.id == rid)
 
 
-def _complete(conn: Connection, reg: Registry, policy: Policy, model: Any, row: Any, v: ModelVersion,
-              stage: str, reason: str, request: TransitionRequest | None) -> TransitionResult:
+def _complete(
+    conn: Connection,
+    reg: Registry,
+    policy: Policy,
+    model: Any,
+    row: Any,
+    v: ModelVersion,
+    stage: str,
+    reason: str,
+    request: TransitionRequest | None,
+) -> TransitionResult:
     now = reg.clock()
     replaced: list[int] = []
     into = policy.replaced_into(stage)
@@ -146,15 +196,33 @@ def _complete(conn: Connection, reg: Registry, policy: Policy, model: Any, row: 
                 continue
             registry.set_stage(conn, other.id, into, now)
             replaced.append(other.version)
-            events.append(conn, time=now, actor=reg.actor.name, kind=ev.TRANSITION_DONE, model=v.model,
-                          version=other.version, reason=f"replaced by version {v.version} in {stage}",
-                          payload={"from": stage, "to": into})
+            events.append(
+                conn,
+                time=now,
+                actor=reg.actor.name,
+                kind=ev.TRANSITION_DONE,
+                model=v.model,
+                version=other.version,
+                reason=f"replaced by version {v.version} in {stage}",
+                payload={"from": stage, "to": into},
+            )
     registry.set_stage(conn, row.id, stage, now)
     if request is not None:
         registry.set_request_status(conn, request.id, "done")
-    events.append(conn, time=now, actor=reg.actor.name, kind=ev.TRANSITION_DONE, model=v.model,
-                  version=v.version, reason=reason,
-                  payload={"from": v.stage, "to": stage, "request": request.id if request else None,
-                           "approvals": [a.actor for a in request.approvals] if request else []})
-    done = registry.to_versions(conn, [registry.version_row(conn, model.id, v.version)])[0]
+    events.append(
+        conn,
+        time=now,
+        actor=reg.actor.name,
+        kind=ev.TRANSITION_DONE,
+        model=v.model,
+        version=v.version,
+        reason=reason,
+        payload={
+            "from": v.stage,
+            "to": stage,
+            "request": request.id if request else None,
+            "approvals": [a.actor for a in request.approvals] if request else [],
+        },
+    )
+    done = registry.to_versions(conn, [resolve_row(conn, reg, VersionRef(v.model, v.version))])[0]
     return TransitionResult("done", done, stage, request, 0, replaced)

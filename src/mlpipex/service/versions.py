@@ -51,8 +51,13 @@ def get_version(reg: Registry, ref: str | VersionRef, *, files: bool = True) -> 
         return registry.to_versions(conn, [resolve_row(conn, reg, vref)], files=files)[0]
 
 
-def list_versions(reg: Registry, name: str, limit: int = 100, page_token: str | None = None,
-                  stage: str | None = None) -> Page[ModelVersion]:
+def list_versions(
+    reg: Registry,
+    name: str,
+    limit: int = 100,
+    page_token: str | None = None,
+    stage: str | None = None,
+) -> Page[ModelVersion]:
     """Newest first; the token is the last version number of the previous page."""
     reg.require("viewer", name)
     before = int(page_token) if page_token and page_token.isdigit() else None
@@ -72,8 +77,15 @@ def set_version_tag(reg: Registry, name: str, version: int, key: str, value: str
     with reg.store.write() as conn:
         row = resolve_row(conn, reg, VersionRef(name, version=version))
         registry.set_version_tag(conn, row.id, key, value)
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.TAG_SET, model=name,
-                      version=version, payload={"key": key, "value": value})
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.TAG_SET,
+            model=name,
+            version=version,
+            payload={"key": key, "value": value},
+        )
 
 
 def delete_version_tag(reg: Registry, name: str, version: int, key: str) -> None:
@@ -83,8 +95,15 @@ def delete_version_tag(reg: Registry, name: str, version: int, key: str) -> None
         row = resolve_row(conn, reg, VersionRef(name, version=version))
         if not registry.delete_version_tag(conn, row.id, key):
             raise NotFound(f"version {name}/{version} has no tag {key!r}")
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.TAG_DELETED, model=name,
-                      version=version, payload={"key": key})
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.TAG_DELETED,
+            model=name,
+            version=version,
+            payload={"key": key},
+        )
 
 
 def update_description(reg: Registry, name: str, version: int, description: str) -> ModelVersion:
@@ -93,6 +112,13 @@ def update_description(reg: Registry, name: str, version: int, description: str)
     with reg.store.write() as conn:
         row = resolve_row(conn, reg, VersionRef(name, version=version))
         registry.update_version(conn, row.id, description=description)
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.VERSION_UPDATED, model=name,
-                      version=version, payload={"description": description})
-        return registry.to_versions(conn, [registry.version_row(conn, row.model_id, version)])[0]
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.VERSION_UPDATED,
+            model=name,
+            version=version,
+            payload={"description": description},
+        )
+        return registry.to_versions(conn, [resolve_row(conn, reg, VersionRef(name, version))])[0]

@@ -13,33 +13,81 @@ from mlpipex.domain.models import Event
 from mlpipex.store import schema as t
 
 
-def append(conn: Connection, *, time: int, actor: str, kind: str, model: str | None = None,
-           version: int | None = None, reason: str = "", payload: dict[str, Any] | None = None) -> Event:
+def append(
+    conn: Connection,
+    *,
+    time: int,
+    actor: str,
+    kind: str,
+    model: str | None = None,
+    version: int | None = None,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+) -> Event:
     """Append one event, chained to the previous one; the head row serializes concurrent appends."""
     payload = payload or {}
-    head = conn.execute(sa.select(t.chain_head).where(t.chain_head.c.id == 1).with_for_update()).first()
+    head = conn.execute(
+        sa.select(t.chain_head).where(t.chain_head.c.id == 1).with_for_update()
+    ).first()
     if head is None:
         seq, prev = 1, GENESIS
         conn.execute(sa.insert(t.chain_head).values(id=1, seq=0, hash=GENESIS))
     else:
         seq, prev = head.seq + 1, head.hash
-    h = event_hash(seq=seq, time=time, actor=actor, kind=kind, model=model, version=version,
-                   reason=reason, payload=payload, prev_hash=prev)
-    conn.execute(sa.insert(t.events).values(seq=seq, time=time, actor=actor, kind=kind, model=model,
-                                            version=version, reason=reason, payload=payload,
-                                            prev_hash=prev, hash=h))
+    h = event_hash(
+        seq=seq,
+        time=time,
+        actor=actor,
+        kind=kind,
+        model=model,
+        version=version,
+        reason=reason,
+        payload=payload,
+        prev_hash=prev,
+    )
+    conn.execute(
+        sa.insert(t.events).values(
+            seq=seq,
+            time=time,
+            actor=actor,
+            kind=kind,
+            model=model,
+            version=version,
+            reason=reason,
+            payload=payload,
+            prev_hash=prev,
+            hash=h,
+        )
+    )
     conn.execute(sa.update(t.chain_head).where(t.chain_head.c.id == 1).values(seq=seq, hash=h))
     return Event(seq, time, actor, kind, model, version, reason, payload, prev, h)
 
 
 def _event(r: sa.Row[Any]) -> Event:
-    return Event(r.seq, r.time, r.actor, r.kind, r.model, r.version, r.reason, r.payload or {},
-                 r.prev_hash, r.hash)
+    return Event(
+        r.seq,
+        r.time,
+        r.actor,
+        r.kind,
+        r.model,
+        r.version,
+        r.reason,
+        r.payload or {},
+        r.prev_hash,
+        r.hash,
+    )
 
 
-def query(conn: Connection, *, model: str | None = None, version: int | None = None,
-          kind: str | None = None, limit: int | None = None, before: int | None = None,
-          newest_first: bool = False) -> list[Event]:
+def query(
+    conn: Connection,
+    *,
+    model: str | None = None,
+    version: int | None = None,
+    kind: str | None = None,
+    limit: int | None = None,
+    before: int | None = None,
+    newest_first: bool = False,
+) -> list[Event]:
     q = sa.select(t.events)
     if model is not None:
         q = q.where(t.events.c.model == model)
@@ -59,8 +107,9 @@ def scan(conn: Connection, batch: int = 5000) -> Iterator[Event]:
     """Every event in order, in batches, for verifying the whole chain."""
     last = 0
     while True:
-        rows = conn.execute(sa.select(t.events).where(t.events.c.seq > last)
-                            .order_by(t.events.c.seq).limit(batch)).all()
+        rows = conn.execute(
+            sa.select(t.events).where(t.events.c.seq > last).order_by(t.events.c.seq).limit(batch)
+        ).all()
         if not rows:
             return
         for r in rows:

@@ -323,10 +323,12 @@ def requests_for(conn: Connection, model_id: int, *, status: str | None = None,
 
 
 def referenced_digests(conn: Connection) -> set[str]:
-    return set(conn.execute(sa.select(t.version_files.c.digest).distinct()).scalars())
+    """Objects gc keeps: the files of every version and the artifacts of every run."""
+    q = sa.union(sa.select(t.version_files.c.digest), sa.select(t.run_artifacts.c.digest))
+    return set(conn.execute(q).scalars())
 
 
-def all_files(conn: Connection) -> Iterable[tuple[str, int, str, int]]:
+def all_files(conn: Connection) -> Iterable[tuple[str, int, str, str]]:
     """(model, version, path, digest) of every artifact file, for fsck."""
     return conn.execute(
         sa.select(t.models.c.name, t.versions.c.version, t.version_files.c.path, t.version_files.c.digest)

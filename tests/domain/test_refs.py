@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from mlpipex.domain.digest import Digest
+from mlpipex.domain.refs import VersionRef, check_alias, parse_version_ref
+from mlpipex.errors import Invalid
+
+
+@pytest.mark.parametrize(
+    ("text", "ref"),
+    [
+        ("fraud/3", VersionRef("fraud", version=3)),
+        ("fraud@champion", VersionRef("fraud", alias="champion")),
+        ("fraud:Production", VersionRef("fraud", stage="Production")),
+        ("models:/fraud/3", VersionRef("fraud", version=3)),
+        ("models:/fraud@champion", VersionRef("fraud", alias="champion")),
+        ("models:/fraud/Staging", VersionRef("fraud", stage="Staging")),
+        ("models:/fraud/latest", VersionRef("fraud", latest=True)),
+    ],
+)
+def test_every_way_of_naming_a_version(text: str, ref: VersionRef) -> None:
+    assert parse_version_ref(text) == ref
+
+
+@pytest.mark.parametrize("text", ["fraud", "models:/fraud", "/3", "../x/1"])
+def test_references_without_a_version_are_refused(text: str) -> None:
+    with pytest.raises(Invalid):
+        parse_version_ref(text)
+
+
+@pytest.mark.parametrize("alias", ["latest", "LATEST", "v1", "v42", "1abc", "a b", ""])
+def test_reserved_and_malformed_aliases_are_refused(alias: str) -> None:
+    with pytest.raises(Invalid):
+        check_alias(alias)
+
+
+def test_digests_parse_with_or_without_algorithm() -> None:
+    assert Digest.parse("md5:" + "a" * 32) == Digest("md5", "a" * 32)
+    assert Digest.parse("b" * 64) == Digest("blake3", "b" * 64)
+    assert Digest.parse("c" * 32 + ".dir") == Digest("md5", "c" * 32)
+    for bad in ("md5:xyz", "blake3:" + "a" * 10, "sha1:" + "a" * 40):
+        with pytest.raises(Invalid):
+            Digest.parse(bad)

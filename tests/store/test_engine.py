@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+import mlpipex.store.engine as engine_mod
+from mlpipex.errors import Unavailable
+from mlpipex.store import Store
+
+
+def test_schema_head_constant_matches_the_migrations() -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(engine_mod.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == engine_mod.SCHEMA_HEAD
+
+
+def test_sqlite_is_migrated_on_first_use_and_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'r' / 'registry.db'}")
+    assert store.schema_revision() == engine_mod.SCHEMA_HEAD
+    with store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.upgrade()  # idempotent
+    assert store.schema_revision() == engine_mod.SCHEMA_HEAD
+    store.close()
+
+
+def test_an_unreachable_database_is_unavailable_without_the_password() -> None:
+    import pytest
+
+    with pytest.raises(Unavailable) as exc:
+        Store("postgresql+psycopg://user:s3cret@127.0.0.1:1/db")
+    assert "s3cret" not in str(exc.value) and "127.0.0.1" in str(exc.value)
+
+
+def test_db_upgrade_command(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = cli("db", "upgrade", env={"MLPIPEX_URI": str(tmp_path / ".mlpipex")})
+    assert r.code == 0 and engine_mod.SCHEMA_HEAD in r.out
+    db = sa.create_engine(f"sqlite:///{tmp_path / '.mlpipex' / 'registry.db'}")
+    with db.connect() as conn:
+        assert "registered_models" in sa.inspect(conn).get_table_names()
+    db.dispose()

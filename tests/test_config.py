@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlpipex.config import resolve
+from mlpipex.errors import Invalid
+
+
+def test_default_is_the_nearest_mlpipex_folder_upward(tmp_path: Path) -> None:
+    (tmp_path / ".mlpipex").mkdir()
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    loc = resolve(None, cwd=deep)
+    assert loc.kind == "local" and loc.root == tmp_path / ".mlpipex"
+    assert loc.url == f"sqlite:///{tmp_path / '.mlpipex' / 'registry.db'}"
+
+
+def test_without_one_it_is_created_in_the_working_directory(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert resolve(None, cwd=tmp_path).root == tmp_path / ".mlpipex"
+    r = cli("models", "list", cwd=tmp_path)
+    assert r.code == 0 and not (tmp_path / ".mlpipex").exists()  # reading creates nothing
+    assert cli("models", "create", "m", cwd=tmp_path).code == 0
+    assert (tmp_path / ".mlpipex" / "registry.db").exists()
+
+
+def test_uri_forms(tmp_path: Path) -> None:
+    assert resolve("postgresql://u:p@h/db").url == "postgresql+psycopg://u:p@h/db"
+    assert resolve("http://cp:8080/").kind == "http"
+    assert resolve(f"sqlite:///{tmp_path}/x.db").objects == str(tmp_path / "objects")
+    assert resolve(str(tmp_path / "reg")).root == tmp_path / "reg"
+    with pytest.raises(Invalid, match="unsupported"):
+        resolve("mongodb://x")
+
+
+def test_show_on_a_missing_registry_says_how_to_create_one(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("show", "m/1", cwd=tmp_path)
+    assert r.code == 4 and "no MLPipeX registry" in r.err
