@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from mlpipex.domain import events as ev
 from mlpipex.domain.models import DatasetRef, Event, ModelVersion
 from mlpipex.service.context import Registry
 from mlpipex.service.versions import get_version
 from mlpipex.store import events
+from mlpipex.store import tracking as runs
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,30 @@ def lineage(reg: Registry, name: str, version: int) -> Lineage:
     v = get_version(reg, f"{name}/{version}", files=False)
     with reg.store.read() as conn:
         history = events.query(conn, model=name, version=version, kind=ev.TRANSITION_DONE)
-    return Lineage(v, v.datasets, _run(v), [_change(e) for e in history])
+        run = _run(conn, v)
+    return Lineage(v, v.datasets, run, [_change(e) for e in history])
 
 
-def _run(v: ModelVersion) -> dict[str, Any] | None:
+def _run(conn: Connection, v: ModelVersion) -> dict[str, Any] | None:
+    """The source run as recorded by tracking (params, metrics, commit, inputs), or what the
+    version says of it when the run is not in this registry."""
     if v.run_id is None:
         return None
-    return {"id": v.run_id, "commit": v.commit, "metrics": v.metrics}
+    row = runs.run_row(conn, v.run_id)
+    if row is None:
+        return {"id": v.run_id, "commit": v.commit, "metrics": v.metrics}
+    exp = runs.experiment_row(conn, id=row.experiment_id)
+    commit = row.commit and row.commit + (" (dirty)" if row.commit_dirty else "")
+    latest = runs.latest_metrics_of(conn, [row.id]).get(row.id, [])
+    return {
+        "id": row.id, "name": row.name, "experiment": exp.name if exp else str(row.experiment_id),
+        "status": row.status, "commit": commit, "entry_point": row.entry_point,
+        "params": runs.params_of(conn, [row.id]).get(row.id, {}),
+        "metrics": {k: val for k, val, _, _ in latest},
+        "datasets": {i.name: i.digest for i in runs.inputs_of(conn, [row.id]).get(row.id, [])},
+    }
 
 
 def _change(e: Event) -> StageChange:
-    return StageChange(e.time, e.actor, str(e.payload.get("from")), str(e.payload.get("to")), e.reason)
+    p = e.payload
+    return StageChange(e.time, e.actor, str(p.get("from")), str(p.get("to")), e.reason)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.policy import missing_for_registration
 from mlpipex.domain.refs import check_model_name
@@ -18,16 +19,20 @@ from mlpipex.objects.manifest import hash_tree, store_tree
 from mlpipex.service.context import Registry
 from mlpipex.service.models import check_tag
 from mlpipex.store import events, registry
+from mlpipex.store import tracking as runs
 
 MAX_METRIC_KEY = 250
 
 
 @dataclass
 class Registration:
-    """What a new version carries. ``commit=None`` means: detect it from git, or go without."""
+    """What a new version carries. ``commit=None`` means: detect it from git, or go without.
+
+    The artifact is the file or directory at ``path``, or ``files`` already in the object store
+    (a run's artifacts). With ``run_id``, what is not given is inherited from the run."""
 
     name: str
-    path: Path
+    path: Path | None
     commit: str | None = None
     commit_dirty: bool = False
     datasets: Sequence[DatasetRef] = ()
@@ -36,6 +41,11 @@ class Registration:
     description: str = ""
     run_id: str | None = None
     flavor: str | None = None
+    files: Sequence[FileEntry] | None = None
+
+    @property
+    def source(self) -> str:
+        return str(self.path) if self.path is not None else f"runs:/{self.run_id}"
 
 
 def check_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
@@ -52,19 +62,43 @@ def check_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def register_version(reg: Registry, r: Registration, progress: Progress | None = None) -> ModelVersion:
-    """Validate everything, store the artifact's objects, then record the version in one
-    transaction. The model is created when it does not exist yet, as MLflow does."""
+def inherit_from_run(reg: Registry, r: Registration) -> Registration:
+    """r completed from its run: the run's commit unless one is given, its dataset inputs and the
+    latest value of each of its metrics (NaN left out), given values winning on the same name."""
+    if r.run_id is None:
+        return r
+    with reg.store.read() as conn:
+        row = runs.run_row(conn, r.run_id)
+        if row is None:
+            raise NotFound(f"run {r.run_id!r} does not exist", hint="see `mlpipex runs list`")
+        inputs = runs.inputs_of(conn, [r.run_id]).get(r.run_id, [])
+        latest = runs.latest_metrics_of(conn, [r.run_id]).get(r.run_id, [])
+    datasets = {i.name: DatasetRef(i.name, i.uri, i.digest, i.size) for i in inputs}
+    datasets.update({d.name: d for d in r.datasets})
+    metrics = {k: v for k, v, _, _ in latest if not math.isnan(v)}
+    metrics.update(r.metrics)
+    commit, dirty = (r.commit, r.commit_dirty) if r.commit else (row.commit, bool(row.commit_dirty))
+    return replace(r, commit=commit, commit_dirty=dirty, datasets=list(datasets.values()),
+                   metrics=metrics)
+
+
+def check_registration(reg: Registry, r: Registration) -> Registration:
+    """r with what it inherits from its run, once it passes validation and the policy; else
+    the refusal is recorded as an event and raised, and nothing else is written."""
     check_model_name(r.name)
     reg.require("editor", r.name)
+    r = inherit_from_run(reg, r)
     metrics = check_metrics(r.metrics)
     for k, v in r.tags.items():
         check_tag(k, v)
     names = [d.name for d in r.datasets]
     if len(set(names)) != len(names):
         raise Invalid(f"dataset names repeat: {', '.join(sorted(names))}")
-    if not r.path.exists():
-        raise NotFound(f"{r.path} does not exist", hint="give the model file or directory to register")
+    if r.files is None and (r.path is None or not r.path.exists()):
+        raise NotFound(f"{r.source} does not exist",
+                       hint="give the model file or directory to register")
+    if r.files is not None and not r.files:
+        raise NotFound(f"{r.source} holds no files to register")
 
     with reg.store.read() as conn:
         row = registry.model_row(conn, r.name)
@@ -72,14 +106,34 @@ def register_version(reg: Registry, r: Registration, progress: Progress | None =
     missing = missing_for_registration(policy, r.commit, r.datasets, metrics, r.tags)
     if missing:
         with reg.store.write() as conn:
-            events.append(conn, time=reg.clock(), actor=reg.actor.name, kind=ev.REGISTRATION_REFUSED,
-                          model=r.name, reason="missing " + ", ".join(m.split(" ")[0] for m in missing),
-                          payload={"missing": missing, "path": str(r.path)})
-        raise PolicyViolation(f"registration of {r.name} refused, missing", missing,
-                              hint="nothing was stored; add what is missing and register again")
+            events.append(conn, time=reg.clock(), actor=reg.actor.name,
+                          kind=ev.REGISTRATION_REFUSED, model=r.name,
+                          reason="missing " + ", ".join(m.split(" ")[0] for m in missing),
+                          payload={"missing": missing, "path": r.source, "run_id": r.run_id})
+        hint = "nothing was stored; add what is missing and register again"
+        if r.run_id:
+            hint = (f"nothing was stored and run {r.run_id} is unchanged; log what is missing to "
+                    "the run (or pass it here) and register again")
+        raise PolicyViolation(f"registration of {r.name} refused, missing", missing, hint=hint)
+    return replace(r, metrics=metrics)
 
-    manifest = hash_tree(r.path, progress)
-    store_tree(reg.objects, r.path, manifest)
+
+def register_version(reg: Registry, r: Registration, progress: Progress | None = None
+                     ) -> ModelVersion:
+    """Validate everything, store the artifact's objects, then record the version in one
+    transaction. The model is created when it does not exist yet, as MLflow does."""
+    r = check_registration(reg, r)
+    metrics = r.metrics
+    if r.files is not None:
+        manifest = Manifest.of(r.files)
+        absent = reg.objects.missing(e.digest for e in manifest.files)
+        if absent:
+            raise NotFound(f"{r.source}: {len(absent)} file(s) are missing from the object store",
+                           hint="run `mlpipex fsck`")
+    else:
+        assert r.path is not None
+        manifest = hash_tree(r.path, progress)
+        store_tree(reg.objects, r.path, manifest)
     now = reg.clock()
     with reg.store.write() as conn:
         row, created = registry.ensure_model(conn, r.name, now)
@@ -92,11 +146,12 @@ def register_version(reg: Registry, r: Registration, progress: Progress | None =
             artifact_size=manifest.size, created_by=reg.actor.name, now=now, metrics=metrics,
             tags=r.tags, datasets=r.datasets, files=manifest.files,
         )
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.VERSION_REGISTERED, model=r.name,
-                      version=version, payload={
+        events.append(conn, time=now, actor=reg.actor.name, kind=ev.VERSION_REGISTERED,
+                      model=r.name, version=version, payload={
                           "artifact": manifest.digest, "size": manifest.size, "commit": r.commit,
                           "commit_dirty": r.commit_dirty, "run_id": r.run_id, "metrics": metrics,
                           "datasets": {d.name: d.digest for d in r.datasets},
                       })
         vrow = registry.version_row(conn, row.id, version)
+        assert vrow is not None
         return registry.to_versions(conn, [vrow], files=True)[0]

@@ -169,7 +169,8 @@ experiments = Table(
 
 experiment_tags = Table(
     "experiment_tags", metadata,
-    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"),
+           primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
 )
@@ -177,7 +178,8 @@ experiment_tags = Table(
 runs = Table(
     "runs", metadata,
     Column("id", String(32), primary_key=True),
-    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"),
+           nullable=False),
     Column("name", String(250), nullable=False),
     Column("status", String(16), nullable=False),
     Column("lifecycle_stage", String(32), nullable=False, default="active"),
@@ -226,7 +228,8 @@ latest_metrics = Table(
 # Append-only; one secondary index so that thousands of inserts a second stay cheap.
 metric_history = Table(
     "metric_history", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     Column("key", String(250), nullable=False),
     Column("value", Float, nullable=False),

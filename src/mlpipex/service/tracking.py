@@ -1,0 +1,445 @@
+"""Experiment tracking with MLflow's meaning and limits: experiments, runs, params, metrics with
+step history, tags, dataset inputs and content-addressed artifacts.
+
+Metrics are logged in one insert and one upsert per call and write no audit event: the event log
+is for registry state changes, and tracking must keep up with thousands of values a second.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from mlpipex.domain.manifest import FileEntry
+from mlpipex.domain.models import Page
+from mlpipex.errors import AlreadyExists, Invalid, NotFound
+from mlpipex.objects.manifest import hash_tree, store_tree
+from mlpipex.service import search
+from mlpipex.service.context import Registry
+from mlpipex.store import tracking as store
+
+MAX_KEY = 250
+MAX_PARAM_VALUE = 6000
+MAX_TAG_VALUE = 8000
+MAX_NAME = 250
+MAX_RESULTS = 50_000
+STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+_KEY = re.compile(r"^[\w.\- /:]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    id: str
+    name: str
+    lifecycle_stage: str
+    created_at: int
+    updated_at: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInput:
+    """A dataset a run read: its content digest (``algo:hex``), size, schema and row count."""
+
+    name: str
+    uri: str
+    digest: str
+    size: int | None = None
+    schema: dict[str, str] | None = None
+    num_rows: int | None = None
+    context: str | None = None  # "training", "evaluation"...
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: str
+    experiment_id: str
+    name: str
+    status: str
+    lifecycle_stage: str
+    user_id: str
+    start_time: int
+    end_time: int | None
+    parent_id: str | None
+    commit: str | None
+    commit_dirty: bool
+    entry_point: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # the latest value of each
+    tags: dict[str, str] = field(default_factory=dict)
+    inputs: tuple[DatasetInput, ...] = ()
+
+    @property
+    def artifact_uri(self) -> str:
+        return f"runs:/{self.id}"
+
+
+# -- validation (MLflow's rules and limits) --------------------------------------------------
+
+
+def check_key(what: str, key: str) -> str:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY:
+        raise Invalid(f"{what} key {str(key)[:40]!r} must be 1 to {MAX_KEY} characters")
+    if not _KEY.match(key) or key.startswith("/") or ".." in PurePosixPath(key).parts:
+        raise Invalid(f"invalid {what} key {key!r}",
+                      hint="use letters, digits, underscores, dashes, periods, spaces, colons and "
+                           "slashes, not starting with / and without '..'")
+    return key
+
+
+def _check_value(what: str, key: str, value: Any, limit: int) -> str:
+    text = str(value)
+    if len(text) > limit:
+        raise Invalid(f"{what} {key!r}: value of {len(text)} characters exceeds the limit of "
+                      f"{limit}")
+    return text
+
+
+def check_params(params: Mapping[str, Any]) -> dict[str, str]:
+    return {check_key("param", k): _check_value("param", k, v, MAX_PARAM_VALUE)
+            for k, v in params.items()}
+
+
+def check_tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    return {check_key("tag", k): _check_value("tag", k, v, MAX_TAG_VALUE) for k, v in tags.items()}
+
+
+def check_metric(m: Metric) -> tuple[str, float, int, int]:
+    check_key("metric", m.key)
+    if isinstance(m.value, bool) or not isinstance(m.value, (int, float)):
+        try:
+            value = float(m.value)  # numpy scalars and the like
+        except (TypeError, ValueError):
+            raise Invalid(f"metric {m.key!r}: {m.value!r} is not a number") from None
+    else:
+        value = float(m.value)
+    for name, n in (("timestamp", m.timestamp), ("step", m.step)):
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise Invalid(f"metric {m.key!r}: {name} {n!r} is not an integer")
+    return m.key, value, m.timestamp, m.step
+
+
+def check_artifact_path(path: str) -> str:
+    p = PurePosixPath(path.replace("\\", "/")) if path else PurePosixPath("")
+    if p.is_absolute() or ".." in p.parts:
+        raise Invalid(f"artifact path {path!r} must be relative and stay inside the run")
+    return "" if str(p) == "." else str(p)
+
+
+def _check_name(what: str, name: str) -> str:
+    if not name or not name.strip() or len(name) > MAX_NAME:
+        raise Invalid(f"{what} name {name[:40]!r} must be 1 to {MAX_NAME} characters")
+    return name
+
+
+# -- experiments -----------------------------------------------------------------------------
+
+
+def _experiment(row: Any, tags: Mapping[str, str]) -> Experiment:
+    return Experiment(str(row.id), row.name, row.lifecycle_stage, row.created_at, row.updated_at,
+                      dict(tags))
+
+
+def _exp_id(experiment_id: str | int) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"experiment {experiment_id!r} does not exist") from None
+
+
+def create_experiment(reg: Registry, name: str, tags: Mapping[str, str] | None = None
+                      ) -> Experiment:
+    _check_name("experiment", name)
+    checked = check_tags(tags or {})
+    reg.require("editor")
+    now = reg.clock()
+    with reg.store.write() as conn:
+        if store.experiment_row(conn, name=name) is not None:
+            raise AlreadyExists(f"experiment {name!r} already exists")
+        fixed = store.DEFAULT_EXPERIMENT_ID if name == store.DEFAULT_EXPERIMENT else None
+        eid = store.insert_experiment(conn, name, now, fixed)
+        store.set_experiment_tags(conn, eid, checked)
+        row = store.experiment_row(conn, id=eid)
+        return _experiment(row, checked)
+
+
+def ensure_experiment(reg: Registry, name: str | None = None) -> Experiment:
+    """The experiment named name (the Default one when None), created on first use as MLflow's
+    set_experiment does."""
+    name = _check_name("experiment", name or store.DEFAULT_EXPERIMENT)
+    with reg.store.read() as conn:
+        row = store.experiment_row(conn, name=name)
+    if row is None:
+        reg.require("editor")
+        with reg.store.write() as conn:
+            row, _ = store.ensure_experiment(conn, name, reg.clock())
+    with reg.store.read() as conn:
+        return _experiment(row, store.experiment_tags(conn, [row.id]).get(row.id, {}))
+
+
+def get_experiment(reg: Registry, experiment_id: str | int) -> Experiment:
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        row = store.experiment_row(conn, id=_exp_id(experiment_id))
+        if row is None:
+            raise NotFound(f"experiment {experiment_id!r} does not exist")
+        return _experiment(row, store.experiment_tags(conn, [row.id]).get(row.id, {}))
+
+
+def get_experiment_by_name(reg: Registry, name: str) -> Experiment | None:
+    """The experiment, or None when there is none by that name (as MLflow)."""
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        row = store.experiment_row(conn, name=name)
+        if row is None:
+            return None
+        return _experiment(row, store.experiment_tags(conn, [row.id]).get(row.id, {}))
+
+
+def search_experiments(reg: Registry, filter: str | None = None, max_results: int = 1000,
+                       page_token: str | None = None) -> Page[Experiment]:
+    """Active experiments matching filter (``name LIKE 'fraud%'``, ``tags.team = 'risk'``)."""
+    reg.require("viewer")
+    conds = search.experiment_conditions(search.parse_filter(filter, "experiment filter"),
+                                         reg.store.dialect)
+    offset, limit = search.decode_page_token(page_token), _limit(max_results)
+    with reg.store.read() as conn:
+        rows = store.experiment_rows(conn, conds, limit + 1, offset)
+        tags = store.experiment_tags(conn, [r.id for r in rows[:limit]])
+    items = [_experiment(r, tags.get(r.id, {})) for r in rows[:limit]]
+    return Page(items, search.encode_page_token(offset + limit) if len(rows) > limit else None)
+
+
+def _limit(max_results: int) -> int:
+    if not 1 <= max_results <= MAX_RESULTS:
+        raise Invalid(f"max_results {max_results} must be between 1 and {MAX_RESULTS}")
+    return max_results
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class NewRun:
+    """What a run records at its start (git and the entry point are read by the caller)."""
+
+    experiment_id: str | int
+    name: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    parent_id: str | None = None
+    commit: str | None = None
+    commit_dirty: bool = False
+    entry_point: str | None = None
+    start_time: int | None = None
+
+
+def create_run(reg: Registry, new: NewRun) -> Run:
+    tags = check_tags(new.tags)
+    reg.require("editor")
+    run_id = uuid.uuid4().hex
+    name = _check_name("run", new.name) if new.name else f"run-{run_id[:8]}"
+    now = reg.clock()
+    with reg.store.write() as conn:
+        exp = store.experiment_row(conn, id=_exp_id(new.experiment_id))
+        if exp is None:
+            raise NotFound(f"experiment {new.experiment_id!r} does not exist")
+        if exp.lifecycle_stage != "active":
+            raise Invalid(f"experiment {exp.name!r} is deleted; restore it to start runs in it")
+        if new.parent_id is not None and store.run_row(conn, new.parent_id) is None:
+            raise NotFound(f"parent run {new.parent_id!r} does not exist")
+        store.insert_run(conn, id=run_id, experiment_id=exp.id, name=name, status="RUNNING",
+                         lifecycle_stage="active", user_id=reg.actor.name,
+                         start_time=new.start_time or now, end_time=None, parent_id=new.parent_id,
+                         commit=new.commit, commit_dirty=new.commit_dirty,
+                         entry_point=new.entry_point)
+        store.set_run_tags(conn, run_id, tags)
+    return get_run(reg, run_id)
+
+
+def _require_run(conn: Any, run_id: str, *, active: bool = False) -> Any:
+    row = store.run_row(conn, run_id) if isinstance(run_id, str) else None
+    if row is None:
+        raise NotFound(f"run {run_id!r} does not exist")
+    if active and row.lifecycle_stage != "active":
+        raise Invalid(f"run {run_id} is deleted; restore it before logging to it")
+    return row
+
+
+def _runs(conn: Any, rows: Sequence[Any]) -> list[Run]:
+    ids = [r.id for r in rows]
+    params, tags = store.params_of(conn, ids), store.tags_of(conn, ids)
+    metrics, inputs = store.latest_metrics_of(conn, ids), store.inputs_of(conn, ids)
+    return [Run(
+        id=r.id, experiment_id=str(r.experiment_id), name=r.name, status=r.status,
+        lifecycle_stage=r.lifecycle_stage, user_id=r.user_id, start_time=r.start_time,
+        end_time=r.end_time, parent_id=r.parent_id, commit=r.commit,
+        commit_dirty=bool(r.commit_dirty), entry_point=r.entry_point, params=params.get(r.id, {}),
+        metrics={k: v for k, v, _, _ in metrics.get(r.id, [])}, tags=tags.get(r.id, {}),
+        inputs=tuple(DatasetInput(i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context)
+                     for i in inputs.get(r.id, [])),
+    ) for r in rows]
+
+
+def get_run(reg: Registry, run_id: str) -> Run:
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        return _runs(conn, [_require_run(conn, run_id)])[0]
+
+
+def end_run(reg: Registry, run_id: str, status: str = "FINISHED", end_time: int | None = None
+            ) -> Run:
+    if status not in STATUSES or status in ("RUNNING", "SCHEDULED"):
+        raise Invalid(f"run status {status!r} does not end a run",
+                      hint="use FINISHED, FAILED or KILLED")
+    return set_status(reg, run_id, status, end_time)
+
+
+def set_status(reg: Registry, run_id: str, status: str, end_time: int | None = None) -> Run:
+    if status not in STATUSES:
+        raise Invalid(f"unknown run status {status!r}", hint="statuses are " + ", ".join(STATUSES))
+    reg.require("editor")
+    ended = None if status in ("RUNNING", "SCHEDULED") else (end_time or reg.clock())
+    with reg.store.write() as conn:
+        _require_run(conn, run_id, active=True)
+        store.update_run(conn, run_id, status=status, end_time=ended)
+    return get_run(reg, run_id)
+
+
+def delete_run(reg: Registry, run_id: str, *, restore: bool = False) -> None:
+    """Mark a run deleted (or active again); its rows and artifacts stay, as in MLflow."""
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require_run(conn, run_id)
+        store.update_run(conn, run_id, lifecycle_stage="active" if restore else "deleted")
+
+
+def log_batch(reg: Registry, run_id: str, metrics: Sequence[Metric] = (),
+              params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None
+              ) -> None:
+    """Log everything in one transaction, or nothing when any item is invalid. A param keeps its
+    first value: logging it again with a different value is refused (MLflow's rule)."""
+    rows = [check_metric(m) for m in metrics]
+    checked_params, checked_tags = check_params(params or {}), check_tags(tags or {})
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require_run(conn, run_id, active=True)
+        if checked_params:
+            old = store.existing_params(conn, run_id, checked_params)
+            changed = sorted(k for k, v in checked_params.items() if k in old and old[k] != v)
+            if changed:
+                k = changed[0]
+                raise Invalid(
+                    f"run {run_id}: param {k!r} was logged as {old[k]!r} and cannot change to "
+                    f"{checked_params[k]!r}",
+                    hint="params are immutable; log a tag or a metric for values that change")
+            store.insert_params(conn, run_id,
+                                {k: v for k, v in checked_params.items() if k not in old})
+        store.set_run_tags(conn, run_id, checked_tags)
+        store.log_metrics(conn, run_id, rows)
+
+
+def delete_tag(reg: Registry, run_id: str, key: str) -> None:
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require_run(conn, run_id, active=True)
+        if not store.delete_run_tag(conn, run_id, key):
+            raise NotFound(f"run {run_id} has no tag {key!r}")
+
+
+def metric_history(reg: Registry, run_id: str, key: str) -> list[Metric]:
+    """Every value logged for key, by step then time."""
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        _require_run(conn, run_id)
+        rows = store.metric_history(conn, run_id, key)
+    return [Metric(k, v, ts, step) for k, v, ts, step in rows]
+
+
+def log_input(reg: Registry, run_id: str, dataset: DatasetInput) -> None:
+    check_key("dataset", dataset.name)
+    if not dataset.digest:
+        raise Invalid(f"dataset {dataset.name!r} has no digest")
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require_run(conn, run_id, active=True)
+        store.set_input(conn, run_id, name=dataset.name, uri=dataset.uri, digest=dataset.digest,
+                        size=dataset.size, schema=dataset.schema, num_rows=dataset.num_rows,
+                        context=dataset.context)
+
+
+def search_runs(reg: Registry, experiment_ids: Sequence[str | int], filter: str | None = None,
+                order_by: Sequence[str] | None = None, max_results: int = 1000,
+                page_token: str | None = None, view: str = "active") -> Page[Run]:
+    """Runs of the experiments matching filter, in MLflow's grammar; newest first by default."""
+    reg.require("viewer")
+    conds = search.run_conditions(search.parse_filter(filter), reg.store.dialect)
+    order = search.run_order(order_by)
+    stages = {"active": ["active"], "deleted": ["deleted"], "all": ["active", "deleted"]}.get(view)
+    if stages is None:
+        raise Invalid(f"run view {view!r} is not active, deleted or all")
+    offset, limit = search.decode_page_token(page_token), _limit(max_results)
+    ids = [i for i in (_search_id(e) for e in experiment_ids) if i is not None]
+    with reg.store.read() as conn:
+        rows = store.search_run_rows(conn, ids, stages, conds, order, limit + 1, offset)
+        items = _runs(conn, rows[:limit])
+    return Page(items, search.encode_page_token(offset + limit) if len(rows) > limit else None)
+
+
+def _search_id(experiment_id: str | int) -> int | None:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        return None  # an id that cannot exist matches no run, as MLflow
+
+
+# -- artifacts -------------------------------------------------------------------------------
+
+
+def log_artifacts(reg: Registry, run_id: str, local: Path, artifact_path: str = ""
+                  ) -> list[FileEntry]:
+    """Store a file (as artifact_path/NAME) or a directory's files (under artifact_path) as
+    content-addressed objects and list them on the run."""
+    prefix = check_artifact_path(artifact_path)
+    with reg.store.read() as conn:
+        _require_run(conn, run_id, active=True)
+    manifest = hash_tree(local)
+    store_tree(reg.objects, local, manifest)
+    files = [FileEntry(f"{prefix}/{e.path}" if prefix else e.path, e.digest, e.size)
+             for e in manifest.files]
+    record_artifacts(reg, run_id, files)
+    return files
+
+
+def record_artifacts(reg: Registry, run_id: str, files: Sequence[FileEntry]) -> None:
+    """List objects already in the store as the run's artifacts."""
+    reg.require("editor")
+    for f in files:
+        check_artifact_path(f.path)
+    missing = reg.objects.missing(f.digest for f in files)
+    if missing:
+        raise NotFound(f"{len(missing)} artifact object(s) are not in the object store, e.g. "
+                       f"{sorted(missing)[0]}")
+    with reg.store.write() as conn:
+        _require_run(conn, run_id, active=True)
+        store.put_artifacts(conn, run_id, [(f.path, f.digest, f.size) for f in files])
+
+
+def list_artifacts(reg: Registry, run_id: str, path: str = "") -> list[FileEntry]:
+    """The run's artifact files at path or under it, with paths relative to the run."""
+    prefix = check_artifact_path(path)
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        _require_run(conn, run_id)
+        return [FileEntry(p, d, s) for p, d, s in store.artifacts_of(conn, run_id, prefix)]
