@@ -11,40 +11,87 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlpipex.client.models import ModelMethods
+from mlpipex.client.tracking import TrackingMethods
 from mlpipex.config import Location, Settings, resolve
-from mlpipex.domain.models import DatasetRef, Event, ModelVersion, Page, RegisteredModel, TransitionRequest
+from mlpipex.domain.models import (
+    DatasetRef,
+    Event,
+    ModelVersion,
+    Page,
+    RegisteredModel,
+    TransitionRequest,
+)
 from mlpipex.domain.policy import Policy
 from mlpipex.errors import Invalid
 from mlpipex.objects.hashing import Progress
-from mlpipex.service import aliases, audit, lineage, maintenance, models, promote, register, versions
+from mlpipex.service import (
+    aliases,
+    audit,
+    lineage,
+    maintenance,
+    models,
+    promote,
+    register,
+    versions,
+)
 from mlpipex.service.context import Actor, Registry
 from mlpipex.service.datasets import resolve as resolve_dataset
 from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.open import open_registry
+from mlpipex.service.promote import TransitionResult
 
 DatasetsArg = Mapping[str, str] | Sequence[DatasetRef] | None
 
 
-class Client:
-    """The registry at ``uri`` (default: ``MLPIPEX_URI``, else the nearest ``.mlpipex`` folder)."""
+class Client(TrackingMethods, ModelMethods):
+    """The registry at ``uri`` (default: ``MLPIPEX_URI``, else the nearest ``.mlpipex`` folder).
 
-    def __init__(self, uri: str | None = None, *, objects: str | None = None, user: str | None = None,
-                 settings: Settings | None = None, actor: Actor | None = None) -> None:
+    Models loaded by URI are materialized under ``cache_dir`` (default: ``.mlpipex/cache`` of a
+    local registry, else ``~/.cache/mlpipex``)."""
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        *,
+        objects: str | None = None,
+        user: str | None = None,
+        settings: Settings | None = None,
+        actor: Actor | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         base = settings or Settings()
-        self.settings = base.model_copy(update={k: v for k, v in
-                                                {"uri": uri, "objects": objects, "user": user}.items()
-                                                if v is not None})
+        self.settings = base.model_copy(
+            update={
+                k: v
+                for k, v in {"uri": uri, "objects": objects, "user": user}.items()
+                if v is not None
+            }
+        )
         self.location: Location = resolve(self.settings.uri, self.settings.objects)
         if self.location.kind == "http":
-            raise Invalid(f"{self.location.url} is a server URL; the HTTP client arrives with the "
-                          "control plane", hint="use a local folder or postgresql:// URI for now")
+            raise Invalid(
+                f"{self.location.url} is a server URL; the HTTP client arrives with the "
+                "control plane",
+                hint="use a local folder or postgresql:// URI for now",
+            )
         self._actor = actor
         self._reg: Registry | None = None
+        root = self.location.root
+        self.cache_dir = (
+            Path(cache_dir)
+            if cache_dir is not None
+            else root / "cache"
+            if root is not None
+            else Path.home() / ".cache" / "mlpipex"
+        )
 
     # -- plumbing ------------------------------------------------------------------------------
     def _registry(self, create: bool = False) -> Registry:
         if self._reg is None:
-            self._reg = open_registry(self.location, self.settings, create=create, actor=self._actor)
+            self._reg = open_registry(
+                self.location, self.settings, create=create, actor=self._actor
+            )
         return self._reg
 
     @property
@@ -63,15 +110,21 @@ class Client:
         self.close()
 
     # -- models --------------------------------------------------------------------------------
-    def create_model(self, name: str, description: str = "", policy: Mapping[str, Any] | None = None,
-                     tags: Mapping[str, str] | None = None) -> RegisteredModel:
+    def create_model(
+        self,
+        name: str,
+        description: str = "",
+        policy: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> RegisteredModel:
         return models.create_model(self._registry(True), name, description, policy, tags)
 
     def get_model(self, name: str) -> RegisteredModel:
         return models.get_model(self._registry(), name)
 
-    def list_models(self, query: str | None = None, limit: int = 100,
-                    page_token: str | None = None) -> Page[RegisteredModel]:
+    def list_models(
+        self, query: str | None = None, limit: int = 100, page_token: str | None = None
+    ) -> Page[RegisteredModel]:
         if not self.location.exists:
             return Page([], None)
         return models.list_models(self._registry(), query, limit, page_token)
@@ -92,30 +145,89 @@ class Client:
         models.delete_model_tag(self._registry(), name, key)
 
     # -- versions ------------------------------------------------------------------------------
-    def register(self, name: str, path: str | os.PathLike[str], *, commit: str | None = None,
-                 datasets: DatasetsArg = None, metrics: Mapping[str, float] | None = None,
-                 tags: Mapping[str, str] | None = None, description: str = "",
-                 run_id: str | None = None, flavor: str | None = None,
-                 progress: Progress | None = None) -> ModelVersion:
+    def register(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        commit: str | None = None,
+        datasets: DatasetsArg = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str = "",
+        run_id: str | None = None,
+        flavor: str | None = None,
+        progress: Progress | None = None,
+    ) -> ModelVersion:
         """Register the file or directory at path as the next version of model name.
 
         The commit is read from git when not given (a dirty tree is recorded); datasets map a
-        name to a local path, a pointer file (.mpx, .dvc) or ``URI#algo:digest``."""
+        name to a local path, a pointer file (.mpx, .dvc) or ``URI#algo:digest``. With run_id,
+        the run's commit, dataset inputs and metrics are inherited instead."""
         p = Path(path)
         dirty = False
-        if commit is None:
+        if commit is None and run_id is None:
             found = detect_commit(p.resolve(), Path.cwd())
             if found:
                 commit, dirty = found
         refs = self.resolve_datasets(datasets, progress)
-        return register.register_version(self._registry(True), register.Registration(
-            name=name, path=p, commit=commit, commit_dirty=dirty, datasets=refs,
-            metrics=dict(metrics or {}), tags=dict(tags or {}), description=description,
-            run_id=run_id, flavor=flavor,
-        ), progress)
+        return register.register_version(
+            self._registry(True),
+            register.Registration(
+                name=name,
+                path=p,
+                commit=commit,
+                commit_dirty=dirty,
+                datasets=refs,
+                metrics=dict(metrics or {}),
+                tags=dict(tags or {}),
+                description=description,
+                run_id=run_id,
+                flavor=flavor,
+            ),
+            progress,
+        )
 
-    def resolve_datasets(self, datasets: DatasetsArg, progress: Progress | None = None
-                         ) -> list[DatasetRef]:
+    def register_model(
+        self,
+        model_uri: str | os.PathLike[str],
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        description: str = "",
+        datasets: DatasetsArg = None,
+        metrics: Mapping[str, float] | None = None,
+        commit: str | None = None,
+        flavor: str | None = None,
+    ) -> ModelVersion:
+        """Register ``runs:/RUN_ID/PATH`` (the run's stored artifacts, inheriting the run's
+        commit, datasets and metrics) or a local path as the next version of name."""
+        uri = os.fspath(model_uri)
+        if uri.startswith("runs:/"):
+            return self._register_run_artifacts(
+                uri,
+                name,
+                tags=tags,
+                description=description,
+                commit=commit,
+                flavor=flavor,
+                datasets=self.resolve_datasets(datasets),
+                metrics=dict(metrics or {}),
+            )
+        return self.register(
+            name,
+            uri,
+            commit=commit,
+            datasets=datasets,
+            metrics=metrics,
+            tags=tags,
+            description=description,
+            flavor=flavor,
+        )
+
+    def resolve_datasets(
+        self, datasets: DatasetsArg, progress: Progress | None = None
+    ) -> list[DatasetRef]:
         if not datasets:
             return []
         if isinstance(datasets, Mapping):
@@ -126,8 +238,9 @@ class Client:
         """``NAME/3``, ``NAME@alias``, ``NAME:Stage`` or ``models:/NAME/...``."""
         return versions.get_version(self._registry(), ref)
 
-    def list_versions(self, name: str, limit: int = 100, page_token: str | None = None,
-                      stage: str | None = None) -> Page[ModelVersion]:
+    def list_versions(
+        self, name: str, limit: int = 100, page_token: str | None = None, stage: str | None = None
+    ) -> Page[ModelVersion]:
         return versions.list_versions(self._registry(), name, limit, page_token, stage)
 
     def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
@@ -137,13 +250,15 @@ class Client:
         versions.delete_version_tag(self._registry(), name, version, key)
 
     # -- transitions and aliases --------------------------------------------------------------
-    def promote(self, name: str, version: int, stage: str, reason: str = "") -> promote.TransitionResult:
+    def promote(self, name: str, version: int, stage: str, reason: str = "") -> TransitionResult:
         return promote.promote(self._registry(), name, version, stage, reason)
 
-    def approve(self, name: str, version: int, stage: str, comment: str = "") -> promote.TransitionResult:
+    def approve(self, name: str, version: int, stage: str, comment: str = "") -> TransitionResult:
         return promote.approve(self._registry(), name, version, stage, comment)
 
-    def transition_requests(self, name: str, status: str | None = "pending") -> list[TransitionRequest]:
+    def transition_requests(
+        self, name: str, status: str | None = "pending"
+    ) -> list[TransitionRequest]:
         return promote.requests(self._registry(), name, status)
 
     def set_alias(self, name: str, alias: str, version: int) -> int | None:
@@ -156,10 +271,17 @@ class Client:
     def lineage(self, name: str, version: int) -> lineage.Lineage:
         return lineage.lineage(self._registry(), name, version)
 
-    def events(self, model: str | None = None, version: int | None = None, kind: str | None = None,
-               limit: int | None = None, newest_first: bool = False) -> list[Event]:
-        return audit.list_events(self._registry(), model, version, kind, limit,
-                                 newest_first=newest_first)
+    def events(
+        self,
+        model: str | None = None,
+        version: int | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Event]:
+        return audit.list_events(
+            self._registry(), model, version, kind, limit, newest_first=newest_first
+        )
 
     def verify_audit(self) -> audit.ChainReport:
         return audit.verify_chain(self._registry())
@@ -167,8 +289,9 @@ class Client:
     def fsck(self) -> maintenance.FsckReport:
         return maintenance.fsck(self._registry())
 
-    def gc(self, grace_s: float = maintenance.DEFAULT_GRACE_S, dry_run: bool = False
-           ) -> maintenance.GcReport:
+    def gc(
+        self, grace_s: float = maintenance.DEFAULT_GRACE_S, dry_run: bool = False
+    ) -> maintenance.GcReport:
         return maintenance.gc(self._registry(), grace_s=grace_s, dry_run=dry_run)
 
     def upgrade_schema(self) -> str:

@@ -1,0 +1,225 @@
+"""Models in runs and in the registry: ``log_model`` writes a package (``flavors.save_model``)
+as run artifacts and can register it; ``load_model`` materializes a version's or a run's files
+from the object store into a local cache, verified, and loads them with ``flavors.load_model``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mlpipex.domain.manifest import FileEntry, Manifest
+from mlpipex.domain.models import ModelVersion
+from mlpipex.errors import Corrupt, Invalid, MLPipeXError, NotFound
+from mlpipex.objects import ObjectStore
+from mlpipex.objects.manifest import hash_tree
+from mlpipex.service import register, tracking, versions
+from mlpipex.service.context import Registry
+
+PICKLE_TAG = "mlpipex.pickle"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``log_model`` wrote: the package's run artifacts and, when asked, the new version."""
+
+    run_id: str
+    artifact_path: str
+    flavor: str
+    signature: Any
+    pickle: bool
+    files: tuple[FileEntry, ...]
+    registered_model_version: ModelVersion | None = None
+
+    @property
+    def model_uri(self) -> str:
+        return f"runs:/{self.run_id}/{self.artifact_path}"
+
+
+def parse_runs_uri(uri: str) -> tuple[str, str]:
+    """(run id, artifact path) of ``runs:/RUN_ID/path``."""
+    body = uri.removeprefix("runs:/").strip("/")
+    run_id, _, path = body.partition("/")
+    if not run_id:
+        raise Invalid(f"{uri!r} names no run", hint="write runs:/RUN_ID/ARTIFACT_PATH")
+    return run_id, path
+
+
+def package_tags(pickled: bool, tags: Mapping[str, str] | None) -> dict[str, str]:
+    """A pickled model says so on its version: loading it runs code."""
+    return {**(tags or {}), **({PICKLE_TAG: "true"} if pickled else {})}
+
+
+class ModelMethods:
+    """Mixed into ``Client``, which provides ``_registry`` and ``cache_dir``."""
+
+    cache_dir: Path
+
+    def _registry(self, create: bool = False) -> Registry:
+        raise NotImplementedError
+
+    def log_model(
+        self,
+        run_id: str,
+        model: Any = None,
+        artifact_path: str = "model",
+        *,
+        registered_model_name: str | None = None,
+        python_model: str | Path | None = None,
+        artifacts: Mapping[str, str | Path] | None = None,
+        input_example: Any = None,
+        reference_data: Any = None,
+        allow_pickle: bool = False,
+        pip_requirements: Sequence[str] | None = None,
+        flavor: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelInfo:
+        """Write model as a package under the run's artifact_path; with registered_model_name,
+        register it as the next version, inheriting the run's commit, datasets and metrics.
+        A refused registration leaves the run as it was."""
+        from mlpipex import flavors
+
+        prefix = tracking.check_artifact_path(artifact_path)
+        if not prefix:
+            raise Invalid("artifact_path must name a folder of the run, such as 'model'")
+        reg = self._registry(True)
+        tracking.get_run(reg, run_id)
+        with tempfile.TemporaryDirectory(prefix="mlpipex-model-") as tmp:
+            pkg = Path(tmp) / "model"
+            info = flavors.save_model(
+                pkg,
+                model,
+                python_model=python_model,
+                artifacts=artifacts,
+                input_example=input_example,
+                reference_data=reference_data,
+                allow_pickle=allow_pickle,
+                pip_requirements=pip_requirements,
+                flavor=flavor,
+            )
+            pending = None
+            if registered_model_name is not None:
+                pending = register.Registration(
+                    name=registered_model_name,
+                    path=pkg,
+                    run_id=run_id,
+                    flavor=info.flavor,
+                    tags=package_tags(info.pickle, tags),
+                )
+                register.check_registration(reg, pending)
+            files = tracking.log_artifacts(reg, run_id, pkg, prefix)
+        version = None
+        if pending is not None:
+            version = register.register_version(
+                reg, replace(pending, path=None, files=_relative(files, prefix))
+            )
+        return ModelInfo(
+            run_id, prefix, info.flavor, info.signature, info.pickle, tuple(files), version
+        )
+
+    def _register_run_artifacts(self, uri: str, name: str, **fields: Any) -> ModelVersion:
+        """Register the files under runs:/RUN_ID/PATH (already stored) as a version."""
+        reg = self._registry(True)
+        run_id, path = parse_runs_uri(uri)
+        files = _relative(tracking.list_artifacts(reg, run_id, path), path)
+        if not files:
+            raise NotFound(
+                f"run {run_id} has no artifacts under {path or '/'!r}",
+                hint="log the model with log_model first",
+            )
+        flavor, pickled = self._package_facts(files)
+        tags = package_tags(pickled, fields.pop("tags", None))
+        return register.register_version(
+            reg,
+            register.Registration(
+                name=name,
+                path=None,
+                files=files,
+                run_id=run_id,
+                flavor=fields.pop("flavor", None) or flavor,
+                tags=tags,
+                **fields,
+            ),
+        )
+
+    def _package_facts(self, files: Sequence[FileEntry]) -> tuple[str | None, bool]:
+        """(flavor, pickled) from the package manifest among files, if they form a package."""
+        from mlpipex import flavors
+
+        try:
+            info = flavors.read_package(self.materialize(files))
+        except MLPipeXError:
+            return None, False
+        return info.flavor, info.pickle
+
+    def load_model(self, model_uri: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
+        """``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``models:/NAME/STAGE``,
+        ``runs:/RUN_ID/PATH`` or a local package (or MLflow model) directory: every file is
+        checked against its digest before anything is loaded. Returns an object with
+        ``.predict(data)``."""
+        from mlpipex import flavors
+
+        uri = os.fspath(model_uri)
+        if uri.startswith("models:/"):
+            v = versions.get_version(self._registry(), uri)
+            return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
+        if uri.startswith("runs:/"):
+            run_id, path = parse_runs_uri(uri)
+            files = _relative(tracking.list_artifacts(self._registry(), run_id, path), path)
+            if not files:
+                raise NotFound(f"run {run_id} has no artifacts under {path or '/'!r}")
+            return flavors.load_model(self.materialize(files), allow_pickle=allow_pickle)
+        if "://" in uri:
+            raise Invalid(
+                f"cannot load {uri!r}",
+                hint="use models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/PATH "
+                "or a local directory",
+            )
+        return flavors.load_model(Path(uri), allow_pickle=allow_pickle)
+
+    def materialize(self, files: Sequence[FileEntry]) -> Path:
+        """A local directory holding exactly files, copied from the object store and verified;
+        kept in the cache by manifest digest and re-verified each time it is used."""
+        return materialize(self._registry().objects, files, self.cache_dir / "models")
+
+
+def _relative(files: Sequence[FileEntry], prefix: str) -> list[FileEntry]:
+    """Run artifact paths made relative to prefix (a single file keeps its name)."""
+    if not prefix:
+        return list(files)
+    out = []
+    for f in files:
+        rel = f.path[len(prefix) + 1 :] if f.path != prefix else f.path.rsplit("/", 1)[-1]
+        out.append(FileEntry(rel, f.digest, f.size))
+    return out
+
+
+def materialize(objects: ObjectStore, files: Sequence[FileEntry], root: Path) -> Path:
+    manifest = Manifest.of(files)
+    dest = root / manifest.digest
+    if dest.is_dir():
+        try:
+            if hash_tree(dest).digest == manifest.digest:
+                return dest
+        except MLPipeXError:
+            pass
+        shutil.rmtree(dest, ignore_errors=True)  # changed under us: rebuild from the objects
+    tmp = root / f".{manifest.digest}.{uuid.uuid4().hex}.tmp"
+    try:
+        for f in manifest.files:
+            objects.get_file(f.digest, tmp / f.path)
+        if hash_tree(tmp).digest != manifest.digest:
+            raise Corrupt(f"files materialized for manifest {manifest.digest} do not match it")
+        try:
+            os.replace(tmp, dest)
+        except OSError:
+            if not dest.is_dir():  # another process won the race with the same bytes
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
