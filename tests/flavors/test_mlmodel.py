@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from skl2onnx import to_onnx
 
 from mlpipex.errors import Invalid
 from mlpipex.flavors import load_model, read_package, verify_package
@@ -41,6 +42,7 @@ class MlflowDirs:
     skops: Path
     cloudpickle: Path
     code: Path
+    onnx: Path
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,9 @@ def mlflow_dirs(fitted: Fitted, tmp_path_factory: pytest.TempPathFactory) -> Mlf
             input_example=pd.DataFrame({"x": [1.0, 2.0]}),
             pip_requirements=["pandas"],
         )
-    return MlflowDirs(root / "skops", root / "cloudpickle", root / "code")
+        proto = to_onnx(fitted.logistic, fitted.X.to_numpy()[:1].astype(np.float32))
+        mlflow.onnx.save_model(proto, str(root / "onnx"), pip_requirements=["onnxruntime"])
+    return MlflowDirs(root / "skops", root / "cloudpickle", root / "code", root / "onnx")
 
 
 def test_sklearn_skops_directory(mlflow_dirs: MlflowDirs, fitted: Fitted):
@@ -112,3 +116,12 @@ def test_models_from_code_directory(mlflow_dirs: MlflowDirs):
     model = load_model(mlflow_dirs.code)
     out = model.predict([{"x": 1.0}, {"x": 5.0}])
     assert out["x"].tolist() == [11.0, 15.0]
+
+
+def test_onnx_directory(mlflow_dirs: MlflowDirs, fitted: Fitted):
+    info = read_package(mlflow_dirs.onnx)
+    assert (info.flavor, info.model_file) == ("onnx", "model.onnx")
+    X = fitted.X.to_numpy()
+    np.testing.assert_array_equal(
+        load_model(mlflow_dirs.onnx).predict(X), fitted.logistic.predict(X)
+    )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from mlpipex.errors import AlreadyExists, Corrupt, Invalid
+from mlpipex.errors import AlreadyExists, Corrupt, Invalid, NotFound
 from mlpipex.flavors import load_model, read_package, save_model, verify_package
 from mlpipex.objects.hashing import hash_file
 from tests.flavors.conftest import Fitted
@@ -97,3 +97,12 @@ def test_target_must_be_new_or_empty_and_failures_leave_nothing(fitted: Fitted, 
     with pytest.raises(Invalid, match="cannot predict on the example"):
         save_model(tmp_path / "bad", fitted.logistic, input_example=np.zeros((2, 3)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "full"]
+
+
+def test_unverified_garbage_is_refused_in_our_error_tree(package: Path):
+    (package / "model.skops").write_bytes(b"not a zip file")
+    with pytest.raises(Corrupt, match="not a readable skops file"):
+        load_model(package, verify=False)
+    (package / "model.skops").unlink()
+    with pytest.raises(NotFound, match=r"model\.skops is missing"):
+        load_model(package, verify=False)

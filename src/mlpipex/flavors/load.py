@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlpipex.errors import Invalid
+from mlpipex.errors import Invalid, NotFound
 from mlpipex.flavors import onnx, python, sklearn
 from mlpipex.flavors.base import PICKLE_REFUSED, PackageInfo, Predictor
 from mlpipex.flavors.package import check_loader, read_package, verify_info
@@ -58,6 +58,8 @@ def _load(info: PackageInfo, allow_pickle: bool) -> Predictor:
             "python (and MLflow directories of those)"
         )
     file = info.path / info.model_file
+    if not file.is_file():
+        raise NotFound(f"model file {info.model_file} is missing from {info.path}")
     if info.flavor == "sklearn":
         return sklearn.load(file, info.serialization or "pickle", info.trusted_types, allow_pickle)
     if info.flavor == "onnx":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import pickle
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,16 +138,18 @@ def load(
     from skops.io.exceptions import UntrustedTypesFoundException
 
     trusted_list = check_trusted(trusted or [])
-    if allow_pickle:
-        # The user vouches for the source as they would for a pickle: trust what the file holds.
-        trusted_list = sorted(set(trusted_list) | set(skops.io.get_untrusted_types(file=file)))
     try:
+        if allow_pickle:
+            # The user vouches for the source as for a pickle: trust what the file holds.
+            trusted_list = sorted(set(trusted_list) | set(skops.io.get_untrusted_types(file=file)))
         return SklearnModel(skops.io.load(file, trusted=trusted_list))
     except UntrustedTypesFoundException as e:
         raise Invalid(
             f"{file.name} holds types not recorded as trusted: {e}".split("\n")[0],
             hint="pass allow_pickle=True only if you trust the model's source",
         ) from e
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise Corrupt(f"{file.name} is not a readable skops file: {type(e).__name__}: {e}") from e
 
 
 def check_trusted(types: Sequence[str]) -> list[str]:
