@@ -6,11 +6,18 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from mlpipex.errors import AlreadyExists, Corrupt, Invalid, NotFound
-from mlpipex.flavors import load_model, read_package, save_model, verify_package
+from mlpipex.flavors import (
+    load_model,
+    read_input_example,
+    read_package,
+    save_model,
+    verify_package,
+)
 from mlpipex.objects.hashing import hash_file
 from tests.flavors.conftest import Fitted
 
@@ -106,3 +113,14 @@ def test_unverified_garbage_is_refused_in_our_error_tree(package: Path):
     (package / "model.skops").unlink()
     with pytest.raises(NotFound, match=r"model\.skops is missing"):
         load_model(package, verify=False)
+
+
+def test_input_example_is_stored_and_read_back(fitted: Fitted, tmp_path: Path):
+    frame = fitted.X.head(3)
+    info = save_model(tmp_path / "df", fitted.pipeline, input_example=frame)
+    assert info.input_example == "input_example.json"
+    pd.testing.assert_frame_equal(read_input_example(info), frame.reset_index(drop=True))
+    arr = fitted.X.to_numpy()[:2]
+    info = save_model(tmp_path / "np", fitted.logistic, input_example=arr)
+    np.testing.assert_array_equal(read_input_example(info), arr)
+    assert read_input_example(save_model(tmp_path / "none", fitted.logistic)) is None

@@ -4,7 +4,7 @@ directories load too."""
 
 from mlpipex.flavors.base import PackageInfo
 from mlpipex.flavors.load import LoadedModel, load_model
-from mlpipex.flavors.package import read_package, verify_package
+from mlpipex.flavors.package import read_input_example, read_package, verify_package
 from mlpipex.flavors.python import PythonModel, PythonModelContext, set_model
 from mlpipex.flavors.save import FLAVORS, save_model
 from mlpipex.flavors.signature import ColumnSpec, Signature, infer_signature, validate_input
@@ -19,6 +19,7 @@ __all__ = [
     "Signature",
     "infer_signature",
     "load_model",
+    "read_input_example",
     "read_package",
     "save_model",
     "set_model",

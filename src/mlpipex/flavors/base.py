@@ -59,6 +59,7 @@ class PackageInfo:
     trusted_types: tuple[str, ...] = ()
     artifacts: Mapping[str, str] = field(default_factory=dict)
     python_version: str | None = None
+    input_example: str | None = None
     files: tuple[FileEntry, ...] = ()
 
 

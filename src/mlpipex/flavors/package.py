@@ -8,17 +8,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import yaml
 
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.errors import Corrupt, Invalid, NotFound
 from mlpipex.flavors import mlmodel
 from mlpipex.flavors.base import PackageInfo, inside
-from mlpipex.flavors.signature import Signature
+from mlpipex.flavors.signature import Signature, as_table
 from mlpipex.objects.manifest import hash_tree
 
 MANIFEST = "MLPIPEX.yaml"
 PROFILE = "reference_profile.json"
+EXAMPLE = "input_example.json"
 FORMAT_VERSION = 1
 LOADERS = {
     "sklearn": "mlpipex.flavors.sklearn",
@@ -64,6 +67,7 @@ def read_package(path: Path) -> PackageInfo:
             trusted_types=tuple(doc.get("skops_trusted_types") or ()),
             artifacts={str(k): inside(v) for k, v in (doc.get("artifacts") or {}).items()},
             python_version=doc.get("python_version"),
+            input_example=inside(doc["input_example"]) if doc.get("input_example") else None,
             files=files,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -72,6 +76,26 @@ def read_package(path: Path) -> PackageInfo:
 
 def write_manifest(path: Path, doc: Mapping[str, Any]) -> None:
     (path / MANIFEST).write_text(yaml.safe_dump(dict(doc), sort_keys=False))
+
+
+def write_input_example(path: Path, data: Any) -> None:
+    """Store example input as JSON: {"columns", "data"} for a table, {"data"} for an array."""
+    table = as_table(data)
+    if isinstance(table, pd.DataFrame):
+        text = table.to_json(orient="split", index=False, date_format="iso")
+    else:
+        text = json.dumps({"data": table.tolist()})
+    (path / EXAMPLE).write_text(text)
+
+
+def read_input_example(info: PackageInfo) -> pd.DataFrame | np.ndarray | None:
+    """The stored example input, as a DataFrame or an array (what a server smoke test sends)."""
+    if info.input_example is None:
+        return None
+    doc = json.loads((info.path / info.input_example).read_text())
+    if "columns" in doc:
+        return pd.DataFrame(doc["data"], columns=doc["columns"])
+    return np.asarray(doc["data"])
 
 
 def verify_package(path: Path) -> None:

@@ -21,10 +21,12 @@ from mlpipex.errors import AlreadyExists, Invalid
 from mlpipex.flavors import onnx, python, sklearn
 from mlpipex.flavors.base import PackageInfo, Saved
 from mlpipex.flavors.package import (
+    EXAMPLE,
     FORMAT_VERSION,
     LOADERS,
     PROFILE,
     read_package,
+    write_input_example,
     write_manifest,
 )
 from mlpipex.flavors.signature import (
@@ -75,6 +77,8 @@ def save_model(
         signature = _signature(saved, input_example, reference_data)
         if reference_data is not None:
             (tmp / PROFILE).write_text(json.dumps(profile(reference_data)))
+        if input_example is not None:
+            write_input_example(tmp, input_example)
         doc = {
             "mlpipex_package": FORMAT_VERSION,
             "flavor": name,
@@ -88,6 +92,7 @@ def save_model(
             "python_version": platform.python_version(),
             "requirements": requirements(saved.requirements, pip_requirements or ()),
             "profile": PROFILE if reference_data is not None else None,
+            "input_example": EXAMPLE if input_example is not None else None,
             "files": [
                 {"path": e.path, "digest": e.digest, "size": e.size} for e in hash_tree(tmp).files
             ],
