@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import stat as st_mode
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 from mlpipex.data.parallel import parallel_map
 from mlpipex.data.progress import SILENT, Advance, Reporter
-from mlpipex.data.statcache import Files, Stat, StatCache, TreeState
+from mlpipex.data.statcache import Stat, StatCache, TreeState
 from mlpipex.data.workspace import Workspace
 from mlpipex.domain.digest import Digest
 from mlpipex.domain.manifest import FileEntry, Manifest
@@ -17,6 +21,9 @@ from mlpipex.errors import Corrupt, Invalid, NotFound
 from mlpipex.objects.hashing import hash_file
 
 _CHUNK = 128
+_FORK_ABOVE = 4096  # files to hash before forked processes pay off
+_FORK_CHUNK = 2048
+_BIG = 1024 * 1024  # mean file size from which threads help
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,46 +89,47 @@ def build(
     """
     isdir, stats = scan(ws, rel)
     prev = cache.get(rel)
-    before: Files = prev.files if prev is not None and prev.isdir == isdir else {}
-    files: Files = {}
-    todo: list[str] = []
-    for name, s in stats.items():
-        p = before.get(name)
-        if p is not None and p[0] == s[0] and p[1] == s[1] and p[2] == s[2]:
-            files[name] = p
-        else:
-            todo.append(name)
-    if prev is not None and not todo and len(before) == len(stats):
+    if prev is not None and prev.isdir == isdir and prev.stats == stats:  # the no-op path
         if store is not None:
             _store_known(ws, rel, prev, store, jobs)
         return Built(rel, prev)
-    base = ws.abs(rel)
-    paths = [str(base / n) if n else str(base) for n in todo]
-    total = sum(stats[n][2] for n in todo)
-    with reporter.task(f"hashing {rel}", total) as advance:
-        digests = _hash_all(ws, paths, advance, store, jobs)
-    for name, path, digest in zip(todo, paths, digests, strict=True):
-        s = stats[name]
-        old = before.get(name)
-        if old is not None and old[0] == s[0] and old[3] != digest:
-            _drop_if_same_inode(ws, old[3], path)
-        files[name] = (s[0], s[1], s[2], digest)
-    size = sum(f[2] for f in files.values())
-    manifest = None
-    if isdir:
-        manifest = Manifest.of(FileEntry(n, f[3], f[2]) for n, f in files.items())
-        digest = manifest.digest
-        if store is not None:
-            ws.cache.put_bytes(manifest.to_json())
-    else:
-        digest = files[""][3]
-    state = TreeState(digest, isdir, size, files)
+    same_kind = prev is not None and prev.isdir == isdir
+    before_stats = prev.stats if prev is not None and same_kind else {}
+    before = prev.digests if prev is not None and same_kind else {}
+    todo = [n for n, s in stats.items() if before_stats.get(n) != s]
+    digests = {n: before[n] for n in stats if n in before and before_stats[n] == stats[n]}
+    base = str(ws.abs(rel))
+    paths = [f"{base}/{n}" if n else base for n in todo]
+    sizes = [stats[n][2] for n in todo]
+    with reporter.task(f"hashing {rel}", sum(sizes)) as advance:
+        new = _hash_all(ws, paths, sizes, advance, store, jobs)
+    for name, path, digest in zip(todo, paths, new, strict=True):
+        old = before_stats.get(name)
+        if old is not None and old[0] == stats[name][0] and before[name] != digest:
+            _drop_if_same_inode(ws, before[name], path)
+        digests[name] = digest
+    state, manifest = _state(isdir, stats, digests)
+    if manifest is not None and store is not None:
+        ws.cache.put_bytes(manifest.to_json())
     cache.put(rel, state)
     return Built(rel, state, manifest)
 
 
+def _state(
+    isdir: bool, stats: dict[str, Stat], digests: dict[str, str]
+) -> tuple[TreeState, Manifest | None]:
+    size = sum(s[2] for s in stats.values())
+    if not isdir:
+        return TreeState(digests[""], False, size, stats, digests), None
+    state = TreeState("", True, size, stats, digests)
+    manifest = manifest_of(state)
+    state.digest = manifest.digest
+    return state, manifest
+
+
 def manifest_of(state: TreeState) -> Manifest:
-    return Manifest.of(FileEntry(n, f[3], f[2]) for n, f in state.files.items())
+    sizes = state.stats
+    return Manifest.of(FileEntry(n, d, sizes[n][2]) for n, d in state.digests.items())
 
 
 def load_manifest(ws: Workspace, digest: str) -> Manifest:
@@ -144,24 +152,59 @@ def load_manifest(ws: Workspace, digest: str) -> Manifest:
 
 
 def _hash_all(
-    ws: Workspace, paths: list[str], advance: Advance, store: str | None, jobs: int
+    ws: Workspace,
+    paths: list[str],
+    sizes: list[int],
+    advance: Advance,
+    store: str | None,
+    jobs: int,
 ) -> list[str]:
+    """Digests of paths (stored too when store is a link mode), using every core.
+
+    Tiny files cost Python time, not I/O: threads would fight over the GIL, so many of them go
+    to forked processes. Big files release the GIL while blake3 hashes them: threads suffice.
+    """
+    workers = jobs or os.cpu_count() or 1
+    if len(paths) >= _FORK_ABOVE and workers > 1:
+        if store == "copy":
+            ws.cache  # noqa: B018  (import fsspec before forking, never in the children)
+        chunks = [
+            (paths[k : k + _FORK_CHUNK], sizes[k : k + _FORK_CHUNK])
+            for k in range(0, len(paths), _FORK_CHUNK)
+        ]
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=ctx) as pool:
+            work = partial(_hash_chunk, str(ws.root), store)
+            out: list[str] = []
+            for (_, chunk_sizes), digests in zip(
+                chunks, pool.map(work, [c[0] for c in chunks]), strict=True
+            ):
+                advance(sum(chunk_sizes))
+                out.extend(digests)
+            return out
+    threads = 1 if sum(sizes) < len(sizes) * _BIG else jobs
+    return parallel_map(lambda p: _hash_one(ws, p, store, advance), paths, threads, _CHUNK)
+
+
+def _hash_one(ws: Workspace, path: str, store: str | None, advance: Advance | None) -> str:
     from mlpipex.data.link import adopt
 
-    def one(path: str) -> str:
-        digest = hash_file(path, advance)[0]
-        if store is not None:
-            adopt(ws, path, digest, store)
-        return digest
+    digest = hash_file(path, advance)[0]
+    if store is not None:
+        adopt(ws, path, digest, store)
+    return digest
 
-    return parallel_map(one, paths, jobs, _CHUNK)
+
+def _hash_chunk(root: str, store: str | None, paths: list[str]) -> list[str]:
+    ws = Workspace(Path(root))
+    return [_hash_one(ws, p, store, None) for p in paths]
 
 
 def _store_known(ws: Workspace, rel: str, state: TreeState, mode: str, jobs: int) -> None:
     from mlpipex.data.link import adopt
 
-    base = ws.abs(rel)
-    items = [(str(base / n) if n else str(base), f[3]) for n, f in state.files.items()]
+    base = str(ws.abs(rel))
+    items = [(f"{base}/{n}" if n else base, d) for n, d in state.digests.items()]
     parallel_map(lambda item: adopt(ws, item[0], item[1], mode), items, jobs, _CHUNK)
     if state.isdir and not os.path.exists(ws.object_path(state.digest)):
         ws.cache.put_bytes(manifest_of(state).to_json())

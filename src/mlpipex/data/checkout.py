@@ -108,7 +108,7 @@ def _plan(ws: Workspace, rel: str, out: PointerOut, cache: StatCache, force: boo
     built = build(ws, rel, cache)
     if built.state.digest == out.digest.hex:
         return plan
-    have = {n: f[3] for n, f in built.state.files.items()}
+    have = built.state.digests
     plan.writes = sorted(n for n, (d, _) in wanted.items() if have.get(n) != d)
     plan.removes = sorted(n for n in have if n not in wanted)
     return plan
@@ -119,9 +119,9 @@ def _would_lose(ws: Workspace, plan: _Plan, name: str, cache: StatCache) -> bool
     if plan.replace_whole:
         return True
     state = cache.get(plan.rel)
-    if state is None or name not in state.files:
+    if state is None or name not in state.digests:
         return False
-    return not os.path.exists(ws.object_path(state.files[name][3]))
+    return not os.path.exists(ws.object_path(state.digests[name]))
 
 
 def _verify(ws: Workspace, digests: set[str], reporter: Reporter) -> None:
@@ -166,7 +166,7 @@ def _apply(ws: Workspace, p: _Plan, mode: str, cache: StatCache, reporter: Repor
         path.mkdir(parents=True, exist_ok=True)
     _, stats = scan(ws, p.rel)
     if set(stats) == set(p.wanted):
-        files = {n: (*stats[n], p.wanted[n][0]) for n in stats}
+        digests = {n: p.wanted[n][0] for n in stats}
         size = sum(s for _, s in p.wanted.values())
-        cache.put(p.rel, TreeState(p.out.digest.hex, p.out.isdir, size, files))
+        cache.put(p.rel, TreeState(p.out.digest.hex, p.out.isdir, size, stats, digests))
     return [f"{p.rel}/{n}".rstrip("/") for n in p.writes]

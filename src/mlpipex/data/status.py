@@ -41,7 +41,7 @@ def _changes(ws: Workspace, t: Tracked, cache: StatCache, reporter: Reporter) ->
         old = {e.path: e.digest for e in load_manifest(ws, t.out.digest.hex).files}
     except MLPipeXError:  # the old manifest is not here: say what we can
         return [Change("modified", t.path)]
-    new = {name: f[3] for name, f in built.state.files.items()}
+    new = built.state.digests
     out = [
         Change("modified", f"{t.path}/{n}") for n in sorted(new) if n in old and old[n] != new[n]
     ]

@@ -27,6 +27,10 @@ class Workspace:
 
     root: Path
     _cache: ObjectStore | None = field(default=None, repr=False)
+    _objects: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        self._objects = str(self.cache_dir)  # object_path runs per file: no pathlib there
 
     @classmethod
     def find(cls, cwd: Path | None = None) -> Workspace:
@@ -59,7 +63,7 @@ class Workspace:
 
     def object_path(self, digest: str) -> str:
         """Where an object lives in the cache (the ObjectStore layout), without opening it."""
-        return f"{self.cache_dir}/{digest[:2]}/{digest[2:]}"
+        return f"{self._objects}/{digest[:2]}/{digest[2:]}"
 
     def rel(self, path: str | os.PathLike[str]) -> str:
         """A path (absolute, or relative to the current directory) relative to the root, POSIX."""

@@ -1,0 +1,179 @@
+"""Benchmark `mlpipex data` against DVC on the same files, one run each, and print a table.
+
+    python bench/data.py            # 10k and 100k files of 1 KB, a 1 GB file, a 3-stage repro
+    python bench/data.py --quick    # small sizes, to check the script itself
+
+DVC is installed into its own virtual environment, bench/.venvs/dvc (never a dependency).
+Both tools run as command-line processes from fresh git repositories holding the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DVC_VENV = HERE / ".venvs" / "dvc"
+DVC_SPEC = "dvc==3.67.*"
+MLPIPEX = str(Path(sys.executable).parent / "mlpipex")
+ENV = {
+    **os.environ,
+    "DVC_NO_ANALYTICS": "1",
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+
+PIPELINE = """stages:
+  prepare: {cmd: "mkdir -p prepared && cp data/* prepared/", deps: [data], outs: [prepared]}
+  train: {cmd: "cat prepared/* > model.pkl", deps: [prepared], params: [train.lr],
+          outs: [model.pkl]}
+  evaluate: {cmd: "wc -c < model.pkl > metrics.json", deps: [model.pkl], metrics: [metrics.json]}
+"""
+
+
+def dvc_bin() -> str:
+    exe = DVC_VENV / "bin" / "dvc"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DVC_VENV)], check=True)
+        subprocess.run([str(DVC_VENV / "bin" / "pip"), "install", "-q", DVC_SPEC], check=True)
+    return str(exe)
+
+
+def run(cmd: list[str], cwd: Path) -> float:
+    """Seconds one command takes; a failure stops the benchmark with its output."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed in {cwd}:\n{proc.stdout}\n{proc.stderr}")
+    return took
+
+
+def repo(path: Path, tool: str, dvc: str) -> Path:
+    path.mkdir(parents=True)
+    run(["git", "init", "-q"], path)
+    if tool == "dvc":
+        run([dvc, "init", "-q"], path)
+    return path
+
+
+def small_files(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True)
+    for i in range(count):
+        sub = folder / f"{i // 1000:03}"
+        if i % 1000 == 0:
+            sub.mkdir()
+        (sub / f"{i:06}.bin").write_bytes(os.urandom(1024))
+
+
+def big_file(path: Path, size: int) -> None:
+    chunk = 64 * 1024 * 1024
+    with open(path, "wb") as f:
+        for start in range(0, size, chunk):
+            f.write(os.urandom(min(chunk, size - start)))
+
+
+def bench_files(work: Path, count: int, dvc: str) -> list[tuple[str, float, float]]:
+    source = work / f"files-{count}"
+    small_files(source, count)
+    times: dict[str, tuple[float, float]] = {}
+    for tool, cmd in (("mlpipex", [MLPIPEX, "data"]), ("dvc", [dvc])):
+        r = repo(work / f"{tool}-{count}", tool, dvc)
+        shutil.copytree(source, r / "data")
+        times[tool] = (run([*cmd, "add", "data"], r), run([*cmd, "status"], r))
+    shutil.rmtree(source)
+    k = f"{count // 1000}k"
+    return [
+        (f"add {k} files of 1 KB", times["mlpipex"][0], times["dvc"][0]),
+        (f"no-op status, {k} files", times["mlpipex"][1], times["dvc"][1]),
+    ]
+
+
+def bench_big(work: Path, size: int, dvc: str) -> list[tuple[str, float, float]]:
+    gb = f"{size / 2**30:g} GB" if size >= 2**30 else f"{size // 2**20} MB"
+    times = {}
+    for tool, cmd in (("mlpipex", [MLPIPEX, "data"]), ("dvc", [dvc])):
+        r = repo(work / f"{tool}-big", tool, dvc)
+        big_file(r / "big.bin", size)
+        if tool == "mlpipex":
+            times["cp"] = run(["cp", "big.bin", "big.copy"], r)
+            (r / "big.copy").unlink()
+        times[tool] = run([*cmd, "add", "big.bin"], r)
+        shutil.rmtree(r)
+    return [
+        (f"add one {gb} file", times["mlpipex"], times["dvc"]),
+        (f"plain cp of the {gb} file (mlpipex column)", times["cp"], float("nan")),
+    ]
+
+
+def bench_repro(work: Path, dvc: str) -> list[tuple[str, float, float]]:
+    times = {}
+    for tool, cmd, name in (("mlpipex", [MLPIPEX], "mlpipex.yaml"), ("dvc", [dvc], "dvc.yaml")):
+        r = repo(work / f"{tool}-repro", tool, dvc)
+        (r / name).write_text(PIPELINE)
+        (r / "params.yaml").write_text("train:\n  lr: 0.1\n")
+        (r / "data").mkdir()
+        for i in range(10):
+            (r / "data" / f"{i}.csv").write_text(f"{i},{i * i}\n")
+        run([*cmd, "repro"], r)
+        times[tool] = run([*cmd, "repro"], r)
+    return [("no-op repro, 3 stages", times["mlpipex"], times["dvc"])]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    system = f"{platform.system()} {platform.release()}"
+    return f"{system}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1k/5k files and a 64 MB file")
+    parser.add_argument("--dir", default=None, help="where to work (default: a temporary folder)")
+    args = parser.parse_args()
+    dvc = dvc_bin()
+    version = subprocess.run([dvc, "--version"], capture_output=True, text=True).stdout.strip()
+    counts, size = ((1_000, 5_000), 64 * 2**20) if args.quick else ((10_000, 100_000), 2**30)
+    work = Path(tempfile.mkdtemp(prefix="mlpipex-bench-", dir=args.dir))
+    rows: list[tuple[str, float, float]] = []
+    steps: list[Callable[[], list[tuple[str, float, float]]]] = [
+        *(lambda c=c: bench_files(work, c, dvc) for c in counts),
+        lambda: bench_big(work, size, dvc),
+        lambda: bench_repro(work, dvc),
+    ]
+    try:
+        for step in steps:
+            rows += step()
+            print(f"... {rows[-1][0]}", file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"machine: {machine()}")
+    print(f"date: {datetime.date.today().isoformat()}, DVC {version}, one run each\n")
+    print("| operation | mlpipex s | dvc s | dvc / mlpipex |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, ours, theirs in rows:
+        ratio = "" if theirs != theirs else f"{theirs / ours:.1f}x"
+        theirs_s = "" if theirs != theirs else f"{theirs:.2f}"
+        print(f"| {name} | {ours:.2f} | {theirs_s} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
