@@ -51,6 +51,8 @@ def _register_commands() -> None:
     app.add_typer(versions.alias_app, name="alias")
     app.add_typer(data.app, name="data")
     app.add_typer(audit.db_app, name="db")
+    from mlpipex.cli import runs
+    runs.mount(app)
 
 
 _register_commands()

@@ -28,32 +28,49 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 def register(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Model name (created if new)."),
-    path: Path = typer.Argument(..., help="The model file or directory."),
+    path: str | None = typer.Argument(
+        None, help="Model file or directory, or runs:/RUN_ID/PATH (with --run: runs:/RUN_ID/model)."
+    ),
     commit: str | None = typer.Option(None, "--commit", help="Training commit (default: from git)."),
     dataset: list[str] = typer.Option([], "--dataset", help="NAME=PATH, NAME=POINTER or NAME=URI#DIGEST."),
     metric: list[str] = typer.Option([], "--metric", help="KEY=VALUE evaluation metric."),
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE."),
-    run: str | None = typer.Option(None, "--run", help="Source run id."),
+    run: str | None = typer.Option(
+        None, "--run", help="Source run: inherit its commit, dataset inputs and metrics."
+    ),
     flavor: str | None = typer.Option(None, "--flavor"),
     description: str = typer.Option("", "--description", "-d"),
 ) -> None:
     """Register PATH as the next version of NAME; prints the version number last.
 
     Refused (exit 1, nothing stored) unless it carries a commit, a dataset and a metric,
-    or whatever the model's policy requires."""
+    or whatever the model's policy requires. With --run (or PATH runs:/RUN_ID/...), what is not
+    given is inherited from the run, and the run's stored artifacts can be the version's files."""
     metrics: dict[str, float] = {}
     for k, v in _pairs(metric, "metric").items():
         try:
             metrics[k] = float(v)
         except ValueError:
             raise Invalid(f"metric {k}: {v!r} is not a number") from None
-    with byte_progress("hashing", tree_size(path) if path.exists() else None) as progress:
-        v = client(ctx).register(name, path, commit=commit, datasets=_pairs(dataset, "dataset"),
-                                 metrics=metrics, tags=_pairs(tag, "tag"), description=description,
-                                 run_id=run, flavor=flavor, progress=progress)
-    out.print(f"registered {v.model} version {v.version} ({len(v.files)} files, "
-              f"{v.artifact_size:,} bytes, artifact {v.artifact_digest[:12]})")
-    print(v.version)
+    if path is None and run is None:
+        raise Invalid("give PATH, or --run RUN_ID to register the run's model artifacts")
+    source = path if path is not None else f"runs:/{run}/model"
+    if source.startswith("runs:/"):
+        if run is not None and not source.startswith(f"runs:/{run}/"):
+            raise Invalid(f"{source} is not an artifact of run {run}")
+        mv = client(ctx).register_model(source, name, commit=commit, flavor=flavor,
+                                        datasets=_pairs(dataset, "dataset"), metrics=metrics,
+                                        tags=_pairs(tag, "tag"), description=description)
+    else:
+        local = Path(source)
+        with byte_progress("hashing", tree_size(local) if local.exists() else None) as progress:
+            mv = client(ctx).register(name, local, commit=commit,
+                                      datasets=_pairs(dataset, "dataset"), metrics=metrics,
+                                      tags=_pairs(tag, "tag"), description=description,
+                                      run_id=run, flavor=flavor, progress=progress)
+    out.print(f"registered {mv.model} version {mv.version} ({len(mv.files)} files, "
+              f"{mv.artifact_size:,} bytes, artifact {mv.artifact_digest[:12]})")
+    print(mv.version)
 
 
 def versions(
