@@ -80,3 +80,11 @@ def test_unreadable_input_is_refused():
         validate_input(infer_signature(FRAME), 42)
     with pytest.raises(Invalid, match="no rows"):
         validate_input(infer_signature(FRAME), [])
+
+
+def test_integer_models_are_not_handed_truncated_values():
+    sig = infer_signature(np.array([[1, 2]], dtype="int64"))
+    out = validate_input(sig, np.array([[1.5, np.nan]]))
+    assert isinstance(out, np.ndarray) and out.tolist()[0][0] == 1.5
+    named = infer_signature(pd.DataFrame({"n": [1]}))
+    assert validate_input(named, [{"n": 2.5}])["n"].tolist() == [2.5]

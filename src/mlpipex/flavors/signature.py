@@ -215,9 +215,7 @@ def _check_array(signature: Signature, arr: np.ndarray) -> np.ndarray:
                 arr = arr.astype("float64")
             except (TypeError, ValueError):
                 raise Invalid(f"the input is not numeric (dtype {arr.dtype})") from None
-        if len(types) == 1:
-            return arr.astype(numpy_dtype(types.pop()), copy=False)
-        return arr
+        return arr.astype(_float_dtype(types), copy=False) if _float_dtype(types) else arr
     return _to_array(signature, _check_types(signature, pd.DataFrame(arr, columns=signature.names)))
 
 
@@ -267,7 +265,13 @@ def _check_types(signature: Signature, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _to_array(signature: Signature, frame: pd.DataFrame) -> np.ndarray:
-    types = {c.type for c in signature.inputs}
-    dtype = numpy_dtype(types.pop()) if len(types) == 1 else "object"
-    arr: np.ndarray = frame.to_numpy(dtype=dtype)
+    arr: np.ndarray = frame.to_numpy(dtype=_float_dtype({c.type for c in signature.inputs}))
     return arr
+
+
+def _float_dtype(types: set[str]) -> str | None:
+    """The dtype to cast to: only to floats, since casting to integers would truncate values
+    and fail on missing ones, and the models taking integers take floats too."""
+    return (
+        numpy_dtype(next(iter(types))) if len(types) == 1 and types <= {"double", "float"} else None
+    )
