@@ -99,7 +99,8 @@ def test_listing_lineage_and_models(
     _register(cli, backend, make_file, "--metric", "auc=0.8")
     cli("promote", "fraud", "2", "--to", "staging", env=env)
     versions = cli("versions", "fraud", env=env)
-    assert versions.code == 0 and versions.out.index(" 2 ") < versions.out.index(" 1 ")
+    rows = [line.split()[:2] for line in versions.out.splitlines()[1:]]
+    assert versions.code == 0 and rows == [["2", "Staging"], ["1", "None"]]
     page = cli("versions", "fraud", "--limit", "1", env=env)
     assert "--page-token 2" in page.out
     rest = cli("versions", "fraud", "--limit", "1", "--page-token", "2", "--json", env=env)

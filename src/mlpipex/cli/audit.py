@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mlpipex.cli import render
-from mlpipex.cli.context import client, out
+from mlpipex.cli.context import client, echo, out
 from mlpipex.domain.durations import parse_duration
 
 db_app = typer.Typer(help="The metadata database.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def audit(
     if as_json:
         out.print_json(render.to_json(items))
     else:
-        out.print(render.events_table(items))
+        echo(render.events_table(items))
 
 
 def fsck(ctx: typer.Context) -> None:

@@ -55,3 +55,8 @@ def byte_progress(description: str, total: int | None) -> Iterator[ProgressFn]:
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def echo(text: object) -> None:
+    """Plain text to stdout, bypassing rich: tables and details print fast and pipe cleanly."""
+    sys.stdout.write(f"{text}\n")

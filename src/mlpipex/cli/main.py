@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -58,10 +59,16 @@ def _register_commands() -> None:
 _register_commands()
 
 
+@functools.cache
+def _command() -> typer.core.TyperGroup:
+    # Building the click tree inspects every signature: do it once per process, not per call.
+    return typer.main.get_command(app)  # type: ignore[return-value]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on argv and return its exit code; errors are reported here and only here."""
     args = sys.argv[1:] if argv is None else list(argv)
-    command = typer.main.get_command(app)
+    command = _command()
     try:
         rv = command.main(args=args, prog_name="mlpipex", standalone_mode=False)
     except typer.Exit as exc:

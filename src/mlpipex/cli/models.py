@@ -9,7 +9,7 @@ import typer
 import yaml
 
 from mlpipex.cli import render
-from mlpipex.cli.context import client, out
+from mlpipex.cli.context import client, echo, out
 from mlpipex.errors import Invalid
 
 app = typer.Typer(
@@ -62,7 +62,7 @@ def list_(
     if not page.items:
         out.print("no models yet: `mlpipex register NAME PATH ...` creates one")
         return
-    out.print(render.models_table(page.items, c.stage_summary([m.name for m in page.items])))
+    echo(render.models_table(page.items, c.stage_summary([m.name for m in page.items])))
     if page.next_token:
         out.print(f"more: --page-token {page.next_token}")
 
@@ -79,7 +79,7 @@ def show(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, "--j
     out.print(f"[bold]{m.name}[/]  latest version {m.last_version or '-'}")
     if m.description:
         out.print(m.description)
-    out.print(render.models_table([m], c.stage_summary([name])))
+    echo(render.models_table([m], c.stage_summary([name])))
     out.print(f"policy ({'own' if m.policy else 'registry default'}):")
     out.print(
         yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False).rstrip(), markup=False

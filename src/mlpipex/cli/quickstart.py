@@ -135,7 +135,7 @@ def quickstart(
         datasets={"train": str(root / "data/train.csv"), "test": str(root / "data/test.csv")},
         metrics=metrics,
     )
-    out.print(render.version_detail(v))
+    out.print(render.version_detail(v), markup=False)
 
     _step("5. Promotion: Staging (gate auc >= 0.7), Production (gate auc >= 0.8 and an approval)")
     r = alice.promote(MODEL, v.version, "Staging", "passed offline evaluation")
@@ -154,7 +154,7 @@ def quickstart(
 
     _step("7. Audit log, hash chain verified")
     events = alice.events()
-    out.print(render.events_table(events))
+    out.print(str(render.events_table(events)), markup=False)
     report = alice.verify_audit()
     out.print(
         f"chain: {'intact' if report.ok else 'BROKEN at ' + str(report.broken_seq)}, "

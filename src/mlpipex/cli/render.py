@@ -7,7 +7,6 @@ import datetime as dt
 import json
 from typing import Any
 
-from rich.table import Table
 from rich.tree import Tree
 
 from mlpipex.domain.models import Event, ModelVersion, RegisteredModel
@@ -31,8 +30,25 @@ def metrics_text(m: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in sorted(m.items()))
 
 
-def models_table(items: list[RegisteredModel], stages: dict[str, dict[str, list[int]]]) -> Table:
-    t = Table("model", "latest", "stages", "aliases", "updated", box=None, header_style="bold")
+class Columns:
+    """Plain aligned columns, as kubectl prints them: cheap to render, easy to grep and cut."""
+
+    def __init__(self, *headers: str) -> None:
+        self.rows: list[tuple[str, ...]] = [tuple(h.upper() for h in headers)]
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(tuple(cells))
+
+    def __str__(self) -> str:
+        widths = [max(len(r[i]) for r in self.rows) for i in range(len(self.rows[0]))]
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            for r in self.rows
+        )
+
+
+def models_table(items: list[RegisteredModel], stages: dict[str, dict[str, list[int]]]) -> Columns:
+    t = Columns("model", "latest", "stages", "aliases", "updated")
     for m in items:
         st = "  ".join(f"{s}: {','.join(map(str, v))}" for s, v in stages.get(m.name, {}).items())
         al = ", ".join(f"@{a}={v}" for a, v in sorted(m.aliases.items()))
@@ -40,19 +56,8 @@ def models_table(items: list[RegisteredModel], stages: dict[str, dict[str, list[
     return t
 
 
-def versions_table(items: list[ModelVersion]) -> Table:
-    t = Table(
-        "version",
-        "stage",
-        "aliases",
-        "metrics",
-        "commit",
-        "datasets",
-        "by",
-        "registered",
-        box=None,
-        header_style="bold",
-    )
+def versions_table(items: list[ModelVersion]) -> Columns:
+    t = Columns("version", "stage", "aliases", "metrics", "commit", "datasets", "by", "registered")
     for v in items:
         t.add_row(
             str(v.version),
@@ -73,10 +78,7 @@ def _commit(v: ModelVersion) -> str:
     return v.commit[:10] + (" (dirty)" if v.commit_dirty else "")
 
 
-def version_detail(v: ModelVersion) -> Table:
-    t = Table(box=None, show_header=False)
-    t.add_column(style="bold")
-    t.add_column()
+def version_detail(v: ModelVersion) -> str:
     rows = [
         ("version", f"{v.model}/{v.version}"),
         ("stage", v.stage),
@@ -92,9 +94,8 @@ def version_detail(v: ModelVersion) -> Table:
     rows += [(f"tag {k}", val) for k, val in sorted(v.tags.items())]
     if v.description:
         rows.append(("description", v.description))
-    for k, val in rows:
-        t.add_row(k, val)
-    return t
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {val}" for k, val in rows)
 
 
 def lineage_tree(lin: Lineage) -> Tree:
@@ -128,8 +129,8 @@ def lineage_tree(lin: Lineage) -> Tree:
     return root
 
 
-def events_table(items: list[Event]) -> Table:
-    t = Table("seq", "time", "actor", "event", "model", "reason", box=None, header_style="bold")
+def events_table(items: list[Event]) -> Columns:
+    t = Columns("seq", "time", "actor", "event", "model", "reason")
     for e in items:
         target = e.model + (f"/{e.version}" if e.version is not None else "") if e.model else "-"
         t.add_row(str(e.seq), when(e.time), e.actor, e.kind, target, e.reason or _summary(e))

@@ -51,21 +51,24 @@ def store_tree(
     root: Path,
     manifest: Manifest | None = None,
     progress: Progress | None = None,
+    seen_sizes: frozenset[int] = frozenset(),
 ) -> Manifest:
-    """Store every file under root (hashing it unless the manifest is given) and the manifest."""
+    """Store every file under root and return the manifest. Without a manifest each file is
+    hashed while it is stored (one read); with one, its digests are trusted and nothing is hashed.
+    ``seen_sizes``: sizes of large files stored before, whose bytes are likely stored already."""
     files = list_files(root)
     if manifest is None:
-        manifest = _run(files, lambda p: hash_file(p, progress))
+        return _run(
+            files,
+            lambda p: _stored(
+                objects.put_file(p, progress=progress, likely_stored=p.stat().st_size in seen_sizes)
+            ),
+        )
     by_path = {e.path: e for e in manifest.files}
-
-    def put(p: Path, rel: str) -> tuple[str, int]:
-        e = by_path[rel]
-        objects.put_file(p, digest=e.digest)
-        return e.digest, e.size
-
-    _run(files, lambda p: put(p, _rel(root, p)))
+    rels = {p: rel for rel, p in files}
+    _run(files, lambda p: _stored(objects.put_file(p, digest=by_path[rels[p]].digest)))
     return manifest
 
 
-def _rel(root: Path, p: Path) -> str:
-    return p.name if root.is_file() else p.relative_to(root).as_posix()
+def _stored(e: FileEntry) -> tuple[str, int]:
+    return e.digest, e.size

@@ -8,6 +8,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +26,7 @@ from mlpipex.objects.hashing import Progress, hash_bytes, hash_file
 # Object stores whose PUT is atomic: a key appears whole or not at all, so no temporary name.
 _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 _READ_CHUNK = 8 * 1024 * 1024
+PARALLEL_MIN = 64 * 1024 * 1024
 _HOST = socket.gethostname()
 
 
@@ -97,9 +99,16 @@ class ObjectStore:
         *,
         digest: str | None = None,
         progress: Progress | None = None,
+        likely_stored: bool = False,
     ) -> FileEntry:
-        """Store a local file; identical bytes are stored once. Returns its (digest, size)."""
+        """Store a local file; identical bytes are stored once. Returns its (digest, size).
+
+        A large new file is hashed and copied at once; ``likely_stored`` (the caller has seen
+        these bytes before) hashes first instead, so storing them again reads them only once."""
         src = os.fspath(src)
+        large = self.local and os.path.getsize(src) >= PARALLEL_MIN
+        if digest is None and large and not likely_stored:
+            return self._put_large_local(src, progress)
         if digest is None:
             digest, size = hash_file(src, progress)
         else:
@@ -130,6 +139,38 @@ class ObjectStore:
             tmp = self._tmp_path()
             self.fs.put_file(src, tmp)
             self.fs.mv(tmp, final)
+        return FileEntry(os.path.basename(src), digest, size)
+
+    def _put_large_local(self, src: str, progress: Progress | None) -> FileEntry:
+        """Hash and copy at once: both read the same pages, so the file is read from disk once,
+        as `cp` does. Bytes already stored cost the (parallel, cached) copy, then it is dropped."""
+        tmp = self._tmp_path()
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        with ThreadPoolExecutor(1) as pool:
+            copying = pool.submit(copy_file, src, tmp)
+            try:
+                digest, size = hash_file(src, progress)
+            finally:
+                try:
+                    copying.result()
+                except BaseException:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+                    raise
+        try:
+            final = self.path(digest)
+            if os.path.exists(final):
+                os.unlink(tmp)
+                with contextlib.suppress(OSError):
+                    os.utime(final)
+            else:
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
         return FileEntry(os.path.basename(src), digest, size)
 
     def put_bytes(self, data: bytes) -> str:

@@ -4,6 +4,8 @@ translation of database errors into MLPipeX's own, once, at the transaction boun
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,26 +48,58 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping: it costs a round trip per transaction; a dropped connection surfaces once as
+    # Unavailable and the pool replaces it.
+    return sa.create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800)
+
+
+# Engines are shared per URL within a process (the server, the SDK, the CLI run in-process), so
+# opening a registry again costs neither a new connection nor another schema check. A few are
+# kept; an engine pushed out is disposed (it stays usable and reconnects if used again).
+_ENGINES: OrderedDict[str, tuple[Engine, bool]] = OrderedDict()
+_ENGINES_KEPT = 8
+_ENGINES_LOCK = threading.Lock()
+
+
+def _shared_engine(url: str) -> tuple[Engine, bool]:
+    """The engine for url and whether its schema is known to be current."""
+    with _ENGINES_LOCK:
+        if url in _ENGINES:
+            _ENGINES.move_to_end(url)
+            return _ENGINES[url]
+        entry = _ENGINES[url] = (make_engine(url), False)
+        while len(_ENGINES) > _ENGINES_KEPT:
+            _, (old, _) = _ENGINES.popitem(last=False)
+            old.dispose()
+        return entry
+
+
+def _mark_current(url: str) -> None:
+    with _ENGINES_LOCK:
+        if url in _ENGINES:
+            _ENGINES[url] = (_ENGINES[url][0], True)
 
 
 class Store:
-    """The metadata database. ``read()`` and ``write()`` give a connection inside one transaction."""
+    """The metadata database: ``read()`` and ``write()`` each give one transaction."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         try:
-            self.engine = make_engine(url)
-            if migrate:
+            self.engine, current = _shared_engine(url)
+            if migrate and not current:
                 self._ensure_schema()
+                _mark_current(url)
         except MLPipeXError:
             raise
         except (OperationalError, SAInterfaceError) as exc:
-            raise Unavailable(f"cannot open the database {_redact(url)}: {_first_line(exc)}") from exc
+            raise Unavailable(
+                f"cannot open the database {_redact(url)}: {_first_line(exc)}"
+            ) from exc
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Release this store; the shared engine's pool stays for the next open of the URL."""
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
@@ -91,7 +125,9 @@ class Store:
                 hint="run it again",
             ) from exc
         except (OperationalError, SAInterfaceError) as exc:
-            raise Unavailable(f"database error on {_redact(self.url)}: {_first_line(exc.orig)}") from exc
+            raise Unavailable(
+                f"database error on {_redact(self.url)}: {_first_line(exc.orig)}"
+            ) from exc
 
     # -- schema --------------------------------------------------------------------------------
     def schema_revision(self) -> str | None:

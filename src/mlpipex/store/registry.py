@@ -45,18 +45,29 @@ def model_row(conn: Connection, name: str, *, lock: bool = False) -> sa.Row[Any]
     return conn.execute(q).first()
 
 
-def insert_model(conn: Connection, name: str, description: str, policy: dict[str, Any] | None,
-                 now: int) -> int:
-    return int(conn.execute(
-        sa.insert(t.models).values(
-            name=name, description=description, policy=policy, last_version=0,
-            created_at=now, updated_at=now,
-        ).returning(t.models.c.id)
-    ).scalar_one())
+def insert_model(
+    conn: Connection, name: str, description: str, policy: dict[str, Any] | None, now: int
+) -> int:
+    return int(
+        conn.execute(
+            sa.insert(t.models)
+            .values(
+                name=name,
+                description=description,
+                policy=policy,
+                last_version=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(t.models.c.id)
+        ).scalar_one()
+    )
 
 
 def update_model(conn: Connection, model_id: int, now: int, **values: Any) -> None:
-    conn.execute(sa.update(t.models).where(t.models.c.id == model_id).values(updated_at=now, **values))
+    conn.execute(
+        sa.update(t.models).where(t.models.c.id == model_id).values(updated_at=now, **values)
+    )
 
 
 def delete_model(conn: Connection, model_id: int) -> None:
@@ -64,20 +75,33 @@ def delete_model(conn: Connection, model_id: int) -> None:
 
 
 def to_model(conn: Connection, row: sa.Row[Any]) -> RegisteredModel:
-    tags = dict(conn.execute(
-        sa.select(t.model_tags.c.key, t.model_tags.c.value).where(t.model_tags.c.model_id == row.id)
-    ).tuples().all())
-    aliases = dict(conn.execute(
-        sa.select(t.aliases.c.alias, t.aliases.c.version).where(t.aliases.c.model_id == row.id)
-    ).tuples().all())
+    tags = dict(
+        conn.execute(
+            sa.select(t.model_tags.c.key, t.model_tags.c.value).where(
+                t.model_tags.c.model_id == row.id
+            )
+        ).all()
+    )
+    aliases = dict(
+        conn.execute(
+            sa.select(t.aliases.c.alias, t.aliases.c.version).where(t.aliases.c.model_id == row.id)
+        ).all()
+    )
     return RegisteredModel(
-        name=row.name, description=row.description, policy=row.policy, tags=tags, aliases=aliases,
-        created_at=row.created_at, updated_at=row.updated_at, last_version=row.last_version,
+        name=row.name,
+        description=row.description,
+        policy=row.policy,
+        tags=tags,
+        aliases=aliases,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_version=row.last_version,
     )
 
 
-def list_model_rows(conn: Connection, query: str | None, limit: int, after: str | None
-                    ) -> list[sa.Row[Any]]:
+def list_model_rows(
+    conn: Connection, query: str | None, limit: int, after: str | None
+) -> list[sa.Row[Any]]:
     q = sa.select(t.models).order_by(t.models.c.name).limit(limit)
     if query:
         q = q.where(t.models.c.name.ilike(f"%{_escape_like(query)}%", escape="\\"))
@@ -104,14 +128,20 @@ def _escape_like(s: str) -> str:
 
 
 def set_model_tag(conn: Connection, model_id: int, key: str, value: str) -> None:
-    conn.execute(sa.delete(t.model_tags).where(t.model_tags.c.model_id == model_id,
-                                               t.model_tags.c.key == key))
+    conn.execute(
+        sa.delete(t.model_tags).where(
+            t.model_tags.c.model_id == model_id, t.model_tags.c.key == key
+        )
+    )
     conn.execute(sa.insert(t.model_tags).values(model_id=model_id, key=key, value=value))
 
 
 def delete_model_tag(conn: Connection, model_id: int, key: str) -> bool:
-    res = conn.execute(sa.delete(t.model_tags).where(t.model_tags.c.model_id == model_id,
-                                                     t.model_tags.c.key == key))
+    res = conn.execute(
+        sa.delete(t.model_tags).where(
+            t.model_tags.c.model_id == model_id, t.model_tags.c.key == key
+        )
+    )
     return bool(res.rowcount)
 
 
@@ -120,40 +150,90 @@ def delete_model_tag(conn: Connection, model_id: int, key: str) -> bool:
 
 def allocate_version(conn: Connection, model_id: int) -> int:
     """The next version number: atomic, and rolled back with the transaction, so gapless."""
-    return int(conn.execute(
-        sa.update(t.models).where(t.models.c.id == model_id)
-        .values(last_version=t.models.c.last_version + 1)
-        .returning(t.models.c.last_version)
-    ).scalar_one())
+    return int(
+        conn.execute(
+            sa.update(t.models)
+            .where(t.models.c.id == model_id)
+            .values(last_version=t.models.c.last_version + 1)
+            .returning(t.models.c.last_version)
+        ).scalar_one()
+    )
 
 
 def insert_version(
-    conn: Connection, model_id: int, version: int, *, commit: str | None, commit_dirty: bool,
-    run_id: str | None, flavor: str | None, description: str, artifact_digest: str,
-    artifact_size: int, created_by: str, now: int, metrics: Mapping[str, float],
-    tags: Mapping[str, str], datasets: Sequence[DatasetRef], files: Sequence[FileEntry],
+    conn: Connection,
+    model_id: int,
+    version: int,
+    *,
+    commit: str | None,
+    commit_dirty: bool,
+    run_id: str | None,
+    flavor: str | None,
+    description: str,
+    artifact_digest: str,
+    artifact_size: int,
+    created_by: str,
+    now: int,
+    metrics: Mapping[str, float],
+    tags: Mapping[str, str],
+    datasets: Sequence[DatasetRef],
+    files: Sequence[FileEntry],
 ) -> int:
-    vid = int(conn.execute(
-        sa.insert(t.versions).values(
-            model_id=model_id, version=version, stage="None", status="READY",
-            description=description, commit=commit, commit_dirty=commit_dirty, run_id=run_id,
-            flavor=flavor, artifact_digest=artifact_digest, artifact_size=artifact_size,
-            created_at=now, created_by=created_by, stage_entered_at=now,
-        ).returning(t.versions.c.id)
-    ).scalar_one())
+    vid = int(
+        conn.execute(
+            sa.insert(t.versions)
+            .values(
+                model_id=model_id,
+                version=version,
+                stage="None",
+                status="READY",
+                description=description,
+                commit=commit,
+                commit_dirty=commit_dirty,
+                run_id=run_id,
+                flavor=flavor,
+                artifact_digest=artifact_digest,
+                artifact_size=artifact_size,
+                created_at=now,
+                created_by=created_by,
+                stage_entered_at=now,
+            )
+            .returning(t.versions.c.id)
+        ).scalar_one()
+    )
     if metrics:
-        conn.execute(sa.insert(t.version_metrics),
-                     [{"version_id": vid, "key": k, "value": v} for k, v in metrics.items()])
+        conn.execute(
+            sa.insert(t.version_metrics),
+            [{"version_id": vid, "key": k, "value": v} for k, v in metrics.items()],
+        )
     if tags:
-        conn.execute(sa.insert(t.version_tags),
-                     [{"version_id": vid, "key": k, "value": v} for k, v in tags.items()])
+        conn.execute(
+            sa.insert(t.version_tags),
+            [{"version_id": vid, "key": k, "value": v} for k, v in tags.items()],
+        )
     if datasets:
-        conn.execute(sa.insert(t.version_datasets), [
-            {"version_id": vid, "name": d.name, "uri": d.uri, "digest": d.digest, "size": d.size,
-             "stage": d.stage} for d in datasets])
+        conn.execute(
+            sa.insert(t.version_datasets),
+            [
+                {
+                    "version_id": vid,
+                    "name": d.name,
+                    "uri": d.uri,
+                    "digest": d.digest,
+                    "size": d.size,
+                    "stage": d.stage,
+                }
+                for d in datasets
+            ],
+        )
     if files:
-        conn.execute(sa.insert(t.version_files), [
-            {"version_id": vid, "path": f.path, "digest": f.digest, "size": f.size} for f in files])
+        conn.execute(
+            sa.insert(t.version_files),
+            [
+                {"version_id": vid, "path": f.path, "digest": f.digest, "size": f.size}
+                for f in files
+            ],
+        )
     return vid
 
 
@@ -162,15 +242,26 @@ _VERSION_COLS = (t.versions, t.models.c.name.label("model_name"))
 
 def version_row(conn: Connection, model_id: int, version: int) -> sa.Row[Any] | None:
     return conn.execute(
-        sa.select(*_VERSION_COLS).join(t.models)
+        sa.select(*_VERSION_COLS)
+        .join(t.models)
         .where(t.versions.c.model_id == model_id, t.versions.c.version == version)
     ).first()
 
 
-def version_rows(conn: Connection, model_id: int, *, stage: str | None = None,
-                 limit: int | None = None, before: int | None = None) -> list[sa.Row[Any]]:
-    q = (sa.select(*_VERSION_COLS).join(t.models).where(t.versions.c.model_id == model_id)
-         .order_by(t.versions.c.version.desc()))
+def version_rows(
+    conn: Connection,
+    model_id: int,
+    *,
+    stage: str | None = None,
+    limit: int | None = None,
+    before: int | None = None,
+) -> list[sa.Row[Any]]:
+    q = (
+        sa.select(*_VERSION_COLS)
+        .join(t.models)
+        .where(t.versions.c.model_id == model_id)
+        .order_by(t.versions.c.version.desc())
+    )
     if stage is not None:
         q = q.where(t.versions.c.stage == stage)
     if before is not None:
@@ -180,41 +271,63 @@ def version_rows(conn: Connection, model_id: int, *, stage: str | None = None,
     return list(conn.execute(q).all())
 
 
-def to_versions(conn: Connection, rows: Sequence[sa.Row[Any]], *, files: bool = False
-                ) -> list[ModelVersion]:
+def to_versions(
+    conn: Connection, rows: Sequence[sa.Row[Any]], *, files: bool = False
+) -> list[ModelVersion]:
     """Domain versions for rows, with their metrics, tags, datasets and aliases in a few queries."""
     if not rows:
         return []
     ids = [r.id for r in rows]
     metrics = _grouped(conn, t.version_metrics, ids, lambda r: (r.key, r.value))
     tags = _grouped(conn, t.version_tags, ids, lambda r: (r.key, r.value))
-    datasets = _grouped(conn, t.version_datasets, ids,
-                        lambda r: DatasetRef(r.name, r.uri, r.digest, r.size, r.stage))
-    file_rows = (_grouped(conn, t.version_files, ids, lambda r: FileEntry(r.path, r.digest, r.size))
-                 if files else {})
+    datasets = _grouped(
+        conn,
+        t.version_datasets,
+        ids,
+        lambda r: DatasetRef(r.name, r.uri, r.digest, r.size, r.stage),
+    )
+    file_rows = (
+        _grouped(conn, t.version_files, ids, lambda r: FileEntry(r.path, r.digest, r.size))
+        if files
+        else {}
+    )
     alias_rows = conn.execute(
-        sa.select(t.aliases.c.model_id, t.aliases.c.alias, t.aliases.c.version)
-        .where(t.aliases.c.model_id.in_({r.model_id for r in rows}))
+        sa.select(t.aliases.c.model_id, t.aliases.c.alias, t.aliases.c.version).where(
+            t.aliases.c.model_id.in_({r.model_id for r in rows})
+        )
     ).all()
     aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
     for mid, alias, v in alias_rows:
         aliases[(mid, v)].append(alias)
     return [
         ModelVersion(
-            model=r.model_name, version=r.version, stage=r.stage, status=r.status,
-            description=r.description, commit=r.commit, commit_dirty=bool(r.commit_dirty),
-            run_id=r.run_id, flavor=r.flavor, artifact_digest=r.artifact_digest,
-            artifact_size=r.artifact_size, created_at=r.created_at, created_by=r.created_by,
+            model=r.model_name,
+            version=r.version,
+            stage=r.stage,
+            status=r.status,
+            description=r.description,
+            commit=r.commit,
+            commit_dirty=bool(r.commit_dirty),
+            run_id=r.run_id,
+            flavor=r.flavor,
+            artifact_digest=r.artifact_digest,
+            artifact_size=r.artifact_size,
+            created_at=r.created_at,
+            created_by=r.created_by,
             stage_entered_at=r.stage_entered_at,
-            metrics=dict(metrics.get(r.id, [])), tags=dict(tags.get(r.id, [])),
-            datasets=tuple(datasets.get(r.id, [])), aliases=tuple(sorted(aliases[(r.model_id, r.version)])),
+            metrics=dict(metrics.get(r.id, [])),
+            tags=dict(tags.get(r.id, [])),
+            datasets=tuple(datasets.get(r.id, [])),
+            aliases=tuple(sorted(aliases[(r.model_id, r.version)])),
             files=tuple(file_rows.get(r.id, [])),
         )
         for r in rows
     ]
 
 
-def _grouped(conn: Connection, table: sa.Table, ids: Sequence[int], fn: Any) -> dict[int, list[Any]]:
+def _grouped(
+    conn: Connection, table: sa.Table, ids: Sequence[int], fn: Any
+) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = defaultdict(list)
     for r in conn.execute(sa.select(table).where(table.c.version_id.in_(ids))):
         out[r.version_id].append(fn(r))
@@ -222,8 +335,11 @@ def _grouped(conn: Connection, table: sa.Table, ids: Sequence[int], fn: Any) -> 
 
 
 def set_stage(conn: Connection, version_id: int, stage: str, now: int) -> None:
-    conn.execute(sa.update(t.versions).where(t.versions.c.id == version_id)
-                 .values(stage=stage, stage_entered_at=now))
+    conn.execute(
+        sa.update(t.versions)
+        .where(t.versions.c.id == version_id)
+        .values(stage=stage, stage_entered_at=now)
+    )
 
 
 def update_version(conn: Connection, version_id: int, **values: Any) -> None:
@@ -235,14 +351,20 @@ def delete_version(conn: Connection, version_id: int) -> None:
 
 
 def set_version_tag(conn: Connection, version_id: int, key: str, value: str) -> None:
-    conn.execute(sa.delete(t.version_tags).where(t.version_tags.c.version_id == version_id,
-                                                 t.version_tags.c.key == key))
+    conn.execute(
+        sa.delete(t.version_tags).where(
+            t.version_tags.c.version_id == version_id, t.version_tags.c.key == key
+        )
+    )
     conn.execute(sa.insert(t.version_tags).values(version_id=version_id, key=key, value=value))
 
 
 def delete_version_tag(conn: Connection, version_id: int, key: str) -> bool:
-    res = conn.execute(sa.delete(t.version_tags).where(t.version_tags.c.version_id == version_id,
-                                                       t.version_tags.c.key == key))
+    res = conn.execute(
+        sa.delete(t.version_tags).where(
+            t.version_tags.c.version_id == version_id, t.version_tags.c.key == key
+        )
+    )
     return bool(res.rowcount)
 
 
@@ -250,60 +372,91 @@ def delete_version_tag(conn: Connection, version_id: int, key: str) -> bool:
 
 
 def alias_version(conn: Connection, model_id: int, alias: str) -> int | None:
-    return conn.execute(sa.select(t.aliases.c.version).where(
-        t.aliases.c.model_id == model_id, t.aliases.c.alias == alias)).scalar()
+    return conn.execute(
+        sa.select(t.aliases.c.version).where(
+            t.aliases.c.model_id == model_id, t.aliases.c.alias == alias
+        )
+    ).scalar()
 
 
 def set_alias(conn: Connection, model_id: int, alias: str, version: int) -> None:
-    conn.execute(sa.delete(t.aliases).where(t.aliases.c.model_id == model_id, t.aliases.c.alias == alias))
+    conn.execute(
+        sa.delete(t.aliases).where(t.aliases.c.model_id == model_id, t.aliases.c.alias == alias)
+    )
     conn.execute(sa.insert(t.aliases).values(model_id=model_id, alias=alias, version=version))
 
 
 def delete_alias(conn: Connection, model_id: int, alias: str) -> bool:
-    res = conn.execute(sa.delete(t.aliases).where(t.aliases.c.model_id == model_id,
-                                                  t.aliases.c.alias == alias))
+    res = conn.execute(
+        sa.delete(t.aliases).where(t.aliases.c.model_id == model_id, t.aliases.c.alias == alias)
+    )
     return bool(res.rowcount)
 
 
 def delete_aliases_of(conn: Connection, model_id: int, version: int) -> None:
-    conn.execute(sa.delete(t.aliases).where(t.aliases.c.model_id == model_id,
-                                            t.aliases.c.version == version))
+    conn.execute(
+        sa.delete(t.aliases).where(t.aliases.c.model_id == model_id, t.aliases.c.version == version)
+    )
 
 
 # -- transition requests -------------------------------------------------------------------
 
 
 def pending_request(conn: Connection, version_id: int, to_stage: str) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(t.transition_requests).where(
-        t.transition_requests.c.version_id == version_id,
-        t.transition_requests.c.to_stage == to_stage,
-        t.transition_requests.c.status == "pending",
-    )).first()
+    return conn.execute(
+        sa.select(t.transition_requests).where(
+            t.transition_requests.c.version_id == version_id,
+            t.transition_requests.c.to_stage == to_stage,
+            t.transition_requests.c.status == "pending",
+        )
+    ).first()
 
 
-def insert_request(conn: Connection, version_id: int, to_stage: str, actor: str, reason: str,
-                   now: int) -> int:
-    return int(conn.execute(sa.insert(t.transition_requests).values(
-        version_id=version_id, to_stage=to_stage, status="pending", requested_by=actor,
-        reason=reason, created_at=now).returning(t.transition_requests.c.id)).scalar_one())
+def insert_request(
+    conn: Connection, version_id: int, to_stage: str, actor: str, reason: str, now: int
+) -> int:
+    return int(
+        conn.execute(
+            sa.insert(t.transition_requests)
+            .values(
+                version_id=version_id,
+                to_stage=to_stage,
+                status="pending",
+                requested_by=actor,
+                reason=reason,
+                created_at=now,
+            )
+            .returning(t.transition_requests.c.id)
+        ).scalar_one()
+    )
 
 
 def set_request_status(conn: Connection, request_id: int, status: str) -> None:
-    conn.execute(sa.update(t.transition_requests).where(t.transition_requests.c.id == request_id)
-                 .values(status=status))
+    conn.execute(
+        sa.update(t.transition_requests)
+        .where(t.transition_requests.c.id == request_id)
+        .values(status=status)
+    )
 
 
 def add_approval(conn: Connection, request_id: int, actor: str, comment: str, now: int) -> None:
-    conn.execute(sa.insert(t.approvals).values(request_id=request_id, actor=actor, comment=comment,
-                                               created_at=now))
+    conn.execute(
+        sa.insert(t.approvals).values(
+            request_id=request_id, actor=actor, comment=comment, created_at=now
+        )
+    )
 
 
-def requests_for(conn: Connection, model_id: int, *, status: str | None = None,
-                 version_id: int | None = None) -> list[TransitionRequest]:
-    q = (sa.select(t.transition_requests, t.versions.c.version, t.models.c.name)
-         .join(t.versions, t.versions.c.id == t.transition_requests.c.version_id)
-         .join(t.models, t.models.c.id == t.versions.c.model_id)
-         .where(t.versions.c.model_id == model_id).order_by(t.transition_requests.c.id))
+def requests_for(
+    conn: Connection, model_id: int, *, status: str | None = None, version_id: int | None = None
+) -> list[TransitionRequest]:
+    q = (
+        sa.select(t.transition_requests, t.versions.c.version, t.models.c.name)
+        .join(t.versions, t.versions.c.id == t.transition_requests.c.version_id)
+        .join(t.models, t.models.c.id == t.versions.c.model_id)
+        .where(t.versions.c.model_id == model_id)
+        .order_by(t.transition_requests.c.id)
+    )
     if status:
         q = q.where(t.transition_requests.c.status == status)
     if version_id is not None:
@@ -312,11 +465,26 @@ def requests_for(conn: Connection, model_id: int, *, status: str | None = None,
     if not rows:
         return []
     appr: dict[int, list[Approval]] = defaultdict(list)
-    for a in conn.execute(sa.select(t.approvals).where(t.approvals.c.request_id.in_([r.id for r in rows]))
-                          .order_by(t.approvals.c.created_at)):
+    for a in conn.execute(
+        sa.select(t.approvals)
+        .where(t.approvals.c.request_id.in_([r.id for r in rows]))
+        .order_by(t.approvals.c.created_at)
+    ):
         appr[a.request_id].append(Approval(a.actor, a.comment, a.created_at))
-    return [TransitionRequest(r.id, r.name, r.version, r.to_stage, r.status, r.requested_by, r.reason,
-                              r.created_at, tuple(appr[r.id])) for r in rows]
+    return [
+        TransitionRequest(
+            r.id,
+            r.name,
+            r.version,
+            r.to_stage,
+            r.status,
+            r.requested_by,
+            r.reason,
+            r.created_at,
+            tuple(appr[r.id]),
+        )
+        for r in rows
+    ]
 
 
 # -- objects referenced --------------------------------------------------------------------
@@ -328,13 +496,23 @@ def referenced_digests(conn: Connection) -> set[str]:
     return set(conn.execute(q).scalars())
 
 
+def stored_sizes(conn: Connection, sizes: set[int]) -> frozenset[int]:
+    """Which of these file sizes some version already has (a hint that the bytes are stored)."""
+    if not sizes:
+        return frozenset()
+    q = sa.select(t.version_files.c.size).where(t.version_files.c.size.in_(sizes)).distinct()
+    return frozenset(conn.execute(q).scalars())
+
+
 def all_files(conn: Connection) -> Iterable[tuple[str, int, str, str]]:
     """(model, version, path, digest) of every artifact file, for fsck."""
     return conn.execute(
-        sa.select(t.models.c.name, t.versions.c.version, t.version_files.c.path, t.version_files.c.digest)
+        sa.select(
+            t.models.c.name, t.versions.c.version, t.version_files.c.path, t.version_files.c.digest
+        )
         .join(t.versions, t.versions.c.id == t.version_files.c.version_id)
         .join(t.models, t.models.c.id == t.versions.c.model_id)
-    ).tuples().all()
+    ).all()
 
 
 def ensure_model(conn: Connection, name: str, now: int) -> tuple[sa.Row[Any], bool]:
