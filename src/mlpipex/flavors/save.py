@@ -36,7 +36,7 @@ from mlpipex.flavors.signature import (
     infer_signature,
     validate_input,
 )
-from mlpipex.monitor.profile import profile
+from mlpipex.domain.profile import profile
 from mlpipex.objects.manifest import hash_tree
 
 FLAVORS = ("sklearn", "onnx", "python")

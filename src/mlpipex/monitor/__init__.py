@@ -1,5 +1,4 @@
-"""Monitoring: reference data profiles (and, later, metrics, prediction logs, drift, alerts)."""
+"""Monitoring: per-version metrics, prediction logs, drift against reference profiles, alerts.
 
-from mlpipex.monitor.profile import profile
-
-__all__ = ["profile"]
+Reference profiles themselves are computed in ``mlpipex.domain.profile`` (flavors store them
+with a model package, and flavors sit above this layer)."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpipex.monitor.profile import PERCENTILES, profile
+from mlpipex.domain.profile import PERCENTILES, profile
 
 
 def test_numeric_feature_matches_numpy():
