@@ -53,8 +53,12 @@ def _run(conn: Connection, v: ModelVersion) -> dict[str, Any] | None:
     commit = row.commit and row.commit + (" (dirty)" if row.commit_dirty else "")
     latest = runs.latest_metrics_of(conn, [row.id]).get(row.id, [])
     return {
-        "id": row.id, "name": row.name, "experiment": exp.name if exp else str(row.experiment_id),
-        "status": row.status, "commit": commit, "entry_point": row.entry_point,
+        "id": row.id,
+        "name": row.name,
+        "experiment": exp.name if exp else str(row.experiment_id),
+        "status": row.status,
+        "commit": commit,
+        "entry_point": row.entry_point,
         "params": runs.params_of(conn, [row.id]).get(row.id, {}),
         "metrics": {k: val for k, val, _, _ in latest},
         "datasets": {i.name: i.digest for i in runs.inputs_of(conn, [row.id]).get(row.id, [])},

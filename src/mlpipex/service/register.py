@@ -15,7 +15,8 @@ from mlpipex.domain.policy import missing_for_registration
 from mlpipex.domain.refs import check_model_name
 from mlpipex.errors import Invalid, NotFound, PolicyViolation
 from mlpipex.objects.hashing import Progress
-from mlpipex.objects.manifest import hash_tree, store_tree
+from mlpipex.objects.manifest import list_files, store_tree
+from mlpipex.objects.store import PARALLEL_MIN
 from mlpipex.service.context import Registry
 from mlpipex.service.models import check_tag
 from mlpipex.store import events, registry
@@ -78,8 +79,9 @@ def inherit_from_run(reg: Registry, r: Registration) -> Registration:
     metrics = {k: v for k, v, _, _ in latest if not math.isnan(v)}
     metrics.update(r.metrics)
     commit, dirty = (r.commit, r.commit_dirty) if r.commit else (row.commit, bool(row.commit_dirty))
-    return replace(r, commit=commit, commit_dirty=dirty, datasets=list(datasets.values()),
-                   metrics=metrics)
+    return replace(
+        r, commit=commit, commit_dirty=dirty, datasets=list(datasets.values()), metrics=metrics
+    )
 
 
 def check_registration(reg: Registry, r: Registration) -> Registration:
@@ -95,8 +97,9 @@ def check_registration(reg: Registry, r: Registration) -> Registration:
     if len(set(names)) != len(names):
         raise Invalid(f"dataset names repeat: {', '.join(sorted(names))}")
     if r.files is None and (r.path is None or not r.path.exists()):
-        raise NotFound(f"{r.source} does not exist",
-                       hint="give the model file or directory to register")
+        raise NotFound(
+            f"{r.source} does not exist", hint="give the model file or directory to register"
+        )
     if r.files is not None and not r.files:
         raise NotFound(f"{r.source} holds no files to register")
 
@@ -106,20 +109,28 @@ def check_registration(reg: Registry, r: Registration) -> Registration:
     missing = missing_for_registration(policy, r.commit, r.datasets, metrics, r.tags)
     if missing:
         with reg.store.write() as conn:
-            events.append(conn, time=reg.clock(), actor=reg.actor.name,
-                          kind=ev.REGISTRATION_REFUSED, model=r.name,
-                          reason="missing " + ", ".join(m.split(" ")[0] for m in missing),
-                          payload={"missing": missing, "path": r.source, "run_id": r.run_id})
+            events.append(
+                conn,
+                time=reg.clock(),
+                actor=reg.actor.name,
+                kind=ev.REGISTRATION_REFUSED,
+                model=r.name,
+                reason="missing " + ", ".join(m.split(" ")[0] for m in missing),
+                payload={"missing": missing, "path": r.source, "run_id": r.run_id},
+            )
         hint = "nothing was stored; add what is missing and register again"
         if r.run_id:
-            hint = (f"nothing was stored and run {r.run_id} is unchanged; log what is missing to "
-                    "the run (or pass it here) and register again")
+            hint = (
+                f"nothing was stored and run {r.run_id} is unchanged; log what is missing to "
+                "the run (or pass it here) and register again"
+            )
         raise PolicyViolation(f"registration of {r.name} refused, missing", missing, hint=hint)
     return replace(r, metrics=metrics)
 
 
-def register_version(reg: Registry, r: Registration, progress: Progress | None = None
-                     ) -> ModelVersion:
+def register_version(
+    reg: Registry, r: Registration, progress: Progress | None = None
+) -> ModelVersion:
     """Validate everything, store the artifact's objects, then record the version in one
     transaction. The model is created when it does not exist yet, as MLflow does."""
     r = check_registration(reg, r)
@@ -128,12 +139,15 @@ def register_version(reg: Registry, r: Registration, progress: Progress | None =
         manifest = Manifest.of(r.files)
         absent = reg.objects.missing(e.digest for e in manifest.files)
         if absent:
-            raise NotFound(f"{r.source}: {len(absent)} file(s) are missing from the object store",
-                           hint="run `mlpipex fsck`")
+            raise NotFound(
+                f"{r.source}: {len(absent)} file(s) are missing from the object store",
+                hint="run `mlpipex fsck`",
+            )
     else:
         assert r.path is not None
-        manifest = hash_tree(r.path, progress)
-        store_tree(reg.objects, r.path, manifest)
+        manifest = store_tree(
+            reg.objects, r.path, progress=progress, seen_sizes=_seen_sizes(reg, r.path)
+        )
     now = reg.clock()
     with reg.store.write() as conn:
         row, created = registry.ensure_model(conn, r.name, now)
@@ -141,17 +155,51 @@ def register_version(reg: Registry, r: Registration, progress: Progress | None =
             events.append(conn, time=now, actor=reg.actor.name, kind=ev.MODEL_CREATED, model=r.name)
         version = registry.allocate_version(conn, row.id)
         registry.insert_version(
-            conn, row.id, version, commit=r.commit, commit_dirty=r.commit_dirty, run_id=r.run_id,
-            flavor=r.flavor, description=r.description, artifact_digest=manifest.digest,
-            artifact_size=manifest.size, created_by=reg.actor.name, now=now, metrics=metrics,
-            tags=r.tags, datasets=r.datasets, files=manifest.files,
+            conn,
+            row.id,
+            version,
+            commit=r.commit,
+            commit_dirty=r.commit_dirty,
+            run_id=r.run_id,
+            flavor=r.flavor,
+            description=r.description,
+            artifact_digest=manifest.digest,
+            artifact_size=manifest.size,
+            created_by=reg.actor.name,
+            now=now,
+            metrics=metrics,
+            tags=r.tags,
+            datasets=r.datasets,
+            files=manifest.files,
         )
-        events.append(conn, time=now, actor=reg.actor.name, kind=ev.VERSION_REGISTERED,
-                      model=r.name, version=version, payload={
-                          "artifact": manifest.digest, "size": manifest.size, "commit": r.commit,
-                          "commit_dirty": r.commit_dirty, "run_id": r.run_id, "metrics": metrics,
-                          "datasets": {d.name: d.digest for d in r.datasets},
-                      })
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.VERSION_REGISTERED,
+            model=r.name,
+            version=version,
+            payload={
+                "artifact": manifest.digest,
+                "size": manifest.size,
+                "commit": r.commit,
+                "commit_dirty": r.commit_dirty,
+                "run_id": r.run_id,
+                "metrics": metrics,
+                "datasets": {d.name: d.digest for d in r.datasets},
+            },
+        )
         vrow = registry.version_row(conn, row.id, version)
         assert vrow is not None
         return registry.to_versions(conn, [vrow], files=True)[0]
+
+
+def _seen_sizes(reg: Registry, path: Path) -> frozenset[int]:
+    """Sizes of this artifact's large files that a version already has: storing those hashes
+    first, so registering the same bytes again only reads them (no speculative copy)."""
+    big = {p.stat().st_size for _, p in list_files(path)}
+    big = {s for s in big if s >= PARALLEL_MIN}
+    if not big:
+        return frozenset()
+    with reg.store.read() as conn:
+        return registry.stored_sizes(conn, big)

@@ -19,20 +19,35 @@ from mlpipex.errors import Invalid
 from mlpipex.store import schema as t
 
 _ENTITIES = {
-    "metric": "metrics", "metrics": "metrics",
-    "param": "params", "params": "params", "parameter": "params", "parameters": "params",
-    "tag": "tags", "tags": "tags",
-    "attribute": "attributes", "attributes": "attributes", "attr": "attributes",
+    "metric": "metrics",
+    "metrics": "metrics",
+    "param": "params",
+    "params": "params",
+    "parameter": "params",
+    "parameters": "params",
+    "tag": "tags",
+    "tags": "tags",
+    "attribute": "attributes",
+    "attributes": "attributes",
+    "attr": "attributes",
     "run": "attributes",
-    "dataset": "datasets", "datasets": "datasets",
+    "dataset": "datasets",
+    "datasets": "datasets",
 }
 _NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 
 # Run attributes by their MLflow names; "created" is MLflow's alias of start_time.
-_RUN_STRING_ATTRS = {"run_id": "id", "run_name": "name", "status": "status", "user_id": "user_id",
-                     "lifecycle_stage": "lifecycle_stage", "commit": "commit",
-                     "parent_run_id": "parent_id", "entry_point": "entry_point"}
+_RUN_STRING_ATTRS = {
+    "run_id": "id",
+    "run_name": "name",
+    "status": "status",
+    "user_id": "user_id",
+    "lifecycle_stage": "lifecycle_stage",
+    "commit": "commit",
+    "parent_run_id": "parent_id",
+    "entry_point": "entry_point",
+}
 _RUN_NUMERIC_ATTRS = {"start_time": "start_time", "end_time": "end_time", "created": "start_time"}
 _EXP_STRING_ATTRS = {"name": "name", "experiment_id": "id", "lifecycle_stage": "lifecycle_stage"}
 _EXP_NUMERIC_ATTRS = {"creation_time": "created_at", "last_update_time": "updated_at"}
@@ -68,15 +83,17 @@ class _Scanner:
         return self.pos >= len(self.text)
 
     def token(self) -> str:
-        rest = self.text[self.pos:]
+        rest = self.text[self.pos :]
         m = re.match(r"'[^']*'?|\"[^\"]*\"?|[\w.\-/:`]+|\S", rest)
         return m.group(0) if m else rest[:20]
 
     def fail(self, expected: str) -> Invalid:
         found = repr(self.token()) if not self.at_end() else "the end of the filter"
-        return Invalid(f"invalid {self.what}: expected {expected} at character {self.pos + 1}, "
-                       f"found {found}", hint="see MLflow's search syntax: "
-                       "metrics.auc > 0.9 and params.model = 'rf' and tags.team IN ('a', 'b')")
+        return Invalid(
+            f"invalid {self.what}: expected {expected} at character {self.pos + 1}, found {found}",
+            hint="see MLflow's search syntax: "
+            "metrics.auc > 0.9 and params.model = 'rf' and tags.team IN ('a', 'b')",
+        )
 
     def match(self, rx: re.Pattern[str]) -> str | None:
         self.skip()
@@ -88,7 +105,7 @@ class _Scanner:
 
     def quoted(self) -> str | None:
         self.skip()
-        rx = _QUOTED.get(self.text[self.pos:self.pos + 1])
+        rx = _QUOTED.get(self.text[self.pos : self.pos + 1])
         m = rx.match(self.text, self.pos) if rx else None
         if m is None:
             return None
@@ -111,8 +128,10 @@ def parse_filter(text: str | None, what: str = "filter") -> list[Comparison]:
         if word is None or word.upper() != "AND":
             s.pos = start
             if word is not None and word.upper() == "OR":
-                raise Invalid(f"invalid {what}: 'OR' at character {start + 1} is not supported",
-                              hint="MLflow's grammar joins comparisons with AND only")
+                raise Invalid(
+                    f"invalid {what}: 'OR' at character {start + 1} is not supported",
+                    hint="MLflow's grammar joins comparisons with AND only",
+                )
             raise s.fail("AND")
 
 
@@ -121,19 +140,19 @@ def _identifier(s: _Scanner, entities: dict[str, str]) -> tuple[str, str]:
     word = s.match(_WORD)
     if word is None:
         raise s.fail("an identifier such as metrics.auc, params.model or tags.team")
-    if s.text[s.pos:s.pos + 1] != ".":
+    if s.text[s.pos : s.pos + 1] != ".":
         return "attributes", word  # MLflow reads a bare name as an attribute
     s.pos += 1
     entity = entities.get(word.lower())
     if entity is None:
         s.pos = start
         raise s.fail("an identifier prefixed metrics., params., tags., attributes. or datasets.")
-    rx = {"`": re.compile(r"`([^`]+)`")}.get(s.text[s.pos:s.pos + 1])
+    rx = {"`": re.compile(r"`([^`]+)`")}.get(s.text[s.pos : s.pos + 1])
     m = rx.match(s.text, s.pos) if rx else None
     if m is not None:
         s.pos = m.end()
         return entity, m.group(1)
-    key = s.quoted() if s.text[s.pos:s.pos + 1] == '"' else s.match(_BARE_KEY)
+    key = s.quoted() if s.text[s.pos : s.pos + 1] == '"' else s.match(_BARE_KEY)
     if not key:
         raise s.fail(f"a key after {word}.")
     return entity, key
@@ -174,28 +193,35 @@ def _comparison(s: _Scanner) -> Comparison:
     return Comparison(entity, key, op, value)
 
 
-def _check(s: _Scanner, at: int, entity: str, key: str, op: str,
-           value: float | str | tuple[str, ...]) -> None:
+def _check(
+    s: _Scanner, at: int, entity: str, key: str, op: str, value: float | str | tuple[str, ...]
+) -> None:
     name = f"{entity}.{key}"
     numeric = entity == "metrics" or (
-        entity == "attributes" and key.lower() in {**_RUN_NUMERIC_ATTRS, **_EXP_NUMERIC_ATTRS})
+        entity == "attributes" and key.lower() in {**_RUN_NUMERIC_ATTRS, **_EXP_NUMERIC_ATTRS}
+    )
     allowed = _NUMERIC_OPS if numeric else _STRING_OPS
     if op not in allowed:
-        raise Invalid(f"invalid {s.what}: operator {op!r} does not apply to {name}",
-                      hint="use one of " + ", ".join(allowed))
-    found = s.text[at:s.pos].strip()
+        raise Invalid(
+            f"invalid {s.what}: operator {op!r} does not apply to {name}",
+            hint="use one of " + ", ".join(allowed),
+        )
+    found = s.text[at : s.pos].strip()
     if numeric and not isinstance(value, float):
         raise Invalid(f"invalid {s.what}: {name} compares with a number, found {found!r}")
     if not numeric and isinstance(value, float):
-        raise Invalid(f"invalid {s.what}: {name} compares with a quoted string, found {found!r}",
-                      hint=f"write {name} {op} '{found}'")
+        raise Invalid(
+            f"invalid {s.what}: {name} compares with a quoted string, found {found!r}",
+            hint=f"write {name} {op} '{found}'",
+        )
 
 
 # -- compiling -------------------------------------------------------------------------------
 
 
-def _string_cmp(col: sa.ColumnElement[Any], op: str, value: Any, dialect: str
-                ) -> sa.ColumnElement[bool]:
+def _string_cmp(
+    col: sa.ColumnElement[Any], op: str, value: Any, dialect: str
+) -> sa.ColumnElement[bool]:
     if op in ("=", "!="):
         return _numeric_cmp(col, op, value)
     if op == "IN":
@@ -214,8 +240,13 @@ def _string_cmp(col: sa.ColumnElement[Any], op: str, value: Any, dialect: str
 
 def _numeric_cmp(col: sa.ColumnElement[Any], op: str, value: Any) -> sa.ColumnElement[bool]:
     out: sa.ColumnElement[bool] = {
-        "=": col == value, "!=": col != value, "<": col < value, "<=": col <= value,
-        ">": col > value, ">=": col >= value}[op]
+        "=": col == value,
+        "!=": col != value,
+        "<": col < value,
+        "<=": col <= value,
+        ">": col > value,
+        ">=": col >= value,
+    }[op]
     return out
 
 
@@ -233,45 +264,67 @@ def run_conditions(clauses: Sequence[Comparison], dialect: str) -> list[sa.Colum
                 raise _unknown_attr(c.key, [*_RUN_STRING_ATTRS, *_RUN_NUMERIC_ATTRS])
         elif c.entity == "metrics":
             m = t.latest_metrics.c
-            cond = (sa.or_(m.is_nan, m.value != c.value) if c.op == "!="
-                    else sa.and_(~m.is_nan, _numeric_cmp(m.value, c.op, c.value)))
+            cond = (
+                sa.or_(m.is_nan, m.value != c.value)
+                if c.op == "!="
+                else sa.and_(~m.is_nan, _numeric_cmp(m.value, c.op, c.value))
+            )
             out.append(t.runs.c.id.in_(sa.select(m.run_id).where(m.key == c.key, cond)))
         elif c.entity == "datasets":
             if c.key not in _DATASET_FIELDS:
-                raise Invalid(f"invalid filter: datasets.{c.key} is not searchable",
-                              hint="use datasets." + ", datasets.".join(_DATASET_FIELDS))
+                raise Invalid(
+                    f"invalid filter: datasets.{c.key} is not searchable",
+                    hint="use datasets." + ", datasets.".join(_DATASET_FIELDS),
+                )
             i = t.run_inputs.c
-            out.append(t.runs.c.id.in_(sa.select(i.run_id).where(
-                _string_cmp(i[c.key], c.op, c.value, dialect))))
+            out.append(
+                t.runs.c.id.in_(
+                    sa.select(i.run_id).where(_string_cmp(i[c.key], c.op, c.value, dialect))
+                )
+            )
         else:
             kv = t.params if c.entity == "params" else t.run_tags
-            out.append(t.runs.c.id.in_(sa.select(kv.c.run_id).where(
-                kv.c.key == c.key, _string_cmp(kv.c.value, c.op, c.value, dialect))))
+            out.append(
+                t.runs.c.id.in_(
+                    sa.select(kv.c.run_id).where(
+                        kv.c.key == c.key, _string_cmp(kv.c.value, c.op, c.value, dialect)
+                    )
+                )
+            )
     return out
 
 
-def experiment_conditions(clauses: Sequence[Comparison], dialect: str
-                          ) -> list[sa.ColumnElement[bool]]:
+def experiment_conditions(
+    clauses: Sequence[Comparison], dialect: str
+) -> list[sa.ColumnElement[bool]]:
     out: list[sa.ColumnElement[bool]] = []
     for c in clauses:
         key = c.key.lower()
         if c.entity == "tags":
             et = t.experiment_tags.c
-            out.append(t.experiments.c.id.in_(sa.select(et.experiment_id).where(
-                et.key == c.key, _string_cmp(et.value, c.op, c.value, dialect))))
+            out.append(
+                t.experiments.c.id.in_(
+                    sa.select(et.experiment_id).where(
+                        et.key == c.key, _string_cmp(et.value, c.op, c.value, dialect)
+                    )
+                )
+            )
         elif c.entity == "attributes" and key in _EXP_NUMERIC_ATTRS:
             out.append(_numeric_cmp(t.experiments.c[_EXP_NUMERIC_ATTRS[key]], c.op, c.value))
         elif c.entity == "attributes" and key in _EXP_STRING_ATTRS:
             value = c.value
             if key == "experiment_id":  # ids are integers stored, strings shown
-                value = (tuple(_int_id(v) for v in value) if isinstance(value, tuple)
-                         else _int_id(value))
+                value = (
+                    tuple(_int_id(v) for v in value) if isinstance(value, tuple) else _int_id(value)
+                )
             out.append(_string_cmp(t.experiments.c[_EXP_STRING_ATTRS[key]], c.op, value, dialect))
         elif c.entity == "attributes":
             raise _unknown_attr(c.key, [*_EXP_STRING_ATTRS, *_EXP_NUMERIC_ATTRS])
         else:
-            raise Invalid(f"invalid experiment filter: {c.entity}.{c.key} does not apply",
-                          hint="filter by name, creation_time, last_update_time or tags.")
+            raise Invalid(
+                f"invalid experiment filter: {c.entity}.{c.key} does not apply",
+                hint="filter by name, creation_time, last_update_time or tags.",
+            )
     return out
 
 
@@ -280,8 +333,9 @@ def _int_id(v: Any) -> Any:
 
 
 def _unknown_attr(key: str, known: Sequence[str]) -> Invalid:
-    return Invalid(f"invalid filter: unknown attribute {key!r}",
-                   hint="attributes are " + ", ".join(known))
+    return Invalid(
+        f"invalid filter: unknown attribute {key!r}", hint="attributes are " + ", ".join(known)
+    )
 
 
 # -- ordering and pages ----------------------------------------------------------------------
@@ -310,12 +364,18 @@ def run_order(order_by: Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
             col = t.runs.c[name]
         elif entity == "metrics":
             lm = t.latest_metrics.c
-            col = (sa.select(sa.case((lm.is_nan, sa.null()), else_=lm.value))
-                   .where(lm.run_id == t.runs.c.id, lm.key == key).scalar_subquery())
+            col = (
+                sa.select(sa.case((lm.is_nan, sa.null()), else_=lm.value))
+                .where(lm.run_id == t.runs.c.id, lm.key == key)
+                .scalar_subquery()
+            )
         elif entity in ("params", "tags"):
             kv = t.params if entity == "params" else t.run_tags
-            col = (sa.select(kv.c.value).where(kv.c.run_id == t.runs.c.id, kv.c.key == key)
-                   .scalar_subquery())
+            col = (
+                sa.select(kv.c.value)
+                .where(kv.c.run_id == t.runs.c.id, kv.c.key == key)
+                .scalar_subquery()
+            )
         else:
             raise Invalid(f"invalid order_by {text!r}: cannot order by {entity}")
         out += [sa.case((col.is_(None), 1), else_=0), col.desc() if desc else col.asc()]

@@ -17,7 +17,7 @@ from typing import Any
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
-from mlpipex.objects.manifest import hash_tree, store_tree
+from mlpipex.objects.manifest import store_tree
 from mlpipex.service import search
 from mlpipex.service.context import Registry
 from mlpipex.store import tracking as store
@@ -93,23 +93,28 @@ def check_key(what: str, key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY:
         raise Invalid(f"{what} key {str(key)[:40]!r} must be 1 to {MAX_KEY} characters")
     if not _KEY.match(key) or key.startswith("/") or ".." in PurePosixPath(key).parts:
-        raise Invalid(f"invalid {what} key {key!r}",
-                      hint="use letters, digits, underscores, dashes, periods, spaces, colons and "
-                           "slashes, not starting with / and without '..'")
+        raise Invalid(
+            f"invalid {what} key {key!r}",
+            hint="use letters, digits, underscores, dashes, periods, spaces, colons and "
+            "slashes, not starting with / and without '..'",
+        )
     return key
 
 
 def _check_value(what: str, key: str, value: Any, limit: int) -> str:
     text = str(value)
     if len(text) > limit:
-        raise Invalid(f"{what} {key!r}: value of {len(text)} characters exceeds the limit of "
-                      f"{limit}")
+        raise Invalid(
+            f"{what} {key!r}: value of {len(text)} characters exceeds the limit of {limit}"
+        )
     return text
 
 
 def check_params(params: Mapping[str, Any]) -> dict[str, str]:
-    return {check_key("param", k): _check_value("param", k, v, MAX_PARAM_VALUE)
-            for k, v in params.items()}
+    return {
+        check_key("param", k): _check_value("param", k, v, MAX_PARAM_VALUE)
+        for k, v in params.items()
+    }
 
 
 def check_tags(tags: Mapping[str, Any]) -> dict[str, str]:
@@ -148,8 +153,9 @@ def _check_name(what: str, name: str) -> str:
 
 
 def _experiment(row: Any, tags: Mapping[str, str]) -> Experiment:
-    return Experiment(str(row.id), row.name, row.lifecycle_stage, row.created_at, row.updated_at,
-                      dict(tags))
+    return Experiment(
+        str(row.id), row.name, row.lifecycle_stage, row.created_at, row.updated_at, dict(tags)
+    )
 
 
 def _exp_id(experiment_id: str | int) -> int:
@@ -159,8 +165,9 @@ def _exp_id(experiment_id: str | int) -> int:
         raise NotFound(f"experiment {experiment_id!r} does not exist") from None
 
 
-def create_experiment(reg: Registry, name: str, tags: Mapping[str, str] | None = None
-                      ) -> Experiment:
+def create_experiment(
+    reg: Registry, name: str, tags: Mapping[str, str] | None = None
+) -> Experiment:
     _check_name("experiment", name)
     checked = check_tags(tags or {})
     reg.require("editor")
@@ -208,12 +215,14 @@ def get_experiment_by_name(reg: Registry, name: str) -> Experiment | None:
         return _experiment(row, store.experiment_tags(conn, [row.id]).get(row.id, {}))
 
 
-def search_experiments(reg: Registry, filter: str | None = None, max_results: int = 1000,
-                       page_token: str | None = None) -> Page[Experiment]:
+def search_experiments(
+    reg: Registry, filter: str | None = None, max_results: int = 1000, page_token: str | None = None
+) -> Page[Experiment]:
     """Active experiments matching filter (``name LIKE 'fraud%'``, ``tags.team = 'risk'``)."""
     reg.require("viewer")
-    conds = search.experiment_conditions(search.parse_filter(filter, "experiment filter"),
-                                         reg.store.dialect)
+    conds = search.experiment_conditions(
+        search.parse_filter(filter, "experiment filter"), reg.store.dialect
+    )
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
         rows = store.experiment_rows(conn, conds, limit + 1, offset)
@@ -259,11 +268,21 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             raise Invalid(f"experiment {exp.name!r} is deleted; restore it to start runs in it")
         if new.parent_id is not None and store.run_row(conn, new.parent_id) is None:
             raise NotFound(f"parent run {new.parent_id!r} does not exist")
-        store.insert_run(conn, id=run_id, experiment_id=exp.id, name=name, status="RUNNING",
-                         lifecycle_stage="active", user_id=reg.actor.name,
-                         start_time=new.start_time or now, end_time=None, parent_id=new.parent_id,
-                         commit=new.commit, commit_dirty=new.commit_dirty,
-                         entry_point=new.entry_point)
+        store.insert_run(
+            conn,
+            id=run_id,
+            experiment_id=exp.id,
+            name=name,
+            status="RUNNING",
+            lifecycle_stage="active",
+            user_id=reg.actor.name,
+            start_time=new.start_time or now,
+            end_time=None,
+            parent_id=new.parent_id,
+            commit=new.commit,
+            commit_dirty=new.commit_dirty,
+            entry_point=new.entry_point,
+        )
         store.set_run_tags(conn, run_id, tags)
     return get_run(reg, run_id)
 
@@ -281,15 +300,30 @@ def _runs(conn: Any, rows: Sequence[Any]) -> list[Run]:
     ids = [r.id for r in rows]
     params, tags = store.params_of(conn, ids), store.tags_of(conn, ids)
     metrics, inputs = store.latest_metrics_of(conn, ids), store.inputs_of(conn, ids)
-    return [Run(
-        id=r.id, experiment_id=str(r.experiment_id), name=r.name, status=r.status,
-        lifecycle_stage=r.lifecycle_stage, user_id=r.user_id, start_time=r.start_time,
-        end_time=r.end_time, parent_id=r.parent_id, commit=r.commit,
-        commit_dirty=bool(r.commit_dirty), entry_point=r.entry_point, params=params.get(r.id, {}),
-        metrics={k: v for k, v, _, _ in metrics.get(r.id, [])}, tags=tags.get(r.id, {}),
-        inputs=tuple(DatasetInput(i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context)
-                     for i in inputs.get(r.id, [])),
-    ) for r in rows]
+    return [
+        Run(
+            id=r.id,
+            experiment_id=str(r.experiment_id),
+            name=r.name,
+            status=r.status,
+            lifecycle_stage=r.lifecycle_stage,
+            user_id=r.user_id,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            parent_id=r.parent_id,
+            commit=r.commit,
+            commit_dirty=bool(r.commit_dirty),
+            entry_point=r.entry_point,
+            params=params.get(r.id, {}),
+            metrics={k: v for k, v, _, _ in metrics.get(r.id, [])},
+            tags=tags.get(r.id, {}),
+            inputs=tuple(
+                DatasetInput(i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context)
+                for i in inputs.get(r.id, [])
+            ),
+        )
+        for r in rows
+    ]
 
 
 def get_run(reg: Registry, run_id: str) -> Run:
@@ -298,11 +332,13 @@ def get_run(reg: Registry, run_id: str) -> Run:
         return _runs(conn, [_require_run(conn, run_id)])[0]
 
 
-def end_run(reg: Registry, run_id: str, status: str = "FINISHED", end_time: int | None = None
-            ) -> Run:
+def end_run(
+    reg: Registry, run_id: str, status: str = "FINISHED", end_time: int | None = None
+) -> Run:
     if status not in STATUSES or status in ("RUNNING", "SCHEDULED"):
-        raise Invalid(f"run status {status!r} does not end a run",
-                      hint="use FINISHED, FAILED or KILLED")
+        raise Invalid(
+            f"run status {status!r} does not end a run", hint="use FINISHED, FAILED or KILLED"
+        )
     return set_status(reg, run_id, status, end_time)
 
 
@@ -325,9 +361,13 @@ def delete_run(reg: Registry, run_id: str, *, restore: bool = False) -> None:
         store.update_run(conn, run_id, lifecycle_stage="active" if restore else "deleted")
 
 
-def log_batch(reg: Registry, run_id: str, metrics: Sequence[Metric] = (),
-              params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None
-              ) -> None:
+def log_batch(
+    reg: Registry,
+    run_id: str,
+    metrics: Sequence[Metric] = (),
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> None:
     """Log everything in one transaction, or nothing when any item is invalid. A param keeps its
     first value: logging it again with a different value is refused (MLflow's rule)."""
     rows = [check_metric(m) for m in metrics]
@@ -343,9 +383,11 @@ def log_batch(reg: Registry, run_id: str, metrics: Sequence[Metric] = (),
                 raise Invalid(
                     f"run {run_id}: param {k!r} was logged as {old[k]!r} and cannot change to "
                     f"{checked_params[k]!r}",
-                    hint="params are immutable; log a tag or a metric for values that change")
-            store.insert_params(conn, run_id,
-                                {k: v for k, v in checked_params.items() if k not in old})
+                    hint="params are immutable; log a tag or a metric for values that change",
+                )
+            store.insert_params(
+                conn, run_id, {k: v for k, v in checked_params.items() if k not in old}
+            )
         store.set_run_tags(conn, run_id, checked_tags)
         store.log_metrics(conn, run_id, rows)
 
@@ -374,14 +416,28 @@ def log_input(reg: Registry, run_id: str, dataset: DatasetInput) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
         _require_run(conn, run_id, active=True)
-        store.set_input(conn, run_id, name=dataset.name, uri=dataset.uri, digest=dataset.digest,
-                        size=dataset.size, schema=dataset.schema, num_rows=dataset.num_rows,
-                        context=dataset.context)
+        store.set_input(
+            conn,
+            run_id,
+            name=dataset.name,
+            uri=dataset.uri,
+            digest=dataset.digest,
+            size=dataset.size,
+            schema=dataset.schema,
+            num_rows=dataset.num_rows,
+            context=dataset.context,
+        )
 
 
-def search_runs(reg: Registry, experiment_ids: Sequence[str | int], filter: str | None = None,
-                order_by: Sequence[str] | None = None, max_results: int = 1000,
-                page_token: str | None = None, view: str = "active") -> Page[Run]:
+def search_runs(
+    reg: Registry,
+    experiment_ids: Sequence[str | int],
+    filter: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+    view: str = "active",
+) -> Page[Run]:
     """Runs of the experiments matching filter, in MLflow's grammar; newest first by default."""
     reg.require("viewer")
     conds = search.run_conditions(search.parse_filter(filter), reg.store.dialect)
@@ -407,17 +463,19 @@ def _search_id(experiment_id: str | int) -> int | None:
 # -- artifacts -------------------------------------------------------------------------------
 
 
-def log_artifacts(reg: Registry, run_id: str, local: Path, artifact_path: str = ""
-                  ) -> list[FileEntry]:
+def log_artifacts(
+    reg: Registry, run_id: str, local: Path, artifact_path: str = ""
+) -> list[FileEntry]:
     """Store a file (as artifact_path/NAME) or a directory's files (under artifact_path) as
     content-addressed objects and list them on the run."""
     prefix = check_artifact_path(artifact_path)
     with reg.store.read() as conn:
         _require_run(conn, run_id, active=True)
-    manifest = hash_tree(local)
-    store_tree(reg.objects, local, manifest)
-    files = [FileEntry(f"{prefix}/{e.path}" if prefix else e.path, e.digest, e.size)
-             for e in manifest.files]
+    manifest = store_tree(reg.objects, local)
+    files = [
+        FileEntry(f"{prefix}/{e.path}" if prefix else e.path, e.digest, e.size)
+        for e in manifest.files
+    ]
     record_artifacts(reg, run_id, files)
     return files
 
@@ -429,8 +487,10 @@ def record_artifacts(reg: Registry, run_id: str, files: Sequence[FileEntry]) -> 
         check_artifact_path(f.path)
     missing = reg.objects.missing(f.digest for f in files)
     if missing:
-        raise NotFound(f"{len(missing)} artifact object(s) are not in the object store, e.g. "
-                       f"{sorted(missing)[0]}")
+        raise NotFound(
+            f"{len(missing)} artifact object(s) are not in the object store, e.g. "
+            f"{sorted(missing)[0]}"
+        )
     with reg.store.write() as conn:
         _require_run(conn, run_id, active=True)
         store.put_artifacts(conn, run_id, [(f.path, f.digest, f.size) for f in files])

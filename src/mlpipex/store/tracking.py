@@ -24,20 +24,28 @@ DEFAULT_EXPERIMENT = "Default"
 # -- experiments -----------------------------------------------------------------------------
 
 
-def experiment_row(conn: Connection, *, id: int | None = None, name: str | None = None
-                   ) -> sa.Row[Any] | None:
+def experiment_row(
+    conn: Connection, *, id: int | None = None, name: str | None = None
+) -> sa.Row[Any] | None:
     c = t.experiments.c
     cond = c.id == id if id is not None else c.name == name
     return conn.execute(sa.select(t.experiments).where(cond)).first()
 
 
 def insert_experiment(conn: Connection, name: str, now: int, id: int | None = None) -> int:
-    values: dict[str, Any] = {"name": name, "lifecycle_stage": "active", "created_at": now,
-                              "updated_at": now}
+    values: dict[str, Any] = {
+        "name": name,
+        "lifecycle_stage": "active",
+        "created_at": now,
+        "updated_at": now,
+    }
     if id is not None:
         values["id"] = id
-    return int(conn.execute(
-        sa.insert(t.experiments).values(**values).returning(t.experiments.c.id)).scalar_one())
+    return int(
+        conn.execute(
+            sa.insert(t.experiments).values(**values).returning(t.experiments.c.id)
+        ).scalar_one()
+    )
 
 
 def ensure_experiment(conn: Connection, name: str, now: int) -> tuple[sa.Row[Any], bool]:
@@ -58,11 +66,15 @@ def ensure_experiment(conn: Connection, name: str, now: int) -> tuple[sa.Row[Any
     return row, created
 
 
-def experiment_rows(conn: Connection, conditions: Sequence[sa.ColumnElement[bool]], limit: int,
-                    offset: int) -> list[sa.Row[Any]]:
+def experiment_rows(
+    conn: Connection, conditions: Sequence[sa.ColumnElement[bool]], limit: int, offset: int
+) -> list[sa.Row[Any]]:
     """Active experiments meeting conditions, by name."""
-    q = (sa.select(t.experiments).where(t.experiments.c.lifecycle_stage == "active", *conditions)
-         .order_by(t.experiments.c.name))
+    q = (
+        sa.select(t.experiments)
+        .where(t.experiments.c.lifecycle_stage == "active", *conditions)
+        .order_by(t.experiments.c.name)
+    )
     return list(conn.execute(q.limit(limit).offset(offset)).all())
 
 
@@ -70,17 +82,23 @@ def set_experiment_tags(conn: Connection, experiment_id: int, tags: Mapping[str,
     if not tags:
         return
     et = t.experiment_tags.c
-    conn.execute(sa.delete(t.experiment_tags).where(et.experiment_id == experiment_id,
-                                                    et.key.in_(list(tags))))
-    conn.execute(sa.insert(t.experiment_tags), [
-        {"experiment_id": experiment_id, "key": k, "value": v} for k, v in tags.items()])
+    conn.execute(
+        sa.delete(t.experiment_tags).where(
+            et.experiment_id == experiment_id, et.key.in_(list(tags))
+        )
+    )
+    conn.execute(
+        sa.insert(t.experiment_tags),
+        [{"experiment_id": experiment_id, "key": k, "value": v} for k, v in tags.items()],
+    )
 
 
 def experiment_tags(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, str]]:
     out: dict[int, dict[str, str]] = defaultdict(dict)
     et = t.experiment_tags.c
-    for eid, k, v in conn.execute(sa.select(et.experiment_id, et.key, et.value)
-                                  .where(et.experiment_id.in_(ids))):
+    for eid, k, v in conn.execute(
+        sa.select(et.experiment_id, et.key, et.value).where(et.experiment_id.in_(ids))
+    ):
         out[eid][k] = v
     return out
 
@@ -103,20 +121,32 @@ def update_run(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(**values))
 
 
-def search_run_rows(conn: Connection, experiment_ids: Sequence[int], lifecycle: Sequence[str],
-                    conditions: Sequence[sa.ColumnElement[bool]],
-                    order: Sequence[sa.ColumnElement[Any]], limit: int, offset: int
-                    ) -> list[sa.Row[Any]]:
-    q = (sa.select(t.runs)
-         .where(t.runs.c.experiment_id.in_(experiment_ids), t.runs.c.lifecycle_stage.in_(lifecycle),
-                *conditions)
-         .order_by(*order, t.runs.c.start_time.desc(), t.runs.c.id)
-         .limit(limit).offset(offset))
+def search_run_rows(
+    conn: Connection,
+    experiment_ids: Sequence[int],
+    lifecycle: Sequence[str],
+    conditions: Sequence[sa.ColumnElement[bool]],
+    order: Sequence[sa.ColumnElement[Any]],
+    limit: int,
+    offset: int,
+) -> list[sa.Row[Any]]:
+    q = (
+        sa.select(t.runs)
+        .where(
+            t.runs.c.experiment_id.in_(experiment_ids),
+            t.runs.c.lifecycle_stage.in_(lifecycle),
+            *conditions,
+        )
+        .order_by(*order, t.runs.c.start_time.desc(), t.runs.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
     return list(conn.execute(q).all())
 
 
-def _by_run(conn: Connection, table: sa.Table, run_ids: Sequence[str], *cols: sa.Column[Any]
-            ) -> dict[str, list[sa.Row[Any]]]:
+def _by_run(
+    conn: Connection, table: sa.Table, run_ids: Sequence[str], *cols: sa.Column[Any]
+) -> dict[str, list[sa.Row[Any]]]:
     out: dict[str, list[sa.Row[Any]]] = defaultdict(list)
     for r in conn.execute(sa.select(table.c.run_id, *cols).where(table.c.run_id.in_(run_ids))):
         out[r.run_id].append(r)
@@ -133,47 +163,72 @@ def tags_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, str
     return {rid: {r.key: r.value for r in rs} for rid, rs in rows.items()}
 
 
-def latest_metrics_of(conn: Connection, run_ids: Sequence[str]
-                      ) -> dict[str, list[tuple[str, float, int, int]]]:
+def latest_metrics_of(
+    conn: Connection, run_ids: Sequence[str]
+) -> dict[str, list[tuple[str, float, int, int]]]:
     """run id -> (key, value, timestamp, step) of each metric's latest value."""
     c = t.latest_metrics.c
     rows = _by_run(conn, t.latest_metrics, run_ids, c.key, c.value, c.is_nan, c.timestamp, c.step)
-    return {rid: [(r.key, _read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rs]
-            for rid, rs in rows.items()}
+    return {
+        rid: [(r.key, _read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rs]
+        for rid, rs in rows.items()
+    }
 
 
 def inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[sa.Row[Any]]]:
     c = t.run_inputs.c
-    return _by_run(conn, t.run_inputs, run_ids, c.name, c.uri, c.digest, c.size, c.schema,
-                   c.num_rows, c.context)
+    return _by_run(
+        conn,
+        t.run_inputs,
+        run_ids,
+        c.name,
+        c.uri,
+        c.digest,
+        c.size,
+        c.schema,
+        c.num_rows,
+        c.context,
+    )
 
 
 # -- params and tags -------------------------------------------------------------------------
 
 
 def existing_params(conn: Connection, run_id: str, keys: Iterable[str]) -> dict[str, str]:
-    return dict(conn.execute(sa.select(t.params.c.key, t.params.c.value).where(
-        t.params.c.run_id == run_id, t.params.c.key.in_(list(keys)))).tuples().all())
+    return dict(
+        conn.execute(
+            sa.select(t.params.c.key, t.params.c.value).where(
+                t.params.c.run_id == run_id, t.params.c.key.in_(list(keys))
+            )
+        )
+        .tuples()
+        .all()
+    )
 
 
 def insert_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> None:
     if params:
-        conn.execute(sa.insert(t.params), [{"run_id": run_id, "key": k, "value": v}
-                                           for k, v in params.items()])
+        conn.execute(
+            sa.insert(t.params),
+            [{"run_id": run_id, "key": k, "value": v} for k, v in params.items()],
+        )
 
 
 def set_run_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
     if not tags:
         return
-    conn.execute(sa.delete(t.run_tags).where(t.run_tags.c.run_id == run_id,
-                                             t.run_tags.c.key.in_(list(tags))))
-    conn.execute(sa.insert(t.run_tags), [{"run_id": run_id, "key": k, "value": v}
-                                         for k, v in tags.items()])
+    conn.execute(
+        sa.delete(t.run_tags).where(t.run_tags.c.run_id == run_id, t.run_tags.c.key.in_(list(tags)))
+    )
+    conn.execute(
+        sa.insert(t.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+    )
 
 
 def delete_run_tag(conn: Connection, run_id: str, key: str) -> bool:
-    res = conn.execute(sa.delete(t.run_tags).where(t.run_tags.c.run_id == run_id,
-                                                   t.run_tags.c.key == key))
+    res = conn.execute(
+        sa.delete(t.run_tags).where(t.run_tags.c.run_id == run_id, t.run_tags.c.key == key)
+    )
     return bool(res.rowcount)
 
 
@@ -195,8 +250,9 @@ def _read_value(v: float, is_nan: bool) -> float:
     return math.nan if is_nan else float(v)
 
 
-def log_metrics(conn: Connection, run_id: str, metrics: Sequence[tuple[str, float, int, int]]
-                ) -> None:
+def log_metrics(
+    conn: Connection, run_id: str, metrics: Sequence[tuple[str, float, int, int]]
+) -> None:
     """Append (key, value, timestamp, step) rows to the history and move each key's latest value
     forward where the new (step, timestamp) is not older: one insert, one upsert per key."""
     if not metrics:
@@ -205,8 +261,14 @@ def log_metrics(conn: Connection, run_id: str, metrics: Sequence[tuple[str, floa
     newest: dict[str, dict[str, Any]] = {}
     for key, value, ts, step in metrics:
         stored, is_nan = _stored_value(value)
-        row = {"run_id": run_id, "key": key, "value": stored, "is_nan": is_nan, "timestamp": ts,
-               "step": step}
+        row = {
+            "run_id": run_id,
+            "key": key,
+            "value": stored,
+            "is_nan": is_nan,
+            "timestamp": ts,
+            "step": step,
+        }
         rows.append(row)
         best = newest.get(key)
         if best is None or (step, ts) >= (best["step"], best["timestamp"]):
@@ -218,17 +280,20 @@ def log_metrics(conn: Connection, run_id: str, metrics: Sequence[tuple[str, floa
     upsert = ins.on_conflict_do_update(
         index_elements=[lm.run_id, lm.key],
         set_={c: ins.excluded[c] for c in ("value", "is_nan", "timestamp", "step")},
-        where=(sa.tuple_(ins.excluded.step, ins.excluded.timestamp)
-               >= sa.tuple_(lm.step, lm.timestamp)),
+        where=(
+            sa.tuple_(ins.excluded.step, ins.excluded.timestamp) >= sa.tuple_(lm.step, lm.timestamp)
+        ),
     )
     conn.execute(upsert, list(newest.values()))
 
 
 def metric_history(conn: Connection, run_id: str, key: str) -> list[tuple[str, float, int, int]]:
     c = t.metric_history.c
-    rows = conn.execute(sa.select(c.value, c.is_nan, c.timestamp, c.step)
-                        .where(c.run_id == run_id, c.key == key)
-                        .order_by(c.step, c.timestamp, c.id))
+    rows = conn.execute(
+        sa.select(c.value, c.is_nan, c.timestamp, c.step)
+        .where(c.run_id == run_id, c.key == key)
+        .order_by(c.step, c.timestamp, c.id)
+    )
     return [(key, _read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rows]
 
 
@@ -236,8 +301,11 @@ def metric_history(conn: Connection, run_id: str, key: str) -> list[tuple[str, f
 
 
 def set_input(conn: Connection, run_id: str, **values: Any) -> None:
-    conn.execute(sa.delete(t.run_inputs).where(t.run_inputs.c.run_id == run_id,
-                                               t.run_inputs.c.name == values["name"]))
+    conn.execute(
+        sa.delete(t.run_inputs).where(
+            t.run_inputs.c.run_id == run_id, t.run_inputs.c.name == values["name"]
+        )
+    )
     conn.execute(sa.insert(t.run_inputs).values(run_id=run_id, **values))
 
 
@@ -247,10 +315,15 @@ def put_artifacts(conn: Connection, run_id: str, files: Sequence[tuple[str, str,
         return
     paths = [p for p, _, _ in files]
     for i in range(0, len(paths), 500):
-        conn.execute(sa.delete(t.run_artifacts).where(t.run_artifacts.c.run_id == run_id,
-                                                      t.run_artifacts.c.path.in_(paths[i:i + 500])))
-    conn.execute(sa.insert(t.run_artifacts), [{"run_id": run_id, "path": p, "digest": d, "size": s}
-                                              for p, d, s in files])
+        conn.execute(
+            sa.delete(t.run_artifacts).where(
+                t.run_artifacts.c.run_id == run_id, t.run_artifacts.c.path.in_(paths[i : i + 500])
+            )
+        )
+    conn.execute(
+        sa.insert(t.run_artifacts),
+        [{"run_id": run_id, "path": p, "digest": d, "size": s} for p, d, s in files],
+    )
 
 
 def artifacts_of(conn: Connection, run_id: str, prefix: str = "") -> list[tuple[str, str, int]]:
