@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,25 @@ def test_add_refuses_overlaps_and_missing_paths(repo: Path, mpx: Run) -> None:
     assert mpx("data", "add", "data/sub") == 1
     assert mpx("data", "add", "nothing") == 4
     assert mpx("data", "add", "data.mpx") == 1
+
+
+def test_many_files_are_hashed_in_processes_with_the_same_result(
+    repo: Path, mpx: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(200):
+        write(repo / "data" / f"{i:03}.txt", f"file {i}\n")
+    assert mpx("data", "config", "jobs", "1") == 0
+    assert mpx("data", "add", "data") == 0
+    serial = (repo / "data.mpx").read_text()
+    (repo / ".mlpipex" / "state.db").unlink()
+    for p in (repo / ".mlpipex" / "cache").rglob("*"):
+        if p.is_file():
+            p.unlink()
+    monkeypatch.setattr(build_module, "_FORK_ABOVE", 50)
+    monkeypatch.setattr(build_module, "_FORK_CHUNK", 32)
+    assert mpx("data", "config", "jobs", "2") == 0
+    assert mpx("data", "add", "data") == 0
+    assert (repo / "data.mpx").read_text() == serial
+    shutil.rmtree(repo / "data")
+    assert mpx("data", "checkout") == 0  # every object made it into the cache
+    assert (repo / "data" / "123.txt").read_text() == "file 123\n"
