@@ -46,6 +46,9 @@ def _register_commands() -> None:
     from mlpipex.cli import audit, data, models, quickstart, versions
 
     app.command("quickstart")(quickstart.quickstart)
+    from mlpipex.cli import server
+
+    app.command("server")(server.server)
     app.add_typer(models.app, name="models")
     for name, fn in {**versions.COMMANDS, **audit.COMMANDS, **data.ROOT_COMMANDS}.items():
         app.command(name)(fn)

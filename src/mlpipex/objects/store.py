@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import blake3
 import fsspec
@@ -28,6 +28,10 @@ _ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 _READ_CHUNK = 8 * 1024 * 1024
 PARALLEL_MIN = 64 * 1024 * 1024
 _HOST = socket.gethostname()
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +194,7 @@ class ObjectStore:
             self.fs.pipe_file(final, data)
         return digest
 
-    def put_stream(self, stream: IO[bytes], expected: str | None = None) -> FileEntry:
+    def put_stream(self, stream: Readable, expected: str | None = None) -> FileEntry:
         """Store bytes read from a stream (an upload), hashing as they arrive."""
         hasher = blake3.blake3()
         tmp = self._tmp_path()

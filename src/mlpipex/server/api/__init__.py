@@ -1,0 +1,17 @@
+"""HTTP routers: the native API (one module per resource) and the MLflow-compatible API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    from mlpipex.server.api import audit, health, models, objects, versions
+
+    out = [health.router, models.router, versions.router, objects.router, audit.router]
+    try:  # the MLflow-compatible API, when present
+        from mlpipex.server.mlflow import routers as mlflow_routers
+    except ImportError:
+        return out
+    extra: list[APIRouter] = mlflow_routers()
+    return out + extra

@@ -1,0 +1,178 @@
+"""/api/v1/models/{name}/versions: registration of uploaded artifacts, lookups, transitions,
+approvals, aliases, tags, lineage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from mlpipex.domain.manifest import FileEntry
+from mlpipex.domain.models import DatasetRef, ModelVersion, Page, TransitionRequest
+from mlpipex.server.deps import RegistryDep
+from mlpipex.service import aliases, lineage, promote, register, versions
+
+router = APIRouter(prefix="/api/v1", tags=["versions"])
+
+
+class FileBody(BaseModel):
+    path: str = Field(min_length=1, max_length=1024)
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class DatasetBody(BaseModel):
+    name: str = Field(min_length=1, max_length=250)
+    uri: str = Field(max_length=4096)
+    digest: str = Field(min_length=1, max_length=80)
+    size: int | None = None
+    stage: str | None = None
+
+
+class VersionCreate(BaseModel):
+    """A version whose files were uploaded first (``POST /api/v1/objects/missing`` tells which)."""
+
+    files: list[FileBody] = Field(default_factory=list)
+    run_id: str | None = None
+    commit: str | None = Field(None, max_length=64)
+    commit_dirty: bool = False
+    datasets: list[DatasetBody] = Field(default_factory=list)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    description: str = Field("", max_length=65536)
+    flavor: str | None = Field(None, max_length=64)
+
+
+class TransitionBody(BaseModel):
+    to_stage: str = Field(min_length=1, max_length=64)
+    reason: str = Field("", max_length=4096)
+
+
+class AliasBody(BaseModel):
+    version: int = Field(ge=1)
+
+
+class TagBody(BaseModel):
+    value: str = Field(max_length=8000)
+
+
+class DescriptionBody(BaseModel):
+    description: str = Field(max_length=65536)
+
+
+@router.get("/models/{name}/versions")
+def list_versions(
+    reg: RegistryDep,
+    name: str,
+    stage: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    page_token: str | None = None,
+) -> Page[ModelVersion]:
+    return versions.list_versions(reg, name, limit, page_token, stage)
+
+
+@router.post("/models/{name}/versions", status_code=201)
+def create_version(reg: RegistryDep, name: str, body: VersionCreate) -> ModelVersion:
+    files = [FileEntry(f.path, f.digest, f.size) for f in body.files]
+    return register.register_version(
+        reg,
+        register.Registration(
+            name=name,
+            path=None,
+            files=files if files or not body.run_id else None,
+            run_id=body.run_id,
+            commit=body.commit,
+            commit_dirty=body.commit_dirty,
+            datasets=[DatasetRef(d.name, d.uri, d.digest, d.size, d.stage) for d in body.datasets],
+            metrics=body.metrics,
+            tags=body.tags,
+            description=body.description,
+            flavor=body.flavor,
+        ),
+    )
+
+
+@router.get("/resolve")
+def resolve(reg: RegistryDep, ref: str = Query(..., max_length=600)) -> ModelVersion:
+    """A version by ``NAME/3``, ``NAME@alias``, ``NAME:Stage`` or ``models:/...``."""
+    return versions.get_version(reg, ref)
+
+
+@router.get("/models/{name}/versions/{version}")
+def get_version(reg: RegistryDep, name: str, version: int) -> ModelVersion:
+    return versions.get_version(reg, f"{name}/{version}")
+
+
+@router.patch("/models/{name}/versions/{version}")
+def update_version(
+    reg: RegistryDep, name: str, version: int, body: DescriptionBody
+) -> ModelVersion:
+    return versions.update_description(reg, name, version, body.description)
+
+
+def _transition(r: promote.TransitionResult) -> JSONResponse:
+    from fastapi.encoders import jsonable_encoder
+
+    body = {
+        "status": r.status,
+        "version": r.version,
+        "to_stage": r.to_stage,
+        "request": r.request,
+        "approvals_missing": r.approvals_missing,
+        "replaced": r.replaced,
+    }
+    return JSONResponse(jsonable_encoder(body), status_code=202 if r.status == "pending" else 200)
+
+
+@router.post(
+    "/models/{name}/versions/{version}/transitions",
+    responses={202: {"description": "waiting for approvals"}},
+)
+def transition(reg: RegistryDep, name: str, version: int, body: TransitionBody) -> JSONResponse:
+    """Promote: 200 done, 202 pending approvals, 400 naming every failed gate."""
+    return _transition(promote.promote(reg, name, version, body.to_stage, body.reason))
+
+
+@router.post(
+    "/models/{name}/versions/{version}/approvals",
+    responses={202: {"description": "more approvals needed"}},
+)
+def approve(reg: RegistryDep, name: str, version: int, body: TransitionBody) -> JSONResponse:
+    return _transition(promote.approve(reg, name, version, body.to_stage, body.reason))
+
+
+@router.get("/models/{name}/requests")
+def requests(
+    reg: RegistryDep, name: str, status: str | None = "pending"
+) -> list[TransitionRequest]:
+    return promote.requests(reg, name, status)
+
+
+@router.put("/models/{name}/aliases/{alias}")
+def set_alias(reg: RegistryDep, name: str, alias: str, body: AliasBody) -> dict[str, Any]:
+    return {"previous": aliases.set_alias(reg, name, alias, body.version)}
+
+
+@router.delete("/models/{name}/aliases/{alias}", status_code=204)
+def delete_alias(reg: RegistryDep, name: str, alias: str) -> Response:
+    aliases.delete_alias(reg, name, alias)
+    return Response(status_code=204)
+
+
+@router.put("/models/{name}/versions/{version}/tags/{key}", status_code=204)
+def set_tag(reg: RegistryDep, name: str, version: int, key: str, body: TagBody) -> Response:
+    versions.set_version_tag(reg, name, version, key, body.value)
+    return Response(status_code=204)
+
+
+@router.delete("/models/{name}/versions/{version}/tags/{key}", status_code=204)
+def delete_tag(reg: RegistryDep, name: str, version: int, key: str) -> Response:
+    versions.delete_version_tag(reg, name, version, key)
+    return Response(status_code=204)
+
+
+@router.get("/models/{name}/versions/{version}/lineage")
+def get_lineage(reg: RegistryDep, name: str, version: int) -> lineage.Lineage:
+    return lineage.lineage(reg, name, version)

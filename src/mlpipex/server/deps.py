@@ -1,0 +1,48 @@
+"""Request dependencies: the server's shared state and the per-request Registry with its actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mlpipex.domain.policy import Policy
+from mlpipex.objects import ObjectStore
+from mlpipex.server.settings import ServerSettings
+from mlpipex.service.context import Actor, Registry
+from mlpipex.store import Store
+
+
+@dataclass
+class ServerState:
+    settings: ServerSettings
+    store: Store
+    objects: ObjectStore
+    policy: Policy
+
+
+def state(request: Request) -> ServerState:
+    s: ServerState = request.app.state.mlpipex
+    return s
+
+
+def actor(request: Request) -> Actor:
+    """Who calls: authenticated by the auth middleware when --auth is on, else the name the
+    client sends (events still say who acted) with full rights, as the embedded registry."""
+    found: Actor | None = getattr(request.state, "actor", None)
+    if found is not None:
+        return found
+    name = request.headers.get("x-mlpipex-user") or "anonymous"
+    return Actor(name[:256])
+
+
+def registry(
+    st: Annotated[ServerState, Depends(state)], who: Annotated[Actor, Depends(actor)]
+) -> Registry:
+    return Registry(store=st.store, objects=st.objects, actor=who, default_policy=st.policy)
+
+
+StateDep = Annotated[ServerState, Depends(state)]
+ActorDep = Annotated[Actor, Depends(actor)]
+RegistryDep = Annotated[Registry, Depends(registry)]

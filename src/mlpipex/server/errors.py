@@ -1,0 +1,113 @@
+"""The one place where errors become HTTP responses: native bodies under /api/v1 and the UI,
+MLflow-shaped bodies (``error_code``, ``message``) under /api/2.0, since the mlflow client
+branches on those codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mlpipex.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    Invalid,
+    MLPipeXError,
+    NotFound,
+    PolicyViolation,
+    Unauthorized,
+    Unavailable,
+)
+
+log = logging.getLogger("mlpipex.server")
+
+STATUS: list[tuple[type[MLPipeXError], int]] = [
+    (NotFound, 404),
+    (AlreadyExists, 409),
+    (Conflict, 409),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (Invalid, 400),
+    (Unavailable, 503),
+]
+
+MLFLOW_CODES: list[tuple[type[MLPipeXError], str, int]] = [
+    (NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+    (AlreadyExists, "RESOURCE_ALREADY_EXISTS", 400),
+    (Conflict, "INVALID_STATE", 400),
+    (Unauthorized, "UNAUTHENTICATED", 401),
+    (Forbidden, "PERMISSION_DENIED", 403),
+    (Invalid, "INVALID_PARAMETER_VALUE", 400),
+    (Unavailable, "TEMPORARILY_UNAVAILABLE", 503),
+]
+
+
+def status_of(exc: MLPipeXError) -> int:
+    return next((s for cls, s in STATUS if isinstance(exc, cls)), 500)
+
+
+def native_body(exc: MLPipeXError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.hint:
+        body["hint"] = exc.hint
+    if isinstance(exc, PolicyViolation):
+        body["reasons"] = exc.reasons
+    return {"error": body}
+
+
+def _is_mlflow(request: Request) -> bool:
+    return request.url.path.startswith(("/api/2.0/", "/ajax-api/2.0/"))
+
+
+def respond(request: Request, exc: MLPipeXError) -> JSONResponse:
+    if _is_mlflow(request):
+        code, status = next(
+            ((c, s) for cls, c, s in MLFLOW_CODES if isinstance(exc, cls)), ("INTERNAL_ERROR", 500)
+        )
+        return JSONResponse({"error_code": code, "message": str(exc)}, status_code=status)
+    return JSONResponse(native_body(exc), status_code=status_of(exc))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(MLPipeXError)
+    async def _ours(request: Request, exc: MLPipeXError) -> JSONResponse:
+        return respond(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        return respond(request, Invalid(f"invalid request: {problems}"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            if _is_mlflow(request):
+                return JSONResponse(
+                    {
+                        "error_code": "ENDPOINT_NOT_FOUND",
+                        "message": f"no endpoint {request.url.path}",
+                    },
+                    status_code=404,
+                )
+            return respond(request, NotFound(f"no endpoint {request.method} {request.url.path}"))
+        detail = str(exc.detail)
+        if _is_mlflow(request):
+            return JSONResponse(
+                {"error_code": "BAD_REQUEST", "message": detail}, status_code=exc.status_code
+            )
+        return JSONResponse(
+            {"error": {"code": "HTTP_ERROR", "message": detail}}, status_code=exc.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return respond(request, MLPipeXError(f"internal error: {type(exc).__name__}"))
