@@ -7,12 +7,14 @@ from pathlib import Path
 import typer
 
 from mlpipex.cli import render
-from mlpipex.cli.context import byte_progress, client, out, tree_size
+from mlpipex.cli.context import byte_progress, client, echo, out, tree_size
 from mlpipex.cli.errors import PENDING
 from mlpipex.errors import Invalid
 from mlpipex.service.datasets import parse_assignment
 
-alias_app = typer.Typer(help="Movable names (@champion) pointing at one version.", no_args_is_help=True)
+alias_app = typer.Typer(
+    help="Movable names (@champion) pointing at one version.", no_args_is_help=True
+)
 
 
 def _pairs(values: list[str], what: str) -> dict[str, str]:
@@ -31,8 +33,12 @@ def register(
     path: str | None = typer.Argument(
         None, help="Model file or directory, or runs:/RUN_ID/PATH (with --run: runs:/RUN_ID/model)."
     ),
-    commit: str | None = typer.Option(None, "--commit", help="Training commit (default: from git)."),
-    dataset: list[str] = typer.Option([], "--dataset", help="NAME=PATH, NAME=POINTER or NAME=URI#DIGEST."),
+    commit: str | None = typer.Option(
+        None, "--commit", help="Training commit (default: from git)."
+    ),
+    dataset: list[str] = typer.Option(
+        [], "--dataset", help="NAME=PATH, NAME=POINTER or NAME=URI#DIGEST."
+    ),
     metric: list[str] = typer.Option([], "--metric", help="KEY=VALUE evaluation metric."),
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE."),
     run: str | None = typer.Option(
@@ -58,18 +64,35 @@ def register(
     if source.startswith("runs:/"):
         if run is not None and not source.startswith(f"runs:/{run}/"):
             raise Invalid(f"{source} is not an artifact of run {run}")
-        mv = client(ctx).register_model(source, name, commit=commit, flavor=flavor,
-                                        datasets=_pairs(dataset, "dataset"), metrics=metrics,
-                                        tags=_pairs(tag, "tag"), description=description)
+        mv = client(ctx).register_model(
+            source,
+            name,
+            commit=commit,
+            flavor=flavor,
+            datasets=_pairs(dataset, "dataset"),
+            metrics=metrics,
+            tags=_pairs(tag, "tag"),
+            description=description,
+        )
     else:
         local = Path(source)
         with byte_progress("hashing", tree_size(local) if local.exists() else None) as progress:
-            mv = client(ctx).register(name, local, commit=commit,
-                                      datasets=_pairs(dataset, "dataset"), metrics=metrics,
-                                      tags=_pairs(tag, "tag"), description=description,
-                                      run_id=run, flavor=flavor, progress=progress)
-    out.print(f"registered {mv.model} version {mv.version} ({len(mv.files)} files, "
-              f"{mv.artifact_size:,} bytes, artifact {mv.artifact_digest[:12]})")
+            mv = client(ctx).register(
+                name,
+                local,
+                commit=commit,
+                datasets=_pairs(dataset, "dataset"),
+                metrics=metrics,
+                tags=_pairs(tag, "tag"),
+                description=description,
+                run_id=run,
+                flavor=flavor,
+                progress=progress,
+            )
+    out.print(
+        f"registered {mv.model} version {mv.version} ({len(mv.files)} files, "
+        f"{mv.artifact_size:,} bytes, artifact {mv.artifact_digest[:12]})"
+    )
     print(mv.version)
 
 
@@ -86,19 +109,22 @@ def versions(
     if as_json:
         out.print_json(render.to_json({"versions": page.items, "next_page_token": page.next_token}))
         return
-    out.print(render.versions_table(page.items))
+    echo(render.versions_table(page.items))
     if page.next_token:
         out.print(f"more: --page-token {page.next_token}")
 
 
-def show(ctx: typer.Context, ref: str = typer.Argument(..., metavar="NAME/VERSION|NAME@ALIAS|NAME:STAGE"),
-         as_json: bool = typer.Option(False, "--json")) -> None:
+def show(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., metavar="NAME/VERSION|NAME@ALIAS|NAME:STAGE"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Show one version: stage, aliases, commit, datasets, metrics, artifact."""
     v = client(ctx).get_version(ref)
     if as_json:
         out.print_json(render.to_json(v))
     else:
-        out.print(render.version_detail(v))
+        echo(render.version_detail(v))
 
 
 def promote(
@@ -114,8 +140,10 @@ def promote(
     r = client(ctx).promote(name, version, to, reason)
     if r.status == "pending":
         rule = f"{r.approvals_missing} more approval(s)"
-        out.print(f"{name}/{version} -> {r.to_stage} waits for {rule}: "
-                  f"`mlpipex approve {name} {version} --to {r.to_stage}`")
+        out.print(
+            f"{name}/{version} -> {r.to_stage} waits for {rule}: "
+            f"`mlpipex approve {name} {version} --to {r.to_stage}`"
+        )
         raise typer.Exit(PENDING)
     _done(name, version, r.to_stage, r.replaced)
 
@@ -127,10 +155,11 @@ def approve(
     to: str = typer.Option(..., "--to", help="Stage of the pending request."),
     comment: str = typer.Option("", "--comment"),
 ) -> None:
-    """Approve a pending transition; it completes once it has enough approvals (exit 3 until then)."""
+    """Approve a pending transition; done once it has enough approvals (exit 3 until then)."""
     r = client(ctx).approve(name, version, to, comment)
     if r.status == "pending":
-        out.print(f"approved; {name}/{version} -> {r.to_stage} still needs {r.approvals_missing} approval(s)")
+        missing = r.approvals_missing
+        out.print(f"approved; {name}/{version} -> {r.to_stage} still needs {missing} approval(s)")
         raise typer.Exit(PENDING)
     _done(name, version, r.to_stage, r.replaced)
 
@@ -160,5 +189,11 @@ def alias_delete(ctx: typer.Context, name: str, alias: str) -> None:
     out.print(f"deleted {name}@{alias}")
 
 
-COMMANDS = {"register": register, "versions": versions, "show": show, "promote": promote,
-            "approve": approve, "lineage": lineage}
+COMMANDS = {
+    "register": register,
+    "versions": versions,
+    "show": show,
+    "promote": promote,
+    "approve": approve,
+    "lineage": lineage,
+}

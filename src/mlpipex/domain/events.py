@@ -22,6 +22,13 @@ ALIAS_DELETED = "alias_deleted"
 TAG_SET = "tag_set"
 TAG_DELETED = "tag_deleted"
 VERSION_UPDATED = "version_updated"
+USER_CREATED = "user_created"
+USER_UPDATED = "user_updated"
+ROLE_GRANTED = "role_granted"
+TOKEN_CREATED = "token_created"
+TOKEN_REVOKED = "token_revoked"
+WEBHOOK_CREATED = "webhook_created"
+WEBHOOK_DELETED = "webhook_deleted"
 
 KINDS = frozenset(v for k, v in dict(globals()).items() if k.isupper() and k != "GENESIS")
 

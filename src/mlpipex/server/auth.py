@@ -1,9 +1,113 @@
-"""Authentication (placeholder until the users/tokens tables land in this issue)."""
+"""Authentication for ``--auth``: ``Authorization: Bearer <token>`` or HTTP Basic (user and
+password, or user and token as password, so MLFLOW_TRACKING_TOKEN and
+MLFLOW_TRACKING_USERNAME/PASSWORD both work). The actor found is put on the request; roles are
+checked by the service layer. Verified credentials are cached briefly: scrypt is slow on purpose,
+and a revoked token stops working within ``CACHE_SECONDS``."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mlpipex.errors import Unauthorized
+from mlpipex.server.deps import ServerState
+from mlpipex.server.errors import respond
+from mlpipex.service import access
+from mlpipex.service.context import Actor, Registry
+
+CACHE_SECONDS = 5.0
+PUBLIC = (
+    "/health",
+    "/api/v1/version",
+    "/version",
+    "/docs",
+    "/openapi.json",
+    "/ui/login",
+    "/static/",
+    "/favicon.ico",
+)
+
+
+class _Cache:
+    def __init__(self, size: int = 4096) -> None:
+        self._items: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Actor | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or hit[0] < time.monotonic():
+                return None
+            return hit[1]
+
+    def put(self, key: str, actor: Actor) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + CACHE_SECONDS, actor)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def credentials_actor(st: ServerState, header: str, cache: _Cache) -> Actor:
+    """The actor of an Authorization header value; Unauthorized when missing or wrong."""
+    key = hashlib.sha256(header.encode()).hexdigest()
+    if (hit := cache.get(key)) is not None:
+        return hit
+    reg = Registry(st.store, st.objects, Actor("anonymous", frozenset()), st.policy)
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        found = access.authenticate_token(reg, value.strip(), reg.clock())
+    elif scheme.lower() == "basic" and value:
+        try:
+            user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("invalid credentials") from None
+        found = access.authenticate_password(reg, user, password)
+    else:
+        raise Unauthorized("credentials required: a Bearer token or Basic user and password")
+    cache.put(key, found)
+    return found
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, state: ServerState) -> None:
+        self.app, self.state, self.cache = app, state, _Cache()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(PUBLIC):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        header = request.headers.get("authorization") or ""
+        cookie = request.cookies.get("mlpipex_token")
+        if not header and cookie:
+            header = f"Bearer {cookie}"
+        try:
+            if not header:
+                raise Unauthorized(
+                    "credentials required: a Bearer token or Basic user and password"
+                )
+            actor = await run_in_threadpool(credentials_actor, self.state, header, self.cache)
+        except Unauthorized as exc:
+            response = respond(request, exc)
+            response.headers["WWW-Authenticate"] = 'Basic realm="mlpipex", Bearer'
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["actor"] = actor
+        await self.app(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
-    return None
+    st: ServerState = app.state.mlpipex
+    if st.settings.auth:
+        app.add_middleware(AuthMiddleware, state=st)  # type: ignore[arg-type]

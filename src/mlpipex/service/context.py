@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipex.domain.policy import Policy, parse_policy
-from mlpipex.errors import Forbidden
+from mlpipex.errors import Forbidden, NotFound
 from mlpipex.objects import ObjectStore
 from mlpipex.store import Store
 
@@ -44,9 +44,18 @@ class Registry:
     clock: Callable[[], int] = now_ms
 
     def require(self, role: str, model: str | None = None) -> None:
-        if not self.actor.can(role, model):
-            where = f" on model {model!r}" if model else ""
-            raise Forbidden(f"{self.actor.name} lacks the {role} role{where}")
+        """Raise unless the actor has role (globally or on model). Someone who may not even
+        read a model is told it does not exist, so existence leaks to nobody."""
+        if self.actor.can(role, model):
+            return
+        if model is not None and not self.actor.can("viewer", model):
+            raise NotFound(f"model {model!r} does not exist")
+        where = f" on model {model!r}" if model else ""
+        raise Forbidden(f"{self.actor.name} lacks the {role} role{where}")
+
+    def visible_models(self) -> frozenset[str] | None:
+        """None when the actor may read every model, else the models it has a role on."""
+        return None if self.actor.can("viewer") else frozenset(self.actor.model_roles)
 
     def policy_of(self, stored: Mapping[str, Any] | None) -> Policy:
         return parse_policy(stored) if stored else self.default_policy

@@ -41,7 +41,7 @@ def create_model(
     tags: Mapping[str, str] | None = None,
 ) -> RegisteredModel:
     check_model_name(name)
-    reg.require("editor", name)
+    reg.require("editor")
     stored = parse_policy(policy).model_dump(mode="json") if policy else None
     for k, v in (tags or {}).items():
         check_tag(k, v)
@@ -72,9 +72,8 @@ def get_model(reg: Registry, name: str) -> RegisteredModel:
 def list_models(
     reg: Registry, query: str | None = None, limit: int = 100, page_token: str | None = None
 ) -> Page[RegisteredModel]:
-    reg.require("viewer")
     with reg.store.read() as conn:
-        rows = registry.list_model_rows(conn, query, limit + 1, page_token)
+        rows = registry.list_model_rows(conn, query, limit + 1, page_token, reg.visible_models())
         more = len(rows) > limit
         items = [registry.to_model(conn, r) for r in rows[:limit]]
     return Page(items, items[-1].name if more else None)

@@ -100,9 +100,16 @@ def to_model(conn: Connection, row: sa.Row[Any]) -> RegisteredModel:
 
 
 def list_model_rows(
-    conn: Connection, query: str | None, limit: int, after: str | None
+    conn: Connection,
+    query: str | None,
+    limit: int,
+    after: str | None,
+    only: frozenset[str] | None = None,
 ) -> list[sa.Row[Any]]:
+    """Models by name; ``only`` restricts them in the query (what a user may see)."""
     q = sa.select(t.models).order_by(t.models.c.name).limit(limit)
+    if only is not None:
+        q = q.where(t.models.c.name.in_(sorted(only)))
     if query:
         q = q.where(t.models.c.name.ilike(f"%{_escape_like(query)}%", escape="\\"))
     if after:

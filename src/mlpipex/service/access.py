@@ -1,0 +1,269 @@
+"""Users, roles and API tokens; authenticating a request's credentials into an Actor.
+
+Passwords are kept as scrypt hashes and tokens as sha256 of their secret: neither can be read
+back. A token is shown once, when created: ``mpx_<id>_<secret>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from mlpipex.domain import events as ev
+from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
+from mlpipex.service.context import ROLES, Actor, Registry
+from mlpipex.store import access, events
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+TOKEN_PREFIX = "mpx_"
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    roles: list[str]
+    grants: dict[str, str]
+    disabled: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    user: str
+    name: str
+    created_at: int
+    expires_at: int | None
+    revoked_at: int | None
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
+    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        got = hashlib.scrypt(
+            password.encode(), salt=bytes.fromhex(salt), dklen=32, n=int(n), r=int(r), p=int(p)
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def _check_roles(roles: list[str]) -> list[str]:
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise Invalid(f"unknown role(s) {', '.join(bad)}", hint="roles are " + ", ".join(ROLES))
+    return sorted(set(roles), key=ROLES.index)
+
+
+def _user(conn: Any, row: Any) -> User:
+    return User(
+        row.name,
+        list(row.roles),
+        access.grants_of(conn, row.id),
+        bool(row.disabled),
+        row.created_at,
+    )
+
+
+def create_user(reg: Registry, name: str, roles: list[str], password: str | None = None) -> User:
+    reg.require("admin")
+    if not name or len(name) > 256 or ":" in name:
+        raise Invalid(f"invalid user name {name!r} (1 to 256 characters, no colon)")
+    if password is not None and len(password) < 8:
+        raise Invalid("a password needs at least 8 characters")
+    roles = _check_roles(roles)
+    now = reg.clock()
+    with reg.store.write() as conn:
+        if access.user_row(conn, name) is not None:
+            raise AlreadyExists(f"user {name!r} already exists")
+        access.insert_user(conn, name, hash_password(password) if password else None, roles, now)
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.USER_CREATED,
+            payload={"user": name, "roles": roles},
+        )
+        row = access.user_row(conn, name)
+        return _user(conn, row)
+
+
+def _require_user(conn: Any, name: str) -> Any:
+    row = access.user_row(conn, name)
+    if row is None:
+        raise NotFound(f"user {name!r} does not exist", hint="see `mlpipex users list`")
+    return row
+
+
+def update_user(
+    reg: Registry,
+    name: str,
+    *,
+    roles: list[str] | None = None,
+    password: str | None = None,
+    disabled: bool | None = None,
+) -> User:
+    reg.require("admin")
+    values: dict[str, Any] = {}
+    if roles is not None:
+        values["roles"] = _check_roles(roles)
+    if password is not None:
+        if len(password) < 8:
+            raise Invalid("a password needs at least 8 characters")
+        values["password_hash"] = hash_password(password)
+    if disabled is not None:
+        values["disabled"] = disabled
+    now = reg.clock()
+    with reg.store.write() as conn:
+        row = _require_user(conn, name)
+        access.update_user(conn, row.id, **values)
+        shown = {k: v for k, v in values.items() if k != "password_hash"}
+        if "password_hash" in values:
+            shown["password"] = "changed"
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.USER_UPDATED,
+            payload={"user": name, **shown},
+        )
+        return _user(conn, _require_user(conn, name))
+
+
+def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
+    """Give name a role on one model (None removes it)."""
+    reg.require("admin")
+    if role is not None:
+        _check_roles([role])
+    now = reg.clock()
+    with reg.store.write() as conn:
+        row = _require_user(conn, name)
+        access.set_grant(conn, row.id, model, role)
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.ROLE_GRANTED,
+            model=model,
+            payload={"user": name, "role": role},
+        )
+        return _user(conn, row)
+
+
+def list_users(reg: Registry) -> list[User]:
+    reg.require("admin")
+    with reg.store.read() as conn:
+        return [_user(conn, r) for r in access.list_users(conn)]
+
+
+def create_token(
+    reg: Registry, user: str, name: str = "", expires_at: int | None = None
+) -> tuple[Token, str]:
+    """A new token for user; the clear value is returned here and never again.
+    Users may create tokens for themselves; admins for anyone."""
+    if user != reg.actor.name:
+        reg.require("admin")
+    token_id = secrets.token_hex(8)
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
+    now = reg.clock()
+    with reg.store.write() as conn:
+        row = _require_user(conn, user)
+        access.insert_token(conn, token_id, row.id, name, _sha(secret), now, expires_at)
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.TOKEN_CREATED,
+            payload={"user": user, "token": token_id, "name": name},
+        )
+    return Token(token_id, user, name, now, expires_at, None), f"{TOKEN_PREFIX}{token_id}_{secret}"
+
+
+def revoke_token(reg: Registry, token_id: str) -> None:
+    now = reg.clock()
+    with reg.store.write() as conn:
+        row = access.token_row(conn, token_id)
+        owner = access.user_by_id(conn, row.user_id) if row is not None else None
+        if row is None or owner is None:
+            raise NotFound(f"token {token_id!r} does not exist")
+        if owner.name != reg.actor.name:
+            reg.require("admin")
+        if not access.revoke_token(conn, token_id, now):
+            raise NotFound(f"token {token_id!r} is already revoked")
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.TOKEN_REVOKED,
+            payload={"user": owner.name, "token": token_id},
+        )
+
+
+def list_tokens(reg: Registry, user: str | None = None) -> list[Token]:
+    if user != reg.actor.name:
+        reg.require("admin")
+    with reg.store.read() as conn:
+        uid = _require_user(conn, user).id if user else None
+        return [
+            Token(r.id, r.user, r.name, r.created_at, r.expires_at, r.revoked_at)
+            for r in access.list_tokens(conn, uid)
+        ]
+
+
+def _sha(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _actor(conn: Any, row: Any) -> Actor:
+    grants = access.grants_of(conn, row.id)
+    return Actor(row.name, frozenset(row.roles), {m: frozenset({r}) for m, r in grants.items()})
+
+
+def authenticate_token(reg: Registry, token: str, now: int) -> Actor:
+    """The actor of a token ``mpx_<id>_<secret>``; Unauthorized for any flaw, saying no more."""
+    body = token.removeprefix(TOKEN_PREFIX)
+    token_id, _, secret = body.partition("_")
+    if not token.startswith(TOKEN_PREFIX) or not token_id or not secret:
+        raise Unauthorized("invalid credentials")
+    with reg.store.read() as conn:
+        row = access.token_row(conn, token_id)
+        if (
+            row is None
+            or row.revoked_at is not None
+            or (row.expires_at is not None and row.expires_at <= now)
+            or not hmac.compare_digest(row.secret_hash, _sha(secret))
+        ):
+            raise Unauthorized("invalid credentials")
+        user = access.user_by_id(conn, row.user_id)
+        if user is None or user.disabled:
+            raise Unauthorized("invalid credentials")
+        return _actor(conn, user)
+
+
+def authenticate_password(reg: Registry, name: str, password: str) -> Actor:
+    if password.startswith(TOKEN_PREFIX):
+        found = authenticate_token(reg, password, reg.clock())
+        if found.name != name:
+            raise Unauthorized("invalid credentials")
+        return found
+    with reg.store.read() as conn:
+        user = access.user_row(conn, name)
+        if (
+            user is None
+            or user.disabled
+            or not user.password_hash
+            or not check_password(password, user.password_hash)
+        ):
+            raise Unauthorized("invalid credentials")
+        return _actor(conn, user)

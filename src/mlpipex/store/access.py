@@ -1,0 +1,109 @@
+"""Queries over users, per-model grants and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mlpipex.store import schema as t
+
+
+def user_row(conn: Connection, name: str) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(t.users).where(t.users.c.name == name)).first()
+
+
+def user_by_id(conn: Connection, user_id: int) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(t.users).where(t.users.c.id == user_id)).first()
+
+
+def insert_user(
+    conn: Connection, name: str, password_hash: str | None, roles: list[str], now: int
+) -> int:
+    return int(
+        conn.execute(
+            sa.insert(t.users)
+            .values(
+                name=name,
+                password_hash=password_hash,
+                roles=roles,
+                disabled=False,
+                created_at=now,
+            )
+            .returning(t.users.c.id)
+        ).scalar_one()
+    )
+
+
+def update_user(conn: Connection, user_id: int, **values: Any) -> None:
+    conn.execute(sa.update(t.users).where(t.users.c.id == user_id).values(**values))
+
+
+def list_users(conn: Connection) -> list[sa.Row[Any]]:
+    return list(conn.execute(sa.select(t.users).order_by(t.users.c.name)))
+
+
+def grants_of(conn: Connection, user_id: int) -> dict[str, str]:
+    rows = conn.execute(
+        sa.select(t.model_grants.c.model, t.model_grants.c.role).where(
+            t.model_grants.c.user_id == user_id
+        )
+    )
+    return {m: r for m, r in rows}
+
+
+def set_grant(conn: Connection, user_id: int, model: str, role: str | None) -> None:
+    conn.execute(
+        sa.delete(t.model_grants).where(
+            t.model_grants.c.user_id == user_id, t.model_grants.c.model == model
+        )
+    )
+    if role is not None:
+        conn.execute(sa.insert(t.model_grants).values(user_id=user_id, model=model, role=role))
+
+
+def insert_token(
+    conn: Connection,
+    token_id: str,
+    user_id: int,
+    name: str,
+    secret_hash: str,
+    now: int,
+    expires_at: int | None,
+) -> None:
+    conn.execute(
+        sa.insert(t.tokens).values(
+            id=token_id,
+            user_id=user_id,
+            name=name,
+            secret_hash=secret_hash,
+            created_at=now,
+            expires_at=expires_at,
+            revoked_at=None,
+        )
+    )
+
+
+def token_row(conn: Connection, token_id: str) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(t.tokens).where(t.tokens.c.id == token_id)).first()
+
+
+def revoke_token(conn: Connection, token_id: str, now: int) -> bool:
+    res = conn.execute(
+        sa.update(t.tokens)
+        .where(t.tokens.c.id == token_id, t.tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(res.rowcount)
+
+
+def list_tokens(conn: Connection, user_id: int | None = None) -> list[sa.Row[Any]]:
+    q = (
+        sa.select(t.tokens, t.users.c.name.label("user"))
+        .join(t.users)
+        .order_by(t.tokens.c.created_at)
+    )
+    if user_id is not None:
+        q = q.where(t.tokens.c.user_id == user_id)
+    return list(conn.execute(q))
