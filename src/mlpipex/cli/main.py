@@ -57,6 +57,8 @@ def _register_commands() -> None:
     app.add_typer(audit.db_app, name="db")
     from mlpipex.cli import runs
     runs.mount(app)
+    from mlpipex.cli.serve import serve
+    app.command("serve")(serve)
 
 
 _register_commands()
