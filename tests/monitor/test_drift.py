@@ -247,7 +247,9 @@ def test_25_features_by_100k_rows_in_well_under_a_second():
     ref = profile(rng.normal(size=(20_000, 25)))
     cur = rng.normal(size=(100_000, 25))
     compute_drift(ref, cur[:1_000])  # import and first-call costs are not the point
-    start = time.perf_counter()
+    # CPU time, not wall time: the work is single-threaded, and a busy shared machine would
+    # otherwise fail this test for time spent waiting on other processes.
+    start = time.process_time()
     result = compute_drift(ref, cur)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert len(result.features) == 25 and result.drifted is False

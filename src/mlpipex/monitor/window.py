@@ -41,6 +41,8 @@ def columns(feats: Sequence[Mapping[str, Any]], current: Any) -> tuple[int, list
                 f"current data has shape {current.shape}; the reference profile has "
                 f"{len(names)} features: {', '.join(names)}"
             )
+        # One copy into column order beats a strided gather in every column (about 2x).
+        arr = np.asfortranarray(arr)
         return arr.shape[0], [arr[:, i] for i in range(arr.shape[1])]
     if isinstance(current, pd.Series):
         current = current.to_frame()
