@@ -23,7 +23,27 @@ BACKENDS = [
             PG_SERVER is None, reason="MLPIPEX_TEST_POSTGRES_URL is not set (.ci/run sets it)"
         ),
     ),
+    "server",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "direct: reaches into the registry's database or objects, so not run through a server",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked direct are not run through the server (they reach into the database)."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        through_server = callspec is not None and callspec.params.get("backend") == "server"
+        (drop if through_server and item.get_closest_marker("direct") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _pg(url: str) -> str:
@@ -60,14 +80,100 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def _reset_postgres(url: str) -> None:
-    engine = sa.create_engine(_pg(url))
+    _reset(_pg(url))
+
+
+def _reset(db: str) -> None:
+    """Empty every table (the schema stays), on PostgreSQL or SQLite."""
+    engine = sa.create_engine(db)
     with engine.begin() as conn:
-        names = [t.name for t in schema.metadata.sorted_tables]
         existing = set(sa.inspect(conn).get_table_names())
-        present = [n for n in names if n in existing]
-        if present:
+        present = [t.name for t in schema.metadata.sorted_tables if t.name in existing]
+        if present and engine.dialect.name == "postgresql":
             conn.execute(sa.text(f"TRUNCATE {', '.join(present)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(present):
+                conn.execute(sa.text(f"DELETE FROM {name}"))
     engine.dispose()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    uri: str, objects: str, *extra: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`mlpipex server` as a real process on a free loopback port, once /health answers."""
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlpipex.cli",
+            "--uri",
+            uri,
+            "server",
+            "--port",
+            str(port),
+            "--objects",
+            objects,
+            *extra,
+        ],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"server exited: {err}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not answer /health within 60 s")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    if proc.stderr:
+        proc.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, str, str]]:
+    """One control plane for the session, on PostgreSQL when there is one, else SQLite:
+    (its URL, the database URL for resets, its objects folder)."""
+    root = tmp_path_factory.mktemp("server")
+    if PG_SERVER is not None:
+        uri = request.getfixturevalue("pg_url")
+        db = _pg(uri)
+    else:
+        uri = str(root / ".mlpipex")
+        db = f"sqlite:///{root / '.mlpipex' / 'registry.db'}"
+    proc, url = start_server(uri, str(root / "objects"))
+    yield url, db, str(root / "objects")
+    stop_server(proc)
 
 
 @dataclass
@@ -88,6 +194,11 @@ class Backend:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     objects = str(tmp_path / "objects")
+    if request.param == "server":
+        url, db, server_objects = request.getfixturevalue("server")
+        _reset(db)
+        yield Backend("server", url, server_objects)
+        return
     if request.param == "sqlite":
         yield Backend("sqlite", str(tmp_path / "reg" / ".mlpipex"), objects)
         return

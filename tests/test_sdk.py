@@ -19,6 +19,8 @@ from mlpipex.client.models import PICKLE_TAG
 from mlpipex.errors import Corrupt, Invalid, PolicyViolation
 from tests.conftest import Backend
 
+pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
+
 PUBLIC = {
     "ActiveRun",
     "Client",

@@ -83,6 +83,29 @@ class Unavailable(MLPipeXError):
     code = "UNAVAILABLE"
 
 
+def from_code(
+    code: str, message: str, hint: str | None = None, reasons: Sequence[str] | None = None
+) -> MLPipeXError:
+    """The error a server reported by its code, rebuilt on the client with the same message."""
+    classes: list[type[MLPipeXError]] = [
+        Invalid,
+        PolicyViolation,
+        Corrupt,
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        Unauthorized,
+        Forbidden,
+        Unavailable,
+    ]
+    cls = next((c for c in classes if c.code == code), MLPipeXError)
+    exc = cls.__new__(cls)
+    MLPipeXError.__init__(exc, message, hint=hint)
+    if isinstance(exc, PolicyViolation):
+        exc.reasons = list(reasons or [])
+    return exc
+
+
 __all__ = [
     "AlreadyExists",
     "Conflict",

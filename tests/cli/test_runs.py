@@ -11,6 +11,8 @@ import pytest
 from mlpipex.client import Client
 from tests.conftest import Backend, CliResult
 
+pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
+
 
 @pytest.fixture
 def run_ids(client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:

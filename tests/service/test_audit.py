@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import sqlalchemy as sa
 
 from mlpipex.client import Client
 from mlpipex.store import schema
+
+pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
 
 
 def _history(client: Client, make_version: Callable[..., int]) -> None:

@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from mlpipex.client import Client
 from tests.conftest import Backend
+
+pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
 
 SIZE = 1536 * 1024 * 1024
 

@@ -4,7 +4,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from mlpipex.client import Client
+
+pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
 
 
 def test_fsck_reports_corrupt_and_missing_objects(

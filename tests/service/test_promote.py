@@ -99,6 +99,7 @@ def test_entering_production_archives_the_previous_version_and_must_beat_it(
     assert client.get_version("fraud:production").version == 3
 
 
+@pytest.mark.direct
 def test_soak_time_in_staging_is_enforced(client: Client, make_version: Callable[..., int]) -> None:
     client.create_model("fraud", policy={"soak": {"production": "1h"}})
     make_version()
@@ -128,6 +129,7 @@ def test_unknown_stage_same_stage_and_missing_version(
         client.promote("nope", 1, "Staging")
 
 
+@pytest.mark.direct
 def test_viewer_cannot_promote_and_editor_cannot_approve(
     backend: Backend, make_version: Callable[..., int]
 ) -> None:

@@ -11,6 +11,7 @@ from mlpipex.errors import Invalid, NotFound, PolicyViolation
 from tests.conftest import Backend
 
 
+@pytest.mark.direct
 def test_refusal_names_every_missing_field_and_stores_nothing(
     client: Client, make_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -25,6 +26,7 @@ def test_refusal_names_every_missing_field_and_stores_nothing(
     assert refused.model == "fraud" and "commit" in refused.reason
 
 
+@pytest.mark.direct
 def test_complete_registration_records_commit_datasets_metrics_and_files(
     client: Client, make_file: Callable[..., Path]
 ) -> None:
@@ -128,6 +130,7 @@ def test_a_directory_artifact_is_a_manifest(
     assert v.artifact_size == 1012
 
 
+@pytest.mark.direct
 def test_permissive_policy_registers_without_metadata(
     backend: Backend,
     make_file: Callable[..., Path],

@@ -13,6 +13,8 @@ from mlpipex.errors import NotFound, PolicyViolation
 from mlpipex.service.tracking import Run
 from tests.conftest import Backend, CliResult
 
+pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
+
 
 @pytest.fixture
 def start(client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:

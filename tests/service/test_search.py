@@ -10,6 +10,8 @@ from mlpipex.client import Client
 from mlpipex.errors import Invalid
 from mlpipex.service.search import parse_filter, run_conditions
 
+pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
+
 
 @pytest.fixture
 def runs(client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:

@@ -13,6 +13,8 @@ from mlpipex.client import Client
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.service.tracking import Metric
 
+pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
+
 
 @pytest.fixture
 def run_id(client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -23,7 +23,6 @@ from mlpipex.domain.models import (
     TransitionRequest,
 )
 from mlpipex.domain.policy import Policy
-from mlpipex.errors import Invalid
 from mlpipex.objects.hashing import Progress
 from mlpipex.service import (
     aliases,
@@ -50,6 +49,17 @@ class Client(TrackingMethods, ModelMethods):
     Models loaded by URI are materialized under ``cache_dir`` (default: ``.mlpipex/cache`` of a
     local registry, else ``~/.cache/mlpipex``)."""
 
+    def __new__(cls, uri: str | None = None, **kw: Any) -> Client:
+        # A server URL gives the remote client: same methods, over HTTP.
+        if cls is Client:
+            settings = kw.get("settings") or Settings()
+            target = uri or settings.uri
+            if target and target.startswith(("http://", "https://")):
+                from mlpipex.client.remote import RemoteClient
+
+                return super().__new__(RemoteClient)
+        return super().__new__(cls)
+
     def __init__(
         self,
         uri: str | None = None,
@@ -69,12 +79,6 @@ class Client(TrackingMethods, ModelMethods):
             }
         )
         self.location: Location = resolve(self.settings.uri, self.settings.objects)
-        if self.location.kind == "http":
-            raise Invalid(
-                f"{self.location.url} is a server URL; the HTTP client arrives with the "
-                "control plane",
-                hint="use a local folder or postgresql:// URI for now",
-            )
         self._actor = actor
         self._reg: Registry | None = None
         root = self.location.root

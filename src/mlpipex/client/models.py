@@ -11,12 +11,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import ModelVersion
 from mlpipex.errors import Corrupt, Invalid, MLPipeXError, NotFound
-from mlpipex.objects import ObjectStore
 from mlpipex.objects.manifest import hash_tree
 from mlpipex.service import register, tracking, versions
 from mlpipex.service.context import Registry
@@ -188,6 +187,12 @@ class ModelMethods:
         return materialize(self._registry().objects, files, self.cache_dir / "models")
 
 
+class Fetcher(Protocol):
+    """Where materialize copies verified objects from: the object store, or a server."""
+
+    def get_file(self, digest: str, dest: str | os.PathLike[str]) -> None: ...
+
+
 def _relative(files: Sequence[FileEntry], prefix: str) -> list[FileEntry]:
     """Run artifact paths made relative to prefix (a single file keeps its name)."""
     if not prefix:
@@ -199,7 +204,7 @@ def _relative(files: Sequence[FileEntry], prefix: str) -> list[FileEntry]:
     return out
 
 
-def materialize(objects: ObjectStore, files: Sequence[FileEntry], root: Path) -> Path:
+def materialize(objects: Fetcher, files: Sequence[FileEntry], root: Path) -> Path:
     manifest = Manifest.of(files)
     dest = root / manifest.digest
     if dest.is_dir():

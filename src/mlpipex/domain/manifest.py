@@ -8,6 +8,22 @@ from dataclasses import dataclass
 
 import blake3
 
+from mlpipex.errors import Invalid
+
+
+def safe_relpath(path: str) -> str:
+    """path if it is a plain relative POSIX path that stays inside its root, else Invalid."""
+    parts = path.split("/")
+    if (
+        not path
+        or path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(p in {"", ".", ".."} for p in parts)
+    ):
+        raise Invalid(f"unsafe artifact path {path!r}: use a relative path without '..'")
+    return path
+
 
 @dataclass(frozen=True, slots=True)
 class FileEntry:
@@ -26,7 +42,11 @@ class Manifest:
 
     @classmethod
     def of(cls, entries: Iterable[FileEntry]) -> Manifest:
-        return cls(tuple(sorted(entries, key=lambda e: e.path)))
+        """A manifest of entries, every path checked to stay inside the artifact's root."""
+        files = tuple(sorted(entries, key=lambda e: e.path))
+        for e in files:
+            safe_relpath(e.path)
+        return cls(files)
 
     @property
     def size(self) -> int:

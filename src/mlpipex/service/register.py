@@ -84,9 +84,10 @@ def inherit_from_run(reg: Registry, r: Registration) -> Registration:
     )
 
 
-def check_registration(reg: Registry, r: Registration) -> Registration:
+def check_registration(reg: Registry, r: Registration, *, artifact: bool = True) -> Registration:
     """r with what it inherits from its run, once it passes validation and the policy; else
-    the refusal is recorded as an event and raised, and nothing else is written."""
+    the refusal is recorded as an event and raised, and nothing else is written. With
+    ``artifact=False`` the artifact is not looked at (a client asks before uploading it)."""
     check_model_name(r.name)
     reg.require("editor", r.name)
     r = inherit_from_run(reg, r)
@@ -96,11 +97,11 @@ def check_registration(reg: Registry, r: Registration) -> Registration:
     names = [d.name for d in r.datasets]
     if len(set(names)) != len(names):
         raise Invalid(f"dataset names repeat: {', '.join(sorted(names))}")
-    if r.files is None and (r.path is None or not r.path.exists()):
+    if artifact and r.files is None and (r.path is None or not r.path.exists()):
         raise NotFound(
             f"{r.source} does not exist", hint="give the model file or directory to register"
         )
-    if r.files is not None and not r.files:
+    if artifact and r.files is not None and not r.files:
         raise NotFound(f"{r.source} holds no files to register")
 
     with reg.store.read() as conn:

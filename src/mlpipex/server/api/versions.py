@@ -73,25 +73,34 @@ def list_versions(
     return versions.list_versions(reg, name, limit, page_token, stage)
 
 
+def _registration(name: str, body: VersionCreate) -> register.Registration:
+    files = [FileEntry(f.path, f.digest, f.size) for f in body.files]
+    return register.Registration(
+        name=name,
+        path=None,
+        files=files if files or not body.run_id else None,
+        run_id=body.run_id,
+        commit=body.commit,
+        commit_dirty=body.commit_dirty,
+        datasets=[DatasetRef(d.name, d.uri, d.digest, d.size, d.stage) for d in body.datasets],
+        metrics=body.metrics,
+        tags=body.tags,
+        description=body.description,
+        flavor=body.flavor,
+    )
+
+
 @router.post("/models/{name}/versions", status_code=201)
 def create_version(reg: RegistryDep, name: str, body: VersionCreate) -> ModelVersion:
-    files = [FileEntry(f.path, f.digest, f.size) for f in body.files]
-    return register.register_version(
-        reg,
-        register.Registration(
-            name=name,
-            path=None,
-            files=files if files or not body.run_id else None,
-            run_id=body.run_id,
-            commit=body.commit,
-            commit_dirty=body.commit_dirty,
-            datasets=[DatasetRef(d.name, d.uri, d.digest, d.size, d.stage) for d in body.datasets],
-            metrics=body.metrics,
-            tags=body.tags,
-            description=body.description,
-            flavor=body.flavor,
-        ),
-    )
+    return register.register_version(reg, _registration(name, body))
+
+
+@router.post("/models/{name}/versions/check", status_code=204)
+def check_version(reg: RegistryDep, name: str, body: VersionCreate) -> Response:
+    """Would this registration pass the policy? 400 naming what is missing, as registering
+    would (and recorded the same way), so clients ask before uploading an artifact."""
+    register.check_registration(reg, _registration(name, body), artifact=False)
+    return Response(status_code=204)
 
 
 @router.get("/resolve")

@@ -1,0 +1,103 @@
+"""The HTTP transport of the remote client: credentials, streaming, and the server's errors
+raised again as the same MLPipeX errors (so the CLI exits with the same codes)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mlpipex import __version__
+from mlpipex.errors import Corrupt, Unavailable, from_code
+from mlpipex.objects.hashing import Progress
+
+CHUNK = 4 * 1024 * 1024
+
+
+class Http:
+    def __init__(
+        self, base: str, *, token: str | None, user: str | None, timeout: float = 60.0
+    ) -> None:
+        headers = {"User-Agent": f"mlpipex/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif user:
+            headers["X-MLPipeX-User"] = user
+        self.base = base.rstrip("/")
+        self._client = httpx.Client(base_url=self.base, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        """JSON of a successful response; the server's error, rebuilt, otherwise."""
+        try:
+            r = self._client.request(method, path, **kw)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"cannot reach {self.base}: {exc}", hint="is `mlpipex server` running there?"
+            ) from exc
+        _raise_for(r)
+        if r.status_code == 204 or not r.content:
+            return None
+        return r.json()
+
+    def upload(self, digest: str, path: Path, progress: Progress | None) -> None:
+        def chunks() -> Iterator[bytes]:
+            with path.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    if progress:
+                        progress(len(chunk))
+                    yield chunk
+
+        headers = {
+            "Content-Length": str(path.stat().st_size),
+            "Content-Type": "application/octet-stream",
+        }
+        self.call(
+            "PUT", f"/api/v1/objects/{digest}", content=chunks(), headers=headers, timeout=None
+        )
+
+    def download(self, digest: str, dest: Path, progress: Progress | None = None) -> None:
+        """Stream an object to dest, verified, appearing only when complete and correct."""
+        import blake3
+
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.part")
+        hasher = blake3.blake3()
+        try:
+            with self._client.stream("GET", f"/api/v1/objects/{digest}", timeout=None) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    _raise_for(r)
+                with tmp.open("wb") as out:
+                    for chunk in r.iter_bytes(CHUNK):
+                        hasher.update(chunk)
+                        out.write(chunk)
+                        if progress:
+                            progress(len(chunk))
+            if hasher.hexdigest() != digest:
+                raise Corrupt(f"object {digest} arrived with another digest")
+            os.replace(tmp, dest)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach {self.base}: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _raise_for(r: httpx.Response) -> None:
+    if r.status_code < 400:
+        return
+    try:
+        err = r.json()["error"]
+        exc = from_code(
+            err.get("code", ""), err.get("message", r.text), err.get("hint"), err.get("reasons")
+        )
+    except (ValueError, KeyError, TypeError):
+        exc = Unavailable(
+            f"{r.request.method} {r.request.url.path}: HTTP {r.status_code} {r.text[:200]}"
+        )
+    raise exc

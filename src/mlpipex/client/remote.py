@@ -1,0 +1,286 @@
+"""``Client`` over a control plane (``MLPIPEX_URI=http://...``): the same methods, rules,
+messages and errors as the embedded registry. Artifacts are hashed here, the server is asked
+which digests it lacks, and only those are streamed up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from mlpipex.client import wire
+from mlpipex.client.client import Client, DatasetsArg
+from mlpipex.client.http import Http
+from mlpipex.client.models import materialize
+from mlpipex.domain.manifest import FileEntry, Manifest
+from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
+from mlpipex.domain.policy import Policy, parse_policy
+from mlpipex.errors import NotFound
+from mlpipex.objects.hashing import Progress
+from mlpipex.objects.manifest import hash_tree, list_files
+from mlpipex.service.audit import ChainReport
+from mlpipex.service.gitinfo import detect_commit
+from mlpipex.service.lineage import Lineage, StageChange
+from mlpipex.service.maintenance import FsckReport, GcReport
+from mlpipex.service.promote import TransitionResult
+from mlpipex.service.register import check_metrics
+
+
+def _q(name: str) -> str:
+    return quote(name, safe="")
+
+
+class RemoteClient(Client):
+    """Made by ``Client(uri)`` when uri is ``http(s)://``."""
+
+    def __init__(self, uri: str | None = None, **kw: Any) -> None:
+        super().__init__(uri, **kw)
+        self.http = Http(self.location.url, token=self.settings.token, user=self.settings.user)
+        if kw.get("cache_dir") is None:
+            self.cache_dir = Path.home() / ".cache" / "mlpipex"
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- models --------------------------------------------------------------------------------
+    def create_model(
+        self,
+        name: str,
+        description: str = "",
+        policy: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> RegisteredModel:
+        body = {"name": name, "description": description, "policy": policy, "tags": tags or {}}
+        return wire.model(self.http.call("POST", "/api/v1/models", json=body))
+
+    def get_model(self, name: str) -> RegisteredModel:
+        return wire.model(self.http.call("GET", f"/api/v1/models/{_q(name)}"))
+
+    def list_models(
+        self, query: str | None = None, limit: int = 100, page_token: str | None = None
+    ) -> Page[RegisteredModel]:
+        params = {
+            k: v
+            for k, v in {"query": query, "limit": limit, "page_token": page_token}.items()
+            if v is not None
+        }
+        return wire.models_page(self.http.call("GET", "/api/v1/models", params=params))
+
+    def stage_summary(self, names: list[str]) -> dict[str, dict[str, list[int]]]:
+        return {n: self.http.call("GET", f"/api/v1/models/{_q(n)}/stages") for n in names}
+
+    def get_policy(self, name: str) -> Policy:
+        return parse_policy(self.http.call("GET", f"/api/v1/models/{_q(name)}/policy"))
+
+    def set_policy(self, name: str, policy: Mapping[str, Any] | None, reason: str = "") -> Policy:
+        body = {"policy": dict(policy) if policy else None, "reason": reason}
+        return parse_policy(self.http.call("PUT", f"/api/v1/models/{_q(name)}/policy", json=body))
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        self.http.call("PUT", f"/api/v1/models/{_q(name)}/tags/{_q(key)}", json={"value": value})
+
+    def delete_model_tag(self, name: str, key: str) -> None:
+        self.http.call("DELETE", f"/api/v1/models/{_q(name)}/tags/{_q(key)}")
+
+    # -- versions ------------------------------------------------------------------------------
+    def register(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        commit: str | None = None,
+        datasets: DatasetsArg = None,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str = "",
+        run_id: str | None = None,
+        flavor: str | None = None,
+        progress: Progress | None = None,
+    ) -> ModelVersion:
+        p = Path(path)
+        dirty = False
+        if commit is None and run_id is None:
+            found = detect_commit(p.resolve(), Path.cwd())
+            if found:
+                commit, dirty = found
+        refs = self.resolve_datasets(datasets)
+        body = {
+            "run_id": run_id,
+            "commit": commit,
+            "commit_dirty": dirty,
+            "description": description,
+            "datasets": [
+                {"name": d.name, "uri": d.uri, "digest": d.digest, "size": d.size, "stage": d.stage}
+                for d in refs
+            ],
+            "metrics": check_metrics(metrics or {}),  # same messages as the embedded registry
+            "tags": dict(tags or {}),
+            "flavor": flavor,
+        }
+        if not p.exists():
+            raise NotFound(
+                f"{p} does not exist", hint="give the model file or directory to register"
+            )
+        # Ask before sending anything: a refusal must not leave uploaded objects behind.
+        self.http.call("POST", f"/api/v1/models/{_q(name)}/versions/check", json=body)
+        manifest = hash_tree(p, progress)
+        self._upload(p, manifest, progress)
+        body["files"] = [
+            {"path": f.path, "digest": f.digest, "size": f.size} for f in manifest.files
+        ]
+        return wire.version(
+            self.http.call("POST", f"/api/v1/models/{_q(name)}/versions", json=body)
+        )
+
+    def _upload(self, root: Path, manifest: Manifest, progress: Progress | None) -> None:
+        missing = set(
+            self.http.call(
+                "POST",
+                "/api/v1/objects/missing",
+                json={"digests": [f.digest for f in manifest.files]},
+            )["missing"]
+        )
+        local = {rel: p for rel, p in list_files(root)}
+        for f in manifest.files:
+            if f.digest in missing:
+                self.http.upload(f.digest, local[f.path], progress)
+                missing.discard(f.digest)
+
+    def get_version(self, ref: str) -> ModelVersion:
+        return wire.version(self.http.call("GET", "/api/v1/resolve", params={"ref": ref}))
+
+    def list_versions(
+        self, name: str, limit: int = 100, page_token: str | None = None, stage: str | None = None
+    ) -> Page[ModelVersion]:
+        params = {
+            k: v
+            for k, v in {"limit": limit, "page_token": page_token, "stage": stage}.items()
+            if v is not None
+        }
+        return wire.versions_page(
+            self.http.call("GET", f"/api/v1/models/{_q(name)}/versions", params=params)
+        )
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        self.http.call(
+            "PUT",
+            f"/api/v1/models/{_q(name)}/versions/{version}/tags/{_q(key)}",
+            json={"value": value},
+        )
+
+    def delete_version_tag(self, name: str, version: int, key: str) -> None:
+        self.http.call("DELETE", f"/api/v1/models/{_q(name)}/versions/{version}/tags/{_q(key)}")
+
+    # -- transitions and aliases --------------------------------------------------------------
+    def _transition(
+        self, kind: str, name: str, version: int, stage: str, text: str
+    ) -> TransitionResult:
+        d = self.http.call(
+            "POST",
+            f"/api/v1/models/{_q(name)}/versions/{version}/{kind}",
+            json={"to_stage": stage, "reason": text},
+        )
+        return TransitionResult(
+            d["status"],
+            wire.version(d["version"]),
+            d["to_stage"],
+            wire.request(d["request"]),
+            d["approvals_missing"],
+            d["replaced"],
+        )
+
+    def promote(self, name: str, version: int, stage: str, reason: str = "") -> TransitionResult:
+        return self._transition("transitions", name, version, stage, reason)
+
+    def approve(self, name: str, version: int, stage: str, comment: str = "") -> TransitionResult:
+        return self._transition("approvals", name, version, stage, comment)
+
+    def transition_requests(
+        self, name: str, status: str | None = "pending"
+    ) -> list[TransitionRequest]:
+        params = {"status": status} if status else {}
+        rows = self.http.call("GET", f"/api/v1/models/{_q(name)}/requests", params=params)
+        return [r for r in (wire.request(x) for x in rows) if r is not None]
+
+    def set_alias(self, name: str, alias: str, version: int) -> int | None:
+        d = self.http.call(
+            "PUT", f"/api/v1/models/{_q(name)}/aliases/{_q(alias)}", json={"version": version}
+        )
+        previous: int | None = d["previous"]
+        return previous
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self.http.call("DELETE", f"/api/v1/models/{_q(name)}/aliases/{_q(alias)}")
+
+    # -- lineage, audit, maintenance -----------------------------------------------------------
+    def lineage(self, name: str, version: int) -> Lineage:
+        d = self.http.call("GET", f"/api/v1/models/{_q(name)}/versions/{version}/lineage")
+        v = wire.version(d["version"])
+        return Lineage(
+            v,
+            v.datasets,
+            d.get("run"),
+            [StageChange(**c) for c in d["stages"]],
+            d.get("deployments", []),
+        )
+
+    def events(
+        self,
+        model: str | None = None,
+        version: int | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Event]:
+        params = {
+            k: v
+            for k, v in {
+                "model": model,
+                "version": version,
+                "kind": kind,
+                "limit": limit,
+                "newest_first": newest_first,
+            }.items()
+            if v is not None
+        }
+        return [wire.event(e) for e in self.http.call("GET", "/api/v1/events", params=params)]
+
+    def verify_audit(self) -> ChainReport:
+        return ChainReport(**self.http.call("GET", "/api/v1/events/verify"))
+
+    def fsck(self) -> FsckReport:
+        return FsckReport(**self.http.call("POST", "/api/v1/admin/fsck"))
+
+    def gc(self, grace_s: float = 3600.0, dry_run: bool = False) -> GcReport:
+        return GcReport(
+            **self.http.call(
+                "POST", "/api/v1/admin/gc", params={"grace_s": grace_s, "dry_run": dry_run}
+            )
+        )
+
+    def upgrade_schema(self) -> str:
+        raise NotFound("a server upgrades its own schema when it starts")
+
+    # -- loading models ------------------------------------------------------------------------
+    def materialize(self, files: Sequence[FileEntry]) -> Path:
+        """Download files (verified) into the cache, by manifest digest, as the local client."""
+        return materialize(_Downloads(self.http), files, self.cache_dir / "models")
+
+    def load_model(self, model_uri: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
+        from mlpipex import flavors
+
+        uri = os.fspath(model_uri)
+        if uri.startswith("models:/"):
+            v = self.get_version(uri)
+            return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
+        return super().load_model(uri, allow_pickle=allow_pickle)
+
+
+class _Downloads:
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def get_file(self, digest: str, dest: str | os.PathLike[str]) -> None:
+        self.http.download(digest, Path(dest))
