@@ -106,16 +106,19 @@ class Batcher:
         done.add_done_callback(lambda f: self._finish(batch, f))
 
     def _take(self) -> list[_Item]:
-        """The head of the queue, up to max_rows rows, sharing the head's params (requests with
-        different params cannot share a predict call); always at least one request."""
+        """The oldest request and the queued ones sharing its params (requests with different
+        params cannot share a predict call), up to max_rows rows; the rest keep their order."""
         first = self._queue.popleft()
         batch, rows = [first], first.rows
-        while self._queue:
-            nxt = self._queue[0]
-            if rows + nxt.rows > self.max_rows or nxt.params != first.params:
-                break
-            batch.append(self._queue.popleft())
-            rows += nxt.rows
+        if self._queue and rows < self.max_rows:
+            rest: deque[_Item] = deque()
+            for item in self._queue:
+                if rows + item.rows <= self.max_rows and item.params == first.params:
+                    batch.append(item)
+                    rows += item.rows
+                else:
+                    rest.append(item)
+            self._queue = rest
         self._queued_rows -= rows
         return batch
 
