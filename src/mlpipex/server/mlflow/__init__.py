@@ -1,0 +1,27 @@
+"""The MLflow-compatible API: tracking and registry under /api/2.0/mlflow (and /ajax-api/2.0),
+MLflow 3 logged models, and the artifact proxy /api/2.0/mlflow-artifacts, so the mlflow client
+and every framework that logs to MLflow work unchanged against MLPipeX."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    from mlpipex.server.mlflow import (
+        artifacts,
+        experiments,
+        logged_models,
+        meta,
+        models,
+        runs,
+        versions,
+    )
+
+    out = [meta.router]
+    for prefix in ("/api/2.0", "/ajax-api/2.0"):
+        api = APIRouter(prefix=prefix)
+        for module in (experiments, runs, models, versions, logged_models, artifacts):
+            api.include_router(module.router)
+        out.append(api)
+    return out

@@ -1,0 +1,140 @@
+"""MLflow 3 logged models: create, get, finalize, search, tags, params, delete, and the listing
+of their artifact directories."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from mlpipex.server.deps import RegistryDep
+from mlpipex.server.mlflow.wire import (
+    Args,
+    KeyValue,
+    Payload,
+    Root,
+    StrList,
+    file_infos,
+    logged_model,
+    ok,
+    parse,
+)
+from mlpipex.service import logged_models, mlflow_artifacts
+
+router = APIRouter(prefix="/mlflow/logged-models", tags=["mlflow logged models"])
+
+
+class Create(Args):
+    experiment_id: str = "0"
+    name: str | None = None
+    model_type: str | None = None
+    source_run_id: str | None = None
+    params: list[KeyValue] = []
+    tags: list[KeyValue] = []
+
+
+class Finalize(Args):
+    status: str
+
+
+class Tags(Args):
+    tags: list[KeyValue] = []
+
+
+class Params(Args):
+    params: list[KeyValue] = []
+
+
+class OrderBy(Args):
+    field_name: str
+    ascending: bool = True
+
+
+class Search(Args):
+    experiment_ids: StrList = []
+    filter: str | None = None
+    max_results: int = 100
+    order_by: list[OrderBy] = []
+    page_token: str | None = None
+
+
+class Listing(Args):
+    artifact_directory_path: str = ""
+
+
+def _one(lm: logged_models.LoggedModel, root: str) -> Response:
+    return ok({"model": logged_model(lm, root)})
+
+
+@router.post("")
+def create(reg: RegistryDep, root: Root, args: Payload) -> Response:
+    a = parse(Create, args)
+    lm = logged_models.create(
+        reg,
+        a.experiment_id,
+        a.name,
+        a.model_type,
+        a.source_run_id,
+        {p.key: p.value for p in a.params},
+        {t.key: t.value for t in a.tags},
+    )
+    return _one(lm, root)
+
+
+@router.post("/search")
+def search(reg: RegistryDep, root: Root, args: Payload) -> Response:
+    a = parse(Search, args)
+    page = logged_models.search_models(
+        reg,
+        a.experiment_ids,
+        a.filter,
+        [(o.field_name, o.ascending) for o in a.order_by],
+        a.max_results,
+        a.page_token,
+    )
+    body: dict[str, object] = {"models": [logged_model(m, root) for m in page.items]}
+    if page.next_token:
+        body["next_page_token"] = page.next_token
+    return ok(body)
+
+
+@router.get("/{model_id}")
+def get(reg: RegistryDep, root: Root, model_id: str) -> Response:
+    return _one(logged_models.get(reg, model_id), root)
+
+
+@router.patch("/{model_id}")
+def finalize(reg: RegistryDep, root: Root, model_id: str, args: Payload) -> Response:
+    return _one(logged_models.finalize(reg, model_id, parse(Finalize, args).status), root)
+
+
+@router.delete("/{model_id}")
+def delete(reg: RegistryDep, model_id: str) -> Response:
+    logged_models.delete(reg, model_id)
+    return ok()
+
+
+@router.patch("/{model_id}/tags")
+def set_tags(reg: RegistryDep, root: Root, model_id: str, args: Payload) -> Response:
+    tags = {t.key: t.value for t in parse(Tags, args).tags}
+    return _one(logged_models.set_tags(reg, model_id, tags), root)
+
+
+@router.delete("/{model_id}/tags/{key:path}")
+def delete_tag(reg: RegistryDep, model_id: str, key: str) -> Response:
+    logged_models.delete_tag(reg, model_id, key)
+    return ok()
+
+
+@router.post("/{model_id}/params")
+def log_params(reg: RegistryDep, model_id: str, args: Payload) -> Response:
+    a = parse(Params, args)
+    logged_models.log_params(reg, model_id, {p.key: p.value for p in a.params})
+    return ok()
+
+
+@router.get("/{model_id}/artifacts/directories")
+def list_artifacts(reg: RegistryDep, root: Root, model_id: str, args: Payload) -> Response:
+    lm = logged_models.get(reg, model_id)
+    base = mlflow_artifacts.model_dir(lm.experiment_id, lm.id)
+    prefix = parse(Listing, args).artifact_directory_path.strip("/")
+    listed = mlflow_artifacts.listing(reg, f"{base}/{prefix}" if prefix else base)
+    return ok({"root_uri": f"{root}/{base}", "files": file_infos(listed, prefix)})

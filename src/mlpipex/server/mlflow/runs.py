@@ -1,0 +1,302 @@
+"""MLflow runs: create, get, update, delete, restore, log-metric, log-parameter, set-tag,
+delete-tag, log-batch, log-inputs, outputs, search, metric history, artifact listing."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Response
+from pydantic import model_validator
+
+from mlpipex.errors import Invalid
+from mlpipex.server.deps import RegistryDep
+from mlpipex.server.mlflow.wire import (
+    Args,
+    KeyValue,
+    Payload,
+    Root,
+    StrList,
+    file_infos,
+    number,
+    ok,
+    parse,
+    run,
+    run_info,
+)
+from mlpipex.service import mlflow_artifacts, search, tracking
+from mlpipex.service import mlflow_compat as compat
+from mlpipex.service.tracking import Metric
+
+router = APIRouter(prefix="/mlflow", tags=["mlflow runs"])
+
+
+class RunArgs(Args):
+    """MLflow sends the run's id as run_id, run_uuid (older clients) or both."""
+
+    run_id: str = ""
+    run_uuid: str = ""
+
+    @model_validator(mode="after")
+    def _one_id(self) -> RunArgs:
+        self.run_id = self.run_id or self.run_uuid
+        if not self.run_id:
+            raise ValueError("run_id is required")
+        return self
+
+
+class Create(Args):
+    experiment_id: str = "0"
+    user_id: str = ""
+    run_name: str = ""
+    start_time: int | None = None
+    tags: list[KeyValue] = []
+
+
+class Update(RunArgs):
+    status: str | None = None
+    end_time: int | None = None
+    run_name: str | None = None
+
+
+class MetricArgs(Args):
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+
+
+class LogMetric(RunArgs, MetricArgs):
+    pass
+
+
+class LogParam(RunArgs):
+    key: str
+    value: str = ""
+
+
+class SetTag(RunArgs):
+    key: str
+    value: str = ""
+
+
+class DeleteTag(RunArgs):
+    key: str
+
+
+class LogBatch(RunArgs):
+    metrics: list[MetricArgs] = []
+    params: list[KeyValue] = []
+    tags: list[KeyValue] = []
+
+
+class Dataset(Args):
+    name: str
+    digest: str
+    source_type: str = ""
+    source: str = ""
+    schema_: str | None = None
+    profile: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schema(cls, data: object) -> object:
+        if isinstance(data, dict) and "schema" in data:
+            data = {**data, "schema_": data["schema"]}
+        return data
+
+
+class DatasetInput(Args):
+    dataset: Dataset
+    tags: list[KeyValue] = []
+
+
+class LogInputs(RunArgs):
+    datasets: list[DatasetInput] = []
+
+
+class ModelOutput(Args):
+    model_id: str
+    step: int = 0
+
+
+class LogOutputs(RunArgs):
+    models: list[ModelOutput] = []
+
+
+class LogModel(RunArgs):
+    model_json: str
+
+
+class Search(Args):
+    experiment_ids: StrList = []
+    filter: str | None = None
+    run_view_type: str = "ACTIVE_ONLY"
+    max_results: int = 1000
+    order_by: StrList = []
+    page_token: str | None = None
+
+
+class History(RunArgs):
+    metric_key: str
+    max_results: int | None = None
+    page_token: str | None = None
+
+
+class ListArtifacts(RunArgs):
+    path: str = ""
+    page_token: str | None = None
+
+
+@router.post("/runs/create")
+def create(reg: RegistryDep, root: Root, args: Payload) -> Response:
+    a = parse(Create, args)
+    tags = {t.key: t.value for t in a.tags}
+    r = compat.create_run(reg, a.experiment_id, a.run_name or None, a.start_time, tags)
+    return ok({"run": run(r, root)})
+
+
+@router.get("/runs/get")
+def get(reg: RegistryDep, root: Root, args: Payload) -> Response:
+    return ok({"run": run(compat.get_run(reg, parse(RunArgs, args).run_id), root)})
+
+
+@router.post("/runs/update")
+def update(reg: RegistryDep, root: Root, args: Payload) -> Response:
+    a = parse(Update, args)
+    r = compat.update_run(reg, a.run_id, a.status, a.end_time, a.run_name)
+    return ok({"run_info": run_info(r, root)})
+
+
+@router.post("/runs/delete")
+def delete(reg: RegistryDep, args: Payload) -> Response:
+    tracking.delete_run(reg, parse(RunArgs, args).run_id)
+    return ok()
+
+
+@router.post("/runs/restore")
+def restore(reg: RegistryDep, args: Payload) -> Response:
+    tracking.delete_run(reg, parse(RunArgs, args).run_id, restore=True)
+    return ok()
+
+
+@router.post("/runs/log-metric")
+def log_metric(reg: RegistryDep, args: Payload) -> Response:
+    a = parse(LogMetric, args)
+    tracking.log_batch(reg, a.run_id, [Metric(a.key, a.value, a.timestamp, a.step)])
+    return ok()
+
+
+@router.post("/runs/log-parameter")
+def log_param(reg: RegistryDep, args: Payload) -> Response:
+    a = parse(LogParam, args)
+    tracking.log_batch(reg, a.run_id, params={a.key: a.value})
+    return ok()
+
+
+@router.post("/runs/set-tag")
+def set_tag(reg: RegistryDep, args: Payload) -> Response:
+    a = parse(SetTag, args)
+    compat.log_batch(reg, a.run_id, tags={a.key: a.value})
+    return ok()
+
+
+@router.post("/runs/delete-tag")
+def delete_tag(reg: RegistryDep, args: Payload) -> Response:
+    a = parse(DeleteTag, args)
+    tracking.delete_tag(reg, a.run_id, a.key)
+    return ok()
+
+
+@router.post("/runs/log-batch")
+def log_batch(reg: RegistryDep, args: Payload) -> Response:
+    a = parse(LogBatch, args)
+    params: dict[str, str] = {}
+    for p in a.params:
+        if params.get(p.key, p.value) != p.value:
+            raise Invalid(f"param {p.key!r} is given twice with different values")
+        params[p.key] = p.value
+    compat.log_batch(
+        reg,
+        a.run_id,
+        [Metric(m.key, m.value, m.timestamp, m.step) for m in a.metrics],
+        params,
+        {t.key: t.value for t in a.tags},
+    )
+    return ok()
+
+
+@router.post("/runs/log-inputs")
+def log_inputs(reg: RegistryDep, args: Payload) -> Response:
+    a = parse(LogInputs, args)
+    datasets = [
+        compat.MlflowDataset(
+            i.dataset.name,
+            i.dataset.digest,
+            i.dataset.source_type,
+            i.dataset.source,
+            i.dataset.schema_,
+            i.dataset.profile,
+            tuple((t.key, t.value) for t in i.tags),
+        )
+        for i in a.datasets
+    ]
+    compat.log_inputs(reg, a.run_id, datasets)
+    return ok()
+
+
+@router.post("/runs/outputs")
+def log_outputs(reg: RegistryDep, args: Payload) -> Response:
+    a = parse(LogOutputs, args)
+    compat.log_outputs(reg, a.run_id, {m.model_id: m.step for m in a.models})
+    return ok()
+
+
+@router.post("/runs/log-model")
+def log_model(reg: RegistryDep, args: Payload) -> Response:
+    """MLflow 2's record of a logged model: appended to the run's mlflow.log-model.history."""
+    a = parse(LogModel, args)
+    key = "mlflow.log-model.history"
+    history = json.loads(tracking.get_run(reg, a.run_id).tags.get(key, "[]"))
+    history.append(json.loads(a.model_json))
+    compat.log_batch(reg, a.run_id, tags={key: json.dumps(history)})
+    return ok()
+
+
+@router.post("/runs/search")
+def search_runs(reg: RegistryDep, root: Root, args: Payload) -> Response:
+    a = parse(Search, args)
+    page = compat.search_runs(
+        reg, a.experiment_ids, a.filter, a.run_view_type, a.order_by, a.max_results, a.page_token
+    )
+    body: dict[str, object] = {"runs": [run(r, root) for r in page.items]}
+    if page.next_token:
+        body["next_page_token"] = page.next_token
+    return ok(body)
+
+
+@router.get("/metrics/get-history")
+def history(reg: RegistryDep, args: Payload) -> Response:
+    a = parse(History, args)
+    found = tracking.metric_history(reg, a.run_id, a.metric_key)
+    offset = search.decode_page_token(a.page_token)
+    end = offset + a.max_results if a.max_results else len(found)
+    body: dict[str, object] = {
+        "metrics": [
+            {"key": m.key, "value": number(m.value), "timestamp": m.timestamp, "step": m.step}
+            for m in found[offset:end]
+        ]
+    }
+    if end < len(found):
+        body["next_page_token"] = search.encode_page_token(end)
+    return ok(body)
+
+
+@router.get("/artifacts/list")
+def list_artifacts(reg: RegistryDep, root: Root, args: Payload) -> Response:
+    """A run's artifacts at path, with paths from the run's artifact root (MLflow 1's API)."""
+    a = parse(ListArtifacts, args)
+    r = tracking.get_run(reg, a.run_id)
+    base = mlflow_artifacts.run_dir(r.experiment_id, r.id)
+    prefix = tracking.check_artifact_path(a.path)
+    listed = mlflow_artifacts.listing(reg, f"{base}/{prefix}" if prefix else base)
+    return ok({"root_uri": f"{root}/{base}", "files": file_infos(listed, prefix)})

@@ -1,0 +1,232 @@
+"""MLflow 3 logged models: a model's files logged under an experiment (and usually a run),
+before any registration. Their files are content-addressed artifact records (scope: the id)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from mlpipex.domain.models import Page
+from mlpipex.errors import Invalid, NotFound
+from mlpipex.service import search, tracking
+from mlpipex.service.context import Registry
+from mlpipex.service.mlflow_compat import ensure_default, experiment_id, paged
+from mlpipex.store import logged_models as store
+from mlpipex.store import schema_mlflow as m
+from mlpipex.store import tracking as runs
+
+STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
+_ATTRS = {
+    "model_id": "id",
+    "name": "name",
+    "status": "status",
+    "source_run_id": "source_run_id",
+    "model_type": "model_type",
+    "experiment_id": "experiment_id",
+}
+_NUMERIC = {"creation_timestamp": "created_at", "last_updated_timestamp": "updated_at"}
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModel:
+    id: str
+    experiment_id: str
+    name: str
+    model_type: str | None
+    source_run_id: str | None
+    status: str
+    status_message: str | None
+    creator: str
+    created_at: int
+    updated_at: int
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def is_model_id(text: str) -> bool:
+    return text.startswith("m-") and len(text) == 34 and text[2:].isalnum()
+
+
+def create(
+    reg: Registry,
+    eid: str,
+    name: str | None,
+    model_type: str | None,
+    source_run_id: str | None,
+    params: Mapping[str, str],
+    tags: Mapping[str, str],
+) -> LoggedModel:
+    reg.require("editor")
+    ensure_default(reg)
+    checked_tags, checked_params = tracking.check_tags(tags), tracking.check_params(params)
+    mid = f"m-{uuid.uuid4().hex}"
+    now = reg.clock()
+    with reg.store.write() as conn:
+        exp = runs.experiment_row(conn, id=experiment_id(eid))
+        if exp is None:
+            raise NotFound(f"experiment {eid!r} does not exist")
+        if source_run_id and runs.run_row(conn, source_run_id) is None:
+            raise NotFound(f"run {source_run_id!r} does not exist")
+        store.insert(
+            conn,
+            id=mid,
+            experiment_id=exp.id,
+            name=(name or "model")[: tracking.MAX_NAME],
+            model_type=model_type or None,
+            source_run_id=source_run_id or None,
+            status="LOGGED_MODEL_PENDING",
+            status_message=None,
+            creator=reg.actor.name,
+            created_at=now,
+            updated_at=now,
+        )
+        store.set_tags(conn, mid, checked_tags)
+        store.set_params(conn, mid, checked_params)
+    return get(reg, mid)
+
+
+def get(reg: Registry, model_id: str) -> LoggedModel:
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        return _models(conn, [_require(conn, model_id)])[0]
+
+
+def _require(conn: Any, model_id: str) -> Any:
+    row = store.row(conn, model_id)
+    if row is None:
+        raise NotFound(f"logged model {model_id!r} does not exist")
+    return row
+
+
+def _models(conn: Any, rows: Sequence[Any]) -> list[LoggedModel]:
+    ids = [r.id for r in rows]
+    tags, params = store.tags_of(conn, ids), store.params_of(conn, ids)
+    return [
+        LoggedModel(
+            r.id,
+            str(r.experiment_id),
+            r.name,
+            r.model_type,
+            r.source_run_id,
+            r.status,
+            r.status_message,
+            r.creator,
+            r.created_at,
+            r.updated_at,
+            tags.get(r.id, {}),
+            params.get(r.id, {}),
+        )
+        for r in rows
+    ]
+
+
+def _edit(reg: Registry, model_id: str, **values: Any) -> LoggedModel:
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require(conn, model_id)
+        store.update(conn, model_id, updated_at=reg.clock(), **values)
+    return get(reg, model_id)
+
+
+def finalize(reg: Registry, model_id: str, status: str) -> LoggedModel:
+    if status not in STATUSES:
+        raise Invalid(f"logged model status {status!r} is not one of " + ", ".join(STATUSES))
+    return _edit(reg, model_id, status=status)
+
+
+def set_tags(reg: Registry, model_id: str, tags: Mapping[str, str]) -> LoggedModel:
+    checked = tracking.check_tags(tags)
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require(conn, model_id)
+        store.set_tags(conn, model_id, checked)
+    return get(reg, model_id)
+
+
+def delete_tag(reg: Registry, model_id: str, key: str) -> None:
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require(conn, model_id)
+        if not store.delete_tag(conn, model_id, key):
+            raise NotFound(f"logged model {model_id} has no tag {key!r}")
+
+
+def log_params(reg: Registry, model_id: str, params: Mapping[str, str]) -> None:
+    checked = tracking.check_params(params)
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require(conn, model_id)
+        store.set_params(conn, model_id, checked)
+
+
+def delete(reg: Registry, model_id: str) -> None:
+    """Forget the logged model and its file records; versions registered from it keep theirs."""
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require(conn, model_id)
+        store.delete(conn, model_id)
+
+
+def search_models(
+    reg: Registry,
+    experiment_ids: Sequence[str],
+    filter: str | None,
+    order_by: Sequence[tuple[str, bool]],
+    max_results: int,
+    page_token: str | None,
+) -> Page[LoggedModel]:
+    """Logged models of the experiments matching filter (attributes, tags., params.)."""
+    reg.require("viewer")
+    conds = _conditions(search.parse_filter(filter, "logged model filter"), reg.store.dialect)
+    cols = {**_ATTRS, **_NUMERIC}
+    order = []
+    for name, ascending in order_by:
+        key = name.removeprefix("attributes.")
+        if key not in cols:
+            raise Invalid(f"cannot order logged models by {name!r}")
+        col = store.LM[cols[key]]
+        order.append(col.asc() if ascending else col.desc())
+    ids = [i for i in (_int(e) for e in experiment_ids) if i is not None]
+    offset = search.decode_page_token(page_token)
+    limit = max(1, min(max_results or 100, tracking.MAX_RESULTS))
+    with reg.store.read() as conn:
+        rows = store.search(conn, ids, conds, order, limit + 1, offset)
+        return paged(_models(conn, rows[:limit]), len(rows) > limit, offset)
+
+
+def _int(v: str) -> int | None:
+    return int(v) if str(v).isdigit() else None
+
+
+def _conditions(clauses: Sequence[search.Comparison], dialect: str) -> list[sa.ColumnElement[bool]]:
+    out: list[sa.ColumnElement[bool]] = []
+    for c in clauses:
+        if c.entity == "attributes" and c.key in _ATTRS:
+            value: Any = c.value
+            if c.key == "experiment_id":  # stored as integers, shown as strings
+                if isinstance(value, tuple):
+                    value = tuple(search._int_id(v) for v in value)
+                else:
+                    value = search._int_id(value)
+            out.append(search._string_cmp(store.LM[_ATTRS[c.key]], c.op, value, dialect))
+        elif c.entity == "attributes" and c.key in _NUMERIC:
+            out.append(search._numeric_cmp(store.LM[_NUMERIC[c.key]], c.op, c.value))
+        elif c.entity in ("tags", "params"):
+            kv = m.logged_model_tags if c.entity == "tags" else m.logged_model_params
+            out.append(
+                store.LM.id.in_(
+                    sa.select(kv.c.model_id).where(
+                        kv.c.key == c.key, search._string_cmp(kv.c.value, c.op, c.value, dialect)
+                    )
+                )
+            )
+        else:
+            raise Invalid(
+                f"invalid logged model filter: {c.entity}.{c.key} is not searchable",
+                hint="filter by " + ", ".join([*_ATTRS, *_NUMERIC]) + ", tags.KEY or params.KEY",
+            )
+    return out

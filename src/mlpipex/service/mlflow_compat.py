@@ -1,0 +1,391 @@
+"""Tracking as MLflow's API sees it, over service/tracking: the Default experiment, experiment
+edits and views, run names and git commits read from MLflow's tags, dataset inputs kept as
+MLflow sent them (and as native inputs, which registration inherits), and run outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from mlpipex.domain.models import Page
+from mlpipex.errors import AlreadyExists, Invalid, NotFound
+from mlpipex.service import search, tracking
+from mlpipex.service.context import Registry
+from mlpipex.service.tracking import DatasetInput, Experiment, Metric, NewRun, Run
+from mlpipex.store import mlflow_records as records
+from mlpipex.store import schema as t
+from mlpipex.store import tracking as store
+
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+SOURCE_NAME_TAG = "mlflow.source.name"
+RUN_NAME_TAG = "mlflow.runName"
+CONTEXT_TAG = "mlflow.data.context"
+T = TypeVar("T")
+VIEWS = {"ACTIVE_ONLY": ["active"], "DELETED_ONLY": ["deleted"], "ALL": ["active", "deleted"]}
+_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
+_DEFAULT_READY: set[str] = set()
+_DEFAULT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class MlflowDataset:
+    """A dataset input in MLflow's shape: source, schema and profile are JSON strings."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MlflowRun:
+    run: Run
+    datasets: tuple[MlflowDataset, ...] = ()
+    outputs: tuple[tuple[str, int], ...] = ()  # (logged model id, step)
+    metrics: dict[str, tuple[float, int, int]] = field(default_factory=dict)  # value, time, step
+
+
+# -- experiments -------------------------------------------------------------------------------
+
+
+def ensure_default(reg: Registry) -> None:
+    """The Default experiment (id 0) exists, as MLflow clients assume; checked once per store."""
+    if reg.store.url in _DEFAULT_READY:
+        return
+    tracking.ensure_experiment(reg, None)
+    with _DEFAULT_LOCK:
+        _DEFAULT_READY.add(reg.store.url)
+
+
+def experiment_id(value: str | int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound(f"experiment {value!r} does not exist") from None
+
+
+def create_experiment(reg: Registry, name: str, tags: Mapping[str, str]) -> Experiment:
+    ensure_default(reg)
+    return tracking.create_experiment(reg, name, tags)
+
+
+def get_experiment(reg: Registry, eid: str) -> Experiment:
+    ensure_default(reg)
+    return tracking.get_experiment(reg, eid)
+
+
+def get_experiment_by_name(reg: Registry, name: str) -> Experiment:
+    ensure_default(reg)
+    found = tracking.get_experiment_by_name(reg, name)
+    if found is None:
+        raise NotFound(f"experiment {name!r} does not exist")
+    return found
+
+
+def search_experiments(
+    reg: Registry,
+    filter: str | None,
+    view: str,
+    order_by: Sequence[str],
+    max_results: int,
+    page_token: str | None,
+) -> Page[Experiment]:
+    ensure_default(reg)
+    reg.require("viewer")
+    stages = VIEWS.get(view or "ACTIVE_ONLY")
+    if stages is None:
+        raise Invalid(f"view_type {view!r} is not one of " + ", ".join(VIEWS))
+    conds = search.experiment_conditions(
+        search.parse_filter(filter, "experiment filter"), reg.store.dialect
+    )
+    order = _experiment_order(order_by)
+    offset = search.decode_page_token(page_token)
+    if not 1 <= max_results <= tracking.MAX_RESULTS:
+        raise Invalid(f"max_results {max_results} must be between 1 and {tracking.MAX_RESULTS}")
+    with reg.store.read() as conn:
+        rows = records.experiment_rows(conn, stages, conds, order, max_results + 1, offset)
+        tags = store.experiment_tags(conn, [r.id for r in rows[:max_results]])
+    items = [
+        Experiment(
+            str(r.id), r.name, r.lifecycle_stage, r.created_at, r.updated_at, tags.get(r.id, {})
+        )
+        for r in rows[:max_results]
+    ]
+    return paged(items, len(rows) > max_results, offset)
+
+
+_EXP_ORDER = {
+    "name": "name",
+    "experiment_id": "id",
+    "creation_time": "created_at",
+    "last_update_time": "updated_at",
+}
+
+
+def _experiment_order(order_by: Sequence[str]) -> list[sa.ColumnElement[Any]]:
+    e = t.experiments.c
+    if not order_by:
+        return [e.created_at.desc()]
+    return order_terms(order_by, {k: e[c] for k, c in _EXP_ORDER.items()})
+
+
+def order_terms(order_by: Sequence[str], cols: Mapping[str, Any]) -> list[Any]:
+    """ORDER BY terms for MLflow's ``KEY [ASC|DESC]`` strings over the columns named."""
+    out = []
+    for text in order_by:
+        parts = text.split()
+        key = parts[0].removeprefix("attributes.") if parts else ""
+        direction = parts[1].upper() if len(parts) == 2 else "ASC"
+        if key not in cols or len(parts) > 2 or direction not in ("ASC", "DESC"):
+            raise Invalid(
+                f"invalid order_by {text!r}", hint="order by " + ", ".join(cols) + " [ASC|DESC]"
+            )
+        out.append(cols[key].desc() if direction == "DESC" else cols[key].asc())
+    return out
+
+
+def paged(items: list[T], more: bool, offset: int) -> Page[T]:
+    """A page of items read from offset, with the token of the next page when there is more."""
+    return Page(items, search.encode_page_token(offset + len(items)) if more else None)
+
+
+def _edit_experiment(reg: Registry, eid: str) -> Any:
+    reg.require("editor")
+    ensure_default(reg)
+    return experiment_id(eid)
+
+
+def rename_experiment(reg: Registry, eid: str, new_name: str) -> None:
+    key = _edit_experiment(reg, eid)
+    if not new_name or not new_name.strip() or len(new_name) > tracking.MAX_NAME:
+        raise Invalid(f"experiment name {new_name[:40]!r} must be 1 to {tracking.MAX_NAME} chars")
+    with reg.store.write() as conn:
+        row = _require_experiment(conn, key)
+        other = store.experiment_row(conn, name=new_name)
+        if other is not None and other.id != row.id:
+            raise AlreadyExists(f"experiment {new_name!r} already exists")
+        records.update_experiment(conn, key, name=new_name, updated_at=reg.clock())
+
+
+def set_experiment_deleted(reg: Registry, eid: str, deleted: bool) -> None:
+    """Delete (or restore) an experiment and its runs, as MLflow: marked, nothing removed."""
+    key = _edit_experiment(reg, eid)
+    if deleted and key == store.DEFAULT_EXPERIMENT_ID:
+        raise Invalid("the Default experiment (id 0) cannot be deleted")
+    stage = "deleted" if deleted else "active"
+    with reg.store.write() as conn:
+        _require_experiment(conn, key)
+        records.update_experiment(conn, key, lifecycle_stage=stage, updated_at=reg.clock())
+        conn.execute(
+            sa.update(t.runs).where(t.runs.c.experiment_id == key).values(lifecycle_stage=stage)
+        )
+
+
+def set_experiment_tag(reg: Registry, eid: str, key: str, value: str) -> None:
+    tags = tracking.check_tags({key: value})
+    exp = _edit_experiment(reg, eid)
+    with reg.store.write() as conn:
+        _require_experiment(conn, exp)
+        store.set_experiment_tags(conn, exp, tags)
+
+
+def delete_experiment_tag(reg: Registry, eid: str, key: str) -> None:
+    exp = _edit_experiment(reg, eid)
+    with reg.store.write() as conn:
+        _require_experiment(conn, exp)
+        if not records.delete_experiment_tag(conn, exp, key):
+            raise NotFound(f"experiment {eid} has no tag {key!r}")
+
+
+def _require_experiment(conn: Any, key: int) -> Any:
+    row = store.experiment_row(conn, id=key)
+    if row is None:
+        raise NotFound(f"experiment {key!r} does not exist")
+    return row
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+
+def create_run(
+    reg: Registry,
+    eid: str,
+    run_name: str | None,
+    start_time: int | None,
+    tags: Mapping[str, str],
+) -> MlflowRun:
+    """A run, with its commit and entry point read from MLflow's source tags."""
+    ensure_default(reg)
+    name = run_name or tags.get(RUN_NAME_TAG) or f"run-{secrets.token_hex(4)}"
+    run = tracking.create_run(
+        reg,
+        NewRun(
+            experiment_id=eid or str(store.DEFAULT_EXPERIMENT_ID),
+            name=name,
+            tags={**tags, RUN_NAME_TAG: name},
+            commit=_commit(tags),
+            entry_point=tags.get(SOURCE_NAME_TAG),
+            start_time=start_time,
+        ),
+    )
+    return MlflowRun(run)  # a new run has no metrics, inputs or outputs yet
+
+
+def _commit(tags: Mapping[str, str]) -> str | None:
+    sha = tags.get(GIT_COMMIT_TAG)
+    return sha if sha and _SHA.match(sha) else None
+
+
+def update_run(
+    reg: Registry, run_id: str, status: str | None, end_time: int | None, run_name: str | None
+) -> Run:
+    if run_name:
+        tracking.log_batch(reg, run_id, tags={RUN_NAME_TAG: run_name})
+        with reg.store.write() as conn:
+            store.update_run(conn, run_id, name=run_name)
+    if status:
+        return tracking.set_status(reg, run_id, status, end_time)
+    return tracking.get_run(reg, run_id)
+
+
+def log_batch(
+    reg: Registry,
+    run_id: str,
+    metrics: Sequence[Metric] = (),
+    params: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> None:
+    """tracking.log_batch; the git commit tag also becomes the run's commit."""
+    tracking.log_batch(reg, run_id, metrics, params, tags)
+    if tags and (sha := _commit(tags)) is not None:
+        with reg.store.write() as conn:
+            store.update_run(conn, run_id, commit=sha)
+    if tags and tags.get(RUN_NAME_TAG):
+        with reg.store.write() as conn:
+            store.update_run(conn, run_id, name=tags[RUN_NAME_TAG][: tracking.MAX_NAME])
+
+
+def log_inputs(reg: Registry, run_id: str, datasets: Sequence[MlflowDataset]) -> None:
+    """Record each dataset as MLflow sent it and as the run's native input (name, source URI,
+    digest, rows), which registration from the run inherits."""
+    for d in datasets:
+        if not d.name or not d.digest:
+            raise Invalid("a dataset input needs a name and a digest")
+        context = dict(d.tags).get(CONTEXT_TAG)
+        tracking.log_input(
+            reg,
+            run_id,
+            DatasetInput(
+                name=d.name,
+                uri=_source_uri(d),
+                digest=d.digest,
+                num_rows=_num_rows(d.profile),
+                context=context,
+            ),
+        )
+    with reg.store.write() as conn:
+        for d in datasets:
+            records.put_dataset_input(
+                conn,
+                run_id,
+                name=d.name,
+                digest=d.digest,
+                source_type=d.source_type,
+                source=d.source,
+                schema=d.schema,
+                profile=d.profile,
+                tags=[list(kv) for kv in d.tags],
+            )
+
+
+def _source_uri(d: MlflowDataset) -> str:
+    try:
+        src = json.loads(d.source)
+    except ValueError:
+        return d.source
+    if isinstance(src, dict):
+        for key in ("uri", "url", "path", "table_name"):
+            if isinstance(src.get(key), str):
+                return str(src[key])
+    return f"{d.source_type}:{d.source}"[:4096]
+
+
+def _num_rows(profile: str | None) -> int | None:
+    try:
+        rows = json.loads(profile or "{}").get("num_rows")
+    except (ValueError, AttributeError):
+        return None
+    return rows if isinstance(rows, int) else None
+
+
+def log_outputs(reg: Registry, run_id: str, models: Mapping[str, int]) -> None:
+    reg.require("editor")
+    with reg.store.write() as conn:
+        if store.run_row(conn, run_id) is None:
+            raise NotFound(f"run {run_id!r} does not exist")
+        records.put_outputs(conn, run_id, models)
+
+
+def get_run(reg: Registry, run_id: str) -> MlflowRun:
+    return _with_extras(reg, [tracking.get_run(reg, run_id)])[0]
+
+
+def search_runs(
+    reg: Registry,
+    experiment_ids: Sequence[str],
+    filter: str | None,
+    view: str,
+    order_by: Sequence[str],
+    max_results: int,
+    page_token: str | None,
+) -> Page[MlflowRun]:
+    stages = VIEWS.get(view or "ACTIVE_ONLY")
+    if stages is None:
+        raise Invalid(f"run_view_type {view!r} is not one of " + ", ".join(VIEWS))
+    view_name = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}[
+        view or "ACTIVE_ONLY"
+    ]
+    page = tracking.search_runs(
+        reg, experiment_ids, filter, order_by, max_results, page_token, view_name
+    )
+    return Page(_with_extras(reg, page.items), page.next_token)
+
+
+def _with_extras(reg: Registry, runs: Sequence[Run]) -> list[MlflowRun]:
+    ids = [r.id for r in runs]
+    if not ids:
+        return []
+    with reg.store.read() as conn:
+        inputs = records.dataset_inputs_of(conn, ids)
+        outputs = records.outputs_of(conn, ids)
+        metrics = store.latest_metrics_of(conn, ids)
+    return [
+        MlflowRun(
+            r,
+            tuple(
+                MlflowDataset(
+                    d.name,
+                    d.digest,
+                    d.source_type,
+                    d.source,
+                    d.schema,
+                    d.profile,
+                    tuple((k, v) for k, v in d.tags),
+                )
+                for d in inputs.get(r.id, [])
+            ),
+            tuple(outputs.get(r.id, [])),
+            {k: (v, ts, step) for k, v, ts, step in metrics.get(r.id, [])},
+        )
+        for r in runs
+    ]

@@ -1,0 +1,305 @@
+"""The model registry as MLflow's API sees it, over the native services: versions registered
+from an MLflow source (held to the same policy, files recorded without a copy), stage
+transitions through promote, deletions, searches by MLflow filter, latest versions per stage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
+from mlpipex.domain.refs import VersionRef, check_model_name
+from mlpipex.errors import Conflict, Invalid, NotFound
+from mlpipex.service import logged_models, promote, register, search, versions
+from mlpipex.service.context import Registry
+from mlpipex.service.mlflow_artifacts import files, locate_uri, relative, version_dir
+from mlpipex.service.mlflow_compat import order_terms, paged
+from mlpipex.service.models import require_model
+from mlpipex.store import events, registry
+from mlpipex.store import mlflow_records as records
+from mlpipex.store import schema as t
+
+MODEL_DELETED = "model_deleted"  # event kinds of MLflow's deletions
+VERSION_DELETED = "version_deleted"
+MAX_RESULTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class MlflowVersion:
+    version: ModelVersion
+    source: str
+    model_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MlflowModel:
+    model: RegisteredModel
+    latest: tuple[MlflowVersion, ...] = ()
+
+
+def _with_sources(conn: Connection, found: Sequence[ModelVersion]) -> list[MlflowVersion]:
+    sources = records.version_sources(conn, [(v.model, v.version) for v in found])
+    out = []
+    for v in found:
+        source, model_id = sources.get((v.model, v.version), (None, None))
+        out.append(
+            MlflowVersion(
+                v, source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}", model_id
+            )
+        )
+    return out
+
+
+def _versions(conn: Connection, rows: Sequence[Any]) -> list[MlflowVersion]:
+    return _with_sources(conn, registry.to_versions(conn, rows))
+
+
+def _model(conn: Connection, row: Any) -> MlflowModel:
+    latest = _versions(conn, records.latest_per_stage(conn, row.id))
+    return MlflowModel(registry.to_model(conn, row), tuple(latest))
+
+
+# -- registered models ---------------------------------------------------------------------
+
+
+def get_model(reg: Registry, name: str) -> MlflowModel:
+    reg.require("viewer", name)
+    with reg.store.read() as conn:
+        return _model(conn, require_model(conn, name))
+
+
+def latest_versions(reg: Registry, name: str, stages: Sequence[str]) -> list[MlflowVersion]:
+    reg.require("viewer", name)
+    with reg.store.read() as conn:
+        model = require_model(conn, name)
+        policy = reg.policy_of(model.policy)
+        wanted = {policy.stage(s) for s in stages}
+        found = _versions(conn, records.latest_per_stage(conn, model.id))
+    return [v for v in found if not wanted or v.version.stage in wanted]
+
+
+def delete_model(reg: Registry, name: str) -> None:
+    """Delete a model and its versions (MLflow's DeleteRegisteredModel); the events stay."""
+    reg.require("editor", name)
+    now = reg.clock()
+    with reg.store.write() as conn:
+        row = require_model(conn, name, lock=True)
+        registry.delete_model(conn, row.id)
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=MODEL_DELETED,
+            model=name,
+            payload={"versions": row.last_version},
+        )
+
+
+def search_models(
+    reg: Registry,
+    filter: str | None,
+    order_by: Sequence[str],
+    max_results: int,
+    page_token: str | None,
+) -> Page[MlflowModel]:
+    conds = _conditions(
+        filter, "registered model filter", versions_too=False, dialect=reg.store.dialect
+    )
+    order = order_terms(order_by, {"name": t.models.c.name, **_TIMES_MODEL})
+    offset, limit = search.decode_page_token(page_token), _limit(max_results)
+    with reg.store.read() as conn:
+        rows = records.search_model_rows(
+            conn, conds, order, limit + 1, offset, reg.visible_models()
+        )
+        return paged([_model(conn, r) for r in rows[:limit]], len(rows) > limit, offset)
+
+
+# -- versions ------------------------------------------------------------------------------
+
+
+def create_version(
+    reg: Registry,
+    name: str,
+    source: str,
+    run_id: str | None,
+    tags: Mapping[str, str],
+    description: str,
+    model_id: str | None,
+) -> MlflowVersion:
+    """Register the files under source as a new version. A logged model's source run (or the
+    run named) is the run it inherits commit, datasets and metrics from; a refusal names what
+    is missing."""
+    check_model_name(name)
+    place = locate_uri(f"models:/{model_id}" if model_id and not source else source)
+    if place.kind == "model" or model_id:
+        lm = logged_models.get(reg, place.key if place.kind == "model" else str(model_id))
+        model_id, run_id = lm.id, run_id or lm.source_run_id
+    elif place.kind == "run":
+        run_id = run_id or place.key
+    found = files(reg, place)
+    if place.path and not found:
+        raise NotFound(f"{source} holds no files to register")
+    v = register.register_version(
+        reg,
+        register.Registration(
+            name=name,
+            path=None,
+            files=relative(found, place.path) if found else [],
+            run_id=run_id or None,
+            tags=dict(tags),
+            description=description,
+        ),
+    )
+    with reg.store.write() as conn:
+        row = require_model(conn, name)
+        records.put_version_source(conn, row.id, v.version, source, model_id)
+    return MlflowVersion(v, source, model_id)
+
+
+def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:
+    reg.require("viewer", name)
+    with reg.store.read() as conn:
+        row = versions.resolve_row(conn, reg, VersionRef(name, version=version))
+        return _versions(conn, [row])[0]
+
+
+def get_by_alias(reg: Registry, name: str, alias: str) -> MlflowVersion:
+    reg.require("viewer", name)
+    with reg.store.read() as conn:
+        row = versions.resolve_row(conn, reg, VersionRef(name, alias=alias))
+        return _versions(conn, [row])[0]
+
+
+def delete_version(reg: Registry, name: str, version: int) -> None:
+    """Delete a version and the aliases pointing at it; its number is never reused."""
+    reg.require("editor", name)
+    now = reg.clock()
+    with reg.store.write() as conn:
+        model = require_model(conn, name, lock=True)
+        row = versions.resolve_row(conn, reg, VersionRef(name, version=version))
+        registry.delete_aliases_of(conn, model.id, version)
+        registry.delete_version(conn, row.id)
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=VERSION_DELETED,
+            model=name,
+            version=version,
+            payload={"stage": row.stage, "artifact": row.artifact_digest},
+        )
+
+
+def transition(
+    reg: Registry, name: str, version: int, stage: str, archive_existing: bool
+) -> MlflowVersion:
+    """MLflow's transition-stage through promote: gates and approvals apply. Waiting for
+    approval is refused as a conflict that says so (the request stays recorded)."""
+    result = promote.promote(reg, name, version, stage, reason="MLflow transition-stage")
+    if result.status == "pending":
+        raise Conflict(
+            f"{name}/{version} -> {result.to_stage} waits for approval "
+            f"({result.approvals_missing} more needed); the request is recorded",
+            hint=f"approve it with `mlpipex approve {name} {version} --to {result.to_stage}`",
+        )
+    if archive_existing and reg.policy_of(_policy(reg, name)).replaced_into(stage) is None:
+        for other in search_versions(reg, f"name = '{_quote(name)}'", [], MAX_RESULTS, None).items:
+            v = other.version
+            if v.version != version and v.stage == result.to_stage:
+                promote.promote(reg, name, v.version, "Archived", reason=f"replaced by {version}")
+    return get_version(reg, name, version)
+
+
+def _policy(reg: Registry, name: str) -> Any:
+    with reg.store.read() as conn:
+        return require_model(conn, name).policy
+
+
+def _quote(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def search_versions(
+    reg: Registry,
+    filter: str | None,
+    order_by: Sequence[str],
+    max_results: int,
+    page_token: str | None,
+) -> Page[MlflowVersion]:
+    conds = _conditions(
+        filter, "model version filter", versions_too=True, dialect=reg.store.dialect
+    )
+    v = t.versions.c
+    order = order_terms(
+        order_by,
+        {"name": t.models.c.name, "version_number": v.version, **_TIMES_VERSION},
+    )
+    offset, limit = search.decode_page_token(page_token), _limit(max_results)
+    with reg.store.read() as conn:
+        rows = records.search_version_rows(
+            conn, conds, order, limit + 1, offset, reg.visible_models()
+        )
+        return paged(_versions(conn, rows[:limit]), len(rows) > limit, offset)
+
+
+# -- filters and order -----------------------------------------------------------------------
+
+_TIMES_MODEL: dict[str, sa.ColumnElement[Any]] = {
+    "creation_timestamp": t.models.c.created_at,
+    "last_updated_timestamp": t.models.c.updated_at,
+}
+_TIMES_VERSION: dict[str, sa.ColumnElement[Any]] = {
+    "creation_timestamp": t.versions.c.created_at,
+    "last_updated_timestamp": t.versions.c.stage_entered_at,
+}
+
+
+def _limit(max_results: int) -> int:
+    if not 1 <= max_results <= MAX_RESULTS:
+        raise Invalid(f"max_results {max_results} must be between 1 and {MAX_RESULTS}")
+    return max_results
+
+
+def _conditions(
+    text: str | None, what: str, *, versions_too: bool, dialect: str
+) -> list[sa.ColumnElement[bool]]:
+    """name, tags.KEY (the model's, or the version's for versions), and for versions run_id,
+    version_number, current_stage, source_path."""
+    v = t.versions.c
+    attrs: dict[str, sa.ColumnElement[Any]] = {"name": t.models.c.name}
+    if versions_too:
+        attrs |= {"run_id": v.run_id, "current_stage": v.stage, "version_number": v.version}
+    out: list[sa.ColumnElement[bool]] = []
+    for c in search.parse_filter(text, what):
+        if c.entity == "attributes" and c.key in attrs:
+            value: Any = c.value
+            if c.key == "version_number":
+                value = _numbers(value)
+            out.append(search._string_cmp(attrs[c.key], c.op, value, dialect))
+        elif c.entity == "tags":
+            kv, owner = (t.version_tags, v.id) if versions_too else (t.model_tags, t.models.c.id)
+            fk = kv.c.version_id if versions_too else kv.c.model_id
+            out.append(
+                owner.in_(
+                    sa.select(fk).where(
+                        kv.c.key == c.key, search._string_cmp(kv.c.value, c.op, c.value, dialect)
+                    )
+                )
+            )
+        else:
+            raise Invalid(
+                f"invalid {what}: {c.entity}.{c.key} is not searchable",
+                hint="filter by " + ", ".join(attrs) + " or tags.KEY",
+            )
+    return out
+
+
+def _numbers(value: Any) -> Any:
+    items = value if isinstance(value, tuple) else (value,)
+    if not all(str(x).isdigit() for x in items):
+        raise Invalid(f"version_number compares with whole numbers, found {value!r}")
+    return tuple(int(x) for x in items) if isinstance(value, tuple) else int(value)

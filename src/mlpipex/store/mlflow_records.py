@@ -1,0 +1,241 @@
+"""Queries the MLflow-compatible API needs beyond the registry and tracking modules: artifact
+files outside runs, MLflow dataset inputs and run outputs, version sources, experiment edits and
+registry searches by filter."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mlpipex.store import schema as t
+from mlpipex.store import schema_mlflow as m
+
+# -- artifact files outside runs (scope: a logged model's id, or "" for free paths) ------------
+
+AF = m.artifact_files.c
+
+
+def put_files(conn: Connection, scope: str, files: Sequence[tuple[str, str, int]]) -> None:
+    """Record (path, digest, size) rows; a path written again points at its new bytes."""
+    if not files:
+        return
+    paths = [p for p, _, _ in files]
+    for i in range(0, len(paths), 500):
+        conn.execute(
+            sa.delete(m.artifact_files).where(AF.scope == scope, AF.path.in_(paths[i : i + 500]))
+        )
+    conn.execute(
+        sa.insert(m.artifact_files),
+        [{"scope": scope, "path": p, "digest": d, "size": s} for p, d, s in files],
+    )
+
+
+def files_of(conn: Connection, scope: str, prefix: str = "") -> list[tuple[str, str, int]]:
+    """(path, digest, size) at prefix or under prefix/, by path."""
+    q = sa.select(AF.path, AF.digest, AF.size).where(AF.scope == scope).order_by(AF.path)
+    if prefix:
+        q = q.where(sa.or_(AF.path == prefix, AF.path.like(f"{_escape(prefix)}/%", escape="\\")))
+    return [(r.path, r.digest, r.size) for r in conn.execute(q)]
+
+
+def delete_files(conn: Connection, scope: str, prefix: str) -> int:
+    cond = AF.scope == scope
+    if prefix:
+        cond = sa.and_(
+            cond, sa.or_(AF.path == prefix, AF.path.like(f"{_escape(prefix)}/%", escape="\\"))
+        )
+    return int(conn.execute(sa.delete(m.artifact_files).where(cond)).rowcount)
+
+
+def delete_run_files(conn: Connection, run_id: str, prefix: str) -> int:
+    a = t.run_artifacts.c
+    cond = a.run_id == run_id
+    if prefix:
+        cond = sa.and_(
+            cond, sa.or_(a.path == prefix, a.path.like(f"{_escape(prefix)}/%", escape="\\"))
+        )
+    return int(conn.execute(sa.delete(t.run_artifacts).where(cond)).rowcount)
+
+
+def _escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# -- dataset inputs and outputs as MLflow sent them ---------------------------------------------
+
+
+def put_dataset_input(conn: Connection, run_id: str, **values: Any) -> None:
+    d = m.dataset_inputs.c
+    conn.execute(
+        sa.delete(m.dataset_inputs).where(
+            d.run_id == run_id, d.name == values["name"], d.digest == values["digest"]
+        )
+    )
+    conn.execute(sa.insert(m.dataset_inputs).values(run_id=run_id, **values))
+
+
+def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[sa.Row[Any]]]:
+    out: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+    d = m.dataset_inputs.c
+    for r in conn.execute(
+        sa.select(m.dataset_inputs).where(d.run_id.in_(run_ids)).order_by(d.name, d.digest)
+    ):
+        out[r.run_id].append(r)
+    return out
+
+
+def put_outputs(conn: Connection, run_id: str, outputs: Mapping[str, int]) -> None:
+    if not outputs:
+        return
+    o = m.run_outputs.c
+    conn.execute(sa.delete(m.run_outputs).where(o.run_id == run_id, o.model_id.in_(list(outputs))))
+    conn.execute(
+        sa.insert(m.run_outputs),
+        [{"run_id": run_id, "model_id": k, "step": s} for k, s in outputs.items()],
+    )
+
+
+def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    o = m.run_outputs.c
+    for rid, mid, step in conn.execute(
+        sa.select(o.run_id, o.model_id, o.step).where(o.run_id.in_(run_ids)).order_by(o.model_id)
+    ):
+        out[rid].append((mid, step))
+    return out
+
+
+# -- version sources ----------------------------------------------------------------------------
+
+
+def put_version_source(
+    conn: Connection, model_id: int, version: int, source: str, logged_model: str | None
+) -> None:
+    vid = conn.execute(
+        sa.select(t.versions.c.id).where(
+            t.versions.c.model_id == model_id, t.versions.c.version == version
+        )
+    ).scalar_one()
+    conn.execute(
+        sa.insert(m.version_sources).values(version_id=vid, source=source, model_id=logged_model)
+    )
+
+
+def version_sources(
+    conn: Connection, refs: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """(model name, version) -> (source, logged model id) of the versions registered with one."""
+    if not refs:
+        return {}
+    s, v = m.version_sources.c, t.versions.c
+    names = {n for n, _ in refs}
+    rows = conn.execute(
+        sa.select(t.models.c.name, v.version, s.source, s.model_id)
+        .join(t.versions, t.versions.c.id == s.version_id)
+        .join(t.models, t.models.c.id == v.model_id)
+        .where(t.models.c.name.in_(names), v.version.in_({n for _, n in refs}))
+    )
+    return {(r.name, r.version): (r.source, r.model_id) for r in rows}
+
+
+# -- experiments --------------------------------------------------------------------------------
+
+
+def update_experiment(conn: Connection, experiment_id: int, **values: Any) -> None:
+    conn.execute(
+        sa.update(t.experiments).where(t.experiments.c.id == experiment_id).values(**values)
+    )
+
+
+def delete_experiment_tag(conn: Connection, experiment_id: int, key: str) -> bool:
+    et = t.experiment_tags.c
+    res = conn.execute(
+        sa.delete(t.experiment_tags).where(et.experiment_id == experiment_id, et.key == key)
+    )
+    return bool(res.rowcount)
+
+
+def experiment_rows(
+    conn: Connection,
+    lifecycle: Sequence[str],
+    conditions: Sequence[sa.ColumnElement[bool]],
+    order: Sequence[sa.ColumnElement[Any]],
+    limit: int,
+    offset: int,
+) -> list[sa.Row[Any]]:
+    e = t.experiments.c
+    q = (
+        sa.select(t.experiments)
+        .where(e.lifecycle_stage.in_(lifecycle), *conditions)
+        .order_by(*order, e.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(conn.execute(q).all())
+
+
+# -- registry searches --------------------------------------------------------------------------
+
+
+def search_version_rows(
+    conn: Connection,
+    conditions: Sequence[sa.ColumnElement[bool]],
+    order: Sequence[sa.ColumnElement[Any]],
+    limit: int,
+    offset: int,
+    only: frozenset[str] | None = None,
+) -> list[sa.Row[Any]]:
+    q = sa.select(t.versions, t.models.c.name.label("model_name")).join(t.models)
+    tail = (t.models.c.name, t.versions.c.version.desc())
+    return _page(conn, q, conditions, [*order, *tail], limit, offset, only)
+
+
+def search_model_rows(
+    conn: Connection,
+    conditions: Sequence[sa.ColumnElement[bool]],
+    order: Sequence[sa.ColumnElement[Any]],
+    limit: int,
+    offset: int,
+    only: frozenset[str] | None = None,
+) -> list[sa.Row[Any]]:
+    q = sa.select(t.models)
+    return _page(conn, q, conditions, [*order, t.models.c.name], limit, offset, only)
+
+
+def _page(
+    conn: Connection,
+    q: sa.Select[Any],
+    conditions: Sequence[sa.ColumnElement[bool]],
+    order: Sequence[sa.ColumnElement[Any]],
+    limit: int,
+    offset: int,
+    only: frozenset[str] | None,
+) -> list[sa.Row[Any]]:
+    """Rows of models (only those in ``only`` when given) meeting conditions, one page."""
+    q = q.where(*conditions).order_by(*order).limit(limit).offset(offset)
+    if only is not None:
+        q = q.where(t.models.c.name.in_(sorted(only)))
+    return list(conn.execute(q).all())
+
+
+def latest_per_stage(conn: Connection, model_id: int) -> list[sa.Row[Any]]:
+    """The newest version in each stage (MLflow's get-latest-versions)."""
+    v = t.versions.c
+    newest = (
+        sa.select(v.stage, sa.func.max(v.version).label("version"))
+        .where(v.model_id == model_id)
+        .group_by(v.stage)
+        .subquery()
+    )
+    q = (
+        sa.select(t.versions, t.models.c.name.label("model_name"))
+        .join(t.models)
+        .join(newest, sa.and_(newest.c.stage == v.stage, newest.c.version == v.version))
+        .where(v.model_id == model_id)
+        .order_by(v.version)
+    )
+    return list(conn.execute(q).all())
