@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     user: str | None = None
     token: str | None = None
     policy: str | None = None
+    secret_key: str | None = None
+    allow_private_webhooks: bool = False
 
     def actor(self) -> str:
         return self.user or getpass.getuser()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
 from mlpipex.cli import render
@@ -73,4 +76,4 @@ def upgrade(ctx: typer.Context) -> None:
     out.print(f"schema at revision {client(ctx).upgrade_schema()}")
 
 
-COMMANDS = {"audit": audit, "fsck": fsck, "gc": gc}
+COMMANDS: dict[str, Callable[..., Any]] = {"audit": audit, "fsck": fsck, "gc": gc}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import typer
 
@@ -13,7 +15,7 @@ from mlpipex.config import Settings
 
 app = typer.Typer(
     name="mlpipex",
-    help="MLPipeX: a deployment-first model registry, with experiment tracking and data versioning.",
+    help="MLPipeX: a deployment-first model registry, with tracking and data versioning.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,34 +33,58 @@ class State:
 def _root(
     ctx: typer.Context,
     uri: str | None = typer.Option(
-        None, "--uri", envvar="MLPIPEX_URI", help="Registry: a folder, sqlite:///, postgresql://, http(s)://"
+        None,
+        "--uri",
+        envvar="MLPIPEX_URI",
+        help="Registry: a folder, sqlite:///, postgresql://, http(s)://",
     ),
     objects: str | None = typer.Option(
         None, "--objects", envvar="MLPIPEX_OBJECTS", help="Object store URL (any fsspec URL)."
     ),
-    user: str | None = typer.Option(None, "--user", envvar="MLPIPEX_USER", help="Actor recorded in events."),
+    user: str | None = typer.Option(
+        None, "--user", envvar="MLPIPEX_USER", help="Actor recorded in events."
+    ),
     traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback on errors."),
 ) -> None:
     ctx.obj = State(Settings(uri=uri, objects=objects, user=user), traceback)
 
 
 def _register_commands() -> None:
-    from mlpipex.cli import audit, data, models, quickstart, versions
+    from mlpipex.cli import (
+        access,
+        audit,
+        data,
+        models,
+        quickstart,
+        runs,
+        serve,
+        server,
+        versions,
+        webhooks,
+    )
 
-    app.command("quickstart")(quickstart.quickstart)
-    from mlpipex.cli import server
-
-    app.command("server")(server.server)
-    app.add_typer(models.app, name="models")
-    for name, fn in {**versions.COMMANDS, **audit.COMMANDS, **data.ROOT_COMMANDS}.items():
+    commands: dict[str, Callable[..., Any]] = {
+        "quickstart": quickstart.quickstart,
+        **versions.COMMANDS,
+        **audit.COMMANDS,
+        **data.ROOT_COMMANDS,
+        "server": server.server,
+        "serve": serve.serve,
+    }
+    for name, fn in commands.items():
         app.command(name)(fn)
-    app.add_typer(versions.alias_app, name="alias")
-    app.add_typer(data.app, name="data")
-    app.add_typer(audit.db_app, name="db")
-    from mlpipex.cli import runs
+    groups = {
+        "models": models.app,
+        "alias": versions.alias_app,
+        "data": data.app,
+        "db": audit.db_app,
+        "users": access.users_app,
+        "tokens": access.tokens_app,
+        "webhooks": webhooks.app,
+    }
+    for name, group in groups.items():
+        app.add_typer(group, name=name)
     runs.mount(app)
-    from mlpipex.cli.serve import serve
-    app.command("serve")(serve)
 
 
 _register_commands()

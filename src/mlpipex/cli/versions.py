@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -189,7 +191,7 @@ def alias_delete(ctx: typer.Context, name: str, alias: str) -> None:
     out.print(f"deleted {name}@{alias}")
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[..., Any]] = {
     "register": register,
     "versions": versions,
     "show": show,

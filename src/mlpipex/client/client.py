@@ -25,6 +25,7 @@ from mlpipex.domain.models import (
 from mlpipex.domain.policy import Policy
 from mlpipex.objects.hashing import Progress
 from mlpipex.service import (
+    access,
     aliases,
     audit,
     lineage,
@@ -33,6 +34,7 @@ from mlpipex.service import (
     promote,
     register,
     versions,
+    webhooks,
 )
 from mlpipex.service.context import Actor, Registry
 from mlpipex.service.datasets import resolve as resolve_dataset
@@ -302,3 +304,65 @@ class Client(TrackingMethods, ModelMethods):
         reg = self._registry(True)
         reg.store.upgrade()
         return reg.store.schema_revision() or ""
+
+    # -- users and tokens ----------------------------------------------------------------------
+    def create_user(
+        self, name: str, roles: Sequence[str] = ("viewer",), password: str | None = None
+    ) -> access.User:
+        return access.create_user(self._registry(True), name, list(roles), password)
+
+    def list_users(self) -> list[access.User]:
+        return access.list_users(self._registry())
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        roles: Sequence[str] | None = None,
+        password: str | None = None,
+        disabled: bool | None = None,
+    ) -> access.User:
+        return access.update_user(
+            self._registry(),
+            name,
+            roles=list(roles) if roles is not None else None,
+            password=password,
+            disabled=disabled,
+        )
+
+    def grant(self, user: str, model: str, role: str | None) -> access.User:
+        return access.grant(self._registry(), user, model, role)
+
+    def create_token(
+        self, user: str | None = None, name: str = "", expires_in_s: int | None = None
+    ) -> tuple[access.Token, str]:
+        """A new API token; the clear value is returned once and never stored."""
+        reg = self._registry(True)
+        expires = reg.clock() + expires_in_s * 1000 if expires_in_s else None
+        return access.create_token(reg, user or reg.actor.name, name, expires)
+
+    def list_tokens(self, user: str | None = None) -> list[access.Token]:
+        reg = self._registry()
+        return access.list_tokens(reg, user or reg.actor.name)
+
+    def revoke_token(self, token_id: str) -> None:
+        access.revoke_token(self._registry(), token_id)
+
+    # -- webhooks ------------------------------------------------------------------------------
+    def create_webhook(self, url: str, events: Sequence[str], secret: str) -> webhooks.Webhook:
+        return webhooks.create(self._registry(True), url, list(events), secret)
+
+    def list_webhooks(self) -> list[webhooks.Webhook]:
+        return webhooks.list_webhooks(self._registry())
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        webhooks.delete(self._registry(), webhook_id)
+
+    def test_webhook(self, webhook_id: int) -> int:
+        return webhooks.test(self._registry(), webhook_id)
+
+    def webhook_deliveries(self, webhook_id: int, limit: int = 50) -> list[webhooks.Delivery]:
+        return webhooks.deliveries(self._registry(), webhook_id, limit)
+
+    def deliver_webhooks(self) -> int:
+        return webhooks.deliver_due(self._registry())

@@ -20,6 +20,7 @@ from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.errors import NotFound
 from mlpipex.objects.hashing import Progress
 from mlpipex.objects.manifest import hash_tree, list_files
+from mlpipex.service import access, webhooks
 from mlpipex.service.audit import ChainReport
 from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.lineage import Lineage, StageChange
@@ -262,6 +263,78 @@ class RemoteClient(Client):
 
     def upgrade_schema(self) -> str:
         raise NotFound("a server upgrades its own schema when it starts")
+
+    # -- users and tokens ----------------------------------------------------------------------
+    def create_user(
+        self, name: str, roles: Sequence[str] = ("viewer",), password: str | None = None
+    ) -> access.User:
+        body = {"name": name, "roles": list(roles), "password": password}
+        return access.User(**self.http.call("POST", "/api/v1/users", json=body))
+
+    def list_users(self) -> list[access.User]:
+        return [access.User(**u) for u in self.http.call("GET", "/api/v1/users")]
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        roles: Sequence[str] | None = None,
+        password: str | None = None,
+        disabled: bool | None = None,
+    ) -> access.User:
+        body = {
+            "roles": list(roles) if roles is not None else None,
+            "password": password,
+            "disabled": disabled,
+        }
+        return access.User(**self.http.call("PATCH", f"/api/v1/users/{_q(name)}", json=body))
+
+    def grant(self, user: str, model: str, role: str | None) -> access.User:
+        return access.User(
+            **self.http.call(
+                "PUT", f"/api/v1/users/{_q(user)}/grants/{_q(model)}", json={"role": role}
+            )
+        )
+
+    def create_token(
+        self, user: str | None = None, name: str = "", expires_in_s: int | None = None
+    ) -> tuple[access.Token, str]:
+        d = self.http.call(
+            "POST",
+            "/api/v1/tokens",
+            json={"user": user, "name": name, "expires_in_s": expires_in_s},
+        )
+        return access.Token(d["id"], d["user"], name, 0, None, None), d["token"]
+
+    def list_tokens(self, user: str | None = None) -> list[access.Token]:
+        params = {"user": user} if user else {}
+        return [access.Token(**t) for t in self.http.call("GET", "/api/v1/tokens", params=params)]
+
+    def revoke_token(self, token_id: str) -> None:
+        self.http.call("DELETE", f"/api/v1/tokens/{_q(token_id)}")
+
+    # -- webhooks ------------------------------------------------------------------------------
+    def create_webhook(self, url: str, events: Sequence[str], secret: str) -> webhooks.Webhook:
+        body = {"url": url, "events": list(events), "secret": secret}
+        return webhooks.Webhook(**self.http.call("POST", "/api/v1/webhooks", json=body))
+
+    def list_webhooks(self) -> list[webhooks.Webhook]:
+        return [webhooks.Webhook(**w) for w in self.http.call("GET", "/api/v1/webhooks")]
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        self.http.call("DELETE", f"/api/v1/webhooks/{webhook_id}")
+
+    def test_webhook(self, webhook_id: int) -> int:
+        return int(self.http.call("POST", f"/api/v1/webhooks/{webhook_id}/test")["status"])
+
+    def webhook_deliveries(self, webhook_id: int, limit: int = 50) -> list[webhooks.Delivery]:
+        rows = self.http.call(
+            "GET", f"/api/v1/webhooks/{webhook_id}/deliveries", params={"limit": limit}
+        )
+        return [webhooks.Delivery(**d) for d in rows]
+
+    def deliver_webhooks(self) -> int:
+        raise NotFound("servers send deliveries themselves")
 
     # -- loading models ------------------------------------------------------------------------
     def materialize(self, files: Sequence[FileEntry]) -> Path:

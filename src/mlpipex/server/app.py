@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,9 +14,11 @@ from mlpipex.config import resolve
 from mlpipex.errors import Invalid
 from mlpipex.objects import ObjectStore
 from mlpipex.server import errors
+from mlpipex.server.background import Dispatcher
 from mlpipex.server.deps import ServerState
 from mlpipex.server.settings import ServerSettings
 from mlpipex.service.open import OBJECTS_KEY, load_policy
+from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store, registry
 
 
@@ -30,7 +35,14 @@ def open_state(settings: ServerSettings) -> ServerState:
     if recorded is None:
         with store.write() as conn:
             registry.set_setting(conn, OBJECTS_KEY, objects_url)
-    return ServerState(settings, store, ObjectStore(objects_url), load_policy(settings.policy))
+    key_file = loc.root / "secret.key" if loc.root else None
+    return ServerState(
+        settings,
+        store,
+        ObjectStore(objects_url),
+        load_policy(settings.policy),
+        SecretBox(settings.secret_key, key_file),
+    )
 
 
 class BodyLimit:
@@ -85,13 +97,23 @@ async def _no_receive() -> Message:
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
+    state = open_state(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        dispatcher = Dispatcher(state)
+        dispatcher.start()
+        yield
+        dispatcher.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="MLPipeX control plane",
         version=__version__,
         description="Deployment-first model registry: native API under /api/v1, "
         "MLflow-compatible API under /api/2.0/mlflow.",
     )
-    app.state.mlpipex = open_state(settings)
+    app.state.mlpipex = state
     errors.install(app)
     from mlpipex.server import auth
     from mlpipex.server.api import routers

@@ -22,7 +22,7 @@ from mlpipex.errors import Unauthorized
 from mlpipex.server.deps import ServerState
 from mlpipex.server.errors import respond
 from mlpipex.service import access
-from mlpipex.service.context import Actor, Registry
+from mlpipex.service.context import Actor
 
 CACHE_SECONDS = 5.0
 PUBLIC = (
@@ -63,7 +63,7 @@ def credentials_actor(st: ServerState, header: str, cache: _Cache) -> Actor:
     key = hashlib.sha256(header.encode()).hexdigest()
     if (hit := cache.get(key)) is not None:
         return hit
-    reg = Registry(st.store, st.objects, Actor("anonymous", frozenset()), st.policy)
+    reg = st.registry(Actor("anonymous", frozenset()))
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value:
         found = access.authenticate_token(reg, value.strip(), reg.clock())

@@ -11,6 +11,7 @@ from mlpipex.domain.policy import Policy
 from mlpipex.objects import ObjectStore
 from mlpipex.server.settings import ServerSettings
 from mlpipex.service.context import Actor, Registry
+from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store
 
 
@@ -20,6 +21,17 @@ class ServerState:
     store: Store
     objects: ObjectStore
     policy: Policy
+    secrets: SecretBox
+
+    def registry(self, actor: Actor) -> Registry:
+        return Registry(
+            store=self.store,
+            objects=self.objects,
+            actor=actor,
+            default_policy=self.policy,
+            secrets=self.secrets,
+            allow_private_webhooks=self.settings.allow_private_webhooks,
+        )
 
 
 def state(request: Request) -> ServerState:
@@ -40,7 +52,7 @@ def actor(request: Request) -> Actor:
 def registry(
     st: Annotated[ServerState, Depends(state)], who: Annotated[Actor, Depends(actor)]
 ) -> Registry:
-    return Registry(store=st.store, objects=st.objects, actor=who, default_policy=st.policy)
+    return st.registry(who)
 
 
 StateDep = Annotated[ServerState, Depends(state)]

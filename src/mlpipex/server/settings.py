@@ -16,6 +16,7 @@ class ServerSettings(BaseSettings):
     max_body_mb: int = Field(64, ge=1, description="Largest JSON request body")
     max_upload_gb: int = Field(100, ge=1, description="Largest artifact upload")
     allow_private_webhooks: bool = Field(False, description="Allow webhooks to private addresses")
+    secret_key: str | None = Field(None, description="Key that seals stored webhook secrets")
     default_artifact_root: str = Field("mlflow-artifacts:/", description="MLflow artifact root")
 
     @field_validator("store")

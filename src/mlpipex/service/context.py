@@ -10,6 +10,7 @@ from typing import Any
 from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.errors import Forbidden, NotFound
 from mlpipex.objects import ObjectStore
+from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store
 
 ROLES = ("viewer", "editor", "approver", "admin")
@@ -42,6 +43,8 @@ class Registry:
     actor: Actor
     default_policy: Policy = field(default_factory=Policy)
     clock: Callable[[], int] = now_ms
+    secrets: SecretBox = field(default_factory=SecretBox)
+    allow_private_webhooks: bool = False
 
     def require(self, role: str, model: str | None = None) -> None:
         """Raise unless the actor has role (globally or on model). Someone who may not even

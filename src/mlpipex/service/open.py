@@ -11,6 +11,7 @@ from mlpipex.domain.policy import PRESETS, Policy, parse_policy
 from mlpipex.errors import Invalid
 from mlpipex.objects import ObjectStore
 from mlpipex.service.context import Actor, Registry
+from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store, registry
 
 OBJECTS_KEY = "objects_uri"
@@ -55,4 +56,6 @@ def open_registry(
         objects=ObjectStore(objects_url),
         actor=actor or Actor(settings.actor()),
         default_policy=load_policy(settings.policy),
+        secrets=SecretBox(settings.secret_key, loc.root / "secret.key" if loc.root else None),
+        allow_private_webhooks=settings.allow_private_webhooks,
     )

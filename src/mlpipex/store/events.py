@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain.events import GENESIS, event_hash
 from mlpipex.domain.models import Event
 from mlpipex.store import schema as t
+from mlpipex.store import webhooks
 
 
 def append(
@@ -26,14 +29,8 @@ def append(
 ) -> Event:
     """Append one event, chained to the previous one; the head row serializes concurrent appends."""
     payload = payload or {}
-    head = conn.execute(
-        sa.select(t.chain_head).where(t.chain_head.c.id == 1).with_for_update()
-    ).first()
-    if head is None:
-        seq, prev = 1, GENESIS
-        conn.execute(sa.insert(t.chain_head).values(id=1, seq=0, hash=GENESIS))
-    else:
-        seq, prev = head.seq + 1, head.hash
+    head = _locked_head(conn)
+    seq, prev = head.seq + 1, head.hash
     h = event_hash(
         seq=seq,
         time=time,
@@ -60,7 +57,22 @@ def append(
         )
     )
     conn.execute(sa.update(t.chain_head).where(t.chain_head.c.id == 1).values(seq=seq, hash=h))
+    webhooks.enqueue(conn, seq, kind, time)
     return Event(seq, time, actor, kind, model, version, reason, payload, prev, h)
+
+
+def _locked_head(conn: Connection) -> sa.Row[Any]:
+    """The chain's head row, locked; created once (two first writers cannot both create it)."""
+    select = sa.select(t.chain_head).where(t.chain_head.c.id == 1).with_for_update()
+    head = conn.execute(select).first()
+    if head is None:
+        dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(
+            dialect(t.chain_head).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing()
+        )
+        head = conn.execute(select).first()
+    assert head is not None
+    return head
 
 
 def _event(r: sa.Row[Any]) -> Event:
@@ -120,3 +132,9 @@ def scan(conn: Connection, batch: int = 5000) -> Iterator[Event]:
 def head(conn: Connection) -> tuple[int, str]:
     row = conn.execute(sa.select(t.chain_head).where(t.chain_head.c.id == 1)).first()
     return (row.seq, row.hash) if row else (0, GENESIS)
+
+
+def query_seqs(conn: Connection, seqs: list[int]) -> list[Event]:
+    if not seqs:
+        return []
+    return [_event(r) for r in conn.execute(sa.select(t.events).where(t.events.c.seq.in_(seqs)))]

@@ -28,13 +28,15 @@ metadata = MetaData(
 )
 
 settings = Table(
-    "settings", metadata,
+    "settings",
+    metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
 models = Table(
-    "registered_models", metadata,
+    "registered_models",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(256), nullable=False, unique=True),
     Column("description", Text, nullable=False, default=""),
@@ -45,23 +47,38 @@ models = Table(
 )
 
 model_tags = Table(
-    "model_tags", metadata,
-    Column("model_id", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True),
+    "model_tags",
+    metadata,
+    Column(
+        "model_id",
+        Integer,
+        ForeignKey("registered_models.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
 aliases = Table(
-    "aliases", metadata,
-    Column("model_id", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True),
+    "aliases",
+    metadata,
+    Column(
+        "model_id",
+        Integer,
+        ForeignKey("registered_models.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("alias", String(256), primary_key=True),
     Column("version", Integer, nullable=False),
 )
 
 versions = Table(
-    "model_versions", metadata,
+    "model_versions",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("model_id", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "model_id", Integer, ForeignKey("registered_models.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("version", Integer, nullable=False),
     Column("stage", String(64), nullable=False),
     Column("status", String(32), nullable=False),
@@ -80,22 +97,31 @@ versions = Table(
 )
 
 version_metrics = Table(
-    "version_metrics", metadata,
-    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
+    "version_metrics",
+    metadata,
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("key", String(250), primary_key=True),
     Column("value", Float, nullable=False),
 )
 
 version_tags = Table(
-    "version_tags", metadata,
-    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
+    "version_tags",
+    metadata,
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
 version_datasets = Table(
-    "version_datasets", metadata,
-    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
+    "version_datasets",
+    metadata,
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("name", String(250), primary_key=True),
     Column("uri", Text, nullable=False),
     Column("digest", String(80), nullable=False),
@@ -104,17 +130,23 @@ version_datasets = Table(
 )
 
 version_files = Table(
-    "version_files", metadata,
-    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True),
+    "version_files",
+    metadata,
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("path", String(1024), primary_key=True),
     Column("digest", String(64), nullable=False, index=True),
     Column("size", BigInteger, nullable=False),
 )
 
 transition_requests = Table(
-    "transition_requests", metadata,
+    "transition_requests",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("to_stage", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("requested_by", String(256), nullable=False),
@@ -124,9 +156,14 @@ transition_requests = Table(
 )
 
 approvals = Table(
-    "approvals", metadata,
-    Column("request_id", Integer, ForeignKey("transition_requests.id", ondelete="CASCADE"),
-           primary_key=True),
+    "approvals",
+    metadata,
+    Column(
+        "request_id",
+        Integer,
+        ForeignKey("transition_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("actor", String(256), primary_key=True),
     Column("comment", Text, nullable=False, default=""),
     Column("created_at", BigInteger, nullable=False),
@@ -134,14 +171,16 @@ approvals = Table(
 
 # The hash chain's head: one row, locked by every append so the chain stays linear.
 chain_head = Table(
-    "chain_head", metadata,
+    "chain_head",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
 
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("time", BigInteger, nullable=False),
     Column("actor", String(256), nullable=False),
@@ -158,7 +197,8 @@ events = Table(
 # -- experiment tracking (MLflow's nouns) ----------------------------------------------------
 
 experiments = Table(
-    "experiments", metadata,
+    "experiments",
+    metadata,
     # MLflow's ids are strings; ours are integers shown as strings, with "0" the Default experiment.
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(256), nullable=False, unique=True),
@@ -168,18 +208,22 @@ experiments = Table(
 )
 
 experiment_tags = Table(
-    "experiment_tags", metadata,
-    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"),
-           primary_key=True),
+    "experiment_tags",
+    metadata,
+    Column(
+        "experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
 runs = Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     Column("id", String(32), primary_key=True),
-    Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("name", String(250), nullable=False),
     Column("status", String(16), nullable=False),
     Column("lifecycle_stage", String(32), nullable=False, default="active"),
@@ -195,7 +239,8 @@ runs = Table(
 )
 
 params = Table(
-    "params", metadata,
+    "params",
+    metadata,
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
@@ -205,7 +250,8 @@ params = Table(
 )
 
 run_tags = Table(
-    "run_tags", metadata,
+    "run_tags",
+    metadata,
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
@@ -215,7 +261,8 @@ run_tags = Table(
 # The latest value of each metric of each run (MLflow's rule: highest step, then timestamp), kept
 # apart from the history so search and order by a metric read one row per run.
 latest_metrics = Table(
-    "latest_metrics", metadata,
+    "latest_metrics",
+    metadata,
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Float, nullable=False),
@@ -227,9 +274,11 @@ latest_metrics = Table(
 
 # Append-only; one secondary index so that thousands of inserts a second stay cheap.
 metric_history = Table(
-    "metric_history", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    "metric_history",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     Column("key", String(250), nullable=False),
     Column("value", Float, nullable=False),
@@ -240,7 +289,8 @@ metric_history = Table(
 )
 
 run_inputs = Table(
-    "run_inputs", metadata,
+    "run_inputs",
+    metadata,
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("name", String(250), primary_key=True),
     Column("uri", Text, nullable=False),
@@ -254,7 +304,8 @@ run_inputs = Table(
 # A run's artifacts: content-addressed objects listed by path, so runs:/ID/model is the manifest
 # of the rows under the prefix "model/".
 run_artifacts = Table(
-    "run_artifacts", metadata,
+    "run_artifacts",
+    metadata,
     Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("path", String(1024), primary_key=True),
     Column("digest", String(64), nullable=False, index=True),
@@ -263,7 +314,8 @@ run_artifacts = Table(
 
 # -- access: users, their roles, API tokens (stored as hashes only) ---------------------------
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(256), nullable=False, unique=True),
     Column("password_hash", String(256), nullable=True),
@@ -273,14 +325,16 @@ users = Table(
 )
 
 model_grants = Table(
-    "model_grants", metadata,
+    "model_grants",
+    metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("model", String(256), primary_key=True),
     Column("role", String(32), nullable=False),
 )
 
 tokens = Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(256), nullable=False),
@@ -292,7 +346,8 @@ tokens = Table(
 
 # -- webhooks: subscriptions to event kinds, and one delivery row per (webhook, event) ---------
 webhooks = Table(
-    "webhooks", metadata,
+    "webhooks",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("url", Text, nullable=False),
     Column("events", JSON, nullable=False),
@@ -303,7 +358,8 @@ webhooks = Table(
 )
 
 webhook_deliveries = Table(
-    "webhook_deliveries", metadata,
+    "webhook_deliveries",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
     Column("event_seq", BigInteger, nullable=False),

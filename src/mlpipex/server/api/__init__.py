@@ -6,9 +6,17 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from mlpipex.server.api import audit, health, models, objects, versions
+    from mlpipex.server.api import access, audit, health, models, objects, versions, webhooks
 
-    out = [health.router, models.router, versions.router, objects.router, audit.router]
+    out = [
+        health.router,
+        models.router,
+        versions.router,
+        objects.router,
+        audit.router,
+        access.router,
+        webhooks.router,
+    ]
     try:  # the MLflow-compatible API, when present
         from mlpipex.server.mlflow import routers as mlflow_routers
     except ImportError:

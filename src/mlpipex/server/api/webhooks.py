@@ -1,0 +1,43 @@
+"""/api/v1/webhooks: subscriptions, test sends and the delivery log (admins)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from mlpipex.server.deps import RegistryDep
+from mlpipex.service import webhooks
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+
+
+class WebhookCreate(BaseModel):
+    url: str = Field(min_length=8, max_length=2048)
+    events: list[str] = Field(default_factory=lambda: ["*"])
+    secret: str = Field(min_length=16, max_length=1024)
+
+
+@router.get("")
+def list_webhooks(reg: RegistryDep) -> list[webhooks.Webhook]:
+    return webhooks.list_webhooks(reg)
+
+
+@router.post("", status_code=201)
+def create(reg: RegistryDep, body: WebhookCreate) -> webhooks.Webhook:
+    return webhooks.create(reg, body.url, body.events, body.secret)
+
+
+@router.delete("/{webhook_id}", status_code=204)
+def delete(reg: RegistryDep, webhook_id: int) -> Response:
+    webhooks.delete(reg, webhook_id)
+    return Response(status_code=204)
+
+
+@router.post("/{webhook_id}/test")
+def test(reg: RegistryDep, webhook_id: int) -> dict[str, int]:
+    return {"status": webhooks.test(reg, webhook_id)}
+
+
+@router.get("/{webhook_id}/deliveries")
+def deliveries(reg: RegistryDep, webhook_id: int, limit: int = 50) -> list[webhooks.Delivery]:
+    return webhooks.deliveries(reg, webhook_id, limit)

@@ -1,0 +1,253 @@
+"""Webhooks: every event kind can be subscribed to. Deliveries are queued with the event, in its
+transaction, then sent by whichever server (or `mlpipex webhooks deliver`) claims them: signed
+(HMAC-SHA256 over "<timestamp>.<body>", header X-MLPipeX-Signature), retried with exponential
+backoff, and logged. Private and loopback addresses are refused unless allowed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from mlpipex.domain import events as ev
+from mlpipex.errors import Invalid, NotFound
+from mlpipex.service.context import Registry
+from mlpipex.store import events, webhooks
+
+log = logging.getLogger("mlpipex.webhooks")
+MAX_ATTEMPTS = 8
+LEASE_MS = 60_000
+TEST_KIND = "webhook_test"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    created_by: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    event_seq: int
+    status: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    delivered_at: int | None
+
+
+def check_url(url: str, allow_private: bool) -> None:
+    """http(s) only; and unless allowed, no address that resolves to a private, loopback,
+    link-local or reserved network (no server-side request forgery through a webhook)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise Invalid(f"webhook URL {url!r} must be http(s)://host/...")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise Invalid(f"webhook host {parts.hostname!r} does not resolve") from None
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0])
+        if (
+            ip.is_private
+            or ip.is_loopback
+            or ip.is_link_local
+            or ip.is_reserved
+            or ip.is_multicast
+            or ip.is_unspecified
+        ):
+            raise Invalid(
+                f"webhook URL {url!r} resolves to a private address ({ip})",
+                hint="the server refuses private and loopback addresses unless started with "
+                "MLPIPEX_ALLOW_PRIVATE_WEBHOOKS=true",
+            )
+
+
+def _check_kinds(kinds: list[str]) -> list[str]:
+    unknown = [k for k in kinds if k != "*" and k not in ev.KINDS]
+    if unknown or not kinds:
+        raise Invalid(
+            f"unknown event kind(s) {', '.join(unknown) or '(none)'}",
+            hint="kinds are * or " + ", ".join(sorted(ev.KINDS)),
+        )
+    return sorted(set(kinds))
+
+
+def _webhook(r: Any) -> Webhook:
+    return Webhook(r.id, r.url, list(r.events), bool(r.active), r.created_by, r.created_at)
+
+
+def create(reg: Registry, url: str, kinds: list[str], secret: str) -> Webhook:
+    reg.require("admin")
+    check_url(url, reg.allow_private_webhooks)
+    kinds = _check_kinds(kinds)
+    if len(secret) < 16:
+        raise Invalid("a webhook secret needs at least 16 characters")
+    sealed = reg.secrets.seal(secret)
+    now = reg.clock()
+    with reg.store.write() as conn:
+        wid = webhooks.insert(conn, url, kinds, sealed, reg.actor.name, now)
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.WEBHOOK_CREATED,
+            payload={"webhook": wid, "url": url, "events": kinds},
+        )
+        row = webhooks.get(conn, wid)
+    return _webhook(row)
+
+
+def list_webhooks(reg: Registry) -> list[Webhook]:
+    reg.require("admin")
+    with reg.store.read() as conn:
+        return [_webhook(r) for r in webhooks.list_all(conn)]
+
+
+def delete(reg: Registry, webhook_id: int) -> None:
+    reg.require("admin")
+    now = reg.clock()
+    with reg.store.write() as conn:
+        if not webhooks.delete(conn, webhook_id):
+            raise NotFound(f"webhook {webhook_id} does not exist")
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.WEBHOOK_DELETED,
+            payload={"webhook": webhook_id},
+        )
+
+
+def deliveries(reg: Registry, webhook_id: int, limit: int = 50) -> list[Delivery]:
+    reg.require("admin")
+    with reg.store.read() as conn:
+        if webhooks.get(conn, webhook_id) is None:
+            raise NotFound(f"webhook {webhook_id} does not exist")
+        return [
+            Delivery(
+                r.id, r.event_seq, r.status, r.attempts, r.last_status, r.last_error, r.delivered_at
+            )
+            for r in webhooks.deliveries(conn, webhook_id, limit)
+        ]
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def _send(url: str, secret: str, kind: str, delivery: str, body: bytes, allow_private: bool) -> int:
+    check_url(url, allow_private)  # again: the name may resolve elsewhere by now
+    ts = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-MLPipeX-Event": kind,
+        "X-MLPipeX-Delivery": delivery,
+        "X-MLPipeX-Timestamp": ts,
+        "X-MLPipeX-Signature": signature(secret, ts, body),
+    }
+    r = httpx.post(url, content=body, headers=headers, timeout=10.0, follow_redirects=False)
+    return r.status_code
+
+
+def test(reg: Registry, webhook_id: int) -> int:
+    """Send a test event now; returns the receiver's HTTP status."""
+    reg.require("admin")
+    with reg.store.read() as conn:
+        row = webhooks.get(conn, webhook_id)
+    if row is None:
+        raise NotFound(f"webhook {webhook_id} does not exist")
+    body = json.dumps({"kind": TEST_KIND, "webhook": webhook_id, "time": reg.clock()}).encode()
+    try:
+        return _send(
+            row.url,
+            reg.secrets.open(row.secret_enc),
+            TEST_KIND,
+            "test",
+            body,
+            reg.allow_private_webhooks,
+        )
+    except httpx.HTTPError as exc:
+        raise Invalid(f"webhook {webhook_id}: {type(exc).__name__}: {exc}") from None
+
+
+def deliver_due(reg: Registry, limit: int = 50) -> int:
+    """Send what is due; returns how many were delivered. Claims are leases, so a server that
+    dies mid-send leaves its deliveries to be retried by another after LEASE_MS."""
+    now = reg.clock()
+    with reg.store.write() as conn:
+        claimed = webhooks.claim_due(conn, now, limit)
+        for d in claimed:
+            webhooks.record(conn, d.id, next_attempt_at=now + LEASE_MS)
+        hooks = {d.webhook_id: webhooks.get(conn, d.webhook_id) for d in claimed}
+        evs = {e.seq: e for e in events.query_seqs(conn, [d.event_seq for d in claimed])}
+    sent = 0
+    for d in claimed:
+        hook, event = hooks[d.webhook_id], evs.get(d.event_seq)
+        if hook is None or event is None:
+            continue
+        body = json.dumps(
+            {
+                "seq": event.seq,
+                "time": event.time,
+                "actor": event.actor,
+                "kind": event.kind,
+                "model": event.model,
+                "version": event.version,
+                "reason": event.reason,
+                "payload": event.payload,
+                "hash": event.hash,
+            },
+            sort_keys=True,
+        ).encode()
+        status: int | None = None
+        error: str | None = None
+        try:
+            status = _send(
+                hook.url,
+                reg.secrets.open(hook.secret_enc),
+                event.kind,
+                str(d.id),
+                body,
+                reg.allow_private_webhooks,
+            )
+        except (httpx.HTTPError, Invalid) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        ok = status is not None and 200 <= status < 300
+        attempts = d.attempts + 1
+        done = reg.clock()
+        values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error}
+        if ok:
+            values.update(status="delivered", delivered_at=done)
+            sent += 1
+        elif attempts >= MAX_ATTEMPTS:
+            values.update(status="failed")
+        else:
+            values.update(status="pending", next_attempt_at=done + 1000 * min(3600, 2**attempts))
+        with reg.store.write() as conn:
+            webhooks.record(conn, d.id, **values)
+        log.info(
+            "webhook %s delivery %s of event %s: %s",
+            hook.id,
+            d.id,
+            event.seq,
+            status if status is not None else error,
+        )
+    return sent
