@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlpipex.errors import (
@@ -64,7 +64,38 @@ def _is_mlflow(request: Request) -> bool:
     return request.url.path.startswith(("/api/2.0/", "/ajax-api/2.0/"))
 
 
-def respond(request: Request, exc: MLPipeXError) -> JSONResponse:
+def _is_ui(request: Request) -> bool:
+    path = request.url.path
+    return path == "/" or path.startswith("/ui/")
+
+
+def _ui_response(request: Request, exc: MLPipeXError) -> Response:
+    """The UI's error page; a browser without a session is sent to sign in instead (a 401 with
+    WWW-Authenticate would make it ask for Basic credentials)."""
+    from urllib.parse import quote
+
+    from mlpipex.server.ui import render
+
+    if isinstance(exc, Unauthorized):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
+    status = status_of(exc)
+    titles = {400: "Refused", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
+    return render.page(
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        title=titles.get(status, "Error"),
+        message=exc.message,
+        hint=exc.hint or "",
+        reasons=exc.reasons if isinstance(exc, PolicyViolation) else [],
+    )
+
+
+def respond(request: Request, exc: MLPipeXError) -> Response:
+    if _is_ui(request):
+        return _ui_response(request, exc)
     if _is_mlflow(request):
         code, status = next(
             ((c, s) for cls, c, s in MLFLOW_CODES if isinstance(exc, cls)), ("INTERNAL_ERROR", 500)
@@ -75,11 +106,11 @@ def respond(request: Request, exc: MLPipeXError) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(MLPipeXError)
-    async def _ours(request: Request, exc: MLPipeXError) -> JSONResponse:
+    async def _ours(request: Request, exc: MLPipeXError) -> Response:
         return respond(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
             for e in exc.errors()
@@ -87,7 +118,7 @@ def install(app: FastAPI) -> None:
         return respond(request, Invalid(f"invalid request: {problems}"))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             if _is_mlflow(request):
                 return JSONResponse(
@@ -108,6 +139,6 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s %s", request.method, request.url.path)
         return respond(request, MLPipeXError(f"internal error: {type(exc).__name__}"))

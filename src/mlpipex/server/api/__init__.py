@@ -17,6 +17,9 @@ def routers() -> list[APIRouter]:
         access.router,
         webhooks.router,
     ]
+    from mlpipex.server.ui import ui_router
+
+    out.append(ui_router())
     try:  # the MLflow-compatible API, when present
         from mlpipex.server.mlflow import routers as mlflow_routers
     except ImportError:

@@ -1,0 +1,219 @@
+"""The endpoint pages, behind a small interface until the endpoints service lands.
+
+The UI asks ``mlpipex.service.endpoints`` (when that module exists) for:
+
+    list_endpoints(reg) -> iterable of objects with ``name``          (optional)
+    get_status(reg, name) -> object or mapping with:
+        name: str
+        follows: str                  what it tracks: "fraud:Production", "fraud@champion"...
+        traffic: {version: percent}   the split in force
+        rollout: None or {state, from_traffic, to_traffic, steps: [
+                     {percent, state, analysis: [{name, value, threshold, passed}]}]}
+        samples: [{time (ms), version, requests_per_s, error_rate (0..1), p50_ms, p99_ms}]
+        drift: {version: status}      e.g. "ok", "drift in 3 of 25 features"
+
+Attributes or mapping keys both work, so the service may return dataclasses or plain dicts.
+Without the module the pages say there are no endpoints yet.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from mlpipex.server.deps import RegistryDep
+from mlpipex.server.ui import render
+from mlpipex.server.ui.charts import Line, line_chart
+from mlpipex.service.context import Registry
+
+router = APIRouter(include_in_schema=False)
+
+SERVICE = "mlpipex.service.endpoints"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    value: float | None
+    threshold: str
+    passed: bool | None
+
+
+@dataclass(frozen=True)
+class Step:
+    percent: float
+    state: str
+    analysis: list[Check]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    state: str
+    from_traffic: dict[int, float]
+    to_traffic: dict[int, float]
+    steps: list[Step]
+
+
+@dataclass(frozen=True)
+class Sample:
+    time: int
+    version: int
+    requests_per_s: float
+    error_rate: float
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    name: str
+    follows: str
+    traffic: dict[int, float]
+    rollout: Rollout | None
+    samples: list[Sample] = field(default_factory=list)
+    drift: dict[int, str] = field(default_factory=dict)
+
+
+def _service() -> ModuleType | None:
+    try:
+        return importlib.import_module(SERVICE)
+    except ModuleNotFoundError as exc:
+        if exc.name == SERVICE:
+            return None
+        raise
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def _split(raw: Any) -> dict[int, float]:
+    return {int(k): float(v) for k, v in dict(raw or {}).items()}
+
+
+def _opt(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def view(raw: Any) -> EndpointView:
+    """The service's status, in the shape the template reads."""
+    ro = _get(raw, "rollout")
+    rollout = None
+    if ro is not None:
+        steps = [
+            Step(
+                float(_get(s, "percent", 0)),
+                str(_get(s, "state", "")),
+                [
+                    Check(
+                        str(_get(c, "name", "")),
+                        _opt(_get(c, "value")),
+                        str(_get(c, "threshold", "")),
+                        _get(c, "passed"),
+                    )
+                    for c in _get(s, "analysis", None) or []
+                ],
+            )
+            for s in _get(ro, "steps", None) or []
+        ]
+        rollout = Rollout(
+            str(_get(ro, "state", "")),
+            _split(_get(ro, "from_traffic")),
+            _split(_get(ro, "to_traffic")),
+            steps,
+        )
+    samples = [
+        Sample(
+            int(_get(s, "time", 0)),
+            int(_get(s, "version", 0)),
+            float(_get(s, "requests_per_s", 0.0)),
+            float(_get(s, "error_rate", 0.0)),
+            _opt(_get(s, "p50_ms")),
+            _opt(_get(s, "p99_ms")),
+        )
+        for s in _get(raw, "samples", None) or []
+    ]
+    drift = {int(k): str(v) for k, v in dict(_get(raw, "drift", None) or {}).items()}
+    return EndpointView(
+        str(_get(raw, "name", "")),
+        str(_get(raw, "follows", "")),
+        _split(_get(raw, "traffic")),
+        rollout,
+        samples,
+        drift,
+    )
+
+
+def status(reg: Registry, name: str) -> EndpointView | None:
+    """The endpoint's status, or None while there is no endpoints service."""
+    svc = _service()
+    return None if svc is None else view(svc.get_status(reg, name))
+
+
+def names(reg: Registry) -> list[str]:
+    svc = _service()
+    if svc is None or not hasattr(svc, "list_endpoints"):
+        return []
+    found: Iterable[Any] = svc.list_endpoints(reg)
+    return [str(_get(e, "name", e)) for e in found]
+
+
+def charts(samples: list[Sample]) -> list[Markup]:
+    """Request rate, error rate and latency per version over time."""
+    if not samples:
+        return []
+    t0 = min(s.time for s in samples)
+    by_version: dict[int, list[Sample]] = {}
+    for s in sorted(samples, key=lambda s: s.time):
+        by_version.setdefault(s.version, []).append(s)
+
+    def lines(y: Any, suffix: str = "") -> list[Line]:
+        return [
+            Line(
+                f"v{v}{suffix}",
+                [((s.time - t0) / 1000, y(s)) for s in ss if y(s) is not None],
+            )
+            for v, ss in sorted(by_version.items())
+        ]
+
+    x = "seconds"
+    return [
+        line_chart(
+            lines(lambda s: s.requests_per_s), title="requests/s", x_label=x, from_zero=True
+        ),
+        line_chart(
+            lines(lambda s: 100 * s.error_rate), title="error rate %", x_label=x, from_zero=True
+        ),
+        line_chart(
+            lines(lambda s: s.p50_ms, " p50") + lines(lambda s: s.p99_ms, " p99"),
+            title="latency ms",
+            x_label=x,
+            from_zero=True,
+        ),
+    ]
+
+
+@router.get("/ui/endpoints", response_class=HTMLResponse)
+def endpoints_page(request: Request, reg: RegistryDep) -> HTMLResponse:
+    return render.page(request, "endpoints.html", names=names(reg), service=_service() is not None)
+
+
+@router.get("/ui/endpoints/{name}", response_class=HTMLResponse)
+def endpoint_page(request: Request, reg: RegistryDep, name: str) -> HTMLResponse:
+    found = status(reg, name)
+    return render.page(
+        request,
+        "endpoint.html",
+        name=name,
+        ep=found,
+        charts=charts(found.samples) if found else [],
+    )
