@@ -50,7 +50,7 @@ class Place:
 
 def locate(path: str) -> Place:
     """Where a proxy path lives; paths that are absolute or climb out with '..' are refused."""
-    p = tracking.check_artifact_path(path.strip("/"))
+    p = tracking.check_artifact_path(path)
     if m := _RUN.match(p):
         return Place("run", m.group(2), m.group(3) or "")
     if m := _MODEL.match(p):

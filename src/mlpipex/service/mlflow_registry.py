@@ -283,13 +283,11 @@ def _conditions(
         elif c.entity == "tags":
             kv, owner = (t.version_tags, v.id) if versions_too else (t.model_tags, t.models.c.id)
             fk = kv.c.version_id if versions_too else kv.c.model_id
-            out.append(
-                owner.in_(
-                    sa.select(fk).where(
-                        kv.c.key == c.key, search._string_cmp(kv.c.value, c.op, c.value, dialect)
-                    )
-                )
-            )
+            # != and NOT IN match what lacks the tag too (MLflow hides prompts this way)
+            negated = {"!=": "=", "NOT IN": "IN"}.get(c.op)
+            cmp = search._string_cmp(kv.c.value, negated or c.op, c.value, dialect)
+            having = owner.in_(sa.select(fk).where(kv.c.key == c.key, cmp))
+            out.append(sa.not_(having) if negated else having)
         else:
             raise Invalid(
                 f"invalid {what}: {c.entity}.{c.key} is not searchable",
