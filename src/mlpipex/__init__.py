@@ -11,36 +11,67 @@ model = mlpipex.load_model("models:/fraud@champion")
 from __future__ import annotations
 
 import importlib
-from typing import Any
-
-from mlpipex.client import Client
-from mlpipex.tracking import (
-    ActiveRun,
-    active_run,
-    end_run,
-    load_model,
-    log_artifact,
-    log_artifacts,
-    log_batch,
-    log_dataset,
-    log_metric,
-    log_metrics,
-    log_model,
-    log_param,
-    log_params,
-    set_tag,
-    set_tags,
-    start_run,
-)
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# The SDK's names load on first use: `import mlpipex` (and every CLI command, which imports the
+# package first) stays cheap until a name is touched.
+_LAZY = {
+    "Client": "mlpipex.client",
+    "ActiveRun": "mlpipex.tracking",
+    "active_run": "mlpipex.tracking",
+    "end_run": "mlpipex.tracking",
+    "load_model": "mlpipex.tracking",
+    "log_artifact": "mlpipex.tracking",
+    "log_artifacts": "mlpipex.tracking",
+    "log_batch": "mlpipex.tracking",
+    "log_dataset": "mlpipex.tracking",
+    "log_metric": "mlpipex.tracking",
+    "log_metrics": "mlpipex.tracking",
+    "log_model": "mlpipex.tracking",
+    "log_param": "mlpipex.tracking",
+    "log_params": "mlpipex.tracking",
+    "set_tag": "mlpipex.tracking",
+    "set_tags": "mlpipex.tracking",
+    "start_run": "mlpipex.tracking",
+}
+
+if TYPE_CHECKING:
+    from mlpipex import pyfunc
+    from mlpipex.client import Client
+    from mlpipex.tracking import (
+        ActiveRun,
+        active_run,
+        end_run,
+        load_model,
+        log_artifact,
+        log_artifacts,
+        log_batch,
+        log_dataset,
+        log_metric,
+        log_metrics,
+        log_model,
+        log_param,
+        log_params,
+        set_tag,
+        set_tags,
+        start_run,
+    )
+
 
 def __getattr__(name: str) -> Any:
-    # pyfunc pulls in the flavors; import it only when a model file asks for it.
     if name == "pyfunc":
         return importlib.import_module("mlpipex.pyfunc")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'mlpipex' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 __all__ = [

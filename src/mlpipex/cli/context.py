@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -19,14 +20,17 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from mlpipex.client import Client
-from mlpipex.objects.hashing import Progress as ProgressFn
+if TYPE_CHECKING:
+    from mlpipex.client import Client
+    from mlpipex.objects.hashing import Progress as ProgressFn
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False)
 
 
 def client(ctx: typer.Context) -> Client:
+    from mlpipex.client import Client
+
     state = ctx.find_root().obj
     c: Client = Client(settings=state.settings)
     ctx.call_on_close(c.close)

@@ -6,12 +6,14 @@ import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from mlpipex.cli.errors import report
-from mlpipex.config import Settings
+
+if TYPE_CHECKING:
+    from mlpipex.config import Settings
 
 app = typer.Typer(
     name="mlpipex",
@@ -25,8 +27,17 @@ app = typer.Typer(
 
 @dataclass
 class State:
-    settings: Settings
+    """The root options; Settings (pydantic) is built only by commands that need it."""
+
+    options: dict[str, str | None]
     traceback: bool = False
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        from mlpipex.config import Settings
+
+        given = {k: v for k, v in self.options.items() if v is not None}
+        return Settings(**given)  # type: ignore[arg-type]
 
 
 @app.callback()
@@ -46,7 +57,7 @@ def _root(
     ),
     traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback on errors."),
 ) -> None:
-    ctx.obj = State(Settings(uri=uri, objects=objects, user=user), traceback)
+    ctx.obj = State({"uri": uri, "objects": objects, "user": user}, traceback)
 
 
 def _register_commands() -> None:

@@ -13,7 +13,6 @@ from rich.rule import Rule
 
 from mlpipex.cli import render
 from mlpipex.cli.context import out
-from mlpipex.client import Client
 from mlpipex.errors import PolicyViolation
 
 MODEL = "fraud-detector"
@@ -98,6 +97,8 @@ def quickstart(
 ) -> None:
     """Train a model, see a registration refused, register it complete, promote it through
     Staging to Production past a metric gate and an approval, print lineage, verify the audit."""
+    from mlpipex.client import Client
+
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mlpipex-quickstart-"))
     root.mkdir(parents=True, exist_ok=True)
     if any(root.iterdir()):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.tree import Tree
 
 from mlpipex.domain.models import Event, ModelVersion, RegisteredModel
-from mlpipex.service.lineage import Lineage
+
+if TYPE_CHECKING:
+    from mlpipex.service.lineage import Lineage
 
 
 def when(ms: int) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
 from mlpipex.cli import render
 from mlpipex.cli.context import client, out
-from mlpipex.service.tracking import Run
+
+if TYPE_CHECKING:
+    from mlpipex.service.tracking import Run
 
 experiments_app = typer.Typer(help="Experiments: named groups of runs.", no_args_is_help=True)
 runs_app = typer.Typer(

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from mlpipex.cli.context import err
-from mlpipex.config import resolve
+from mlpipex.location import resolve
 
 
 def server(

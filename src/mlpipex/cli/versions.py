@@ -12,7 +12,6 @@ from mlpipex.cli import render
 from mlpipex.cli.context import byte_progress, client, echo, out, tree_size
 from mlpipex.cli.errors import PENDING
 from mlpipex.errors import Invalid
-from mlpipex.service.datasets import parse_assignment
 
 alias_app = typer.Typer(
     help="Movable names (@champion) pointing at one version.", no_args_is_help=True
@@ -22,7 +21,10 @@ alias_app = typer.Typer(
 def _pairs(values: list[str], what: str) -> dict[str, str]:
     out_: dict[str, str] = {}
     for text in values:
-        k, v = parse_assignment(text, what)
+        k, sep, v = text.partition("=")
+        k, v = k.strip(), v.strip()
+        if not sep or not k or not v:
+            raise Invalid(f"{what} {text!r} is not KEY=VALUE")
         if k in out_:
             raise Invalid(f"{what} {k} is given twice")
         out_[k] = v

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlpipex.config import DIRNAME, workspace_root
+from mlpipex.location import DIRNAME, workspace_root
 from mlpipex.domain.pointer import SUFFIX, PointerOut, dump_pointer, parse_pointer
 from mlpipex.errors import Invalid, NotFound
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlpipex import __version__
-from mlpipex.config import resolve
+from mlpipex.location import resolve
 from mlpipex.errors import Invalid
 from mlpipex.objects import ObjectStore
 from mlpipex.server import errors

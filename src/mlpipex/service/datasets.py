@@ -11,13 +11,6 @@ from mlpipex.objects.hashing import Progress
 from mlpipex.objects.manifest import hash_tree
 
 
-def parse_assignment(text: str, what: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip() or not value.strip():
-        raise Invalid(f"{what} {text!r} is not KEY=VALUE")
-    return key.strip(), value.strip()
-
-
 def resolve(name: str, ref: str, cwd: Path, progress: Progress | None = None) -> DatasetRef:
     """A dataset reference with its digest: a URI with ``#digest`` is taken as given;
     a pointer file resolves to what it records; any other local path is hashed."""
