@@ -168,7 +168,7 @@ def test_versions_paginate(ui: TestClient, seeded: Seeded) -> None:
     html = ui.get("/ui/models/fraud").text.split('id="versions"')[1]
     shown = [
         int(v)
-        for v in re.findall(r'<td class="num"><a href="/ui/models/fraud/versions/(\d+)"', html)
+        for v in re.findall(r'<td class="ver"><a href="/ui/models/fraud/versions/(\d+)"', html)
     ]
     assert shown[:50] == list(range(123, 73, -1))
     nxt = re.search(r'before=(\d+)">Older versions', html)
@@ -176,7 +176,7 @@ def test_versions_paginate(ui: TestClient, seeded: Seeded) -> None:
     page2 = ui.get("/ui/models/fraud", params={"before": "74"}).text.split('id="versions"')[1]
     shown2 = [
         int(v)
-        for v in re.findall(r'<td class="num"><a href="/ui/models/fraud/versions/(\d+)"', page2)
+        for v in re.findall(r'<td class="ver"><a href="/ui/models/fraud/versions/(\d+)"', page2)
     ]
     assert shown2[:50] == list(range(73, 23, -1))
     staged = ui.get("/ui/models/fraud", params={"stage": "staging"}).text
