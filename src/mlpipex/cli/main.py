@@ -65,6 +65,7 @@ def _register_commands() -> None:
         access,
         audit,
         data,
+        endpoint,
         models,
         quickstart,
         runs,
@@ -92,6 +93,7 @@ def _register_commands() -> None:
         "users": access.users_app,
         "tokens": access.tokens_app,
         "webhooks": webhooks.app,
+        "endpoint": endpoint.app,
     }
     for name, group in groups.items():
         app.add_typer(group, name=name)

@@ -28,6 +28,7 @@ from mlpipex.service import (
     access,
     aliases,
     audit,
+    endpoints,
     lineage,
     maintenance,
     models,
@@ -366,3 +367,26 @@ class Client(TrackingMethods, ModelMethods):
 
     def deliver_webhooks(self) -> int:
         return webhooks.deliver_due(self._registry())
+
+    # -- endpoints -----------------------------------------------------------------------------
+    def apply_endpoint(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        return endpoints.apply(self._registry(True), spec)
+
+    def endpoint_status(self, name: str) -> dict[str, Any]:
+        return endpoints.get_status(self._registry(), name)
+
+    def list_endpoints(self) -> list[dict[str, Any]]:
+        if not self.location.exists:
+            return []
+        return endpoints.list_endpoints(self._registry())
+
+    def rollback_endpoint(self, name: str, reason: str = "") -> dict[str, Any]:
+        return endpoints.rollback(self._registry(), name, reason)
+
+    def delete_endpoint(self, name: str) -> None:
+        endpoints.delete(self._registry(), name)
+
+    def endpoint_timeseries(
+        self, name: str, since_ms: int = 0, bucket_s: int = 10
+    ) -> list[dict[str, Any]]:
+        return endpoints.timeseries(self._registry(), name, since_ms, bucket_s)

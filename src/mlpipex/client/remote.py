@@ -336,6 +336,38 @@ class RemoteClient(Client):
     def deliver_webhooks(self) -> int:
         raise NotFound("servers send deliveries themselves")
 
+    # -- endpoints -----------------------------------------------------------------------------
+    def apply_endpoint(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.call("PUT", "/api/v1/endpoints", json=dict(spec))
+        return result
+
+    def endpoint_status(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.call("GET", f"/api/v1/endpoints/{_q(name)}")
+        return result
+
+    def list_endpoints(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.http.call("GET", "/api/v1/endpoints")
+        return result
+
+    def rollback_endpoint(self, name: str, reason: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = self.http.call(
+            "POST", f"/api/v1/endpoints/{_q(name)}/rollback", json={"reason": reason}
+        )
+        return result
+
+    def delete_endpoint(self, name: str) -> None:
+        self.http.call("DELETE", f"/api/v1/endpoints/{_q(name)}")
+
+    def endpoint_timeseries(
+        self, name: str, since_ms: int = 0, bucket_s: int = 10
+    ) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.http.call(
+            "GET",
+            f"/api/v1/endpoints/{_q(name)}/timeseries",
+            params={"since_ms": since_ms, "bucket_s": bucket_s},
+        )
+        return result
+
     # -- loading models ------------------------------------------------------------------------
     def materialize(self, files: Sequence[FileEntry]) -> Path:
         """Download files (verified) into the cache, by manifest digest, as the local client."""

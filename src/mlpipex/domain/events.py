@@ -29,6 +29,15 @@ TOKEN_CREATED = "token_created"
 TOKEN_REVOKED = "token_revoked"
 WEBHOOK_CREATED = "webhook_created"
 WEBHOOK_DELETED = "webhook_deleted"
+ENDPOINT_APPLIED = "endpoint_applied"
+ENDPOINT_DELETED = "endpoint_deleted"
+DEPLOYMENT_STARTED = "deployment_started"
+DEPLOYMENT_STEP = "deployment_step"
+DEPLOYMENT_SUCCEEDED = "deployment_succeeded"
+DEPLOYMENT_PAUSED = "deployment_paused"
+ROLLBACK = "rollback"
+ALERT_RAISED = "alert_raised"
+ALERT_CLEARED = "alert_cleared"
 
 KINDS = frozenset(v for k, v in dict(globals()).items() if k.isupper() and k != "GENESIS")
 

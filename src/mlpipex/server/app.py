@@ -10,11 +10,11 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlpipex import __version__
-from mlpipex.location import resolve
 from mlpipex.errors import Invalid
+from mlpipex.location import resolve
 from mlpipex.objects import ObjectStore
 from mlpipex.server import errors
-from mlpipex.server.background import Dispatcher
+from mlpipex.server.background import loops
 from mlpipex.server.deps import ServerState
 from mlpipex.server.settings import ServerSettings
 from mlpipex.service.open import OBJECTS_KEY, load_policy
@@ -101,10 +101,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        dispatcher = Dispatcher(state)
-        dispatcher.start()
+        running = loops(state)
+        for loop in running:
+            loop.start()
         yield
-        dispatcher.stop()
+        for loop in running:
+            loop.stop()
 
     app = FastAPI(
         lifespan=lifespan,

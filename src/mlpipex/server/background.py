@@ -1,23 +1,26 @@
-"""Work a server does besides answering: sending due webhook deliveries (every replica may; the
-claim in the database keeps one delivery to one sender)."""
+"""Work a server does besides answering: advancing rollouts and sending due webhook deliveries.
+Every replica may; row locks in the database keep one deployment step or delivery to one."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from mlpipex.server.deps import ServerState
-from mlpipex.service import webhooks
+from mlpipex.service import rollout, webhooks
 from mlpipex.service.context import Actor
 
 log = logging.getLogger("mlpipex.server")
 
 
-class Dispatcher:
-    def __init__(self, state: ServerState, interval_s: float = 1.0) -> None:
-        self.state, self.interval_s = state, interval_s
+class Loop:
+    """Run ``work`` every ``interval_s`` in a daemon thread until stopped; errors are logged."""
+
+    def __init__(self, name: str, work: Callable[[], object], interval_s: float) -> None:
+        self.work, self.interval_s = work, interval_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="mlpipex-webhooks", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -27,10 +30,21 @@ class Dispatcher:
         self._thread.join(timeout=15)
 
     def _run(self) -> None:
-        reg = self.state.registry(Actor("mlpipex-server"))
         while not self._stop.wait(self.interval_s):
             try:
-                while webhooks.deliver_due(reg) and not self._stop.is_set():
-                    pass
-            except Exception:  # keep serving; the delivery stays queued for the next pass
-                log.exception("webhook dispatch failed")
+                self.work()
+            except Exception:  # keep serving; the work is still due at the next pass
+                log.exception("%s failed", self._thread.name)
+
+
+def loops(state: ServerState) -> list[Loop]:
+    reg = state.registry(Actor(rollout.CONTROLLER))
+
+    def deliver() -> None:
+        while webhooks.deliver_due(reg):
+            pass
+
+    return [
+        Loop("mlpipex-rollouts", lambda: rollout.advance(reg), 0.5),
+        Loop("mlpipex-webhooks", deliver, 1.0),
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mlpipex.domain import events as ev
 from mlpipex.domain.refs import VersionRef, check_alias
 from mlpipex.errors import NotFound
+from mlpipex.service import rollout
 from mlpipex.service.context import Registry
 from mlpipex.service.models import require_model
 from mlpipex.service.versions import resolve_row
@@ -31,6 +32,8 @@ def set_alias(reg: Registry, name: str, alias: str, version: int) -> int | None:
             version=version,
             payload={"alias": alias, "previous": before},
         )
+        # Endpoints following @alias roll out the version it names now.
+        rollout.sync_followers(conn, reg, name, rollout.Revert("alias", alias))
         return before
 
 

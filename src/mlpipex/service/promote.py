@@ -15,6 +15,7 @@ from mlpipex.domain.models import ModelVersion, TransitionRequest
 from mlpipex.domain.policy import Policy, failed_gates
 from mlpipex.domain.refs import VersionRef
 from mlpipex.errors import Conflict, Forbidden, MLPipeXError, NotFound, PolicyViolation
+from mlpipex.service import rollout
 from mlpipex.service.context import Registry
 from mlpipex.service.models import require_model
 from mlpipex.service.versions import resolve_row
@@ -224,5 +225,7 @@ def _complete(
             "approvals": [a.actor for a in request.approvals] if request else [],
         },
     )
+    # Promotion is deployment: endpoints following this stage start rolling out.
+    rollout.sync_followers(conn, reg, v.model, rollout.Revert("stage", stage, v.stage))
     done = registry.to_versions(conn, [resolve_row(conn, reg, VersionRef(v.model, v.version))])[0]
     return TransitionResult("done", done, stage, request, 0, replaced)

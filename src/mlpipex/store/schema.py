@@ -372,3 +372,6 @@ webhook_deliveries = Table(
     Column("delivered_at", BigInteger, nullable=True),
     Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
 )
+
+# Tables of other parts register on this metadata when their module is imported.
+from mlpipex.store import schema_deploy, schema_mlflow  # noqa: E402, F401

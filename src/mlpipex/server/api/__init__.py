@@ -6,7 +6,16 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from mlpipex.server.api import access, audit, health, models, objects, versions, webhooks
+    from mlpipex.server.api import (
+        access,
+        audit,
+        endpoints,
+        health,
+        models,
+        objects,
+        versions,
+        webhooks,
+    )
 
     out = [
         health.router,
@@ -16,6 +25,7 @@ def routers() -> list[APIRouter]:
         audit.router,
         access.router,
         webhooks.router,
+        endpoints.router,
     ]
     from mlpipex.server.ui import ui_router
 

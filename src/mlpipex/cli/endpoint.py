@@ -1,0 +1,104 @@
+"""`mlpipex endpoint ...`: serving targets that follow the registry, and their rollouts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from mlpipex.cli.context import client, echo, out
+from mlpipex.cli.render import Columns, when
+from mlpipex.errors import Invalid
+
+app = typer.Typer(
+    help="Endpoints: follow a stage or alias, roll out by canary, roll back.", no_args_is_help=True
+)
+
+
+def _traffic(status: dict[str, Any]) -> str:
+    return ", ".join(f"v{t['version']}:{t['weight']}%" for t in status["traffic"]) or "-"
+
+
+@app.command("apply")
+def apply(
+    ctx: typer.Context, file: Path = typer.Argument(..., help="Endpoint spec (YAML).")
+) -> None:
+    """Create or update an endpoint from FILE.yaml (name, model, follow or traffic, rollout)."""
+    if not file.is_file():
+        raise Invalid(f"{file} does not exist")
+    try:
+        spec = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as exc:
+        raise Invalid(f"{file} is not valid YAML: {exc}") from None
+    status = client(ctx).apply_endpoint(spec)
+    d = status["deployment"]
+    rollout = f"; rollout {d['state']} v{d['from_version']} -> v{d['to_version']}" if d else ""
+    out.print(f"endpoint {status['name']} applied: {_traffic(status)}{rollout}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """Endpoints, what they follow, their traffic and their latest rollout."""
+    t = Columns("endpoint", "model", "follows", "traffic", "rollout")
+    for s in client(ctx).list_endpoints():
+        d = s["deployment"]
+        state = f"{d['state']} v{d['from_version']}->v{d['to_version']}" if d else "-"
+        t.add_row(s["name"], s["model"], s["follow"] or "fixed", _traffic(s), state)
+    echo(t)
+
+
+@app.command("status")
+def status(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Traffic split, the rollout under way with each step's analysis, last minute per version."""
+    s = client(ctx).endpoint_status(name)
+    if as_json:
+        print(json.dumps(s, indent=2, sort_keys=True, default=str))
+        return
+    out.print(
+        f"[bold]{s['name']}[/] serves {s['model']} ({s['follow'] or 'fixed traffic'}): "
+        f"{_traffic(s)}"
+    )
+    d = s["deployment"]
+    if d:
+        out.print(
+            f"rollout {d['id']}: {d['state']} ({d['strategy']}) v{d['from_version']} -> "
+            f"v{d['to_version']}, step {d['step'] + 1}/{len(d['steps'])} at "
+            f"{d['weight']}%" + (f" — {d['reason']}" if d["reason"] else "")
+        )
+        t = Columns("step", "weight", "requests", "errors", "error rate", "p99 ms", "verdict")
+        for a in d["analysis"]:
+            verdict = "passed" if a["passed"] else "; ".join(a["breached"]) or "waiting"
+            t.add_row(
+                str(a["step"] + 1),
+                f"{a['weight']}%",
+                str(a["requests"]),
+                str(a["errors"]),
+                f"{a['error_rate']:.3f}",
+                f"{a['p99_latency_ms']:g}",
+                verdict,
+            )
+        if d["analysis"]:
+            echo(t)
+    t = Columns("version", "requests/1m", "errors/1m", "p99 ms/1m")
+    for version, st in s["stats"].items():
+        t.add_row(
+            version, str(st["requests_1m"]), str(st["errors_1m"]), f"{st['p99_latency_ms_1m']:g}"
+        )
+    echo(t)
+    out.print(f"updated {when(s['updated_at'])}")
+
+
+@app.command("rollback")
+def rollback(ctx: typer.Context, name: str, reason: str = typer.Option("", "--reason")) -> None:
+    """Undo the latest rollout: traffic back to the previous version, and the registry too."""
+    s = client(ctx).rollback_endpoint(name, reason)
+    out.print(f"endpoint {name} rolled back: {_traffic(s)}")
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, name: str) -> None:
+    client(ctx).delete_endpoint(name)
+    out.print(f"deleted endpoint {name}")

@@ -1,0 +1,379 @@
+"""Promotion is deployment: when the stage or alias an endpoint follows moves to another
+version, a rollout starts from the version serving to the new one. The controller (``advance``,
+run by every control plane) judges each step on the new version's own requests of that step
+and moves on, succeeds, pauses or rolls back; a rollback reverts the registry too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from mlpipex.domain import events as ev
+from mlpipex.domain.durations import parse_duration
+from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
+from mlpipex.domain.latency import quantile
+from mlpipex.service.context import Registry
+from mlpipex.store import deploy, events, registry
+
+CONTROLLER = "mlpipex-controller"
+
+
+@dataclass(frozen=True)
+class Revert:
+    """How to undo the registry change that started a rollout."""
+
+    kind: str  # "stage" or "alias"
+    target: str  # the stage or the alias
+    failed_from: str | None = None  # the stage the new version came from
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "failed_from": self.failed_from}
+
+
+def traffic_for(stable: int | None, new: int, share: int) -> list[dict[str, int]]:
+    if stable is None or stable == new:
+        return [{"version": new, "weight": 100}]
+    return [{"version": stable, "weight": 100 - share}, {"version": new, "weight": share}]
+
+
+def target_version(
+    conn: Connection, reg: Registry, model_row: Any, spec: EndpointSpec
+) -> int | None:
+    """The version the endpoint's stage or alias names now."""
+    if spec.alias is not None:
+        return registry.alias_version(conn, model_row.id, spec.alias)
+    assert spec.follow is not None
+    stage = reg.policy_of(model_row.policy).stage(spec.follow)
+    rows = registry.version_rows(conn, model_row.id, stage=stage, limit=1)
+    return rows[0].version if rows else None
+
+
+def sync_followers(
+    conn: Connection,
+    reg: Registry,
+    model: str,
+    revert: Revert | None,
+    skip_endpoint: int | None = None,
+) -> None:
+    """After a registry change of model: start a rollout on every endpoint following it whose
+    target moved; end rollouts whose target moved back to what serves."""
+    model_row = registry.model_row(conn, model)
+    if model_row is None:
+        return
+    now = reg.clock()
+    for ep in deploy.endpoints(conn, model):
+        if ep.id == skip_endpoint:
+            continue
+        spec = parse_endpoint(ep.spec)
+        if spec.follow is None:
+            continue
+        target = target_version(conn, reg, model_row, spec)
+        active = deploy.active_deployment(conn, ep.id)
+        if target is None or (active is not None and active.to_version == target):
+            continue
+        if active is not None:
+            _end(
+                conn,
+                reg,
+                ep,
+                active,
+                "rolled_back",
+                f"superseded: {spec.follow} is now version {target}",
+                now,
+            )
+        if target == ep.stable_version:
+            continue
+        start(conn, reg, ep, spec, target, revert, now)
+
+
+def start(
+    conn: Connection,
+    reg: Registry,
+    ep: Any,
+    spec: EndpointSpec,
+    target: int,
+    revert: Revert | None,
+    now: int,
+) -> int:
+    """Begin rolling ep out to target (straight to 100% when nothing serves yet)."""
+    plan = [100] if ep.stable_version is None else spec.rollout.plan()
+    done = plan == [100]
+    did = deploy.insert_deployment(
+        conn,
+        endpoint_id=ep.id,
+        from_version=ep.stable_version,
+        to_version=target,
+        strategy=spec.rollout.strategy if ep.stable_version is not None else "first",
+        steps=plan,
+        step=0,
+        state="succeeded" if done else "progressing",
+        analysis=[],
+        revert=revert.to_json() if revert else None,
+        reason="",
+        step_started_at=now,
+        started_at=now,
+        finished_at=now if done else None,
+    )
+    if done:
+        deploy.update_endpoint(
+            conn, ep.id, now, traffic=traffic_for(None, target, 100), stable_version=target
+        )
+    else:
+        deploy.update_endpoint(
+            conn, ep.id, now, traffic=traffic_for(ep.stable_version, target, plan[0])
+        )
+    events.append(
+        conn,
+        time=now,
+        actor=reg.actor.name,
+        kind=ev.DEPLOYMENT_STARTED,
+        model=ep.model,
+        version=target,
+        payload={
+            "endpoint": ep.name,
+            "deployment": did,
+            "from": ep.stable_version,
+            "to": target,
+            "steps": plan,
+        },
+    )
+    if done:
+        events.append(
+            conn,
+            time=now,
+            actor=reg.actor.name,
+            kind=ev.DEPLOYMENT_SUCCEEDED,
+            model=ep.model,
+            version=target,
+            payload={"endpoint": ep.name, "deployment": did},
+        )
+    return did
+
+
+def analyze(
+    conn: Connection,
+    ep: Any,
+    spec: EndpointSpec,
+    d: Any,
+    share: int,
+    now: int,
+    drift: float | None = None,
+) -> dict[str, Any]:
+    """The step's verdict from the new version's requests in [step start, now]."""
+    rules = spec.rollout.analysis
+    requests, errors, _client, buckets = deploy.window(
+        conn, ep.name, d.to_version, d.step_started_at, now
+    )
+    rate = errors / requests if requests else 0.0
+    p99 = quantile(buckets, 0.99)
+    breached = []
+    if requests >= rules.min_requests or share == 100:
+        if requests and rate > rules.max_error_rate:
+            breached.append(f"error rate {rate:.3f} > max_error_rate {rules.max_error_rate}")
+        if rules.max_p99_latency_ms is not None and requests and p99 > rules.max_p99_latency_ms:
+            breached.append(
+                f"p99 latency {p99:g} ms > max_p99_latency_ms {rules.max_p99_latency_ms:g}"
+            )
+        if rules.max_drift is not None and drift is not None and drift >= rules.max_drift:
+            breached.append(f"drift share {drift:.2f} >= max_drift {rules.max_drift}")
+    enough = share == 0 or requests >= rules.min_requests
+    return {
+        "step": d.step,
+        "weight": share,
+        "requests": requests,
+        "errors": errors,
+        "error_rate": round(rate, 6),
+        "p99_latency_ms": p99,
+        "drift": drift,
+        "breached": breached,
+        "enough_data": enough,
+        "passed": enough and not breached,
+        "window": [d.step_started_at, now],
+    }
+
+
+def advance(reg: Registry, drift_share: Any = None) -> int:
+    """One controller pass over deployments under way; returns how many changed state.
+    ``drift_share(endpoint, version, since)`` gives the share of drifted features, if known."""
+    changed = 0
+    with reg.store.write() as conn:
+        for d in deploy.claim_progressing(conn):
+            ep = deploy.endpoint_by_id(conn, d.endpoint_id)
+            if ep is None:
+                continue
+            changed += _step(conn, reg, ep, d, drift_share)
+    return changed
+
+
+def _step(conn: Connection, reg: Registry, ep: Any, d: Any, drift_share: Any) -> int:
+    spec = parse_endpoint(ep.spec)
+    now = reg.clock()
+    if now - d.step_started_at < spec.rollout.interval_s * 1000:
+        return 0
+    share = d.steps[d.step]
+    drift = drift_share(ep.name, d.to_version, d.step_started_at) if drift_share else None
+    result = analyze(conn, ep, spec, d, share, now, drift)
+    if result["breached"]:
+        if spec.rollout.on_failure == "rollback":
+            rollback(conn, reg, ep, d, "; ".join(result["breached"]), result)
+        else:
+            _pause(conn, reg, ep, d, result, now)
+        return 1
+    if not result["enough_data"]:
+        wait = spec.rollout.max_wait
+        if wait and now - d.step_started_at > parse_duration(wait) * 1000:
+            _pause(conn, reg, ep, d, {**result, "breached": ["not enough requests"]}, now)
+            return 1
+        return 0
+    analysis = [*d.analysis, result]
+    if d.step + 1 < len(d.steps):
+        nxt = d.steps[d.step + 1]
+        deploy.update_deployment(
+            conn, d.id, step=d.step + 1, step_started_at=now, analysis=analysis
+        )
+        deploy.update_endpoint(
+            conn, ep.id, now, traffic=traffic_for(d.from_version, d.to_version, nxt)
+        )
+        events.append(
+            conn,
+            time=now,
+            actor=CONTROLLER,
+            kind=ev.DEPLOYMENT_STEP,
+            model=ep.model,
+            version=d.to_version,
+            payload={"endpoint": ep.name, "deployment": d.id, "weight": nxt, "analysis": result},
+        )
+        return 1
+    deploy.update_deployment(conn, d.id, state="succeeded", analysis=analysis, finished_at=now)
+    deploy.update_endpoint(
+        conn, ep.id, now, traffic=traffic_for(None, d.to_version, 100), stable_version=d.to_version
+    )
+    events.append(
+        conn,
+        time=now,
+        actor=CONTROLLER,
+        kind=ev.DEPLOYMENT_SUCCEEDED,
+        model=ep.model,
+        version=d.to_version,
+        payload={"endpoint": ep.name, "deployment": d.id},
+    )
+    return 1
+
+
+def _pause(
+    conn: Connection, reg: Registry, ep: Any, d: Any, result: dict[str, Any], now: int
+) -> None:
+    deploy.update_deployment(
+        conn,
+        d.id,
+        state="paused",
+        analysis=[*d.analysis, result],
+        reason="; ".join(result["breached"]),
+    )
+    events.append(
+        conn,
+        time=now,
+        actor=CONTROLLER,
+        kind=ev.DEPLOYMENT_PAUSED,
+        model=ep.model,
+        version=d.to_version,
+        reason="; ".join(result["breached"]),
+        payload={"endpoint": ep.name, "deployment": d.id, "analysis": result},
+    )
+
+
+def _end(
+    conn: Connection, reg: Registry, ep: Any, d: Any, state: str, reason: str, now: int
+) -> None:
+    deploy.update_deployment(conn, d.id, state=state, reason=reason, finished_at=now)
+    if ep.stable_version is not None:
+        deploy.update_endpoint(conn, ep.id, now, traffic=traffic_for(None, ep.stable_version, 100))
+
+
+def rollback(
+    conn: Connection,
+    reg: Registry,
+    ep: Any,
+    d: Any,
+    reason: str,
+    measured: dict[str, Any] | None = None,
+    actor: str = CONTROLLER,
+) -> None:
+    """Traffic back to the stable version, then the registry: the failed version leaves the
+    stage (or the alias moves back) and the stable version returns to it."""
+    now = reg.clock()
+    analysis = [*d.analysis, measured] if measured else list(d.analysis)
+    deploy.update_deployment(
+        conn, d.id, state="rolled_back", reason=reason, finished_at=now, analysis=analysis
+    )
+    stable = d.from_version
+    if stable is not None:
+        deploy.update_endpoint(conn, ep.id, now, traffic=traffic_for(None, stable, 100))
+    events.append(
+        conn,
+        time=now,
+        actor=actor,
+        kind=ev.ROLLBACK,
+        model=ep.model,
+        version=d.to_version,
+        reason=reason,
+        payload={
+            "endpoint": ep.name,
+            "deployment": d.id,
+            "from": d.to_version,
+            "to": stable,
+            "measured": measured,
+        },
+    )
+    if d.revert and stable is not None:
+        _revert_registry(conn, reg, ep.model, d.to_version, stable, d.revert, reason, actor, now)
+    sync_followers(conn, reg, ep.model, None, skip_endpoint=ep.id)
+
+
+def _revert_registry(
+    conn: Connection,
+    reg: Registry,
+    model: str,
+    failed: int,
+    stable: int,
+    revert: dict[str, Any],
+    reason: str,
+    actor: str,
+    now: int,
+) -> None:
+    model_row = registry.model_row(conn, model)
+    if model_row is None:
+        return
+    why = f"rollback: {reason}"
+    if revert["kind"] == "alias":
+        registry.set_alias(conn, model_row.id, revert["target"], stable)
+        events.append(
+            conn,
+            time=now,
+            actor=actor,
+            kind=ev.ALIAS_SET,
+            model=model,
+            version=stable,
+            reason=why,
+            payload={"alias": revert["target"], "previous": failed},
+        )
+        return
+    stage = revert["target"]
+    moves = [(failed, revert.get("failed_from") or "None"), (stable, stage)]
+    for version, to in moves:
+        row = registry.version_row(conn, model_row.id, version)
+        if row is None or row.stage == to:
+            continue
+        registry.set_stage(conn, row.id, to, now)
+        events.append(
+            conn,
+            time=now,
+            actor=actor,
+            kind=ev.TRANSITION_DONE,
+            model=model,
+            version=version,
+            reason=why,
+            payload={"from": row.stage, "to": to},
+        )
