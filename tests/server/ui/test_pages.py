@@ -76,7 +76,7 @@ def test_approval_needs_the_csrf_token(ui: TestClient, seeded: Seeded) -> None:
     r = ui.post(
         url,
         data={"to_stage": "Production", "csrf": token},
-        headers={"Origin": "http://evil.example"},
+        headers={"Sec-Fetch-Site": "cross-site"},
     )
     assert r.status_code == 403
     assert stage_of(seeded, 2) == "None"
@@ -183,7 +183,8 @@ def test_versions_paginate(ui: TestClient, seeded: Seeded) -> None:
     assert "Older versions" not in staged
 
 
-def test_endpoints_without_a_service(ui: TestClient) -> None:
+def test_endpoints_without_a_service(ui: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(endpoints, "_service", lambda: None)
     assert "No endpoints yet" in ui.get("/ui/endpoints").text
     r = ui.get("/ui/endpoints/fraud-api")
     assert r.status_code == 200 and "No endpoints yet" in r.text
@@ -238,6 +239,64 @@ def test_endpoint_page_renders_a_status(ui: TestClient, monkeypatch: pytest.Monk
     assert "fraud:Production" in html and "v1 · 75%" in html and "v2 · 25%" in html
     assert "error_rate" in html and "pass" in html and "running" in html
     assert html.count("<svg") == 3 and "drift in 3 of 25 features &lt;x&gt;" in html
+
+
+def test_endpoint_page_reads_the_deployment_records(
+    ui: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoints service's own shapes: a weight list, a deployment record, timeseries."""
+    status = {
+        "name": "fraud-api",
+        "model": "fraud",
+        "follow": "Production",
+        "traffic": [{"version": 1, "weight": 75}, {"version": 2, "weight": 25}],
+        "rollout": {"steps": [5, 25, 100]},
+        "deployment": {
+            "state": "progressing",
+            "from_version": 1,
+            "to_version": 2,
+            "step": 1,
+            "steps": [5, 25, 100],
+            "analysis": [
+                {
+                    "step": 0,
+                    "requests": 120,
+                    "error_rate": 0.0,
+                    "p99_latency_ms": 12.5,
+                    "drift": None,
+                    "breached": [],
+                    "passed": True,
+                }
+            ],
+        },
+    }
+    buckets = [
+        {
+            "time": 10_000 * t,
+            "version": v,
+            "requests": 50 * v,
+            "errors": t % 2,
+            "p50_ms": 4.0,
+            "p99_ms": 9.0,
+        }
+        for t in range(6)
+        for v in (1, 2)
+    ]
+    fake = types.SimpleNamespace(
+        get_status=lambda reg, name: status,
+        timeseries=lambda reg, name, since, bucket_s: buckets,
+    )
+    monkeypatch.setattr(endpoints, "_service", lambda: fake)
+    html = ui.get("/ui/endpoints/fraud-api").text
+    assert "fraud:Production" in html and "v1 · 75%" in html and "v2 · 25%" in html
+    steps = html.split('class="steps"')[1].split("</ol>")[0]
+    assert [s.strip() for s in re.findall(r'class="step step-(\w+)"', steps)] == [
+        "passed",
+        "progressing",
+        "pending",
+    ]
+    assert "p99_latency_ms" in steps and "12.5" in steps
+    assert html.count("<svg") == 3 and html.count("<polyline") == 2 * 2 + 2 * 2
 
 
 def test_errors_are_html_pages(ui: TestClient) -> None:
@@ -311,6 +370,14 @@ def test_login_needs_csrf_and_stays_local(seeded: Seeded, make_app: App) -> None
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/"
+    for target in ("/\t/evil.example", "/\\evil.example", "https://evil.example/", "/ok?x=1"):
+        token = csrf_of(c.get("/ui/login").text)  # each sign-in starts a new CSRF secret
+        r = c.post(
+            "/ui/login",
+            data={"user": "ann", "password": PASSWORD, "csrf": token, "next": target},
+            follow_redirects=False,
+        )
+        assert r.headers["location"] == (target if target == "/ok?x=1" else "/"), target
 
 
 def test_viewer_sees_no_approve_button_and_gets_403(seeded: Seeded, make_app: App) -> None:

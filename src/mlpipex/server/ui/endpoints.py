@@ -13,6 +13,9 @@ The UI asks ``mlpipex.service.endpoints`` (when that module exists) for:
         drift: {version: status}      e.g. "ok", "drift in 3 of 25 features"
 
 Attributes or mapping keys both work, so the service may return dataclasses or plain dicts.
+The endpoints service's own shapes are read too: ``traffic`` as [{version, weight}], a
+``deployment`` record (weights per step, one analysis result per step done) in place of
+``rollout``, and ``timeseries(reg, name, since_ms, bucket_s)`` when the status has no samples.
 Without the module the pages say there are no endpoints yet.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
@@ -36,6 +39,8 @@ from mlpipex.service.context import Registry
 router = APIRouter(include_in_schema=False)
 
 SERVICE = "mlpipex.service.endpoints"
+HISTORY_MS = 3600 * 1000
+BUCKET_S = 10
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,41 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
 
 
 def _split(raw: Any) -> dict[int, float]:
+    """A split as {version: percent}, or as [{version, weight}] (the endpoint spec's form)."""
+    if isinstance(raw, list):
+        return {int(_get(w, "version")): float(_get(w, "weight", 0)) for w in raw}
     return {int(k): float(v) for k, v in dict(raw or {}).items()}
+
+
+def _from_deployment(d: Any) -> Rollout:
+    """A deployment record (state, from/to version, weights per step, the index of the step
+    under way, one analysis result per step done) as the rollout the template shows."""
+    weights = list(_get(d, "steps", None) or [])
+    done = {int(_get(a, "step", i)): a for i, a in enumerate(_get(d, "analysis", None) or [])}
+    current, state = int(_get(d, "step", 0) or 0), str(_get(d, "state", ""))
+    steps = []
+    for i, weight in enumerate(weights):
+        a = done.get(i)
+        if a is not None:
+            step_state = "passed" if _get(a, "passed") else "failed"
+        elif i == current and state not in ("succeeded", "rolled_back", "failed"):
+            step_state = state or "running"
+        else:
+            step_state = "pending"
+        checks = []
+        if a is not None:
+            breached = "; ".join(_get(a, "breached", None) or [])
+            for key in ("requests", "error_rate", "p99_latency_ms", "drift"):
+                if _get(a, key) is not None:
+                    checks.append(Check(key, _opt(_get(a, key)), breached, _get(a, "passed")))
+        steps.append(Step(float(weight), step_state, checks))
+    old, new = _get(d, "from_version"), _get(d, "to_version")
+    return Rollout(
+        state,
+        {int(old): 100.0} if old is not None else {},
+        {int(new): 100.0} if new is not None else {},
+        steps,
+    )
 
 
 def _opt(v: Any) -> float | None:
@@ -108,7 +147,9 @@ def view(raw: Any) -> EndpointView:
     """The service's status, in the shape the template reads."""
     ro = _get(raw, "rollout")
     rollout = None
-    if ro is not None:
+    if _get(raw, "deployment") is not None:
+        rollout = _from_deployment(_get(raw, "deployment"))
+    elif ro is not None:
         steps = [
             Step(
                 float(_get(s, "percent", 0)),
@@ -145,7 +186,7 @@ def view(raw: Any) -> EndpointView:
     drift = {int(k): str(v) for k, v in dict(_get(raw, "drift", None) or {}).items()}
     return EndpointView(
         str(_get(raw, "name", "")),
-        str(_get(raw, "follows", "")),
+        str(_get(raw, "follows", None) or _follows(_get(raw, "follow"), _get(raw, "model"))),
         _split(_get(raw, "traffic")),
         rollout,
         samples,
@@ -153,10 +194,37 @@ def view(raw: Any) -> EndpointView:
     )
 
 
+def _follows(follow: Any, model: Any) -> str:
+    if isinstance(follow, Mapping):
+        return ", ".join(f"{k} {v}" for k, v in follow.items())
+    return f"{model}:{follow}" if model and follow else str(follow or model or "")
+
+
 def status(reg: Registry, name: str) -> EndpointView | None:
-    """The endpoint's status, or None while there is no endpoints service."""
+    """The endpoint's status, or None while there is no endpoints service. Request rates come
+    from ``samples`` in the status, or else from the service's ``timeseries`` (last hour)."""
     svc = _service()
-    return None if svc is None else view(svc.get_status(reg, name))
+    if svc is None:
+        return None
+    found = view(svc.get_status(reg, name))
+    if found.samples or not hasattr(svc, "timeseries"):
+        return found
+    since = reg.clock() - HISTORY_MS
+    samples = [_sample(s) for s in svc.timeseries(reg, name, since, BUCKET_S)]
+    return replace(found, samples=samples)
+
+
+def _sample(s: Any) -> Sample:
+    """A bucket of counts (requests, errors) as rates."""
+    requests = float(_get(s, "requests", 0) or 0)
+    return Sample(
+        int(_get(s, "time", 0)),
+        int(_get(s, "version", 0)),
+        requests / BUCKET_S,
+        float(_get(s, "errors", 0) or 0) / requests if requests else 0.0,
+        _opt(_get(s, "p50_ms")),
+        _opt(_get(s, "p99_ms")),
+    )
 
 
 def names(reg: Registry) -> list[str]:

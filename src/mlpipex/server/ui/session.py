@@ -8,6 +8,7 @@ Bearer token); signing out revokes that token.
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,8 +27,17 @@ SESSION_NAME = "ui session"
 
 
 def _local(target: str) -> str:
-    """Only a path on this server is followed after signing in (no open redirect)."""
-    ok = target.startswith("/") and not target.startswith(("//", "/\\"))
+    """Only a path on this server is followed after signing in (no open redirect). Browsers drop
+    tabs and newlines and read a backslash as a slash, so a path with either could leave it."""
+    parts = urlsplit(target)
+    ok = (
+        target.startswith("/")
+        and not parts.scheme
+        and not parts.netloc
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(c > " " and c != "\x7f" for c in target)
+    )
     return target if ok else "/"
 
 
