@@ -1,0 +1,222 @@
+"""The agent's ASGI app: endpoints by name, each request routed to one loaded version's model
+server (weighted, or sticky on a header), optionally copied to a shadow version after the
+caller has its answer. Routing is a dict lookup, a random number or a hash, and a bisect;
+everything about the protocols is the model server's."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mlpipex.agent.table import EMPTY, LiveEndpoint, LiveVersion, Table
+from mlpipex.deploy.router import shadowed, sticky_point
+from mlpipex.serving import codec
+from mlpipex.serving.app import DEFAULT_MAX_BODY, Message, Receive, Scope, Send
+
+# Shadow copies in flight at most: past this a slow shadow loses copies instead of piling up
+# requests (and memory) behind the callers' traffic.
+MAX_SHADOW_INFLIGHT = 256
+# A retired version still answering after this long is closed anyway.
+RETIRE_TIMEOUT_S = 60.0
+_RETIRE_POLL_S = 0.05
+
+_MLFLOW_ROUTE = "/invocations"
+_ENDPOINTS = "/endpoints/"
+_V2_MODELS = "/v2/models/"
+_JSON = [(b"content-type", b"application/json")]
+
+
+class AgentApp:
+    """``install(table)`` (on the event loop) switches every endpoint at once; versions no
+    longer in the table are closed when their last request ends. ``status`` answers
+    ``GET /health``; ``startup``/``shutdown`` run with the server's lifespan."""
+
+    def __init__(
+        self,
+        status: Callable[[], dict[str, Any]],
+        startup: Callable[[], Awaitable[None]],
+        shutdown: Callable[[], Awaitable[None]],
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.table: Table = EMPTY
+        self.max_body_bytes = max_body_bytes
+        self._status = status
+        self._startup = startup
+        self._shutdown = shutdown
+        self._shadows: set[asyncio.Task[None]] = set()
+        self._random = random.random
+
+    def install(self, table: Table) -> list[LiveVersion]:
+        """Serve table from the next request on; returns the versions it dropped."""
+        old = self.table.live_versions()
+        self.table = table
+        dropped = list(old - table.live_versions())
+        for live in dropped:
+            self._retire(live, asyncio.get_running_loop().time() + RETIRE_TIMEOUT_S)
+        return dropped
+
+    def _retire(self, live: LiveVersion, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        if live.inflight and loop.time() < deadline:
+            loop.call_later(_RETIRE_POLL_S, self._retire, live, deadline)
+            return
+        live.closed = True
+        live.server.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if path.startswith(_ENDPOINTS):
+            name, _, rest = path[len(_ENDPOINTS) :].partition("/")
+            if rest == "invocations":
+                routed = {**scope, "path": _MLFLOW_ROUTE}
+                await self._route(name, routed, receive, send, v2=False)
+                return
+        elif path.startswith(_V2_MODELS):
+            name, _, rest = path[len(_V2_MODELS) :].partition("/")
+            if rest == "infer":
+                await self._route(name, scope, receive, send, v2=True)
+                return
+            await self._v2_direct(name, rest, scope, receive, send)
+            return
+        elif path in ("/health", "/ping"):
+            await _answer(send, 200, self._status())
+            return
+        elif path in ("/v2/health/live", "/v2/health/ready"):
+            await _answer(send, 200, {path.rsplit("/", 1)[1]: True})
+            return
+        await _answer(send, 404, _error(f"no such route: {path}", v2=path.startswith("/v2")))
+
+    async def _route(self, name: str, scope: Scope, receive: Receive, send: Send, v2: bool) -> None:
+        endpoint = self.table.endpoints.get(name)
+        if endpoint is None or not endpoint.split:
+            await _unavailable(send, name, endpoint, v2)
+            return
+        target = endpoint.split.pick(self._point(endpoint, scope))
+        shadow = endpoint.shadow
+        if (
+            shadow is None
+            or not shadowed(endpoint.shadow_percent, self._random())
+            or len(self._shadows) >= MAX_SHADOW_INFLIGHT
+        ):
+            await _call(target, scope, receive, send)
+            return
+        # The body is read once and replayed: to the caller's version, then to the shadow.
+        messages, whole = await _buffer(receive, self.max_body_bytes)
+        await _call(target, scope, _replay(messages, receive), send)
+        if whole:
+            task = asyncio.create_task(_call(shadow, scope, _replay(messages, None), _discard))
+            self._shadows.add(task)
+            task.add_done_callback(self._shadows.discard)
+
+    def _point(self, endpoint: LiveEndpoint, scope: Scope) -> float:
+        if endpoint.sticky is not None:
+            for key, value in scope["headers"]:
+                if key == endpoint.sticky:
+                    return sticky_point(bytes(value).decode("latin-1"))
+        return self._random()
+
+    async def _v2_direct(
+        self, name: str, rest: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Metadata and readiness from the endpoint's main version, or any route of a version
+        named in the path (``/v2/models/NAME/versions/V/...``), bypassing the split."""
+        endpoint = self.table.endpoints.get(name)
+        target = endpoint.primary if endpoint is not None else None
+        if endpoint is not None and rest.startswith("versions/"):
+            number = rest.split("/", 2)[1]
+            target = endpoint.versions.get(int(number)) if number.isdigit() else None
+            if target is None:
+                message = f"version {number} of endpoint {name!r} is not loaded here"
+                await _answer(send, 404, _error(message, v2=True))
+                return
+        if target is None:
+            await _unavailable(send, name, endpoint, v2=True)
+            return
+        await _call(target, scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self._startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._shutdown()
+                for live in self.table.live_versions():
+                    live.closed = True
+                    live.server.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _call(target: LiveVersion, scope: Scope, receive: Receive, send: Send) -> None:
+    target.inflight += 1
+    try:
+        await target.server(scope, receive, send)
+    finally:
+        target.inflight -= 1
+
+
+async def _buffer(receive: Receive, limit: int) -> tuple[list[Message], bool]:
+    """The request's body messages, and whether they are all of it (False past limit bytes,
+    where the rest is left for the version to refuse)."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, False
+        size += len(message.get("body", b""))
+        if size > limit:
+            return messages, False
+        if not message.get("more_body", False):
+            return messages, True
+
+
+def _replay(messages: list[Message], rest: Receive | None) -> Receive:
+    pending = iter(messages)
+
+    async def receive() -> Message:
+        message = next(pending, None)
+        if message is not None:
+            return message
+        if rest is not None:
+            return await rest()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _discard(message: Message) -> None:
+    """The shadow's answer goes nowhere: only its counters keep what it did."""
+
+
+async def _unavailable(send: Send, name: str, endpoint: LiveEndpoint | None, v2: bool) -> None:
+    if endpoint is None:
+        await _answer(send, 404, _error(f"endpoint {name!r} is not served here", v2=v2))
+        return
+    reasons = "; ".join(endpoint.errors) or "its versions are still loading"
+    message = f"endpoint {name!r} has no version to serve: {reasons}"
+    await _answer(send, 503, _error(message, v2, "TEMPORARILY_UNAVAILABLE"))
+
+
+def _error(message: str, v2: bool, code: str = "RESOURCE_DOES_NOT_EXIST") -> dict[str, Any]:
+    # The body's shape follows the route's protocol, as the model server answers.
+    return {"error": message} if v2 else {"error_code": code, "message": message}
+
+
+async def _answer(send: Send, status: int, doc: dict[str, Any]) -> None:
+    body = codec.dumps(doc)
+    headers = [*_JSON, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

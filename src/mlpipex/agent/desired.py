@@ -1,0 +1,125 @@
+"""The desired state an agent pulls from ``GET /api/v1/agent/desired``: endpoints, the versions
+each serves with their weights and files, and an optional shadow version. Parsed strictly, so a
+malformed answer is refused whole and the agent keeps serving what it had."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mlpipex.domain.manifest import FileEntry, Manifest
+from mlpipex.errors import Invalid
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSpec:
+    version: int
+    weight: int  # 0 for the shadow, and for a version set up before a rollout sends it traffic
+    files: tuple[FileEntry, ...]
+    pickle: bool
+
+    @property
+    def manifest_digest(self) -> str:
+        """Identity of the files: a version is loaded again only when they change."""
+        return Manifest.of(self.files).digest
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowSpec:
+    spec: VersionSpec
+    percent: float
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    name: str
+    model: str
+    sticky_header: str | None
+    versions: tuple[VersionSpec, ...]
+    shadow: ShadowSpec | None
+
+    def all_versions(self) -> list[VersionSpec]:
+        """Every version to keep loaded: the routed ones and the shadow."""
+        listed = list(self.versions)
+        if self.shadow is not None and all(v.version != self.shadow.spec.version for v in listed):
+            listed.append(self.shadow.spec)
+        return listed
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    generation: int
+    endpoints: tuple[EndpointSpec, ...]
+
+
+def parse_desired(doc: Any) -> DesiredState:
+    """The desired state in doc (decoded JSON); Invalid names the first thing wrong."""
+    d = _obj(doc, "the desired state")
+    generation = d.get("generation")
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        raise Invalid("the desired state has no integer 'generation'")
+    endpoints = [_endpoint(e) for e in _list(d.get("endpoints", []), "'endpoints'")]
+    names = [e.name for e in endpoints]
+    if len(set(names)) != len(names):
+        raise Invalid("the desired state lists an endpoint twice")
+    return DesiredState(generation, tuple(endpoints))
+
+
+def _endpoint(doc: Any) -> EndpointSpec:
+    e = _obj(doc, "an endpoint")
+    name = e.get("name")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise Invalid(f"endpoint name {name!r} must be a non-empty string without '/'")
+    model = e.get("model")
+    if not isinstance(model, str) or not model:
+        raise Invalid(f"endpoint {name!r} has no 'model'")
+    sticky = e.get("sticky_header")
+    if sticky is not None and (not isinstance(sticky, str) or not sticky):
+        raise Invalid(f"endpoint {name!r}: 'sticky_header' must be a header name or null")
+    versions = tuple(_version(v, name) for v in _list(e.get("versions", []), "'versions'"))
+    numbers = [v.version for v in versions]
+    if len(set(numbers)) != len(numbers):
+        raise Invalid(f"endpoint {name!r} lists a version twice")
+    if versions and sum(v.weight for v in versions) != 100:
+        raise Invalid(f"the weights of endpoint {name!r} do not sum to 100")
+    shadow = None
+    if e.get("shadow") is not None:
+        s = _obj(e["shadow"], f"the shadow of endpoint {name!r}")
+        percent = s.get("percent")
+        if not isinstance(percent, int | float) or not 0 <= percent <= 100:
+            raise Invalid(f"endpoint {name!r}: shadow 'percent' must be between 0 and 100")
+        shadow = ShadowSpec(_version({**s, "weight": 0}, name), float(percent))
+    return EndpointSpec(name, model, sticky, versions, shadow)
+
+
+def _version(doc: Any, endpoint: str) -> VersionSpec:
+    v = _obj(doc, f"a version of endpoint {endpoint!r}")
+    number, weight = v.get("version"), v.get("weight")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise Invalid(f"endpoint {endpoint!r}: a version has no integer 'version'")
+    if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 100:
+        raise Invalid(f"endpoint {endpoint!r}, version {number}: 'weight' must be 0 to 100")
+    files = []
+    for f in _list(v.get("files"), f"the files of version {number}"):
+        f = _obj(f, f"a file of version {number}")
+        path, digest, size = f.get("path"), f.get("digest"), f.get("size")
+        if not isinstance(path, str) or not isinstance(digest, str) or not isinstance(size, int):
+            raise Invalid(f"version {number}: each file needs 'path', 'digest' and 'size'")
+        files.append(FileEntry(path, digest, size))
+    if not files:
+        raise Invalid(f"endpoint {endpoint!r}, version {number} lists no files")
+    Manifest.of(files)  # refuses paths that would escape the package folder
+    return VersionSpec(number, weight, tuple(files), v.get("pickle") is True)
+
+
+def _obj(doc: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(doc, dict):
+        raise Invalid(f"{what} must be a JSON object")
+    return doc
+
+
+def _list(doc: Any, what: str) -> list[Any]:
+    if not isinstance(doc, list):
+        raise Invalid(f"{what} must be a list")
+    return doc
