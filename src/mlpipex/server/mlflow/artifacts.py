@@ -3,19 +3,22 @@ streamed into the content-addressed store, delete. Paths with '..' or a leading 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
+import anyio
 import anyio.from_thread
+from anyio.streams.memory import MemoryObjectReceiveStream
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from mlpipex.server.deps import RegistryDep
-from mlpipex.server.mlflow.wire import Args, Payload, file_infos, ok, parse
+from mlpipex.errors import MLPipeXError
+from mlpipex.server.mlflow.wire import Args, Payload, Reg, file_infos, ok, parse
 from mlpipex.service import mlflow_artifacts
 
 router = APIRouter(prefix="/mlflow-artifacts/artifacts", tags=["mlflow artifacts"])
 CHUNK = 4 * 1024 * 1024
+HOP = 1024 * 1024
 
 
 class Listing(Args):
@@ -23,13 +26,13 @@ class Listing(Args):
 
 
 @router.get("")
-def list_artifacts(reg: RegistryDep, args: Payload) -> Response:
+def list_artifacts(reg: Reg, args: Payload) -> Response:
     listed = mlflow_artifacts.listing(reg, parse(Listing, args).path)
     return ok({"files": file_infos(listed)})
 
 
 @router.get("/{path:path}")
-def download(reg: RegistryDep, path: str) -> StreamingResponse:
+def download(reg: Reg, path: str) -> StreamingResponse:
     reader, size = mlflow_artifacts.open_file(reg, path)
 
     def chunks() -> Iterator[bytes]:
@@ -45,38 +48,54 @@ def download(reg: RegistryDep, path: str) -> StreamingResponse:
 
 
 @router.put("/{path:path}")
-async def upload(reg: RegistryDep, path: str, request: Request) -> Response:
+async def upload(reg: Reg, path: str, request: Request) -> Response:
+    """The body is received on the event loop while a worker thread hashes and stores it."""
     mlflow_artifacts.locate(path)  # refuse a bad path before reading the body
-    await run_in_threadpool(mlflow_artifacts.upload, reg, path, _Body(request.stream()))
+    send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=8)
+
+    async def produce() -> None:
+        async with send:
+            buf = bytearray()
+            async for chunk in request.stream():
+                buf += chunk
+                if len(buf) >= HOP:
+                    await send.send(bytes(buf))
+                    buf.clear()
+            if buf:
+                await send.send(bytes(buf))
+
+    refused: MLPipeXError | None = None
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(produce)
+        try:
+            await run_in_threadpool(mlflow_artifacts.upload, reg, path, _Body(receive))
+        except MLPipeXError as exc:  # raised as itself, not inside the task group's group
+            refused = exc
+            tg.cancel_scope.cancel()
+    if refused is not None:
+        raise refused
     return ok()
 
 
 @router.delete("")
 @router.delete("/{path:path}")
-def delete(reg: RegistryDep, path: str = "") -> Response:
+def delete(reg: Reg, path: str = "") -> Response:
     mlflow_artifacts.delete(reg, path)
     return ok()
 
 
 class _Body:
-    """The request body as a blocking file-like object, read from a worker thread."""
+    """Received chunks as a blocking file-like object, for the object store's hashing writer."""
 
-    def __init__(self, stream: AsyncIterator[bytes]) -> None:
-        self._stream, self._buf, self._done = stream, bytearray(), False
-
-    async def _next(self) -> bytes | None:
-        try:
-            return await self._stream.__anext__()
-        except StopAsyncIteration:
-            return None
+    def __init__(self, chunks: MemoryObjectReceiveStream[bytes]) -> None:
+        self._chunks, self._buf, self._done = chunks, bytearray(), False
 
     def read(self, n: int = -1) -> bytes:
         while not self._done and (n < 0 or len(self._buf) < n):
-            chunk = anyio.from_thread.run(self._next)
-            if chunk is None:
+            try:
+                self._buf += anyio.from_thread.run(self._chunks.receive)
+            except anyio.EndOfStream:
                 self._done = True
-            else:
-                self._buf += chunk
         size = len(self._buf) if n < 0 else min(n, len(self._buf))
         out = bytes(self._buf[:size])
         del self._buf[:size]

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from mlpipex.server.deps import RegistryDep
-from mlpipex.server.mlflow.wire import Args, KeyValue, Payload, Root, StrList, experiment, ok, parse
+from mlpipex.server.mlflow.wire import (
+    Args,
+    KeyValue,
+    Payload,
+    Reg,
+    Root,
+    StrList,
+    experiment,
+    ok,
+    parse,
+)
 from mlpipex.service import mlflow_compat as compat
 
 router = APIRouter(prefix="/mlflow/experiments", tags=["mlflow experiments"])
@@ -45,26 +54,26 @@ class Tag(Args):
 
 
 @router.post("/create")
-def create(reg: RegistryDep, args: Payload) -> Response:
+def create(reg: Reg, args: Payload) -> Response:
     a = parse(Create, args)
     e = compat.create_experiment(reg, a.name, {t.key: t.value for t in a.tags})
     return ok({"experiment_id": e.id})
 
 
 @router.get("/get")
-def get(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def get(reg: Reg, root: Root, args: Payload) -> Response:
     e = compat.get_experiment(reg, parse(ById, args).experiment_id)
     return ok({"experiment": experiment(e, root)})
 
 
 @router.get("/get-by-name")
-def get_by_name(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def get_by_name(reg: Reg, root: Root, args: Payload) -> Response:
     e = compat.get_experiment_by_name(reg, parse(ByName, args).experiment_name)
     return ok({"experiment": experiment(e, root)})
 
 
 @router.api_route("/search", methods=["GET", "POST"])
-def search(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def search(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Search, args)
     page = compat.search_experiments(
         reg, a.filter, a.view_type, a.order_by, a.max_results, a.page_token
@@ -76,33 +85,33 @@ def search(reg: RegistryDep, root: Root, args: Payload) -> Response:
 
 
 @router.post("/update")
-def update(reg: RegistryDep, args: Payload) -> Response:
+def update(reg: Reg, args: Payload) -> Response:
     a = parse(Update, args)
     compat.rename_experiment(reg, a.experiment_id, a.new_name)
     return ok()
 
 
 @router.post("/delete")
-def delete(reg: RegistryDep, args: Payload) -> Response:
+def delete(reg: Reg, args: Payload) -> Response:
     compat.set_experiment_deleted(reg, parse(ById, args).experiment_id, True)
     return ok()
 
 
 @router.post("/restore")
-def restore(reg: RegistryDep, args: Payload) -> Response:
+def restore(reg: Reg, args: Payload) -> Response:
     compat.set_experiment_deleted(reg, parse(ById, args).experiment_id, False)
     return ok()
 
 
 @router.post("/set-experiment-tag")
-def set_tag(reg: RegistryDep, args: Payload) -> Response:
+def set_tag(reg: Reg, args: Payload) -> Response:
     a = parse(Tag, args)
     compat.set_experiment_tag(reg, a.experiment_id, a.key, a.value)
     return ok()
 
 
 @router.post("/delete-experiment-tag")
-def delete_tag(reg: RegistryDep, args: Payload) -> Response:
+def delete_tag(reg: Reg, args: Payload) -> Response:
     a = parse(Tag, args)
     compat.delete_experiment_tag(reg, a.experiment_id, a.key)
     return ok()

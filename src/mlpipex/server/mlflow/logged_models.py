@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from mlpipex.server.deps import RegistryDep
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
     Payload,
+    Reg,
     Root,
     StrList,
     file_infos,
@@ -65,7 +65,7 @@ def _one(lm: logged_models.LoggedModel, root: str) -> Response:
 
 
 @router.post("")
-def create(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def create(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Create, args)
     lm = logged_models.create(
         reg,
@@ -80,7 +80,7 @@ def create(reg: RegistryDep, root: Root, args: Payload) -> Response:
 
 
 @router.post("/search")
-def search(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def search(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Search, args)
     page = logged_models.search_models(
         reg,
@@ -97,42 +97,42 @@ def search(reg: RegistryDep, root: Root, args: Payload) -> Response:
 
 
 @router.get("/{model_id}")
-def get(reg: RegistryDep, root: Root, model_id: str) -> Response:
+def get(reg: Reg, root: Root, model_id: str) -> Response:
     return _one(logged_models.get(reg, model_id), root)
 
 
 @router.patch("/{model_id}")
-def finalize(reg: RegistryDep, root: Root, model_id: str, args: Payload) -> Response:
+def finalize(reg: Reg, root: Root, model_id: str, args: Payload) -> Response:
     return _one(logged_models.finalize(reg, model_id, parse(Finalize, args).status), root)
 
 
 @router.delete("/{model_id}")
-def delete(reg: RegistryDep, model_id: str) -> Response:
+def delete(reg: Reg, model_id: str) -> Response:
     logged_models.delete(reg, model_id)
     return ok()
 
 
 @router.patch("/{model_id}/tags")
-def set_tags(reg: RegistryDep, root: Root, model_id: str, args: Payload) -> Response:
+def set_tags(reg: Reg, root: Root, model_id: str, args: Payload) -> Response:
     tags = {t.key: t.value for t in parse(Tags, args).tags}
     return _one(logged_models.set_tags(reg, model_id, tags), root)
 
 
 @router.delete("/{model_id}/tags/{key:path}")
-def delete_tag(reg: RegistryDep, model_id: str, key: str) -> Response:
+def delete_tag(reg: Reg, model_id: str, key: str) -> Response:
     logged_models.delete_tag(reg, model_id, key)
     return ok()
 
 
 @router.post("/{model_id}/params")
-def log_params(reg: RegistryDep, model_id: str, args: Payload) -> Response:
+def log_params(reg: Reg, model_id: str, args: Payload) -> Response:
     a = parse(Params, args)
     logged_models.log_params(reg, model_id, {p.key: p.value for p in a.params})
     return ok()
 
 
 @router.get("/{model_id}/artifacts/directories")
-def list_artifacts(reg: RegistryDep, root: Root, model_id: str, args: Payload) -> Response:
+def list_artifacts(reg: Reg, root: Root, model_id: str, args: Payload) -> Response:
     lm = logged_models.get(reg, model_id)
     base = mlflow_artifacts.model_dir(lm.experiment_id, lm.id)
     prefix = parse(Listing, args).artifact_directory_path.strip("/")

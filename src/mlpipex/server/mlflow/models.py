@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from mlpipex.server.deps import RegistryDep
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
     Payload,
+    Reg,
     StrList,
     ok,
     parse,
@@ -63,44 +63,44 @@ class SetAlias(Alias):
     version: int
 
 
-def _model(reg: RegistryDep, name: str) -> Response:
+def _model(reg: Reg, name: str) -> Response:
     return ok({"registered_model": registered_model(compat.get_model(reg, name))})
 
 
 @router.post("/create")
-def create(reg: RegistryDep, args: Payload) -> Response:
+def create(reg: Reg, args: Payload) -> Response:
     a = parse(Create, args)
     models.create_model(reg, a.name, a.description, tags={t.key: t.value for t in a.tags})
     return _model(reg, a.name)
 
 
 @router.get("/get")
-def get(reg: RegistryDep, args: Payload) -> Response:
+def get(reg: Reg, args: Payload) -> Response:
     return _model(reg, parse(Name, args).name)
 
 
 @router.post("/rename")
-def rename(reg: RegistryDep, args: Payload) -> Response:
+def rename(reg: Reg, args: Payload) -> Response:
     a = parse(Rename, args)
     models.update_model(reg, a.name, new_name=a.new_name)
     return _model(reg, a.new_name)
 
 
 @router.patch("/update")
-def update(reg: RegistryDep, args: Payload) -> Response:
+def update(reg: Reg, args: Payload) -> Response:
     a = parse(Update, args)
     models.update_model(reg, a.name, description=a.description)
     return _model(reg, a.name)
 
 
 @router.delete("/delete")
-def delete(reg: RegistryDep, args: Payload) -> Response:
+def delete(reg: Reg, args: Payload) -> Response:
     compat.delete_model(reg, parse(Name, args).name)
     return ok()
 
 
 @router.get("/search")
-def search(reg: RegistryDep, args: Payload) -> Response:
+def search(reg: Reg, args: Payload) -> Response:
     a = parse(Search, args)
     page = compat.search_models(reg, a.filter, a.order_by, a.max_results, a.page_token)
     body: dict[str, object] = {"registered_models": [registered_model(m) for m in page.items]}
@@ -110,7 +110,7 @@ def search(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.api_route("/get-latest-versions", methods=["GET", "POST"])
-def latest(reg: RegistryDep, args: Payload) -> Response:
+def latest(reg: Reg, args: Payload) -> Response:
     a = parse(Latest, args)
     return ok(
         {"model_versions": [version(v) for v in compat.latest_versions(reg, a.name, a.stages)]}
@@ -118,34 +118,34 @@ def latest(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.post("/set-tag")
-def set_tag(reg: RegistryDep, args: Payload) -> Response:
+def set_tag(reg: Reg, args: Payload) -> Response:
     a = parse(Tag, args)
     models.set_model_tag(reg, a.name, a.key, a.value)
     return ok()
 
 
 @router.delete("/delete-tag")
-def delete_tag(reg: RegistryDep, args: Payload) -> Response:
+def delete_tag(reg: Reg, args: Payload) -> Response:
     a = parse(Tag, args)
     models.delete_model_tag(reg, a.name, a.key)
     return ok()
 
 
 @router.post("/alias")
-def set_alias(reg: RegistryDep, args: Payload) -> Response:
+def set_alias(reg: Reg, args: Payload) -> Response:
     a = parse(SetAlias, args)
     aliases.set_alias(reg, a.name, a.alias, a.version)
     return ok()
 
 
 @router.delete("/alias")
-def delete_alias(reg: RegistryDep, args: Payload) -> Response:
+def delete_alias(reg: Reg, args: Payload) -> Response:
     a = parse(Alias, args)
     aliases.delete_alias(reg, a.name, a.alias)
     return ok()
 
 
 @router.get("/alias")
-def get_by_alias(reg: RegistryDep, args: Payload) -> Response:
+def get_by_alias(reg: Reg, args: Payload) -> Response:
     a = parse(Alias, args)
     return ok({"model_version": version(compat.get_by_alias(reg, a.name, a.alias))})

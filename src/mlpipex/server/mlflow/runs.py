@@ -9,11 +9,11 @@ from fastapi import APIRouter, Response
 from pydantic import model_validator
 
 from mlpipex.errors import Invalid
-from mlpipex.server.deps import RegistryDep
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
     Payload,
+    Reg,
     Root,
     StrList,
     file_infos,
@@ -148,7 +148,7 @@ class ListArtifacts(RunArgs):
 
 
 @router.post("/runs/create")
-def create(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def create(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Create, args)
     tags = {t.key: t.value for t in a.tags}
     r = compat.create_run(reg, a.experiment_id, a.run_name or None, a.start_time, tags)
@@ -156,59 +156,59 @@ def create(reg: RegistryDep, root: Root, args: Payload) -> Response:
 
 
 @router.get("/runs/get")
-def get(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def get(reg: Reg, root: Root, args: Payload) -> Response:
     return ok({"run": run(compat.get_run(reg, parse(RunArgs, args).run_id), root)})
 
 
 @router.post("/runs/update")
-def update(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def update(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Update, args)
     r = compat.update_run(reg, a.run_id, a.status, a.end_time, a.run_name)
     return ok({"run_info": run_info(r, root)})
 
 
 @router.post("/runs/delete")
-def delete(reg: RegistryDep, args: Payload) -> Response:
+def delete(reg: Reg, args: Payload) -> Response:
     tracking.delete_run(reg, parse(RunArgs, args).run_id)
     return ok()
 
 
 @router.post("/runs/restore")
-def restore(reg: RegistryDep, args: Payload) -> Response:
+def restore(reg: Reg, args: Payload) -> Response:
     tracking.delete_run(reg, parse(RunArgs, args).run_id, restore=True)
     return ok()
 
 
 @router.post("/runs/log-metric")
-def log_metric(reg: RegistryDep, args: Payload) -> Response:
+def log_metric(reg: Reg, args: Payload) -> Response:
     a = parse(LogMetric, args)
     tracking.log_batch(reg, a.run_id, [Metric(a.key, a.value, a.timestamp, a.step)])
     return ok()
 
 
 @router.post("/runs/log-parameter")
-def log_param(reg: RegistryDep, args: Payload) -> Response:
+def log_param(reg: Reg, args: Payload) -> Response:
     a = parse(LogParam, args)
     tracking.log_batch(reg, a.run_id, params={a.key: a.value})
     return ok()
 
 
 @router.post("/runs/set-tag")
-def set_tag(reg: RegistryDep, args: Payload) -> Response:
+def set_tag(reg: Reg, args: Payload) -> Response:
     a = parse(SetTag, args)
     compat.log_batch(reg, a.run_id, tags={a.key: a.value})
     return ok()
 
 
 @router.post("/runs/delete-tag")
-def delete_tag(reg: RegistryDep, args: Payload) -> Response:
+def delete_tag(reg: Reg, args: Payload) -> Response:
     a = parse(DeleteTag, args)
     tracking.delete_tag(reg, a.run_id, a.key)
     return ok()
 
 
 @router.post("/runs/log-batch")
-def log_batch(reg: RegistryDep, args: Payload) -> Response:
+def log_batch(reg: Reg, args: Payload) -> Response:
     a = parse(LogBatch, args)
     params: dict[str, str] = {}
     for p in a.params:
@@ -226,7 +226,7 @@ def log_batch(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.post("/runs/log-inputs")
-def log_inputs(reg: RegistryDep, args: Payload) -> Response:
+def log_inputs(reg: Reg, args: Payload) -> Response:
     a = parse(LogInputs, args)
     datasets = [
         compat.MlflowDataset(
@@ -245,14 +245,14 @@ def log_inputs(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.post("/runs/outputs")
-def log_outputs(reg: RegistryDep, args: Payload) -> Response:
+def log_outputs(reg: Reg, args: Payload) -> Response:
     a = parse(LogOutputs, args)
     compat.log_outputs(reg, a.run_id, {m.model_id: m.step for m in a.models})
     return ok()
 
 
 @router.post("/runs/log-model")
-def log_model(reg: RegistryDep, args: Payload) -> Response:
+def log_model(reg: Reg, args: Payload) -> Response:
     """MLflow 2's record of a logged model: appended to the run's mlflow.log-model.history."""
     a = parse(LogModel, args)
     key = "mlflow.log-model.history"
@@ -263,7 +263,7 @@ def log_model(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.post("/runs/search")
-def search_runs(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def search_runs(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Search, args)
     page = compat.search_runs(
         reg, a.experiment_ids, a.filter, a.run_view_type, a.order_by, a.max_results, a.page_token
@@ -275,7 +275,7 @@ def search_runs(reg: RegistryDep, root: Root, args: Payload) -> Response:
 
 
 @router.get("/metrics/get-history")
-def history(reg: RegistryDep, args: Payload) -> Response:
+def history(reg: Reg, args: Payload) -> Response:
     a = parse(History, args)
     found = tracking.metric_history(reg, a.run_id, a.metric_key)
     offset = search.decode_page_token(a.page_token)
@@ -292,7 +292,7 @@ def history(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.get("/artifacts/list")
-def list_artifacts(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def list_artifacts(reg: Reg, root: Root, args: Payload) -> Response:
     """A run's artifacts at path, with paths from the run's artifact root (MLflow 1's API)."""
     a = parse(ListArtifacts, args)
     r = tracking.get_run(reg, a.run_id)

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from mlpipex.server.deps import RegistryDep
-from mlpipex.server.mlflow.wire import Args, KeyValue, Payload, Root, StrList, ok, parse, version
+from mlpipex.server.mlflow.wire import (
+    Args,
+    KeyValue,
+    Payload,
+    Reg,
+    Root,
+    StrList,
+    ok,
+    parse,
+    version,
+)
 from mlpipex.service import mlflow_registry as compat
 from mlpipex.service import versions
 from mlpipex.service.mlflow_artifacts import version_dir
@@ -50,12 +59,12 @@ class Transition(Ref):
     archive_existing_versions: bool = False
 
 
-def _version(reg: RegistryDep, name: str, number: int) -> Response:
+def _version(reg: Reg, name: str, number: int) -> Response:
     return ok({"model_version": version(compat.get_version(reg, name, number))})
 
 
 @router.post("/create")
-def create(reg: RegistryDep, args: Payload) -> Response:
+def create(reg: Reg, args: Payload) -> Response:
     a = parse(Create, args)
     v = compat.create_version(
         reg,
@@ -70,13 +79,13 @@ def create(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.get("/get")
-def get(reg: RegistryDep, args: Payload) -> Response:
+def get(reg: Reg, args: Payload) -> Response:
     a = parse(Ref, args)
     return _version(reg, a.name, a.version)
 
 
 @router.patch("/update")
-def update(reg: RegistryDep, args: Payload) -> Response:
+def update(reg: Reg, args: Payload) -> Response:
     a = parse(Update, args)
     if a.description is not None:
         versions.update_description(reg, a.name, a.version, a.description)
@@ -84,14 +93,14 @@ def update(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.delete("/delete")
-def delete(reg: RegistryDep, args: Payload) -> Response:
+def delete(reg: Reg, args: Payload) -> Response:
     a = parse(Ref, args)
     compat.delete_version(reg, a.name, a.version)
     return ok()
 
 
 @router.get("/search")
-def search(reg: RegistryDep, args: Payload) -> Response:
+def search(reg: Reg, args: Payload) -> Response:
     a = parse(Search, args)
     page = compat.search_versions(reg, a.filter, a.order_by, a.max_results, a.page_token)
     body: dict[str, object] = {"model_versions": [version(v) for v in page.items]}
@@ -101,28 +110,28 @@ def search(reg: RegistryDep, args: Payload) -> Response:
 
 
 @router.post("/set-tag")
-def set_tag(reg: RegistryDep, args: Payload) -> Response:
+def set_tag(reg: Reg, args: Payload) -> Response:
     a = parse(Tag, args)
     versions.set_version_tag(reg, a.name, a.version, a.key, a.value)
     return ok()
 
 
 @router.delete("/delete-tag")
-def delete_tag(reg: RegistryDep, args: Payload) -> Response:
+def delete_tag(reg: Reg, args: Payload) -> Response:
     a = parse(Tag, args)
     versions.delete_version_tag(reg, a.name, a.version, a.key)
     return ok()
 
 
 @router.post("/transition-stage")
-def transition(reg: RegistryDep, args: Payload) -> Response:
+def transition(reg: Reg, args: Payload) -> Response:
     a = parse(Transition, args)
     v = compat.transition(reg, a.name, a.version, a.stage, a.archive_existing_versions)
     return ok({"model_version": version(v)})
 
 
 @router.get("/get-download-uri")
-def download_uri(reg: RegistryDep, root: Root, args: Payload) -> Response:
+def download_uri(reg: Reg, root: Root, args: Payload) -> Response:
     """The version's own files (content-addressed, immutable), served by the artifact proxy."""
     a = parse(Ref, args)
     v = compat.get_version(reg, a.name, a.version).version

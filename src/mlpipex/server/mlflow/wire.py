@@ -12,7 +12,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from mlpipex.domain.models import ModelVersion, RegisteredModel
 from mlpipex.errors import Invalid
-from mlpipex.server.deps import StateDep
+from mlpipex.server import deps
+from mlpipex.service.context import Registry
 from mlpipex.service.logged_models import LoggedModel
 from mlpipex.service.mlflow_artifacts import Listed, model_dir, run_dir
 from mlpipex.service.mlflow_compat import MlflowRun
@@ -70,10 +71,17 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
         raise Invalid(f"invalid request: {problems}") from None
 
 
-def _root(st: StateDep) -> str:
-    return st.settings.default_artifact_root.rstrip("/")
+# Async, so that FastAPI runs them on the event loop: a sync dependency costs a threadpool hop,
+# and the handler's own hop is the only one these calls need.
+async def _registry(request: Request) -> Registry:
+    return deps.state(request).registry(deps.actor(request))
 
 
+async def _root(request: Request) -> str:
+    return deps.state(request).settings.default_artifact_root.rstrip("/")
+
+
+Reg = Annotated[Registry, Depends(_registry)]
 Root = Annotated[str, Depends(_root)]
 
 

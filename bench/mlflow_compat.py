@@ -1,0 +1,215 @@
+"""MLflow compatibility benchmark: one mlflow client script, run against `mlflow server` (sqlite
+backend, proxied artifacts; from its own venv, bench/.venvs/mlflow-server: `pip install
+mlflow==3.17.2`) and against `mlpipex server` in the same run. Single calls in ops/s, log_batch
+of 1,000 metrics in batches/s, a 100 MB artifact up and down in MB/s.
+
+    .venv/bin/python bench/mlflow_compat.py [--calls 200] [--batches 20] [--mb 100] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, table, today  # noqa: E402
+
+MLFLOW = Path(__file__).parent / ".venvs" / "mlflow-server" / "bin" / "mlflow"
+MLPIPEX = Path(sys.executable).parent / "mlpipex"
+
+# The workload, the same for both servers; prints one JSON object of figures.
+CLIENT = textwrap.dedent(
+    """
+    import json, os, sys, tempfile, time
+    from mlflow import MlflowClient
+    from mlflow.entities import Dataset, DatasetInput, Metric, RunTag
+
+    url, calls, batches, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    c = MlflowClient(url)
+    out = {}
+
+    def rate(name, n, fn, warmup=5):
+        for i in range(warmup):
+            fn(i)
+        t = time.perf_counter()
+        for i in range(n):
+            fn(i)
+        out[name] = n / (time.perf_counter() - t)
+
+    eid = c.create_experiment("bench")
+    rate("create_run", calls, lambda i: c.create_run(eid))
+    rid = c.create_run(eid).info.run_id
+    rate("log_metric", calls, lambda i: c.log_metric(rid, "loss", 1.0 / (i + 1), step=i))
+    batch = [Metric("m", float(i), 0, i) for i in range(1000)]
+    rate("log_batch", batches, lambda i: c.log_batch(rid, metrics=batch), warmup=2)
+    rate("search_runs", calls, lambda i: c.search_runs([eid], "attributes.status = 'RUNNING'",
+                                                        max_results=50))
+
+    # a run with what a strict registry asks for, and a small model directory
+    run = c.create_run(eid, tags={"mlflow.source.git.commit": "0" * 40}).info.run_id
+    c.log_batch(run, metrics=[Metric("auc", 0.9, 0, 0)])
+    c.log_inputs(run, [DatasetInput(Dataset("train", "abcd1234", "local", "{}"), [])])
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(f"{d}/model")
+        open(f"{d}/model/MLmodel", "w").write("flavors: {}\\n")
+        open(f"{d}/model/model.bin", "wb").write(os.urandom(100_000))
+        c.log_artifacts(run, f"{d}/model", "model")
+    c.create_registered_model("bench-model")
+    source = f"runs:/{run}/model"
+    rate("create_model_version", calls,
+         lambda i: c.create_model_version("bench-model", source, run_id=run))
+    c.set_registered_model_alias("bench-model", "champion", "1")
+    rate("get_model_version_by_alias", calls,
+         lambda i: c.get_model_version_by_alias("bench-model", "champion"))
+    rate("search_model_versions", calls,
+         lambda i: c.search_model_versions("name = 'bench-model'", max_results=50))
+    rate("set_model_version_tag", calls,
+         lambda i: c.set_model_version_tag("bench-model", "1", "k", str(i)))
+
+    with tempfile.TemporaryDirectory() as d:
+        big = f"{d}/big.bin"
+        with open(big, "wb") as f:
+            for _ in range(mb):
+                f.write(os.urandom(2**20))
+        ups, downs = [], []
+        for i in range(3):
+            t = time.perf_counter()
+            c.log_artifact(run, big, f"big{i}")
+            ups.append(mb / (time.perf_counter() - t))
+            t = time.perf_counter()
+            c.download_artifacts(run, f"big{i}/big.bin", f"{d}/down{i}")
+            downs.append(mb / (time.perf_counter() - t))
+        out["upload_mb_s"] = sorted(ups)[1]
+        out["download_mb_s"] = sorted(downs)[1]
+    print(json.dumps(out))
+    """
+)
+
+ROWS = [
+    ("create_run", "ops/s", 20),
+    ("log_metric", "ops/s", 20),
+    ("log_batch", "batches/s (1,000 metrics)", 20),
+    ("search_runs", "ops/s", 20),
+    ("create_model_version", "ops/s", 20),
+    ("get_model_version_by_alias", "ops/s", 20),
+    ("search_model_versions", "ops/s", 20),
+    ("set_model_version_tag", "ops/s", 20),
+    ("upload_mb_s", "MB/s, 100 MB artifact up", 2),
+    ("download_mb_s", "MB/s, 100 MB artifact down", 2),
+]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
+
+
+def _serve(cmd: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLPIPEX_", "MLFLOW_"))}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    _wait(f"http://127.0.0.1:{port}", proc, log)
+    return proc
+
+
+def measure(cmd: list[str], port: int, d: Path, args: argparse.Namespace) -> dict[str, float]:
+    proc = _serve(cmd, port, d / "server.log")
+    try:
+        env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+        run = subprocess.run(
+            [sys.executable, "-c", CLIENT, f"http://127.0.0.1:{port}"]
+            + [str(args.calls), str(args.batches), str(args.mb)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if run.returncode != 0:
+            raise SystemExit(f"client failed against {cmd[0]}:\n{run.stderr[-3000:]}")
+        figures: dict[str, float] = json.loads(run.stdout.strip().splitlines()[-1])
+        return figures
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--calls", type=int, default=200)
+    p.add_argument("--batches", type=int, default=20)
+    p.add_argument("--mb", type=int, default=100)
+    p.add_argument("--workers", type=int, default=1, help="mlpipex server worker processes")
+    args = p.parse_args()
+    if not MLFLOW.exists():
+        raise SystemExit(
+            f"{MLFLOW} is missing: python -m venv bench/.venvs/mlflow-server && "
+            "bench/.venvs/mlflow-server/bin/pip install mlflow==3.17.2"
+        )
+    with tempfile.TemporaryDirectory(prefix="mlpipex-bench-mlflow-") as tmp:
+        root = Path(tmp)
+        (root / "ours").mkdir()
+        (root / "theirs").mkdir()
+        port = _port()
+        ours = measure(
+            [str(MLPIPEX), "--uri", str(root / "ours" / ".mlpipex"), "server"]
+            + ["--port", str(port), "--workers", str(args.workers)],
+            port,
+            root / "ours",
+            args,
+        )
+        port = _port()
+        theirs = measure(
+            [str(MLFLOW), "server", "--host", "127.0.0.1", "--port", str(port)]
+            + ["--backend-store-uri", f"sqlite:///{root / 'theirs' / 'mlflow.db'}"]
+            + ["--artifacts-destination", str(root / "theirs" / "artifacts")],
+            port,
+            root / "theirs",
+            args,
+        )
+    rows = []
+    for key, unit, target in ROWS:
+        ratio = ours[key] / theirs[key]
+        rows.append(
+            [
+                key,
+                unit,
+                f"{ours[key]:,.1f}",
+                f"{theirs[key]:,.1f}",
+                f"{ratio:,.1f}x",
+                f">= {target}x",
+                "yes" if ratio >= target else "NO",
+            ]
+        )
+    headers = ["operation", "unit", "MLPipeX", "MLflow 3.17.2", "ratio", "target", "met"]
+    print(table(headers, rows))
+    print(f"\nmachine: {machine()}; date: {today()}; mlpipex server --workers {args.workers}")
+    print(f"{args.calls} calls each, {args.batches} batches, {args.mb} MB artifact (median of 3)")
+
+
+if __name__ == "__main__":
+    main()
