@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, table, today  # noqa: E402
+from _common import machine, table, today
 
 MLFLOW = Path(__file__).parent / ".venvs" / "mlflow-server" / "bin" / "mlflow"
 MLPIPEX = Path(sys.executable).parent / "mlpipex"
@@ -142,8 +142,7 @@ def measure(cmd: list[str], port: int, d: Path, args: argparse.Namespace) -> dic
     try:
         env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
         run = subprocess.run(
-            [sys.executable, "-c", CLIENT, f"http://127.0.0.1:{port}"]
-            + [str(args.calls), str(args.batches), str(args.mb)],
+            [sys.executable, "-c", CLIENT, f"http://127.0.0.1:{port}", *figures_args(args)],
             env=env,
             capture_output=True,
             text=True,
@@ -156,6 +155,10 @@ def measure(cmd: list[str], port: int, d: Path, args: argparse.Namespace) -> dic
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+def figures_args(args: argparse.Namespace) -> list[str]:
+    return [str(args.calls), str(args.batches), str(args.mb)]
 
 
 def main() -> None:
@@ -176,17 +179,27 @@ def main() -> None:
         (root / "theirs").mkdir()
         port = _port()
         ours = measure(
-            [str(MLPIPEX), "--uri", str(root / "ours" / ".mlpipex"), "server"]
-            + ["--port", str(port), "--workers", str(args.workers)],
+            [
+                str(MLPIPEX),
+                "--uri",
+                str(root / "ours" / ".mlpipex"),
+                "server",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
             port,
             root / "ours",
             args,
         )
         port = _port()
         theirs = measure(
-            [str(MLFLOW), "server", "--host", "127.0.0.1", "--port", str(port)]
-            + ["--backend-store-uri", f"sqlite:///{root / 'theirs' / 'mlflow.db'}"]
-            + ["--artifacts-destination", str(root / "theirs" / "artifacts")],
+            [
+                *(str(MLFLOW), "server", "--host", "127.0.0.1", "--port", str(port)),
+                *("--backend-store-uri", f"sqlite:///{root / 'theirs' / 'mlflow.db'}"),
+                *("--artifacts-destination", str(root / "theirs" / "artifacts")),
+            ],
             port,
             root / "theirs",
             args,
