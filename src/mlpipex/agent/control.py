@@ -163,11 +163,13 @@ class Agent:
         new table in one step, then let the versions it no longer lists go."""
         wanted = {version_key(e, v): (e, v) for e in state.endpoints for v in e.all_versions()}
         errors: dict[str, list[str]] = {}
+        # A new generation may be the fix (objects repaired, a pickle allowed): try again.
+        changed = state.generation != self.app.table.generation
         for key, (endpoint, spec) in wanted.items():
             if key in self._loaded:
                 continue
             failure = self._failed.get(key)
-            if failure is None or failure.retry_at <= time.monotonic():
+            if failure is None or changed or failure.retry_at <= time.monotonic():
                 try:
                     served = await off_loop(self._loader.load, endpoint, spec)
                 except Exception as e:
