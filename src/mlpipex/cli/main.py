@@ -67,6 +67,7 @@ def _register_commands() -> None:
         data,
         endpoint,
         models,
+        monitor,
         quickstart,
         runs,
         serve,
@@ -94,6 +95,7 @@ def _register_commands() -> None:
         "tokens": access.tokens_app,
         "webhooks": webhooks.app,
         "endpoint": endpoint.app,
+        "monitor": monitor.app,
     }
     for name, group in groups.items():
         app.add_typer(group, name=name)

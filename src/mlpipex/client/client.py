@@ -390,3 +390,31 @@ class Client(TrackingMethods, ModelMethods):
         self, name: str, since_ms: int = 0, bucket_s: int = 10
     ) -> list[dict[str, Any]]:
         return endpoints.timeseries(self._registry(), name, since_ms, bucket_s)
+
+    # -- monitoring ----------------------------------------------------------------------------
+    def endpoint_drift(
+        self, name: str, version: int | None = None, window: int | None = None
+    ) -> dict[str, Any]:
+        from mlpipex.monitor import serving
+
+        v, result = serving.drift(self._registry(), name, version, window)
+        return {"endpoint": name, "version": v, **result.to_dict()}
+
+    def endpoint_report(self, name: str, since_ms: int = 0) -> str:
+        from mlpipex.monitor import serving
+
+        return serving.report(self._registry(), name, since_ms)
+
+    def prediction_log(
+        self, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        import json
+
+        from mlpipex.monitor import predictions
+
+        rows: list[dict[str, Any]] = predictions.read(
+            self._registry(), name, since_ms, version, limit
+        ).to_pylist()
+        for r in rows:
+            r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
+        return rows

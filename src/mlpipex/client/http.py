@@ -45,6 +45,15 @@ class Http:
             return None
         return r.json()
 
+    def text(self, method: str, path: str, **kw: Any) -> str:
+        """The body of a successful response as text (HTML pages)."""
+        try:
+            r = self._client.request(method, path, **kw)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach {self.base}: {exc}") from exc
+        _raise_for(r)
+        return r.text
+
     def upload(self, digest: str, path: Path, progress: Progress | None) -> None:
         def chunks() -> Iterator[bytes]:
             with path.open("rb") as f:

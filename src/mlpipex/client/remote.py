@@ -368,6 +368,36 @@ class RemoteClient(Client):
         )
         return result
 
+    # -- monitoring ----------------------------------------------------------------------------
+    def endpoint_drift(
+        self, name: str, version: int | None = None, window: int | None = None
+    ) -> dict[str, Any]:
+        params = {k: v for k, v in {"version": version, "window": window}.items() if v is not None}
+        result: dict[str, Any] = self.http.call(
+            "GET", f"/api/v1/endpoints/{_q(name)}/drift", params=params
+        )
+        return result
+
+    def endpoint_report(self, name: str, since_ms: int = 0) -> str:
+        return str(
+            self.http.text(
+                "GET", f"/api/v1/endpoints/{_q(name)}/report", params={"since_ms": since_ms}
+            )
+        )
+
+    def prediction_log(
+        self, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        params = {
+            k: v
+            for k, v in {"since_ms": since_ms, "version": version, "limit": limit}.items()
+            if v is not None
+        }
+        result: list[dict[str, Any]] = self.http.call(
+            "GET", f"/api/v1/endpoints/{_q(name)}/predictions", params=params
+        )
+        return result
+
     # -- loading models ------------------------------------------------------------------------
     def materialize(self, files: Sequence[FileEntry]) -> Path:
         """Download files (verified) into the cache, by manifest digest, as the local client."""

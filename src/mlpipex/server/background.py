@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from mlpipex.monitor import alerts, serving
 from mlpipex.server.deps import ServerState
 from mlpipex.service import rollout, webhooks
 from mlpipex.service.context import Actor
@@ -44,7 +45,9 @@ def loops(state: ServerState) -> list[Loop]:
         while webhooks.deliver_due(reg):
             pass
 
+    drift_share = serving.drift_share(reg)
     return [
-        Loop("mlpipex-rollouts", lambda: rollout.advance(reg), 0.5),
+        Loop("mlpipex-rollouts", lambda: rollout.advance(reg, drift_share), 0.5),
         Loop("mlpipex-webhooks", deliver, 1.0),
+        Loop("mlpipex-alerts", lambda: alerts.evaluate(reg), 10.0),
     ]

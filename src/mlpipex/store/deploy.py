@@ -193,3 +193,28 @@ def samples_since(conn: Connection, endpoint: str, since: int) -> list[sa.Row[An
             .order_by(t.traffic_samples.c.time)
         )
     )
+
+
+def totals(conn: Connection) -> list[tuple[str, int, int, int, int, list[int], float]]:
+    """Per (endpoint, version), everything ever reported: requests, errors, client errors,
+    latency buckets and latency sum (the counters a metrics scrape exposes)."""
+    acc: dict[tuple[str, int], list[Any]] = {}
+    rows = conn.execute(
+        sa.select(
+            t.traffic_samples.c.endpoint,
+            t.traffic_samples.c.version,
+            t.traffic_samples.c.requests,
+            t.traffic_samples.c.errors,
+            t.traffic_samples.c.client_errors,
+            t.traffic_samples.c.latency_buckets,
+            t.traffic_samples.c.latency_sum_ms,
+        )
+    )
+    for r in rows:
+        a = acc.setdefault((r.endpoint, r.version), [0, 0, 0, [], 0.0])
+        a[0] += r.requests
+        a[1] += r.errors
+        a[2] += r.client_errors
+        a[3].append(r.latency_buckets)
+        a[4] += r.latency_sum_ms
+    return [(e, v, a[0], a[1], a[2], merge(a[3]), a[4]) for (e, v), a in sorted(acc.items())]

@@ -374,4 +374,4 @@ webhook_deliveries = Table(
 )
 
 # Tables of other parts register on this metadata when their module is imported.
-from mlpipex.store import schema_deploy, schema_mlflow  # noqa: E402, F401
+from mlpipex.store import schema_deploy, schema_mlflow, schema_monitor  # noqa: E402, F401

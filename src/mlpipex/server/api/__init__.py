@@ -12,6 +12,7 @@ def routers() -> list[APIRouter]:
         endpoints,
         health,
         models,
+        monitor,
         objects,
         versions,
         webhooks,
@@ -26,6 +27,7 @@ def routers() -> list[APIRouter]:
         access.router,
         webhooks.router,
         endpoints.router,
+        monitor.router,
     ]
     from mlpipex.server.ui import ui_router
 

@@ -1,0 +1,131 @@
+"""Alerts: drift, error-rate and latency findings about the version serving an endpoint, as
+events tied to (endpoint, version), one per episode: raised when a finding starts, cleared when
+it ends (and sent to webhooks like every event)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from mlpipex.domain import events as ev
+from mlpipex.domain.endpoint import parse_endpoint
+from mlpipex.domain.latency import quantile
+from mlpipex.errors import NotFound
+from mlpipex.monitor import serving
+from mlpipex.service.context import Registry
+from mlpipex.store import deploy, events
+from mlpipex.store import schema_monitor as t
+
+WINDOW_MS = 5 * 60_000
+
+
+def open_alerts(reg: Registry, endpoint: str | None = None) -> list[dict[str, Any]]:
+    with reg.store.read() as conn:
+        q = sa.select(t.alerts).where(t.alerts.c.state == "open").order_by(t.alerts.c.id)
+        if endpoint is not None:
+            q = q.where(t.alerts.c.endpoint == endpoint)
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def findings(reg: Registry, ep: Any, version: int, now: int) -> dict[str, dict[str, Any] | None]:
+    """Per kind: the finding's details when it holds, None when it does not, absent when unknown."""
+    spec = parse_endpoint(ep.spec)
+    rules = spec.rollout.analysis
+    out: dict[str, dict[str, Any] | None] = {}
+    with reg.store.read() as conn:
+        requests, errors, _, buckets = deploy.window(conn, ep.name, version, now - WINDOW_MS, now)
+    if requests >= max(rules.min_requests, 1):
+        rate = errors / requests
+        out["error_rate"] = (
+            {"error_rate": rate, "max_error_rate": rules.max_error_rate, "requests": requests}
+            if rate > rules.max_error_rate
+            else None
+        )
+        if rules.max_p99_latency_ms is not None:
+            p99 = quantile(buckets, 0.99)
+            out["latency"] = (
+                {"p99_latency_ms": p99, "max": rules.max_p99_latency_ms}
+                if p99 > rules.max_p99_latency_ms
+                else None
+            )
+    try:
+        _, result = serving.drift(reg, ep.name, version)
+    except NotFound:
+        return out
+    if result.drifted is not None:
+        out["drift"] = (
+            {"share": result.share, "features": result.drifted_features} if result.drifted else None
+        )
+    return out
+
+
+def evaluate(reg: Registry) -> int:
+    """One pass over every endpoint's serving versions; returns how many alerts changed."""
+    now = reg.clock()
+    changed = 0
+    with reg.store.read() as conn:
+        eps = deploy.endpoints(conn)
+    for ep in eps:
+        for w in ep.traffic:
+            if w["weight"] == 0:
+                continue
+            for kind, finding in findings(reg, ep, w["version"], now).items():
+                changed += _record(reg, ep, w["version"], kind, finding, now)
+    return changed
+
+
+def _record(
+    reg: Registry, ep: Any, version: int, kind: str, finding: dict[str, Any] | None, now: int
+) -> int:
+    with reg.store.write() as conn:
+        current = conn.execute(
+            sa.select(t.alerts)
+            .where(
+                t.alerts.c.endpoint == ep.name,
+                t.alerts.c.version == version,
+                t.alerts.c.kind == kind,
+                t.alerts.c.state == "open",
+            )
+            .with_for_update()
+        ).first()
+        if finding is not None and current is None:
+            conn.execute(
+                sa.insert(t.alerts).values(
+                    endpoint=ep.name,
+                    version=version,
+                    kind=kind,
+                    state="open",
+                    opened_at=now,
+                    details=finding,
+                )
+            )
+            events.append(
+                conn,
+                time=now,
+                actor="mlpipex-monitor",
+                kind=ev.ALERT_RAISED,
+                model=ep.model,
+                version=version,
+                reason=f"{kind} on {ep.name}",
+                payload={"endpoint": ep.name, "alert": kind, "details": finding},
+            )
+            return 1
+        if finding is None and current is not None:
+            conn.execute(
+                sa.update(t.alerts)
+                .where(t.alerts.c.id == current.id)
+                .values(state="closed", closed_at=now)
+            )
+            events.append(
+                conn,
+                time=now,
+                actor="mlpipex-monitor",
+                kind=ev.ALERT_CLEARED,
+                model=ep.model,
+                version=version,
+                reason=f"{kind} on {ep.name} ended",
+                payload={"endpoint": ep.name, "alert": kind},
+            )
+            return 1
+    return 0

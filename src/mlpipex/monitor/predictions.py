@@ -1,0 +1,118 @@
+"""The prediction log: sampled requests (inputs, outputs, version, latency, time) that agents
+send in batches, written as Parquet objects in the object store, indexed per endpoint and hour.
+Writing happens off the request path: agents buffer and post batches."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from mlpipex.errors import Invalid
+from mlpipex.service.context import Registry
+from mlpipex.store import schema_monitor as t
+
+HOUR_MS = 3_600_000
+MAX_ROWS = 50_000
+SCHEMA = pa.schema(
+    [
+        ("time", pa.int64()),
+        ("version", pa.int32()),
+        ("latency_ms", pa.float64()),
+        ("status", pa.int16()),
+        ("input", pa.string()),
+        ("output", pa.string()),
+    ]
+)
+
+
+def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store a batch of logged predictions; one Parquet object per (endpoint, hour) in it."""
+    reg.require("editor")
+    if len(rows) > MAX_ROWS:
+        raise Invalid(f"a prediction batch holds at most {MAX_ROWS} rows")
+    by_hour: dict[int, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        try:
+            by_hour.setdefault(int(r["time"]) // HOUR_MS * HOUR_MS, []).append(r)
+        except (KeyError, TypeError, ValueError):
+            raise Invalid("every logged prediction has a time (ms)") from None
+    index = []
+    for hour, part in sorted(by_hour.items()):
+        try:
+            table = pa.table(
+                {
+                    "time": [int(r["time"]) for r in part],
+                    "version": [int(r["version"]) for r in part],
+                    "latency_ms": [float(r.get("latency_ms", 0.0)) for r in part],
+                    "status": [int(r.get("status", 200)) for r in part],
+                    "input": [json.dumps(r.get("input"), default=str) for r in part],
+                    "output": [json.dumps(r.get("output"), default=str) for r in part],
+                },
+                schema=SCHEMA,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Invalid(f"a logged prediction is malformed: {exc}") from None
+        buf = io.BytesIO()
+        pq.write_table(table, buf, compression="zstd")
+        digest = reg.objects.put_bytes(buf.getvalue())
+        times = table.column("time").to_pylist()
+        index.append(
+            {
+                "endpoint": endpoint,
+                "hour": hour,
+                "digest": digest,
+                "rows": len(part),
+                "versions": sorted({int(r["version"]) for r in part}),
+                "first_time": min(times),
+                "last_time": max(times),
+            }
+        )
+    with reg.store.write() as conn:
+        if index:
+            conn.execute(sa.insert(t.prediction_logs), index)
+    return len(rows)
+
+
+def read(
+    reg: Registry,
+    endpoint: str,
+    since_ms: int = 0,
+    version: int | None = None,
+    limit: int | None = None,
+) -> pa.Table:
+    """Logged predictions of endpoint since since_ms (newest last), verified from the objects."""
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        files = conn.execute(
+            sa.select(t.prediction_logs.c.digest, t.prediction_logs.c.versions)
+            .where(
+                t.prediction_logs.c.endpoint == endpoint, t.prediction_logs.c.last_time > since_ms
+            )
+            .order_by(t.prediction_logs.c.first_time)
+        ).all()
+    tables = [
+        pq.read_table(io.BytesIO(reg.objects.read_bytes(f.digest)))
+        for f in files
+        if version is None or version in f.versions
+    ]
+    if not tables:
+        return SCHEMA.empty_table()
+    table = pa.concat_tables(tables)
+    mask = pc.greater(table.column("time"), since_ms)
+    if version is not None:
+        mask = pc.and_(mask, pc.equal(table.column("version"), version))
+    table = table.filter(mask)
+    table = table.take(pc.sort_indices(table, sort_keys=[("time", "ascending")]))
+    return table.slice(max(0, table.num_rows - limit)) if limit else table
+
+
+def inputs_frame(table: pa.Table) -> list[Any]:
+    """The logged inputs, one entry per row (a record mapping or a list of values)."""
+    return [json.loads(s) for s in table.column("input").to_pylist()]

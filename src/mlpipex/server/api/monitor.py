@@ -1,0 +1,62 @@
+"""Monitoring routes: /metrics (Prometheus), the prediction log agents post and people read,
+drift per serving version, the HTML report, open alerts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Body, Response
+from fastapi.responses import HTMLResponse
+
+from mlpipex.errors import Invalid
+from mlpipex.monitor import alerts, exposition, predictions, serving
+from mlpipex.server.deps import RegistryDep
+
+router = APIRouter(tags=["monitoring"])
+
+
+@router.get("/metrics")
+def metrics(reg: RegistryDep) -> Response:
+    reg.require("viewer")
+    return Response(exposition.render(reg), media_type="text/plain; version=0.0.4")
+
+
+@router.post("/api/v1/agent/predictions")
+def ingest(reg: RegistryDep, body: dict[str, Any] = Body(...)) -> dict[str, int]:
+    """A batch of logged predictions from an agent: {"endpoint", "rows": [{"time", "version",
+    "latency_ms", "status", "input", "output"}]}."""
+    endpoint, rows = body.get("endpoint"), body.get("rows")
+    if not isinstance(endpoint, str) or not isinstance(rows, list):
+        raise Invalid('a prediction batch is {"endpoint": NAME, "rows": [...]}')
+    return {"stored": predictions.ingest(reg, endpoint, rows)}
+
+
+@router.get("/api/v1/endpoints/{name}/predictions")
+def read_log(
+    reg: RegistryDep, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    table = predictions.read(reg, name, since_ms, version, min(max(limit, 1), 100_000))
+    rows: list[dict[str, Any]] = table.to_pylist()
+    for r in rows:
+        r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
+    return rows
+
+
+@router.get("/api/v1/endpoints/{name}/drift")
+def drift(
+    reg: RegistryDep, name: str, version: int | None = None, window: int | None = None
+) -> dict[str, Any]:
+    v, result = serving.drift(reg, name, version, window)
+    return {"endpoint": name, "version": v, **result.to_dict()}
+
+
+@router.get("/api/v1/endpoints/{name}/report", response_class=HTMLResponse)
+def report(reg: RegistryDep, name: str, since_ms: int = 0) -> HTMLResponse:
+    return HTMLResponse(serving.report(reg, name, since_ms))
+
+
+@router.get("/api/v1/alerts")
+def open_alerts(reg: RegistryDep, endpoint: str | None = None) -> list[dict[str, Any]]:
+    reg.require("viewer")
+    return alerts.open_alerts(reg, endpoint)
