@@ -117,6 +117,8 @@ def test_a_failing_canary_is_rolled_back_with_the_registry(client: Client, serve
     assert event.version == 2 and event.payload["measured"]["error_rate"] == 0.5
     assert event.payload["endpoint"] == "fraud-ep" and event.payload["to"] == 1
     assert client.verify_audit().ok
+    (dep,) = client.lineage("fraud", 2).deployments
+    assert (dep["endpoint"], dep["state"], dep["from_version"]) == ("fraud-ep", "rolled_back", 1)
     served.tick(31)
     assert rollout.advance(client.registry) == 0  # nothing left to do, no new rollout
 

@@ -125,7 +125,15 @@ def lineage_tree(lin: Lineage) -> Tree:
         hist.add("(none)")
     deps = root.add("deployments")
     for dep in lin.deployments:
-        deps.add(str(dep))
+        arrow = (
+            f"v{dep['from_version']} -> v{dep['to_version']}"
+            if dep["from_version"]
+            else (f"v{dep['to_version']}")
+        )
+        deps.add(
+            f"{when(dep['started_at'])}  {dep['endpoint']}: {arrow} {dep['strategy']} "
+            f"{dep['state']}" + (f"  ({dep['reason']})" if dep["reason"] else "")
+        )
     if not lin.deployments:
         deps.add("(none)")
     return root

@@ -1,4 +1,5 @@
-"""Lineage of a version: datasets -> (pipeline stage) -> run -> version -> stage history."""
+"""Lineage of a version: datasets -> (pipeline stage) -> run -> version -> stage history ->
+deployments (every rollout that took it in or out of an endpoint)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from mlpipex.domain import events as ev
 from mlpipex.domain.models import DatasetRef, Event, ModelVersion
 from mlpipex.service.context import Registry
 from mlpipex.service.versions import get_version
-from mlpipex.store import events
+from mlpipex.store import deploy, events
 from mlpipex.store import tracking as runs
 
 
@@ -38,7 +39,20 @@ def lineage(reg: Registry, name: str, version: int) -> Lineage:
     with reg.store.read() as conn:
         history = events.query(conn, model=name, version=version, kind=ev.TRANSITION_DONE)
         run = _run(conn, v)
-    return Lineage(v, v.datasets, run, [_change(e) for e in history])
+        rollouts = [
+            {
+                "endpoint": d.endpoint,
+                "deployment": d.id,
+                "from_version": d.from_version,
+                "to_version": d.to_version,
+                "state": d.state,
+                "strategy": d.strategy,
+                "started_at": d.started_at,
+                "reason": d.reason,
+            }
+            for d in deploy.deployments_with_version(conn, name, version)
+        ]
+    return Lineage(v, v.datasets, run, [_change(e) for e in history], rollouts)
 
 
 def _run(conn: Connection, v: ModelVersion) -> dict[str, Any] | None:
