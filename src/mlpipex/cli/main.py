@@ -63,6 +63,7 @@ def _root(
 def _register_commands() -> None:
     from mlpipex.cli import (
         access,
+        agent,
         audit,
         data,
         endpoint,
@@ -72,6 +73,7 @@ def _register_commands() -> None:
         runs,
         serve,
         server,
+        up,
         versions,
         webhooks,
     )
@@ -83,6 +85,8 @@ def _register_commands() -> None:
         **data.ROOT_COMMANDS,
         "server": server.server,
         "serve": serve.serve,
+        "agent": agent.agent,
+        "up": up.up,
     }
     for name, fn in commands.items():
         app.command(name)(fn)

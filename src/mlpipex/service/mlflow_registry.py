@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mlpipex.domain import events as ev
 from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
 from mlpipex.domain.refs import VersionRef, check_model_name
 from mlpipex.errors import Conflict, Invalid, NotFound
@@ -23,8 +24,8 @@ from mlpipex.store import events, registry
 from mlpipex.store import mlflow_records as records
 from mlpipex.store import schema as t
 
-MODEL_DELETED = "model_deleted"  # event kinds of MLflow's deletions
-VERSION_DELETED = "version_deleted"
+MODEL_DELETED = ev.MODEL_DELETED
+VERSION_DELETED = ev.VERSION_DELETED
 MAX_RESULTS = 10_000
 
 

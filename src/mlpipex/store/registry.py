@@ -498,8 +498,16 @@ def requests_for(
 
 
 def referenced_digests(conn: Connection) -> set[str]:
-    """Objects gc keeps: the files of every version and the artifacts of every run."""
-    q = sa.union(sa.select(t.version_files.c.digest), sa.select(t.run_artifacts.c.digest))
+    """Objects gc keeps: the files of every version, the artifacts of every run, the files
+    uploaded through the MLflow artifact proxy and every logged prediction file."""
+    from mlpipex.store import schema_mlflow, schema_monitor
+
+    q = sa.union(
+        sa.select(t.version_files.c.digest),
+        sa.select(t.run_artifacts.c.digest),
+        sa.select(schema_mlflow.artifact_files.c.digest),
+        sa.select(schema_monitor.prediction_logs.c.digest),
+    )
     return set(conn.execute(q).scalars())
 
 
