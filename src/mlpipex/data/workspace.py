@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlpipex.location import DIRNAME, workspace_root
 from mlpipex.domain.pointer import SUFFIX, PointerOut, dump_pointer, parse_pointer
 from mlpipex.errors import Invalid, NotFound
+from mlpipex.location import DIRNAME, workspace_root
 
 if TYPE_CHECKING:
     from mlpipex.objects.store import ObjectStore

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from mlpipex.domain.profile import profile
 from mlpipex.errors import AlreadyExists, Invalid
 from mlpipex.flavors import onnx, python, sklearn
 from mlpipex.flavors.base import PackageInfo, Saved
@@ -36,7 +37,6 @@ from mlpipex.flavors.signature import (
     infer_signature,
     validate_input,
 )
-from mlpipex.domain.profile import profile
 from mlpipex.objects.manifest import hash_tree
 
 FLAVORS = ("sklearn", "onnx", "python")
