@@ -5,7 +5,6 @@ rollback event. A fixed 90/10 split observed within statistical tolerance."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
