@@ -22,6 +22,7 @@ def routers() -> list[APIRouter]:
     for prefix in ("/api/2.0", "/ajax-api/2.0"):
         api = APIRouter(prefix=prefix)
         for module in (experiments, runs, models, versions, logged_models, artifacts):
-            api.include_router(module.router)
+            # the ajax-api copy serves the same routes; documenting them twice would only repeat
+            api.include_router(module.router, include_in_schema=prefix == "/api/2.0")
         out.append(api)
     return out

@@ -72,7 +72,8 @@ def get_by_name(reg: Reg, root: Root, args: Payload) -> Response:
     return ok({"experiment": experiment(e, root)})
 
 
-@router.api_route("/search", methods=["GET", "POST"])
+@router.get("/search")
+@router.post("/search")
 def search(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Search, args)
     page = compat.search_experiments(

@@ -109,7 +109,8 @@ def search(reg: Reg, args: Payload) -> Response:
     return ok(body)
 
 
-@router.api_route("/get-latest-versions", methods=["GET", "POST"])
+@router.get("/get-latest-versions")
+@router.post("/get-latest-versions")
 def latest(reg: Reg, args: Payload) -> Response:
     a = parse(Latest, args)
     return ok(
