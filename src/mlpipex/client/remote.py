@@ -14,6 +14,7 @@ from mlpipex.client import wire
 from mlpipex.client.client import Client, DatasetsArg
 from mlpipex.client.http import Http
 from mlpipex.client.models import materialize
+from mlpipex.client.remote_tracking import RemoteTrackingMethods
 from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
@@ -33,7 +34,7 @@ def _q(name: str) -> str:
     return quote(name, safe="")
 
 
-class RemoteClient(Client):
+class RemoteClient(RemoteTrackingMethods, Client):
     """Made by ``Client(uri)`` when uri is ``http(s)://``."""
 
     def __init__(self, uri: str | None = None, **kw: Any) -> None:

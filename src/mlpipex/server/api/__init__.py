@@ -14,6 +14,7 @@ def routers() -> list[APIRouter]:
         models,
         monitor,
         objects,
+        runs,
         versions,
         webhooks,
     )
@@ -28,6 +29,7 @@ def routers() -> list[APIRouter]:
         webhooks.router,
         endpoints.router,
         monitor.router,
+        runs.router,
     ]
     from mlpipex.server.ui import ui_router
 
