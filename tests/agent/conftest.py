@@ -22,23 +22,21 @@ from sklearn.linear_model import LogisticRegression
 from mlpipex.flavors import save_model
 from tests.agent.plane import ControlPlane
 
-# A model that fails on every one-row request (the tests' requests; saving it predicts on a
-# three-row example): its errors must never reach a caller when it is a shadow.
+# A model that fails on every request (it answers only while being saved, which predicts on the
+# example): its errors must never reach a caller when it is a shadow.
 FAILING_MODEL = """
+import os
 from mlpipex.pyfunc import PythonModel, set_model
 
 class Failing(PythonModel):
     def predict(self, context, model_input, params=None):
-        if len(model_input) == 1:
+        if os.environ.get("MLPIPEX_TEST_SAVING") != "1":
             raise RuntimeError("the shadow failed")
         return [0] * len(model_input)
 
 set_model(Failing())
 """
 
-# `mlpipex agent` as its own process: the command function run by typer directly, so these
-# tests do not depend on where the CLI mounts it.
-AGENT = "import typer; from mlpipex.cli.agent import agent; typer.run(agent)"
 ROW = [0.1, -0.2, 0.3, 0.4]
 
 
@@ -62,7 +60,11 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
     code = root / "src" / "failing.py"
     code.parent.mkdir()
     code.write_text(FAILING_MODEL)
-    save_model(root / "failing", python_model=code, input_example=X[:3])
+    os.environ["MLPIPEX_TEST_SAVING"] = "1"
+    try:
+        save_model(root / "failing", python_model=code, input_example=X[:3])
+    finally:
+        del os.environ["MLPIPEX_TEST_SAVING"]
     (root / "junk").mkdir()
     (root / "junk" / "README").write_text("not a model\n")
     return Packages(root / "lr", root / "lr2", root / "lr3", root / "failing", root / "junk")
@@ -152,7 +154,8 @@ def start_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
         port: int = 0,
         name: str = "host-a",
     ) -> AgentProcess:
-        cmd = [sys.executable, "-c", AGENT, "--control-plane", control_plane, "--name", name]
+        cmd = [sys.executable, "-m", "mlpipex.cli", "agent", "--control-plane", control_plane]
+        cmd += ["--name", name]
         cmd += ["--port", str(port), "--cache-dir", str(cache_dir or tmp_path / "agent-cache")]
         cmd += ["--poll-interval", "0.2s", "--report-interval", "0.3s", *extra]
         proc = subprocess.Popen(
