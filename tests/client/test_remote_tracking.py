@@ -31,9 +31,10 @@ from tests.conftest import PG_SERVER, CliResult, _reset, _reset_postgres, start_
         ),
     ],
 )
-def server_url(
+def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[tuple[str, Path]]:
+    """(URL, objects folder) of a server for this module."""
     root = tmp_path_factory.mktemp("remote-tracking")
     if request.param == "postgresql":
         uri = request.getfixturevalue("pg_url")
@@ -41,12 +42,17 @@ def server_url(
     else:
         uri = str(root / ".mlpipex")
     proc, url = start_server(uri, str(root / "objects"))
-    yield url
+    yield url, root / "objects"
     stop_server(proc)
     if request.param == "postgresql":
         _reset_postgres(uri)
     else:
         _reset(f"sqlite:///{root / '.mlpipex' / 'registry.db'}")
+
+
+@pytest.fixture
+def server_url(server: tuple[str, Path]) -> str:
+    return server[0]
 
 
 @pytest.fixture
@@ -200,14 +206,18 @@ def test_log_model_registers_inheriting_the_run_and_loads(
 
 
 def test_refused_registration_names_what_is_missing_and_uploads_nothing(
-    env: str, c: Client, data: tuple[pd.DataFrame, pd.Series], server_url: str
+    env: str, c: Client, data: tuple[pd.DataFrame, pd.Series], server: tuple[str, Path]
 ) -> None:
     x, y = data
+    objects = server[1]
     with mlpipex.start_run() as run:
+        mlpipex.log_metric("auc", 0.9)
+        before = sorted(p for p in objects.rglob("*") if p.is_file())
         with pytest.raises(PolicyViolation, match="dataset") as refused:
             mlpipex.log_model(LogisticRegression().fit(x, y), registered_model_name=_name("m"))
-        assert any("dataset" in r for r in refused.value.reasons)
+        assert refused.value.reasons and all("dataset" in r for r in refused.value.reasons)
         assert c.list_artifacts(run.run_id) == []
+        assert sorted(p for p in objects.rglob("*") if p.is_file()) == before
 
 
 def test_runs_list_and_show_through_the_server(

@@ -105,7 +105,7 @@ class RemoteTrackingMethods:
     @property
     def _mlflow(self) -> MlflowHttp:
         found = self.__dict__.get("_mlflow_http")
-        if found is None or found._client is not self.http._client:
+        if found is None:
             found = self.__dict__["_mlflow_http"] = MlflowHttp.sharing(self.http)
         return found
 
