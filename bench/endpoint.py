@@ -17,6 +17,7 @@ of the control plane is on the request path).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import select
@@ -93,6 +94,81 @@ def agent_process(control_plane: str, cache: Path) -> Iterator[str]:
         _stop(proc)
 
 
+def in_process(lr: Path, canary: Path, n: int) -> dict[str, float]:
+    """Median microseconds of one request through the ASGI app, in this process, no network:
+    the model server alone, and the agent's app routing to it (the difference is the routing,
+    free of the noise a shared machine adds to wrk's figures)."""
+    from mlpipex.agent.app import AgentApp
+    from mlpipex.agent.desired import parse_desired
+    from mlpipex.agent.table import LiveVersion, build_table, version_key
+    from mlpipex.flavors import load_model
+    from mlpipex.objects.manifest import hash_tree
+    from mlpipex.serving import ModelServer, ServedModel
+
+    body = (lr.parent / "body.json").read_bytes()
+
+    def version(number: int, package: Path, weight: int) -> dict[str, Any]:
+        files = [
+            {"path": f.path, "digest": f.digest, "size": f.size} for f in hash_tree(package).files
+        ]
+        return {"version": number, "weight": weight, "files": files, "pickle": False}
+
+    def served(number: int, package: Path) -> ServedModel:
+        return ServedModel(
+            load_model(package), name="lr", version=str(number), label=f"lr/{number}"
+        )
+
+    async def run() -> dict[str, float]:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        async def timed(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> float:
+            scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+            samples = []
+            for _ in range(n):
+                t = time.perf_counter()
+                await app(scope, receive, send)
+                samples.append(time.perf_counter() - t)
+            return statistics.median(samples) * 1e6
+
+        json_ct = [(b"content-type", b"application/json")]
+        direct = ModelServer([served(1, lr)])
+        out = {"direct": await timed(direct, "/invocations", json_ct)}
+        one, two = version(1, lr, 100), version(2, canary, 0)
+        base = {"name": "lr", "model": "lr", "sticky_header": None, "shadow": None}
+        states = {
+            "agent": {**base, "versions": [one]},
+            "split": {**base, "versions": [{**one, "weight": 90}, {**two, "weight": 10}]},
+            "sticky": {
+                **base,
+                "versions": [{**one, "weight": 90}, {**two, "weight": 10}],
+                "sticky_header": "X-User-Id",
+            },
+        }
+        live = {1: LiveVersion(served(1, lr)), 2: LiveVersion(served(2, canary))}
+        app = AgentApp(dict, _nothing, _nothing)
+        for key, doc in states.items():
+            state = parse_desired({"generation": 1, "endpoints": [doc]})
+            (e,) = state.endpoints
+            loaded = {version_key(e, v): live[v.version] for v in e.versions}
+            app.install(build_table(state, loaded, {}))
+            headers = [*json_ct, (b"x-user-id", b"user-12345")]
+            out[key] = await timed(app, "/endpoints/lr/invocations", headers)
+        for v in live.values():
+            v.server.close()
+        direct.close()
+        return out
+
+    return asyncio.run(run())
+
+
+async def _nothing() -> None:
+    pass
+
+
 def serve_state(agent: str, plane: ControlPlane, endpoint: dict[str, Any]) -> None:
     """Publish endpoint and wait until the agent serves it."""
     generation = plane.set([endpoint])
@@ -109,12 +185,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every figure")
+    parser.add_argument("--calls", type=int, default=20_000, help="in-process calls per figure")
     args = parser.parse_args()
     d = args.duration
     runs: dict[str, list[Load]] = {}
     with tempfile.TemporaryDirectory(prefix="mlpipex-bench-endpoint-") as tmp:
         root = Path(tmp)
         lr, canary = packages(root)
+        asgi = in_process(lr, canary, args.calls)
         post, sticky = root / "post.lua", root / "sticky.lua"
         plane = ControlPlane(root / "objects")
         plane.start()
@@ -181,6 +259,25 @@ def main() -> None:
             [
                 ["mlpipex serve (1 process)", f"{med('direct16', 'rps'):.0f}", ""],
                 ["agent: 1 version at 100 %", f"{med('agent16', 'rps'):.0f}", f"{ratio:.2f}x"],
+            ],
+        )
+    )
+    print()
+    print(
+        table(
+            ["LR, in process (ASGI call, no network)", "median us", "added us"],
+            [
+                [
+                    label,
+                    f"{asgi[key]:.1f}",
+                    "" if key == "direct" else f"{asgi[key] - asgi['direct']:+.1f}",
+                ]
+                for label, key in (
+                    ("ModelServer alone", "direct"),
+                    ("agent: 1 version at 100 %", "agent"),
+                    ("agent: 90/10 split", "split"),
+                    ("agent: 90/10 sticky on X-User-Id", "sticky"),
+                )
             ],
         )
     )

@@ -18,12 +18,14 @@ def _generator():  # type: ignore[no-untyped-def]
 
 def test_cli_reference_is_current() -> None:
     assert (ROOT / "docs" / "cli.md").read_text() == _generator().cli_md(), (
-        "docs/cli.md is out of date: run .venv/bin/python scripts/gen_docs.py")
+        "docs/cli.md is out of date: run .venv/bin/python scripts/gen_docs.py"
+    )
 
 
 def test_http_reference_is_current() -> None:
     assert (ROOT / "docs" / "http.md").read_text() == _generator().http_md(), (
-        "docs/http.md is out of date: run .venv/bin/python scripts/gen_docs.py")
+        "docs/http.md is out of date: run .venv/bin/python scripts/gen_docs.py"
+    )
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -230,4 +230,3 @@ def _end_open_runs() -> None:
             _end(_stack[0], "FINISHED")
         except Exception:  # the registry may be gone at exit; nothing more to do
             _stack.clear()
-

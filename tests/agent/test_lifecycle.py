@@ -109,9 +109,13 @@ def test_a_version_that_cannot_load_gets_no_traffic_and_is_reported(
     assert "digest" in fraud["errors"][0]
     assert health["status"] == "ok"
     assert {agent.invoke().headers[HEADER] for _ in range(100)} == {"fraud/3"}
-    report = wait_for(plane.last_report, 10, "a report")
+    # The first reports may predate the loads: wait for one about this generation.
+    report = wait_for(
+        lambda: (r := plane.last_report()) is not None and r["generation"] == generation and r,
+        10,
+        "a report of this generation",
+    )
     assert report["endpoints"]["fraud"]["errors"] == fraud["errors"]
-    assert report["generation"] == generation
     # Repaired on the control plane: the next generation loads it.
     plane.corrupt.clear()
     agent.wait_generation(plane.set(endpoints))

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mlpipex.agent.predlog import PredictionLog
 from mlpipex.agent.table import EMPTY, LiveEndpoint, LiveVersion, Table
 from mlpipex.deploy.router import shadowed, sticky_point
 from mlpipex.serving import codec
@@ -55,6 +57,7 @@ class AgentApp:
         self._queued: list[tuple[LiveVersion, Scope, list[Message]]] = []
         self._flush: asyncio.TimerHandle | None = None
         self._random = random.random
+        self.predictions: PredictionLog | None = None
 
     def install(self, table: Table) -> list[LiveVersion]:
         """Serve table from the next request on; returns the versions it dropped."""
@@ -109,16 +112,25 @@ class AgentApp:
             return
         target = endpoint.split.pick(self._point(endpoint, scope))
         shadow = endpoint.shadow
+        log = self.predictions
+        if log is not None and not v2 and log.wants():
+            receive, send, done = _captured(log, name, target.version, scope, receive, send)
+        else:
+            done = None
         if (
             shadow is None
             or not shadowed(endpoint.shadow_percent, self._random())
             or len(self._shadows) + len(self._queued) >= MAX_SHADOW_INFLIGHT
         ):
             await _call(target, scope, receive, send)
+            if done is not None:
+                done()
             return
         # The body is read once and replayed: to the caller's version, then to the shadow.
         messages, whole = await _buffer(receive, self.max_body_bytes)
         await _call(target, scope, _replay(messages, receive), send)
+        if done is not None:
+            done()
         if whole:
             shadow.inflight += 1  # from now: a version switch must not close it under the copy
             self._queued.append((shadow, scope, messages))
@@ -172,6 +184,46 @@ class AgentApp:
                     live.server.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _captured(
+    log: PredictionLog, endpoint: str, version: int, scope: Scope, receive: Receive, send: Send
+) -> tuple[Receive, Send, Callable[[], None]]:
+    """receive and send that keep a copy of the body and the answer for the prediction log;
+    the returned callable records them once the answer is sent."""
+    body: list[bytes] = []
+    answer: list[bytes] = []
+    status = [0]
+    started = time.perf_counter()
+
+    async def recv() -> Message:
+        message = await receive()
+        body.append(message.get("body", b""))
+        return message
+
+    async def snd(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+        else:
+            answer.append(message.get("body", b""))
+        await send(message)
+
+    def done() -> None:
+        mime = next(
+            (bytes(v).decode("latin-1") for k, v in scope["headers"] if k == b"content-type"),
+            "application/json",
+        )
+        log.record(
+            endpoint,
+            version,
+            (time.perf_counter() - started) * 1000,
+            status[0],
+            mime,
+            b"".join(body),
+            b"".join(answer),
+        )
+
+    return recv, snd, done
 
 
 async def _call(target: LiveVersion, scope: Scope, receive: Receive, send: Send) -> None:

@@ -23,6 +23,7 @@ from mlpipex.agent.app import AgentApp
 from mlpipex.agent.desired import DesiredState, parse_desired
 from mlpipex.agent.ledger import Ledger
 from mlpipex.agent.loader import VersionLoader
+from mlpipex.agent.predlog import PredictionLog
 from mlpipex.agent.table import LiveEndpoint, LiveVersion, VersionKey, build_table, version_key
 from mlpipex.client.http import Http
 from mlpipex.errors import MLPipeXError, Unavailable
@@ -82,6 +83,8 @@ class Agent:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", config.name)
         self.state_file = config.cache_dir / f"desired-{safe}.json"
         self.app = AgentApp(self.status, self._start, self._stop)
+        self.predictions = PredictionLog()
+        self.app.predictions = self.predictions
 
     # -- lifespan -------------------------------------------------------------------------------
     async def _start(self) -> None:
@@ -234,6 +237,8 @@ class Agent:
         self._report_error = None
         self._last_report = time.time()
         self._ledger.acknowledge(sent)
+        # Logged predictions go with the report, parsed off the event loop.
+        await off_loop(self.predictions.flush, self._push)
 
     # -- status ---------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -51,8 +51,16 @@ def up(
                 raise Unavailable(f"the control plane did not answer on {url} within 60 s")
             time.sleep(0.1)
         err.print(f"control plane on {url} (UI: {url}/, API: {url}/docs)")
-        agent(control_plane=url, token=state.settings.token, name="local", host=host,
-              port=agent_port, poll_interval="1s", report_interval="1s", cache_dir=None)
+        agent(
+            control_plane=url,
+            token=state.settings.token,
+            name="local",
+            host=host,
+            port=agent_port,
+            poll_interval="1s",
+            report_interval="1s",
+            cache_dir=None,
+        )
     finally:
         server.terminate()
         try:

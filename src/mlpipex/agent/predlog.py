@@ -1,0 +1,136 @@
+"""The agent's side of the prediction log: the request path only appends the raw request and
+response (a deque append, no parsing) when the sample and the rate limit allow; a background
+flush parses them with the serving protocol's own decoder, one log row per input row, and posts
+batches to the control plane, which writes them as Parquet objects."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlpipex.client.http import Http
+from mlpipex.errors import MLPipeXError
+from mlpipex.serving import codec, invocations
+
+log = logging.getLogger("mlpipex.agent")
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    endpoint: str
+    version: int
+    time_ms: int
+    latency_ms: float
+    status: int
+    mime: str
+    body: bytes
+    answer: bytes
+
+
+class PredictionLog:
+    """Sampled requests, bounded in memory and in rate, flushed off the request path."""
+
+    def __init__(
+        self, sample_rate: float = 1.0, max_per_second: float = 200.0, capacity: int = 20_000
+    ) -> None:
+        self.sample_rate, self.max_per_second = sample_rate, max_per_second
+        self._queue: deque[Captured] = deque(maxlen=capacity)
+        self._tokens, self._last = max_per_second, time.monotonic()
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def wants(self) -> bool:
+        """Whether to capture the next request (the sample, decided before any copying)."""
+        return self.sample_rate >= 1.0 or random.random() < self.sample_rate
+
+    def record(
+        self,
+        endpoint: str,
+        version: int,
+        latency_ms: float,
+        status: int,
+        mime: str,
+        body: bytes,
+        answer: bytes,
+    ) -> None:
+        """After the answer: keep a sampled request if it succeeded and the rate allows."""
+        if status != 200:
+            return
+        now = time.monotonic()
+        with self._lock:
+            self._tokens = min(
+                self.max_per_second, self._tokens + (now - self._last) * self.max_per_second
+            )
+            self._last = now
+            if self._tokens < 1:
+                self.dropped += 1
+                return
+            self._tokens -= 1
+        self._queue.append(
+            Captured(
+                endpoint, version, int(time.time() * 1000), latency_ms, status, mime, body, answer
+            )
+        )
+
+    def drain(self) -> list[Captured]:
+        out = []
+        while self._queue:
+            out.append(self._queue.popleft())
+        return out
+
+    def flush(self, http: Http) -> int:
+        """Parse what was captured and post it, per endpoint; returns rows sent. A failed post
+        drops that batch (the log is a sample; serving never waits for it)."""
+        by_endpoint: dict[str, list[dict[str, Any]]] = {}
+        for c in self.drain():
+            by_endpoint.setdefault(c.endpoint, []).extend(rows_of(c))
+        sent = 0
+        for endpoint, rows in by_endpoint.items():
+            if not rows:
+                continue
+            try:
+                http.call(
+                    "POST", "/api/v1/agent/predictions", json={"endpoint": endpoint, "rows": rows}
+                )
+                sent += len(rows)
+            except MLPipeXError as exc:
+                log.warning("prediction log of %s not sent (%d rows): %s", endpoint, len(rows), exc)
+        return sent
+
+
+def rows_of(c: Captured) -> list[dict[str, Any]]:
+    """One log row per input row of a captured request, with its own prediction."""
+    try:
+        request = invocations.parse(c.body, c.mime, None)
+        predictions = codec.loads(c.answer).get("predictions")
+    except (MLPipeXError, ValueError, AttributeError):
+        return []
+    data = request.data
+    if isinstance(data, pd.DataFrame):
+        records = data.to_dict("records")
+    else:
+        arr = np.asarray(data)
+        arr = arr.reshape(1, -1) if arr.ndim == 1 else arr
+        records = [{str(i): v for i, v in enumerate(row)} for row in arr.tolist()]
+    outputs = predictions if isinstance(predictions, list) else [predictions] * len(records)
+    if len(outputs) != len(records):
+        outputs = [predictions] * len(records)
+    return [
+        {
+            "time": c.time_ms,
+            "version": c.version,
+            "latency_ms": c.latency_ms,
+            "status": c.status,
+            "input": r,
+            "output": o,
+        }
+        for r, o in zip(records, outputs, strict=True)
+    ]
