@@ -1,5 +1,6 @@
 """A test double of the control plane's side of the agent protocol, on real HTTP: it serves a
-desired state the test sets, objects from a real ObjectStore folder, and records the reports it
+desired state the test sets, objects from a real ObjectStore folder, and records the reports (and
+prediction-log rows) it
 accepts. It stands in until the real control plane serves /api/v1/agent/*; it can be stopped
 and started again on the same port, refuse reports, or serve wrong bytes for a digest."""
 
@@ -36,6 +37,7 @@ class ControlPlane:
         self.refuse_reports = False
         self.corrupt: set[str] = set()  # digests answered with other bytes
         self.pulls: list[str] = []  # the agent= parameter of each pull
+        self.prediction_rows = 0  # rows of the prediction log the agent posted
         self.authorizations: set[str | None] = set()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -108,6 +110,11 @@ class ControlPlane:
                 if not self._authorized():
                     return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path == "/api/v1/agent/predictions":
+                    with plane._lock:
+                        plane.prediction_rows += len(body.get("rows", []))
+                    self._json(200, {})
+                    return
                 if self.path != "/api/v1/agent/report":
                     self._json(404, {"error": {"code": "NOT_FOUND", "message": self.path}})
                     return
