@@ -1,8 +1,8 @@
 """A test double of the control plane's side of the agent protocol, on real HTTP: it serves a
-desired state the test sets, objects from a real ObjectStore folder, and records the reports (and
-prediction-log rows) it
-accepts. It stands in until the real control plane serves /api/v1/agent/*; it can be stopped
-and started again on the same port, refuse reports, or serve wrong bytes for a digest."""
+desired state the test sets, objects from a real ObjectStore folder, and records the reports
+(and prediction-log rows) it accepts. The agent's tests control it fully; one test also runs
+against the real server. It can be stopped and started again on the same port, refuse reports,
+or serve wrong bytes for a digest."""
 
 from __future__ import annotations
 
