@@ -104,6 +104,10 @@ def seed(client: Client, n: int) -> None:
             )
         conn.execute(sa.update(t.models).where(t.models.c.id == mid).values(last_version=n))
     client.set_alias(MODEL, "champion", n // 2)
+    # Planner statistics, as autovacuum (PostgreSQL) would gather after a bulk load like this.
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
 
 
 def lookups(label: str, uri: str, objects: str, n: int, calls: int) -> list[list[str]]:

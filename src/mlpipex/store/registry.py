@@ -263,11 +263,14 @@ def version_rows(
     limit: int | None = None,
     before: int | None = None,
 ) -> list[sa.Row[Any]]:
+    # Ordered as the unique (model_id, version) index is, so the planner walks it and stops at
+    # the limit: with statistics saying model_id is not selective (one model), SQLite would
+    # otherwise scan every version and sort.
     q = (
         sa.select(*_VERSION_COLS)
         .join(t.models)
         .where(t.versions.c.model_id == model_id)
-        .order_by(t.versions.c.version.desc())
+        .order_by(t.versions.c.model_id.desc(), t.versions.c.version.desc())
     )
     if stage is not None:
         q = q.where(t.versions.c.stage == stage)
