@@ -125,18 +125,8 @@ def in_process(lr: Path, canary: Path, n: int) -> dict[str, float]:
         async def send(message: dict[str, Any]) -> None:
             pass
 
-        async def timed(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> float:
-            scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
-            samples = []
-            for _ in range(n):
-                t = time.perf_counter()
-                await app(scope, receive, send)
-                samples.append(time.perf_counter() - t)
-            return statistics.median(samples) * 1e6
-
         json_ct = [(b"content-type", b"application/json")]
         direct = ModelServer([served(1, lr)])
-        out = {"direct": await timed(direct, "/invocations", json_ct)}
         one, two = version(1, lr, 100), version(2, canary, 0)
         base = {"name": "lr", "model": "lr", "sticky_header": None, "shadow": None}
         states = {
@@ -149,18 +139,30 @@ def in_process(lr: Path, canary: Path, n: int) -> dict[str, float]:
             },
         }
         live = {1: LiveVersion(served(1, lr)), 2: LiveVersion(served(2, canary))}
-        app = AgentApp(dict, _nothing, _nothing)
+        headers = [*json_ct, (b"x-user-id", b"user-12345")]
+        routed = {"type": "http", "method": "POST", "path": "/endpoints/lr/invocations"}
+        calls: dict[str, tuple[Any, dict[str, Any]]] = {
+            "direct": (direct, {"type": "http", "method": "POST", "path": "/invocations"})
+        }
         for key, doc in states.items():
+            app = AgentApp(dict, _nothing, _nothing)  # no prediction log: the routing alone
             state = parse_desired({"generation": 1, "endpoints": [doc]})
             (e,) = state.endpoints
-            loaded = {version_key(e, v): live[v.version] for v in e.versions}
-            app.install(build_table(state, loaded, {}))
-            headers = [*json_ct, (b"x-user-id", b"user-12345")]
-            out[key] = await timed(app, "/endpoints/lr/invocations", headers)
+            app.install(
+                build_table(state, {version_key(e, v): live[v.version] for v in e.versions}, {})
+            )
+            calls[key] = (app, routed)
+        samples: dict[str, list[float]] = {key: [] for key in calls}
+        # Interleaved, one call of each per round: drift on a shared machine hits all alike.
+        for _ in range(n):
+            for key, (app, scope) in calls.items():
+                t = time.perf_counter()
+                await app({**scope, "headers": headers}, receive, send)
+                samples[key].append(time.perf_counter() - t)
         for v in live.values():
             v.server.close()
         direct.close()
-        return out
+        return {key: statistics.median(s) * 1e6 for key, s in samples.items()}
 
     return asyncio.run(run())
 
@@ -265,7 +267,7 @@ def main() -> None:
     print()
     print(
         table(
-            ["LR, in process (ASGI call, no network)", "median us", "added us"],
+            ["LR, in process (ASGI call, no network, interleaved)", "median us", "added us"],
             [
                 [
                     label,
