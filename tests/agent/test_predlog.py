@@ -42,10 +42,16 @@ def test_rows_split_per_input_row_with_their_prediction() -> None:
 def test_sampling_and_rate_limit_bound_what_is_kept() -> None:
     log = PredictionLog(sample_rate=1.0, max_per_second=10.0)
     for _ in range(100):
-        log.record("ep", 1, 0.1, 200, "application/json", b"{}", b"{}")
+        if log.wants("ep"):
+            log.record("ep", 1, 0.1, 200, "application/json", b"{}", b"{}")
     kept = log.drain()
     assert 10 <= len(kept) <= 11 and log.dropped >= 89
     log.record("ep", 1, 0.1, 500, "application/json", b"{}", b"{}")
     assert log.drain() == []  # failed requests are not logged
     none = PredictionLog(sample_rate=0.0)
-    assert not any(none.wants() for _ in range(100))
+    assert not any(none.wants("ep") for _ in range(100))
+    log = PredictionLog(sample_rate=1.0, max_per_second=1e9)
+    log.rates = {"quiet": 0.0, "half": 0.5}
+    assert not any(log.wants("quiet") for _ in range(100))
+    assert 20 < sum(log.wants("half") for _ in range(200)) < 180
+    assert all(log.wants("other") for _ in range(100))

@@ -113,7 +113,7 @@ class AgentApp:
         target = endpoint.split.pick(self._point(endpoint, scope))
         shadow = endpoint.shadow
         log = self.predictions
-        if log is not None and not v2 and log.wants():
+        if log is not None and not v2 and log.wants(name):
             receive, send, done = _captured(log, name, target.version, scope, receive, send)
         else:
             done = None

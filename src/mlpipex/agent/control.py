@@ -190,6 +190,7 @@ class Agent:
             del self._loaded[gone]
         for gone in [k for k in self._failed if k not in wanted]:
             del self._failed[gone]
+        self.predictions.rates = {e.name: e.log_sample_rate for e in state.endpoints}
         for live in self.app.install(build_table(state, self._loaded, errors)):
             self._ledger.retire(live)
 

@@ -38,6 +38,7 @@ class EndpointSpec:
     sticky_header: str | None
     versions: tuple[VersionSpec, ...]
     shadow: ShadowSpec | None
+    log_sample_rate: float = 1.0  # share of requests kept in the prediction log
 
     def all_versions(self) -> list[VersionSpec]:
         """Every version to keep loaded: the routed ones and the shadow."""
@@ -90,7 +91,10 @@ def _endpoint(doc: Any) -> EndpointSpec:
         if not isinstance(percent, int | float) or not 0 <= percent <= 100:
             raise Invalid(f"endpoint {name!r}: shadow 'percent' must be between 0 and 100")
         shadow = ShadowSpec(_version({**s, "weight": 0}, name), float(percent))
-    return EndpointSpec(name, model, sticky, versions, shadow)
+    rate = e.get("log_sample_rate", 1.0)
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate <= 1:
+        raise Invalid(f"endpoint {name!r}: 'log_sample_rate' must be between 0 and 1")
+    return EndpointSpec(name, model, sticky, versions, shadow, float(rate))
 
 
 def _version(doc: Any, endpoint: str) -> VersionSpec:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from mlpipex.errors import MLPipeXError
 from mlpipex.serving import codec, invocations
 
 log = logging.getLogger("mlpipex.agent")
+JSON = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +44,26 @@ class PredictionLog:
         self.sample_rate, self.max_per_second = sample_rate, max_per_second
         self._queue: deque[Captured] = deque(maxlen=capacity)
         self._tokens, self._last = max_per_second, time.monotonic()
-        self._lock = threading.Lock()
         self.dropped = 0
+        self.rates: dict[str, float] = {}  # per endpoint, from its monitoring.sample_rate
 
-    def wants(self) -> bool:
-        """Whether to capture the next request (the sample, decided before any copying)."""
-        return self.sample_rate >= 1.0 or random.random() < self.sample_rate
+    def wants(self, endpoint: str) -> bool:
+        """Whether to capture the next request: in the sample and within the rate limit, both
+        decided before anything is copied, so requests past the limit cost nothing more."""
+        rate = self.rates.get(endpoint, self.sample_rate)
+        if rate <= 0.0 or (rate < 1.0 and random.random() >= rate):
+            return False
+        # Called on the event loop only, so the bucket needs no lock.
+        now = time.monotonic()
+        self._tokens = min(
+            self.max_per_second, self._tokens + (now - self._last) * self.max_per_second
+        )
+        self._last = now
+        if self._tokens < 1:
+            self.dropped += 1
+            return False
+        self._tokens -= 1
+        return True
 
     def record(
         self,
@@ -61,24 +75,20 @@ class PredictionLog:
         body: bytes,
         answer: bytes,
     ) -> None:
-        """After the answer: keep a sampled request if it succeeded and the rate allows."""
-        if status != 200:
-            return
-        now = time.monotonic()
-        with self._lock:
-            self._tokens = min(
-                self.max_per_second, self._tokens + (now - self._last) * self.max_per_second
+        """After the answer: keep a captured request if it succeeded."""
+        if status == 200:
+            self._queue.append(
+                Captured(
+                    endpoint,
+                    version,
+                    int(time.time() * 1000),
+                    latency_ms,
+                    status,
+                    mime,
+                    body,
+                    answer,
+                )
             )
-            self._last = now
-            if self._tokens < 1:
-                self.dropped += 1
-                return
-            self._tokens -= 1
-        self._queue.append(
-            Captured(
-                endpoint, version, int(time.time() * 1000), latency_ms, status, mime, body, answer
-            )
-        )
 
     def drain(self) -> list[Captured]:
         out = []
@@ -106,20 +116,38 @@ class PredictionLog:
         return sent
 
 
+def _json_records(doc: Any) -> list[dict[str, Any]] | None:
+    """The input rows of an MLflow JSON request as records, without pandas (the common case;
+    None for anything else, which the full parser handles)."""
+    if not isinstance(doc, dict):
+        return None
+    if isinstance(doc.get("dataframe_records"), list):
+        return [r for r in doc["dataframe_records"] if isinstance(r, dict)]
+    split = doc.get("dataframe_split")
+    if isinstance(split, dict) and isinstance(split.get("data"), list):
+        columns = [str(c) for c in split.get("columns") or range(len(split["data"][0]))]
+        return [dict(zip(columns, row, strict=False)) for row in split["data"]]
+    rows = doc.get("instances", doc.get("inputs"))
+    if isinstance(rows, list) and rows and all(isinstance(r, list) for r in rows):
+        return [{str(i): v for i, v in enumerate(r)} for r in rows]
+    return None
+
+
 def rows_of(c: Captured) -> list[dict[str, Any]]:
     """One log row per input row of a captured request, with its own prediction."""
     try:
-        request = invocations.parse(c.body, c.mime, None)
+        records = _json_records(codec.loads(c.body)) if c.mime.startswith(JSON) else None
+        if records is None:
+            data = invocations.parse(c.body, c.mime, None).data
+            if isinstance(data, pd.DataFrame):
+                records = data.to_dict("records")
+            else:
+                arr = np.asarray(data)
+                arr = arr.reshape(1, -1) if arr.ndim == 1 else arr
+                records = [{str(i): v for i, v in enumerate(row)} for row in arr.tolist()]
         predictions = codec.loads(c.answer).get("predictions")
-    except (MLPipeXError, ValueError, AttributeError):
+    except (MLPipeXError, ValueError, AttributeError, TypeError, IndexError):
         return []
-    data = request.data
-    if isinstance(data, pd.DataFrame):
-        records = data.to_dict("records")
-    else:
-        arr = np.asarray(data)
-        arr = arr.reshape(1, -1) if arr.ndim == 1 else arr
-        records = [{str(i): v for i, v in enumerate(row)} for row in arr.tolist()]
     outputs = predictions if isinstance(predictions, list) else [predictions] * len(records)
     if len(outputs) != len(records):
         outputs = [predictions] * len(records)

@@ -229,6 +229,7 @@ def desired(reg: Registry) -> dict[str, Any]:
                 {
                     "name": ep.name,
                     "model": ep.model,
+                    "log_sample_rate": ep.spec.get("monitoring", {}).get("sample_rate", 1.0),
                     "sticky_header": ep.spec.get("sticky_header"),
                     "versions": versions,
                     "shadow": {**shadow_entry, "percent": shadow.get("percent", 100)}
