@@ -214,3 +214,17 @@ def test_fixed_split_is_observed(stack: Stack) -> None:
     # binomial(n=1000, p=0.1): standard deviation 0.0095; 5 sigma each way
     assert 0.1 - 0.0475 < share < 0.1 + 0.0475, got
     assert got[f"m/{v1}"] + got[f"m/{v2}"] == n
+    # the agent's own /metrics, as Prometheus reads it
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = {f.name: f for f in text_string_to_metric_families(stack.http.get("/metrics").text)}
+    served = {
+        s.labels["version"]: s.value
+        for s in families["mlpipex_agent_requests"].samples
+        if s.name.endswith("_total")
+    }
+    assert served[str(v2)] == got[f"m/{v2}"] and sum(served.values()) >= n
+    weights = {
+        s.labels["version"]: s.value for s in families["mlpipex_agent_traffic_weight"].samples
+    }
+    assert weights == {str(v1): 90.0, str(v2): 10.0}

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mlpipex.agent import metrics
 from mlpipex.agent.predlog import PredictionLog
 from mlpipex.agent.table import EMPTY, LiveEndpoint, LiveVersion, Table
 from mlpipex.deploy.router import shadowed, sticky_point
@@ -99,6 +100,15 @@ class AgentApp:
             return
         elif path in ("/health", "/ping"):
             await _answer(send, 200, self._status())
+            return
+        elif path == "/metrics":
+            body = metrics.render(self.table)
+            headers = [
+                (b"content-type", b"text/plain; version=0.0.4"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
             return
         elif path in ("/v2/health/live", "/v2/health/ready"):
             await _answer(send, 200, {path.rsplit("/", 1)[1]: True})
