@@ -1,6 +1,6 @@
 """Per-version counters of a model server: requests, errors, predict calls and a latency
 histogram, kept in process as plain integers so recording costs a few attribute updates. The
-deployment agent reads ``snapshot()``; an exporter (Prometheus, later) can read the same."""
+deployment agent reads ``snapshot()`` and its ``/metrics`` exposition reads the same."""
 
 from __future__ import annotations
 
@@ -8,24 +8,8 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
-# Upper bounds of the latency buckets, in milliseconds (the last bucket is unbounded).
-LATENCY_BUCKETS_MS: tuple[float, ...] = (
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    25.0,
-    50.0,
-    100.0,
-    250.0,
-    500.0,
-    1000.0,
-    2500.0,
-    5000.0,
-    10000.0,
-)
+# The buckets' upper bounds (ms; the last bucket unbounded) are part of the agent protocol.
+from mlpipex.domain.latency import LATENCY_BUCKETS_MS
 
 
 @dataclass
