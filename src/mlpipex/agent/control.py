@@ -51,6 +51,7 @@ class AgentConfig:
     poll_interval: float = 1.0
     report_interval: float = 1.0
     timeout: float = 10.0  # per call to the control plane (downloads: per chunk)
+    allow_pickle: bool = False  # serve pickled versions (their loading runs their code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ class Agent:
         self._push = Http(
             config.control_plane, token=config.token, user=None, timeout=config.timeout
         )
-        self._loader = VersionLoader(self._pull, config.cache_dir)
+        self._loader = VersionLoader(self._pull, config.cache_dir, allow_pickle=config.allow_pickle)
         self._ledger = Ledger()
         self._loaded: dict[VersionKey, LiveVersion] = {}
         self._failed: dict[VersionKey, _Failure] = {}

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipex.agent.table import LiveVersion
+from mlpipex.domain.latency import LATENCY_BUCKETS_MS
 from mlpipex.serving import VersionMetrics
-from mlpipex.serving.metrics import LATENCY_BUCKETS_MS
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from mlpipex.agent.desired import EndpointSpec, VersionSpec
 from mlpipex.client.http import Http
 from mlpipex.client.models import materialize
+from mlpipex.errors import Invalid
 from mlpipex.flavors import load_model
 from mlpipex.serving import ServedModel
 
@@ -27,12 +28,19 @@ class VersionLoader:
     """Packages are cached under ``cache_dir/models`` by manifest digest, so an agent restarted
     without its control plane finds them there (re-verified before each load)."""
 
-    def __init__(self, http: Http, cache_dir: Path) -> None:
+    def __init__(self, http: Http, cache_dir: Path, *, allow_pickle: bool = False) -> None:
         self._fetcher = _Download(http)
         self._root = cache_dir / "models"
+        self.allow_pickle = allow_pickle
 
     def load(self, endpoint: EndpointSpec, spec: VersionSpec) -> ServedModel:
         """The version, ready to serve; raises Corrupt, Unavailable or whatever loading raised."""
+        if spec.pickle and not self.allow_pickle:
+            # Loading a pickle runs its code: the host's operator decides, not the control plane.
+            raise Invalid(
+                f"version {spec.version} is pickled; start the agent with --allow-pickle to "
+                "serve it (loading a pickle runs its code)"
+            )
         package = materialize(self._fetcher, spec.files, self._root)
         model = load_model(package, allow_pickle=spec.pickle, verify=True)
         return ServedModel(

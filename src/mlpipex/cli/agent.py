@@ -32,6 +32,9 @@ def agent(
     report_interval: str = typer.Option(
         "1s", "--report-interval", help="How often to report counters."
     ),
+    allow_pickle: bool = typer.Option(
+        False, "--allow-pickle", help="Serve pickled versions too (loading one runs its code)."
+    ),
     cache_dir: Path | None = typer.Option(
         None,
         "--cache-dir",
@@ -58,6 +61,7 @@ def agent(
         cache_dir=(cache_dir or Path.home() / ".cache" / "mlpipex" / "agent").expanduser(),
         url="",
         token=token,
+        allow_pickle=allow_pickle,
         poll_interval=poll,
         report_interval=report,
     )

@@ -19,6 +19,9 @@ def up(
     port: int = typer.Option(5000, "--port", help="Control plane port (API, UI)."),
     agent_port: int = typer.Option(8080, "--agent-port", help="Agent port (endpoints)."),
     policy: str | None = typer.Option(None, "--policy", help="strict, permissive or a file."),
+    allow_pickle: bool = typer.Option(
+        False, "--allow-pickle", help="Let the agent serve pickled versions."
+    ),
 ) -> None:
     """Run `mlpipex server` and `mlpipex agent` together on this machine (the embedded registry
     by default; --uri chooses another). Endpoints answer on the agent port."""
@@ -59,6 +62,7 @@ def up(
             port=agent_port,
             poll_interval="1s",
             report_interval="1s",
+            allow_pickle=allow_pickle,
             cache_dir=None,
         )
     finally:
