@@ -115,9 +115,7 @@ def start_run(
 
 
 def _resume(client: Client, run_id: str) -> Run:
-    from mlpipex.service import tracking
-
-    return tracking.set_status(client.registry, run_id, "RUNNING")
+    return client.resume_run(run_id)
 
 
 def end_run(status: str = "FINISHED") -> None:

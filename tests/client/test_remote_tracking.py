@@ -134,6 +134,11 @@ def test_runs_params_metrics_tags_and_artifacts(env: str, c: Client, tmp_path: P
     assert c.search_runs([exp], "metrics.auc < 0.5").items == []
     c.delete_tag(outer.run_id, "stage")
     assert "stage" not in c.get_run(outer.run_id).tags
+    with mlpipex.start_run(run_id=outer.run_id):  # resumed through the server
+        assert c.get_run(outer.run_id).status == "RUNNING"
+        mlpipex.log_metric("late", 1.0)
+    resumed = c.get_run(outer.run_id)
+    assert resumed.status == "FINISHED" and resumed.metrics["late"] == 1.0
 
 
 def test_errors_are_the_embedded_registrys(env: str, c: Client) -> None:

@@ -212,6 +212,10 @@ class RemoteTrackingMethods:
         self._post("runs/update", run_id=run_id, status=status, end_time=end_time)
         return self.get_run(run_id)
 
+    def resume_run(self, run_id: str) -> Run:
+        self._post("runs/update", run_id=run_id, status="RUNNING")
+        return self.get_run(run_id)
+
     def delete_run(self, run_id: str) -> None:
         self._post("runs/delete", run_id=run_id)
 

@@ -100,6 +100,10 @@ class TrackingMethods:
         """End a run: FINISHED, FAILED or KILLED."""
         return tracking.end_run(self._registry(), run_id, status, end_time)
 
+    def resume_run(self, run_id: str) -> Run:
+        """Mark an ended run RUNNING again, to log more to it."""
+        return tracking.set_status(self._registry(), run_id, "RUNNING")
+
     def delete_run(self, run_id: str) -> None:
         tracking.delete_run(self._registry(), run_id)
 
