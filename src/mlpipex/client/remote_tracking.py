@@ -21,7 +21,7 @@ import httpx
 from mlpipex.client.datasets import describe_file, write_frame
 from mlpipex.client.http import CHUNK, Http
 from mlpipex.client.models import ModelInfo, _relative, package_tags, parse_runs_uri
-from mlpipex.client.tracking import ExperimentsArg, _as_list, _entry_point
+from mlpipex.client.tracking import ExperimentsArg, _as_list, provenance
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import ModelVersion, Page
 from mlpipex.errors import (
@@ -38,7 +38,6 @@ from mlpipex.objects.manifest import hash_tree, list_files
 from mlpipex.service import tracking
 from mlpipex.service.context import now_ms
 from mlpipex.service.datasets import resolve as resolve_dataset
-from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.tracking import DatasetInput, Experiment, Metric, Run
 from mlpipex.store.tracking import DEFAULT_EXPERIMENT
 
@@ -172,12 +171,7 @@ class RemoteTrackingMethods:
     ) -> Run:
         """As the local client: git and the entry point are read here and sent as tags."""
         sent = dict(tracking.check_tags(tags or {}))
-        entry = entry_point if entry_point is not None else _entry_point()
-        dirty = False
-        if commit is None:
-            found = detect_commit(Path.cwd(), *([Path(entry).resolve()] if entry else []))
-            if found:
-                commit, dirty = found
+        commit, dirty, entry = provenance(commit, entry_point)
         if parent_run_id is not None:
             try:
                 self.get_run(parent_run_id)

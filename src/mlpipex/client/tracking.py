@@ -71,12 +71,7 @@ class TrackingMethods:
         reg = self._registry(True)
         if experiment_id is None or str(experiment_id) == "0":
             experiment_id = tracking.ensure_experiment(reg, None).id
-        entry = entry_point if entry_point is not None else _entry_point()
-        dirty = False
-        if commit is None:
-            found = detect_commit(Path.cwd(), *([Path(entry).resolve()] if entry else []))
-            if found:
-                commit, dirty = found
+        commit, dirty, entry = provenance(commit, entry_point)
         return tracking.create_run(
             reg,
             tracking.NewRun(
@@ -250,6 +245,17 @@ def _as_list(experiments: ExperimentsArg) -> list[str | int]:
     if isinstance(experiments, (str, int)):
         return [experiments]
     return list(experiments)
+
+
+def provenance(commit: str | None, entry_point: str | None) -> tuple[str | None, bool, str | None]:
+    """(commit, dirty, entry point) of a new run: given values, else read from git and argv."""
+    entry = entry_point if entry_point is not None else _entry_point()
+    dirty = False
+    if commit is None:
+        found = detect_commit(Path.cwd(), *([Path(entry).resolve()] if entry else []))
+        if found:
+            commit, dirty = found
+    return commit, dirty, entry
 
 
 def _entry_point() -> str | None:
