@@ -83,10 +83,7 @@ def test_stored_objects_are_read_only_and_no_temp_files_remain(
 
 def test_abandoned_write_of_a_dead_process_is_reported(store: ObjectStore) -> None:
     import socket
-    import subprocess
 
-    dead = subprocess.run(["true"], check=True)
-    assert dead.returncode == 0
     pid = 2**22 + 12345  # above the default pid_max: no such process
     tmp = Path(store.root) / "tmp" / f"{socket.gethostname()}.{pid}.abc"
     tmp.parent.mkdir(parents=True)

@@ -27,16 +27,29 @@ def version_profile(reg: Registry, model: str, version: int) -> dict[str, Any] |
     return profile
 
 
-def serving_version(status: dict[str, Any]) -> int:
+def serving_version(ep: Any) -> int:
     """The version taking most traffic (the stable one on ties)."""
-    traffic = status["traffic"]
-    if not traffic:
-        raise NotFound(f"endpoint {status['name']!r} serves nothing yet")
-    return int(
-        max(traffic, key=lambda t: (t["weight"], t["version"] == status["stable_version"]))[
-            "version"
-        ]
-    )
+    if not ep.traffic:
+        raise NotFound(f"endpoint {ep.name!r} serves nothing yet")
+    best = max(ep.traffic, key=lambda t: (t["weight"], t["version"] == ep.stable_version))
+    return int(best["version"])
+
+
+def _measure(
+    reg: Registry, ep: Any, version: int, window: int | None, since_ms: int
+) -> tuple[dict[str, Any], list[Any], DriftResult]:
+    """(profile, window of logged inputs, drift) of one version of the endpoint ep."""
+    spec = parse_endpoint(ep.spec)
+    profile = version_profile(reg, ep.model, version)
+    if profile is None:
+        raise NotFound(
+            f"{ep.model}/{version} has no reference profile",
+            hint="log the model with reference_data= (mlpipex.log_model) to monitor drift",
+        )
+    rows = predictions.read(reg, ep.name, since_ms, version, window or spec.monitoring.window)
+    current = predictions.inputs_frame(rows)
+    options = DriftOptions(share=spec.monitoring.drift_share)
+    return profile, current, compute_drift(profile, current, options)
 
 
 def drift(
@@ -47,29 +60,9 @@ def drift(
     since_ms: int = 0,
 ) -> tuple[int, DriftResult]:
     """(version, its drift) over its last ``window`` logged rows (the endpoint's setting)."""
-    status = endpoints.get_status(reg, endpoint)
-    spec = parse_endpoint(_spec(reg, endpoint))
-    version = version if version is not None else serving_version(status)
-    profile = version_profile(reg, status["model"], version)
-    if profile is None:
-        raise NotFound(
-            f"{status['model']}/{version} has no reference profile",
-            hint="log the model with reference_data= (mlpipex.log_model) to monitor drift",
-        )
-    rows = predictions.read(reg, endpoint, since_ms, version, window or spec.monitoring.window)
-    options = DriftOptions(share=spec.monitoring.drift_share)
-    return version, compute_drift(profile, predictions.inputs_frame(rows), options)
-
-
-def _spec(reg: Registry, endpoint: str) -> dict[str, Any]:
-    from mlpipex.store import deploy
-
-    with reg.store.read() as conn:
-        row = deploy.endpoint_row(conn, endpoint)
-    if row is None:
-        raise NotFound(f"endpoint {endpoint!r} does not exist")
-    spec: dict[str, Any] = row.spec
-    return spec
+    ep = endpoints.endpoint(reg, endpoint)
+    version = version if version is not None else serving_version(ep)
+    return version, _measure(reg, ep, version, window, since_ms)[2]
 
 
 def drift_share(reg: Registry) -> Callable[[str, int, int], float | None]:
@@ -91,21 +84,16 @@ def report(reg: Registry, endpoint: str, since_ms: int = 0, bucket_s: int = 60) 
     reference versus current distributions and drift, and traffic over time."""
     from mlpipex.monitor.report import VersionInfo, render_report
 
-    status = endpoints.get_status(reg, endpoint)
+    ep = endpoints.endpoint(reg, endpoint)
     infos, drifts, profiles, current = [], {}, {}, {}
-    for t in status["traffic"]:
+    for t in ep.traffic:
         v = t["version"]
-        version = versions.get_version(reg, f"{status['model']}/{v}")
-        infos.append(VersionInfo(v, status["model"], version.stage, version.aliases, t["weight"]))
-        profile = version_profile(reg, status["model"], v)
-        if profile is None:
+        version = versions.get_version(reg, f"{ep.model}/{v}", files=False)
+        infos.append(VersionInfo(v, ep.model, version.stage, version.aliases, t["weight"]))
+        try:
+            profiles[v], current[v], drifts[v] = _measure(reg, ep, v, None, since_ms)
+        except NotFound:  # a version without a reference profile: traffic only
             continue
-        profiles[v] = profile
-        _, drifts[v] = drift(reg, endpoint, v)
-        rows = predictions.read(
-            reg, endpoint, since_ms, v, parse_endpoint(_spec(reg, endpoint)).monitoring.window
-        )
-        current[v] = predictions.inputs_frame(rows)
     series = endpoints.timeseries(reg, endpoint, since_ms, bucket_s)
     points = [{**p, "time": p["time"] / 1000} for p in series]
     return render_report(

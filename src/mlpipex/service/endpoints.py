@@ -68,7 +68,7 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> dict[str, Any]:
             stable = max(spec.traffic, key=lambda w: w.weight).version
             active = deploy.active_deployment(conn, eid)
             if active is not None:
-                rollout._end(conn, reg, ep, active, "rolled_back", "replaced by fixed traffic", now)
+                rollout.end(conn, reg, ep, active, "rolled_back", "replaced by fixed traffic", now)
             deploy.update_endpoint(conn, eid, now, traffic=traffic, stable_version=stable)
         else:
             target = rollout.target_version(conn, reg, model_row, spec)
@@ -79,8 +79,9 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> dict[str, Any]:
                 and (active is None or active.to_version != target)
             ):
                 if active is not None:
-                    rollout._end(conn, reg, ep, active, "rolled_back", "superseded", now)
-                rollout.start(conn, reg, ep, spec, target, _revert_of(spec), now)
+                    rollout.end(conn, reg, ep, active, "rolled_back", "superseded", now)
+                # The registry change already happened before this spec: nothing to revert.
+                rollout.start(conn, reg, ep, spec, target, None, now)
         return _status(conn, reg, deploy.endpoint_by_id(conn, eid))
 
 
@@ -89,9 +90,12 @@ def _fixed_versions(spec: EndpointSpec) -> list[int]:
     return out + ([spec.shadow.version] if spec.shadow else [])
 
 
-def _revert_of(spec: EndpointSpec) -> rollout.Revert | None:
-    # Applying onto a stage that already changed has nothing to revert but traffic.
-    return None
+def endpoint(reg: Registry, name: str) -> Any:
+    """The endpoint's row (model, spec, traffic, stable version), for readers of its model."""
+    with reg.store.read() as conn:
+        ep = _require(conn, name)
+    reg.require("viewer", ep.model)
+    return ep
 
 
 def get_status(reg: Registry, name: str) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def sync_followers(
         if target is None or (active is not None and active.to_version == target):
             continue
         if active is not None:
-            _end(
+            end(
                 conn,
                 reg,
                 ep,
@@ -284,7 +284,7 @@ def _pause(
     )
 
 
-def _end(
+def end(
     conn: Connection, reg: Registry, ep: Any, d: Any, state: str, reason: str, now: int
 ) -> None:
     deploy.update_deployment(conn, d.id, state=state, reason=reason, finished_at=now)
