@@ -43,3 +43,15 @@ def test_db_upgrade_command(cli, tmp_path: Path) -> None:  # type: ignore[no-unt
     with db.connect() as conn:
         assert "registered_models" in sa.inspect(conn).get_table_names()
     db.dispose()
+
+
+def test_recording_a_setting_twice_keeps_the_first(tmp_path: Path) -> None:
+    # Many processes opening a new registry at once each record the objects URL: no collision.
+    from mlpipex.store import registry
+
+    store = Store(f"sqlite:///{tmp_path / 'registry.db'}")
+    with store.write() as conn:
+        registry.record_setting(conn, "objects_uri", "/first")
+        registry.record_setting(conn, "objects_uri", "/second")
+    with store.read() as conn:
+        assert registry.get_setting(conn, "objects_uri") == "/first"

@@ -339,8 +339,8 @@ class Client(TrackingMethods, ModelMethods):
     ) -> tuple[access.Token, str]:
         """A new API token; the clear value is returned once and never stored."""
         reg = self._registry(True)
-        expires = reg.clock() + expires_in_s * 1000 if expires_in_s else None
-        return access.create_token(reg, user or reg.actor.name, name, expires)
+        ttl = expires_in_s * 1000 if expires_in_s else None
+        return access.create_token(reg, user or reg.actor.name, name, ttl)
 
     def list_tokens(self, user: str | None = None) -> list[access.Token]:
         reg = self._registry()

@@ -34,7 +34,7 @@ def open_state(settings: ServerSettings) -> ServerState:
         raise Invalid("no object store is known for this database", hint="pass --objects URL")
     if recorded is None:
         with store.write() as conn:
-            registry.set_setting(conn, OBJECTS_KEY, objects_url)
+            registry.record_setting(conn, OBJECTS_KEY, objects_url)
     key_file = loc.root / "secret.key" if loc.root else None
     return ServerState(
         settings,

@@ -168,15 +168,17 @@ def list_users(reg: Registry) -> list[User]:
 
 
 def create_token(
-    reg: Registry, user: str, name: str = "", expires_at: int | None = None
+    reg: Registry, user: str, name: str = "", ttl_ms: int | None = None
 ) -> tuple[Token, str]:
-    """A new token for user; the clear value is returned here and never again.
-    Users may create tokens for themselves; admins for anyone."""
+    """A new token for user, expiring ttl_ms after its creation (never, with None); the clear
+    value is returned here and never again. Users may create tokens for themselves; admins for
+    anyone."""
     if user != reg.actor.name:
         reg.require("admin")
     token_id = secrets.token_hex(8)
     secret = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
     now = reg.clock()
+    expires_at = now + ttl_ms if ttl_ms is not None else None
     with reg.store.write() as conn:
         row = _require_user(conn, user)
         access.insert_token(conn, token_id, row.id, name, _sha(secret), now, expires_at)

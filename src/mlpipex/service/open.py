@@ -50,7 +50,7 @@ def open_registry(
         )
     if recorded is None:
         with store.write() as conn:
-            registry.set_setting(conn, OBJECTS_KEY, objects_url)
+            registry.record_setting(conn, OBJECTS_KEY, objects_url)
     return Registry(
         store=store,
         objects=ObjectStore(objects_url),

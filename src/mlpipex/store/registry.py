@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -30,9 +32,11 @@ def get_setting(conn: Connection, key: str) -> str | None:
     return conn.execute(sa.select(t.settings.c.value).where(t.settings.c.key == key)).scalar()
 
 
-def set_setting(conn: Connection, key: str, value: str) -> None:
-    conn.execute(sa.delete(t.settings).where(t.settings.c.key == key))
-    conn.execute(sa.insert(t.settings).values(key=key, value=value))
+def record_setting(conn: Connection, key: str, value: str) -> None:
+    """Record key's value unless one is recorded: the first of concurrent writers wins (many
+    processes opening a new registry at once must not collide on the key)."""
+    dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(dialect(t.settings).values(key=key, value=value).on_conflict_do_nothing())
 
 
 # -- models --------------------------------------------------------------------------------

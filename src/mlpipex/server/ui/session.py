@@ -52,8 +52,7 @@ def _sign_in(st: StateDep, user: str, password: str) -> tuple[str, int]:
     anonymous = Registry(st.store, st.objects, Actor("anonymous", frozenset()), st.policy)
     who = access.authenticate_password(anonymous, user, password)
     as_user = Registry(st.store, st.objects, who, st.policy)
-    expires = as_user.clock() + SESSION_HOURS * 3600 * 1000
-    _, secret = access.create_token(as_user, who.name, SESSION_NAME, expires)
+    _, secret = access.create_token(as_user, who.name, SESSION_NAME, SESSION_HOURS * 3600 * 1000)
     return secret, SESSION_HOURS * 3600
 
 
