@@ -55,6 +55,15 @@ def registry(
     return st.registry(who)
 
 
+def model_read_check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
+    """Shared by every route under /api/v1/models/{name}: who may not read the model is told it
+    does not exist before the handler runs, so no route can forget the check."""
+    name = request.path_params.get("name")
+    if name is not None:
+        reg.require("viewer", name)
+
+
+ModelRead = Depends(model_read_check)
 StateDep = Annotated[ServerState, Depends(state)]
 ActorDep = Annotated[Actor, Depends(actor)]
 RegistryDep = Annotated[Registry, Depends(registry)]

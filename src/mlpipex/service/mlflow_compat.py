@@ -249,6 +249,7 @@ def _commit(tags: Mapping[str, str]) -> str | None:
 def update_run(
     reg: Registry, run_id: str, status: str | None, end_time: int | None, run_name: str | None
 ) -> Run:
+    reg.require("editor")  # a write, even when nothing is sent to change
     if run_name:
         tracking.log_batch(reg, run_id, tags={RUN_NAME_TAG: run_name})
         with reg.store.write() as conn:
@@ -278,6 +279,7 @@ def log_batch(
 def log_inputs(reg: Registry, run_id: str, datasets: Sequence[MlflowDataset]) -> None:
     """Record each dataset as MLflow sent it and as the run's native input (name, source URI,
     digest, rows), which registration from the run inherits."""
+    reg.require("editor")  # a write, even when the list is empty
     for d in datasets:
         if not d.name or not d.digest:
             raise Invalid("a dataset input needs a name and a digest")

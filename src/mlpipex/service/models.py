@@ -88,6 +88,7 @@ def stage_summary(reg: Registry, names: list[str]) -> dict[str, dict[str, list[i
 
 
 def effective_policy(reg: Registry, name: str) -> Policy:
+    reg.require("viewer", name)
     with reg.store.read() as conn:
         return reg.policy_of(require_model(conn, name).policy)
 

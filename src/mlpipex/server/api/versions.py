@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef, ModelVersion, Page, TransitionRequest
-from mlpipex.server.deps import RegistryDep
+from mlpipex.server.deps import ModelRead, RegistryDep
 from mlpipex.service import aliases, lineage, promote, register, versions
 
-router = APIRouter(prefix="/api/v1", tags=["versions"])
+# Every {name} here is a model: ModelRead checks it before any handler.
+router = APIRouter(prefix="/api/v1", tags=["versions"], dependencies=[ModelRead])
 
 
 class FileBody(BaseModel):

@@ -87,6 +87,7 @@ def get(reg: Reg, args: Payload) -> Response:
 @router.patch("/update")
 def update(reg: Reg, args: Payload) -> Response:
     a = parse(Update, args)
+    reg.require("editor", a.name)  # a write, even when nothing is sent to change
     if a.description is not None:
         versions.update_description(reg, a.name, a.version, a.description)
     return _version(reg, a.name, a.version)
