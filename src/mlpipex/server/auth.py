@@ -37,6 +37,17 @@ PUBLIC = (
 )
 
 
+# The UI's session cookie is honoured for reads anywhere and for writes only under /ui/, whose
+# every form checks a CSRF token. The API's writes need an Authorization header, which a browser
+# never adds on another site's behalf, so no cross-site request can write with the cookie alone.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+COOKIE_WRITES_UNDER = "/ui/"
+
+
+def cookie_accepted(method: str, path: str) -> bool:
+    return method in SAFE_METHODS or path.startswith(COOKIE_WRITES_UNDER)
+
+
 class _Cache:
     def __init__(self, size: int = 4096) -> None:
         self._items: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
@@ -90,7 +101,7 @@ class AuthMiddleware:
         request = Request(scope)
         header = request.headers.get("authorization") or ""
         cookie = request.cookies.get("mlpipex_token")
-        if not header and cookie:
+        if not header and cookie and cookie_accepted(scope["method"], scope["path"]):
             header = f"Bearer {cookie}"
         try:
             if not header:

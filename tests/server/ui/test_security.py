@@ -1,0 +1,30 @@
+"""What a browser session may do beyond the UI's own forms, and the headers every page carries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from mlpipex.client import Client
+from tests.server.ui.conftest import Seeded
+from tests.server.ui.test_pages import sign_in
+
+App = Callable[..., TestClient]
+
+
+def test_the_session_cookie_reads_the_api_but_never_writes_through_it(
+    seeded: Seeded, make_app: App
+) -> None:
+    c = make_app(auth=True)
+    assert sign_in(c, "root").status_code == 303  # an admin's session cookie is now held
+    assert c.get("/api/v1/models/fraud").status_code == 200
+    moves = [
+        ("POST", "/api/2.0/mlflow/registered-models/alias", {"name": "fraud", "alias": "champion"}),
+        ("PUT", "/api/v1/models/fraud/aliases/champion", {}),
+    ]
+    for method, path, body in moves:
+        r = c.request(method, path, json={**body, "version": 2})
+        assert r.status_code == 401, (path, r.text)
+    with Client(seeded.uri, objects=seeded.objects) as admin:
+        assert admin.get_version("fraud@champion").version == 1
