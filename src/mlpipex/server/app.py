@@ -16,6 +16,7 @@ from mlpipex.objects import ObjectStore
 from mlpipex.server import errors
 from mlpipex.server.background import loops
 from mlpipex.server.deps import ServerState
+from mlpipex.server.headers import SecurityHeaders
 from mlpipex.server.settings import ServerSettings
 from mlpipex.service.open import OBJECTS_KEY, load_policy
 from mlpipex.service.secrets import SecretBox
@@ -123,6 +124,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     auth.install(app)
     for router in routers():
         app.include_router(router)
+    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     app.add_middleware(
         BodyLimit,  # type: ignore[arg-type]
         max_bytes=settings.max_body_mb * 2**20,

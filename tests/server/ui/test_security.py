@@ -28,3 +28,14 @@ def test_the_session_cookie_reads_the_api_but_never_writes_through_it(
         assert r.status_code == 401, (path, r.text)
     with Client(seeded.uri, objects=seeded.objects) as admin:
         assert admin.get_version("fraud@champion").version == 1
+
+
+def test_pages_forbid_framing_sniffing_and_foreign_scripts(seeded: Seeded, make_app: App) -> None:
+    c = make_app(auth=True)
+    sign_in(c, "vic")
+    for path in ("/", "/ui/models/fraud", "/ui/login", "/ui/models/none-such", "/api/v1/models"):
+        r = c.get(path)
+        assert r.headers["x-frame-options"] == "DENY", path
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, path
