@@ -4,6 +4,7 @@ translation of database errors into MLPipeX's own, once, at the transaction boun
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -40,10 +41,20 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner alone (it holds password and token hashes
+    and sealed secrets); SQLite gives its -wal and -shm files the same mode."""
+    if not path or path.startswith(":") or "?" in path:
+        return  # in memory, or a URL with options: SQLite creates it
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
