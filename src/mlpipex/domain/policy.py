@@ -75,7 +75,7 @@ class Policy(_Strict):
     def _gates(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for stage, rules in v.items():
             for metric, expr in rules.items():
-                if not _GATE.match(str(expr)):
+                if not _GATE.fullmatch(str(expr)):
                     raise ValueError(f"gate {stage}.{metric} = {expr!r}: write it like '>= 0.9'")
         return {s: {m: str(e) for m, e in r.items()} for s, r in v.items()}
 
@@ -181,7 +181,7 @@ def failed_gates(
     """Every gate the transition of version into to_stage fails, with the values measured."""
     failed = []
     for metric, expr in (policy._for(policy.gates, to_stage) or {}).items():
-        m = _GATE.match(expr)
+        m = _GATE.fullmatch(expr)
         assert m is not None
         op, bound = m.group(1), float(m.group(2))
         value = version.metrics.get(metric)

@@ -145,7 +145,7 @@ def save(dest: Path, python_model: str | Path, artifacts: Mapping[str, str | Pat
 
 def _copy_artifact(dest: Path, name: str, src: Path) -> str:
     """Copy one artifact to artifacts/NAME/ and return its path relative to the package."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise Invalid(f"artifact name {name!r} must be letters, digits, '_', '.' or '-'")
     if not src.exists():
         raise NotFound(f"artifact {name}: {src} does not exist")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.refs import check_label
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
 from mlpipex.service.context import ROLES, Actor, Registry
 from mlpipex.store import access, events
@@ -78,8 +79,8 @@ def _user(conn: Any, row: Any) -> User:
 
 def create_user(reg: Registry, name: str, roles: list[str], password: str | None = None) -> User:
     reg.require("admin")
-    if not name or len(name) > 256 or ":" in name:
-        raise Invalid(f"invalid user name {name!r} (1 to 256 characters, no colon)")
+    if ":" in check_label("user", name):
+        raise Invalid(f"invalid user name {name!r}", hint="a user name has no colon (Basic auth)")
     if password is not None and len(password) < 8:
         raise Invalid("a password needs at least 8 characters")
     roles = _check_roles(roles)

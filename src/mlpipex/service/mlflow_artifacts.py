@@ -51,11 +51,11 @@ class Place:
 def locate(path: str) -> Place:
     """Where a proxy path lives; paths that are absolute or climb out with '..' are refused."""
     p = tracking.check_artifact_path(path)
-    if m := _RUN.match(p):
+    if m := _RUN.fullmatch(p):
         return Place("run", m.group(2), m.group(3) or "")
-    if m := _MODEL.match(p):
+    if m := _MODEL.fullmatch(p):
         return Place("model", m.group(2), m.group(3) or "")
-    if m := _VERSION.match(p):
+    if m := _VERSION.fullmatch(p):
         return Place("version", f"{m.group(1)}/{m.group(2)}", m.group(3) or "")
     return Place("free", "", p)
 

@@ -243,7 +243,7 @@ def create_run(
 
 def _commit(tags: Mapping[str, str]) -> str | None:
     sha = tags.get(GIT_COMMIT_TAG)
-    return sha if sha and _SHA.match(sha) else None
+    return sha if sha and _SHA.fullmatch(sha) else None
 
 
 def update_run(

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mlpipex.domain.manifest import FileEntry
+from mlpipex.domain.manifest import FileEntry, safe_relpath
 from mlpipex.domain.models import Page
+from mlpipex.domain.refs import check_label
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service import search
@@ -92,7 +93,7 @@ class Run:
 def check_key(what: str, key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY:
         raise Invalid(f"{what} key {str(key)[:40]!r} must be 1 to {MAX_KEY} characters")
-    if not _KEY.match(key) or key.startswith("/") or ".." in PurePosixPath(key).parts:
+    if not _KEY.fullmatch(key) or key.startswith("/") or ".." in PurePosixPath(key).parts:
         raise Invalid(
             f"invalid {what} key {key!r}",
             hint="use letters, digits, underscores, dashes, periods, spaces, colons and "
@@ -140,13 +141,11 @@ def check_artifact_path(path: str) -> str:
     p = PurePosixPath(path.replace("\\", "/")) if path else PurePosixPath("")
     if p.is_absolute() or ".." in p.parts:
         raise Invalid(f"artifact path {path!r} must be relative and stay inside the run")
-    return "" if str(p) == "." else str(p)
+    return "" if str(p) == "." else safe_relpath(str(p))
 
 
 def _check_name(what: str, name: str) -> str:
-    if not name or not name.strip() or len(name) > MAX_NAME:
-        raise Invalid(f"{what} name {name[:40]!r} must be 1 to {MAX_NAME} characters")
-    return name
+    return check_label(what, name, MAX_NAME)
 
 
 # -- experiments -----------------------------------------------------------------------------
