@@ -339,7 +339,7 @@ class Client(TrackingMethods, ModelMethods):
     ) -> tuple[access.Token, str]:
         """A new API token; the clear value is returned once and never stored."""
         reg = self._registry(True)
-        ttl = expires_in_s * 1000 if expires_in_s else None
+        ttl = expires_in_s * 1000 if expires_in_s is not None else None
         return access.create_token(reg, user or reg.actor.name, name, ttl)
 
     def list_tokens(self, user: str | None = None) -> list[access.Token]:

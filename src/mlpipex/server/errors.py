@@ -93,7 +93,17 @@ def _ui_response(request: Request, exc: MLPipeXError) -> Response:
     )
 
 
+def _public(exc: MLPipeXError) -> MLPipeXError:
+    """What a caller is told. A database failure names the database and the driver's words,
+    which are for the operator's log, not for whoever sent the request."""
+    if isinstance(exc, Unavailable):
+        log.warning("%s", exc)
+        return Unavailable("the registry's database is unavailable", hint="try again shortly")
+    return exc
+
+
 def respond(request: Request, exc: MLPipeXError) -> Response:
+    exc = _public(exc)
     if _is_ui(request):
         return _ui_response(request, exc)
     if _is_mlflow(request):

@@ -128,6 +128,8 @@ def update_user(
     now = reg.clock()
     with reg.store.write() as conn:
         row = _require_user(conn, name)
+        if not values:  # nothing to change: the user as it is, and no event
+            return _user(conn, row)
         access.update_user(conn, row.id, **values)
         shown = {k: v for k, v in values.items() if k != "password_hash"}
         if "password_hash" in values:
@@ -168,6 +170,11 @@ def list_users(reg: Registry) -> list[User]:
         return [_user(conn, r) for r in access.list_users(conn)]
 
 
+# A token lives at least a minute (shorter ones rounded to nothing) and at most ten years.
+MIN_TOKEN_SECONDS = 60
+MAX_TOKEN_SECONDS = 10 * 365 * 86400
+
+
 def create_token(
     reg: Registry, user: str, name: str = "", ttl_ms: int | None = None
 ) -> tuple[Token, str]:
@@ -176,6 +183,11 @@ def create_token(
     anyone."""
     if user != reg.actor.name:
         reg.require("admin")
+    if ttl_ms is not None and not MIN_TOKEN_SECONDS * 1000 <= ttl_ms <= MAX_TOKEN_SECONDS * 1000:
+        raise Invalid(
+            f"a token lives from {MIN_TOKEN_SECONDS} s to {MAX_TOKEN_SECONDS // 86400} days",
+            hint="e.g. --expires 30d; leave it out for a token that never expires",
+        )
     token_id = secrets.token_hex(8)
     secret = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
     now = reg.clock()
