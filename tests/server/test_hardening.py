@@ -7,7 +7,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from mlpipex.client import Client
 from mlpipex.errors import Unavailable
+from mlpipex.service.context import Actor
 
 App = Callable[..., TestClient]
 
@@ -30,3 +32,20 @@ def test_a_database_failure_names_no_path(make_app: App, tmp_path: Path) -> None
 
     r = c.get("/api/v1/test-unavailable")
     assert r.status_code == 503 and str(tmp_path) not in r.text and "sqlite" not in r.text
+
+
+def test_webhook_urls_in_the_event_log_are_for_admins_only(make_app: App, tmp_path: Path) -> None:
+    url = "https://93.184.216.34/hook?token=s3cr3t-in-the-url"  # a literal: nothing is resolved
+    with Client(str(tmp_path / ".mlpipex"), actor=Actor("root")) as admin:
+        admin.create_webhook(url, ["*"], "a-secret-of-16-chars")
+        admin.create_user("vic", ["viewer"])
+        admin.create_user("root", ["admin"])
+        as_vic = {"Authorization": "Bearer " + admin.create_token("vic")[1]}
+        as_root = {"Authorization": "Bearer " + admin.create_token("root")[1]}
+    c = make_app(auth=True)
+    seen = c.get("/api/v1/events", params={"kind": "webhook_created"}, headers=as_vic).json()
+    assert [e["payload"]["url"] for e in seen] == ["(redacted)"]
+    assert "s3cr3t" not in c.get("/api/v1/events", headers=as_vic).text
+    seen = c.get("/api/v1/events", params={"kind": "webhook_created"}, headers=as_root).json()
+    assert [e["payload"]["url"] for e in seen] == [url]
+    assert c.get("/api/v1/events/verify", headers=as_vic).json()["ok"] is True
