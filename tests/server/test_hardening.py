@@ -49,3 +49,14 @@ def test_webhook_urls_in_the_event_log_are_for_admins_only(make_app: App, tmp_pa
     seen = c.get("/api/v1/events", params={"kind": "webhook_created"}, headers=as_root).json()
     assert [e["payload"]["url"] for e in seen] == [url]
     assert c.get("/api/v1/events/verify", headers=as_vic).json()["ok"] is True
+
+
+def test_a_policy_naming_an_unknown_approval_role_is_refused_when_set(make_app: App) -> None:
+    c = make_app()
+    assert c.post("/api/v1/models", json={"name": "m"}).status_code == 201
+    bad = {"policy": {"approvals": {"Production": {"count": 1, "role": "aprover"}}}}
+    r = c.put("/api/v1/models/m/policy", json=bad)
+    assert r.status_code == 400 and "aprover" in r.json()["error"]["message"], r.text
+    r = c.post("/api/v1/models", json={"name": "n", "policy": bad["policy"]})
+    assert r.status_code == 400
+    assert c.get("/api/v1/models/m/policy").json()["approvals"] == {}

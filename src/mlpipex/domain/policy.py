@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.models import DatasetRef, ModelVersion
+from mlpipex.domain.roles import ROLES, unknown_roles
 from mlpipex.errors import Invalid
 
 DEFAULT_STAGES = ["None", "Staging", "Production", "Archived"]
@@ -43,8 +44,16 @@ class Requirements(_Strict):
 
 
 class ApprovalRule(_Strict):
-    count: int = Field(1, ge=1)
+    count: int = Field(1, ge=1, le=1000)
     role: str = "approver"
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, v: str) -> str:
+        # Checked when the policy is set: a misspelled role would leave no one able to approve.
+        if unknown_roles([v]):
+            raise ValueError(f"unknown role {v!r}; roles are {', '.join(ROLES)}")
+        return v
 
 
 class MustBeat(_Strict):

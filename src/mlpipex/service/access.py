@@ -15,8 +15,9 @@ from typing import Any
 
 from mlpipex.domain import events as ev
 from mlpipex.domain.refs import check_label
+from mlpipex.domain.roles import check_roles
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
-from mlpipex.service.context import ROLES, Actor, Registry
+from mlpipex.service.context import Actor, Registry
 from mlpipex.store import access, events
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -60,13 +61,6 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def _check_roles(roles: list[str]) -> list[str]:
-    bad = [r for r in roles if r not in ROLES]
-    if bad:
-        raise Invalid(f"unknown role(s) {', '.join(bad)}", hint="roles are " + ", ".join(ROLES))
-    return sorted(set(roles), key=ROLES.index)
-
-
 def _user(conn: Any, row: Any) -> User:
     return User(
         row.name,
@@ -83,7 +77,7 @@ def create_user(reg: Registry, name: str, roles: list[str], password: str | None
         raise Invalid(f"invalid user name {name!r}", hint="a user name has no colon (Basic auth)")
     if password is not None and len(password) < 8:
         raise Invalid("a password needs at least 8 characters")
-    roles = _check_roles(roles)
+    roles = check_roles(roles)
     now = reg.clock()
     with reg.store.write() as conn:
         if access.user_row(conn, name) is not None:
@@ -118,7 +112,7 @@ def update_user(
     reg.require("admin")
     values: dict[str, Any] = {}
     if roles is not None:
-        values["roles"] = _check_roles(roles)
+        values["roles"] = check_roles(roles)
     if password is not None:
         if len(password) < 8:
             raise Invalid("a password needs at least 8 characters")
@@ -148,7 +142,7 @@ def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
     """Give name a role on one model (None removes it)."""
     reg.require("admin")
     if role is not None:
-        _check_roles([role])
+        check_roles([role])
     now = reg.clock()
     with reg.store.write() as conn:
         row = _require_user(conn, name)

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipex.domain.policy import Policy, parse_policy
+from mlpipex.domain.roles import ROLES
 from mlpipex.errors import Forbidden, NotFound
 from mlpipex.objects import ObjectStore
 from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store
 
-ROLES = ("viewer", "editor", "approver", "admin")
+__all__ = ["ROLES", "Actor", "Registry", "now_ms"]
 
 
 def now_ms() -> int:
