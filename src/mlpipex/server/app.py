@@ -6,8 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlpipex import __version__
 from mlpipex.errors import Invalid
@@ -17,6 +15,7 @@ from mlpipex.server import errors
 from mlpipex.server.background import loops
 from mlpipex.server.deps import ServerState
 from mlpipex.server.headers import SecurityHeaders
+from mlpipex.server.limits import BodyLimit
 from mlpipex.server.settings import ServerSettings
 from mlpipex.service.open import OBJECTS_KEY, load_policy
 from mlpipex.service.secrets import SecretBox
@@ -44,56 +43,6 @@ def open_state(settings: ServerSettings) -> ServerState:
         load_policy(settings.policy),
         SecretBox(settings.secret_key, key_file),
     )
-
-
-class BodyLimit:
-    """Refuse bodies over the limit with 413, before reading them whole (uploads have their own)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int) -> None:
-        self.app, self.max_bytes, self.upload_bytes = app, max_bytes, upload_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        upload = path.startswith(("/api/v1/objects/", "/api/2.0/mlflow-artifacts/artifacts"))
-        limit = self.upload_bytes if upload else self.max_bytes
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and int(declared) > limit:
-            await _too_large(scope, send, limit)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await _too_large(scope, send, limit)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _too_large(scope: Scope, send: Send, limit: int) -> None:
-    body: dict[str, object] = {
-        "error": {"code": "TOO_LARGE", "message": f"request body over {limit:,} bytes"}
-    }
-    if scope["path"].startswith("/api/2.0/"):
-        body = {"error_code": "INVALID_PARAMETER_VALUE", "message": f"body over {limit:,} bytes"}
-    await JSONResponse(body, status_code=413)(scope, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:

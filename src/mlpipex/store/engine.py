@@ -14,10 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
-from mlpipex.errors import Conflict, MLPipeXError, Unavailable
+from mlpipex.errors import Conflict, Invalid, MLPipeXError, Unavailable
 
 SCHEMA_HEAD = "0006"
 _MIGRATION_LOCK = 72_430_119
@@ -135,6 +135,8 @@ class Store:
                 f"the registry changed under this operation ({_first_line(exc.orig)})",
                 hint="run it again",
             ) from exc
+        except (OverflowError, DataError) as exc:  # a number no column holds (SQLite, PostgreSQL)
+            raise Invalid("a number is out of the range the registry stores") from exc
         except (OperationalError, SAInterfaceError) as exc:
             raise Unavailable(
                 f"database error on {_redact(self.url)}: {_first_line(exc.orig)}"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 
+from mlpipex.domain.bounds import Millis, Seconds
 from mlpipex.server.deps import RegistryDep
 from mlpipex.service import endpoints
 
@@ -29,15 +30,17 @@ def status(reg: RegistryDep, name: str) -> dict[str, Any]:
 
 
 @router.get("/endpoints/{name}/deployments")
-def deployments(reg: RegistryDep, name: str, limit: int = 20) -> list[dict[str, Any]]:
+def deployments(
+    reg: RegistryDep, name: str, limit: Annotated[int, Query(ge=1, le=1000)] = 20
+) -> list[dict[str, Any]]:
     return endpoints.history(reg, name, limit)
 
 
 @router.get("/endpoints/{name}/timeseries")
 def timeseries(
-    reg: RegistryDep, name: str, since_ms: int = 0, bucket_s: int = 10
+    reg: RegistryDep, name: str, since_ms: Millis = 0, bucket_s: Seconds = 10
 ) -> list[dict[str, Any]]:
-    return endpoints.timeseries(reg, name, since_ms, max(1, bucket_s))
+    return endpoints.timeseries(reg, name, since_ms, bucket_s)
 
 
 @router.post("/endpoints/{name}/rollback")

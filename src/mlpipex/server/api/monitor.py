@@ -4,11 +4,12 @@ drift per serving version, the HTML report, open alerts."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import HTMLResponse
 
+from mlpipex.domain.bounds import Millis, VersionNumber, Window
 from mlpipex.errors import Invalid
 from mlpipex.monitor import alerts, exposition, predictions, serving
 from mlpipex.server.deps import RegistryDep
@@ -34,9 +35,13 @@ def ingest(reg: RegistryDep, body: dict[str, Any] = Body(...)) -> dict[str, int]
 
 @router.get("/api/v1/endpoints/{name}/predictions")
 def read_log(
-    reg: RegistryDep, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
+    reg: RegistryDep,
+    name: str,
+    since_ms: Millis = 0,
+    version: VersionNumber | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> list[dict[str, Any]]:
-    table = predictions.read(reg, name, since_ms, version, min(max(limit, 1), 100_000))
+    table = predictions.read(reg, name, since_ms, version, limit)
     rows: list[dict[str, Any]] = table.to_pylist()
     for r in rows:
         r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
@@ -45,14 +50,14 @@ def read_log(
 
 @router.get("/api/v1/endpoints/{name}/drift")
 def drift(
-    reg: RegistryDep, name: str, version: int | None = None, window: int | None = None
+    reg: RegistryDep, name: str, version: VersionNumber | None = None, window: Window | None = None
 ) -> dict[str, Any]:
     v, result = serving.drift(reg, name, version, window)
     return {"endpoint": name, "version": v, **result.to_dict()}
 
 
 @router.get("/api/v1/endpoints/{name}/report", response_class=HTMLResponse)
-def report(reg: RegistryDep, name: str, since_ms: int = 0) -> HTMLResponse:
+def report(reg: RegistryDep, name: str, since_ms: Millis = 0) -> HTMLResponse:
     return HTMLResponse(serving.report(reg, name, since_ms))
 
 

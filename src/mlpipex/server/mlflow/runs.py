@@ -8,6 +8,7 @@ import json
 from fastapi import APIRouter, Response
 from pydantic import model_validator
 
+from mlpipex.domain.bounds import Int64, Millis
 from mlpipex.errors import Invalid
 from mlpipex.server.mlflow.wire import (
     Args,
@@ -48,21 +49,21 @@ class Create(Args):
     experiment_id: str = "0"
     user_id: str = ""
     run_name: str = ""
-    start_time: int | None = None
+    start_time: Millis | None = None
     tags: list[KeyValue] = []
 
 
 class Update(RunArgs):
     status: str | None = None
-    end_time: int | None = None
+    end_time: Millis | None = None
     run_name: str | None = None
 
 
 class MetricArgs(Args):
     key: str
     value: float
-    timestamp: int
-    step: int = 0
+    timestamp: Int64
+    step: Int64 = 0
 
 
 class LogMetric(RunArgs, MetricArgs):
@@ -116,7 +117,7 @@ class LogInputs(RunArgs):
 
 class ModelOutput(Args):
     model_id: str
-    step: int = 0
+    step: Int64 = 0
 
 
 class LogOutputs(RunArgs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from mlpipex.domain.bounds import VersionNumber
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
@@ -35,7 +36,7 @@ class Create(Args):
 
 class Ref(Args):
     name: str
-    version: int
+    version: VersionNumber
 
 
 class Update(Ref):
