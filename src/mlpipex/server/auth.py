@@ -69,7 +69,9 @@ class _Cache:
                 self._items.popitem(last=False)
 
 
-def credentials_actor(st: ServerState, header: str, cache: _Cache) -> Actor:
+def credentials_actor(
+    st: ServerState, header: str, cache: _Cache, client: str | None = None
+) -> Actor:
     """The actor of an Authorization header value; Unauthorized when missing or wrong."""
     key = hashlib.sha256(header.encode()).hexdigest()
     if (hit := cache.get(key)) is not None:
@@ -83,7 +85,7 @@ def credentials_actor(st: ServerState, header: str, cache: _Cache) -> Actor:
             user, _, password = base64.b64decode(value.strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthorized("invalid credentials") from None
-        found = access.authenticate_password(reg, user, password)
+        found = access.authenticate_password(reg, user, password, client)
     else:
         raise Unauthorized("credentials required: a Bearer token or Basic user and password")
     cache.put(key, found)
@@ -108,7 +110,10 @@ class AuthMiddleware:
                 raise Unauthorized(
                     "credentials required: a Bearer token or Basic user and password"
                 )
-            actor = await run_in_threadpool(credentials_actor, self.state, header, self.cache)
+            client = request.client.host if request.client else None
+            actor = await run_in_threadpool(
+                credentials_actor, self.state, header, self.cache, client
+            )
         except Unauthorized as exc:
             response = respond(request, exc)
             response.headers["WWW-Authenticate"] = 'Basic realm="mlpipex", Bearer'

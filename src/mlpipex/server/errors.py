@@ -20,6 +20,7 @@ from mlpipex.errors import (
     MLPipeXError,
     NotFound,
     PolicyViolation,
+    Throttled,
     Unauthorized,
     Unavailable,
 )
@@ -30,6 +31,7 @@ STATUS: list[tuple[type[MLPipeXError], int]] = [
     (NotFound, 404),
     (AlreadyExists, 409),
     (Conflict, 409),
+    (Throttled, 429),
     (Unauthorized, 401),
     (Forbidden, 403),
     (Invalid, 400),
@@ -40,6 +42,7 @@ MLFLOW_CODES: list[tuple[type[MLPipeXError], str, int]] = [
     (NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (AlreadyExists, "RESOURCE_ALREADY_EXISTS", 400),
     (Conflict, "INVALID_STATE", 400),
+    (Throttled, "REQUEST_LIMIT_EXCEEDED", 429),
     (Unauthorized, "UNAUTHENTICATED", 401),
     (Forbidden, "PERMISSION_DENIED", 403),
     (Invalid, "INVALID_PARAMETER_VALUE", 400),
@@ -104,6 +107,13 @@ def _public(exc: MLPipeXError) -> MLPipeXError:
 
 def respond(request: Request, exc: MLPipeXError) -> Response:
     exc = _public(exc)
+    response = _response(request, exc)
+    if isinstance(exc, Throttled) and exc.retry_after_s:
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
+def _response(request: Request, exc: MLPipeXError) -> Response:
     if _is_ui(request):
         return _ui_response(request, exc)
     if _is_mlflow(request):

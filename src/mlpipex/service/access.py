@@ -17,11 +17,14 @@ from mlpipex.domain import events as ev
 from mlpipex.domain.refs import check_label
 from mlpipex.domain.roles import check_roles
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
+from mlpipex.service import throttle
 from mlpipex.service.context import Actor, Registry
 from mlpipex.store import access, events
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 TOKEN_PREFIX = "mpx_"
+# Same parameters as a real hash, so checking against it costs what a real check costs.
+_DECOY = f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${'00' * 16}${'00' * 32}"
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,22 @@ def authenticate_token(reg: Registry, token: str, now: int) -> Actor:
         return _actor(conn, user)
 
 
-def authenticate_password(reg: Registry, name: str, password: str) -> Actor:
+def authenticate_password(
+    reg: Registry, name: str, password: str, client: str | None = None
+) -> Actor:
+    """The actor of a user name and password (or token); Unauthorized when wrong, Throttled
+    after too many failures for the name or the client address (see service/throttle.py)."""
+    throttle.check(reg, name, client)
+    try:
+        found = _verify(reg, name, password)
+    except Unauthorized:
+        throttle.failed(reg, name, client)
+        raise
+    throttle.succeeded(reg, name)
+    return found
+
+
+def _verify(reg: Registry, name: str, password: str) -> Actor:
     if password.startswith(TOKEN_PREFIX):
         found = authenticate_token(reg, password, reg.clock())
         if found.name != name:
@@ -268,11 +286,11 @@ def authenticate_password(reg: Registry, name: str, password: str) -> Actor:
         return found
     with reg.store.read() as conn:
         user = access.user_row(conn, name)
-        if (
-            user is None
-            or user.disabled
-            or not user.password_hash
-            or not check_password(password, user.password_hash)
-        ):
-            raise Unauthorized("invalid credentials")
+    # The scrypt work is done for unknown and disabled users too, against a decoy hash, so the
+    # answer takes as long whoever is named (no user enumeration by timing).
+    stored = user.password_hash if user is not None and user.password_hash else _DECOY
+    right = check_password(password, stored)
+    if user is None or user.disabled or not user.password_hash or not right:
+        raise Unauthorized("invalid credentials")
+    with reg.store.read() as conn:
         return _actor(conn, user)
