@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: quickstart test check lint typecheck bench clean
+.PHONY: quickstart test fuzz check lint typecheck bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ quickstart: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Schemathesis against a server of its own on a free loopback port; fails on any 5xx.
+fuzz: $(BIN)/.installed
+	$(BIN)/python scripts/fuzz.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench

@@ -267,7 +267,14 @@ def authenticate_password(
     reg: Registry, name: str, password: str, client: str | None = None
 ) -> Actor:
     """The actor of a user name and password (or token); Unauthorized when wrong, Throttled
-    after too many failures for the name or the client address (see service/throttle.py)."""
+    after too many failures for the name or the client address (see service/throttle.py).
+    A token given as the password is not throttled: its 192 random bits cannot be guessed, and
+    a lock on the name must not shut out the user's CI."""
+    if password.startswith(TOKEN_PREFIX):
+        found = authenticate_token(reg, password, reg.clock())
+        if found.name != name:
+            raise Unauthorized("invalid credentials")
+        return found
     throttle.check(reg, name, client)
     try:
         found = _verify(reg, name, password)
@@ -279,11 +286,6 @@ def authenticate_password(
 
 
 def _verify(reg: Registry, name: str, password: str) -> Actor:
-    if password.startswith(TOKEN_PREFIX):
-        found = authenticate_token(reg, password, reg.clock())
-        if found.name != name:
-            raise Unauthorized("invalid credentials")
-        return found
     with reg.store.read() as conn:
         user = access.user_row(conn, name)
     # The scrypt work is done for unknown and disabled users too, against a decoy hash, so the
