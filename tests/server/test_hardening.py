@@ -135,3 +135,14 @@ def test_deeply_nested_json_is_refused_before_it_is_parsed(make_app: App) -> Non
     fine = '{"name": "ok", "description": "[[[[ {{{{ \\" [[[[", "tags": {"k": "v"}}'
     json_type = {"content-type": "application/json"}
     assert c.post("/api/v1/models", content=fine, headers=json_type).status_code == 201
+
+
+def test_no_error_names_the_servers_own_folders(make_app: App, tmp_path: Path) -> None:
+    c = make_app()
+    missing = "0" * 64
+    for r in (
+        c.get(f"/api/v1/objects/{missing}"),
+        c.get(f"/api/2.0/mlflow-artifacts/artifacts/registry/none/1/{missing}"),
+    ):
+        assert r.status_code == 404 and str(tmp_path) not in r.text, r.text
+    assert "the object store" in c.get(f"/api/v1/objects/{missing}").text

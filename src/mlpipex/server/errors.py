@@ -4,6 +4,7 @@ branches on those codes."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -96,17 +97,30 @@ def _ui_response(request: Request, exc: MLPipeXError) -> Response:
     )
 
 
-def _public(exc: MLPipeXError) -> MLPipeXError:
+def _public(request: Request, exc: MLPipeXError) -> MLPipeXError:
     """What a caller is told. A database failure names the database and the driver's words,
-    which are for the operator's log, not for whoever sent the request."""
+    which are for the operator's log; any other message has the server's own paths and URLs
+    replaced by what they are."""
     if isinstance(exc, Unavailable):
         log.warning("%s", exc)
         return Unavailable("the registry's database is unavailable", hint="try again shortly")
-    return exc
+    st = getattr(request.app.state, "mlpipex", None)
+    if st is None:
+        return exc
+    message, hint = exc.message, exc.hint
+    for place, shown in st.own_places():
+        message = message.replace(place, shown)
+        hint = hint.replace(place, shown) if hint else hint
+    if (message, hint) == (exc.message, exc.hint):
+        return exc
+    public = copy.copy(exc)
+    public.message, public.hint = message, hint
+    public.args = (message,)
+    return public
 
 
 def respond(request: Request, exc: MLPipeXError) -> Response:
-    exc = _public(exc)
+    exc = _public(request, exc)
     response = _response(request, exc)
     if isinstance(exc, Throttled) and exc.retry_after_s:
         response.headers["Retry-After"] = str(exc.retry_after_s)
