@@ -39,3 +39,21 @@ def test_pages_forbid_framing_sniffing_and_foreign_scripts(seeded: Seeded, make_
         assert r.headers["x-content-type-options"] == "nosniff", path
         csp = r.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, path
+
+
+def test_every_ui_form_needs_its_csrf_token(seeded: Seeded, make_app: App) -> None:
+    from fastapi.routing import APIRoute
+
+    from mlpipex.server.ui import ui_modules
+
+    c = make_app(auth=True)
+    sign_in(c, "root")
+    routes = [
+        r for m in (static, session, models, tracking, endpoints, audit) for r in m.router.routes
+    ]
+    forms = [r.path for r in routes if isinstance(r, APIRoute) and r.methods - {"GET", "HEAD"}]
+    assert len(forms) >= 3
+    for path in forms:
+        url = path.replace("{name}", "fraud").replace("{version}", "2")
+        r = c.post(url, data={"to_stage": "Production"}, follow_redirects=False)
+        assert r.status_code == 403 and "CSRF" in r.text, (path, r.status_code)
