@@ -57,9 +57,9 @@ def import_dvc(ws: Workspace, *, keep: bool = False, reporter: Reporter = SILENT
         pointer = dvcfile.removesuffix(DVC_SUFFIX) + ".mpx"
         ws.write_pointer(pointer, converted)
         for o in converted:
-            ignore(ws.root, f"{base}/{o.path}" if base else o.path)
+            ignore(ws, f"{base}/{o.path}" if base else o.path)
         if not keep:
-            os.unlink(ws.root / dvcfile)
+            os.unlink(ws.dest(dvcfile))
         result.pointers.append(pointer)
     if (ws.root / "dvc.yaml").exists() and not (ws.root / PIPELINE).exists():
         _convert_pipeline(ws, mode, result, reporter)
@@ -137,7 +137,7 @@ def _convert_pipeline(ws: Workspace, mode: str, result: Imported, reporter: Repo
         name: {k: st[k] for k in _STAGE_KEYS if k in st}
         for name, st in (raw.get("stages") or {}).items()
     }
-    (ws.root / PIPELINE).write_text(dump_yaml({"stages": stages}))
+    ws.dest(PIPELINE).write_text(dump_yaml({"stages": stages}))
     result.files.append(PIPELINE)
     lock_path = ws.root / DVC_LOCKFILE
     if not lock_path.exists():

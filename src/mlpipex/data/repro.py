@@ -179,11 +179,11 @@ def _execute(
 
 def _ignore_outs(ws: Workspace, st: Stage) -> None:
     for path in st.outs:
-        ignore(ws.root, path)
+        ignore(ws, path)
 
 
 def _remove(ws: Workspace, rel: str) -> None:
-    path = ws.abs(rel)
+    path = ws.dest(rel)
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from mlpipex.domain.pointer import clip, load_yaml
 from mlpipex.errors import Invalid
 
 LINK_TYPES = ("reflink", "hardlink", "copy")
@@ -42,11 +43,9 @@ def config_path(meta: Path) -> Path:
 def _read_all(meta: Path) -> dict[str, Any]:
     path = config_path(meta)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_text(), str(path)) or {}
     except FileNotFoundError:
         return {}
-    except yaml.YAMLError as exc:
-        raise Invalid(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise Invalid(f"{path} must be a mapping")
     return data
@@ -63,7 +62,7 @@ def load(meta: Path) -> DataSettings:
             jobs=int(section.get("jobs") or 0),
         )
     except (TypeError, ValueError, AttributeError) as exc:
-        raise Invalid(f"{config_path(meta)}: bad data section: {exc}") from exc
+        raise Invalid(f"{config_path(meta)}: bad data section: {clip(str(exc))}") from exc
 
 
 def save(meta: Path, settings: DataSettings) -> None:

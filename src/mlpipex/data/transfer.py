@@ -139,6 +139,6 @@ def _present(store: ObjectStore, digests: list[str]) -> set[str]:
 
 
 def _download(ws: Workspace, store: ObjectStore, digest: str, advance: Advance | None) -> None:
-    dest = ws.object_path(digest)
+    dest = ws.object_dest(digest)
     store.get_file(digest, dest, advance)
     os.chmod(dest, 0o444)

@@ -27,7 +27,7 @@ class Digest:
             algo, hexpart = {64: "blake3", 32: "md5"}.get(len(raw), ""), raw
         if algo not in ALGORITHMS or len(hexpart) != ALGORITHMS[algo] or not _HEX.match(hexpart):
             raise Invalid(
-                f"{text!r} is not a digest",
+                f"{text[:80]!r} is not a digest",  # never echo a whole (maybe huge) value
                 hint="write it as blake3:<64 hex>, md5:<32 hex> or sha256:<64 hex>",
             )
         return cls(algo, hexpart)
