@@ -117,6 +117,7 @@ def fetch_cmd(
     from mlpipex.data.transfer import fetch
 
     r = fetch(_ws(), remote, targets, _reporter(), jobs)
+    _resolved(r.resolved)
     out.print(f"{r.sent} object(s) fetched, {r.present} already in the cache")
 
 
@@ -131,7 +132,13 @@ def pull_cmd(
     from mlpipex.data.transfer import pull
 
     r, written = pull(_ws(), remote, targets, _reporter(), jobs, force)
+    _resolved(r.resolved)
     out.print(f"{r.sent} object(s) fetched, {len(written)} file(s) checked out")
+
+
+def _resolved(pointers: list[str]) -> None:
+    for pointer in pointers:
+        out.print(f"resolved {pointer} from the DVC remote (commit it)")
 
 
 @app.command("gc")
@@ -183,16 +190,26 @@ def _int(value: str) -> int:
 @app.command("import-dvc")
 def import_dvc_cmd(
     keep: bool = typer.Option(False, "--keep", help="Leave the .dvc files in place."),
+    no_data: bool = typer.Option(
+        False, "--no-data", help="Convert without reading data; `data pull` gets it later."
+    ),
+    remote: str | None = typer.Option(
+        None, "--remote", "-r", help="The DVC remote to read (default: DVC's default remote)."
+    ),
 ) -> None:
-    """Convert a DVC repository: .dvc pointers, dvc.yaml and dvc.lock, and the cache they use."""
+    """Convert a DVC repository: .dvc pointers, dvc.yaml and dvc.lock, and the data they name
+    (from .dvc/cache, the workspace, or the DVC remote, each object checked against its md5)."""
     from mlpipex.data.dvc import import_dvc
 
-    r = import_dvc(_ws(), keep=keep, reporter=_reporter())
+    r = import_dvc(_ws(), keep=keep, data=not no_data, remote=remote, reporter=_reporter())
     for pointer in r.pointers:
         out.print(f"converted {pointer}")
     for name in r.files:
         out.print(f"wrote {name}")
-    out.print(f"{r.objects} object(s) imported from the DVC cache")
+    if no_data:
+        out.print(f"no data read; `mlpipex data pull` gets it from {r.remote or 'nowhere'}")
+    else:
+        out.print(f"{r.objects} object(s) imported, {r.fetched} from the DVC remote")
 
 
 @remote_app.command("add")

@@ -25,6 +25,7 @@ class DataSettings:
     default_remote: str | None = None
     link: tuple[str, ...] = DEFAULT_LINKS
     jobs: int = 0  # 0: pick from the CPU count
+    dvc_remote: str | None = None  # where `data pull` finds objects pointers name by DVC md5
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"remotes": dict(self.remotes)}
@@ -33,6 +34,8 @@ class DataSettings:
         out["link"] = list(self.link)
         if self.jobs:
             out["jobs"] = self.jobs
+        if self.dvc_remote:
+            out["dvc_remote"] = self.dvc_remote
         return out
 
 
@@ -60,6 +63,7 @@ def load(meta: Path) -> DataSettings:
             default_remote=section.get("default_remote"),
             link=link,
             jobs=int(section.get("jobs") or 0),
+            dvc_remote=str(section["dvc_remote"]) if section.get("dvc_remote") else None,
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise Invalid(f"{config_path(meta)}: bad data section: {clip(str(exc))}") from exc
