@@ -13,6 +13,7 @@ from mlpipex.errors import Invalid, NotFound
 PIPELINE = "mlpipex.yaml"
 PARAMS = "params.yaml"
 _MISSING = object()
+_FIELDS = frozenset({"cmd", "deps", "params", "outs", "metrics", "desc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +86,23 @@ def load_pipeline(root: Path) -> Pipeline:
         raise NotFound(
             f"no {PIPELINE} in {root}", hint="write the stages there, as in dvc.yaml"
         ) from None
+    return parse_pipeline(data, PIPELINE)
+
+
+def parse_pipeline(data: Any, filename: str, *, strict: bool = True) -> Pipeline:
+    """The stages of a parsed mlpipex.yaml; strict=False reads a dvc.yaml (or an old revision)
+    for its paths only, ignoring fields MLPipeX does not run."""
     stages = data.get("stages") if isinstance(data, dict) else None
     if not isinstance(stages, dict) or not stages:
-        raise Invalid(f"{PIPELINE} has no stages")
+        raise Invalid(f"{filename} has no stages")
+    if not strict:
+        stages = {
+            n: {k: v for k, v in s.items() if k in _FIELDS} if isinstance(s, dict) else s
+            for n, s in stages.items()
+        }
     pipeline = Pipeline({str(n): _stage(str(n), s) for n, s in stages.items()})
-    _check_outs(pipeline)
+    if strict:
+        _check_outs(pipeline)
     return pipeline
 
 
@@ -97,7 +110,7 @@ def _stage(name: str, raw: Any) -> Stage:
     if not isinstance(raw, dict) or not isinstance(raw.get("cmd"), str | list):
         raise Invalid(f"stage {name!r} in {PIPELINE} needs a cmd")
     cmd = raw["cmd"] if isinstance(raw["cmd"], str) else " && ".join(map(str, raw["cmd"]))
-    unknown = set(raw) - {"cmd", "deps", "params", "outs", "metrics", "desc"}
+    unknown = set(raw) - _FIELDS
     if unknown:
         raise Invalid(f"stage {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
     return Stage(
