@@ -75,7 +75,7 @@ def load_yaml(text: str, filename: str) -> Any:
             _expanded_size(node, filename)
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise Invalid(f"{filename} is not valid YAML: {clip(str(exc))}") from exc
+        raise Invalid(f"{filename} is not valid YAML: {str(exc)[:500]}") from exc
     except RecursionError:
         raise Invalid(f"{filename} nests too deeply") from None
     finally:
