@@ -11,12 +11,12 @@ latest registered version, and per stage the greatest (semver) active version ho
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from mlpipex.data.git import run_git
 from mlpipex.domain.pointer import load_yaml
 from mlpipex.errors import Invalid
 
@@ -157,17 +157,11 @@ def parse_tag(name: str) -> tuple[str, Action, str | None, str | None] | None:
 
 def read_tags(root: Path) -> list[TagEvent]:
     """Every annotated GTO tag of the repository, oldest first (lightweight tags are not GTO's)."""
-    proc = subprocess.run(
-        ["git", "for-each-ref", "--sort=taggerdate", f"--format={_FORMAT}", "refs/tags"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
+    out = run_git(root, "for-each-ref", "--sort=taggerdate", f"--format={_FORMAT}", "refs/tags")
+    if out is None:
         raise Invalid(f"{root} is not a git repository", hint="pass --repo PATH")
     events = []
-    for line in proc.stdout.splitlines()[:MAX_TAGS]:
+    for line in out.decode("utf-8", errors="replace").splitlines()[:MAX_TAGS]:
         name, kind, commit, tagger, email, when = line.split(_SEP)
         parsed = parse_tag(name)
         if parsed is None or kind != "tag" or not when:

@@ -10,12 +10,12 @@ stands for the working tree. A revision from before a DVC migration is read thro
 from __future__ import annotations
 
 import math
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlpipex.data.git import run_git
 from mlpipex.data.pipeline import PARAMS, PIPELINE, Stage, parse_pipeline
 from mlpipex.data.workspace import Workspace
 from mlpipex.domain.pointer import LOCKFILE, clip, load_yaml, parse_lock_outs
@@ -57,13 +57,8 @@ class Revision:
                     return f.read(_MAX_FILE + 1).decode("utf-8", errors="replace")
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 return None
-        proc = subprocess.run(
-            ["git", "show", f"{self.commit}:{path}"],
-            cwd=self.ws.root,
-            capture_output=True,
-            check=False,
-        )
-        return proc.stdout.decode("utf-8", errors="replace") if proc.returncode == 0 else None
+        out = run_git(self.ws.root, "show", f"{self.commit}:{path}")
+        return out.decode("utf-8", errors="replace") if out is not None else None
 
     def stages(self) -> list[Stage]:
         for name in (PIPELINE, "dvc.yaml"):
@@ -93,16 +88,10 @@ class Revision:
 def _resolve(root: Path, rev: str) -> str:
     if rev.startswith("-"):
         raise Invalid(f"{clip(rev)} is not a git revision")
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
+    out = run_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if out is None:
         raise Invalid(f"{clip(rev)} is not a git revision here", hint="see `git log --oneline`")
-    return proc.stdout.strip()
+    return out.decode().strip()
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
