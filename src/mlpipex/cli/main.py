@@ -103,6 +103,7 @@ def _register_commands() -> None:
         "monitor": monitor.app,
         "metrics": metrics.metrics_app,
         "params": metrics.params_app,
+        "plots": metrics.plots_app,
     }
     for name, group in groups.items():
         app.add_typer(group, name=name)

@@ -1,4 +1,4 @@
-"""`mlpipex metrics show/diff` and `mlpipex params diff`, as DVC users type them."""
+"""`mlpipex metrics show/diff`, `params diff` and `plots diff`, as DVC users type them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from mlpipex.cli.render import Columns
 
 metrics_app = typer.Typer(help="The pipeline's metrics files, across git revisions.")
 params_app = typer.Typer(help="The pipeline's params files, across git revisions.")
+plots_app = typer.Typer(help="The pipeline's plots files, across git revisions.")
 
 RevA = typer.Argument(None, help="Old revision (default: HEAD).")
 RevB = typer.Argument(None, help="New revision (default: the working tree).")
@@ -87,3 +88,28 @@ def _diff_command(kind: str) -> Callable[..., None]:
 
 metrics_app.command("diff")(_diff_command("metric"))
 params_app.command("diff")(_diff_command("param"))
+
+
+@plots_app.command("diff")
+def plots_diff(
+    revisions: list[str] = typer.Argument(
+        None, help="Revisions to draw (default: HEAD and the working tree)."
+    ),
+    output: str = typer.Option("plots.html", "--output", "-o", help="The HTML file to write."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Draw the pipeline's plots files at each revision over each other, in one HTML page."""
+    from pathlib import Path
+
+    from mlpipex.data.metrics import Revision
+    from mlpipex.data.plots import collect, render
+
+    ws = _ws()
+    revs = [Revision(ws, r) for r in revisions] if revisions else []
+    if len(revs) < 2:
+        revs = [Revision(ws, "HEAD"), *revs] if revs else [Revision(ws, "HEAD"), Revision(ws, None)]
+    if as_json:
+        out.print(json.dumps(collect(revs), indent=2), markup=False)
+        return
+    Path(output).write_text(render(revs))
+    out.print(f"wrote {output}")

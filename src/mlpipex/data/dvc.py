@@ -42,7 +42,7 @@ from mlpipex.domain.pointer import (
 )
 from mlpipex.errors import Corrupt, MLPipeXError, NotFound
 
-_STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics")
+_STAGE_KEYS = ("cmd", "deps", "params", "outs", "metrics", "plots")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from mlpipex.errors import Invalid, NotFound
 PIPELINE = "mlpipex.yaml"
 PARAMS = "params.yaml"
 _MISSING = object()
-_FIELDS = frozenset({"cmd", "deps", "params", "outs", "metrics", "desc"})
+_FIELDS = frozenset({"cmd", "deps", "params", "outs", "metrics", "plots", "desc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +24,11 @@ class Stage:
     params: tuple[tuple[str, str], ...] = ()  # (file, dotted key)
     outs: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
+    plots: tuple[str, ...] = ()
 
     @property
     def all_outs(self) -> tuple[str, ...]:
-        return self.outs + self.metrics
+        return self.outs + self.metrics + self.plots
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,7 @@ def _stage(name: str, raw: Any) -> Stage:
         _params(raw.get("params") or [], name),
         _paths(raw, "outs", name),
         _paths(raw, "metrics", name),
+        _paths(raw, "plots", name),
     )
 
 

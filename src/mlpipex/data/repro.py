@@ -170,8 +170,8 @@ def _execute(
         raise Invalid(f"stage {st.name!r} did not produce {', '.join(missing)}")
     mode = choose(ws, settings.load(ws.meta).link)
     outs = [build(ws, p, cache, reporter, store=mode).out(p) for p in st.outs]
-    # Metrics stay plain files for git (copied into the cache, never linked or ignored).
-    outs += [build(ws, p, cache, reporter, store="copy").out(p) for p in st.metrics]
+    # Metrics and plots stay plain files for git (copied into the cache, never linked or ignored).
+    outs += [build(ws, p, cache, reporter, store="copy").out(p) for p in st.metrics + st.plots]
     _ignore_outs(ws, st)
     runcache.save(ws, key, outs)
     return outs, "ran"
