@@ -36,9 +36,9 @@ class _Plan:
     def confine(self, ws: Workspace) -> None:
         """Resolve every destination now: a link out of the workspace stops the whole checkout
         before any file is touched (Workspace.dest refuses it)."""
-        top = str(ws.dest(self.rel))
-        self.dests = [str(ws.dest(f"{self.rel}/{n}")) if n else top for n in self.writes]
-        self.remove_paths = [str(ws.dest(f"{self.rel}/{n}")) for n in self.removes]
+        top = ws.dest_str(self.rel)
+        self.dests = [ws.dest_str(f"{self.rel}/{n}") if n else top for n in self.writes]
+        self.remove_paths = [ws.dest_str(f"{self.rel}/{n}") for n in self.removes]
 
 
 def checkout(

@@ -101,18 +101,27 @@ class Workspace:
     # -- where writes may go -----------------------------------------------------------------
     def dest(self, rel: str) -> Path:
         """The path to write (or remove) the root-relative rel at: every writer of data goes
-        through here. Refused: git's and the tools' folders, and any path whose folders lead out
-        of the workspace through a symbolic link (a cloned repository can hold one)."""
-        parts = rel.split("/")
-        if ".." in parts:
-            raise Invalid(f"{short(rel)} climbs out of its folder with '..'; nothing was written")
-        reserved = [p for p in parts if p in RESERVED]
-        if reserved:
-            raise Invalid(
-                f"{short(rel)} is inside {reserved[0]}/, which a pointer or a stage may not write",
-                hint="track data outside .git, .mlpipex and .dvc",
-            )
-        return Path(self.confine(f"{self.root}/{rel}"))
+        through here (or dest_str). Refused: git's and the tools' folders, and any path whose
+        folders lead out of the workspace through a symbolic link (a cloned repository can hold
+        one)."""
+        return Path(self.dest_str(rel))
+
+    def dest_str(self, rel: str) -> str:
+        """dest as a string, for the per-file loops of checkout."""
+        if ".." in rel or "/." in rel or rel.startswith("."):  # the precise check, when it may
+            parts = rel.split("/")
+            if ".." in parts:
+                raise Invalid(
+                    f"{short(rel)} climbs out of its folder with '..'; nothing was written"
+                )
+            reserved = [p for p in parts if p in RESERVED]
+            if reserved:
+                raise Invalid(
+                    f"{short(rel)} is inside {reserved[0]}/, which a pointer or a stage may not "
+                    "write",
+                    hint="track data outside .git, .mlpipex and .dvc",
+                )
+        return self.confine(f"{self.root}/{rel}")
 
     def confine(self, path: str) -> str:
         """path, with its folders resolved, when they stay inside the workspace; else Invalid.
@@ -120,9 +129,9 @@ class Workspace:
         The last component is not followed: writes replace it (os.replace) or unlink it, which
         never go through a link. Folders found safe are remembered for this workspace object.
         """
-        parent, name = os.path.split(path)
-        real = self._safe_dir(parent)
-        return os.path.join(real, name)
+        parent, _, name = path.rpartition("/")
+        real = self._safe.get(parent) or self._safe_dir(parent)
+        return path if real == parent else f"{real}/{name}"
 
     def _safe_dir(self, folder: str) -> str:
         known = self._safe.get(folder)
