@@ -13,6 +13,8 @@ import yaml
 from mlpipex.domain.pointer import read_reference
 from tests.data import dvcrepo
 from tests.data.conftest import Run
+from tests.netns import isolated
+from tests.objects.test_s3 import s3  # noqa: F401  (the moto S3 server fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -86,3 +88,34 @@ def test_no_data_then_pull_resolves_from_the_recorded_dvc_remote(
     (out,) = read_reference((repo / "data.mpx").read_text(), "data.mpx")
     assert out.digest.algo == "blake3"
     assert mpx("data", "status") == 0
+
+
+@isolated  # a regression would send the request to AWS itself
+def test_import_from_an_s3_dvc_remote_configured_in_dvc_config(
+    dvc_repo: tuple[Path, Path],
+    s3: dict[str, str],  # noqa: F811  (the imported fixture)
+    mpx: Run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The endpoint comes from .dvc/config and the credentials from .dvc/config.local only."""
+    import s3fs
+
+    repo, remote = dvc_repo
+    s3fs.S3FileSystem(anon=False).put(str(remote) + "/", "mlpipex-test/dvc/", recursive=True)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    (repo / ".dvc" / "config").write_text(
+        "[core]\n    remote = cloud\n"
+        "['remote \"cloud\"']\n    url = s3://mlpipex-test/dvc\n"
+        f"    endpointurl = {s3['AWS_ENDPOINT_URL']}\n"
+    )
+    (repo / ".dvc" / "config.local").write_text(
+        "['remote \"cloud\"']\n    access_key_id = AKIDLOCAL\n    secret_access_key = s3cr3t\n"
+    )
+    shutil.rmtree(remote)  # only S3 has the objects now
+    assert mpx("data", "import-dvc") == 0
+    assert mpx("data", "checkout") == 0
+    assert _same_bytes(repo)
+    conf = yaml.safe_load((repo / ".mlpipex" / "config.yaml").read_text())
+    assert conf["data"]["dvc_remote"] == "s3://mlpipex-test/dvc"  # no credentials in git
+    assert "s3cr3t" not in (repo / ".mlpipex" / "config.yaml").read_text()
