@@ -83,7 +83,8 @@ def test_no_data_then_pull_resolves_from_the_recorded_dvc_remote(
     assert conf["data"]["dvc_remote"] == str(remote)
     capsys.readouterr()
     assert mpx("data", "pull") == 0  # no MLPipeX remote: the DVC one is enough
-    assert "resolved data.mpx" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "resolved data.mpx" in printed and "3 object(s) fetched, 3 file(s)" in printed
     assert _same_bytes(repo)
     (out,) = read_reference((repo / "data.mpx").read_text(), "data.mpx")
     assert out.digest.algo == "blake3"

@@ -165,19 +165,20 @@ def import_dvc(
 
 def resolve_pointers(
     ws: Workspace, targets: list[str] | None = None, reporter: Reporter = SILENT
-) -> list[str]:
+) -> Imported:
     """Rewrite pointers that still name DVC md5s (``import-dvc --no-data``) with the objects
-    fetched from the recorded DVC remote; returns the pointers rewritten."""
+    fetched from the recorded DVC remote; returns the pointers rewritten and the count."""
     pending: dict[str, list[PointerOut]] = {}
     for t in ws.tracked(targets):
         if t.out.digest.algo == "md5":
             pending.setdefault(t.pointer, [])
+    result = Imported(pointers=sorted(pending))
     if not pending:
-        return []
+        return result
     url = settings.load(ws.meta).dvc_remote
     known = {r.url: r for r in read_config(ws.root).remotes.values()}
     remote = known.get(url, DvcRemote("dvc", url)) if url else None
-    source = _Source(ws, remote, Imported())
+    source = _Source(ws, remote, result)
     for pointer in sorted(pending):
         base = parent_dir(pointer)
         outs = [t.out for t in ws.read_pointer(pointer)]
@@ -185,7 +186,7 @@ def resolve_pointers(
             pointer,
             [_convert(source, base, o, reporter) if o.digest.algo == "md5" else o for o in outs],
         )
-    return sorted(pending)
+    return result
 
 
 def _dvc_cache_path(ws: Workspace, md5: str) -> str | None:

@@ -72,7 +72,8 @@ def fetch(
 ) -> Transfer:
     from mlpipex.data.dvc import resolve_pointers
 
-    result = Transfer(resolved=resolve_pointers(ws, targets, reporter))  # import-dvc --no-data
+    resolved = resolve_pointers(ws, targets, reporter)  # left by import-dvc --no-data
+    result = Transfer(sent=resolved.fetched, resolved=resolved.pointers)
     tracked = ws.tracked(targets)
     if _all_cached(ws, tracked):  # nothing to fetch: no remote needed
         result.present = len(tracked)
