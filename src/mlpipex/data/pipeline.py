@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlpipex.domain.pointer import load_yaml
+from mlpipex.domain.pointer import clip, load_yaml
 from mlpipex.errors import Invalid, NotFound
 
 PIPELINE = "mlpipex.yaml"
@@ -109,7 +109,7 @@ def parse_pipeline(data: Any, filename: str, *, strict: bool = True) -> Pipeline
 
 def _stage(name: str, raw: Any) -> Stage:
     if not isinstance(raw, dict) or not isinstance(raw.get("cmd"), str | list):
-        raise Invalid(f"stage {name!r} in {PIPELINE} needs a cmd")
+        raise Invalid(f"stage {clip(name)} in {PIPELINE} needs a cmd")
     cmd = raw["cmd"] if isinstance(raw["cmd"], str) else " && ".join(map(str, raw["cmd"]))
     unknown = set(raw) - _FIELDS
     if unknown:
@@ -130,10 +130,10 @@ def _paths(raw: dict[str, Any], key: str, stage: str) -> tuple[str, ...]:
     for item in raw.get(key) or []:
         path = next(iter(item)) if isinstance(item, dict) else item  # {path: {cache: false}}
         if not isinstance(path, str):
-            raise Invalid(f"stage {stage!r}: bad {key} entry {item!r}")
+            raise Invalid(f"stage {stage!r}: bad {key} entry {clip(item)}")
         norm = posixpath.normpath(path)
         if norm.startswith("..") or norm.startswith("/"):
-            raise Invalid(f"stage {stage!r}: {key} path {path!r} must be inside the workspace")
+            raise Invalid(f"stage {stage!r}: {key} path {clip(path)} must be inside the workspace")
         out.append(norm)
     return tuple(out)
 
@@ -147,7 +147,7 @@ def _params(raw: Any, stage: str) -> tuple[tuple[str, str], ...]:
             for file, keys in item.items():
                 out.extend((str(file), str(k)) for k in keys or [])
         else:
-            raise Invalid(f"stage {stage!r}: bad params entry {item!r}")
+            raise Invalid(f"stage {stage!r}: bad params entry {clip(item)}")
     return tuple(out)
 
 
