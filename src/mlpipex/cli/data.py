@@ -117,6 +117,7 @@ def fetch_cmd(
     from mlpipex.data.transfer import fetch
 
     r = fetch(_ws(), remote, targets, _reporter(), jobs)
+    _resolved(r.resolved)
     out.print(f"{r.sent} object(s) fetched, {r.present} already in the cache")
 
 
@@ -131,7 +132,13 @@ def pull_cmd(
     from mlpipex.data.transfer import pull
 
     r, written = pull(_ws(), remote, targets, _reporter(), jobs, force)
+    _resolved(r.resolved)
     out.print(f"{r.sent} object(s) fetched, {len(written)} file(s) checked out")
+
+
+def _resolved(pointers: list[str]) -> None:
+    for pointer in pointers:
+        out.print(f"resolved {pointer} from the DVC remote (commit it)")
 
 
 @app.command("gc")
@@ -183,16 +190,26 @@ def _int(value: str) -> int:
 @app.command("import-dvc")
 def import_dvc_cmd(
     keep: bool = typer.Option(False, "--keep", help="Leave the .dvc files in place."),
+    no_data: bool = typer.Option(
+        False, "--no-data", help="Convert without reading data; `data pull` gets it later."
+    ),
+    remote: str | None = typer.Option(
+        None, "--remote", "-r", help="The DVC remote to read (default: DVC's default remote)."
+    ),
 ) -> None:
-    """Convert a DVC repository: .dvc pointers, dvc.yaml and dvc.lock, and the cache they use."""
+    """Convert a DVC repository: .dvc pointers, dvc.yaml and dvc.lock, and the data they name
+    (from .dvc/cache, the workspace, or the DVC remote, each object checked against its md5)."""
     from mlpipex.data.dvc import import_dvc
 
-    r = import_dvc(_ws(), keep=keep, reporter=_reporter())
+    r = import_dvc(_ws(), keep=keep, data=not no_data, remote=remote, reporter=_reporter())
     for pointer in r.pointers:
         out.print(f"converted {pointer}")
     for name in r.files:
         out.print(f"wrote {name}")
-    out.print(f"{r.objects} object(s) imported from the DVC cache")
+    if no_data:
+        out.print(f"no data read; `mlpipex data pull` gets it from {r.remote or 'nowhere'}")
+    else:
+        out.print(f"{r.objects} object(s) imported, {r.fetched} from the DVC remote")
 
 
 @remote_app.command("add")
@@ -226,12 +243,24 @@ def remote_remove(name: str) -> None:
 
 
 def repro_cmd(
+    ctx: typer.Context,
     stage: str | None = typer.Argument(None, help="Run this stage and what it depends on."),
     dry: bool = typer.Option(False, "--dry", help="Only say what would run."),
     force: bool = typer.Option(False, "--force", "-f", help="Run even unchanged stages."),
+    set_param: list[str] = typer.Option(
+        [],
+        "--set-param",
+        "-S",
+        help="Set a param first (train.lr=0.2, or FILE:KEY=VALUE) and record the run as an "
+        "experiment run, as `dvc exp run -S` does.",
+    ),
+    experiment: str = typer.Option(
+        "repro", "--experiment", help="The experiment that --set-param runs are recorded in."
+    ),
 ) -> None:
     """Run, in dependency order, the pipeline stages whose command, deps or params changed."""
     from mlpipex.data.repro import StageRun, repro
+    from mlpipex.data.setparam import ParamSet, apply
 
     def notify(r: StageRun) -> None:
         if r.action == "running":
@@ -243,7 +272,54 @@ def repro_cmd(
         elif r.action == "unchanged":
             out.print(f"stage {r.name} is up to date")
 
-    repro(_ws(), stage, dry=dry, force=force, reporter=_reporter(), notify=notify)
+    ws = _ws()
+    sets = [ParamSet.parse(text) for text in set_param]
+    if not sets or dry:
+        repro(ws, stage, dry=dry, force=force, reporter=_reporter(), notify=notify)
+        return
+    from mlpipex.cli.context import client
+
+    apply(ws, sets)
+    c = client(ctx)
+    run = c.create_run(
+        c.set_experiment(experiment).id,
+        tags={"mlpipex.source": "repro", "mlpipex.set_params": " ".join(set_param)[:5000]},
+    )
+    try:
+        repro(ws, stage, force=force, reporter=_reporter(), notify=notify)
+    except BaseException:
+        c.set_terminated(run.id, "FAILED")
+        raise
+    params, metrics = _outcome(ws)
+    c.log_batch(run.id, metrics, params)
+    c.set_terminated(run.id)
+    out.print(f"recorded run {run.id} in experiment {experiment}")
+
+
+def _outcome(ws: Workspace) -> tuple[dict[str, Any], list[Any]]:
+    """The pipeline's params (as its stages read them) and numeric metrics, to log with a run;
+    keys of a file other than params.yaml (or of a second metrics file) carry the file name."""
+    from mlpipex.data.metrics import Revision, metrics
+    from mlpipex.data.pipeline import PARAMS, load_pipeline, read_params
+    from mlpipex.service.context import now_ms
+    from mlpipex.service.tracking import Metric
+
+    wanted = tuple(sorted({p for st in load_pipeline(ws.root).stages.values() for p in st.params}))
+    values = read_params(ws.root, wanted, {})
+    params = {
+        (k if file == PARAMS else f"{file}:{k}"): v
+        for file, kv in values.items()
+        for k, v in kv.items()
+    }
+    found = metrics(Revision(ws, None))
+    now = now_ms()
+    rows = [
+        Metric(k if i == 0 else f"{path}:{k}", float(v), now)
+        for i, (path, kv) in enumerate(found.items())
+        for k, v in kv.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    return params, rows
 
 
 def dag_cmd(dot: bool = typer.Option(False, "--dot", help="Print Graphviz dot.")) -> None:

@@ -67,6 +67,7 @@ def _register_commands() -> None:
         audit,
         data,
         endpoint,
+        metrics,
         models,
         monitor,
         quickstart,
@@ -100,6 +101,9 @@ def _register_commands() -> None:
         "webhooks": webhooks.app,
         "endpoint": endpoint.app,
         "monitor": monitor.app,
+        "metrics": metrics.metrics_app,
+        "params": metrics.params_app,
+        "plots": metrics.plots_app,
     }
     for name, group in groups.items():
         app.add_typer(group, name=name)

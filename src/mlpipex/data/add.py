@@ -41,7 +41,7 @@ def add(ws: Workspace, targets: list[str], reporter: Reporter = SILENT) -> list[
             built = build(ws, rel, cache, reporter, store=mode, jobs=conf.jobs)
             out = built.out(rel.rpartition("/")[2])
             ws.write_pointer(rel + SUFFIX, [out])
-            ignore(ws.root, rel)
+            ignore(ws, rel)
             done.append(Added(rel + SUFFIX, out))
     finally:
         cache.close()
@@ -54,4 +54,5 @@ def _target(ws: Workspace, target: str) -> str:
         raise Invalid("cannot track the whole workspace", hint="add a file or folder inside it")
     if rel.endswith(SUFFIX) or rel.rpartition("/")[2] == ".gitignore":
         raise Invalid(f"{rel} is a file git should keep; add the data it points to instead")
+    ws.dest(rel + SUFFIX)  # refused before hashing: the pointer could not be written there
     return rel

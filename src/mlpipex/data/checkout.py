@@ -30,6 +30,15 @@ class _Plan:
     writes: list[str] = field(default_factory=list)
     removes: list[str] = field(default_factory=list)
     replace_whole: bool = False
+    dests: list[str] = field(default_factory=list)  # confined paths of writes, in order
+    remove_paths: list[str] = field(default_factory=list)
+
+    def confine(self, ws: Workspace) -> None:
+        """Resolve every destination now: a link out of the workspace stops the whole checkout
+        before any file is touched (Workspace.dest refuses it)."""
+        top = ws.dest_str(self.rel)
+        self.dests = [ws.dest_str(f"{self.rel}/{n}") if n else top for n in self.writes]
+        self.remove_paths = [ws.dest_str(f"{self.rel}/{n}") for n in self.removes]
 
 
 def checkout(
@@ -63,6 +72,8 @@ def materialize(
     cache = StatCache(ws.meta)
     try:
         plans = [_plan(ws, rel, out, cache, force) for rel, out in outs]
+        for p in plans:
+            p.confine(ws)
         lost = (
             [
                 f"{p.rel}/{n}".rstrip("/")
@@ -97,7 +108,7 @@ def _plan(ws: Workspace, rel: str, out: PointerOut, cache: StatCache, force: boo
     else:
         wanted = {"": (out.digest.hex, out.size or 0)}
     plan = _Plan(rel, out, wanted)
-    path = ws.abs(rel)
+    path = ws.dest(rel)  # before reading it: its folders may lead elsewhere
     if not os.path.lexists(path):
         plan.writes = sorted(wanted)
         return plan
@@ -149,12 +160,12 @@ def _verify(ws: Workspace, digests: set[str], reporter: Reporter) -> None:
 
 
 def _apply(ws: Workspace, p: _Plan, mode: str, cache: StatCache, reporter: Reporter) -> list[str]:
-    path = ws.abs(p.rel)
+    path = ws.dest(p.rel)
     if p.replace_whole:
         shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-    for n in p.removes:
-        (path / n).unlink()
-    dests = [(str(path / n) if n else str(path), p.wanted[n][0]) for n in p.writes]
+    for r in p.remove_paths:
+        os.unlink(r)
+    dests = [(d, p.wanted[n][0]) for d, n in zip(p.dests, p.writes, strict=True)]
     with reporter.task(f"checkout {p.rel}", len(dests), unit="files") as advance:
 
         def one(item: tuple[str, str]) -> None:

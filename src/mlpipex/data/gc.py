@@ -57,7 +57,7 @@ def gc(ws: Workspace, *, all_commits: bool = False, dry: bool = False) -> Collec
         if digest in keep:
             kept += 1
             continue
-        path = ws.object_path(digest)
+        path = ws.object_dest(digest)
         with contextlib.suppress(FileNotFoundError):
             size = os.path.getsize(path)
             if not dry:

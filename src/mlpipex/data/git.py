@@ -1,4 +1,4 @@
-"""Reading pointer files from every commit of the git repository, for ``gc --all-commits``."""
+"""Reading from git: pointer files in every commit (``gc --all-commits``), files at a revision."""
 
 from __future__ import annotations
 
@@ -9,19 +9,22 @@ from pathlib import Path
 from mlpipex.errors import Invalid
 
 
-def _git(root: Path, *args: str, data: bytes | None = None) -> bytes:
+def run_git(root: Path, *args: str, data: bytes | None = None) -> bytes | None:
+    """git's output, or None when it fails (a missing revision or file, not a repository)."""
     try:
         proc = subprocess.run(
             ["git", *args], cwd=root, input=data, capture_output=True, check=False
         )
     except FileNotFoundError:
         raise Invalid("git is not installed") from None
-    if proc.returncode != 0:
-        raise Invalid(
-            f"git {args[0]} failed in {root}: {proc.stderr.decode(errors='replace').strip()}",
-            hint="--all-commits needs a git repository",
-        )
-    return proc.stdout
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _git(root: Path, *args: str, data: bytes | None = None) -> bytes:
+    out = run_git(root, *args, data=data)
+    if out is None:
+        raise Invalid(f"git {args[0]} failed in {root}", hint="this needs a git repository")
+    return out
 
 
 def files_in_history(root: Path, wanted: Callable[[str], bool]) -> list[tuple[str, str]]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlpipex.data.workspace import Workspace
 
 
-def ignore(root: Path, rel: str) -> None:
+def ignore(ws: Workspace, rel: str) -> None:
     parent, _, name = rel.rpartition("/")
-    path = root / parent / ".gitignore" if parent else root / ".gitignore"
+    path = ws.dest(f"{parent}/.gitignore" if parent else ".gitignore")
     entry = f"/{name}"
     try:
         text = path.read_text()

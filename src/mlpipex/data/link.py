@@ -58,7 +58,7 @@ def _works(ws: Workspace, kind: str) -> bool:
 
 def adopt(ws: Workspace, src: str, digest: str, mode: str) -> None:
     """Put the workspace file src (whose digest is known) into the cache, if not already there."""
-    final = ws.object_path(digest)
+    final = ws.object_dest(digest)
     if mode == "hardlink":
         try:
             os.link(src, final)

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlpipex.domain.pointer import LOCKFILE, PointerOut, dump_yaml, load_yaml, out_from_dict
+from mlpipex.domain.pointer import (
+    LOCKFILE,
+    PointerOut,
+    clip,
+    dump_yaml,
+    load_yaml,
+    out_from_dict,
+)
 from mlpipex.errors import Invalid
 
 SCHEMA = "1"
@@ -39,7 +46,7 @@ def read_lock(root: Path) -> dict[str, LockEntry]:
     out = {}
     for name, raw in stages.items():
         if not isinstance(raw, dict):
-            raise Invalid(f"{LOCKFILE}: stage {name!r} is malformed")
+            raise Invalid(f"{LOCKFILE}: stage {clip(name)} is malformed")
         out[str(name)] = LockEntry(
             str(raw.get("cmd", "")),
             tuple(out_from_dict(d, LOCKFILE) for d in raw.get("deps") or []),

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlpipex.domain.pointer import load_yaml
+from mlpipex.domain.pointer import clip, load_yaml
 from mlpipex.errors import Invalid, NotFound
 
 PIPELINE = "mlpipex.yaml"
 PARAMS = "params.yaml"
 _MISSING = object()
+_FIELDS = frozenset({"cmd", "deps", "params", "outs", "metrics", "plots", "desc"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +24,11 @@ class Stage:
     params: tuple[tuple[str, str], ...] = ()  # (file, dotted key)
     outs: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
+    plots: tuple[str, ...] = ()
 
     @property
     def all_outs(self) -> tuple[str, ...]:
-        return self.outs + self.metrics
+        return self.outs + self.metrics + self.plots
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +87,31 @@ def load_pipeline(root: Path) -> Pipeline:
         raise NotFound(
             f"no {PIPELINE} in {root}", hint="write the stages there, as in dvc.yaml"
         ) from None
+    return parse_pipeline(data, PIPELINE)
+
+
+def parse_pipeline(data: Any, filename: str, *, strict: bool = True) -> Pipeline:
+    """The stages of a parsed mlpipex.yaml; strict=False reads a dvc.yaml (or an old revision)
+    for its paths only, ignoring fields MLPipeX does not run."""
     stages = data.get("stages") if isinstance(data, dict) else None
     if not isinstance(stages, dict) or not stages:
-        raise Invalid(f"{PIPELINE} has no stages")
+        raise Invalid(f"{filename} has no stages")
+    if not strict:
+        stages = {
+            n: {k: v for k, v in s.items() if k in _FIELDS} if isinstance(s, dict) else s
+            for n, s in stages.items()
+        }
     pipeline = Pipeline({str(n): _stage(str(n), s) for n, s in stages.items()})
-    _check_outs(pipeline)
+    if strict:
+        _check_outs(pipeline)
     return pipeline
 
 
 def _stage(name: str, raw: Any) -> Stage:
     if not isinstance(raw, dict) or not isinstance(raw.get("cmd"), str | list):
-        raise Invalid(f"stage {name!r} in {PIPELINE} needs a cmd")
+        raise Invalid(f"stage {clip(name)} in {PIPELINE} needs a cmd")
     cmd = raw["cmd"] if isinstance(raw["cmd"], str) else " && ".join(map(str, raw["cmd"]))
-    unknown = set(raw) - {"cmd", "deps", "params", "outs", "metrics", "desc"}
+    unknown = set(raw) - _FIELDS
     if unknown:
         raise Invalid(f"stage {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
     return Stage(
@@ -107,6 +121,7 @@ def _stage(name: str, raw: Any) -> Stage:
         _params(raw.get("params") or [], name),
         _paths(raw, "outs", name),
         _paths(raw, "metrics", name),
+        _paths(raw, "plots", name),
     )
 
 
@@ -115,10 +130,10 @@ def _paths(raw: dict[str, Any], key: str, stage: str) -> tuple[str, ...]:
     for item in raw.get(key) or []:
         path = next(iter(item)) if isinstance(item, dict) else item  # {path: {cache: false}}
         if not isinstance(path, str):
-            raise Invalid(f"stage {stage!r}: bad {key} entry {item!r}")
+            raise Invalid(f"stage {stage!r}: bad {key} entry {clip(item)}")
         norm = posixpath.normpath(path)
         if norm.startswith("..") or norm.startswith("/"):
-            raise Invalid(f"stage {stage!r}: {key} path {path!r} must be inside the workspace")
+            raise Invalid(f"stage {stage!r}: {key} path {clip(path)} must be inside the workspace")
         out.append(norm)
     return tuple(out)
 
@@ -132,7 +147,7 @@ def _params(raw: Any, stage: str) -> tuple[tuple[str, str], ...]:
             for file, keys in item.items():
                 out.extend((str(file), str(k)) for k in keys or [])
         else:
-            raise Invalid(f"stage {stage!r}: bad params entry {item!r}")
+            raise Invalid(f"stage {stage!r}: bad params entry {clip(item)}")
     return tuple(out)
 
 

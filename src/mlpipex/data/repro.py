@@ -170,8 +170,8 @@ def _execute(
         raise Invalid(f"stage {st.name!r} did not produce {', '.join(missing)}")
     mode = choose(ws, settings.load(ws.meta).link)
     outs = [build(ws, p, cache, reporter, store=mode).out(p) for p in st.outs]
-    # Metrics stay plain files for git (copied into the cache, never linked or ignored).
-    outs += [build(ws, p, cache, reporter, store="copy").out(p) for p in st.metrics]
+    # Metrics and plots stay plain files for git (copied into the cache, never linked or ignored).
+    outs += [build(ws, p, cache, reporter, store="copy").out(p) for p in st.metrics + st.plots]
     _ignore_outs(ws, st)
     runcache.save(ws, key, outs)
     return outs, "ran"
@@ -179,11 +179,11 @@ def _execute(
 
 def _ignore_outs(ws: Workspace, st: Stage) -> None:
     for path in st.outs:
-        ignore(ws.root, path)
+        ignore(ws, path)
 
 
 def _remove(ws: Workspace, rel: str) -> None:
-    path = ws.abs(rel)
+    path = ws.dest(rel)
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():

@@ -49,7 +49,7 @@ def lookup(ws: Workspace, key: str) -> list[PointerOut] | None:
 
 
 def save(ws: Workspace, key: str, outs: Sequence[PointerOut]) -> None:
-    path = _entry(ws, key)
+    path = Path(ws.confine(str(_entry(ws, key))))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(dump_yaml({"outs": [o.to_dict() for o in outs]}))

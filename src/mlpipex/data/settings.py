@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from mlpipex.domain.pointer import clip, load_yaml
 from mlpipex.errors import Invalid
 
 LINK_TYPES = ("reflink", "hardlink", "copy")
@@ -24,6 +25,7 @@ class DataSettings:
     default_remote: str | None = None
     link: tuple[str, ...] = DEFAULT_LINKS
     jobs: int = 0  # 0: pick from the CPU count
+    dvc_remote: str | None = None  # where `data pull` finds objects pointers name by DVC md5
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"remotes": dict(self.remotes)}
@@ -32,6 +34,8 @@ class DataSettings:
         out["link"] = list(self.link)
         if self.jobs:
             out["jobs"] = self.jobs
+        if self.dvc_remote:
+            out["dvc_remote"] = self.dvc_remote
         return out
 
 
@@ -42,11 +46,9 @@ def config_path(meta: Path) -> Path:
 def _read_all(meta: Path) -> dict[str, Any]:
     path = config_path(meta)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml(path.read_text(), str(path)) or {}
     except FileNotFoundError:
         return {}
-    except yaml.YAMLError as exc:
-        raise Invalid(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise Invalid(f"{path} must be a mapping")
     return data
@@ -61,9 +63,10 @@ def load(meta: Path) -> DataSettings:
             default_remote=section.get("default_remote"),
             link=link,
             jobs=int(section.get("jobs") or 0),
+            dvc_remote=str(section["dvc_remote"]) if section.get("dvc_remote") else None,
         )
     except (TypeError, ValueError, AttributeError) as exc:
-        raise Invalid(f"{config_path(meta)}: bad data section: {exc}") from exc
+        raise Invalid(f"{config_path(meta)}: bad data section: {clip(str(exc))}") from exc
 
 
 def save(meta: Path, settings: DataSettings) -> None:

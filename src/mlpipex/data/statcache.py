@@ -13,6 +13,8 @@ import marshal
 import sqlite3
 from pathlib import Path
 
+from mlpipex.errors import Invalid
+
 Stat = tuple[int, int, int]  # inode, mtime_ns, size
 
 
@@ -51,6 +53,8 @@ class TreeState:
 class StatCache:
     def __init__(self, meta: Path) -> None:
         self._path = meta / "state.db"
+        if self._path.is_symlink():  # sqlite would write wherever it points
+            raise Invalid(f"{self._path} is a symbolic link", hint="remove it; it is rebuilt")
         self._db: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection:

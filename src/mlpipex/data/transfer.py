@@ -32,6 +32,7 @@ class Transfer:
     present: int = 0  # already on the other side
     missing: list[str] = field(default_factory=list)  # nowhere to be found
     verified: set[str] = field(default_factory=set)
+    resolved: list[str] = field(default_factory=list)  # DVC pointers rewritten (commit them)
 
 
 def push(
@@ -69,9 +70,16 @@ def fetch(
     reporter: Reporter = SILENT,
     jobs: int = 0,
 ) -> Transfer:
+    from mlpipex.data.dvc import resolve_pointers
+
+    resolved = resolve_pointers(ws, targets, reporter)  # left by import-dvc --no-data
+    result = Transfer(sent=resolved.fetched, resolved=resolved.pointers)
+    tracked = ws.tracked(targets)
+    if _all_cached(ws, tracked):  # nothing to fetch: no remote needed
+        result.present = len(tracked)
+        return result
     store = open_remote(ws, remote)
-    result = Transfer()
-    _manifests, files = _objects(ws, ws.tracked(targets), (store, result))
+    _manifests, files = _objects(ws, tracked, (store, result))
     todo = sorted(d for d in files if not os.path.exists(ws.object_path(d)))
     result.present += len(files) - len(todo)
     have = _present(store, todo)
@@ -126,6 +134,17 @@ def _objects(
     return manifests, files
 
 
+def _all_cached(ws: Workspace, tracked: list[Tracked]) -> bool:
+    """True when every object the tracked outs need is in the cache already."""
+    for t in tracked:
+        if not os.path.exists(ws.object_path(t.out.digest.hex)):
+            return False
+        files = load_manifest(ws, t.out.digest.hex).files if t.out.isdir else ()
+        if not all(os.path.exists(ws.object_path(e.digest)) for e in files):
+            return False
+    return True
+
+
 def _absent(store: ObjectStore, digests: list[str]) -> list[str]:
     have = _present(store, digests)
     return [d for d in digests if d not in have]
@@ -139,6 +158,6 @@ def _present(store: ObjectStore, digests: list[str]) -> set[str]:
 
 
 def _download(ws: Workspace, store: ObjectStore, digest: str, advance: Advance | None) -> None:
-    dest = ws.object_path(digest)
+    dest = ws.object_dest(digest)
     store.get_file(digest, dest, advance)
     os.chmod(dest, 0o444)

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 # Never searched for pointers: tools' folders, and hidden ones (.git, .venv, .mlpipex...).
 _SKIP = {"__pycache__", "node_modules"}
+# Never written by a pointer or a stage: git runs what .git/config says, and these tools' own
+# folders hold their state (a cloned repository's pointer must not replace any of it).
+RESERVED = frozenset({".git", DIRNAME, ".dvc"})
+MAX_POINTER_BYTES = 1 << 20  # a pointer is a few lines; a bigger one is a mistake or an attack
 _META_IGNORE = (
     "# only config.yaml (remotes, link types) belongs in git\n/*\n!/config.yaml\n!/.gitignore\n"
 )
@@ -28,9 +32,13 @@ class Workspace:
     root: Path
     _cache: ObjectStore | None = field(default=None, repr=False)
     _objects: str = field(default="", repr=False)
+    _real: str = field(default="", repr=False)
+    _safe: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._objects = str(self.cache_dir)  # object_path runs per file: no pathlib there
+        self._real = os.path.realpath(self.root)
+        self._safe_dir(str(self.cache_dir))  # .mlpipex or its cache linked elsewhere: refused
 
     @classmethod
     def find(cls, cwd: Path | None = None) -> Workspace:
@@ -51,8 +59,19 @@ class Workspace:
 
         if self._cache is None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
+            self._refuse_linked_cache()
             self._cache = ObjectStore(str(self.cache_dir))
         return self._cache
+
+    def _refuse_linked_cache(self) -> None:
+        """The object store writes under the cache's prefix folders: none may be a link."""
+        with os.scandir(self.cache_dir) as it:
+            linked = [e.name for e in it if e.is_symlink()]
+        if linked:
+            raise Invalid(
+                f"{self.cache_dir}/{short(linked[0])} is a symbolic link; the cache holds none",
+                hint="remove it (a cloned repository may have brought it)",
+            )
 
     def ensure_meta(self) -> None:
         """Create ``.mlpipex`` with a .gitignore that lets only the data settings into git."""
@@ -78,6 +97,59 @@ class Workspace:
 
     def abs(self, rel: str) -> Path:
         return self.root / rel
+
+    # -- where writes may go -----------------------------------------------------------------
+    def dest(self, rel: str) -> Path:
+        """The path to write (or remove) the root-relative rel at: every writer of data goes
+        through here (or dest_str). Refused: git's and the tools' folders, and any path whose
+        folders lead out of the workspace through a symbolic link (a cloned repository can hold
+        one)."""
+        return Path(self.dest_str(rel))
+
+    def dest_str(self, rel: str) -> str:
+        """dest as a string, for the per-file loops of checkout."""
+        if ".." in rel or "/." in rel or rel.startswith("."):  # the precise check, when it may
+            parts = rel.split("/")
+            if ".." in parts:
+                raise Invalid(
+                    f"{short(rel)} climbs out of its folder with '..'; nothing was written"
+                )
+            reserved = [p for p in parts if p in RESERVED]
+            if reserved:
+                raise Invalid(
+                    f"{short(rel)} is inside {reserved[0]}/, which a pointer or a stage may not "
+                    "write",
+                    hint="track data outside .git, .mlpipex and .dvc",
+                )
+        return self.confine(f"{self.root}/{rel}")
+
+    def confine(self, path: str) -> str:
+        """path, with its folders resolved, when they stay inside the workspace; else Invalid.
+
+        The last component is not followed: writes replace it (os.replace) or unlink it, which
+        never go through a link. Folders found safe are remembered for this workspace object.
+        """
+        parent, _, name = path.rpartition("/")
+        real = self._safe.get(parent) or self._safe_dir(parent)
+        return path if real == parent else f"{real}/{name}"
+
+    def _safe_dir(self, folder: str) -> str:
+        known = self._safe.get(folder)
+        if known is not None:
+            return known
+        real = os.path.realpath(folder)
+        if real != self._real and not real.startswith(self._real + os.sep):
+            raise Invalid(
+                f"{short(folder)} leads outside the workspace {self.root} (to {short(real)}) "
+                "through a symbolic link; nothing was written",
+                hint="remove the link, or track the data where it really is",
+            )
+        self._safe[folder] = real
+        return real
+
+    def object_dest(self, digest: str) -> str:
+        """Where to write (or remove) a cache object: object_path, confined like dest."""
+        return self.confine(self.object_path(digest))
 
     # -- pointers ----------------------------------------------------------------------------
     def pointer_files(self, suffix: str = SUFFIX) -> list[str]:
@@ -107,9 +179,16 @@ class Workspace:
 
     def read_pointer(self, pointer: str) -> list[Tracked]:
         try:
-            text = (self.root / pointer).read_text()
+            with open(self.root / pointer, "rb") as f:
+                data = f.read(MAX_POINTER_BYTES + 1)
         except FileNotFoundError:
             raise NotFound(f"no pointer file {pointer}") from None
+        if len(data) > MAX_POINTER_BYTES:
+            raise Invalid(
+                f"pointer file {pointer} is larger than {MAX_POINTER_BYTES} bytes",
+                hint="a pointer holds a few lines: restore it from git",
+            )
+        text = data.decode("utf-8", errors="replace")
         base = parent_dir(pointer)
         return [Tracked(pointer, _join(base, o.path), o) for o in parse_pointer(text, pointer)]
 
@@ -125,7 +204,7 @@ class Workspace:
         return out
 
     def write_pointer(self, pointer: str, outs: list[PointerOut]) -> None:
-        path = self.root / pointer
+        path = self.dest(pointer)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(dump_pointer(outs))
         os.replace(tmp, path)
@@ -138,6 +217,11 @@ class Tracked:
     pointer: str
     path: str
     out: PointerOut
+
+
+def short(text: str, limit: int = 120) -> str:
+    """text cut to limit characters: errors never echo a whole (possibly huge) value."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parent_dir(rel: str) -> str:

@@ -31,7 +31,7 @@ class Digest:
             or not _HEX.fullmatch(hexpart)
         ):
             raise Invalid(
-                f"{text!r} is not a digest",
+                f"{text[:80]!r} is not a digest",  # never echo a whole (maybe huge) value
                 hint="write it as blake3:<64 hex>, md5:<32 hex> or sha256:<64 hex>",
             )
         return cls(algo, hexpart)

@@ -7,6 +7,7 @@ Paths in a pointer are relative to the directory that holds the pointer file.
 from __future__ import annotations
 
 import posixpath
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,19 @@ _HEADER = (
 )
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+MAX_YAML_BYTES = 16 << 20
+# Aliases let a few kilobytes stand for gigabytes (a "billion laughs" document): the document
+# as it would be expanded is counted, node by node, and refused past this.
+MAX_YAML_NODES = 1_000_000
+_clip = reprlib.Repr()
+_clip.maxstring = _clip.maxother = 80
+_clip.maxlist = _clip.maxdict = _clip.maxtuple = 4
+_clip.maxlevel = 3
+
+
+def clip(value: Any) -> str:
+    """A short repr of value: errors never echo a whole (possibly enormous) value."""
+    return _clip.repr(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +63,60 @@ class PointerOut:
 
 
 def load_yaml(text: str, filename: str) -> Any:
-    """Parse YAML text, naming the file in the error."""
+    """Parse YAML text, naming the file in the error; refuses oversized and alias-bomb texts."""
+    if len(text) > MAX_YAML_BYTES:
+        raise Invalid(f"{filename} is larger than {MAX_YAML_BYTES} bytes")
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if "&" in text:  # no anchor, no alias: the text's size bounds the document's
+            _expanded_size(node, filename)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise Invalid(f"{filename} is not valid YAML: {exc}") from exc
+        raise Invalid(f"{filename} is not valid YAML: {str(exc)[:500]}") from exc
+    except RecursionError:
+        raise Invalid(f"{filename} nests too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root: yaml.Node, filename: str) -> int:
+    """How many nodes the document has once every alias is expanded (memoized per node)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if done:
+            open_.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise Invalid(
+                    f"{filename} expands (through its aliases) to more than "
+                    f"{MAX_YAML_NODES} values",
+                    hint="write the values out instead of repeating anchors",
+                )
+            continue
+        if key in open_:
+            raise Invalid(f"{filename} has an alias that contains itself")
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def dump_yaml(data: Any) -> str:
@@ -63,10 +126,14 @@ def dump_yaml(data: Any) -> str:
 
 def out_from_dict(row: Any, filename: str) -> PointerOut:
     """An out as written in ``.mpx`` files and ``mlpipex.lock`` (``path``, ``digest``...)."""
-    if not isinstance(row, dict) or not isinstance(row.get("path"), str) or "digest" not in row:
-        raise Invalid(f"{filename}: each out needs a path and a digest, got {row!r}")
-    digest = Digest.parse(str(row["digest"]))
-    isdir = row.get("type") == "dir" or str(row["digest"]).endswith(".dir")
+    if (
+        not isinstance(row, dict)
+        or not isinstance(row.get("path"), str)
+        or not isinstance(row.get("digest"), str)
+    ):
+        raise Invalid(f"{filename}: each out needs a path and a digest, got {clip(row)}")
+    digest = Digest.parse(row["digest"])
+    isdir = row.get("type") == "dir" or row["digest"].endswith(".dir")
     return PointerOut(
         _clean(row["path"], filename), digest, _int(row.get("size")), _int(row.get("nfiles")), isdir
     )
@@ -138,11 +205,11 @@ def is_reference_file(filename: str) -> bool:
 
 def _dvc_out(row: Any, filename: str) -> PointerOut:
     if not isinstance(row, dict) or not isinstance(row.get("path"), str):
-        raise Invalid(f"{filename}: each out needs a path, got {row!r}")
+        raise Invalid(f"{filename}: each out needs a path, got {clip(row)}")
     md5 = row.get("md5")
-    if md5 is None:
+    if not isinstance(md5, str):
         raise Invalid(
-            f"{filename}: out {row['path']!r} has no md5 (not committed to the DVC cache?)"
+            f"{filename}: out {clip(row['path'])} has no md5 (not committed to the DVC cache?)"
         )
     digest = Digest.parse(f"md5:{md5}")
     return PointerOut(
@@ -164,9 +231,19 @@ def _outs(data: Any, filename: str) -> list[Any]:
 def _clean(path: str, filename: str) -> str:
     norm = posixpath.normpath(path.replace("\\", "/"))
     if norm.startswith("../") or norm == ".." or norm.startswith("/") or norm == ".":
-        raise Invalid(f"{filename}: out path {path!r} must be inside the pointer's folder")
+        raise Invalid(f"{filename}: out path {clip(path)} must be inside the pointer's folder")
     return norm
 
 
 def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise Invalid(f"a size or count must be a whole number, got {clip(value)}")
+    try:
+        number = int(value)
+    except ValueError:
+        raise Invalid(f"a size or count must be a whole number, got {clip(value)}") from None
+    if not 0 <= number < 1 << 63:
+        raise Invalid(f"a size or count must be between 0 and 2^63, got {clip(value)}")
+    return number

@@ -1,25 +1,23 @@
 """Webhooks: every event kind can be subscribed to. Deliveries are queued with the event, in its
 transaction, then sent by whichever server (or `mlpipex webhooks deliver`) claims them: signed
 (HMAC-SHA256 over "<timestamp>.<body>", header X-MLPipeX-Signature), retried with exponential
-backoff, and logged. Private and loopback addresses are refused unless allowed."""
+backoff, and logged. Addresses that are not public are refused unless allowed (egress.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from mlpipex.domain import events as ev
 from mlpipex.errors import Invalid, NotFound
+from mlpipex.service import egress
 from mlpipex.service.context import Registry
 from mlpipex.store import events, webhooks
 
@@ -51,32 +49,9 @@ class Delivery:
 
 
 def check_url(url: str, allow_private: bool) -> None:
-    """http(s) only; and unless allowed, no address that resolves to a private, loopback,
-    link-local or reserved network (no server-side request forgery through a webhook)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise Invalid(f"webhook URL {url!r} must be http(s)://host/...")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError:
-        raise Invalid(f"webhook host {parts.hostname!r} does not resolve") from None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if (
-            ip.is_private
-            or ip.is_loopback
-            or ip.is_link_local
-            or ip.is_reserved
-            or ip.is_multicast
-            or ip.is_unspecified
-        ):
-            raise Invalid(
-                f"webhook URL {url!r} resolves to a private address ({ip})",
-                hint="the server refuses private and loopback addresses unless started with "
-                "MLPIPEX_ALLOW_PRIVATE_WEBHOOKS=true",
-            )
+    """http(s) only; and unless allowed, every address the host resolves to is public (no
+    server-side request forgery through a webhook; see service/egress.py)."""
+    egress.pin(url, allow_private)
 
 
 def _check_kinds(kinds: list[str]) -> list[str]:
@@ -95,8 +70,8 @@ def _webhook(r: Any) -> Webhook:
 
 def create(reg: Registry, url: str, kinds: list[str], secret: str) -> Webhook:
     reg.require("admin")
+    kinds = _check_kinds(kinds)  # before the URL: bad input never costs a DNS lookup
     check_url(url, reg.allow_private_webhooks)
-    kinds = _check_kinds(kinds)
     if len(secret) < 16:
         raise Invalid("a webhook secret needs at least 16 characters")
     sealed = reg.secrets.seal(secret)
@@ -154,7 +129,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _send(url: str, secret: str, kind: str, delivery: str, body: bytes, allow_private: bool) -> int:
-    check_url(url, allow_private)  # again: the name may resolve elsewhere by now
+    # Checked again, and the request goes to the address checked now: the name may resolve
+    # elsewhere since the webhook was created, and again between a check and a connect.
+    pinned = egress.pin(url, allow_private)
     ts = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -163,8 +140,7 @@ def _send(url: str, secret: str, kind: str, delivery: str, body: bytes, allow_pr
         "X-MLPipeX-Timestamp": ts,
         "X-MLPipeX-Signature": signature(secret, ts, body),
     }
-    r = httpx.post(url, content=body, headers=headers, timeout=10.0, follow_redirects=False)
-    return r.status_code
+    return egress.post(pinned, body, headers, timeout=10.0)
 
 
 def test(reg: Registry, webhook_id: int) -> int:
