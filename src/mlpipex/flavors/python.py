@@ -185,7 +185,7 @@ class PythonFlavor:
             return with_context(pickle.load(f), artifacts)
 
     def trust(self, serialization: str | None) -> Trust:
-        return Trust.NONE if serialization == "code" else Trust.CODE
+        return Trust.CODE
 
     def from_mlmodel(self, flavors: Mapping[str, Any]) -> Stored | None:
         pyfunc = flavors.get(_PYFUNC)
