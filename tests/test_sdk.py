@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.linear_model import LogisticRegression
 
 import mlpipex
@@ -149,7 +150,8 @@ def test_pickle_only_when_allowed_and_the_version_says_so(
             LogisticRegression().fit(x, y), registered_model_name="fraud", allow_pickle=True
         )
     v = info.registered_model_version
-    assert info.pickle and v is not None and v.tags == {PICKLE_TAG: "true"}
+    assert info.pickle and v is not None and v.tags[PICKLE_TAG] == "true"
+    assert v.framework == f"sklearn {sklearn.__version__}"
     assert Client().list_artifacts(run.run_id, "bad") == []
     with pytest.raises(Invalid, match="pickle"):
         mlpipex.load_model("models:/fraud/1")

@@ -85,7 +85,14 @@ def plugin(tmp_path: Path) -> Iterator[object]:
 
 
 def test_builtins_are_registered_in_order():
-    assert list(registry.registered())[:3] == ["sklearn", "onnx", "python"]
+    assert list(registry.registered())[:6] == [
+        "xgboost",
+        "lightgbm",
+        "catboost",
+        "sklearn",
+        "onnx",
+        "python",
+    ]
 
 
 def test_a_plugin_saves_and_loads_through_the_same_calls(plugin, tmp_path: Path):
@@ -110,7 +117,7 @@ def test_without_the_plugin_its_packages_are_refused(plugin, tmp_path: Path):
     save_model(tmp_path / "m", plugin.Doubler(1.0))  # type: ignore[attr-defined]
     sys.path.remove(str(tmp_path / "site"))
     registry.registered.cache_clear()
-    with pytest.raises(Invalid, match="cannot load flavor 'doubler'; supported flavors: sklearn"):
+    with pytest.raises(Invalid, match="cannot load flavor 'doubler'; supported flavors: xgboost"):
         load_model(tmp_path / "m")
 
 

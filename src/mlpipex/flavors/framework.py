@@ -25,6 +25,15 @@ def require(module: str, extra: str) -> ModuleType:
         ) from e
 
 
+def version_of(module: str) -> str | None:
+    """The installed version of a framework, by its import name (one distribution may ship under
+    several names: xgboost and xgboost-cpu), or None when it is not installed."""
+    try:
+        return str(importlib.import_module(module).__version__)
+    except (ImportError, AttributeError):
+        return None
+
+
 def module_of(model: object) -> str:
     """The top-level package an object's class comes from (checked before importing it)."""
     return type(model).__module__.split(".", 1)[0]
@@ -40,8 +49,14 @@ def fitted_columns(data: Any, names: Sequence[str] | None) -> Any:
     return data
 
 
-def class_name(model: object) -> str:
-    return type(model).__name__
+def in_feature_order(data: Any, names: Sequence[str]) -> Any:
+    """For a model that always names its features (``Column_0`` when fitted on an array): a table
+    with those columns goes in that order; any other table as a plain array, by position."""
+    if isinstance(data, pd.DataFrame):
+        if names and set(names) <= {str(c) for c in data.columns}:
+            return data.rename(columns=str)[list(names)]
+        return data.to_numpy()
+    return data
 
 
 def pick_class(name: str, allowed: dict[str, type], flavor: str) -> type:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.flavors import registry
 from mlpipex.flavors.base import CODE_REFUSED, PICKLE_REFUSED, Flavor, PackageInfo, Predictor
+from mlpipex.flavors.framework import version_of
 from mlpipex.flavors.package import check_loader, read_package, verify_info
 from mlpipex.flavors.signature import Signature, as_table, validate_input
 
@@ -70,9 +70,8 @@ class FrameworkVersionWarning(UserWarning):
 def _check_framework(flavor: Flavor, info: PackageInfo) -> None:
     if flavor.framework is None or info.framework_version is None:
         return
-    try:
-        here = version(flavor.framework)
-    except PackageNotFoundError:
+    here = version_of(flavor.framework)
+    if here is None:
         return  # the flavor's load says how to install it
     if _major(here) != _major(info.framework_version):
         warnings.warn(

@@ -11,16 +11,20 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from mlpipex.errors import Invalid
-from mlpipex.flavors.base import Flavor
+from mlpipex.flavors.base import Flavor, PackageInfo
+from mlpipex.flavors.catboost import CATBOOST
+from mlpipex.flavors.lightgbm import LIGHTGBM
 from mlpipex.flavors.onnx import ONNX
 from mlpipex.flavors.python import PYTHON
 from mlpipex.flavors.sklearn import SKLEARN
+from mlpipex.flavors.xgboost import XGBOOST
 
 ENTRY_POINT_GROUP = "mlpipex.flavors"
 # Registered in code as well as declared as entry points, so they are there even where the
 # installed metadata is stale (an editable install not reinstalled since the entry points
-# changed). Order matters where two could claim an object or an MLmodel file: first wins.
-BUILTINS: tuple[Flavor, ...] = (SKLEARN, ONNX, PYTHON)
+# changed). Order matters where two could claim an object or an MLmodel file: first wins, so
+# the frameworks whose wrappers are scikit-learn estimators come before sklearn.
+BUILTINS: tuple[Flavor, ...] = (XGBOOST, LIGHTGBM, CATBOOST, SKLEARN, ONNX, PYTHON)
 
 _log = logging.getLogger(__name__)
 
@@ -64,3 +68,11 @@ def for_model(model: object) -> Flavor:
 
 def describe() -> str:
     return ", ".join(f"{f.name} ({f.help})" for f in registered().values())
+
+
+def framework_of(info: PackageInfo) -> str | None:
+    """ "xgboost 3.2.0": the framework a package was saved with, when it records one."""
+    flavor = find(info.flavor)
+    if flavor is None or flavor.framework is None or info.framework_version is None:
+        return None
+    return f"{flavor.framework} {info.framework_version}"

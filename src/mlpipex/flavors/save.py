@@ -21,6 +21,7 @@ from mlpipex.domain.profile import profile
 from mlpipex.errors import AlreadyExists, Invalid
 from mlpipex.flavors import registry
 from mlpipex.flavors.base import Flavor, PackageInfo, Saved, SaveOptions, Trust
+from mlpipex.flavors.framework import version_of
 from mlpipex.flavors.package import (
     EXAMPLE,
     FORMAT_VERSION,
@@ -129,13 +130,9 @@ def _flavor_of(model: object | None, python_model: str | Path | None, flavor: st
 
 
 def _framework(flavor: Flavor) -> dict[str, str] | None:
-    """The framework's distribution and version, so loading under another major version warns."""
-    if flavor.framework is None:
-        return None
-    try:
-        return {"name": flavor.framework, "version": version(flavor.framework)}
-    except PackageNotFoundError:
-        return None
+    """The framework and its version, so loading under another major version warns."""
+    found = None if flavor.framework is None else version_of(flavor.framework)
+    return None if found is None else {"name": str(flavor.framework), "version": found}
 
 
 def _signature(saved: Saved, input_example: Any, reference_data: Any) -> Signature | None:

@@ -164,7 +164,7 @@ def check_trusted(types: Sequence[str]) -> list[str]:
 class SklearnFlavor:
     name = "sklearn"
     loader = "mlpipex.flavors.sklearn"
-    framework = "scikit-learn"
+    framework = "sklearn"
     help = "a scikit-learn estimator or pipeline"
 
     def accepts(self, model: object) -> bool:
