@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import xgboost
 
+from mlpipex.cli.render import version_detail
 from mlpipex.client import Client
 from mlpipex.errors import Invalid
 from mlpipex.flavors import FrameworkVersionWarning, load_model, read_package, save_model
@@ -76,6 +77,7 @@ def test_log_model_registers_with_the_framework_named(
         assert (info.flavor, v.flavor, info.pickle) == (case.flavor, case.flavor, False)
         version = sys.modules[case.flavor].__version__
         assert v.framework == f"{case.flavor} {version}"
+        assert f"{case.flavor} ({case.flavor} {version})" in version_detail(v)  # `mlpipex show`
         got = client.load_model("models:/m/1").predict(X)
     np.testing.assert_array_equal(np.asarray(got), case.framework_predict(X))
 
