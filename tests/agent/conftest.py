@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from mlpipex.flavors import save_model
+from mlpipex.flavors import read_package, save_model
 from tests.agent.plane import ControlPlane
 
 # A model that fails on every request (it answers only while being saved, which predicts on the
@@ -79,7 +79,9 @@ def plane(tmp_path: Path) -> Iterator[ControlPlane]:
 
 
 def version(plane: ControlPlane, package: Path, number: int, weight: int) -> dict[str, Any]:
-    return {"version": number, "weight": weight, "files": plane.files(package), "pickle": False}
+    # As the control plane does: a version is flagged when loading it runs code.
+    pickled = (package / "MLPIPEX.yaml").is_file() and read_package(package).pickle
+    return {"version": number, "weight": weight, "files": plane.files(package), "pickle": pickled}
 
 
 def endpoint(name: str = "fraud", *versions: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class Stack:
                 "agent",
                 "--control-plane",
                 self.url,
+                "--allow-pickle",  # the versions are code models
                 "--port",
                 str(port),
                 "--name",

@@ -21,7 +21,10 @@ from tests.serving.conftest import Packages
 def two_versions(packages: Packages) -> Iterator[tuple[str, ModelServer]]:
     v1 = ServedModel(load_model(packages.lr), name="fraud", version="1")
     v2 = ServedModel(
-        load_model(packages.counting), name="fraud", version="2", batch=BatchConfig(max_rows=1)
+        load_model(packages.counting, allow_pickle=True),
+        name="fraud",
+        version="2",
+        batch=BatchConfig(max_rows=1),
     )
     app = ModelServer([v1, v2])
     sock = bind("127.0.0.1", 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mlpipex.client import Client
 from mlpipex.flavors import load_model
@@ -51,3 +52,12 @@ def test_serve_refuses_an_unknown_version(tmp_path: Path):
     proc = start(["--uri", str(tmp_path / "reg"), "serve", "models:/nope/1", "--port", "0"])
     assert proc.wait(timeout=60) == 4  # not found
     assert proc.stderr is not None and "nope" in proc.stderr.read()
+
+
+@pytest.mark.slow
+def test_serve_refuses_code_unless_trusted(packages: Packages):
+    proc = start(["serve", str(packages.counting), "--port", "0"])
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert "runs that code" in err and "--allow-pickle" in err
