@@ -1,5 +1,5 @@
 """Monitoring routes: /metrics (Prometheus), the prediction log agents post and people read,
-drift per serving version, the HTML report, open alerts."""
+feedback (labels) and live quality, drift per serving version, the HTML report, open alerts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Response
 from fastapi.responses import HTMLResponse
 
 from mlpipex.errors import Invalid
-from mlpipex.monitor import alerts, exposition, predictions, serving
+from mlpipex.monitor import alerts, exposition, feedback, predictions, quality, serving
 from mlpipex.server.deps import RegistryDep
 
 router = APIRouter(tags=["monitoring"])
@@ -41,6 +41,22 @@ def read_log(
     for r in rows:
         r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
     return rows
+
+
+@router.post("/api/v1/endpoints/{name}/feedback")
+def log_feedback(reg: RegistryDep, name: str, body: list[Any] = Body(...)) -> dict[str, Any]:
+    """Labels for logged predictions: [{"request_id", "label"}], up to 10,000 a call. Answers
+    how many were stored and how many ids the prediction log does not know."""
+    return feedback.ingest(reg, name, body).to_dict()
+
+
+@router.get("/api/v1/endpoints/{name}/quality")
+def live_quality(
+    reg: RegistryDep, name: str, version: int | None = None, window: str | None = None
+) -> dict[str, Any]:
+    """Per version: labelled predictions in the window and their metrics (value, 95% interval)
+    beside the registered value of the same name."""
+    return quality.measure(reg, name, version, window).to_dict()
 
 
 @router.get("/api/v1/endpoints/{name}/drift")
