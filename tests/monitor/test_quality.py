@@ -5,9 +5,12 @@ feedback route use."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,7 +20,7 @@ from mlpipex.client import Client
 from mlpipex.monitor import alerts, feedback, predictions, quality
 from mlpipex.server import ServerSettings, create_app
 from mlpipex.service import endpoints, rollout
-from tests.conftest import Backend
+from tests.conftest import Backend, CliResult
 
 pytestmark = pytest.mark.direct
 REGISTERED = {"accuracy": 0.9, "f1": 0.9, "auc": 0.95, "log_loss": 0.5}
@@ -283,3 +286,32 @@ def test_a_canary_waits_for_labels_then_goes_on(canary: Client) -> None:
     d = canary.endpoint_status("fraud-ep")["deployment"]
     assert d["state"] == "progressing" and d["step"] == 1
     assert d["analysis"][-1]["quality"]["verdict"] == "not enough labels"
+
+
+def test_cli_sends_labels_from_csv_and_parquet_and_prints_quality(
+    backend: Backend, split: Client, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    truth, predicted, score = traffic(ROWS, 0.9, 11)
+    ids = log(split, "fraud-ep", 1, predicted, score)
+    half = ROWS // 2
+    pd.DataFrame({"request_id": ids[:half], "label": truth[:half]}).to_csv(
+        tmp_path / "a.csv", index=False
+    )
+    frame = pd.DataFrame({"request_id": [*ids[half:], "ghost"], "label": [*truth[half:], 0]})
+    frame.to_parquet(tmp_path / "b.parquet")
+    env = backend.env()
+    r = cli("monitor", "feedback", "fraud-ep", str(tmp_path / "a.csv"), env=env)
+    assert r.code == 0 and f"stored {half} of {half}" in r.out, r
+    r = cli("monitor", "feedback", "fraud-ep", str(tmp_path / "b.parquet"), env=env)
+    assert r.code == 0 and "1 request ids not in the prediction log (e.g. ghost)" in r.err, r
+    r = cli("monitor", "quality", "fraud-ep", "--version", "1", "--window", "1h", "--json", env=env)
+    assert r.code == 0, r
+    doc = json.loads(r.out)
+    (v,) = doc["versions"]
+    assert (doc["endpoint"], v["version"], v["labelled"]) == ("fraud-ep", 1, ROWS)
+    assert v["metrics"]["f1"]["value"] == pytest.approx(skm.f1_score(truth, predicted))
+    table = cli("monitor", "quality", "fraud-ep", env=env)
+    assert table.code == 0 and "accuracy" in table.out and "0.9" in table.out
+    (tmp_path / "bad.csv").write_text("id,y\na,1\n")
+    bad = cli("monitor", "feedback", "fraud-ep", str(tmp_path / "bad.csv"), env=env)
+    assert bad.code == 1 and "request_id" in bad.err

@@ -9,10 +9,12 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as csv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
@@ -67,6 +69,26 @@ class FeedbackResult:
             "unknown": self.unknown,
             "unknown_ids": list(self.unknown_ids),
         }
+
+
+def read_labels(path: Path) -> list[dict[str, Any]]:
+    """The rows of a CSV or Parquet file with columns request_id and label."""
+    try:
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+        elif path.suffix == ".csv":
+            table = csv.read_csv(
+                path, convert_options=csv.ConvertOptions(column_types={"request_id": pa.string()})
+            )
+        else:
+            raise Invalid(f"{path}: labels come as .csv or .parquet")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise Invalid(f"{path}: cannot read labels: {exc}") from None
+    missing = [c for c in ("request_id", "label") if c not in table.column_names]
+    if missing:
+        raise Invalid(f"{path}: no column {', '.join(missing)} (columns: request_id, label)")
+    rows: list[dict[str, Any]] = table.select(["request_id", "label"]).to_pylist()
+    return rows
 
 
 def in_batches(
