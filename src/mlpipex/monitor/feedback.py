@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as csv
@@ -19,14 +23,13 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from mlpipex.errors import Invalid
+from mlpipex.monitor import request_index
 from mlpipex.monitor.predictions import HOUR_MS, MAX_REQUEST_ID
 from mlpipex.service import endpoints
 from mlpipex.service.context import Registry
 from mlpipex.store import schema_monitor as t
 
 MAX_ROWS = 10_000
-# Request ids looked up per query: well under SQLite's bound on parameters.
-_LOOKUP_CHUNK = 900
 _UNKNOWN_SHOWN = 10
 SCHEMA = pa.schema(
     [
@@ -102,9 +105,32 @@ def in_batches(
 
 
 def _checked(rows: Sequence[Any]) -> tuple[list[str], list[str]]:
-    """(request ids, labels as JSON), or Invalid naming the first malformed row."""
+    """(request ids, labels as JSON), or Invalid naming the first malformed row. Batches of
+    one kind of label are checked and written whole (map and set in C: a loop per row in
+    Python was most of an ingest's time); anything else goes row by row."""
     if len(rows) > MAX_ROWS:
         raise Invalid(f"a feedback batch holds at most {MAX_ROWS:,} labels; send more batches")
+    try:
+        ids = [r["request_id"] for r in rows]
+        labels = [r["label"] for r in rows]
+    except (KeyError, TypeError, IndexError):
+        return _checked_by_row(rows)
+    if not ids:
+        return [], []
+    sizes = list(map(len, ids)) if set(map(type, ids)) == {str} else [0]
+    kinds = set(map(type, labels))
+    if min(sizes) == 0 or max(sizes) > MAX_REQUEST_ID:
+        return _checked_by_row(rows)
+    if kinds == {int}:
+        return ids, list(map(str, labels))
+    if kinds <= {int, float} and all(map(math.isfinite, labels)):
+        return ids, list(map(repr, labels))
+    if kinds == {str}:
+        return ids, list(map(json.dumps, labels))
+    return _checked_by_row(rows)
+
+
+def _checked_by_row(rows: Sequence[Any]) -> tuple[list[str], list[str]]:
     ids, labels = [], []
     for i, row in enumerate(rows):
         rid = row.get("request_id") if isinstance(row, dict) else None
@@ -114,11 +140,31 @@ def _checked(rows: Sequence[Any]) -> tuple[list[str], list[str]]:
                 f"feedback row {i}: request_id must be a string of 1 to {MAX_REQUEST_ID} "
                 f'characters (rows are {{"request_id": ..., "label": ...}})'
             )
-        if not isinstance(label, str | int | float | bool) or label != label:
-            raise Invalid(f"feedback row {i}: label must be a number, a string or a boolean")
+        text = _json_scalar(label)
+        if text is None:
+            raise Invalid(f"feedback row {i}: label must be a finite number, a string or a boolean")
         ids.append(rid)
-        labels.append(json.dumps(label))
+        labels.append(text)
     return ids, labels
+
+
+def _json_scalar(value: Any) -> str | None:
+    """value as JSON when it is a label (a per-type fast path: json.dumps per label was most of
+    an ingest's time), else None."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float:
+        return repr(value) if math.isfinite(value) else None
+    if kind is str:
+        return json.dumps(value)
+    if isinstance(value, numbers.Integral):  # numpy's integers
+        return str(int(value))
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return repr(float(value))
+    return None
 
 
 def ingest(reg: Registry, endpoint: str, rows: Sequence[Any]) -> FeedbackResult:
@@ -126,57 +172,44 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Any]) -> FeedbackResult:
     and reported, not stored; a malformed row refuses the whole batch (nothing is written)."""
     reg.require("editor", endpoints.endpoint(reg, endpoint).model)
     ids, labels = _checked(rows)
-    found: dict[str, tuple[int, int]] = {}  # request id -> (version, time) of its prediction
-    wanted = sorted(set(ids))
-    ids_t = t.prediction_ids
-    with reg.store.read() as conn:
-        for start in range(0, len(wanted), _LOOKUP_CHUNK):
-            chunk = wanted[start : start + _LOOKUP_CHUNK]
-            for r in conn.execute(
-                sa.select(ids_t.c.request_id, ids_t.c.version, ids_t.c.time)
-                .where(ids_t.c.endpoint == endpoint, ids_t.c.request_id.in_(chunk))
-                .order_by(ids_t.c.id)
-            ):
-                found[r.request_id] = (r.version, r.time)
-    by_hour: dict[int, tuple[list[str], list[int], list[str]]] = {}
+    hits = request_index.lookup(reg, endpoint, ids)
     unknown: list[str] = []
-    for rid, label in zip(ids, labels, strict=True):
-        hit = found.get(rid)
-        if hit is None:
-            unknown.append(rid)
-            continue
-        part = by_hour.setdefault(hit[1] // HOUR_MS * HOUR_MS, ([], [], []))
-        part[0].append(rid)
-        part[1].append(hit[0])
-        part[2].append(label)
+    if None in hits:
+        known = [h is not None for h in hits]
+        unknown = [i for i, k in zip(ids, known, strict=True) if not k]
+        ids, labels = list(compress(ids, known)), list(compress(labels, known))
+        hits = list(compress(hits, known))
+    versions = [h[0] for h in hits]  # type: ignore[index]
+    table = pa.table([ids, versions, labels], schema=SCHEMA)
+    hours = np.asarray([h[1] for h in hits], dtype=np.int64) // HOUR_MS * HOUR_MS  # type: ignore[index]
     index = []
-    for hour, (rids, vers, labs) in sorted(by_hour.items()):
-        table = pa.table([rids, vers, labs], schema=SCHEMA)
+    for hour in np.unique(hours).tolist():
+        part = table.filter(pa.array(hours == hour))
         buf = io.BytesIO()
-        pq.write_table(table, buf, compression="zstd")
+        pq.write_table(part, buf, compression="zstd")
         index.append(
             {
                 "endpoint": endpoint,
                 "hour": hour,
                 "digest": reg.objects.put_bytes(buf.getvalue()),
-                "rows": len(rids),
-                "versions": sorted(set(vers)),
+                "rows": part.num_rows,
+                "versions": pc.unique(part.column("version")).to_pylist(),
             }
         )
     if index:
         with reg.store.write() as conn:
             conn.execute(sa.insert(t.feedback_logs), index)
     return FeedbackResult(
-        received=len(ids),
-        stored=len(ids) - len(unknown),
+        received=len(ids) + len(unknown),
+        stored=len(ids),
         unknown=len(unknown),
         unknown_ids=tuple(unknown[:_UNKNOWN_SHOWN]),
     )
 
 
 def read(reg: Registry, endpoint: str, since_ms: int = 0, version: int | None = None) -> pa.Table:
-    """The labels of predictions of endpoint made since since_ms (to the hour), one per request
-    id: the latest given."""
+    """The labels of predictions of endpoint made since since_ms (to the hour), in the order
+    they were stored (an id labelled again appears again; the last one holds)."""
     reg.require("viewer")
     with reg.store.read() as conn:
         files = conn.execute(
@@ -197,18 +230,4 @@ def read(reg: Registry, endpoint: str, since_ms: int = 0, version: int | None = 
     table = pa.concat_tables(tables)
     if version is not None:
         table = table.filter(pc.equal(table.column("version"), version))
-    return latest(table)
-
-
-def latest(table: pa.Table) -> pa.Table:
-    """One row per request id, the last given (rows come in the order they were stored, and
-    Arrow's sort is stable, so each id's last row after sorting is its latest)."""
-    if table.num_rows == 0:
-        return table
-    ordered = table.take(pc.sort_indices(table, sort_keys=[("request_id", "ascending")]))
-    rid = ordered.column("request_id").combine_chunks()
-    n = ordered.num_rows
-    # A row is its id's last when the next row has another id (or it is the last row).
-    nxt = pc.not_equal(rid.slice(0, n - 1), rid.slice(1))
-    keep = pa.concat_arrays([nxt, pa.array([True])])
-    return ordered.filter(keep)
+    return table
