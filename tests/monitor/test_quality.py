@@ -19,6 +19,7 @@ from sklearn import metrics as skm
 from mlpipex.client import Client
 from mlpipex.monitor import alerts, feedback, predictions, quality
 from mlpipex.server import ServerSettings, create_app
+from mlpipex.server.ui.render import number
 from mlpipex.service import endpoints, rollout
 from tests.conftest import Backend, CliResult
 
@@ -315,3 +316,29 @@ def test_cli_sends_labels_from_csv_and_parquet_and_prints_quality(
     (tmp_path / "bad.csv").write_text("id,y\na,1\n")
     bad = cli("monitor", "feedback", "fraud-ep", str(tmp_path / "bad.csv"), env=env)
     assert bad.code == 1 and "request_id" in bad.err
+
+
+def test_endpoint_page_and_report_show_live_quality_beside_registered(
+    backend: Backend, split: Client
+) -> None:
+    app = create_app(ServerSettings(store=backend.uri, objects=backend.objects))
+    with TestClient(app) as c:
+        empty = c.get("/ui/endpoints/fraud-ep").text
+        assert "No labelled predictions yet" in empty
+        for v, acc in ((1, 0.92), (2, 0.6)):
+            truth, predicted, score = traffic(ROWS, acc, v)
+            split.log_feedback(
+                "fraud-ep", label(log(split, "fraud-ep", v, predicted, score), truth)
+            )
+        page = c.get("/ui/endpoints/fraud-ep").text
+        section = page.split('id="quality"')[1]
+        want = {
+            v.version: v.metrics["accuracy"] for v in split.endpoint_quality("fraud-ep").versions
+        }
+        for v, m in want.items():
+            row = f'<th>v{v}</th><td class="num">{ROWS}</td><td>accuracy</td>'
+            assert f'{row}<td class="num">{number(m.value)}</td>' in section
+        assert "<svg" in section and "live accuracy" in section and "v2 registered" in section
+        report = c.get("/api/v1/endpoints/fraud-ep/report").text
+        assert "<h2>Live quality</h2>" in report
+        assert f"{want[2].value:.4g}" in report.split("<h2>Live quality</h2>")[1]

@@ -83,7 +83,7 @@ class QualityReport:
 
 
 def join(logged: pa.Table, labels: pa.Table) -> pa.Table:
-    """(version, predicted, score, label) of every logged prediction with a label, by request
+    """(time, version, predicted, score, label) of every logged prediction with a label, by request
     id; of several labels for one id, the last (labels in the order they were stored).
 
     One hash lookup per logged row (``index_in`` over the labels' ids, newest first, so an id's
@@ -98,6 +98,7 @@ def join(logged: pa.Table, labels: pa.Table) -> pa.Table:
     predicted = pc.coalesce(left.column("predicted"), left.column("output"))
     return pa.table(
         {
+            "time": left.column("time"),
             "version": left.column("version"),
             "predicted": predicted,
             "score": left.column("score"),
@@ -170,6 +171,41 @@ def _registered(metrics: Mapping[str, float], name: str) -> float | None:
     return next((float(metrics[a]) for a in REGISTERED_NAMES[name] if a in metrics), None)
 
 
+def _live(rows: pa.Table, task: str, registered: Mapping[str, float]) -> dict[str, LiveMetric]:
+    """The metrics of one version's joined rows beside its registered values."""
+    task = task_of(task, registered, _numbers(rows.column("label")))
+    return {
+        name: LiveMetric(e.value, e.ci_low, e.ci_high, _registered(registered, name))
+        for name, e in score(rows, task).items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class QualityPoint:
+    """One version's live quality over the predictions of one bucket of time."""
+
+    time: int  # the bucket's start, ms
+    version: int
+    labelled: int
+    metrics: dict[str, LiveMetric]
+
+
+def series(reg: Registry, endpoint: str, since_ms: int, bucket_ms: int) -> list[QualityPoint]:
+    """Live quality per version and bucket of prediction time, for charts."""
+    ep = endpoints.endpoint(reg, endpoint)
+    task = parse_endpoint(ep.spec).monitoring.quality.task
+    rows = join(predictions.read(reg, endpoint, since_ms), feedback.read(reg, endpoint, since_ms))
+    buckets = np.asarray(rows.column("time").to_numpy(zero_copy_only=False)) // bucket_ms
+    found = np.asarray(rows.column("version").to_numpy(zero_copy_only=False))
+    out = []
+    for v in np.unique(found).tolist():
+        registered = versions.get_version(reg, f"{ep.model}/{v}", files=False).metrics
+        for b in np.unique(buckets[found == v]).tolist():
+            mine = rows.filter(pa.array((found == v) & (buckets == b)))
+            out.append(QualityPoint(b * bucket_ms, v, mine.num_rows, _live(mine, task, registered)))
+    return out
+
+
 def measure(
     reg: Registry,
     endpoint: str,
@@ -197,13 +233,7 @@ def measure(
         if mine.num_rows == 0:
             out.append(VersionQuality(v, 0))
             continue
-        labels = _numbers(mine.column("label"))
-        task = task_of(spec.task, registered, labels)
-        metrics = {
-            name: LiveMetric(e.value, e.ci_low, e.ci_high, _registered(registered, name))
-            for name, e in score(mine, task).items()
-        }
-        out.append(VersionQuality(v, mine.num_rows, metrics))
+        out.append(VersionQuality(v, mine.num_rows, _live(mine, spec.task, registered)))
     return QualityReport(endpoint, tuple(out))
 
 
