@@ -5,6 +5,7 @@ feedback route use."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,8 @@ from mlpipex.client import Client
 from mlpipex.monitor import alerts, feedback, predictions, quality
 from mlpipex.server import ServerSettings, create_app
 from mlpipex.server.ui.render import number
-from mlpipex.service import endpoints, rollout
+from mlpipex.service import endpoints, rollout, webhooks
+from mlpipex.service.secrets import SecretBox
 from tests.conftest import Backend, CliResult
 
 pytestmark = pytest.mark.direct
@@ -133,6 +135,10 @@ def test_quality_per_version_matches_scikit_learn(split: Client) -> None:
 
 
 def test_quality_alert_is_raised_for_the_worse_version_only(split: Client) -> None:
+    admin = dataclasses.replace(
+        split.registry, allow_private_webhooks=True, secrets=SecretBox("a-test-secret-key")
+    )
+    hook = webhooks.create(admin, "http://127.0.0.1:9/hook", ["alert_raised"], "s" * 32)
     for v, acc in ((1, 0.92), (2, 0.6)):
         truth, predicted, score = traffic(ROWS, acc, v)
         split.log_feedback("fraud-ep", label(log(split, "fraud-ep", v, predicted, score), truth))
@@ -144,6 +150,8 @@ def test_quality_alert_is_raised_for_the_worse_version_only(split: Client) -> No
     assert "accuracy" in raised.payload["details"]["metrics"]
     (open_,) = alerts.open_alerts(split.registry, "fraud-ep")
     assert (open_["version"], open_["kind"]) == (2, "quality")
+    (delivery,) = webhooks.deliveries(admin, hook.id)  # the webhook fires for it
+    assert delivery.event_seq == raised.seq
 
 
 def test_regression_quality_matches_scikit_learn(

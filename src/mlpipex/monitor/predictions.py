@@ -113,8 +113,16 @@ def read(
     since_ms: int = 0,
     version: int | None = None,
     limit: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    """Logged predictions of endpoint since since_ms (newest last), verified from the objects."""
+    """Logged predictions of endpoint since since_ms (newest last), verified from the objects;
+    only ``columns`` (with time and version) when given: quality needs no inputs, the largest
+    column by far."""
+    schema = (
+        SCHEMA
+        if columns is None
+        else pa.schema([f for f in SCHEMA if f.name in {"time", "version", *columns}])
+    )
     reg.require("viewer")
     with reg.store.read() as conn:
         files = conn.execute(
@@ -125,12 +133,12 @@ def read(
             .order_by(t.prediction_logs.c.first_time)
         ).all()
     tables = [
-        _current(pq.read_table(io.BytesIO(reg.objects.read_bytes(f.digest))))
+        _current(_columns(reg.objects.read_bytes(f.digest), schema), schema)
         for f in files
         if version is None or version in f.versions
     ]
     if not tables:
-        return SCHEMA.empty_table()
+        return schema.empty_table()
     table = pa.concat_tables(tables)
     mask = pc.greater(table.column("time"), since_ms)
     if version is not None:
@@ -140,12 +148,18 @@ def read(
     return table.slice(max(0, table.num_rows - limit)) if limit else table
 
 
-def _current(table: pa.Table) -> pa.Table:
+def _columns(data: bytes, schema: pa.Schema) -> pa.Table:
+    """The columns of schema that the Parquet file holds."""
+    file = pq.ParquetFile(io.BytesIO(data))
+    return file.read(columns=[n for n in schema.names if n in file.schema_arrow.names])
+
+
+def _current(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """A file written before request ids and scores were logged, with those columns null."""
-    for f in SCHEMA:
+    for f in schema:
         if f.name not in table.column_names:
             table = table.append_column(f, pa.nulls(table.num_rows, f.type))
-    return table.select(SCHEMA.names)
+    return table.select(schema.names)
 
 
 def inputs_frame(table: pa.Table) -> list[Any]:

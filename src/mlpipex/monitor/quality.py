@@ -24,6 +24,7 @@ from mlpipex.service.context import Registry
 
 # Integer labels with at most this many distinct values are classes (task "auto").
 MAX_CLASSES = 50
+JOINED = ("request_id", "predicted", "output", "score")  # what quality reads of the log
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +195,10 @@ def series(reg: Registry, endpoint: str, since_ms: int, bucket_ms: int) -> list[
     """Live quality per version and bucket of prediction time, for charts."""
     ep = endpoints.endpoint(reg, endpoint)
     task = parse_endpoint(ep.spec).monitoring.quality.task
-    rows = join(predictions.read(reg, endpoint, since_ms), feedback.read(reg, endpoint, since_ms))
+    rows = join(
+        predictions.read(reg, endpoint, since_ms, columns=JOINED),
+        feedback.read(reg, endpoint, since_ms),
+    )
     buckets = np.asarray(rows.column("time").to_numpy(zero_copy_only=False)) // bucket_ms
     found = np.asarray(rows.column("version").to_numpy(zero_copy_only=False))
     out = []
@@ -220,7 +224,7 @@ def measure(
     spec = parse_endpoint(ep.spec).monitoring.quality
     if since_ms is None:
         since_ms = reg.clock() - int(parse_duration(window or spec.window) * 1000)
-    logged = predictions.read(reg, endpoint, since_ms, version)
+    logged = predictions.read(reg, endpoint, since_ms, version, columns=JOINED)
     rows = join(logged, feedback.read(reg, endpoint, since_ms, version))
     wanted = {version} if version is not None else {int(w["version"]) for w in ep.traffic}
     found = np.asarray(rows.column("version").to_numpy(zero_copy_only=False))
