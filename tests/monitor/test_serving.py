@@ -126,13 +126,14 @@ def test_a_canary_that_drifts_is_rolled_back(monitored: Client) -> None:
     monitored.promote("fraud", 2, "Production")
     assert monitored.endpoint_status("fraud-ep")["deployment"]["state"] == "progressing"
     start = reg.clock()
+    # The canary's requests come after the step started (log() writes them up to "now").
+    reg.clock = lambda: start + 2000
     cur = reference(1000, 9)
     cur["amount"] += 40
     cur["score"] += 2
     log(monitored, 2, cur)
     buckets = [0] * 16
     buckets[2] = 100
-    reg.clock = lambda: start + 1000
     endpoints.report(
         reg,
         {

@@ -1,5 +1,5 @@
-"""`mlpipex monitor ...`: drift of what a serving version receives, the prediction log, the
-HTML report."""
+"""`mlpipex monitor ...`: drift of what a serving version receives, the prediction log, feedback
+and live quality, the HTML report."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from mlpipex.cli.render import Columns, when
 from mlpipex.domain.durations import parse_duration
 
 app = typer.Typer(
-    help="Monitoring: drift against each version's reference profile, the prediction log, reports.",
+    help="Monitoring: drift against each version's reference profile, the prediction log, "
+    "feedback and live quality, reports.",
     no_args_is_help=True,
 )
 
@@ -54,6 +55,54 @@ def drift(
             psi,
             {True: "yes", False: "no", None: "-"}[f["drifted"]],
         )
+    echo(t)
+
+
+@app.command("feedback")
+def send_feedback(
+    ctx: typer.Context,
+    endpoint: str,
+    labels: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV or Parquet with columns request_id, label."
+    ),
+) -> None:
+    """Labels for logged predictions, joined by request id (the X-MLPipeX-Request-Id each
+    answer carried; row i of a request of several rows is ID:i). The same id again keeps the
+    later label; ids the log does not know are counted, not stored."""
+    from mlpipex.monitor.feedback import read_labels
+
+    got = client(ctx).log_feedback(endpoint, read_labels(labels))
+    out.print(f"stored {got.stored:,} of {got.received:,} labels for {endpoint}")
+    if got.unknown:
+        shown = ", ".join(got.unknown_ids)
+        unknown = f"{got.unknown:,} request ids not in the prediction log (e.g. {shown})"
+        print(unknown, file=sys.stderr)
+
+
+@app.command("quality")
+def live_quality(
+    ctx: typer.Context,
+    endpoint: str,
+    version: int | None = typer.Option(None, "--version", help="Default: every serving version."),
+    window: str | None = typer.Option(
+        None, "--window", help="Predictions of the last 1h, 7d... (default: its quality.window)."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Per version: labelled predictions and the task's metrics with 95% intervals, beside the
+    version's registered value of the same name."""
+    report = client(ctx).endpoint_quality(endpoint, version, window)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    t = Columns("version", "labelled", "metric", "live", "95% interval", "registered")
+    for v in report.versions:
+        if not v.metrics:
+            t.add_row(str(v.version), str(v.labelled), "-", "-", "-", "-")
+        for name, m in v.metrics.items():
+            registered = "-" if m.registered is None else f"{m.registered:.4g}"
+            interval = f"{m.ci_low:.4f} to {m.ci_high:.4f}"
+            t.add_row(str(v.version), str(v.labelled), name, f"{m.value:.4f}", interval, registered)
     echo(t)
 
 

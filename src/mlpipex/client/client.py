@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.client.models import ModelMethods
 from mlpipex.client.tracking import TrackingMethods
@@ -42,6 +42,11 @@ from mlpipex.service.datasets import resolve as resolve_dataset
 from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.open import open_registry
 from mlpipex.service.promote import TransitionResult
+
+if TYPE_CHECKING:
+    from mlpipex.monitor.feedback import FeedbackResult
+    from mlpipex.monitor.quality import QualityReport
+
 
 DatasetsArg = Mapping[str, str] | Sequence[DatasetRef] | None
 
@@ -399,6 +404,21 @@ class Client(TrackingMethods, ModelMethods):
 
         v, result = serving.drift(self._registry(), name, version, window)
         return {"endpoint": name, "version": v, **result.to_dict()}
+
+    def log_feedback(self, name: str, labels: Sequence[Mapping[str, Any]]) -> FeedbackResult:
+        """Labels for logged predictions of endpoint name (``{"request_id", "label"}`` each),
+        sent in batches of 10,000; how many were stored and which ids were unknown."""
+        from mlpipex.monitor import feedback
+
+        reg = self._registry()
+        return feedback.in_batches(labels, lambda part: feedback.ingest(reg, name, part))
+
+    def endpoint_quality(
+        self, name: str, version: int | None = None, window: str | None = None
+    ) -> QualityReport:
+        from mlpipex.monitor import quality
+
+        return quality.measure(self._registry(), name, version, window)
 
     def endpoint_report(self, name: str, since_ms: int = 0) -> str:
         from mlpipex.monitor import serving

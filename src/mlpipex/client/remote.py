@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mlpipex.client import wire
@@ -28,6 +28,10 @@ from mlpipex.service.lineage import Lineage, StageChange
 from mlpipex.service.maintenance import FsckReport, GcReport
 from mlpipex.service.promote import TransitionResult
 from mlpipex.service.register import check_metrics
+
+if TYPE_CHECKING:
+    from mlpipex.monitor.feedback import FeedbackResult
+    from mlpipex.monitor.quality import QualityReport
 
 
 def _q(name: str) -> str:
@@ -378,6 +382,26 @@ class RemoteClient(RemoteTrackingMethods, Client):
             "GET", f"/api/v1/endpoints/{_q(name)}/drift", params=params
         )
         return result
+
+    def log_feedback(self, name: str, labels: Sequence[Mapping[str, Any]]) -> FeedbackResult:
+        from mlpipex.monitor import feedback
+
+        def post(part: Sequence[Mapping[str, Any]]) -> FeedbackResult:
+            path = f"/api/v1/endpoints/{_q(name)}/feedback"
+            answer = self.http.call("POST", path, json=list(part))
+            return feedback.FeedbackResult.from_dict(answer)
+
+        return feedback.in_batches(labels, post)
+
+    def endpoint_quality(
+        self, name: str, version: int | None = None, window: str | None = None
+    ) -> QualityReport:
+        from mlpipex.monitor.quality import QualityReport
+
+        params = {k: v for k, v in {"version": version, "window": window}.items() if v is not None}
+        return QualityReport.from_dict(
+            self.http.call("GET", f"/api/v1/endpoints/{_q(name)}/quality", params=params)
+        )
 
     def endpoint_report(self, name: str, since_ms: int = 0) -> str:
         return str(

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mlpipex.domain.endpoint import parse_endpoint
-from mlpipex.errors import NotFound
-from mlpipex.monitor import predictions
+from mlpipex.errors import MLPipeXError, NotFound
+from mlpipex.monitor import predictions, quality
 from mlpipex.monitor.drift import DriftOptions, DriftResult, compute_drift
 from mlpipex.service import endpoints, versions
 from mlpipex.service.context import Registry
@@ -96,6 +96,10 @@ def report(reg: Registry, endpoint: str, since_ms: int = 0, bucket_s: int = 60) 
             continue
     series = endpoints.timeseries(reg, endpoint, since_ms, bucket_s)
     points = [{**p, "time": p["time"] / 1000} for p in series]
+    try:
+        live = quality.measure(reg, endpoint, since_ms=since_ms)
+    except MLPipeXError:  # labels that cannot be scored: the rest of the report still stands
+        live = None
     return render_report(
         endpoint=endpoint,
         versions=infos,
@@ -103,4 +107,5 @@ def report(reg: Registry, endpoint: str, since_ms: int = 0, bucket_s: int = 60) 
         profiles=profiles,
         current=current,
         timeseries=points,
+        quality=live,
     )

@@ -14,6 +14,7 @@ from mlpipex.domain import events as ev
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import quantile
+from mlpipex.service import quality_gate
 from mlpipex.service.context import Registry
 from mlpipex.store import deploy, events, registry
 
@@ -194,27 +195,48 @@ def analyze(
     }
 
 
-def advance(reg: Registry, drift_share: Any = None) -> int:
+def advance(
+    reg: Registry, drift_share: Any = None, quality: quality_gate.QualityFn | None = None
+) -> int:
     """One controller pass over deployments under way; returns how many changed state.
-    ``drift_share(endpoint, version, since)`` gives the share of drifted features, if known."""
+    ``drift_share(endpoint, version, since)`` gives the share of drifted features, if known;
+    ``quality`` the live quality that ``min_quality`` judges."""
     changed = 0
     with reg.store.write() as conn:
         for d in deploy.claim_progressing(conn):
             ep = deploy.endpoint_by_id(conn, d.endpoint_id)
             if ep is None:
                 continue
-            changed += _step(conn, reg, ep, d, drift_share)
+            changed += _step(conn, reg, ep, d, drift_share, quality)
     return changed
 
 
-def _step(conn: Connection, reg: Registry, ep: Any, d: Any, drift_share: Any) -> int:
+def _step(
+    conn: Connection,
+    reg: Registry,
+    ep: Any,
+    d: Any,
+    drift_share: Any,
+    quality: quality_gate.QualityFn | None = None,
+) -> int:
     spec = parse_endpoint(ep.spec)
     now = reg.clock()
     if now - d.step_started_at < spec.rollout.interval_s * 1000:
         return 0
     share = d.steps[d.step]
     drift = drift_share(ep.name, d.to_version, d.step_started_at) if drift_share else None
-    result = analyze(conn, ep, spec, d, share, now, drift)
+    judged = quality_gate.judge(
+        analyze(conn, ep, spec, d, share, now, drift),
+        spec,
+        ep.name,
+        d.to_version,
+        d.step_started_at,
+        now,
+        quality,
+    )
+    if judged is None:  # waiting for labels
+        return 0
+    result = judged
     if result["breached"]:
         if spec.rollout.on_failure == "rollback":
             rollback(conn, reg, ep, d, "; ".join(result["breached"]), result)

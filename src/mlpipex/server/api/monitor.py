@@ -1,18 +1,20 @@
 """Monitoring routes: /metrics (Prometheus), the prediction log agents post and people read,
-drift per serving version, the HTML report, open alerts."""
+feedback (labels) and live quality, drift per serving version, the HTML report, open alerts."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from mlpipex.domain.bounds import Millis, VersionNumber, Window
 from mlpipex.errors import Invalid
-from mlpipex.monitor import alerts, exposition, predictions, serving
+from mlpipex.monitor import alerts, exposition, feedback, predictions, quality, serving
 from mlpipex.server.deps import RegistryDep
+from mlpipex.serving import codec
 
 router = APIRouter(tags=["monitoring"])
 
@@ -46,6 +48,35 @@ def read_log(
     for r in rows:
         r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
     return rows
+
+
+@router.post(
+    "/api/v1/endpoints/{name}/feedback",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "array", "items": {}}}},
+        }
+    },
+)
+async def log_feedback(reg: RegistryDep, name: str, request: Request) -> dict[str, Any]:
+    """Labels for logged predictions: [{"request_id", "label"}], up to 10,000 a call. Answers
+    how many were stored and how many ids the prediction log does not know."""
+    # Parsed here with the serving codec (orjson): most of a large batch's time was parsing.
+    body = codec.loads(await request.body())
+    if not isinstance(body, list):
+        raise Invalid('feedback is a JSON list of {"request_id": ..., "label": ...}')
+    result = await run_in_threadpool(feedback.ingest, reg, name, body)
+    return result.to_dict()
+
+
+@router.get("/api/v1/endpoints/{name}/quality")
+def live_quality(
+    reg: RegistryDep, name: str, version: VersionNumber | None = None, window: str | None = None
+) -> dict[str, Any]:
+    """Per version: labelled predictions in the window and their metrics (value, 95% interval)
+    beside the registered value of the same name."""
+    return quality.measure(reg, name, version, window).to_dict()
 
 
 @router.get("/api/v1/endpoints/{name}/drift")

@@ -31,6 +31,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from mlpipex.domain.outcome import CLASSIFICATION, REGRESSION
+from mlpipex.errors import MLPipeXError
+from mlpipex.monitor import quality
+from mlpipex.monitor.predictions import HOUR_MS
+from mlpipex.monitor.quality import QualityReport
 from mlpipex.server.deps import RegistryDep
 from mlpipex.server.ui import render
 from mlpipex.server.ui.charts import Line, line_chart
@@ -40,6 +45,7 @@ router = APIRouter(include_in_schema=False)
 
 SERVICE = "mlpipex.service.endpoints"
 HISTORY_MS = 3600 * 1000
+QUALITY_HISTORY_MS = 24 * 3600 * 1000
 BUCKET_S = 10
 
 
@@ -270,6 +276,34 @@ def charts(samples: list[Sample]) -> list[Markup]:
     ]
 
 
+def live_quality(reg: Registry, name: str) -> tuple[QualityReport | None, list[Markup]]:
+    """Per version: live metrics beside registered ones, and the first metric over the last
+    day by hour of prediction (registered values as flat lines). Nothing when the endpoint has
+    no labels that can be scored."""
+    try:
+        report = quality.measure(reg, name)
+        points = quality.series(reg, name, reg.clock() - QUALITY_HISTORY_MS, HOUR_MS)
+    except MLPipeXError:
+        return None, []
+    names = [m for m in (*CLASSIFICATION, *REGRESSION) if any(m in p.metrics for p in points)]
+    if not names:
+        return report, []
+    metric, t0 = names[0], min(p.time for p in points)
+    lines, registered = [], {}
+    for v in sorted({p.version for p in points}):
+        mine = [p for p in points if p.version == v and metric in p.metrics]
+        lines.append(
+            Line(f"v{v}", [((p.time - t0) / HOUR_MS, p.metrics[metric].value) for p in mine])
+        )
+        value = mine[0].metrics[metric].registered if mine else None
+        if value is not None:
+            registered[v] = value
+    end = max((p.time - t0) / HOUR_MS for p in points)
+    for v, value in sorted(registered.items()):
+        lines.append(Line(f"v{v} registered", [(0.0, value), (end, value)]))
+    return report, [line_chart(lines, title=f"live {metric}", x_label="hours")]
+
+
 @router.get("/ui/endpoints", response_class=HTMLResponse)
 def endpoints_page(request: Request, reg: RegistryDep) -> HTMLResponse:
     return render.page(request, "endpoints.html", names=names(reg), service=_service() is not None)
@@ -278,10 +312,13 @@ def endpoints_page(request: Request, reg: RegistryDep) -> HTMLResponse:
 @router.get("/ui/endpoints/{name}", response_class=HTMLResponse)
 def endpoint_page(request: Request, reg: RegistryDep, name: str) -> HTMLResponse:
     found = status(reg, name)
+    report, quality_charts = live_quality(reg, name) if found else (None, [])
     return render.page(
         request,
         "endpoint.html",
         name=name,
         ep=found,
         charts=charts(found.samples) if found else [],
+        quality=report,
+        quality_charts=quality_charts,
     )
