@@ -171,6 +171,8 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Any]) -> FeedbackResult:
     """Store labels for logged predictions of endpoint. Ids the log does not know are counted
     and reported, not stored; a malformed row refuses the whole batch (nothing is written)."""
     reg.require("editor", endpoints.endpoint(reg, endpoint).model)
+    if not isinstance(rows, list):  # checked after access, so the shape of a refusal tells nothing
+        raise Invalid('feedback is a JSON list of {"request_id": ..., "label": ...}')
     ids, labels = _checked(rows)
     hits = request_index.lookup(reg, endpoint, ids)
     unknown: list[str] = []

@@ -64,8 +64,6 @@ async def log_feedback(reg: RegistryDep, name: str, request: Request) -> dict[st
     how many were stored and how many ids the prediction log does not know."""
     # Parsed here with the serving codec (orjson): most of a large batch's time was parsing.
     body = codec.loads(await request.body())
-    if not isinstance(body, list):
-        raise Invalid('feedback is a JSON list of {"request_id": ..., "label": ...}')
     result = await run_in_threadpool(feedback.ingest, reg, name, body)
     return result.to_dict()
 
