@@ -48,9 +48,7 @@ def test_every_ui_form_needs_its_csrf_token(seeded: Seeded, make_app: App) -> No
 
     c = make_app(auth=True)
     sign_in(c, "root")
-    routes = [
-        r for m in (static, session, models, tracking, endpoints, audit) for r in m.router.routes
-    ]
+    routes = [r for m in ui_modules() for r in m.router.routes]
     forms = [r.path for r in routes if isinstance(r, APIRoute) and r.methods - {"GET", "HEAD"}]
     assert len(forms) >= 3
     for path in forms:
