@@ -9,7 +9,7 @@ import yaml
 from mlpipex.config import Location, Settings, require_existing
 from mlpipex.domain.policy import PRESETS, Policy, parse_policy
 from mlpipex.errors import Invalid
-from mlpipex.objects import ObjectStore
+from mlpipex.objects import open_store
 from mlpipex.service.context import Actor, Registry
 from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store, registry
@@ -53,7 +53,7 @@ def open_registry(
             registry.record_setting(conn, OBJECTS_KEY, objects_url)
     return Registry(
         store=store,
-        objects=ObjectStore(objects_url),
+        objects=open_store(objects_url),
         actor=actor or Actor(settings.actor()),
         default_policy=load_policy(settings.policy),
         secrets=SecretBox(settings.secret_key, loc.root / "secret.key" if loc.root else None),
