@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from mlpipex.config import Location, Settings, require_existing
 from mlpipex.domain.policy import PRESETS, Policy, parse_policy
 from mlpipex.errors import Invalid
@@ -26,6 +24,8 @@ def load_policy(spec: str | None) -> Policy:
     path = Path(spec)
     if not path.is_file():
         raise Invalid(f"policy {spec!r} is neither strict, permissive nor a file")
+    import yaml  # a policy file is rare: the common open does not pay for the parser
+
     return parse_policy(yaml.safe_load(path.read_text()) or {})
 
 
