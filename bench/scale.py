@@ -113,9 +113,9 @@ def seed_tracking(conn: psycopg.Connection, runs: int, points: int) -> int:
     )
     conn.execute(
         "INSERT INTO metric_history (run_id, key, value, is_nan, timestamp, step)"
-        " SELECT lpad(to_hex(i), 32, '0'), k, ((i * 7919 + s * 104729) %% 10000) / 10000.0,"
-        " false, %s + s, s FROM generate_series(1, %s) i, unnest(%s::text[]) k,"
-        " generate_series(0, %s) s",
+        " SELECT lpad(to_hex(i), 32, '0'), k,"
+        " abs(hashtext(i || k || s) %% 10007) / 10007.0, false, %s + s, s"
+        " FROM generate_series(1, %s) i, unnest(%s::text[]) k, generate_series(0, %s) s",
         (T0, runs, keys, steps - 1),
     )
     conn.execute(
