@@ -1,4 +1,4 @@
-"""Benchmark `mlpipex data` against DVC on the same files, one run each, and print a table.
+"""Benchmark `mlpipex data` against DVC on the same files, side by side, and print a table.
 
     python bench/data.py            # 10k and 100k files of 1 KB, a 1 GB file, a 3-stage repro
     python bench/data.py --quick    # small sizes, to check the script itself
@@ -213,7 +213,8 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"machine: {machine()}")
-    print(f"date: {datetime.date.today().isoformat()}, DVC {version}, one run each\n")
+    day = datetime.date.today().isoformat()
+    print(f"date: {day}, DVC {version}; add: one run, no-op: median of {args.repeat}\n")
     print("| operation | mlpipex s | dvc s | dvc / mlpipex |")
     print("| --- | ---: | ---: | ---: |")
     for name, ours, theirs in rows:
