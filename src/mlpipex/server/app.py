@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from mlpipex import __version__
 from mlpipex.errors import Invalid
 from mlpipex.location import resolve
-from mlpipex.objects import ObjectStore
+from mlpipex.objects import open_store
 from mlpipex.server import errors
 from mlpipex.server.background import loops
 from mlpipex.server.deps import ServerState
@@ -39,7 +39,7 @@ def open_state(settings: ServerSettings) -> ServerState:
     return ServerState(
         settings,
         store,
-        ObjectStore(objects_url),
+        open_store(objects_url),
         load_policy(settings.policy),
         SecretBox(settings.secret_key, key_file),
     )
