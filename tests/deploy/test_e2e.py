@@ -157,6 +157,14 @@ def _served(stack: Stack, label: str) -> bool:
         return False
 
 
+def _split_loaded(stack: Stack, versions: set[str]) -> bool:
+    """The agent's /health lists these versions of ep, each loaded and given traffic."""
+    served = stack.http.get("/health").json()["endpoints"].get("ep", {}).get("versions", {})
+    return set(served) == versions and all(
+        v["loaded"] and v["traffic_percent"] > 0 for v in served.values()
+    )
+
+
 def test_promotion_rolls_out_a_good_version_and_rolls_back_a_broken_one(stack: Stack) -> None:
     c = stack.client
     v1, v2, v3 = stack.model(1), stack.model(2), stack.model(3, broken=True)
@@ -207,7 +215,7 @@ def test_fixed_split_is_observed(stack: Stack) -> None:
     )
     stack.wait(lambda: _served(stack, f"m/{v1}"))
     stack.wait(lambda: len(c.endpoint_status("ep")["traffic"]) == 2)
-    time.sleep(1.0)  # the agent has pulled the split
+    stack.wait(lambda: _split_loaded(stack, {str(v1), str(v2)}))  # the agent serves the split
     n = 1000
     got = Counter(stack.ask()[1] for _ in range(n))
     share = got[f"m/{v2}"] / n

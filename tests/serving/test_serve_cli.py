@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mlpipex.client import Client
 from mlpipex.flavors import load_model
 from mlpipex.serving import HEADER
 from tests.serving.conftest import Packages, start, stop, url_of
+
+pytestmark = pytest.mark.slow  # starts processes
 
 
 def test_serve_a_registered_version_with_two_workers(packages: Packages, tmp_path: Path):

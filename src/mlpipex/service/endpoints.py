@@ -68,7 +68,7 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> dict[str, Any]:
             stable = max(spec.traffic, key=lambda w: w.weight).version
             active = deploy.active_deployment(conn, eid)
             if active is not None:
-                rollout.end(conn, reg, ep, active, "rolled_back", "replaced by fixed traffic", now)
+                rollout.end(conn, ep, active, "rolled_back", "replaced by fixed traffic", now)
             deploy.update_endpoint(conn, eid, now, traffic=traffic, stable_version=stable)
         else:
             target = rollout.target_version(conn, reg, model_row, spec)
@@ -79,7 +79,7 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> dict[str, Any]:
                 and (active is None or active.to_version != target)
             ):
                 if active is not None:
-                    rollout.end(conn, reg, ep, active, "rolled_back", "superseded", now)
+                    rollout.end(conn, ep, active, "rolled_back", "superseded", now)
                 # The registry change already happened before this spec: nothing to revert.
                 rollout.start(conn, reg, ep, spec, target, None, now)
         return _status(conn, reg, deploy.endpoint_by_id(conn, eid))

@@ -76,7 +76,6 @@ def sync_followers(
         if active is not None:
             end(
                 conn,
-                reg,
                 ep,
                 active,
                 "rolled_back",
@@ -219,12 +218,12 @@ def _step(conn: Connection, reg: Registry, ep: Any, d: Any, drift_share: Any) ->
         if spec.rollout.on_failure == "rollback":
             rollback(conn, reg, ep, d, "; ".join(result["breached"]), result)
         else:
-            _pause(conn, reg, ep, d, result, now)
+            _pause(conn, ep, d, result, now)
         return 1
     if not result["enough_data"]:
         wait = spec.rollout.max_wait
         if wait and now - d.step_started_at > parse_duration(wait) * 1000:
-            _pause(conn, reg, ep, d, {**result, "breached": ["not enough requests"]}, now)
+            _pause(conn, ep, d, {**result, "breached": ["not enough requests"]}, now)
             return 1
         return 0
     analysis = [*d.analysis, result]
@@ -262,9 +261,7 @@ def _step(conn: Connection, reg: Registry, ep: Any, d: Any, drift_share: Any) ->
     return 1
 
 
-def _pause(
-    conn: Connection, reg: Registry, ep: Any, d: Any, result: dict[str, Any], now: int
-) -> None:
+def _pause(conn: Connection, ep: Any, d: Any, result: dict[str, Any], now: int) -> None:
     deploy.update_deployment(
         conn,
         d.id,
@@ -284,9 +281,7 @@ def _pause(
     )
 
 
-def end(
-    conn: Connection, reg: Registry, ep: Any, d: Any, state: str, reason: str, now: int
-) -> None:
+def end(conn: Connection, ep: Any, d: Any, state: str, reason: str, now: int) -> None:
     deploy.update_deployment(conn, d.id, state=state, reason=reason, finished_at=now)
     if ep.stable_version is not None:
         deploy.update_endpoint(conn, ep.id, now, traffic=traffic_for(None, ep.stable_version, 100))
@@ -328,13 +323,12 @@ def rollback(
         },
     )
     if d.revert and stable is not None:
-        _revert_registry(conn, reg, ep.model, d.to_version, stable, d.revert, reason, actor, now)
+        _revert_registry(conn, ep.model, d.to_version, stable, d.revert, reason, actor, now)
     sync_followers(conn, reg, ep.model, None, skip_endpoint=ep.id)
 
 
 def _revert_registry(
     conn: Connection,
-    reg: Registry,
     model: str,
     failed: int,
     stable: int,
