@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlpipex.domain import events as ev
-from mlpipex.domain.endpoint import parse_endpoint
+from mlpipex.domain.deployment import Endpoint
 from mlpipex.domain.latency import quantile
 from mlpipex.errors import NotFound
 from mlpipex.monitor import serving
@@ -28,9 +28,11 @@ def open_alerts(reg: Registry, endpoint: str | None = None) -> list[dict[str, An
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def findings(reg: Registry, ep: Any, version: int, now: int) -> dict[str, dict[str, Any] | None]:
+def findings(
+    reg: Registry, ep: Endpoint, version: int, now: int
+) -> dict[str, dict[str, Any] | None]:
     """Per kind: the finding's details when it holds, None when it does not, absent when unknown."""
-    spec = parse_endpoint(ep.spec)
+    spec = ep.spec
     rules = spec.rollout.analysis
     out: dict[str, dict[str, Any] | None] = {}
     with reg.store.read() as conn:
@@ -68,15 +70,15 @@ def evaluate(reg: Registry) -> int:
         eps = deploy.endpoints(conn)
     for ep in eps:
         for w in ep.traffic:
-            if w["weight"] == 0:
+            if w.weight == 0:
                 continue
-            for kind, finding in findings(reg, ep, w["version"], now).items():
-                changed += _record(reg, ep, w["version"], kind, finding, now)
+            for kind, finding in findings(reg, ep, w.version, now).items():
+                changed += _record(reg, ep, w.version, kind, finding, now)
     return changed
 
 
 def _record(
-    reg: Registry, ep: Any, version: int, kind: str, finding: dict[str, Any] | None, now: int
+    reg: Registry, ep: Endpoint, version: int, kind: str, finding: dict[str, Any] | None, now: int
 ) -> int:
     with reg.store.write() as conn:
         current = conn.execute(

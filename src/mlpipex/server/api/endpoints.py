@@ -14,23 +14,23 @@ router = APIRouter(prefix="/api/v1", tags=["endpoints"])
 
 @router.get("/endpoints")
 def list_endpoints(reg: RegistryDep) -> list[dict[str, Any]]:
-    return endpoints.list_endpoints(reg)
+    return [s.to_json() for s in endpoints.list_endpoints(reg)]
 
 
 @router.put("/endpoints")
 def apply(reg: RegistryDep, spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Create or update an endpoint from its spec (the YAML of `mlpipex endpoint apply`)."""
-    return endpoints.apply(reg, spec)
+    return endpoints.apply(reg, spec).to_json()
 
 
 @router.get("/endpoints/{name}")
 def status(reg: RegistryDep, name: str) -> dict[str, Any]:
-    return endpoints.get_status(reg, name)
+    return endpoints.get_status(reg, name).to_json()
 
 
 @router.get("/endpoints/{name}/deployments")
 def deployments(reg: RegistryDep, name: str, limit: int = 20) -> list[dict[str, Any]]:
-    return endpoints.history(reg, name, limit)
+    return [d.to_json() for d in endpoints.history(reg, name, limit)]
 
 
 @router.get("/endpoints/{name}/timeseries")
@@ -42,7 +42,7 @@ def timeseries(
 
 @router.post("/endpoints/{name}/rollback")
 def rollback(reg: RegistryDep, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    return endpoints.rollback(reg, name, str((body or {}).get("reason", "")))
+    return endpoints.rollback(reg, name, str((body or {}).get("reason", ""))).to_json()
 
 
 @router.delete("/endpoints/{name}", status_code=204)
