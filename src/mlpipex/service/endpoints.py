@@ -25,7 +25,7 @@ from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import rollout
 from mlpipex.service.context import Registry
 from mlpipex.service.models import require_model
-from mlpipex.store import deploy, events, registry
+from mlpipex.store import deploy, registry
 
 PICKLE_TAG = "mlpipex.pickle"
 
@@ -59,10 +59,9 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
         else:
             eid = ep.id
             deploy.update_endpoint(conn, eid, now, spec=stored)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.ENDPOINT_APPLIED,
             model=spec.model,
             payload={"endpoint": spec.name, "spec": stored},
@@ -134,10 +133,9 @@ def delete(reg: Registry, name: str) -> None:
         ep = _require(conn, name, lock=True)
         reg.require("editor", ep.model)
         deploy.delete_endpoint(conn, ep.id)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.ENDPOINT_DELETED,
             model=ep.model,
             payload={"endpoint": name},

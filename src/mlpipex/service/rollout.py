@@ -27,7 +27,7 @@ from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.endpoint import EndpointSpec
 from mlpipex.domain.latency import quantile
 from mlpipex.service.context import Registry
-from mlpipex.store import deploy, events, registry
+from mlpipex.store import deploy, registry
 
 CONTROLLER = "mlpipex-controller"
 __all__ = [
@@ -132,10 +132,9 @@ def start(
         deploy.update_endpoint(
             conn, ep.id, now, traffic=traffic_for(ep.stable_version, target, plan[0])
         )
-    events.append(
+    reg.record(
         conn,
         time=now,
-        actor=reg.actor.name,
         kind=ev.DEPLOYMENT_STARTED,
         model=ep.model,
         version=target,
@@ -148,10 +147,9 @@ def start(
         },
     )
     if done:
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.DEPLOYMENT_SUCCEEDED,
             model=ep.model,
             version=target,
@@ -229,12 +227,12 @@ def _step(
         if spec.rollout.on_failure == "rollback":
             rollback(conn, reg, ep, d, "; ".join(result.breached), result)
         else:
-            _pause(conn, ep, d, result, now)
+            _pause(conn, reg, ep, d, result, now)
         return 1
     if not result.enough_data:
         wait = spec.rollout.max_wait
         if wait and now - d.step_started_at > parse_duration(wait) * 1000:
-            _pause(conn, ep, d, replace(result, breached=("not enough requests",)), now)
+            _pause(conn, reg, ep, d, replace(result, breached=("not enough requests",)), now)
             return 1
         return 0
     analysis = [*d.analysis, result]
@@ -246,7 +244,7 @@ def _step(
         deploy.update_endpoint(
             conn, ep.id, now, traffic=traffic_for(d.from_version, d.to_version, nxt)
         )
-        events.append(
+        reg.record(
             conn,
             time=now,
             actor=CONTROLLER,
@@ -267,7 +265,7 @@ def _step(
     deploy.update_endpoint(
         conn, ep.id, now, traffic=traffic_for(None, d.to_version, 100), stable_version=d.to_version
     )
-    events.append(
+    reg.record(
         conn,
         time=now,
         actor=CONTROLLER,
@@ -279,7 +277,9 @@ def _step(
     return 1
 
 
-def _pause(conn: Connection, ep: Endpoint, d: Deployment, result: StepVerdict, now: int) -> None:
+def _pause(
+    conn: Connection, reg: Registry, ep: Endpoint, d: Deployment, result: StepVerdict, now: int
+) -> None:
     deploy.update_deployment(
         conn,
         d.id,
@@ -287,7 +287,7 @@ def _pause(conn: Connection, ep: Endpoint, d: Deployment, result: StepVerdict, n
         analysis=[*d.analysis, result],
         reason="; ".join(result.breached),
     )
-    events.append(
+    reg.record(
         conn,
         time=now,
         actor=CONTROLLER,
@@ -331,7 +331,7 @@ def rollback(
     stable = d.from_version
     if stable is not None:
         deploy.update_endpoint(conn, ep.id, now, traffic=traffic_for(None, stable, 100))
-    events.append(
+    reg.record(
         conn,
         time=now,
         actor=actor,
@@ -348,12 +348,13 @@ def rollback(
         },
     )
     if d.revert and stable is not None:
-        _revert_registry(conn, ep.model, d.to_version, stable, d.revert, reason, actor, now)
+        _revert_registry(conn, reg, ep.model, d.to_version, stable, d.revert, reason, actor, now)
     sync_followers(conn, reg, ep.model, None, skip_endpoint=ep.id)
 
 
 def _revert_registry(
     conn: Connection,
+    reg: Registry,
     model: str,
     failed: int,
     stable: int,
@@ -368,7 +369,7 @@ def _revert_registry(
     why = f"rollback: {reason}"
     if revert.kind == RevertKind.ALIAS:
         registry.set_alias(conn, model_row.id, revert.target, stable)
-        events.append(
+        reg.record(
             conn,
             time=now,
             actor=actor,
@@ -386,7 +387,7 @@ def _revert_registry(
         if row is None or row.stage == to:
             continue
         registry.set_stage(conn, row.id, to, now)
-        events.append(
+        reg.record(
             conn,
             time=now,
             actor=actor,
