@@ -14,7 +14,7 @@ from typing import Any
 from mlpipex.client.models import ModelMethods
 from mlpipex.client.tracking import TrackingMethods
 from mlpipex.config import Location, Settings, resolve
-from mlpipex.domain.deployment import EndpointStatus
+from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.models import (
     DatasetRef,
     Event,
@@ -389,7 +389,7 @@ class Client(TrackingMethods, ModelMethods):
 
     def endpoint_timeseries(
         self, name: str, since_ms: int = 0, bucket_s: int = 10
-    ) -> list[dict[str, Any]]:
+    ) -> list[TrafficBucket]:
         return endpoints.timeseries(self._registry(), name, since_ms, bucket_s)
 
     # -- monitoring ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from mlpipex.client.client import Client, DatasetsArg
 from mlpipex.client.http import Http
 from mlpipex.client.models import materialize
 from mlpipex.client.remote_tracking import RemoteTrackingMethods
-from mlpipex.domain.deployment import EndpointStatus
+from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
@@ -360,13 +360,13 @@ class RemoteClient(RemoteTrackingMethods, Client):
 
     def endpoint_timeseries(
         self, name: str, since_ms: int = 0, bucket_s: int = 10
-    ) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.http.call(
+    ) -> list[TrafficBucket]:
+        found = self.http.call(
             "GET",
             f"/api/v1/endpoints/{_q(name)}/timeseries",
             params={"since_ms": since_ms, "bucket_s": bucket_s},
         )
-        return result
+        return [TrafficBucket.from_json(b) for b in found]
 
     # -- monitoring ----------------------------------------------------------------------------
     def endpoint_drift(

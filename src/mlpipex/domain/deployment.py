@@ -287,6 +287,59 @@ class EndpointStatus:
         )
 
 
+@dataclass(frozen=True)
+class TrafficBucket:
+    """One version's requests to an endpoint in one time bucket (``time``: its start, in ms)."""
+
+    time: int
+    version: int
+    requests: int
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": self.time,
+            "version": self.version,
+            "requests": self.requests,
+            "errors": self.errors,
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> TrafficBucket:
+        return cls(
+            int(d["time"]),
+            int(d["version"]),
+            int(d["requests"]),
+            int(d["errors"]),
+            d["p50_ms"],
+            d["p99_ms"],
+        )
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """A serving host as last heard from: the desired state's generation it serves, its errors."""
+
+    name: str
+    url: str
+    generation: int
+    errors: tuple[str, ...]
+    last_seen: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "generation": self.generation,
+            "errors": list(self.errors),
+            "last_seen": self.last_seen,
+        }
+
+
 def _dump(part: Shadow | Rollout | None) -> dict[str, Any] | None:
     """A part of the spec as it is stored (defaults in, unset values out)."""
     return None if part is None else part.model_dump(mode="json", exclude_none=True)

@@ -81,7 +81,7 @@ def drift_share(reg: Registry) -> DriftShare:
 def report(reg: Registry, endpoint: str, since_ms: int = 0, bucket_s: int = 60) -> str:
     """The endpoint's monitoring report (one self-contained HTML page): per serving version its
     reference versus current distributions and drift, and traffic over time."""
-    from mlpipex.monitor.report import VersionInfo, render_report
+    from mlpipex.monitor.report import TimePoint, VersionInfo, render_report
 
     ep = endpoints.endpoint(reg, endpoint)
     infos, drifts, profiles, current = [], {}, {}, {}
@@ -94,7 +94,10 @@ def report(reg: Registry, endpoint: str, since_ms: int = 0, bucket_s: int = 60) 
         except NotFound:  # a version without a reference profile: traffic only
             continue
     series = endpoints.timeseries(reg, endpoint, since_ms, bucket_s)
-    points = [{**p, "time": p["time"] / 1000} for p in series]
+    points = [
+        TimePoint(b.time / 1000, b.version, b.requests, b.errors, b.p50_ms, b.p99_ms)
+        for b in series
+    ]
     return render_report(
         endpoint=endpoint,
         versions=infos,

@@ -12,11 +12,13 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
 from mlpipex.domain.deployment import (
+    AgentInfo,
     Deployment,
     DeploymentState,
     Endpoint,
     EndpointStatus,
     Share,
+    TrafficBucket,
     VersionStats,
 )
 from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
@@ -278,22 +280,16 @@ def report(reg: Registry, body: Mapping[str, Any]) -> None:
         )
 
 
-def agents(reg: Registry) -> list[dict[str, Any]]:
+def agents(reg: Registry) -> list[AgentInfo]:
     reg.require("viewer")
     with reg.store.read() as conn:
         return [
-            {
-                "name": a.name,
-                "url": a.url,
-                "generation": a.generation,
-                "errors": a.errors,
-                "last_seen": a.last_seen,
-            }
+            AgentInfo(a.name, a.url, a.generation, tuple(a.errors), a.last_seen)
             for a in deploy.agents(conn)
         ]
 
 
-def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> list[dict[str, Any]]:
+def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> list[TrafficBucket]:
     """Per version and time bucket: requests, errors, p50 and p99 latency (for charts)."""
     with reg.store.read() as conn:
         ep = _require(conn, name)
@@ -307,13 +303,13 @@ def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> l
     for (t, version), rows in sorted(buckets.items()):
         hist = merge([r.latency_buckets for r in rows])
         out.append(
-            {
-                "time": t,
-                "version": version,
-                "requests": sum(r.requests for r in rows),
-                "errors": sum(r.errors for r in rows),
-                "p50_ms": quantile(hist, 0.5),
-                "p99_ms": quantile(hist, 0.99),
-            }
+            TrafficBucket(
+                time=t,
+                version=version,
+                requests=sum(r.requests for r in rows),
+                errors=sum(r.errors for r in rows),
+                p50_ms=quantile(hist, 0.5),
+                p99_ms=quantile(hist, 0.99),
+            )
         )
     return out

@@ -37,7 +37,7 @@ def deployments(reg: RegistryDep, name: str, limit: int = 20) -> list[dict[str, 
 def timeseries(
     reg: RegistryDep, name: str, since_ms: int = 0, bucket_s: int = 10
 ) -> list[dict[str, Any]]:
-    return endpoints.timeseries(reg, name, since_ms, max(1, bucket_s))
+    return [b.to_json() for b in endpoints.timeseries(reg, name, since_ms, max(1, bucket_s))]
 
 
 @router.post("/endpoints/{name}/rollback")
@@ -64,4 +64,4 @@ def report(reg: RegistryDep, body: dict[str, Any] = Body(...)) -> dict[str, Any]
 
 @router.get("/agents")
 def agents(reg: RegistryDep) -> list[dict[str, Any]]:
-    return endpoints.agents(reg)
+    return [a.to_json() for a in endpoints.agents(reg)]

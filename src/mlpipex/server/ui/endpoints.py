@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from mlpipex.domain.deployment import Deployment, EndpointStatus, StepVerdict
+from mlpipex.domain.deployment import Deployment, EndpointStatus, StepVerdict, TrafficBucket
 from mlpipex.monitor import alerts
 from mlpipex.server.deps import RegistryDep
 from mlpipex.server.ui import render
@@ -127,16 +127,15 @@ def status(reg: Registry, name: str) -> EndpointView:
     )
 
 
-def _sample(b: dict[str, float]) -> Sample:
+def _sample(b: TrafficBucket) -> Sample:
     """A bucket of counts (requests, errors) as rates."""
-    requests = float(b["requests"])
     return Sample(
-        int(b["time"]),
-        int(b["version"]),
-        requests / BUCKET_S,
-        float(b["errors"]) / requests if requests else 0.0,
-        b["p50_ms"],
-        b["p99_ms"],
+        b.time,
+        b.version,
+        b.requests / BUCKET_S,
+        b.errors / b.requests if b.requests else 0.0,
+        b.p50_ms,
+        b.p99_ms,
     )
 
 
