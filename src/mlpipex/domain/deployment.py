@@ -15,6 +15,13 @@ from mlpipex.domain.endpoint import EndpointSpec, Rollout, Shadow
 NO_STAGE = "None"
 
 
+class _Record:
+    """A flat record's JSON: its fields in order, tuples as lists."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items()}
+
+
 class DeploymentState(StrEnum):
     PROGRESSING = "progressing"
     PAUSED = "paused"
@@ -47,14 +54,11 @@ class DriftShare(Protocol):
 
 
 @dataclass(frozen=True)
-class Share:
+class Share(_Record):
     """One version's weight (percent) in an endpoint's traffic."""
 
     version: int
     weight: int
-
-    def to_json(self) -> dict[str, int]:
-        return {"version": self.version, "weight": self.weight}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Share:
@@ -62,7 +66,7 @@ class Share:
 
 
 @dataclass(frozen=True)
-class Revert:
+class Revert(_Record):
     """How to undo the registry change that started a rollout: a stage (the failed version goes
     back to the stage it came from) or an alias."""
 
@@ -78,16 +82,13 @@ class Revert:
     def of_alias(cls, alias: str) -> Revert:
         return cls(RevertKind.ALIAS, alias)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": str(self.kind), "target": self.target, "failed_from": self.failed_from}
-
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Revert:
         return cls(RevertKind(d["kind"]), str(d["target"]), d.get("failed_from"))
 
 
 @dataclass(frozen=True)
-class StepVerdict:
+class StepVerdict(_Record):
     """A rollout step judged on the new version's own requests in ``window``."""
 
     step: int
@@ -101,21 +102,6 @@ class StepVerdict:
     enough_data: bool
     passed: bool
     window: tuple[int, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "weight": self.weight,
-            "requests": self.requests,
-            "errors": self.errors,
-            "error_rate": self.error_rate,
-            "p99_latency_ms": self.p99_latency_ms,
-            "drift": self.drift,
-            "breached": list(self.breached),
-            "enough_data": self.enough_data,
-            "passed": self.passed,
-            "window": list(self.window),
-        }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> StepVerdict:
@@ -212,21 +198,13 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
-class VersionStats:
+class VersionStats(_Record):
     """One version's requests to an endpoint over the last minute."""
 
     requests_1m: int
     errors_1m: int
     client_errors_1m: int
     p99_latency_ms_1m: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "requests_1m": self.requests_1m,
-            "errors_1m": self.errors_1m,
-            "client_errors_1m": self.client_errors_1m,
-            "p99_latency_ms_1m": self.p99_latency_ms_1m,
-        }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> VersionStats:
@@ -288,7 +266,7 @@ class EndpointStatus:
 
 
 @dataclass(frozen=True)
-class TrafficBucket:
+class TrafficBucket(_Record):
     """One version's requests to an endpoint in one time bucket (``time``: its start, in ms)."""
 
     time: int
@@ -297,16 +275,6 @@ class TrafficBucket:
     errors: int
     p50_ms: float
     p99_ms: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "time": self.time,
-            "version": self.version,
-            "requests": self.requests,
-            "errors": self.errors,
-            "p50_ms": self.p50_ms,
-            "p99_ms": self.p99_ms,
-        }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> TrafficBucket:
@@ -321,7 +289,7 @@ class TrafficBucket:
 
 
 @dataclass(frozen=True)
-class AgentInfo:
+class AgentInfo(_Record):
     """A serving host as last heard from: the desired state's generation it serves, its errors."""
 
     name: str
@@ -329,15 +297,6 @@ class AgentInfo:
     generation: int
     errors: tuple[str, ...]
     last_seen: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "url": self.url,
-            "generation": self.generation,
-            "errors": list(self.errors),
-            "last_seen": self.last_seen,
-        }
 
 
 def _dump(part: Shadow | Rollout | None) -> dict[str, Any] | None:
