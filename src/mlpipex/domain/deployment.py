@@ -11,9 +11,6 @@ from typing import Any, Protocol
 
 from mlpipex.domain.endpoint import EndpointSpec, Rollout, Shadow
 
-# The stage every version starts in: the registry's "no stage" (its wire value is "None").
-NO_STAGE = "None"
-
 
 class _Record:
     """A flat record's JSON: its fields in order, tuples as lists."""

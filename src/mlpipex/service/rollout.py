@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
 from mlpipex.domain.deployment import (
-    NO_STAGE,
     Deployment,
     DeploymentState,
     DriftShare,
@@ -26,6 +25,7 @@ from mlpipex.domain.deployment import (
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.endpoint import EndpointSpec
 from mlpipex.domain.latency import quantile
+from mlpipex.domain.policy import Stage
 from mlpipex.service.context import Registry
 from mlpipex.store import deploy, registry
 
@@ -381,7 +381,7 @@ def _revert_registry(
         )
         return
     stage = revert.target
-    moves = [(failed, revert.failed_from or NO_STAGE), (stable, stage)]
+    moves = [(failed, revert.failed_from or Stage.NONE.value), (stable, stage)]
     for version, to in moves:
         row = registry.version_row(conn, model_row.id, version)
         if row is None or row.stage == to:
