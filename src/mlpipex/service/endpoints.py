@@ -23,6 +23,7 @@ from mlpipex.domain.deployment import (
 )
 from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
+from mlpipex.domain.models import ModelVersion
 from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import rollout
 from mlpipex.service.context import Registry
@@ -231,7 +232,7 @@ def desired(reg: Registry) -> dict[str, Any]:
     return {"generation": generation, "endpoints": out}
 
 
-def _served(versions: Mapping[int, Any], version: int) -> dict[str, Any] | None:
+def _served(versions: Mapping[int, ModelVersion], version: int) -> dict[str, Any] | None:
     v = versions.get(version)
     if v is None:
         return None
