@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: quickstart test fuzz check lint typecheck bench clean
+.PHONY: quickstart test fuzz check lint typecheck layers bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-check: lint typecheck
+# The layers of docs/architecture.md: no module imports a layer above its own.
+layers: $(BIN)/.installed
+	$(BIN)/lint-imports
+
+check: lint typecheck layers
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

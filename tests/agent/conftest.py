@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 
 from mlpipex.flavors import read_package, save_model
 from tests.agent.plane import ControlPlane
+from tests.conftest import wait_for
 
 # A model that fails on every request (it answers only while being saved, which predicts on the
 # example): its errors must never reach a caller when it is a shadow.
@@ -133,16 +134,6 @@ class AgentProcess:
         finally:
             if self.proc.stdout:
                 self.proc.stdout.close()
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from mlpipex.errors import Corrupt
 from mlpipex.objects.remote import FsspecStore
 from tests.conftest import CliResult, free_port, start_server, stop_server
 
+pytestmark = pytest.mark.slow  # starts processes
+
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[dict[str, str]]:

@@ -13,6 +13,8 @@ from mlpipex.flavors import load_model
 from mlpipex.serving import HEADER
 from tests.serving.conftest import Packages, start, stop, url_of
 
+pytestmark = pytest.mark.slow  # starts processes
+
 
 def test_serve_a_registered_version_with_two_workers(packages: Packages, tmp_path: Path):
     registry = str(tmp_path / "reg")

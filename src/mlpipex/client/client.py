@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mlpipex.client.models import ModelMethods
 from mlpipex.client.tracking import TrackingMethods
 from mlpipex.config import Location, Settings, resolve
+from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.models import (
     DatasetRef,
     Event,
@@ -374,18 +375,18 @@ class Client(TrackingMethods, ModelMethods):
         return webhooks.deliver_due(self._registry())
 
     # -- endpoints -----------------------------------------------------------------------------
-    def apply_endpoint(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+    def apply_endpoint(self, spec: Mapping[str, Any]) -> EndpointStatus:
         return endpoints.apply(self._registry(True), spec)
 
-    def endpoint_status(self, name: str) -> dict[str, Any]:
+    def endpoint_status(self, name: str) -> EndpointStatus:
         return endpoints.get_status(self._registry(), name)
 
-    def list_endpoints(self) -> list[dict[str, Any]]:
+    def list_endpoints(self) -> list[EndpointStatus]:
         if not self.location.exists:
             return []
         return endpoints.list_endpoints(self._registry())
 
-    def rollback_endpoint(self, name: str, reason: str = "") -> dict[str, Any]:
+    def rollback_endpoint(self, name: str, reason: str = "") -> EndpointStatus:
         return endpoints.rollback(self._registry(), name, reason)
 
     def delete_endpoint(self, name: str) -> None:
@@ -393,7 +394,7 @@ class Client(TrackingMethods, ModelMethods):
 
     def endpoint_timeseries(
         self, name: str, since_ms: int = 0, bucket_s: int = 10
-    ) -> list[dict[str, Any]]:
+    ) -> list[TrafficBucket]:
         return endpoints.timeseries(self._registry(), name, since_ms, bucket_s)
 
     # -- monitoring ----------------------------------------------------------------------------

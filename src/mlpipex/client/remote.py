@@ -15,6 +15,7 @@ from mlpipex.client.client import Client, DatasetsArg
 from mlpipex.client.http import Http
 from mlpipex.client.models import materialize
 from mlpipex.client.remote_tracking import RemoteTrackingMethods
+from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
@@ -342,36 +343,34 @@ class RemoteClient(RemoteTrackingMethods, Client):
         raise NotFound("servers send deliveries themselves")
 
     # -- endpoints -----------------------------------------------------------------------------
-    def apply_endpoint(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.call("PUT", "/api/v1/endpoints", json=dict(spec))
-        return result
+    def apply_endpoint(self, spec: Mapping[str, Any]) -> EndpointStatus:
+        return EndpointStatus.from_json(self.http.call("PUT", "/api/v1/endpoints", json=dict(spec)))
 
-    def endpoint_status(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.call("GET", f"/api/v1/endpoints/{_q(name)}")
-        return result
+    def endpoint_status(self, name: str) -> EndpointStatus:
+        return EndpointStatus.from_json(self.http.call("GET", f"/api/v1/endpoints/{_q(name)}"))
 
-    def list_endpoints(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.http.call("GET", "/api/v1/endpoints")
-        return result
+    def list_endpoints(self) -> list[EndpointStatus]:
+        return [EndpointStatus.from_json(s) for s in self.http.call("GET", "/api/v1/endpoints")]
 
-    def rollback_endpoint(self, name: str, reason: str = "") -> dict[str, Any]:
-        result: dict[str, Any] = self.http.call(
-            "POST", f"/api/v1/endpoints/{_q(name)}/rollback", json={"reason": reason}
+    def rollback_endpoint(self, name: str, reason: str = "") -> EndpointStatus:
+        return EndpointStatus.from_json(
+            self.http.call(
+                "POST", f"/api/v1/endpoints/{_q(name)}/rollback", json={"reason": reason}
+            )
         )
-        return result
 
     def delete_endpoint(self, name: str) -> None:
         self.http.call("DELETE", f"/api/v1/endpoints/{_q(name)}")
 
     def endpoint_timeseries(
         self, name: str, since_ms: int = 0, bucket_s: int = 10
-    ) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.http.call(
+    ) -> list[TrafficBucket]:
+        found = self.http.call(
             "GET",
             f"/api/v1/endpoints/{_q(name)}/timeseries",
             params={"since_ms": since_ms, "bucket_s": bucket_s},
         )
-        return result
+        return [TrafficBucket.from_json(b) for b in found]
 
     # -- monitoring ----------------------------------------------------------------------------
     def endpoint_drift(

@@ -9,6 +9,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,7 +19,18 @@ from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.roles import ROLES, unknown_roles
 from mlpipex.errors import Invalid
 
-DEFAULT_STAGES = ["None", "Staging", "Production", "Archived"]
+
+class Stage(StrEnum):
+    """The built-in stages (a policy may name others). NONE is "no stage", where every version
+    starts; its value is "None", as stored and as MLflow's API sends it."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+
+
+DEFAULT_STAGES = [s.value for s in Stage]
 _CMP: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     ">": operator.gt,

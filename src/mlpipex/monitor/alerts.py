@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlpipex.domain import events as ev
-from mlpipex.domain.endpoint import parse_endpoint
+from mlpipex.domain.deployment import Endpoint
 from mlpipex.domain.latency import quantile
 from mlpipex.errors import MLPipeXError, NotFound
 from mlpipex.monitor import quality, serving
@@ -29,10 +29,10 @@ def open_alerts(reg: Registry, endpoint: str | None = None) -> list[dict[str, An
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def quality_findings(reg: Registry, ep: Any) -> dict[int, dict[str, Any] | None]:
+def quality_findings(reg: Registry, ep: Endpoint) -> dict[int, dict[str, Any] | None]:
     """Per version with live quality: the quality finding (None: within tolerance, or too few
     labels to say). One join over the endpoint's window serves every version."""
-    rules = parse_endpoint(ep.spec).monitoring.quality
+    rules = ep.spec.monitoring.quality
     try:
         report = quality.measure(reg, ep.name)
     except MLPipeXError:  # labels that cannot be scored: no verdict
@@ -42,9 +42,11 @@ def quality_findings(reg: Registry, ep: Any) -> dict[int, dict[str, Any] | None]
     }
 
 
-def findings(reg: Registry, ep: Any, version: int, now: int) -> dict[str, dict[str, Any] | None]:
+def findings(
+    reg: Registry, ep: Endpoint, version: int, now: int
+) -> dict[str, dict[str, Any] | None]:
     """Per kind: the finding's details when it holds, None when it does not, absent when unknown."""
-    spec = parse_endpoint(ep.spec)
+    spec = ep.spec
     rules = spec.rollout.analysis
     out: dict[str, dict[str, Any] | None] = {}
     with reg.store.read() as conn:
@@ -83,18 +85,18 @@ def evaluate(reg: Registry) -> int:
     for ep in eps:
         live = quality_findings(reg, ep)
         for w in ep.traffic:
-            if w["weight"] == 0:
+            if w.weight == 0:
                 continue
-            found = findings(reg, ep, w["version"], now)
-            if w["version"] in live:
-                found["quality"] = live[w["version"]]
+            found = findings(reg, ep, w.version, now)
+            if w.version in live:
+                found["quality"] = live[w.version]
             for kind, finding in found.items():
-                changed += _record(reg, ep, w["version"], kind, finding, now)
+                changed += _record(reg, ep, w.version, kind, finding, now)
     return changed
 
 
 def _record(
-    reg: Registry, ep: Any, version: int, kind: str, finding: dict[str, Any] | None, now: int
+    reg: Registry, ep: Endpoint, version: int, kind: str, finding: dict[str, Any] | None, now: int
 ) -> int:
     with reg.store.write() as conn:
         current = conn.execute(

@@ -15,13 +15,19 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from mlpipex.domain.deployment import DeploymentState
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS
 from mlpipex.errors import MLPipeXError
 from mlpipex.monitor import alerts, quality
 from mlpipex.service.context import Registry
 from mlpipex.store import deploy
 
-STATES = ("progressing", "succeeded", "rolled_back", "paused")
+STATES = (
+    DeploymentState.PROGRESSING,
+    DeploymentState.SUCCEEDED,
+    DeploymentState.ROLLED_BACK,
+    DeploymentState.PAUSED,
+)
 
 
 class ControlPlaneCollector(Collector):
@@ -69,7 +75,7 @@ class ControlPlaneCollector(Collector):
             eps = deploy.endpoints(conn)
             for ep in eps:
                 for w in ep.traffic:
-                    weight.add_metric([ep.name, str(w["version"])], w["weight"])
+                    weight.add_metric([ep.name, str(w.version)], w.weight)
                 d = deploy.latest_deployment(conn, ep.id)
                 if d is not None:
                     for s in STATES:

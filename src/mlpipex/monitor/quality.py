@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlpipex.domain.durations import parse_duration
-from mlpipex.domain.endpoint import parse_endpoint
 from mlpipex.domain.outcome import CLASSIFICATION, REGISTERED_NAMES, REGRESSION, worse_by
 from mlpipex.errors import Invalid, MLPipeXError
 from mlpipex.monitor import feedback, predictions, scores
@@ -194,7 +193,7 @@ class QualityPoint:
 def series(reg: Registry, endpoint: str, since_ms: int, bucket_ms: int) -> list[QualityPoint]:
     """Live quality per version and bucket of prediction time, for charts."""
     ep = endpoints.endpoint(reg, endpoint)
-    task = parse_endpoint(ep.spec).monitoring.quality.task
+    task = ep.spec.monitoring.quality.task
     rows = join(
         predictions.read(reg, endpoint, since_ms, columns=JOINED),
         feedback.read(reg, endpoint, since_ms),
@@ -221,12 +220,12 @@ def measure(
     its labelled predictions of the window (default: the endpoint's monitoring.quality.window)
     and their metrics beside the registered ones."""
     ep = endpoints.endpoint(reg, endpoint)
-    spec = parse_endpoint(ep.spec).monitoring.quality
+    spec = ep.spec.monitoring.quality
     if since_ms is None:
         since_ms = reg.clock() - int(parse_duration(window or spec.window) * 1000)
     logged = predictions.read(reg, endpoint, since_ms, version, columns=JOINED)
     rows = join(logged, feedback.read(reg, endpoint, since_ms, version))
-    wanted = {version} if version is not None else {int(w["version"]) for w in ep.traffic}
+    wanted = {version} if version is not None else {w.version for w in ep.traffic}
     found = np.asarray(rows.column("version").to_numpy(zero_copy_only=False))
     if version is None:
         wanted |= {int(v) for v in np.unique(found)}

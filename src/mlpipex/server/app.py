@@ -8,40 +8,38 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from mlpipex import __version__
+from mlpipex.config import Settings
 from mlpipex.errors import Invalid
 from mlpipex.location import resolve
-from mlpipex.objects import open_store
 from mlpipex.server import errors
 from mlpipex.server.background import loops
 from mlpipex.server.deps import ServerState
 from mlpipex.server.headers import SecurityHeaders
 from mlpipex.server.limits import BodyLimit
 from mlpipex.server.settings import ServerSettings
-from mlpipex.service.open import OBJECTS_KEY, load_policy
-from mlpipex.service.secrets import SecretBox
-from mlpipex.store import Store, registry
+from mlpipex.service.context import Actor
+from mlpipex.service.open import open_registry
 
 
 def open_state(settings: ServerSettings) -> ServerState:
+    """The server's store, objects, policy and secrets, opened as any registry is."""
     loc = resolve(settings.store, settings.objects)
     if loc.kind == "http":
         raise Invalid("the server's --store must be a database or a folder")
-    store = Store(loc.url)
-    with store.read() as conn:
-        recorded = registry.get_setting(conn, OBJECTS_KEY)
-    objects_url = settings.objects or recorded or loc.objects
-    if objects_url is None:
-        raise Invalid("no object store is known for this database", hint="pass --objects URL")
-    if recorded is None:
-        with store.write() as conn:
-            registry.record_setting(conn, OBJECTS_KEY, objects_url)
-    key_file = loc.root / "secret.key" if loc.root else None
+    # model_construct: the server's own settings are the whole truth, nothing more is read.
+    opened = open_registry(
+        loc,
+        Settings.model_construct(
+            objects=settings.objects,
+            policy=settings.policy,
+            secret_key=settings.secret_key,
+            allow_private_webhooks=settings.allow_private_webhooks,
+        ),
+        create=True,
+        actor=Actor("mlpipex-server"),
+    )
     return ServerState(
-        settings,
-        store,
-        open_store(objects_url),
-        load_policy(settings.policy),
-        SecretBox(settings.secret_key, key_file),
+        settings, opened.store, opened.objects, opened.default_policy, opened.secrets
     )
 
 

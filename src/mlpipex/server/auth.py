@@ -116,7 +116,8 @@ class AuthMiddleware:
             )
         except Unauthorized as exc:
             response = respond(request, exc)
-            response.headers["WWW-Authenticate"] = 'Basic realm="mlpipex", Bearer'
+            if response.status_code == 401:  # not on the UI's redirect to its sign-in page
+                response.headers["WWW-Authenticate"] = 'Basic realm="mlpipex", Bearer'
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["actor"] = actor

@@ -6,8 +6,9 @@ RMSE). A step waits up to ``analysis.quality_wait`` past its interval for
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
 
+from mlpipex.domain.deployment import StepVerdict
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.endpoint import EndpointSpec
 from mlpipex.domain.outcome import LOWER_IS_BETTER, worse_by
@@ -18,24 +19,24 @@ QualityFn = Callable[[str, int, int], tuple[int, dict[str, float]]]
 
 
 def judge(
-    result: dict[str, Any],
+    result: StepVerdict,
     spec: EndpointSpec,
     endpoint: str,
     version: int,
     step_started_at: int,
     now: int,
     quality: QualityFn | None,
-) -> dict[str, Any] | None:
+) -> StepVerdict | None:
     """The step's result with the quality check added, or None while it waits for labels."""
     wanted = spec.rollout.analysis.min_quality
-    if quality is None or not wanted or result["breached"] or result["weight"] == 0:
+    if quality is None or not wanted or result.breached or result.weight == 0:
         return result
     labelled, live = quality(endpoint, version, step_started_at)
     if labelled < spec.monitoring.quality.min_labels:
         waited = now - step_started_at - spec.rollout.interval_s * 1000
         if waited < parse_duration(spec.rollout.analysis.quality_wait) * 1000:
             return None
-        return {**result, "quality": {"labelled": labelled, "verdict": "not enough labels"}}
+        return replace(result, quality={"labelled": labelled, "verdict": "not enough labels"})
     breached = []
     for metric, bound in sorted(wanted.items()):
         value = live.get(metric)
@@ -44,9 +45,9 @@ def judge(
         elif worse_by(metric, value, bound) > 0:
             op = ">" if metric in LOWER_IS_BETTER else "<"
             breached.append(f"live {metric} {value:.4f} {op} min_quality {bound:g}")
-    return {
-        **result,
-        "quality": {"labelled": labelled, **live},
-        "breached": breached,
-        "passed": result["passed"] and not breached,
-    }
+    return replace(
+        result,
+        quality={"labelled": labelled, **live},
+        breached=tuple(breached),
+        passed=result.passed and not breached,
+    )
