@@ -14,6 +14,8 @@ from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store
 
 ROLES = ("viewer", "editor", "approver", "admin")
+# the caller of a server without --auth that names nobody
+ANONYMOUS = "anonymous"
 
 
 def now_ms() -> int:

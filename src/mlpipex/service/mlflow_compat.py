@@ -223,8 +223,10 @@ def create_run(
     run_name: str | None,
     start_time: int | None,
     tags: Mapping[str, str],
+    user_id: str = "",
 ) -> MlflowRun:
-    """A run, with its commit and entry point read from MLflow's source tags."""
+    """A run, with its commit and entry point read from MLflow's source tags; user_id is who
+    the client says runs it (kept when the server does not authenticate)."""
     ensure_default(reg)
     name = run_name or tags.get(RUN_NAME_TAG) or f"run-{secrets.token_hex(4)}"
     run = tracking.create_run(
@@ -236,6 +238,7 @@ def create_run(
             commit=_commit(tags),
             entry_point=tags.get(SOURCE_NAME_TAG),
             start_time=start_time,
+            user_id=user_id[:256] or None,
         ),
     )
     return MlflowRun(run)  # a new run has no metrics, inputs or outputs yet

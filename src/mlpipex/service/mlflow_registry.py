@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
 from mlpipex.domain.refs import VersionRef, check_model_name
 from mlpipex.errors import Conflict, Invalid, NotFound
@@ -23,6 +24,7 @@ from mlpipex.service.models import require_model
 from mlpipex.store import events, registry
 from mlpipex.store import mlflow_records as records
 from mlpipex.store import schema as t
+from mlpipex.store import tracking as runs_store
 
 MODEL_DELETED = ev.MODEL_DELETED
 VERSION_DELETED = ev.VERSION_DELETED
@@ -133,32 +135,49 @@ def create_version(
 ) -> MlflowVersion:
     """Register the files under source as a new version. A logged model's source run (or the
     run named) is the run it inherits commit, datasets and metrics from; a refusal names what
-    is missing."""
+    is missing. A source or run this registry does not hold is recorded, as MLflow records it,
+    as an external reference when the policy allows it (never deployable), else refused."""
     check_model_name(name)
-    place = locate_uri(f"models:/{model_id}" if model_id and not source else source)
-    if place.kind == "model" or model_id:
-        lm = logged_models.get(reg, place.key if place.kind == "model" else str(model_id))
-        model_id, run_id = lm.id, run_id or lm.source_run_id
-    elif place.kind == "run":
-        run_id = run_id or place.key
-    found = files(reg, place)
-    if place.path and not found:
-        raise NotFound(f"{source} holds no files to register")
+    found, run_id, model_id = _held(reg, source, run_id, model_id)
+    with reg.store.read() as conn:
+        run_known = run_id is None or runs_store.run_row(conn, run_id) is not None
     v = register.register_version(
         reg,
         register.Registration(
             name=name,
             path=None,
-            files=relative(found, place.path) if found else [],
+            files=found or [],
             run_id=run_id or None,
             tags=dict(tags),
             description=description,
+            external="" if found and run_known else source or f"runs:/{run_id}",
         ),
     )
     with reg.store.write() as conn:
         row = require_model(conn, name)
         records.put_version_source(conn, row.id, v.version, source, model_id)
     return MlflowVersion(v, source, model_id)
+
+
+def _held(
+    reg: Registry, source: str, run_id: str | None, model_id: str | None
+) -> tuple[list[FileEntry] | None, str | None, str | None]:
+    """The files source names that this registry holds (None when it holds none), and the run
+    and logged model the version comes from."""
+    try:
+        place = locate_uri(f"models:/{model_id}" if model_id and not source else source)
+    except Invalid:
+        return None, run_id, model_id
+    if place.kind == "model" or model_id:
+        lm = logged_models.get(reg, place.key if place.kind == "model" else str(model_id))
+        model_id, run_id = lm.id, run_id or lm.source_run_id
+    elif place.kind == "run":
+        run_id = run_id or place.key
+    try:
+        found = files(reg, place)
+    except NotFound:
+        return None, run_id, model_id
+    return (relative(found, place.path) if found else None), run_id, model_id
 
 
 def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:

@@ -19,7 +19,7 @@ from mlpipex.domain.models import Page
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service import search
-from mlpipex.service.context import Registry
+from mlpipex.service.context import ANONYMOUS, Registry
 from mlpipex.store import tracking as store
 
 MAX_KEY = 250
@@ -252,6 +252,8 @@ class NewRun:
     commit_dirty: bool = False
     entry_point: str | None = None
     start_time: int | None = None
+    # who the client says started the run, kept only when the caller is not authenticated
+    user_id: str | None = None
 
 
 def create_run(reg: Registry, new: NewRun) -> Run:
@@ -275,7 +277,7 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             name=name,
             status="RUNNING",
             lifecycle_stage="active",
-            user_id=reg.actor.name,
+            user_id=(new.user_id if reg.actor.name == ANONYMOUS else None) or reg.actor.name,
             start_time=new.start_time or now,
             end_time=None,
             parent_id=new.parent_id,

@@ -151,7 +151,7 @@ class ListArtifacts(RunArgs):
 def create(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Create, args)
     tags = {t.key: t.value for t in a.tags}
-    r = compat.create_run(reg, a.experiment_id, a.run_name or None, a.start_time, tags)
+    r = compat.create_run(reg, a.experiment_id, a.run_name or None, a.start_time, tags, a.user_id)
     return ok({"run": run(r, root)})
 
 
