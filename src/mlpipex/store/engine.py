@@ -18,7 +18,7 @@ from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from mlpipex.errors import Conflict, MLPipeXError, Unavailable
 
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0008"
 _MIGRATION_LOCK = 72_430_119
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

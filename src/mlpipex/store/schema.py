@@ -205,6 +205,8 @@ experiments = Table(
     Column("lifecycle_stage", String(32), nullable=False, default="active"),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # where an MLflow client asked this experiment's artifacts to go (None: the artifact proxy)
+    Column("artifact_location", String(1024), nullable=True),
 )
 
 experiment_tags = Table(
@@ -374,4 +376,9 @@ webhook_deliveries = Table(
 )
 
 # Tables of other parts register on this metadata when their module is imported.
-from mlpipex.store import schema_deploy, schema_mlflow, schema_monitor  # noqa: E402, F401
+from mlpipex.store import (  # noqa: E402, F401
+    schema_deploy,
+    schema_mlflow,
+    schema_monitor,
+    schema_traces,
+)
