@@ -74,7 +74,17 @@ def experiment_id(value: str | int) -> int:
         raise NotFound(f"experiment {value!r} does not exist") from None
 
 
-def create_experiment(reg: Registry, name: str, tags: Mapping[str, str]) -> Experiment:
+def create_experiment(
+    reg: Registry, name: str, tags: Mapping[str, str], artifact_location: str = ""
+) -> Experiment:
+    """An experiment; an artifact location of its own is refused rather than dropped: every
+    artifact goes through this server's proxy into the object store."""
+    if artifact_location:
+        raise Invalid(
+            f"artifact_location {artifact_location[:200]!r} is not supported: this server keeps "
+            "every experiment's artifacts itself (mlflow-artifacts:/, content-addressed)",
+            hint="create the experiment without artifact_location",
+        )
     ensure_default(reg)
     return tracking.create_experiment(reg, name, tags)
 

@@ -205,8 +205,6 @@ experiments = Table(
     Column("lifecycle_stage", String(32), nullable=False, default="active"),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
-    # where an MLflow client asked this experiment's artifacts to go (None: the artifact proxy)
-    Column("artifact_location", String(1024), nullable=True),
 )
 
 experiment_tags = Table(

@@ -65,3 +65,12 @@ def test_create_run_keeps_the_user_the_client_names(tracking: str) -> None:
 
 def test_version_names_the_mlflow_release_the_api_speaks(tracking: str) -> None:
     assert httpx.get(f"{tracking}/version").text.startswith("3.17.")
+
+
+def test_an_artifact_location_of_its_own_is_refused_not_dropped(client: MlflowClient) -> None:
+    name = unique("located")
+    with pytest.raises(MlflowException) as exc:
+        client.create_experiment(name, artifact_location="s3://bucket/elsewhere")
+    assert exc.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "artifact_location" in exc.value.message
+    assert client.get_experiment_by_name(name) is None

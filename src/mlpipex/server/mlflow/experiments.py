@@ -56,7 +56,7 @@ class Tag(Args):
 @router.post("/create")
 def create(reg: Reg, args: Payload) -> Response:
     a = parse(Create, args)
-    e = compat.create_experiment(reg, a.name, {t.key: t.value for t in a.tags})
+    e = compat.create_experiment(reg, a.name, {t.key: t.value for t in a.tags}, a.artifact_location)
     return ok({"experiment_id": e.id})
 
 

@@ -1,4 +1,4 @@
-"""MLflow 3 traces, spans, assessments; experiments' artifact location
+"""MLflow 3 traces, spans, assessments
 
 Revision ID: 0008
 Revises: 0006
@@ -19,9 +19,6 @@ def _trace_fk() -> sa.Column:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('experiments', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('artifact_location', sa.String(length=1024), nullable=True))
-
     op.create_table('mlflow_traces',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('experiment_id', sa.Integer(), nullable=False),
@@ -81,5 +78,3 @@ def downgrade() -> None:
     op.drop_table('mlflow_trace_metadata')
     op.drop_table('mlflow_trace_tags')
     op.drop_table('mlflow_traces')
-    with op.batch_alter_table('experiments', schema=None) as batch_op:
-        batch_op.drop_column('artifact_location')
