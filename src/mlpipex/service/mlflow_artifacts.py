@@ -148,6 +148,15 @@ def open_file(reg: Registry, path: str) -> tuple[VerifyingReader, int]:
     return reg.objects.open(f.digest), f.size
 
 
+def open_run_file(reg: Registry, run_id: str, path: str) -> tuple[VerifyingReader, int]:
+    """A run's artifact by the run's id and its path in the run."""
+    path = tracking.check_artifact_path(path)
+    for f in files(reg, Place("run", run_id, path)):
+        if f.path == path:
+            return reg.objects.open(f.digest), f.size
+    raise NotFound(f"run {run_id} has no artifact {path!r}")
+
+
 def upload(reg: Registry, path: str, body: Readable) -> FileEntry:
     """Store the bytes (hashed as they stream in) and record them at path."""
     place = locate(path)

@@ -120,8 +120,7 @@ def search_experiments(
     )
     order = _experiment_order(order_by)
     offset = search.decode_page_token(page_token)
-    if not 1 <= max_results <= tracking.MAX_RESULTS:
-        raise Invalid(f"max_results {max_results} must be between 1 and {tracking.MAX_RESULTS}")
+    search.check_max_results(max_results, tracking.MAX_RESULTS)
     with reg.store.read() as conn:
         rows = records.experiment_rows(conn, stages, conds, order, max_results + 1, offset)
         tags = store.experiment_tags(conn, [r.id for r in rows[:max_results]])

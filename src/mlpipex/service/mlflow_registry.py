@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
-from mlpipex.domain.manifest import FileEntry
+from mlpipex.domain.manifest import EXTERNAL_DIGEST, FileEntry
 from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
 from mlpipex.domain.refs import VersionRef, check_model_name
 from mlpipex.errors import Conflict, Invalid, NotFound
@@ -21,7 +21,7 @@ from mlpipex.service.context import Registry
 from mlpipex.service.mlflow_artifacts import files, locate_uri, relative, version_dir
 from mlpipex.service.mlflow_compat import order_terms, paged
 from mlpipex.service.models import require_model
-from mlpipex.store import events, registry
+from mlpipex.store import events, registry, schema_mlflow
 from mlpipex.store import mlflow_records as records
 from mlpipex.store import schema as t
 from mlpipex.store import tracking as runs_store
@@ -36,6 +36,11 @@ class MlflowVersion:
     version: ModelVersion
     source: str
     model_id: str | None = None
+
+    @property
+    def external(self) -> bool:
+        """Recorded as a reference to files elsewhere (its source), holding none here."""
+        return self.version.artifact_digest == EXTERNAL_DIGEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +262,7 @@ def search_versions(
     order = order_terms(
         order_by,
         {"name": t.models.c.name, "version_number": v.version, **_TIMES_VERSION},
-    )
+    ) or [v.stage_entered_at.desc(), v.created_at.desc()]  # MLflow: latest updated first
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
         rows = records.search_version_rows(
@@ -279,9 +284,7 @@ _TIMES_VERSION: dict[str, sa.ColumnElement[Any]] = {
 
 
 def _limit(max_results: int) -> int:
-    if not 1 <= max_results <= MAX_RESULTS:
-        raise Invalid(f"max_results {max_results} must be between 1 and {MAX_RESULTS}")
-    return max_results
+    return search.check_max_results(max_results, MAX_RESULTS)
 
 
 def _conditions(
@@ -295,7 +298,11 @@ def _conditions(
         attrs |= {"run_id": v.run_id, "current_stage": v.stage, "version_number": v.version}
     out: list[sa.ColumnElement[bool]] = []
     for c in search.parse_filter(text, what):
-        if c.entity == "attributes" and c.key in attrs:
+        if versions_too and (c.entity, c.key) == ("attributes", "source_path"):
+            s = schema_mlflow.version_sources.c
+            cmp = search._string_cmp(s.source, c.op, c.value, dialect)
+            out.append(v.id.in_(sa.select(s.version_id).where(cmp)))
+        elif c.entity == "attributes" and c.key in attrs:
             value: Any = c.value
             if c.key == "version_number":
                 value = _numbers(value)
@@ -311,7 +318,10 @@ def _conditions(
         else:
             raise Invalid(
                 f"invalid {what}: {c.entity}.{c.key} is not searchable",
-                hint="filter by " + ", ".join(attrs) + " or tags.KEY",
+                hint="filter by "
+                + ", ".join(attrs)
+                + (", source_path" if versions_too else "")
+                + " or tags.KEY",
             )
     return out
 

@@ -402,6 +402,16 @@ def run_order(order_by: Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
     return out
 
 
+def check_max_results(max_results: int, most: int) -> int:
+    """max_results when it is within 1..most, else refused in MLflow's words."""
+    if not 1 <= max_results <= most:
+        raise Invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied: "
+            f"it must be between 1 and {most}"
+        )
+    return max_results
+
+
 def decode_page_token(token: str | None) -> int:
     if not token:
         return 0

@@ -137,8 +137,7 @@ def search_traces(
     page_token: str | None,
 ) -> Page[TraceInfo]:
     reg.require("viewer")
-    if not 1 <= max_results <= MAX_RESULTS:
-        raise Invalid(f"max_results {max_results} must be between 1 and {MAX_RESULTS}")
+    search.check_max_results(max_results, MAX_RESULTS)
     if not experiment_ids:
         raise Invalid("search_traces needs at least one experiment id")
     conds: list[sa.ColumnElement[bool]] = [

@@ -232,9 +232,7 @@ def search_experiments(
 
 
 def _limit(max_results: int) -> int:
-    if not 1 <= max_results <= MAX_RESULTS:
-        raise Invalid(f"max_results {max_results} must be between 1 and {MAX_RESULTS}")
-    return max_results
+    return search.check_max_results(max_results, MAX_RESULTS)
 
 
 # -- runs ------------------------------------------------------------------------------------

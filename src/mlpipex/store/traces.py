@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.domain.traces import Assessment, Span, TraceInfo, TraceState
 from mlpipex.store import schema_traces as tt
+from mlpipex.store.engine import upsert_into
 
 T = tt.traces.c
 
@@ -21,7 +22,8 @@ def trace_row(conn: Connection, trace_id: str) -> sa.Row[Any] | None:
 
 
 def put_trace(conn: Connection, info: TraceInfo, experiment_id: int) -> None:
-    """Insert the trace's info, or replace the info of a trace its spans started."""
+    """Insert the trace's info, or replace the info of a trace its spans started (the two can
+    arrive at once: the client sends them from parallel workers)."""
     values = {
         "experiment_id": experiment_id,
         "request_time": info.request_time,
@@ -33,35 +35,32 @@ def put_trace(conn: Connection, info: TraceInfo, experiment_id: int) -> None:
         "run_id": info.run_id,
         "model_id": info.model_id,
     }
-    if trace_row(conn, info.trace_id) is None:
-        conn.execute(sa.insert(tt.traces).values(id=info.trace_id, **values))
-    else:
-        conn.execute(sa.update(tt.traces).where(T.id == info.trace_id).values(**values))
+    ins = upsert_into(conn, tt.traces).values(id=info.trace_id, **values)
+    conn.execute(ins.on_conflict_do_update(index_elements=[T.id], set_=values))
     put_pairs(conn, tt.trace_metadata, info.trace_id, info.metadata)
     put_pairs(conn, tt.trace_tags, info.trace_id, info.tags)
 
 
 def ensure_trace(conn: Connection, trace_id: str, experiment_id: int, start_ms: int) -> None:
     """A placeholder for a trace whose spans arrive first (its info follows)."""
-    if trace_row(conn, trace_id) is None:
-        conn.execute(
-            sa.insert(tt.traces).values(
-                id=trace_id,
-                experiment_id=experiment_id,
-                request_time=start_ms,
-                state=TraceState.IN_PROGRESS.value,
-            )
-        )
+    ins = upsert_into(conn, tt.traces).values(
+        id=trace_id,
+        experiment_id=experiment_id,
+        request_time=start_ms,
+        state=TraceState.IN_PROGRESS.value,
+    )
+    conn.execute(ins.on_conflict_do_nothing(index_elements=[T.id]))
 
 
 def put_pairs(conn: Connection, table: sa.Table, trace_id: str, items: Mapping[str, str]) -> None:
     if not items:
         return
+    ins = upsert_into(conn, table)
     c = table.c
-    conn.execute(sa.delete(table).where(c.trace_id == trace_id, c.key.in_(list(items))))
-    conn.execute(
-        sa.insert(table), [{"trace_id": trace_id, "key": k, "value": v} for k, v in items.items()]
+    upsert = ins.on_conflict_do_update(
+        index_elements=[c.trace_id, c.key], set_={"value": ins.excluded.value}
     )
+    conn.execute(upsert, [{"trace_id": trace_id, "key": k, "value": v} for k, v in items.items()])
 
 
 def delete_tag(conn: Connection, trace_id: str, key: str) -> bool:
@@ -77,12 +76,14 @@ def link_run(conn: Connection, trace_ids: Sequence[str], run_id: str) -> int:
 
 def put_spans(conn: Connection, spans: Sequence[Span]) -> None:
     """Spans by (trace, span id): a span sent again (retried) replaces the one stored."""
+    ins = upsert_into(conn, tt.spans)
     c = tt.spans.c
-    for trace_id in {s.trace_id for s in spans}:
-        ids = [s.span_id for s in spans if s.trace_id == trace_id]
-        conn.execute(sa.delete(tt.spans).where(c.trace_id == trace_id, c.span_id.in_(ids)))
+    fields = ("parent_id", "name", "start_ns", "end_ns", "status", "content")
+    upsert = ins.on_conflict_do_update(
+        index_elements=[c.trace_id, c.span_id], set_={f: ins.excluded[f] for f in fields}
+    )
     conn.execute(
-        sa.insert(tt.spans),
+        upsert,
         [
             {
                 "trace_id": s.trace_id,

@@ -20,7 +20,7 @@ def routers() -> list[APIRouter]:
         versions,
     )
 
-    out = [meta.router, traces.ingest]
+    out = [meta.router, traces.ingest, artifacts.files]
     for prefix in ("/api/2.0", "/ajax-api/2.0"):
         api = APIRouter(prefix=prefix)
         for module in (experiments, runs, models, versions, logged_models, artifacts):

@@ -3,7 +3,10 @@ streamed into the content-addressed store, delete. Paths with '..' or a leading 
 
 from __future__ import annotations
 
+import mimetypes
+import posixpath
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import anyio
 import anyio.from_thread
@@ -13,10 +16,12 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from mlpipex.errors import MLPipeXError
+from mlpipex.objects.store import VerifyingReader
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, file_infos, ok, parse
 from mlpipex.service import mlflow_artifacts
 
 router = APIRouter(prefix="/mlflow-artifacts/artifacts", tags=["mlflow artifacts"])
+files = APIRouter(tags=["mlflow artifacts"])
 CHUNK = 4 * 1024 * 1024
 HOP = 1024 * 1024
 
@@ -34,6 +39,32 @@ def list_artifacts(reg: Reg, args: Payload) -> Response:
 @router.get("/{path:path}")
 def download(reg: Reg, path: str) -> StreamingResponse:
     reader, size = mlflow_artifacts.open_file(reg, path)
+    return file_response(reader, size, path)
+
+
+class RunFile(Args):
+    run_id: str = ""
+    run_uuid: str = ""
+    path: str
+
+
+@files.get("/get-artifact")
+def get_artifact(reg: Reg, args: Payload) -> StreamingResponse:
+    """A run's artifact by run id and path (what MLflow's UI downloads)."""
+    a = parse(RunFile, args)
+    reader, size = mlflow_artifacts.open_run_file(reg, a.run_id or a.run_uuid, a.path)
+    return file_response(reader, size, a.path)
+
+
+# MLflow's own model and project files have no extension but are text
+_TEXT_NAMES = {"mlmodel", "mlproject"}
+
+
+def file_response(reader: VerifyingReader, size: int, path: str) -> StreamingResponse:
+    """The file as a download: its type by extension (never sniffed by the browser, whatever
+    the request's Accept says) and its name as the attachment's file name."""
+    name = posixpath.basename(path)
+    kind = "text/plain" if name.lower() in _TEXT_NAMES else mimetypes.guess_type(name)[0]
 
     def chunks() -> Iterator[bytes]:
         with reader:
@@ -42,9 +73,19 @@ def download(reg: Reg, path: str) -> StreamingResponse:
 
     return StreamingResponse(
         iterate_in_threadpool(chunks()),
-        media_type="application/octet-stream",
-        headers={"Content-Length": str(size)},
+        media_type=kind or "application/octet-stream",
+        headers={
+            "Content-Length": str(size),
+            "Content-Disposition": f'attachment; filename="{_quoted(name)}"; '
+            f"filename*=UTF-8''{quote(name, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
+
+
+def _quoted(name: str) -> str:
+    ascii_name = "".join(c if " " <= c < "\x7f" else "_" for c in name)
+    return ascii_name.replace("\\", "\\\\").replace('"', '\\"')
 
 
 @router.put("/{path:path}")

@@ -40,7 +40,7 @@ class RunArgs(Args):
     def _one_id(self) -> RunArgs:
         self.run_id = self.run_id or self.run_uuid
         if not self.run_id:
-            raise ValueError("run_id is required")
+            raise ValueError("Missing value for required parameter 'run_id'.")
         return self
 
 

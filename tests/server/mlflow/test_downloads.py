@@ -1,0 +1,50 @@
+"""Artifact downloads as MLflow serves them (type by extension, attachment name, nosniff;
+/get-artifact by run id), and request errors in MLflow's words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import mlflow
+import pytest
+
+from tests.server.mlflow.conftest import unique
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("a.txt", "text/plain"), ("c.png", "image/png"), ("MLmodel", "text/plain"), ("b.pkl", None)],
+)
+def test_downloads_carry_mlflows_headers(
+    tracking: str, tmp_path: Path, name: str, kind: str | None
+) -> None:
+    (tmp_path / name).write_bytes(b"\x89 payload")
+    mlflow.set_experiment(unique("downloads"))
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(tmp_path / name), "dir")
+    uri = run.info.artifact_uri.removeprefix("mlflow-artifacts:/")
+    by_proxy = httpx.get(f"{tracking}/api/2.0/mlflow-artifacts/artifacts/{uri}/dir/{name}")
+    by_run = httpx.get(
+        f"{tracking}/get-artifact", params={"run_id": run.info.run_id, "path": f"dir/{name}"}
+    )
+    for r in (by_proxy, by_run):
+        assert r.status_code == 200 and r.content == b"\x89 payload"
+        assert r.headers["content-type"].split(";")[0] == (kind or "application/octet-stream")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert f'filename="{name}"' in r.headers["content-disposition"]
+    missing = httpx.get(f"{tracking}/get-artifact", params={"run_id": run.info.run_id, "path": "x"})
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_bad_requests_name_the_parameter_as_mlflow_does(tracking: str) -> None:
+    url = f"{tracking}/api/2.0/mlflow"
+    wrong_type = httpx.post(f"{url}/runs/log-parameter", json={"run_id": 31, "key": "k"})
+    assert wrong_type.status_code == 400
+    assert "Invalid value 31 for parameter 'run_id' supplied" in wrong_type.json()["message"]
+    missing = httpx.post(f"{url}/experiments/create", json={})
+    assert missing.json()["message"] == "Missing value for required parameter 'name'."
+    too_many = httpx.post(f"{url}/runs/search", json={"max_results": 123456789})
+    assert "Invalid value 123456789 for parameter 'max_results'" in too_many.json()["message"]
