@@ -71,6 +71,9 @@ def locate_uri(uri: str) -> Place:
         key = (parsed.netloc + parsed.path).strip("/")
         if key.startswith("m-") and "/" not in key:
             return Place("model", key, "")
+        name, _, number = key.partition("/")
+        if name and number.isdigit():  # models:/NAME/VERSION, as copy_model_version names it
+            return Place("version", key, "")
     if parsed.scheme == "mlflow-artifacts":
         return locate(unquote(parsed.path))
     if parsed.scheme in ("http", "https") and _PROXY in parsed.path:

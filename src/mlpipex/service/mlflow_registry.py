@@ -18,7 +18,7 @@ from mlpipex.domain.refs import VersionRef, check_model_name
 from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import logged_models, promote, register, search, versions
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow_artifacts import files, locate_uri, relative, version_dir
+from mlpipex.service.mlflow_artifacts import Place, files, locate_uri, relative, version_dir
 from mlpipex.service.mlflow_compat import order_terms, paged
 from mlpipex.service.models import require_model
 from mlpipex.store import events, registry, schema_mlflow
@@ -29,6 +29,7 @@ from mlpipex.store import tracking as runs_store
 MODEL_DELETED = ev.MODEL_DELETED
 VERSION_DELETED = ev.VERSION_DELETED
 MAX_RESULTS = 10_000
+MAX_COPY_HOPS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +170,8 @@ def _held(
 ) -> tuple[list[FileEntry] | None, str | None, str | None]:
     """The files source names that this registry holds (None when it holds none), and the run
     and logged model the version comes from."""
-    try:
-        place = locate_uri(f"models:/{model_id}" if model_id and not source else source)
-    except Invalid:
+    place = locate_source(f"models:/{model_id}" if model_id and not source else source)
+    if place is None:
         return None, run_id, model_id
     if place.kind == "model" or model_id:
         lm = logged_models.get(reg, place.key if place.kind == "model" else str(model_id))
@@ -183,6 +183,28 @@ def _held(
     except NotFound:
         return None, run_id, model_id
     return (relative(found, place.path) if found else None), run_id, model_id
+
+
+def external_source(reg: Registry, name: str, version: int) -> str | None:
+    """Where an external version's files are (its source, through the versions it was copied
+    from), or None for a version whose files this registry holds."""
+    found = get_version(reg, name, version)
+    for _ in range(MAX_COPY_HOPS):
+        if not found.external:
+            return None
+        place = locate_source(found.source)
+        if place is None or place.kind != "version":
+            return found.source
+        src_name, _, number = place.key.rpartition("/")
+        found = get_version(reg, src_name, int(number))
+    return found.source
+
+
+def locate_source(source: str) -> Place | None:
+    try:
+        return locate_uri(source)
+    except Invalid:
+        return None
 
 
 def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:

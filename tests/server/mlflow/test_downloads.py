@@ -32,9 +32,9 @@ def test_downloads_carry_mlflows_headers(
     )
     for r in (by_proxy, by_run):
         assert r.status_code == 200 and r.content == b"\x89 payload"
-        assert r.headers["content-type"].split(";")[0] == (kind or "application/octet-stream")
+        assert r.headers["content-type"] == (kind or "application/octet-stream")
         assert r.headers["x-content-type-options"] == "nosniff"
-        assert f'filename="{name}"' in r.headers["content-disposition"]
+        assert r.headers["content-disposition"] == f"attachment; filename={name}"
     missing = httpx.get(f"{tracking}/get-artifact", params={"run_id": run.info.run_id, "path": "x"})
     assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
 
@@ -48,3 +48,20 @@ def test_bad_requests_name_the_parameter_as_mlflow_does(tracking: str) -> None:
     assert missing.json()["message"] == "Missing value for required parameter 'name'."
     too_many = httpx.post(f"{url}/runs/search", json={"max_results": 123456789})
     assert "Invalid value 123456789 for parameter 'max_results'" in too_many.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "feature"),
+    [
+        ("POST", "/graphql", "GraphQL"),
+        ("POST", "/api/3.0/mlflow/issues/search", "issues"),
+        ("GET", "/ajax-api/3.0/mlflow/gateway/supported-providers", "AI Gateway"),
+        ("POST", "/ajax-api/2.0/mlflow/runs/create-promptlab-run", "prompt lab"),
+    ],
+)
+def test_mlflow_features_left_out_are_refused_clearly(
+    tracking: str, method: str, path: str, feature: str
+) -> None:
+    r = httpx.request(method, f"{tracking}{path}", json={})
+    assert r.status_code == 501
+    assert r.json()["error_code"] == "NOT_IMPLEMENTED" and feature in r.json()["message"]

@@ -74,3 +74,15 @@ def test_an_artifact_location_of_its_own_is_refused_not_dropped(client: MlflowCl
     assert exc.value.error_code == "INVALID_PARAMETER_VALUE"
     assert "artifact_location" in exc.value.message
     assert client.get_experiment_by_name(name) is None
+
+
+def test_a_copy_of_an_external_version_downloads_from_the_original_source(
+    permissive: Server,
+) -> None:
+    client = MlflowClient(permissive.url)
+    name = unique("copied")
+    client.create_model_version(name, "s3://bucket/models/orig", run_id=UNKNOWN_RUN)
+    client.set_registered_model_alias(name, "src", "1")
+    copy = client.copy_model_version(f"models:/{name}@src", name)
+    assert (copy.version, client.get_model_version(name, "2").source) == ("2", f"models:/{name}/1")
+    assert client.get_model_version_download_uri(name, "2") == "s3://bucket/models/orig"

@@ -17,6 +17,7 @@ def routers() -> list[APIRouter]:
         models,
         runs,
         traces,
+        unsupported,
         versions,
     )
 
@@ -32,4 +33,5 @@ def routers() -> list[APIRouter]:
         api = APIRouter(prefix=prefix)
         api.include_router(traces.router, include_in_schema=prefix == "/api/3.0")
         out.append(api)
+    out.append(unsupported.router)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+import re
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -58,6 +59,7 @@ def get_artifact(reg: Reg, args: Payload) -> StreamingResponse:
 
 # MLflow's own model and project files have no extension but are text
 _TEXT_NAMES = {"mlmodel", "mlproject"}
+_TOKEN = re.compile(r"[\w.+\-]+", re.ASCII)
 
 
 def file_response(reader: VerifyingReader, size: int, path: str) -> StreamingResponse:
@@ -71,21 +73,25 @@ def file_response(reader: VerifyingReader, size: int, path: str) -> StreamingRes
             while chunk := reader.read(CHUNK):
                 yield chunk
 
+    # the type is set as a header: as media_type, Starlette would append a charset to text/*
     return StreamingResponse(
         iterate_in_threadpool(chunks()),
-        media_type=kind or "application/octet-stream",
         headers={
+            "Content-Type": kind or "application/octet-stream",
             "Content-Length": str(size),
-            "Content-Disposition": f'attachment; filename="{_quoted(name)}"; '
-            f"filename*=UTF-8''{quote(name, safe='')}",
+            "Content-Disposition": _disposition(name),
             "X-Content-Type-Options": "nosniff",
         },
     )
 
 
-def _quoted(name: str) -> str:
+def _disposition(name: str) -> str:
+    """A plain name as is (as MLflow writes it); any other quoted, with its UTF-8 form too."""
+    if _TOKEN.fullmatch(name):
+        return f"attachment; filename={name}"
     ascii_name = "".join(c if " " <= c < "\x7f" else "_" for c in name)
-    return ascii_name.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = ascii_name.replace("\\", "\\\\").replace('"', '\\"')
+    return f"attachment; filename=\"{escaped}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.put("/{path:path}")

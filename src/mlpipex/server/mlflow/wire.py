@@ -71,8 +71,8 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
 
 
 def _problem(e: Any) -> str:
-    name = ".".join(str(p) for p in e["loc"])
-    if e["type"] == "missing":
+    name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
+    if e["type"] == "missing" or e.get("input", "") is None:
         return f"Missing value for required parameter '{name}'."
     if not name:  # a check across fields says it all
         return str(e["msg"]).removeprefix("Value error, ")
