@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import blake3
 import httpx
 import mlflow
 import pytest
 
-from tests.server.mlflow.conftest import unique
+from mlpipex.client import Client
+from tests.server.mlflow.conftest import Server, unique
 
 pytestmark = pytest.mark.slow
 
@@ -65,3 +68,19 @@ def test_mlflow_features_left_out_are_refused_clearly(
     r = httpx.request(method, f"{tracking}{path}", json={})
     assert r.status_code == 501
     assert r.json()["error_code"] == "NOT_IMPLEMENTED" and feature in r.json()["message"]
+
+
+def test_a_large_upload_is_stored_whole_under_its_digest(
+    tracking: str, mlflow_server: Server, tmp_path: Path
+) -> None:
+    data = os.urandom(9 * 2**20 + 12345)  # many received chunks and several hops
+    (tmp_path / "big.bin").write_bytes(data)
+    mlflow.set_experiment(unique("uploads"))
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(tmp_path / "big.bin"))
+    back = mlflow.artifacts.download_artifacts(
+        run_id=run.info.run_id, artifact_path="big.bin", dst_path=str(tmp_path / "back")
+    )
+    assert Path(back).read_bytes() == data
+    stored = Client(mlflow_server.store, objects=mlflow_server.objects).registry.objects
+    assert stored.exists(blake3.blake3(data).hexdigest())

@@ -3,6 +3,7 @@ streamed into the content-addressed store, delete. Paths with '..' or a leading 
 
 from __future__ import annotations
 
+import collections
 import mimetypes
 import posixpath
 import re
@@ -98,18 +99,24 @@ def _disposition(name: str) -> str:
 async def upload(reg: Reg, path: str, request: Request) -> Response:
     """The body is received on the event loop while a worker thread hashes and stores it."""
     mlflow_artifacts.locate(path)  # refuse a bad path before reading the body
-    send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=8)
+    send, receive = anyio.create_memory_object_stream[list[bytes]](max_buffer_size=8)
 
     async def produce() -> None:
+        # chunks travel as received, grouped so one thread hop carries about HOP bytes; none
+        # is copied: the worker hashes and writes each as it is
         async with send:
-            buf = bytearray()
+            group: list[bytes] = []
+            held = 0
             async for chunk in request.stream():
-                buf += chunk
-                if len(buf) >= HOP:
-                    await send.send(bytes(buf))
-                    buf.clear()
-            if buf:
-                await send.send(bytes(buf))
+                if not chunk:  # an empty read would look like the end to the writer
+                    continue
+                group.append(chunk)
+                held += len(chunk)
+                if held >= HOP:
+                    await send.send(group)
+                    group, held = [], 0
+            if group:
+                await send.send(group)
 
     refused: MLPipeXError | None = None
     async with anyio.create_task_group() as tg:
@@ -132,18 +139,16 @@ def delete(reg: Reg, path: str = "") -> Response:
 
 
 class _Body:
-    """Received chunks as a blocking file-like object, for the object store's hashing writer."""
+    """Received chunks as a blocking stream for the object store's hashing writer: each read
+    returns the next chunk whole (a stream may return fewer bytes than asked), never a copy."""
 
-    def __init__(self, chunks: MemoryObjectReceiveStream[bytes]) -> None:
-        self._chunks, self._buf, self._done = chunks, bytearray(), False
+    def __init__(self, groups: MemoryObjectReceiveStream[list[bytes]]) -> None:
+        self._groups, self._pending, self._done = groups, collections.deque[bytes](), False
 
     def read(self, n: int = -1) -> bytes:
-        while not self._done and (n < 0 or len(self._buf) < n):
+        while not self._pending and not self._done:
             try:
-                self._buf += anyio.from_thread.run(self._chunks.receive)
+                self._pending.extend(anyio.from_thread.run(self._groups.receive))
             except anyio.EndOfStream:
                 self._done = True
-        size = len(self._buf) if n < 0 else min(n, len(self._buf))
-        out = bytes(self._buf[:size])
-        del self._buf[:size]
-        return out
+        return self._pending.popleft() if self._pending else b""
