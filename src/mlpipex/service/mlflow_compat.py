@@ -401,3 +401,35 @@ def _with_extras(reg: Registry, runs: Sequence[Run]) -> list[MlflowRun]:
         )
         for r in runs
     ]
+
+
+MAX_DATASET_EXPERIMENTS = 20
+MAX_DATASET_SUMMARIES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSummary:
+    experiment_id: str
+    name: str
+    digest: str
+    context: str | None
+
+
+def dataset_summaries(reg: Registry, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+    """The datasets the experiments' runs logged, each once per (name, digest, context)."""
+    if not experiment_ids:
+        raise Invalid("SearchDatasets request must specify at least one experiment_id.")
+    if len(experiment_ids) > MAX_DATASET_EXPERIMENTS:
+        raise Invalid(
+            f"SearchDatasets request cannot specify more than {MAX_DATASET_EXPERIMENTS} "
+            f"experiment_ids. Received {len(experiment_ids)} experiment_ids."
+        )
+    reg.require("viewer")
+    ids = [experiment_id(e) for e in experiment_ids]
+    with reg.store.read() as conn:
+        rows = records.dataset_summaries(conn, ids, MAX_DATASET_SUMMARIES)
+    found = {
+        DatasetSummary(str(r.experiment_id), r.name, r.digest, dict(r.tags).get(CONTEXT_TAG))
+        for r in rows
+    }
+    return sorted(found, key=lambda s: (s.experiment_id, s.name, s.digest, s.context or ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities import Dataset, DatasetInput, InputTag
 
 from tests.server.mlflow.conftest import unique
 
@@ -35,3 +36,18 @@ def test_metric_history_of_many_runs_whole_and_sampled(client: MlflowClient, tra
         "message"
     ]
     assert half == "If either start step or end step are specified, both must be specified."
+
+
+def test_search_datasets_lists_what_the_experiments_runs_logged(
+    client: MlflowClient, tracking: str
+) -> None:
+    eid = client.create_experiment(unique("datasets"))
+    run_id = client.create_run(eid).info.run_id
+    ds = Dataset(name="train", digest="d1", source_type="local", source="{}")
+    client.log_inputs(run_id, [DatasetInput(ds, [InputTag("mlflow.data.context", "training")])])
+    url = f"{tracking}/ajax-api/2.0/mlflow/experiments/search-datasets"
+    found = httpx.post(url, json={"experiment_ids": [eid]}).json()["dataset_summaries"]
+    assert found == [{"experiment_id": eid, "name": "train", "digest": "d1", "context": "training"}]
+    refused = httpx.post(url, json={"experiment_ids": []})
+    assert refused.status_code == 400
+    assert "must specify at least one experiment_id" in refused.json()["message"]
