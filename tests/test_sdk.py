@@ -209,3 +209,20 @@ def test_a_tampered_artifact_is_refused_at_load(
         c.load_model("models:/fraud/1")
     with pytest.raises(Corrupt):
         c.load_model(info.model_uri)
+
+
+def test_log_model_takes_mlflow_3s_name_as_well_as_artifact_path(
+    env: Backend, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    x, y = data
+    model = LogisticRegression().fit(x, y)
+    with mlpipex.start_run() as run:
+        named = mlpipex.log_model(model, name="clf")
+        legacy = mlpipex.log_model(model, artifact_path="legacy")
+        with pytest.raises(Invalid, match="differ"):
+            mlpipex.log_model(model, "a", name="b")
+    assert (named.artifact_path, legacy.artifact_path) == ("clf", "legacy")
+    paths = {f.path.split("/")[0] for f in Client().list_artifacts(run.run_id)}
+    assert paths == {"clf", "legacy"}
+    loaded = mlpipex.load_model(named.model_uri)
+    assert (loaded.predict(x) == model.predict(x)).all()

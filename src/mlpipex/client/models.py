@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mlpipex.domain.manifest import FileEntry, Manifest
+from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
 from mlpipex.domain.models import FRAMEWORK_TAG, ModelVersion
 from mlpipex.errors import Corrupt, Invalid, MLPipeXError, NotFound
 from mlpipex.objects.manifest import hash_tree
@@ -179,6 +179,7 @@ class ModelMethods:
         uri = os.fspath(model_uri)
         if uri.startswith("models:/"):
             v = versions.get_version(self._registry(), uri)
+            require_deployable(v.ref, v.artifact_digest)
             return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
         if uri.startswith("runs:/"):
             run_id, path = parse_runs_uri(uri)

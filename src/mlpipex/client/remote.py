@@ -16,7 +16,7 @@ from mlpipex.client.http import Http
 from mlpipex.client.models import materialize
 from mlpipex.client.remote_tracking import RemoteTrackingMethods
 from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
-from mlpipex.domain.manifest import FileEntry, Manifest
+from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.errors import NotFound
@@ -433,6 +433,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
         uri = os.fspath(model_uri)
         if uri.startswith("models:/"):
             v = self.get_version(uri)
+            require_deployable(v.ref, v.artifact_digest)
             return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
         return super().load_model(uri, allow_pickle=allow_pickle)
 

@@ -53,6 +53,10 @@ class Requirements(_Strict):
     dataset: bool = True
     metrics: bool = True
     tags: list[str] = Field(default_factory=list)
+    # Off, an MLflow registration naming a run this registry does not know, or a source whose
+    # files it cannot read (s3://, dbfs:/), is recorded as an external reference, as MLflow
+    # records it: no files, never deployed or served.
+    files: bool = True
 
 
 class ApprovalRule(_Strict):
@@ -148,7 +152,7 @@ class Policy(_Strict):
 
 
 STRICT = Policy()
-PERMISSIVE = Policy(require=Requirements(commit=False, dataset=False, metrics=False))
+PERMISSIVE = Policy(require=Requirements(commit=False, dataset=False, metrics=False, files=False))
 PRESETS = {"strict": STRICT, "default": STRICT, "permissive": PERMISSIVE}
 
 

@@ -65,7 +65,16 @@ def native_body(exc: MLPipeXError) -> dict[str, Any]:
 
 
 def _is_mlflow(request: Request) -> bool:
-    return request.url.path.startswith(("/api/2.0/", "/ajax-api/2.0/"))
+    return request.url.path.startswith(
+        (
+            "/api/2.0/",
+            "/ajax-api/2.0/",
+            "/api/3.0/",
+            "/ajax-api/3.0/",
+            "/v1/traces",
+            "/get-artifact",
+        )
+    )
 
 
 def _is_ui(request: Request) -> bool:

@@ -17,7 +17,10 @@ from mlpipex.objects import ObjectStore
 from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store, events
 
-__all__ = ["ROLES", "Actor", "Registry", "now_ms"]
+__all__ = ["ANONYMOUS", "ROLES", "Actor", "Registry", "now_ms"]
+
+# the caller of a server without --auth that names nobody
+ANONYMOUS = "anonymous"
 
 
 def now_ms() -> int:

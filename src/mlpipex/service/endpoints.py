@@ -23,6 +23,7 @@ from mlpipex.domain.deployment import (
 )
 from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
+from mlpipex.domain.manifest import require_deployable
 from mlpipex.domain.models import ModelVersion
 from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import rollout
@@ -52,8 +53,10 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
         if spec.follow is not None and spec.alias is None:
             reg.policy_of(model_row.policy).stage(spec.follow)
         for v in _fixed_versions(spec):
-            if registry.version_row(conn, model_row.id, v) is None:
+            vrow = registry.version_row(conn, model_row.id, v)
+            if vrow is None:
                 raise NotFound(f"version {spec.model}/{v} does not exist")
+            require_deployable(f"{spec.model}/{v}", vrow.artifact_digest)
         ep = deploy.endpoint_row(conn, spec.name, lock=True)
         if ep is not None and ep.model != spec.model:
             raise Conflict(f"endpoint {spec.name!r} serves model {ep.model!r}; delete it first")

@@ -71,6 +71,9 @@ def locate_uri(uri: str) -> Place:
         key = (parsed.netloc + parsed.path).strip("/")
         if key.startswith("m-") and "/" not in key:
             return Place("model", key, "")
+        name, _, number = key.partition("/")
+        if name and number.isdigit():  # models:/NAME/VERSION, as copy_model_version names it
+            return Place("version", key, "")
     if parsed.scheme == "mlflow-artifacts":
         return locate(unquote(parsed.path))
     if parsed.scheme in ("http", "https") and _PROXY in parsed.path:
@@ -146,6 +149,15 @@ def file_of(reg: Registry, path: str) -> FileEntry:
 def open_file(reg: Registry, path: str) -> tuple[VerifyingReader, int]:
     f = file_of(reg, path)
     return reg.objects.open(f.digest), f.size
+
+
+def open_run_file(reg: Registry, run_id: str, path: str) -> tuple[VerifyingReader, int]:
+    """A run's artifact by the run's id and its path in the run."""
+    path = tracking.check_artifact_path(path)
+    for f in files(reg, Place("run", run_id, path)):
+        if f.path == path:
+            return reg.objects.open(f.digest), f.size
+    raise NotFound(f"run {run_id} has no artifact {path!r}")
 
 
 def upload(reg: Registry, path: str, body: Readable) -> FileEntry:

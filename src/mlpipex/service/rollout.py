@@ -25,6 +25,7 @@ from mlpipex.domain.deployment import (
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.endpoint import EndpointSpec
 from mlpipex.domain.latency import quantile
+from mlpipex.domain.manifest import require_deployable
 from mlpipex.domain.policy import Stage
 from mlpipex.service import quality_gate
 from mlpipex.service.context import Registry
@@ -110,6 +111,10 @@ def start(
     now: int,
 ) -> int:
     """Begin rolling ep out to target (straight to 100% when nothing serves yet)."""
+    model_row = registry.model_row(conn, ep.model)
+    target_row = registry.version_row(conn, model_row.id, target) if model_row else None
+    if target_row is not None:
+        require_deployable(f"{ep.model}/{target}", target_row.artifact_digest)
     plan = [100] if ep.stable_version is None else spec.rollout.plan()
     done = plan == [100]
     did = deploy.insert_deployment(

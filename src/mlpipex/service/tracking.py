@@ -20,7 +20,7 @@ from mlpipex.domain.refs import check_label
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service import search
-from mlpipex.service.context import Registry
+from mlpipex.service.context import ANONYMOUS, Registry
 from mlpipex.store import tracking as store
 
 MAX_KEY = 250
@@ -231,9 +231,7 @@ def search_experiments(
 
 
 def _limit(max_results: int) -> int:
-    if not 1 <= max_results <= MAX_RESULTS:
-        raise Invalid(f"max_results {max_results} must be between 1 and {MAX_RESULTS}")
-    return max_results
+    return search.check_max_results(max_results, MAX_RESULTS)
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -251,6 +249,8 @@ class NewRun:
     commit_dirty: bool = False
     entry_point: str | None = None
     start_time: int | None = None
+    # who the client says started the run, kept only when the caller is not authenticated
+    user_id: str | None = None
 
 
 def create_run(reg: Registry, new: NewRun) -> Run:
@@ -274,7 +274,7 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             name=name,
             status="RUNNING",
             lifecycle_stage="active",
-            user_id=reg.actor.name,
+            user_id=(new.user_id if reg.actor.name == ANONYMOUS else None) or reg.actor.name,
             start_time=new.start_time or now,
             end_time=None,
             parent_id=new.parent_id,

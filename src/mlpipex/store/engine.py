@@ -177,6 +177,13 @@ class Store:
                     conn.commit()
 
 
+def upsert_into(conn: Connection, table: sa.Table) -> Any:
+    """An INSERT that can say ON CONFLICT, in the connection's dialect (SQLite or PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
 def _first_line(exc: object) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 

@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain.events import GENESIS, event_hash
 from mlpipex.domain.models import Event
 from mlpipex.store import schema as t
 from mlpipex.store import webhooks
+from mlpipex.store.engine import upsert_into
 
 
 def append(
@@ -67,9 +66,10 @@ def _locked_head(conn: Connection) -> sa.Row[Any]:
     select = sa.select(t.chain_head).where(t.chain_head.c.id == 1).with_for_update()
     head = conn.execute(select).first()
     if head is None:
-        dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         conn.execute(
-            dialect(t.chain_head).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing()
+            upsert_into(conn, t.chain_head)
+            .values(id=1, seq=0, hash=GENESIS)
+            .on_conflict_do_nothing()
         )
         head = conn.execute(select).first()
     assert head is not None

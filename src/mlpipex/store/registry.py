@@ -10,8 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +22,7 @@ from mlpipex.domain.models import (
     TransitionRequest,
 )
 from mlpipex.store import schema as t
+from mlpipex.store.engine import upsert_into
 
 # -- settings ------------------------------------------------------------------------------
 
@@ -35,8 +34,8 @@ def get_setting(conn: Connection, key: str) -> str | None:
 def record_setting(conn: Connection, key: str, value: str) -> None:
     """Record key's value unless one is recorded: the first of concurrent writers wins (many
     processes opening a new registry at once must not collide on the key)."""
-    dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(dialect(t.settings).values(key=key, value=value).on_conflict_do_nothing())
+    ins = upsert_into(conn, t.settings).values(key=key, value=value)
+    conn.execute(ins.on_conflict_do_nothing())
 
 
 # -- models --------------------------------------------------------------------------------

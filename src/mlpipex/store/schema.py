@@ -386,4 +386,9 @@ webhook_deliveries = Table(
 )
 
 # Tables of other parts register on this metadata when their module is imported.
-from mlpipex.store import schema_deploy, schema_mlflow, schema_monitor  # noqa: E402, F401
+from mlpipex.store import (  # noqa: E402, F401
+    schema_deploy,
+    schema_mlflow,
+    schema_monitor,
+    schema_traces,
+)

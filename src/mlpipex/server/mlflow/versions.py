@@ -136,5 +136,7 @@ def transition(reg: Reg, args: Payload) -> Response:
 def download_uri(reg: Reg, root: Root, args: Payload) -> Response:
     """The version's own files (content-addressed, immutable), served by the artifact proxy."""
     a = parse(Ref, args)
-    v = compat.get_version(reg, a.name, a.version).version
-    return ok({"artifact_uri": f"{root}/{version_dir(v.model, v.version)}"})
+    elsewhere = compat.external_source(reg, a.name, a.version)
+    if elsewhere is not None:  # its files are where its source says, as MLflow answers
+        return ok({"artifact_uri": elsewhere})
+    return ok({"artifact_uri": f"{root}/{version_dir(a.name, a.version)}"})
