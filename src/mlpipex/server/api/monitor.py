@@ -3,7 +3,6 @@ feedback (labels) and live quality, drift per serving version, the HTML report, 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -39,10 +38,7 @@ def read_log(
     reg: RegistryDep, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
     table = predictions.read(reg, name, since_ms, version, min(max(limit, 1), 100_000))
-    rows: list[dict[str, Any]] = table.to_pylist()
-    for r in rows:
-        r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
-    return rows
+    return predictions.records(table)
 
 
 @router.post(
