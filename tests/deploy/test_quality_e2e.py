@@ -110,6 +110,10 @@ def test_quality_per_version_and_an_alert_for_the_worse_one(stack: Stack) -> Non
         }
     )
     stack.wait(lambda: _answers(stack, f"m/{v1}") and _answers(stack, f"m/{v2}"))
+    # The agent's own answers carry one too.
+    missing = stack.http.post("/endpoints/nope/invocations", json={}, headers={RID: "mine"})
+    assert missing.status_code == 404 and missing.headers[RID] == "mine"
+    assert len(stack.http.get("/health").headers[RID]) == 32
     xs = np.random.default_rng(0).normal(0, 1, 400)
     sent = send(stack, xs, "q")
     rows = logged(remote, set(sent))

@@ -105,6 +105,10 @@ def test_quality_per_version_matches_scikit_learn(split: Client) -> None:
         1,
         ("nope",),
     )
+    logged = {r["request_id"]: r for r in split.prediction_log("fraud-ep", version=1)}
+    first = logged[ids[1][0]]
+    assert first["predicted"] == rows[1][1][0] and first["score"] == rows[1][2][0]
+    assert first["output"] == {"label": rows[1][1][0], "probability": rows[1][2][0]}
     report = split.endpoint_quality("fraud-ep").to_dict()
     assert report["endpoint"] == "fraud-ep"
     assert [v["version"] for v in report["versions"]] == [1, 2]
@@ -321,6 +325,9 @@ def test_cli_sends_labels_from_csv_and_parquet_and_prints_quality(
     assert v["metrics"]["f1"]["value"] == pytest.approx(skm.f1_score(truth, predicted))
     table = cli("monitor", "quality", "fraud-ep", env=env)
     assert table.code == 0 and "accuracy" in table.out and "0.9" in table.out
+    r = cli("monitor", "log", "fraud-ep", "--out", str(tmp_path / "log.csv"), env=env)
+    exported = pd.read_csv(tmp_path / "log.csv")
+    assert r.code == 0 and sorted(exported["request_id"]) == sorted(ids)
     (tmp_path / "bad.csv").write_text("id,y\na,1\n")
     bad = cli("monitor", "feedback", "fraud-ep", str(tmp_path / "bad.csv"), env=env)
     assert bad.code == 1 and "request_id" in bad.err

@@ -115,6 +115,7 @@ class AgentApp:
             headers = [
                 (b"content-type", b"text/plain; version=0.0.4"),
                 (b"content-length", str(len(body)).encode()),
+                (REQUEST_ID_KEY, _answer_id(scope)),
             ]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
@@ -310,6 +311,11 @@ async def _unavailable(
     await _answer(scope, send, 503, _error(message, v2, "TEMPORARILY_UNAVAILABLE"))
 
 
+def _answer_id(scope: Scope) -> bytes:
+    """The caller's request id, or a new one when it sent none or one the servers refuse."""
+    return request_id(scope) or uuid.uuid4().hex.encode()
+
+
 def _error(message: str, v2: bool, code: str = "RESOURCE_DOES_NOT_EXIST") -> dict[str, Any]:
     # The body's shape follows the route's protocol, as the model server answers.
     return {"error": message} if v2 else {"error_code": code, "message": message}
@@ -318,7 +324,10 @@ def _error(message: str, v2: bool, code: str = "RESOURCE_DOES_NOT_EXIST") -> dic
 async def _answer(scope: Scope, send: Send, status: int, doc: dict[str, Any]) -> None:
     """The agent's own answers carry a request id too (a fresh one for an id it refuses)."""
     body = codec.dumps(doc)
-    rid = request_id(scope) or uuid.uuid4().hex.encode()
-    headers = [*_JSON, (b"content-length", str(len(body)).encode()), (REQUEST_ID_KEY, rid)]
+    headers = [
+        *_JSON,
+        (b"content-length", str(len(body)).encode()),
+        (REQUEST_ID_KEY, _answer_id(scope)),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

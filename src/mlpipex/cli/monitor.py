@@ -115,7 +115,7 @@ def log(
     limit: int = typer.Option(1000, "--limit"),
     export: Path | None = typer.Option(None, "--out", help="Write CSV (or .jsonl) here."),
 ) -> None:
-    """Logged predictions: time, version, latency, status, input, output."""
+    """Logged predictions: time, request id, version, latency, status, input, output."""
     since_ms = int((time.time() - parse_duration(since)) * 1000)
     rows = client(ctx).prediction_log(endpoint, since_ms, version, limit)
     if export is not None:
@@ -125,11 +125,14 @@ def log(
                     f.write(json.dumps(r, default=str) + "\n")
             else:
                 w = csv.writer(f)
-                w.writerow(["time", "version", "latency_ms", "status", "input", "output"])
+                w.writerow(
+                    ["time", "request_id", "version", "latency_ms", "status", "input", "output"]
+                )
                 for r in rows:
                     w.writerow(
                         [
                             r["time"],
+                            r.get("request_id") or "",
                             r["version"],
                             r["latency_ms"],
                             r["status"],

@@ -429,13 +429,8 @@ class Client(TrackingMethods, ModelMethods):
     def prediction_log(
         self, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
-        import json
-
         from mlpipex.monitor import predictions
 
-        rows: list[dict[str, Any]] = predictions.read(
-            self._registry(), name, since_ms, version, limit
-        ).to_pylist()
-        for r in rows:
-            r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
-        return rows
+        return predictions.records(
+            predictions.read(self._registry(), name, since_ms, version, limit)
+        )

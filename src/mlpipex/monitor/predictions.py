@@ -162,6 +162,16 @@ def _current(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return table.select(schema.names)
 
 
+def records(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows as JSON-ready records: input, output and predicted decoded."""
+    rows: list[dict[str, Any]] = table.to_pylist()
+    for r in rows:
+        for key in ("input", "output", "predicted"):
+            if r.get(key) is not None:
+                r[key] = json.loads(r[key])
+    return rows
+
+
 def inputs_frame(table: pa.Table) -> list[Any]:
     """The logged inputs, one entry per row (a record mapping or a list of values)."""
     return [json.loads(s) for s in table.column("input").to_pylist()]

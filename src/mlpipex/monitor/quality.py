@@ -107,6 +107,17 @@ def join(logged: pa.Table, labels: pa.Table) -> pa.Table:
     )
 
 
+def labelled(reg: Registry, endpoint: str, since_ms: int, version: int | None = None) -> pa.Table:
+    """The joined rows (see ``join``) of predictions since since_ms. Labels are read first: with
+    none in the window (the common case for the alert loop and /metrics) the log is not read."""
+    labels = feedback.read(reg, endpoint, since_ms, version)
+    if labels.num_rows == 0:
+        logged = predictions.SCHEMA.empty_table()
+    else:
+        logged = predictions.read(reg, endpoint, since_ms, version, columns=JOINED)
+    return join(logged, labels)
+
+
 def _numbers(values: pa.ChunkedArray) -> np.ndarray | None:
     """JSON texts as float64 when they are all numbers or all booleans, else None."""
     try:
@@ -194,10 +205,7 @@ def series(reg: Registry, endpoint: str, since_ms: int, bucket_ms: int) -> list[
     """Live quality per version and bucket of prediction time, for charts."""
     ep = endpoints.endpoint(reg, endpoint)
     task = ep.spec.monitoring.quality.task
-    rows = join(
-        predictions.read(reg, endpoint, since_ms, columns=JOINED),
-        feedback.read(reg, endpoint, since_ms),
-    )
+    rows = labelled(reg, endpoint, since_ms)
     buckets = np.asarray(rows.column("time").to_numpy(zero_copy_only=False)) // bucket_ms
     found = np.asarray(rows.column("version").to_numpy(zero_copy_only=False))
     out = []
@@ -223,8 +231,7 @@ def measure(
     spec = ep.spec.monitoring.quality
     if since_ms is None:
         since_ms = reg.clock() - int(parse_duration(window or spec.window) * 1000)
-    logged = predictions.read(reg, endpoint, since_ms, version, columns=JOINED)
-    rows = join(logged, feedback.read(reg, endpoint, since_ms, version))
+    rows = labelled(reg, endpoint, since_ms, version)
     wanted = {version} if version is not None else {w.version for w in ep.traffic}
     found = np.asarray(rows.column("version").to_numpy(zero_copy_only=False))
     if version is None:

@@ -3,7 +3,6 @@ feedback (labels) and live quality, drift per serving version, the HTML report, 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -44,10 +43,7 @@ def read_log(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> list[dict[str, Any]]:
     table = predictions.read(reg, name, since_ms, version, limit)
-    rows: list[dict[str, Any]] = table.to_pylist()
-    for r in rows:
-        r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
-    return rows
+    return predictions.records(table)
 
 
 @router.post(
