@@ -102,7 +102,7 @@ def bench_files(work: Path, count: int, dvc: str, repeat: int) -> list[tuple[str
         r = repo(work / f"{tool}-{count}", tool, dvc)
         shutil.copytree(source, r / "data")
         times[tool] = (run([*cmd, "add", "data"], r), median_run([*cmd, "status"], r, repeat))
-        shutil.rmtree(r)  # now, not at the end: 100k files and their cache copies are slow to delete
+        shutil.rmtree(r)  # now: 100k files and their cache copies are slow to delete
     shutil.rmtree(source)
     k = f"{count // 1000}k"
     return [
