@@ -13,13 +13,12 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain import events as ev
 from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
+from mlpipex.domain.models import PICKLE_TAG
 from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import rollout
 from mlpipex.service.context import Registry
 from mlpipex.service.models import require_model
 from mlpipex.store import deploy, events, registry
-
-PICKLE_TAG = "mlpipex.pickle"
 
 
 def _require(conn: Connection, name: str, *, lock: bool = False) -> Any:

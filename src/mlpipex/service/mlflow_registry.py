@@ -4,7 +4,7 @@ transitions through promote, deletions, searches by MLflow filter, latest versio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
 from mlpipex.domain.refs import VersionRef, check_model_name
-from mlpipex.errors import Conflict, Invalid, NotFound
+from mlpipex.errors import Conflict, Invalid, MLPipeXError, NotFound
 from mlpipex.service import logged_models, promote, register, search, versions
 from mlpipex.service.context import Registry
 from mlpipex.service.mlflow_artifacts import files, locate_uri, relative, version_dir
@@ -121,6 +122,9 @@ def search_models(
 
 # -- versions ------------------------------------------------------------------------------
 
+# An MLmodel file is a few KB; a larger one is not read to name the flavor.
+_MLMODEL_MAX = 1 << 20
+
 
 def create_version(
     reg: Registry,
@@ -130,10 +134,12 @@ def create_version(
     tags: Mapping[str, str],
     description: str,
     model_id: str | None,
+    describe: Describe | None = None,
 ) -> MlflowVersion:
     """Register the files under source as a new version. A logged model's source run (or the
     run named) is the run it inherits commit, datasets and metrics from; a refusal names what
-    is missing."""
+    is missing. ``describe`` reads the directory's MLmodel file into the version's flavor and
+    tags (the flavors sit below this layer, so the front end passes it in)."""
     check_model_name(name)
     place = locate_uri(f"models:/{model_id}" if model_id and not source else source)
     if place.kind == "model" or model_id:
@@ -144,21 +150,40 @@ def create_version(
     found = files(reg, place)
     if place.path and not found:
         raise NotFound(f"{source} holds no files to register")
+    rel = relative(found, place.path) if found else []
+    flavor, facts = _describe(reg, rel, describe)
     v = register.register_version(
         reg,
         register.Registration(
             name=name,
             path=None,
-            files=relative(found, place.path) if found else [],
+            files=rel,
             run_id=run_id or None,
-            tags=dict(tags),
+            tags={**tags, **facts},
             description=description,
+            flavor=flavor,
         ),
     )
     with reg.store.write() as conn:
         row = require_model(conn, name)
         records.put_version_source(conn, row.id, v.version, source, model_id)
     return MlflowVersion(v, source, model_id)
+
+
+# (MLmodel bytes) -> (flavor, tags): ``flavors.mlmodel.version_facts``.
+Describe = Callable[[bytes], tuple[str | None, dict[str, str]]]
+
+
+def _describe(
+    reg: Registry, rel: Sequence[FileEntry], describe: Describe | None
+) -> tuple[str | None, dict[str, str]]:
+    mlmodel = next((f for f in rel if f.path == "MLmodel"), None)
+    if describe is None or mlmodel is None or mlmodel.size > _MLMODEL_MAX:
+        return None, {}
+    try:
+        return describe(reg.objects.read_bytes(mlmodel.digest))
+    except MLPipeXError:
+        return None, {}  # not an MLmodel we read: registered as MLflow would, flavor unknown
 
 
 def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:
