@@ -57,6 +57,19 @@ def package_tags(info: PackageInfo | None, tags: Mapping[str, str] | None) -> di
     return {**(tags or {}), **(version_tags(info) if info is not None else {})}
 
 
+def local_package(path: Path) -> PackageInfo | None:
+    """What a package directory being registered says of itself (its flavor, whether loading
+    runs code, its framework), or None for anything else."""
+    if not path.is_dir() or not any((path / n).is_file() for n in ("MLPIPEX.yaml", "MLmodel")):
+        return None  # checked first: the flavors (numpy, pandas) are imported only for a package
+    from mlpipex import flavors
+
+    try:
+        return flavors.read_package(path)
+    except MLPipeXError:
+        return None
+
+
 class ModelMethods:
     """Mixed into ``Client``, which provides ``_registry`` and ``cache_dir``."""
 

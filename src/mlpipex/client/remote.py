@@ -13,7 +13,7 @@ from urllib.parse import quote
 from mlpipex.client import wire
 from mlpipex.client.client import Client, DatasetsArg
 from mlpipex.client.http import Http
-from mlpipex.client.models import materialize
+from mlpipex.client.models import local_package, materialize, package_tags
 from mlpipex.client.remote_tracking import RemoteTrackingMethods
 from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
@@ -108,6 +108,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
             if found:
                 commit, dirty = found
         refs = self.resolve_datasets(datasets)
+        package = local_package(p)
         body = {
             "run_id": run_id,
             "commit": commit,
@@ -118,8 +119,8 @@ class RemoteClient(RemoteTrackingMethods, Client):
                 for d in refs
             ],
             "metrics": check_metrics(metrics or {}),  # same messages as the embedded registry
-            "tags": dict(tags or {}),
-            "flavor": flavor,
+            "tags": package_tags(package, tags),
+            "flavor": flavor or (package.flavor if package else None),
         }
         if not p.exists():
             raise NotFound(
