@@ -54,6 +54,7 @@ def test_mlflow_logged_model_is_served(
     fitted = fitted_cases(X, y)[case]
     monkeypatch.setenv("MLFLOW_TRACKING_URI", permissive.url)
     mlflow.set_tracking_uri(permissive.url)
+    mlflow.set_experiment(unique("frameworks"))  # not one an earlier test set on another server
     name = unique(case)
     with mlflow.start_run():
         log(fitted.model, name, X[:3])
