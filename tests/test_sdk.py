@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 import mlpipex
 from mlpipex import tracking
 from mlpipex.client import Client
-from mlpipex.client.models import PICKLE_TAG
+from mlpipex.domain.models import PICKLE_TAG
 from mlpipex.errors import Corrupt, Invalid, PolicyViolation
 from tests.conftest import Backend
 

@@ -14,6 +14,7 @@ import xgboost
 
 from mlpipex.cli.render import version_detail
 from mlpipex.client import Client
+from mlpipex.domain.models import PICKLE_TAG
 from mlpipex.errors import Invalid
 from mlpipex.flavors import FrameworkVersionWarning, load_model, read_package, save_model
 from tests.framework_models import COLUMNS, Case, fitted_cases, training_frame
@@ -153,3 +154,23 @@ def test_another_major_version_warns(cases: dict[str, Case], tmp_path: Path) -> 
         FrameworkVersionWarning, match=f"saved with xgboost 1.7.6 and is loaded with {here}"
     ):
         load_model(tmp_path / "d")
+
+
+def test_registering_a_package_directory_records_what_it_says(
+    cases: dict[str, Case], code_file: Path, tmp_path: Path
+) -> None:
+    save_model(tmp_path / "xgb", cases["xgb-classifier"].model)
+    save_model(
+        tmp_path / "code",
+        python_model=code_file,
+        artifacts={"factor": code_file.with_name("factor.txt")},
+    )
+    data = tmp_path / "train.csv"
+    data.write_text("a\n1\n")
+    facts = {"commit": "c" * 40, "datasets": {"train": str(data)}, "metrics": {"auc": 0.9}}
+    with Client(str(tmp_path / "reg")) as client:
+        xgb = client.register("x", tmp_path / "xgb", **facts)
+        code = client.register("c", tmp_path / "code", **facts)
+    assert (xgb.flavor, xgb.framework) == ("xgboost", f"xgboost {xgboost.__version__}")
+    assert PICKLE_TAG not in xgb.tags
+    assert (code.flavor, code.tags[PICKLE_TAG]) == ("python", "true")

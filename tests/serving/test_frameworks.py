@@ -56,7 +56,7 @@ def test_logged_through_a_server_and_served(
     want = case.framework_predict(X[:6])
     serve = ["serve", f"models:/{model}/{number}", "--port", "0"]
     proc = start(
-        ["--uri", url, *serve, "--max-batch", "8", "--max-wait-ms", "20"],
+        ["--uri", url, *serve, "--workers", "2", "--max-batch", "8", "--max-wait-ms", "20"],
         env={"MLPIPEX_USER": "alice", "HOME": str(tmp_path)},
     )
     try:

@@ -59,7 +59,12 @@ def test_serve_refuses_an_unknown_version(tmp_path: Path):
 @pytest.mark.slow
 def test_serve_refuses_code_unless_trusted(packages: Packages):
     proc = start(["serve", str(packages.counting), "--port", "0"])
-    assert proc.wait(timeout=60) == 1
+    try:
+        assert proc.wait(timeout=60) == 1
+    finally:
+        if proc.poll() is None:  # it served the code: do not leave it running
+            proc.kill()
+            proc.wait()
     assert proc.stderr is not None
     err = proc.stderr.read()
     assert "runs that code" in err and "--allow-pickle" in err

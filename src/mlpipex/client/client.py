@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlpipex.client.models import ModelMethods
+from mlpipex.client.models import ModelMethods, local_package, package_tags
 from mlpipex.client.tracking import TrackingMethods
 from mlpipex.config import Location, Settings, resolve
 from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
@@ -184,6 +184,7 @@ class Client(TrackingMethods, ModelMethods):
             if found:
                 commit, dirty = found
         refs = self.resolve_datasets(datasets, progress)
+        package = local_package(p)
         return register.register_version(
             self._registry(True),
             register.Registration(
@@ -193,10 +194,10 @@ class Client(TrackingMethods, ModelMethods):
                 commit_dirty=dirty,
                 datasets=refs,
                 metrics=dict(metrics or {}),
-                tags=dict(tags or {}),
+                tags=package_tags(package, tags),
                 description=description,
                 run_id=run_id,
-                flavor=flavor,
+                flavor=flavor or (package.flavor if package else None),
             ),
             progress,
         )

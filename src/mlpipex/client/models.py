@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
-from mlpipex.domain.models import FRAMEWORK_TAG, ModelVersion
+from mlpipex.domain.models import ModelVersion
 from mlpipex.errors import Corrupt, Invalid, MLPipeXError, NotFound
 from mlpipex.objects.manifest import hash_tree
 from mlpipex.service import register, tracking, versions
@@ -22,8 +22,6 @@ from mlpipex.service.context import Registry
 
 if TYPE_CHECKING:
     from mlpipex.flavors.base import PackageInfo
-
-PICKLE_TAG = "mlpipex.pickle"
 
 
 @dataclass(frozen=True)
@@ -53,19 +51,23 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
 
 
 def package_tags(info: PackageInfo | None, tags: Mapping[str, str] | None) -> dict[str, str]:
-    """A package whose loading runs code (a pickle, Python code) says so on its version, and
-    the version names the framework it was saved with."""
-    from mlpipex.flavors.registry import framework_of
+    """The user's tags, then what the package says of itself (``flavors.version_tags``)."""
+    from mlpipex.flavors.registry import version_tags
 
-    out = dict(tags or {})
-    if info is None:
-        return out
-    if info.pickle:
-        out[PICKLE_TAG] = "true"
-    framework = framework_of(info)
-    if framework is not None:
-        out.setdefault(FRAMEWORK_TAG, framework)
-    return out
+    return {**(tags or {}), **(version_tags(info) if info is not None else {})}
+
+
+def local_package(path: Path) -> PackageInfo | None:
+    """What a package directory being registered says of itself (its flavor, whether loading
+    runs code, its framework), or None for anything else."""
+    if not path.is_dir() or not any((path / n).is_file() for n in ("MLPIPEX.yaml", "MLmodel")):
+        return None  # checked first: the flavors (numpy, pandas) are imported only for a package
+    from mlpipex import flavors
+
+    try:
+        return flavors.read_package(path)
+    except MLPipeXError:
+        return None
 
 
 class ModelMethods:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from mlpipex.client import wire
 from mlpipex.client.client import Client, DatasetsArg
 from mlpipex.client.http import Http
-from mlpipex.client.models import materialize
+from mlpipex.client.models import local_package, materialize, package_tags
 from mlpipex.client.remote_tracking import RemoteTrackingMethods
 from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
@@ -113,6 +113,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
             if found:
                 commit, dirty = found
         refs = self.resolve_datasets(datasets)
+        package = local_package(p)
         body = {
             "run_id": run_id,
             "commit": commit,
@@ -123,8 +124,8 @@ class RemoteClient(RemoteTrackingMethods, Client):
                 for d in refs
             ],
             "metrics": check_metrics(metrics or {}),  # same messages as the embedded registry
-            "tags": dict(tags or {}),
-            "flavor": flavor,
+            "tags": package_tags(package, tags),
+            "flavor": flavor or (package.flavor if package else None),
         }
         if not p.exists():
             raise NotFound(

@@ -33,6 +33,8 @@ class RegisteredModel:
 
 # Set at registration from the package, so listings name the framework without reading it.
 FRAMEWORK_TAG = "mlpipex.framework"
+# Set at registration on a package whose loading runs its code (a pickle, Python code).
+PICKLE_TAG = "mlpipex.pickle"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,8 @@ class CatBoostModel:
         self._names = list(model.feature_names_ or ())
 
     def predict(self, data: Any, params: Mapping[str, Any] | None = None) -> Any:
-        return self.raw.predict(in_feature_order(data, self._names))
+        # One thread per call: a server scales by worker processes.
+        return self.raw.predict(in_feature_order(data, self._names), thread_count=1)
 
 
 class CatBoostFlavor:

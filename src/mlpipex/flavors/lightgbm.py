@@ -4,6 +4,7 @@ for classifiers, recorded at save time), a Booster as ``Booster.predict``: MLflo
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ class LightGBMModel:
         self._classes = None if classes is None else np.asarray(classes)
 
     def predict(self, data: Any, params: Mapping[str, Any] | None = None) -> Any:
-        out = self.raw.predict(in_feature_order(data, self._names))
+        # One thread, as the xgboost flavor does: OpenMP's pool does not survive a fork.
+        out = self.raw.predict(in_feature_order(data, self._names), num_threads=1)
         if self._classes is None:
             return out
         proba = np.column_stack([1.0 - out, out]) if out.ndim == 1 else out
@@ -70,8 +72,7 @@ class LightGBMFlavor:
             # MLflow saves the wrappers with skops or a pickle: the sklearn flavor's loader.
             serialization = info.serialization or "pickle"
             return sklearn.load(file, serialization, info.trusted_types, allow_pickle)
-        booster = _lgb().Booster(model_file=str(file))
-        return LightGBMModel(booster, info.options.get("classes"))
+        return LightGBMModel(_load_booster(file), info.options.get("classes"))
 
     def trust(self, serialization: str | None) -> Trust:
         return Trust.NONE if serialization in (TEXT, "skops") else Trust.CODE
@@ -89,6 +90,22 @@ class LightGBMFlavor:
             framework_version=conf.get("lgb_version"),
             options={"model_class": model_class.rsplit(".", 1)[-1]},
         )
+
+
+def _load_booster(file: Path) -> Any:
+    """Parse the text model on one thread. LightGBM parses trees in an OpenMP loop; a thread
+    pool started so in a server's parent process hangs the next parse in a forked worker."""
+    lgb = _lgb()
+    lib = lgb.basic._LIB
+    if not hasattr(lib, "LGBM_SetMaxThreads"):  # before LightGBM 4.2
+        return lgb.Booster(model_file=str(file))
+    before = ctypes.c_int(0)
+    lib.LGBM_GetMaxThreads(ctypes.byref(before))
+    lib.LGBM_SetMaxThreads(ctypes.c_int(1))
+    try:
+        return lgb.Booster(model_file=str(file))
+    finally:
+        lib.LGBM_SetMaxThreads(before)
 
 
 LIGHTGBM = LightGBMFlavor()

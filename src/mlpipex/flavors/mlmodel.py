@@ -23,7 +23,17 @@ PYFUNC = "python_function"
 
 def read(path: Path) -> PackageInfo:
     try:
-        doc = yaml.safe_load((path / MLMODEL).read_text())
+        text = (path / MLMODEL).read_text()
+    except UnicodeDecodeError as e:
+        raise Corrupt(f"{path / MLMODEL} is not a valid MLmodel file: {e}") from e
+    return parse(path, text, _requirements(path / "requirements.txt"))
+
+
+def parse(path: Path, text: str | bytes, requirements: tuple[str, ...] = ()) -> PackageInfo:
+    """What an MLmodel file's text says of the directory at path (which need not exist: the
+    control plane reads an uploaded MLmodel object to name a version's flavor)."""
+    try:
+        doc = yaml.safe_load(text)
         flavors: Mapping[str, Any] = doc["flavors"]
         # The first registered flavor that recognises the directory reads it (sklearn before
         # python: an MLflow sklearn directory has a python_function entry too).
@@ -54,12 +64,21 @@ def read(path: Path) -> PackageInfo:
         path=path,
         signature=_signature(doc.get("signature")),
         profile=None,
-        requirements=_requirements(path / "requirements.txt"),
+        requirements=requirements,
         source="mlflow",
         loader=str(pyfunc.get("loader_module", "")),
         python_version=pyfunc.get("python_version"),
         **kw,
     )
+
+
+def version_facts(text: bytes) -> tuple[str | None, dict[str, str]]:
+    """(flavor, tags) for a version registered from an MLflow directory with this MLmodel file:
+    the flavor that reads it, or None when none of ours does."""
+    info = parse(Path(MLMODEL), text)
+    if registry.find(info.flavor) is None or info.model_file is None:
+        return None, {}
+    return info.flavor, registry.version_tags(info)
 
 
 def _signature(sig: Any) -> Signature | None:

@@ -10,6 +10,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
+from mlpipex.domain.models import FRAMEWORK_TAG, PICKLE_TAG
 from mlpipex.errors import Invalid
 from mlpipex.flavors.base import Flavor, PackageInfo
 from mlpipex.flavors.catboost import CATBOOST
@@ -68,6 +69,16 @@ def for_model(model: object) -> Flavor:
 
 def describe() -> str:
     return ", ".join(f"{f.name} ({f.help})" for f in registered().values())
+
+
+def version_tags(info: PackageInfo) -> dict[str, str]:
+    """The tags a version of this package carries: a warning when loading runs its code (a
+    pickle, Python code) and the framework it was saved with."""
+    out = {PICKLE_TAG: "true"} if info.pickle else {}
+    framework = framework_of(info)
+    if framework is not None:
+        out[FRAMEWORK_TAG] = framework
+    return out
 
 
 def framework_of(info: PackageInfo) -> str | None:

@@ -33,13 +33,15 @@ class XGBoostModel:
         self._booster = isinstance(model, xgb.Booster)
         booster = model if self._booster else model.get_booster()
         self._names = booster.feature_names
+        self._one_thread = xgb.config_context
         self._dmatrix = xgb.DMatrix
 
     def predict(self, data: Any, params: Mapping[str, Any] | None = None) -> Any:
         data = fitted_columns(data, self._names)
-        if self._booster:
-            return self.raw.predict(self._dmatrix(data))
-        return self.raw.predict(data)
+        with self._one_thread(nthread=1):
+            if self._booster:
+                return self.raw.predict(self._dmatrix(data))
+            return self.raw.predict(data)
 
 
 class XGBoostFlavor:
@@ -71,7 +73,10 @@ class XGBoostFlavor:
     def load(self, info: PackageInfo, file: Path, allow_pickle: bool) -> XGBoostModel:
         cls = pick_class(str(info.options.get("model_class", "Booster")), _classes(), self.name)
         model = cls()
-        model.load_model(str(file))
+        # One thread, loading and predicting: a server scales by worker processes, and an
+        # OpenMP thread pool started before a worker is forked hangs the worker's next use.
+        with _xgb().config_context(nthread=1):
+            model.load_model(str(file))
         return XGBoostModel(model)
 
     def trust(self, serialization: str | None) -> Trust:

@@ -24,14 +24,12 @@ from mlpipex.domain.deployment import (
 from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
 from mlpipex.domain.manifest import require_deployable
-from mlpipex.domain.models import ModelVersion
+from mlpipex.domain.models import PICKLE_TAG, ModelVersion
 from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import rollout
 from mlpipex.service.context import Registry
 from mlpipex.service.models import require_model
 from mlpipex.store import deploy, registry
-
-PICKLE_TAG = "mlpipex.pickle"
 
 
 def _require(conn: Connection, name: str, *, lock: bool = False) -> Endpoint:

@@ -4,7 +4,7 @@ transitions through promote, deletions, searches by MLflow filter, latest versio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from mlpipex.domain import events as ev
 from mlpipex.domain.manifest import EXTERNAL_DIGEST, FileEntry
 from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
 from mlpipex.domain.refs import VersionRef, check_model_name
-from mlpipex.errors import Conflict, Invalid, NotFound
+from mlpipex.errors import Conflict, Invalid, MLPipeXError, NotFound
 from mlpipex.service import logged_models, promote, register, search, versions
 from mlpipex.service.context import Registry
 from mlpipex.service.mlflow_artifacts import Place, files, locate_uri, relative, version_dir
@@ -129,6 +129,9 @@ def search_models(
 
 # -- versions ------------------------------------------------------------------------------
 
+# An MLmodel file is a few KB; a larger one is not read to name the flavor.
+_MLMODEL_MAX = 1 << 20
+
 
 def create_version(
     reg: Registry,
@@ -138,6 +141,7 @@ def create_version(
     tags: Mapping[str, str],
     description: str,
     model_id: str | None,
+    describe: Describe | None = None,
 ) -> MlflowVersion:
     """Register the files under source as a new version. A logged model's source run (or the
     run named) is the run it inherits commit, datasets and metrics from; a refusal names what
@@ -147,6 +151,7 @@ def create_version(
     found, run_id, model_id = _held(reg, source, run_id, model_id)
     with reg.store.read() as conn:
         run_known = run_id is None or runs_store.run_row(conn, run_id) is not None
+    flavor, facts = _describe(reg, found or [], describe)
     v = register.register_version(
         reg,
         register.Registration(
@@ -154,9 +159,10 @@ def create_version(
             path=None,
             files=found or [],
             run_id=run_id or None,
-            tags=dict(tags),
+            tags={**tags, **facts},
             description=description,
             external="" if found and run_known else source or f"runs:/{run_id}",
+            flavor=flavor,
         ),
     )
     with reg.store.write() as conn:
@@ -205,6 +211,22 @@ def locate_source(source: str) -> Place | None:
         return locate_uri(source)
     except Invalid:
         return None
+
+
+# (MLmodel bytes) -> (flavor, tags): ``flavors.mlmodel.version_facts``.
+Describe = Callable[[bytes], tuple[str | None, dict[str, str]]]
+
+
+def _describe(
+    reg: Registry, rel: Sequence[FileEntry], describe: Describe | None
+) -> tuple[str | None, dict[str, str]]:
+    mlmodel = next((f for f in rel if f.path == "MLmodel"), None)
+    if describe is None or mlmodel is None or mlmodel.size > _MLMODEL_MAX:
+        return None, {}
+    try:
+        return describe(reg.objects.read_bytes(mlmodel.digest))
+    except MLPipeXError:
+        return None, {}  # not an MLmodel we read: registered as MLflow would, flavor unknown
 
 
 def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:

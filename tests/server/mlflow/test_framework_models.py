@@ -5,6 +5,7 @@ server) with the framework's own predictions."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import httpx
 import numpy as np
 import pytest
 
+from mlpipex.client import Client
+from mlpipex.domain.models import PICKLE_TAG
 from tests.framework_models import COLUMNS, fitted_cases, training_frame
 from tests.server.mlflow.conftest import Server, unique
 from tests.serving.conftest import start, stop, url_of
@@ -51,9 +54,16 @@ def test_mlflow_logged_model_is_served(
     fitted = fitted_cases(X, y)[case]
     monkeypatch.setenv("MLFLOW_TRACKING_URI", permissive.url)
     mlflow.set_tracking_uri(permissive.url)
+    mlflow.set_experiment(unique("frameworks"))  # not one an earlier test set on another server
     name = unique(case)
     with mlflow.start_run():
         log(fitted.model, name, X[:3])
+    # The control plane read the MLmodel file: the version names its flavor and framework.
+    with Client(permissive.url) as native:
+        v = native.get_version(f"{name}/1")
+    framework = sys.modules[fitted.flavor].__version__
+    assert (v.flavor, v.framework) == (fitted.flavor, f"{fitted.flavor} {framework}")
+    assert PICKLE_TAG not in v.tags
     proc = start(
         ["--uri", permissive.url, "serve", f"models:/{name}/1", "--port", "0"],
         env={"HOME": str(tmp_path)},

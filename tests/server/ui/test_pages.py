@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlpipex.client import Client
+from mlpipex.domain.models import FRAMEWORK_TAG
 from mlpipex.service import endpoints, rollout
 from mlpipex.service.context import Actor
 from tests.server.ui.conftest import PASSWORD, Seeded, bulk_versions
@@ -96,6 +97,14 @@ def test_version_page(ui: TestClient, seeded: Seeded) -> None:
     assert "None → Staging" in lineage and "not deployed" in lineage
     events = html.split('id="events"')[1]
     assert "version_registered" in events and "transition_done" in events
+
+
+def test_version_page_names_the_framework(ui: TestClient, seeded: Seeded) -> None:
+    with Client(seeded.uri, objects=seeded.objects, actor=Actor("root")) as admin:
+        admin.set_version_tag("fraud", 1, FRAMEWORK_TAG, "xgboost 3.2.0")
+    html = ui.get("/ui/models/fraud/versions/1").text
+    flavor = html.split("<dt>flavor</dt>")[1].split("</dd>")[0]
+    assert "xgboost 3.2.0" in flavor
 
 
 def test_run_page_charts_metric_history(ui: TestClient, seeded: Seeded) -> None:

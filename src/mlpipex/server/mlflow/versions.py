@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from mlpipex.domain.bounds import VersionNumber
+from mlpipex.flavors.mlmodel import version_facts
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
@@ -75,6 +76,7 @@ def create(reg: Reg, args: Payload) -> Response:
         {t.key: t.value for t in a.tags},
         a.description,
         a.model_id or None,
+        describe=version_facts,
     )
     return ok({"model_version": version(v)})
 
