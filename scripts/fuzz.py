@@ -92,7 +92,6 @@ def main() -> int:
         cmd += ["--max-time", str(MAX_SECONDS), "--workers", "1", "--no-color"]
         cmd += ["--report", "junit", "--report-junit-path", str(junit)]
         cmd += ["--request-timeout", "30", "--suppress-health-check", "all"]
-        cmd += ["--generation-database", "none"]  # no state carried from one run to the next
         for path in EXCLUDED_PATHS:
             cmd += ["--exclude-path", path]
         started = time.monotonic()
