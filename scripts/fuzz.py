@@ -96,7 +96,8 @@ def main() -> int:
             cmd += ["--exclude-path", path]
         started = time.monotonic()
         try:
-            run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            # Run from the temporary folder: Schemathesis keeps a cache in its working directory.
+            run = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=tmp)
         finally:
             _stop(proc)
         took = time.monotonic() - started
