@@ -64,3 +64,19 @@ class Manifest:
     def digest(self) -> str:
         """The identity of the whole artifact: blake3 of its canonical JSON."""
         return blake3.blake3(self.to_json()).hexdigest()
+
+
+# An external reference (a version whose files live elsewhere) has the empty manifest: a
+# registration with files never does, so the digest alone says a version cannot be deployed.
+EXTERNAL_DIGEST = Manifest.of(()).digest
+
+
+def require_deployable(ref: str, digest: str, source: str | None = None) -> None:
+    """Refuse to deploy or serve a version recorded as an external reference."""
+    if digest == EXTERNAL_DIGEST:
+        where = f" ({source})" if source else ""
+        raise Invalid(
+            f"{ref} is an external reference{where}: its files are not in this registry, so it "
+            "cannot be deployed or served",
+            hint="register the model's files (mlpipex register, or log_model then register)",
+        )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mlpipex.errors import Invalid
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,255}$")
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,255}$")
+_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,255}$")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
 
@@ -35,7 +35,8 @@ def check_model_name(name: str) -> str:
 def check_alias(alias: str) -> str:
     if not _ALIAS.match(alias or ""):
         raise Invalid(
-            f"invalid alias {alias!r}", hint="use letters, digits, _ and -, starting with a letter"
+            f"invalid alias {alias!r}",
+            hint="use letters, digits, _ . and -, starting with a letter",
         )
     if _RESERVED_ALIAS.match(alias):
         raise Invalid(f"alias {alias!r} is reserved ('latest' and v<digits> are, as in MLflow)")
