@@ -238,6 +238,17 @@ def test_import_without_data_records_external_versions(local: Client, gto_repo: 
     assert exc.value.reasons == ["complete: the version lacks files"]
     assert local.verify_audit().ok
 
+    # imported again with the data: the external versions get their files and can move on
+    done = local.import_gto(gto_repo)
+    assert sorted(done.completed) == ["churn/1", "churn/2", "old/1"] and not done.missing
+    assert (done.versions, done.moves) == ([], 0)
+    v = local.get_version("churn/1")
+    assert v.artifact_digest != EXTERNAL_DIGEST and MISSING_TAG not in v.tags
+    assert (local.materialize(v.files) / "churn.pkl").read_text() == "weights of 1 rows"
+    assert local.promote("churn", 1, "staging").status == "done"
+    assert local.import_gto(gto_repo).completed == []
+    assert local.verify_audit().ok
+
 
 def test_refused_through_a_server(server: tuple[str, str, str], gto_repo: Path) -> None:
     url, db, objects = server

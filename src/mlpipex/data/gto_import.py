@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -50,10 +51,16 @@ class _Out:
 
 
 def read_models(
-    root: Path, dest: Path, *, data: bool = True, remote: str | None = None
+    root: Path,
+    dest: Path,
+    *,
+    data: bool = True,
+    remote: str | None = None,
+    held: Callable[[str], frozenset[str]] = lambda name: frozenset(),
 ) -> list[GtoModel]:
     """Every artifact of type model with its versions and moves; bytes fetched under dest
-    (from the DVC cache, else the remote) unless ``data`` is off or they cannot be found."""
+    (from the DVC cache, else the remote) unless ``data`` is off, they cannot be found, or
+    ``held(model)`` names the version (the registry has its files already)."""
     annotations = read_annotations(
         {f: _read(root, "HEAD", f) for f in ("dvc.yaml", "artifacts.yaml")}
     )
@@ -63,6 +70,7 @@ def read_models(
     out = []
     for name, ann in models.items():
         mine = [e for e in tags if e.artifact == name]
+        store.skip = held(name)
         out.append(_model(root, dest / name, ann, mine, store))
     return out
 
@@ -104,7 +112,9 @@ def _version(
     if out is None:
         return replace(base, external=f"{ann.path} (not in dvc.lock at {e.commit[:12]})")
     where = f"{store.url or 'DVC'}#md5:{out.md5}"
-    path = store.materialize(out.md5, dest / version / Path(ann.path).name)
+    path = None
+    if version not in store.skip:
+        path = store.materialize(out.md5, dest / version / Path(ann.path).name)
     return GtoVersion(
         version,
         e.commit,
@@ -173,6 +183,7 @@ class _Fetcher:
         self.ws = Workspace(root)
         self._remote = remote
         self.data = data
+        self.skip: frozenset[str] = frozenset()
         self._store: DvcStore | None = None
         self.url = ""
         try:

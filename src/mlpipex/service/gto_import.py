@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
 from mlpipex.domain.manifest import Manifest
-from mlpipex.domain.models import DatasetRef
+from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.policy import MISSING_TAG, Policy, missing_for_registration
 from mlpipex.domain.refs import check_alias, check_model_name
 from mlpipex.errors import Invalid
@@ -90,6 +90,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     versions: list[tuple[str, str, int]] = field(default_factory=list)  # model, gto version, n
     moves: int = 0
+    completed: list[str] = field(default_factory=list)  # external versions given their files
     missing: dict[str, list[str]] = field(default_factory=dict)  # "model/n" -> what it lacks
 
 
@@ -101,6 +102,15 @@ def import_gto(reg: Registry, models: list[GtoModel]) -> ImportReport:
         check_model_name(m.name)
         _import_model(reg, m, report)
     return report
+
+
+def with_files(reg: Registry, name: str) -> frozenset[str]:
+    """The GTO versions of a model imported with their files: nothing to fetch for them."""
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        row = registry.model_row(conn, name)
+        have = _imported(conn, row.id) if row is not None else {}
+    return frozenset(k for k, v in have.items() if EXTERNAL_TAG not in v.tags)
 
 
 def _import_model(reg: Registry, m: GtoModel, report: ImportReport) -> None:
@@ -123,13 +133,17 @@ def _import_model(reg: Registry, m: GtoModel, report: ImportReport) -> None:
             )
             report.created.append(m.name)
         policy = _with_stages(conn, reg, row, m)
-        numbers = _numbers(conn, row.id)
+        imported = _imported(conn, row.id)
+        numbers = {k: v.version for k, v in imported.items()}
         for v in m.versions:
-            if v.version in numbers:
-                continue
-            n = _register(conn, reg, policy, row.id, m.name, v, manifests.get(v.version), report)
-            numbers[v.version] = n
-            report.versions.append((m.name, v.version, n))
+            have = imported.get(v.version)
+            if have is None:
+                manifest = manifests.get(v.version)
+                n = _register(conn, reg, policy, row.id, m.name, v, manifest, report)
+                numbers[v.version] = n
+                report.versions.append((m.name, v.version, n))
+            elif EXTERNAL_TAG in have.tags and v.version in manifests:
+                _complete(conn, reg, policy, row.id, have, manifests[v.version], report)
         applied, held = _replayed(conn, m.name)
         for mv in m.moves:
             if mv.tag in applied:
@@ -198,11 +212,52 @@ def _with_stages(conn: Connection, reg: Registry, row: Any, m: GtoModel) -> Poli
     return policy
 
 
-def _numbers(conn: Connection, model_id: int) -> dict[str, int]:
-    """GTO version -> version number, for the versions imported before."""
-    rows = registry.version_rows(conn, model_id)
-    versions = registry.to_versions(conn, rows)
-    return {v.tags[VERSION_TAG]: v.version for v in versions if VERSION_TAG in v.tags}
+def _imported(conn: Connection, model_id: int) -> dict[str, ModelVersion]:
+    """GTO version -> the version imported for it before."""
+    versions = registry.to_versions(conn, registry.version_rows(conn, model_id))
+    return {v.tags[VERSION_TAG]: v for v in versions if VERSION_TAG in v.tags}
+
+
+def _missing(policy: Policy, v: ModelVersion | GtoVersion, tags: Mapping[str, str]) -> list[str]:
+    return missing_for_registration(policy, v.commit, v.datasets, dict(v.metrics), tags)
+
+
+def _complete(
+    conn: Connection,
+    reg: Registry,
+    policy: Policy,
+    model_id: int,
+    v: ModelVersion,
+    manifest: Manifest,
+    report: ImportReport,
+) -> None:
+    """An external version given the files fetched now; promotable once nothing else lacks."""
+    row = registry.version_row(conn, model_id, v.version)
+    assert row is not None
+    tags = {k: x for k, x in v.tags.items() if k not in (EXTERNAL_TAG, MISSING_TAG)}
+    missing = _missing(policy, v, tags)
+    registry.update_version(
+        conn, row.id, artifact_digest=manifest.digest, artifact_size=manifest.size
+    )
+    registry.insert_files(conn, row.id, manifest.files)
+    registry.delete_version_tag(conn, row.id, EXTERNAL_TAG)
+    registry.delete_version_tag(conn, row.id, MISSING_TAG)
+    if missing:
+        registry.set_version_tag(conn, row.id, MISSING_TAG, _lacks(missing))
+        report.missing[f"{v.model}/{v.version}"] = missing
+    _event(
+        conn,
+        _Importer(reg.actor.name, reg.clock()),
+        ev.VERSION_UPDATED,
+        v.model,
+        v.version,
+        {"artifact": manifest.digest, "size": manifest.size, "fetched": v.tags[EXTERNAL_TAG]},
+    )
+    report.completed.append(f"{v.model}/{v.version}")
+
+
+def _lacks(missing: list[str]) -> str:
+    return "; ".join(x.split(" (")[0] for x in missing)
 
 
 def _register(
@@ -217,13 +272,13 @@ def _register(
 ) -> int:
     metrics = dict(v.metrics)
     tags = {VERSION_TAG: v.version}
-    missing = missing_for_registration(policy, v.commit, v.datasets, metrics, tags)
+    missing = _missing(policy, v, tags)
     if manifest is None:
         manifest = Manifest.of(())
         tags[EXTERNAL_TAG] = v.external
         missing.insert(0, f"files (only referenced: {v.external}; import again with the data)")
     if missing:
-        tags[MISSING_TAG] = "; ".join(x.split(" (")[0] for x in missing)
+        tags[MISSING_TAG] = _lacks(missing)
     n = registry.allocate_version(conn, model_id)
     registry.insert_version(
         conn,
