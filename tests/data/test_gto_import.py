@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from mlpipex.domain.manifest import EXTERNAL_DIGEST
 from mlpipex.domain.policy import MISSING_TAG
 from mlpipex.errors import Invalid, PolicyViolation
 from mlpipex.service.gto_import import VERSION_TAG
-from tests.conftest import BACKENDS, _reset, _reset_postgres
+from tests.conftest import BACKENDS, CliResult, _reset, _reset_postgres
 from tests.data import dvcrepo
 from tests.data.conftest import commit, init_repo
 
@@ -267,3 +267,19 @@ def _lock_md5(repo: Path, rev: str) -> str:
     ).stdout
     outs = yaml.safe_load(text)["stages"]["train"]["outs"]
     return str(next(o["md5"] for o in outs if o["path"] == "models/churn.pkl"))
+
+
+def test_cli(cli: Callable[..., CliResult], gto_repo: Path, tmp_path: Path) -> None:
+    env = {
+        "MLPIPEX_URI": str(tmp_path / "reg" / ".mlpipex"),
+        "MLPIPEX_OBJECTS": str(tmp_path / "o"),
+    }
+    r = cli("models", "import-gto", "--repo", str(gto_repo), "--no-data", env=env)
+    assert r.code == 0, r.err
+    assert "churn/2  v1.1.0" in r.out
+    assert "churn/1 cannot be promoted until completed; it lacks: files" in r.out
+    r = cli("models", "import-gto", "--repo", str(tmp_path), env=env)
+    assert r.code == 1 and "is not a git repository" in r.err
+    assert cli("audit", "--verify", env=env).code == 0
+    r = cli("promote", "churn", "1", "--to", "Staging", env=env)
+    assert r.code == 1 and "lacks files" in r.err

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from mlpipex.data.dvc import dvc_cache_path
 from mlpipex.data.dvcremote import DvcStore, read_config
@@ -28,7 +29,7 @@ from mlpipex.data.metrics import Revision, flatten
 from mlpipex.data.workspace import Workspace
 from mlpipex.domain.manifest import safe_relpath
 from mlpipex.domain.models import DatasetRef
-from mlpipex.domain.pointer import load_yaml
+from mlpipex.domain.pointer import load_yaml, parse_dvc_lock
 from mlpipex.errors import MLPipeXError
 from mlpipex.service.gto_import import GtoModel, GtoMove, GtoVersion, Move
 
@@ -95,7 +96,9 @@ def _model(
         _version(root, dest, ann, firsts[v], v, store) for v in sorted(firsts, key=semver_order)
     ]
     stages = tuple(dict.fromkeys(m.stage for m in moves if m.stage))
-    return GtoModel(ann.name, ann.description, ann.labels, tuple(versions), tuple(moves), stages)
+    # GTO names may hold / (and : from a nested dvc.yaml); a model name may not
+    name = ann.name.replace("/", ".").replace(":", ".")
+    return GtoModel(name, ann.description, ann.labels, tuple(versions), tuple(moves), stages)
 
 
 def _version(
@@ -134,26 +137,35 @@ def _read(root: Path, rev: str, path: str) -> str | None:
 
 
 def _lock_out(text: str | None, path: str) -> _Out | None:
-    """The output at path in DVC's dvc.lock, with its stage's deps as dataset references."""
+    """The output at path in DVC's dvc.lock, with its stage's deps as dataset references (None
+    when the lock is absent, unreadable or lacks it: the version is then only referenced)."""
     if not text or not path:
         return None
-    data = load_yaml(text, "dvc.lock")
-    stages = data.get("stages") if isinstance(data, dict) else None
-    if not isinstance(stages, dict):
+    try:
+        stages = parse_dvc_lock(text)
+    except MLPipeXError:
         return None
     want = path.rstrip("/")
-    for name, st in stages.items():
-        if not isinstance(st, dict):
-            continue
-        for o in st.get("outs") or []:
-            if isinstance(o, dict) and str(o.get("path", "")).rstrip("/") == want and o.get("md5"):
-                deps = tuple(
-                    DatasetRef(str(d["path"]), str(d["path"]), f"md5:{d['md5']}", d.get("size"))
-                    for d in st.get("deps") or []
-                    if isinstance(d, dict) and d.get("path") and d.get("md5")
-                )
-                return _Out(str(name), str(o["md5"]), deps)
+    for stage, outs in stages.items():
+        for o in outs:
+            if o.path.rstrip("/") == want and o.digest.algo == "md5":
+                md5 = o.digest.hex + (".dir" if o.isdir else "")
+                return _Out(stage, md5, _deps(load_yaml(text, "dvc.lock")["stages"][stage]))
     return None
+
+
+def _deps(stage: Any) -> tuple[DatasetRef, ...]:
+    rows = stage.get("deps") if isinstance(stage, dict) else None
+    return tuple(
+        DatasetRef(
+            str(d["path"]),
+            str(d["path"]),
+            f"md5:{d['md5'].removesuffix('.dir')}",
+            d["size"] if isinstance(d.get("size"), int) else None,
+        )
+        for d in rows or []
+        if isinstance(d, dict) and d.get("path") and isinstance(d.get("md5"), str)
+    )
 
 
 def _metrics(root: Path, commit: str, stage: str | None) -> tuple[tuple[str, float], ...]:
