@@ -1,10 +1,12 @@
-"""Benchmark `mlpipex data` against DVC on the same files, one run each, and print a table.
+"""Benchmark `mlpipex data` against DVC on the same files, side by side, and print a table.
 
     python bench/data.py            # 10k and 100k files of 1 KB, a 1 GB file, a 3-stage repro
     python bench/data.py --quick    # small sizes, to check the script itself
 
-DVC is installed into its own virtual environment, bench/.venvs/dvc (never a dependency).
-Both tools run as command-line processes from fresh git repositories holding the same files.
+DVC is the one beside this Python (a dev dependency) or, failing that, installed into
+bench/.venvs/dvc. Both tools run as command-line processes from fresh git repositories holding
+the same files; no-op commands are the median of --repeat runs. It also prints each light
+command's import time (`python -X importtime`, top-level modules summed, best of --repeat).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,11 +46,18 @@ PIPELINE = """stages:
 
 
 def dvc_bin() -> str:
+    beside = Path(sys.executable).parent / "dvc"
+    if beside.exists():
+        return str(beside)
     exe = DVC_VENV / "bin" / "dvc"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(DVC_VENV)], check=True)
         subprocess.run([str(DVC_VENV / "bin" / "pip"), "install", "-q", DVC_SPEC], check=True)
     return str(exe)
+
+
+def median_run(cmd: list[str], cwd: Path, repeat: int) -> float:
+    return statistics.median(run(cmd, cwd) for _ in range(repeat))
 
 
 def run(cmd: list[str], cwd: Path) -> float:
@@ -84,14 +94,14 @@ def big_file(path: Path, size: int) -> None:
             f.write(os.urandom(min(chunk, size - start)))
 
 
-def bench_files(work: Path, count: int, dvc: str) -> list[tuple[str, float, float]]:
+def bench_files(work: Path, count: int, dvc: str, repeat: int) -> list[tuple[str, float, float]]:
     source = work / f"files-{count}"
     small_files(source, count)
     times: dict[str, tuple[float, float]] = {}
     for tool, cmd in (("mlpipex", [MLPIPEX, "data"]), ("dvc", [dvc])):
         r = repo(work / f"{tool}-{count}", tool, dvc)
         shutil.copytree(source, r / "data")
-        times[tool] = (run([*cmd, "add", "data"], r), run([*cmd, "status"], r))
+        times[tool] = (run([*cmd, "add", "data"], r), median_run([*cmd, "status"], r, repeat))
     shutil.rmtree(source)
     k = f"{count // 1000}k"
     return [
@@ -117,7 +127,7 @@ def bench_big(work: Path, size: int, dvc: str) -> list[tuple[str, float, float]]
     ]
 
 
-def bench_repro(work: Path, dvc: str) -> list[tuple[str, float, float]]:
+def bench_repro(work: Path, dvc: str, repeat: int) -> list[tuple[str, float, float]]:
     times = {}
     for tool, cmd, name in (("mlpipex", [MLPIPEX], "mlpipex.yaml"), ("dvc", [dvc], "dvc.yaml")):
         r = repo(work / f"{tool}-repro", tool, dvc)
@@ -127,8 +137,43 @@ def bench_repro(work: Path, dvc: str) -> list[tuple[str, float, float]]:
         for i in range(10):
             (r / "data" / f"{i}.csv").write_text(f"{i},{i * i}\n")
         run([*cmd, "repro"], r)
-        times[tool] = run([*cmd, "repro"], r)
+        times[tool] = median_run([*cmd, "repro"], r, repeat)
     return [("no-op repro, 3 stages", times["mlpipex"], times["dvc"])]
+
+
+def import_ms(args: list[str], cwd: Path) -> float:
+    """Milliseconds of imports (top-level modules of `-X importtime`, summed) for one command."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mlpipex.cli", *args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    total = 0
+    for line in proc.stderr.splitlines():
+        parts = line.partition("import time:")[2].split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit() and parts[2][:2] != "  ":
+            total += int(parts[1])  # top-level modules only: their time includes their imports
+    return total / 1000
+
+
+def bench_imports(work: Path, repeat: int) -> list[tuple[str, float]]:
+    """Import time of the light commands, in a repository with pointers, a pipeline and a
+    one-version registry (SQLite)."""
+    r = repo(work / "imports", "mlpipex", "")
+    (r / "data").mkdir()
+    (r / "data" / "a.csv").write_text("x\n1\n")
+    (r / "mlpipex.yaml").write_text(PIPELINE)
+    (r / "params.yaml").write_text("train:\n  lr: 0.1\n")
+    run([MLPIPEX, "data", "add", "data"], r)
+    run([MLPIPEX, "repro"], r)
+    reg = ["--commit", "c" * 40, "--dataset", "train=data/a.csv", "--metric", "auc=0.9"]
+    run([MLPIPEX, "register", "m", "params.yaml", *reg], r)
+    run([MLPIPEX, "alias", "set", "m", "champion", "1"], r)
+    commands = [["--version"], ["show", "m@champion"], ["data", "status"], ["repro"]]
+    return [(" ".join(c), min(import_ms(c, r) for _ in range(repeat))) for c in commands]
 
 
 def machine() -> str:
@@ -148,6 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1k/5k files and a 64 MB file")
     parser.add_argument("--dir", default=None, help="where to work (default: a temporary folder)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each no-op command")
     args = parser.parse_args()
     dvc = dvc_bin()
     version = subprocess.run([dvc, "--version"], capture_output=True, text=True).stdout.strip()
@@ -155,24 +201,29 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mlpipex-bench-", dir=args.dir))
     rows: list[tuple[str, float, float]] = []
     steps: list[Callable[[], list[tuple[str, float, float]]]] = [
-        *(lambda c=c: bench_files(work, c, dvc) for c in counts),
+        *(lambda c=c: bench_files(work, c, dvc, args.repeat) for c in counts),
         lambda: bench_big(work, size, dvc),
-        lambda: bench_repro(work, dvc),
+        lambda: bench_repro(work, dvc, args.repeat),
     ]
     try:
+        imports = bench_imports(work, args.repeat)
         for step in steps:
             rows += step()
             print(f"... {rows[-1][0]}", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"machine: {machine()}")
-    print(f"date: {datetime.date.today().isoformat()}, DVC {version}, one run each\n")
+    day = datetime.date.today().isoformat()
+    print(f"date: {day}, DVC {version}; add: one run, no-op: median of {args.repeat}\n")
     print("| operation | mlpipex s | dvc s | dvc / mlpipex |")
     print("| --- | ---: | ---: | ---: |")
     for name, ours, theirs in rows:
         ratio = "" if theirs != theirs else f"{theirs / ours:.1f}x"
         theirs_s = "" if theirs != theirs else f"{theirs:.2f}"
         print(f"| {name} | {ours:.2f} | {theirs_s} | {ratio} |")
+    print("\n| command | import time, ms (best of runs) | target |\n| --- | ---: | --- |")
+    for name, ms in imports:
+        print(f"| mlpipex {name} | {ms:.0f} | < 100 |")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
 from _common import drop_caches, latencies, machine, postgres, seconds, table, today
+from tests.conftest import start_server, stop_server
 
 from mlpipex.cli.main import main as cli
 from mlpipex.client import Client
@@ -183,6 +185,13 @@ def transfers(size_mb: int) -> list[list[str]]:
         "auc=0.9",
     ]
     proc = seconds(lambda: subprocess.run(cmd, env=env, check=True, capture_output=True))
+    server, url = start_server(str(work / "s" / ".mlpipex"), str(work / "s" / "objects"))
+    try:
+        drop_caches()
+        with Client(url, user="bench") as c:
+            native = seconds(lambda: c.register(MODEL, src, **kw))
+    finally:
+        stop_server(server)
     startup = seconds(
         lambda: subprocess.run(
             [sys.executable, "-m", "mlpipex.cli", "--help"],
@@ -206,6 +215,13 @@ def transfers(size_mb: int) -> list[list[str]]:
             f"cp {cp_s:.2f} s",
             f"{proc / cp_s:.2f}x cp (CLI start {startup:.2f} s)",
             "-",
+        ],
+        [
+            "register through a server (native upload), cold cache",
+            f"{native:.2f} s",
+            f"cp {cp_s:.2f} s",
+            f"{native / cp_s:.2f}x cp",
+            "<= 1.3x cp",
         ],
         [
             "register the same bytes again (hashing only)",

@@ -3,12 +3,14 @@ own venv, bench/.venvs/mlflow-serve, `--env-manager local`), one run, same machi
 generator (wrk, one-row JSON POSTs from a Lua script):
 
 - a RandomForest (50 trees, depth 8, 20 features) at 32 connections: requests/s, p50, p99;
-- a LogisticRegression (20 features) at 1 connection: p50, p99.
+- a LogisticRegression (20 features) at 1 connection: p50, p99;
+- an XGBoost classifier (100 trees, depth 6, 20 features) at 32 connections: requests/s, p99
+  (MLflow serves the directory `mlflow.xgboost.save_model` writes, we the xgboost flavor).
 
 Both servers get the same number of worker processes (--workers, default 2 on this 2-core
 machine). Installs wrk (apt-get) and the MLflow venv (pip) when they are missing.
 
-    .venv/bin/python bench/serving.py [--duration 10] [--workers 2]
+    .venv/bin/python bench/serving.py [--duration 10] [--workers 2] [--models rf,lr,xgb]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import sklearn
+import xgboost
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
@@ -50,11 +53,15 @@ FEATURES = 20
 # MLflow 3.17 saves with skops too, and wants the tree type trusted as we do.
 SAVE_MLFLOW = """
 import json, pickle, sys
-import mlflow.sklearn
+import mlflow.sklearn, mlflow.xgboost
 from mlflow.models import infer_signature
 est, X = pickle.load(open(sys.argv[1], "rb"))
-mlflow.sklearn.save_model(est, sys.argv[2], signature=infer_signature(X, est.predict(X)),
-                          skops_trusted_types=json.loads(sys.argv[3]) or None)
+signature = infer_signature(X, est.predict(X))
+if type(est).__module__.startswith("xgboost"):
+    mlflow.xgboost.save_model(est, sys.argv[2], signature=signature)
+else:
+    mlflow.sklearn.save_model(est, sys.argv[2], signature=signature,
+                              skops_trusted_types=json.loads(sys.argv[3]) or None)
 """
 
 LUA = """
@@ -87,20 +94,28 @@ def ensure_tools() -> None:
 
 
 def _mlflow_requirements() -> list[str]:
-    return [f"mlflow=={MLFLOW_VERSION}", f"scikit-learn=={sklearn.__version__}"]
+    return [
+        f"mlflow=={MLFLOW_VERSION}",
+        f"scikit-learn=={sklearn.__version__}",
+        f"xgboost-cpu=={xgboost.__version__}",
+    ]
 
 
-def models(root: Path) -> dict[str, tuple[Path, Path]]:
+def models(root: Path, wanted: set[str]) -> dict[str, tuple[Path, Path]]:
     """{name: (MLPipeX package, MLflow model directory)} of the same fitted estimators."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(5000, FEATURES))
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
-    fitted = {
-        "rf": RandomForestClassifier(n_estimators=50, max_depth=8, random_state=0).fit(X, y),
-        "lr": LogisticRegression(max_iter=500).fit(X, y),
+    fitters = {
+        "rf": lambda: RandomForestClassifier(n_estimators=50, max_depth=8, random_state=0),
+        "lr": lambda: LogisticRegression(max_iter=500),
+        "xgb": lambda: xgboost.XGBClassifier(n_estimators=100, max_depth=6, random_state=0),
     }
     out = {}
-    for name, est in fitted.items():
+    for name, make in fitters.items():
+        if name not in wanted:
+            continue
+        est = make().fit(X, y)
         info = save_model(root / f"{name}-mlpipex", est, input_example=X[:5])
         blob = root / f"{name}.pkl"
         blob.write_bytes(pickle.dumps((est, X[:5])))
@@ -215,21 +230,26 @@ def main() -> None:
     parser.add_argument(
         "--mlflow-workers", type=int, default=1, help="mlflow models serve -w (its default: 1)"
     )
+    parser.add_argument("--models", default="rf,lr,xgb", help="which models' figures to take")
     args = parser.parse_args()
+    wanted = set(args.models.split(","))
     ensure_tools()
     # (figure key, model, connections, server, workers)
     plan = [
         ("rf", "rf", 32, "mlpipex", args.workers),
         ("rf1", "rf", 32, "mlpipex", 1),
         ("lr", "lr", 1, "mlpipex", args.workers),
+        ("xgb", "xgb", 32, "mlpipex", args.workers),
         ("rf", "rf", 32, "mlflow", args.mlflow_workers),
         ("rf1", "rf", 32, "mlflow", 1),
         ("lr", "lr", 1, "mlflow", args.mlflow_workers),
+        ("xgb", "xgb", 32, "mlflow", args.mlflow_workers),
     ]
+    plan = [p for p in plan if p[1] in wanted]
     loads: dict[tuple[str, str], Load] = {}
     with tempfile.TemporaryDirectory(prefix="mlpipex-bench-serving-") as tmp:
         root = Path(tmp)
-        paths = models(root)
+        paths = models(root, wanted)
         for key, name, connections, server, workers in plan:
             if key == "rf1" and workers == loads_workers(plan, server):
                 loads[(key, server)] = loads[("rf", server)]
@@ -248,21 +268,22 @@ def main() -> None:
         return [label, fmt.format(ours), fmt.format(theirs), f"{ours / theirs:.2f}x", target]
 
     w, mw = args.workers, args.mlflow_workers
-    print(
-        table(
-            ["figure", "MLPipeX", f"MLflow {MLFLOW_VERSION}", "ratio", "target"],
-            [
-                row(f"RF 32 conn req/s ({w} vs {mw} workers)", "rf", "rps", ">= 10x", "{:.0f}"),
-                row(f"RF 32 conn p50 ms ({w} vs {mw})", "rf", "p50_ms"),
-                row(f"RF 32 conn p99 ms ({w} vs {mw})", "rf", "p99_ms", "<= MLflow's"),
-                row("RF 32 conn req/s (1 vs 1 worker)", "rf1", "rps", "", "{:.0f}"),
-                row("RF 32 conn p99 ms (1 vs 1)", "rf1", "p99_ms"),
-                row(f"LR 1 conn p50 ms ({w} vs {mw})", "lr", "p50_ms", "< 0.5 ms", "{:.3f}"),
-                row(f"LR 1 conn p99 ms ({w} vs {mw})", "lr", "p99_ms", "", "{:.3f}"),
-                row(f"LR 1 conn req/s ({w} vs {mw})", "lr", "rps", "", "{:.0f}"),
-            ],
-        )
-    )
+    # (model, label, figure key, field, target, format)
+    figures = [
+        ("rf", f"RF 32 conn req/s ({w} vs {mw} workers)", "rf", "rps", ">= 10x", "{:.0f}"),
+        ("rf", f"RF 32 conn p50 ms ({w} vs {mw})", "rf", "p50_ms", "", "{:.2f}"),
+        ("rf", f"RF 32 conn p99 ms ({w} vs {mw})", "rf", "p99_ms", "<= MLflow's", "{:.2f}"),
+        ("rf", "RF 32 conn req/s (1 vs 1 worker)", "rf1", "rps", "", "{:.0f}"),
+        ("rf", "RF 32 conn p99 ms (1 vs 1)", "rf1", "p99_ms", "", "{:.2f}"),
+        ("lr", f"LR 1 conn p50 ms ({w} vs {mw})", "lr", "p50_ms", "< 0.5 ms", "{:.3f}"),
+        ("lr", f"LR 1 conn p99 ms ({w} vs {mw})", "lr", "p99_ms", "", "{:.3f}"),
+        ("lr", f"LR 1 conn req/s ({w} vs {mw})", "lr", "rps", "", "{:.0f}"),
+        ("xgb", f"XGB 32 conn req/s ({w} vs {mw} workers)", "xgb", "rps", ">= 10x", "{:.0f}"),
+        ("xgb", f"XGB 32 conn p50 ms ({w} vs {mw})", "xgb", "p50_ms", "", "{:.2f}"),
+        ("xgb", f"XGB 32 conn p99 ms ({w} vs {mw})", "xgb", "p99_ms", "<= MLflow's", "{:.2f}"),
+    ]
+    headers = ["figure", "MLPipeX", f"MLflow {MLFLOW_VERSION}", "ratio", "target"]
+    print(table(headers, [row(*f[1:]) for f in figures if f[0] in wanted]))
     print(
         f"\nwrk {args.duration:g} s per figure after 2 s of warm-up, one-row JSON ('inputs'); "
         "mlpipex serve defaults otherwise (--max-batch 64 --max-wait-ms 1)"

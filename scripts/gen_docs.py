@@ -70,6 +70,12 @@ def http_md() -> str:
         '"reasons"?}}` with 400 (invalid, refused by the policy, corrupt), 401, 403, '
         "404, 409 (exists, conflict), 413 (too large), 503; MLflow routes answer "
         '`{"error_code", "message"}` with MLflow\'s codes and statuses.\n',
+        "Not supported, answered 501 `NOT_IMPLEMENTED` (not a bare 404): MLflow's AI Gateway "
+        "(`/api/{2.0,3.0}/mlflow/gateway/...`, `/ajax-api/2.0/mlflow/gateway-proxy`), its GraphQL "
+        "API (`/graphql`), its LLM issues (`/api/3.0/mlflow/issues...`) and prompt lab "
+        "(`/ajax-api/2.0/mlflow/runs/create-promptlab-run`). Trace routes are served under "
+        "`/api/2.0` and `/ajax-api/{2.0,3.0}` as under `/api/3.0` (listed once). MLflow suite "
+        "results: docs/compatibility.md.\n",
         "| method | path | what it does |\n| --- | --- | --- |",
     ]
     rows = []

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -34,12 +36,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Fixtures that start a process (a control plane, an agent, model servers): a test using one,
+# or running through the server backend, is slow. Tests that start one themselves say so.
+PROCESS_FIXTURES = frozenset({"server", "make_server", "start_agent", "servers"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked direct are not run through the server (they reach into the database)."""
+    """Tests marked direct are not run through the server (they reach into the database);
+    tests that start a process are marked slow."""
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         through_server = callspec is not None and callspec.params.get("backend") == "server"
+        if through_server or PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
         (drop if through_server and item.get_closest_marker("direct") else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -97,6 +107,17 @@ def _reset(db: str) -> None:
     engine.dispose()
 
 
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """check()'s first truthy answer, polled until timeout (then the test fails naming what)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 def free_port() -> int:
     import socket
 
@@ -110,7 +131,6 @@ def start_server(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`mlpipex server` as a real process on a free loopback port, once /health answers."""
     import sys
-    import time
 
     import httpx
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.linear_model import LogisticRegression
 
 import mlpipex
@@ -149,11 +150,36 @@ def test_pickle_only_when_allowed_and_the_version_says_so(
             LogisticRegression().fit(x, y), registered_model_name="fraud", allow_pickle=True
         )
     v = info.registered_model_version
-    assert info.pickle and v is not None and v.tags == {PICKLE_TAG: "true"}
+    assert info.pickle and v is not None and v.tags[PICKLE_TAG] == "true"
+    assert v.framework == f"sklearn {sklearn.__version__}"
     assert Client().list_artifacts(run.run_id, "bad") == []
     with pytest.raises(Invalid, match="pickle"):
         mlpipex.load_model("models:/fraud/1")
     assert len(mlpipex.load_model("models:/fraud/1", allow_pickle=True).predict(x)) == 40
+
+
+def test_a_code_model_is_tagged_and_loads_only_when_trusted(
+    env: Backend, data: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    x, _ = data
+    code = tmp_path / "half.py"
+    code.write_text(
+        "from mlpipex.pyfunc import PythonModel, set_model\n"
+        "class Half(PythonModel):\n"
+        "    def predict(self, context, model_input, params=None):\n"
+        "        return model_input.sum(axis=1) / 2\n"
+        "set_model(Half())\n"
+    )
+    with mlpipex.start_run():
+        mlpipex.log_dataset("train", x)
+        mlpipex.log_metric("auc", 0.9)
+        info = mlpipex.log_model(python_model=code, registered_model_name="half", input_example=x)
+    v = info.registered_model_version
+    assert info.pickle and v is not None and v.tags == {PICKLE_TAG: "true"}
+    with pytest.raises(Invalid, match="--allow-pickle"):
+        mlpipex.load_model("models:/half/1")
+    got = mlpipex.load_model("models:/half/1", allow_pickle=True).predict(x)
+    assert list(got) == list(x.sum(axis=1) / 2)
 
 
 def test_refused_registration_leaves_the_run_untouched(
@@ -183,3 +209,20 @@ def test_a_tampered_artifact_is_refused_at_load(
         c.load_model("models:/fraud/1")
     with pytest.raises(Corrupt):
         c.load_model(info.model_uri)
+
+
+def test_log_model_takes_mlflow_3s_name_as_well_as_artifact_path(
+    env: Backend, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    x, y = data
+    model = LogisticRegression().fit(x, y)
+    with mlpipex.start_run() as run:
+        named = mlpipex.log_model(model, name="clf")
+        legacy = mlpipex.log_model(model, artifact_path="legacy")
+        with pytest.raises(Invalid, match="differ"):
+            mlpipex.log_model(model, "a", name="b")
+    assert (named.artifact_path, legacy.artifact_path) == ("clf", "legacy")
+    paths = {f.path.split("/")[0] for f in Client().list_artifacts(run.run_id)}
+    assert paths == {"clf", "legacy"}
+    loaded = mlpipex.load_model(named.model_uri)
+    assert (loaded.predict(x) == model.predict(x)).all()

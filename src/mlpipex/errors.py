@@ -11,6 +11,7 @@ the CLI into exit codes (``cli/errors.py``), the server into HTTP bodies.
     ├── AlreadyExists            the name is taken; exit 5
     ├── Conflict                 the state changed under you, or forbids this now; exit 5
     ├── Unauthorized             no or wrong credentials; exit 1
+    │   └── Throttled            too many failed sign-ins: wait ``retry_after_s``; exit 1
     ├── Forbidden                the credentials lack the right; exit 1
     └── Unavailable              a database, object store or server cannot be reached; exit 70
 """
@@ -74,6 +75,15 @@ class Unauthorized(MLPipeXError):
     code = "UNAUTHENTICATED"
 
 
+class Throttled(Unauthorized):
+    code = "THROTTLED"
+    retry_after_s = 0  # rebuilt from a server's answer, the wait is in the message
+
+    def __init__(self, message: str, retry_after_s: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after_s = retry_after_s
+
+
 class Forbidden(MLPipeXError):
     exit_code = 1
     code = "PERMISSION_DENIED"
@@ -95,6 +105,7 @@ def from_code(
         AlreadyExists,
         Conflict,
         Unauthorized,
+        Throttled,
         Forbidden,
         Unavailable,
     ]
@@ -115,6 +126,7 @@ __all__ = [
     "MLPipeXError",
     "NotFound",
     "PolicyViolation",
+    "Throttled",
     "Unauthorized",
     "Unavailable",
 ]

@@ -202,11 +202,20 @@ def log_dataset(name: str, data: Any, context: str | None = None) -> DatasetInpu
     return r.client.log_dataset(r.run_id, name, data, context)
 
 
-def log_model(model: Any = None, artifact_path: str = "model", **kwargs: Any) -> ModelInfo:
-    """Save model as a package in the active run; ``registered_model_name=`` also registers
-    it, inheriting the run's commit, datasets and metrics. See ``Client.log_model``."""
+def log_model(
+    model: Any = None,
+    artifact_path: str | None = None,
+    *,
+    name: str | None = None,
+    **kwargs: Any,
+) -> ModelInfo:
+    """Save model as a package in the active run, under ``name`` (MLflow 3's spelling) or
+    ``artifact_path`` (MLflow 2's), "model" by default; ``registered_model_name=`` also
+    registers it, inheriting the run's commit, datasets and metrics. See ``Client.log_model``."""
+    if name and artifact_path and name != artifact_path:
+        raise Invalid(f"name {name!r} and artifact_path {artifact_path!r} differ; give one")
     r = _run()
-    return r.client.log_model(r.run_id, model, artifact_path, **kwargs)
+    return r.client.log_model(r.run_id, model, name or artifact_path or "model", **kwargs)
 
 
 def load_model(model_uri: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from mlpipex.flavors import save_model
+from mlpipex.flavors import read_package, save_model
 from tests.agent.plane import ControlPlane
+from tests.conftest import wait_for
 
 # A model that fails on every request (it answers only while being saved, which predicts on the
 # example): its errors must never reach a caller when it is a shadow.
@@ -79,7 +80,9 @@ def plane(tmp_path: Path) -> Iterator[ControlPlane]:
 
 
 def version(plane: ControlPlane, package: Path, number: int, weight: int) -> dict[str, Any]:
-    return {"version": number, "weight": weight, "files": plane.files(package), "pickle": False}
+    # As the control plane does: a version is flagged when loading it runs code.
+    pickled = (package / "MLPIPEX.yaml").is_file() and read_package(package).pickle
+    return {"version": number, "weight": weight, "files": plane.files(package), "pickle": pickled}
 
 
 def endpoint(name: str = "fraud", *versions: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -131,16 +134,6 @@ class AgentProcess:
         finally:
             if self.proc.stdout:
                 self.proc.stdout.close()
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture

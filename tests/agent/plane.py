@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from mlpipex.objects.local import LocalStore
 from mlpipex.objects.manifest import store_tree
-from mlpipex.objects.store import ObjectStore
 
 
 def _free_port() -> int:
@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 class ControlPlane:
     def __init__(self, objects: Path, token: str | None = None) -> None:
-        self.store = ObjectStore(str(objects))
+        self.store = LocalStore(str(objects))
         self.token = token
         self.port = _free_port()
         self.generation = 0

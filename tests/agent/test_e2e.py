@@ -64,8 +64,8 @@ def test_real_control_plane(
         assert r.headers[HEADER] == "fraud/1"
 
     def counted() -> bool:
-        stats = client.endpoint_status("fraud")["stats"]
-        return bool(stats["1"]["requests_1m"] == 40)
+        stats = client.endpoint_status("fraud").stats
+        return stats["1"].requests_1m == 40
 
     wait_for(counted, 20, "the control plane to count the agent's requests")
     (seen,) = [a for a in httpx.get(f"{url}/api/v1/agents").json() if a["name"] == "e2e"]

@@ -87,7 +87,7 @@ def test_shadow_gets_copies_callers_see_only_the_primary(
     shadow = {**version(plane, packages.failing, 5, 0), "percent": 100}
     shadow.pop("weight")
     generation = plane.set([endpoint("fraud", version(plane, packages.lr, 3, 100), shadow=shadow)])
-    agent = start_agent(plane.url)
+    agent = start_agent(plane.url, "--allow-pickle")  # the failing model is code
     health = agent.wait_generation(generation)
     assert health["endpoints"]["fraud"]["shadow"] == {
         "version": 5,

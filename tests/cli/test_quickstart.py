@@ -3,9 +3,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CliResult
 
 
+@pytest.mark.slow  # starts a control plane and an agent
 def test_quickstart_runs_the_main_job_end_to_end(
     cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from mlpipex.objects.store import ObjectStore
+from mlpipex.objects.local import LocalStore
 from tests.data.conftest import Run, commit, write
 
 
 def _count(repo: Path) -> int:
-    return len(list(ObjectStore(str(repo / ".mlpipex" / "cache")).iter_digests()))
+    return len(list(LocalStore(str(repo / ".mlpipex" / "cache")).iter_digests()))
 
 
 def test_gc_all_commits_keeps_history(repo: Path, mpx: Run) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlpipex.objects.store import ObjectStore
+from mlpipex.objects.local import LocalStore
 from tests.data.conftest import Run, commit, git, write
 
 
@@ -18,7 +18,7 @@ def _data(repo: Path) -> None:
 
 
 def _objects(remote: Path) -> set[str]:
-    return set(ObjectStore(str(remote)).iter_digests())
+    return set(LocalStore(str(remote)).iter_digests())
 
 
 def test_push_then_pull_in_a_fresh_clone(
@@ -57,24 +57,24 @@ def test_interrupted_push_resumes_without_resending(
     assert mpx("data", "add", "data") == 0
     assert mpx("data", "remote", "add", "origin", str(remote)) == 0
     assert mpx("data", "config", "jobs", "1") == 0
-    real = ObjectStore.put_file
+    real = LocalStore.put_file
     sent: list[str] = []
 
-    def interrupted(self: ObjectStore, src: str, **kw: object) -> object:
+    def interrupted(self: LocalStore, src: str, **kw: object) -> object:
         if len(sent) == 120:
             raise KeyboardInterrupt
         sent.append(str(kw["digest"]))
         return real(self, src, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ObjectStore, "put_file", interrupted)
+    monkeypatch.setattr(LocalStore, "put_file", interrupted)
     assert mpx("data", "push", "-j", "1") == 130
     assert len(_objects(remote)) == 120
 
-    def counted(self: ObjectStore, src: str, **kw: object) -> object:
+    def counted(self: LocalStore, src: str, **kw: object) -> object:
         sent.append(str(kw["digest"]))
         return real(self, src, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ObjectStore, "put_file", counted)
+    monkeypatch.setattr(LocalStore, "put_file", counted)
     before = len(sent)
     assert mpx("data", "push") == 0
     resent = sent[before:]

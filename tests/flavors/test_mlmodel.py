@@ -111,9 +111,11 @@ def test_sklearn_cloudpickle_directory_needs_allow_pickle(mlflow_dirs: MlflowDir
 
 def test_models_from_code_directory(mlflow_dirs: MlflowDirs):
     info = read_package(mlflow_dirs.code)
-    assert (info.flavor, info.model_file, info.pickle) == ("python", "offset_model.py", False)
+    assert (info.flavor, info.model_file, info.pickle) == ("python", "offset_model.py", True)
+    with pytest.raises(Invalid, match="serialization: code"):
+        load_model(mlflow_dirs.code)
     assert info.artifacts == {"offset": "artifacts/offset.txt"}
-    model = load_model(mlflow_dirs.code)
+    model = load_model(mlflow_dirs.code, allow_pickle=True)
     out = model.predict([{"x": 1.0}, {"x": 5.0}])
     assert out["x"].tolist() == [11.0, 15.0]
 

@@ -89,8 +89,8 @@ def test_manifest_paths_cannot_leave_the_package(package: Path):
 def test_unknown_model_type_is_refused_naming_type_and_flavors(tmp_path: Path):
     with pytest.raises(Invalid, match=r"builtins\.dict.*sklearn.*onnx.*python"):
         save_model(tmp_path / "m", {"weights": [1, 2]})
-    with pytest.raises(Invalid, match="unknown flavor 'xgboost'"):
-        save_model(tmp_path / "m", {"weights": [1, 2]}, flavor="xgboost")
+    with pytest.raises(Invalid, match="unknown flavor 'h2o'"):
+        save_model(tmp_path / "m", {"weights": [1, 2]}, flavor="h2o")
     assert not (tmp_path / "m").exists()
 
 

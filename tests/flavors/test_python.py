@@ -27,7 +27,7 @@ def test_code_model_with_an_artifact_file(code_file: Path, tmp_path: Path):
     # The package stands alone: the sources can go, and loading writes nothing into it.
     code_file.unlink()
     (code_file.parent / "factor.txt").unlink()
-    model = load_model(tmp_path / "m")
+    model = load_model(tmp_path / "m", allow_pickle=True)
     pd.testing.assert_frame_equal(model.predict(example), example * 3)
     assert model.predict([{"x": 1.0}], params={"shift": 1.0})["x"].tolist() == [4.0]
     verify_package(tmp_path / "m")
@@ -60,7 +60,9 @@ def test_artifact_directory_and_predict_without_context(tmp_path: Path):
         input_example=np.array([[1.0, 1.0]]),
     )
     assert read_package(tmp_path / "m").artifacts == {"weights": "artifacts/weights"}
-    np.testing.assert_array_equal(load_model(tmp_path / "m").predict([[1.0, 0.5]]), [7.0])
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "m", allow_pickle=True).predict([[1.0, 0.5]]), [7.0]
+    )
 
 
 def test_code_that_never_calls_set_model_is_refused(tmp_path: Path):
@@ -83,3 +85,28 @@ def test_failing_code_and_bad_artifact_names_are_refused(code_file: Path, tmp_pa
 def test_pyfunc_module_reexports_the_flavor_classes():
     assert mlpipex.pyfunc.PythonModel is PythonModel
     assert mlpipex.pyfunc.__all__ == ["PythonModel", "PythonModelContext", "set_model"]
+
+
+def test_loading_code_needs_the_same_trust_as_a_pickle(code_file: Path, tmp_path: Path):
+    save_model(
+        tmp_path / "m",
+        python_model=code_file,
+        artifacts={"factor": code_file.parent / "factor.txt"},
+    )
+    # Loading runs the file: the package says so, as a pickled one does.
+    assert read_package(tmp_path / "m").pickle is True
+    ran = tmp_path / "ran"
+    code_file.write_text(f"open({str(ran)!r}, 'w').close()\n" + code_file.read_text())
+    save_model(
+        tmp_path / "n",
+        python_model=code_file,
+        artifacts={"factor": code_file.parent / "factor.txt"},
+    )
+    ran.unlink()
+    with pytest.raises(Invalid, match=r"allow_pickle=True \(--allow-pickle on the command line\)"):
+        load_model(tmp_path / "n")
+    assert not ran.exists()  # refused before a line of it ran
+    assert load_model(tmp_path / "n", allow_pickle=True).predict(np.array([[1.0]])).tolist() == [
+        [3.0]
+    ]
+    assert ran.exists()

@@ -124,15 +124,20 @@ def test_alerts_are_raised_once_per_episode_and_cleared(monitored: Client) -> No
 def test_a_canary_that_drifts_is_rolled_back(monitored: Client) -> None:
     reg = monitored.registry
     monitored.promote("fraud", 2, "Production")
-    assert monitored.endpoint_status("fraud-ep")["deployment"]["state"] == "progressing"
+    d = monitored.endpoint_status("fraud-ep").deployment
+    assert d is not None and d.state == "progressing"
     start = reg.clock()
+    # The canary's requests come after the step started (log() writes them up to "now").
+    reg.clock = lambda: start + 2000
     cur = reference(1000, 9)
     cur["amount"] += 40
     cur["score"] += 2
+    # the canary's requests come after its step began (log() dates rows up to the clock's now):
+    # the controller judges only those (alone, this test used to log them before the step)
+    reg.clock = lambda: start + 1000
     log(monitored, 2, cur)
     buckets = [0] * 16
     buckets[2] = 100
-    reg.clock = lambda: start + 1000
     endpoints.report(
         reg,
         {
@@ -146,8 +151,8 @@ def test_a_canary_that_drifts_is_rolled_back(monitored: Client) -> None:
     )
     reg.clock = lambda: start + 11_000
     rollout.advance(reg, serving.drift_share(reg))
-    d = monitored.endpoint_status("fraud-ep")["deployment"]
-    assert d["state"] == "rolled_back" and "drift share" in d["reason"]
+    d = monitored.endpoint_status("fraud-ep").deployment
+    assert d is not None and d.state == "rolled_back" and "drift share" in d.reason
     assert monitored.get_version("fraud:production").version == 1
 
 

@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from mlpipex.errors import Corrupt
-from mlpipex.objects import ObjectStore
+from mlpipex.objects.remote import FsspecStore
 from tests.conftest import CliResult, free_port, start_server, stop_server
+
+pytestmark = pytest.mark.slow  # starts processes
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def s3() -> Iterator[dict[str, str]]:
 
 
 def test_object_store_on_s3(s3: dict[str, str], tmp_path: Path) -> None:
-    store = ObjectStore("s3://mlpipex-test/objects")
+    store = FsspecStore("s3://mlpipex-test/objects")
     src = tmp_path / "m.bin"
     src.write_bytes(os.urandom(3 * 1024 * 1024))
     e = store.put_file(src)
@@ -70,6 +72,33 @@ def test_object_store_on_s3(s3: dict[str, str], tmp_path: Path) -> None:
     with pytest.raises(Corrupt):
         store.read_bytes(e.digest)
     assert store.verify(e.digest) is False
+
+
+def test_missing_asks_s3_once_for_many_digests(s3: dict[str, str]) -> None:
+    store = FsspecStore("s3://mlpipex-test/batch")
+    stored = [store.put_bytes(f"object {i}".encode()) for i in range(20)]
+    absent = [f"{i:064x}" for i in range(20)]
+    calls = {"exists": 0, "find": 0}
+    fs = store.fs
+    real_exists, real_find = fs.exists, fs.find
+
+    def exists(path: str, **kw: object) -> bool:
+        calls["exists"] += 1
+        return bool(real_exists(path, **kw))
+
+    def find(path: str, **kw: object) -> object:
+        calls["find"] += 1
+        return real_find(path, **kw)
+
+    fs.exists, fs.find = exists, find  # type: ignore[method-assign]
+    try:
+        assert store.missing(stored + absent) == set(absent)
+        assert calls == {"exists": 0, "find": 1}
+        assert store.missing([stored[0], absent[0]]) == {absent[0]}  # a few: asked directly
+    finally:
+        fs.exists, fs.find = real_exists, real_find  # type: ignore[method-assign]
+    info = store.info(stored[0])
+    assert info.size == len(b"object 0") and info.mtime > 0
 
 
 def test_server_with_s3_objects(
@@ -95,7 +124,7 @@ def test_server_with_s3_objects(
             env=env,
         )
         assert r.code == 0, r.err
-        digest = ObjectStore("s3://mlpipex-test/server").read_bytes
+        digest = FsspecStore("s3://mlpipex-test/server").read_bytes
         shown = cli("show", "fraud/1", "--json", env=env)
         import json
 

@@ -7,13 +7,13 @@ import blake3
 import pytest
 
 from mlpipex.errors import Corrupt, Invalid, NotFound
-from mlpipex.objects import ObjectStore, hash_file
+from mlpipex.objects import ObjectStore, hash_file, open_store
 from mlpipex.objects.manifest import hash_tree, store_tree
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> ObjectStore:
-    return ObjectStore(str(tmp_path / "objects"))
+    return open_store(str(tmp_path / "objects"))
 
 
 def test_put_file_names_bytes_by_blake3_and_stores_them_once(
@@ -131,3 +131,17 @@ def test_empty_directory_and_missing_path_are_refused(tmp_path: Path) -> None:
         hash_tree(tmp_path / "empty")
     with pytest.raises(NotFound):
         hash_tree(tmp_path / "nope")
+
+
+def test_large_file_is_hashed_and_copied_once(store: ObjectStore, tmp_path: Path) -> None:
+    from mlpipex.objects.store import PARALLEL_MIN
+
+    big = tmp_path / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(PARALLEL_MIN)
+        f.write(os.urandom(4096))
+    e = store.put_file(big)
+    assert (e.digest, e.size) == hash_file(big)
+    assert store.put_file(big).digest == e.digest  # present: the copy is dropped
+    assert store.read_bytes(e.digest) == big.read_bytes()
+    assert store.temp_files() == []

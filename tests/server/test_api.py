@@ -73,6 +73,15 @@ def test_upload_is_verified_and_bad_bytes_leave_nothing(make_app: App, tmp_path)
     assert c.put("/api/v1/objects/..%2F..%2Fetc", content=b"x").status_code in (400, 404)
 
 
+def test_upload_streamed_in_odd_pieces_is_stored_whole(make_app: App) -> None:
+    c = make_app()
+    data = os.urandom(9 * 2**20 + 123)  # over two of the server's 4 MB reads
+    d = blake3.blake3(data).hexdigest()
+    pieces = (data[i : i + 65_537] for i in range(0, len(data), 65_537))
+    assert c.put(f"/api/v1/objects/{d}", content=pieces).json()["size"] == len(data)
+    assert c.get(f"/api/v1/objects/{d}").content == data
+
+
 def test_artifact_paths_cannot_escape(make_app: App) -> None:
     c = make_app()
     d = _upload(c, b"weights")

@@ -76,7 +76,7 @@ ROUTES: list[tuple[str, str, object, str]] = [
     ("POST", "/api/v1/models/m/versions/1/approvals", {"to_stage": "Production"}, "approver"),
     ("PUT", "/api/v1/models/m/policy", {"policy": None}, "admin"),
     ("GET", "/api/v1/users", None, "admin"),
-    ("POST", "/api/v1/admin/fsck", None, "viewer"),
+    ("POST", "/api/v1/admin/fsck", None, "admin"),
     ("POST", "/api/v1/admin/gc?grace_s=3600", None, "admin"),
     ("GET", "/api/v1/webhooks", None, "admin"),
 ]

@@ -13,7 +13,10 @@ import pytest
 from mlpipex.client import Client
 from tests.conftest import PG_SERVER, start_server, stop_server
 
-pytestmark = pytest.mark.skipif(PG_SERVER is None, reason="needs MLPIPEX_TEST_POSTGRES_URL")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(PG_SERVER is None, reason="needs MLPIPEX_TEST_POSTGRES_URL"),
+]
 N = 20
 
 

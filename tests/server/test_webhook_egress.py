@@ -96,7 +96,10 @@ def listener() -> Iterator[Receiver]:
 
 def _hook(c: TestClient, host: str, receiver: Receiver) -> int:
     url = f"http://{host}:{receiver.server.server_address[1]}/hook"
-    r = c.post("/api/v1/webhooks", json={"url": url, "events": ["*"], "secret": SECRET})
+    # Subscribed to no kind these tests cause, so the background sender never resolves the
+    # name: only the test delivery does, and the resolver's count is exact.
+    body = {"url": url, "events": ["version_registered"], "secret": SECRET}
+    r = c.post("/api/v1/webhooks", json=body)
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
 

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import wait_for
+
 App = Callable[..., TestClient]
 SECRET = "a-long-webhook-secret-value"
 
@@ -79,9 +81,17 @@ def test_deliveries_are_signed_retried_and_logged(
     ).hexdigest()
     assert h["X-MLPipeX-Signature"] == f"sha256={expected}"
     assert h["X-MLPipeX-Event"] == "model_created"
-    time.sleep(0.5)
-    log = c.get(f"/api/v1/webhooks/{wid}/deliveries").json()
-    assert len(log) == 1 and log[0]["status"] == "delivered" and log[0]["attempts"] == 2
+    log = wait_for(
+        lambda: [
+            d
+            for d in c.get(f"/api/v1/webhooks/{wid}/deliveries").json()
+            if d["status"] == "delivered"
+        ],
+        20,
+        "the delivery to be logged as delivered",
+    )
+    assert len(c.get(f"/api/v1/webhooks/{wid}/deliveries").json()) == 1
+    assert log[0]["attempts"] == 2
     assert len(receiver.requests) == 2  # one event subscribed, one delivery, no duplicates
     db = "\n".join(sqlite3.connect(tmp_path / ".mlpipex" / "registry.db").iterdump())
     assert SECRET not in db

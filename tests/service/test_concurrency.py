@@ -8,8 +8,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from mlpipex.client import Client
 from tests.conftest import Backend
+
+pytestmark = pytest.mark.slow  # starts processes
 
 N = 20
 

@@ -15,7 +15,8 @@ import pytest
 from mlpipex.client import Client
 from tests.conftest import Backend
 
-pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
+# slow: starts a process; direct: reaches into the database or objects
+pytestmark = [pytest.mark.slow, pytest.mark.direct]
 
 SIZE = 1536 * 1024 * 1024
 

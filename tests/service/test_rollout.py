@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mlpipex.client import Client
+from mlpipex.domain.deployment import Deployment, DeploymentState, Share
 from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import endpoints, rollout
 
@@ -67,7 +68,13 @@ def traffic(
 
 
 def weights(client: Client) -> dict[int, int]:
-    return {t["version"]: t["weight"] for t in client.endpoint_status("fraud-ep")["traffic"]}
+    return {t.version: t.weight for t in client.endpoint_status("fraud-ep").traffic}
+
+
+def deployment(client: Client) -> Deployment:
+    d = client.endpoint_status("fraud-ep").deployment
+    assert d is not None
+    return d
 
 
 @pytest.fixture
@@ -77,8 +84,9 @@ def served(client: Client, make_version: Callable[..., int]) -> Clock:
     make_version(auc=0.95)
     client.promote("fraud", 1, "Production")
     first = client.apply_endpoint(SPEC)
-    assert first["traffic"] == [{"version": 1, "weight": 100}]
-    assert first["deployment"]["state"] == "succeeded"  # the first goes straight to 100%
+    assert first.traffic == (Share(1, 100),)
+    assert first.deployment is not None
+    assert first.deployment.state == "succeeded"  # the first goes straight to 100%
     client.promote("fraud", 2, "Staging")
     return Clock(client)
 
@@ -93,11 +101,11 @@ def test_a_good_canary_walks_its_steps_to_100(client: Client, served: Clock) -> 
         assert rollout.advance(client.registry) == 1
         assert weights(client) == expected
     status = client.endpoint_status("fraud-ep")
-    d = status["deployment"]
-    assert (d["state"], d["from_version"], d["to_version"]) == ("succeeded", 1, 2)
-    assert [a["weight"] for a in d["analysis"]] == [20, 50, 100]
-    assert all(a["passed"] for a in d["analysis"])
-    assert status["stable_version"] == 2
+    d = deployment(client)
+    assert (d.state, d.from_version, d.to_version) == (DeploymentState.SUCCEEDED, 1, 2)
+    assert [a.weight for a in d.analysis] == [20, 50, 100]
+    assert all(a.passed for a in d.analysis)
+    assert status.stable_version == 2
     assert client.get_version("fraud:production").version == 2
 
 
@@ -109,8 +117,8 @@ def test_a_failing_canary_is_rolled_back_with_the_registry(client: Client, serve
     served.tick(31)
     assert rollout.advance(client.registry) == 1
     assert weights(client) == {1: 100}
-    d = client.endpoint_status("fraud-ep")["deployment"]
-    assert d["state"] == "rolled_back" and "error rate 0.500 > max_error_rate 0.05" in d["reason"]
+    d = deployment(client)
+    assert d.state == "rolled_back" and "error rate 0.500 > max_error_rate 0.05" in d.reason
     assert client.get_version("fraud:production").version == 1
     assert client.get_version("fraud/2").stage == "Staging"
     (event,) = client.events(kind="rollback")
@@ -129,8 +137,8 @@ def test_latency_rule_and_pause(client: Client, served: Clock) -> None:
     traffic(client, 2, 60, slow=True)
     served.tick(31)
     rollout.advance(client.registry)
-    d = client.endpoint_status("fraud-ep")["deployment"]
-    assert d["state"] == "paused" and "p99 latency 1000 ms > max_p99_latency_ms 200" in d["reason"]
+    d = deployment(client)
+    assert d.state == "paused" and "p99 latency 1000 ms > max_p99_latency_ms 200" in d.reason
     assert weights(client) == {1: 80, 2: 20}  # paused: left as it is for a person to decide
 
 
@@ -151,7 +159,7 @@ def test_manual_rollback_after_success(client: Client, served: Clock) -> None:
     client.promote("fraud", 2, "Production")
     assert weights(client) == {2: 100}
     status = client.rollback_endpoint("fraud-ep", "customer complaints")
-    assert status["traffic"] == [{"version": 1, "weight": 100}] and status["stable_version"] == 1
+    assert status.traffic == (Share(1, 100),) and status.stable_version == 1
     assert client.get_version("fraud:production").version == 1
     (event,) = client.events(kind="rollback")
     assert "customer complaints" in event.reason and event.actor == "alice"
@@ -170,7 +178,7 @@ def test_blue_green_warms_then_switches(client: Client, served: Clock) -> None:
     served.tick(31)
     rollout.advance(client.registry)
     assert weights(client) == {2: 100}
-    assert client.endpoint_status("fraud-ep")["deployment"]["state"] == "succeeded"
+    assert deployment(client).state == DeploymentState.SUCCEEDED
 
 
 def test_following_an_alias(client: Client, make_version: Callable[..., int]) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from mlpipex.client import Client
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
+from mlpipex.service import tracking
 from mlpipex.service.tracking import Metric
 
 pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
@@ -161,3 +162,10 @@ def test_log_dataset_from_a_file_and_from_a_dataframe(
     assert {i.name for i in client.get_run(run_id).inputs} == {"train", "eval"}
     with pytest.raises(Invalid, match="neither a path nor a DataFrame"):
         client.log_dataset(run_id, "bad", 42)
+
+
+@pytest.mark.parametrize("path", ["a\x00b", "model/m\n.bin", "./x/\ty"])
+def test_run_artifact_paths_with_control_characters_are_refused(path: str) -> None:
+    with pytest.raises(Invalid):
+        tracking.check_artifact_path(path)
+    assert tracking.check_artifact_path("./model//m.bin") == "model/m.bin"

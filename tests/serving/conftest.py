@@ -145,7 +145,7 @@ def servers(packages: Packages, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "lr": start(["serve", str(packages.lr), "--port", "0", "--max-body-mb", "0.0625"]),
         "table": start(["serve", str(packages.table), "--port", "0"]),
         "counting": start(
-            ["serve", str(packages.counting), "--port", "0", *BATCHING],
+            ["serve", str(packages.counting), "--port", "0", "--allow-pickle", *BATCHING],
             env={"MLPIPEX_TEST_CALLS": str(calls)},
         ),
     }

@@ -14,6 +14,7 @@ import uvicorn
 
 from mlpipex.flavors import load_model
 from mlpipex.serving import HEADER, BatchConfig, ModelServer, ServedModel, bind
+from mlpipex.serving.app import REQUEST_ID
 from tests.serving.conftest import Packages
 
 
@@ -21,7 +22,10 @@ from tests.serving.conftest import Packages
 def two_versions(packages: Packages) -> Iterator[tuple[str, ModelServer]]:
     v1 = ServedModel(load_model(packages.lr), name="fraud", version="1")
     v2 = ServedModel(
-        load_model(packages.counting), name="fraud", version="2", batch=BatchConfig(max_rows=1)
+        load_model(packages.counting, allow_pickle=True),
+        name="fraud",
+        version="2",
+        batch=BatchConfig(max_rows=1),
     )
     app = ModelServer([v1, v2])
     sock = bind("127.0.0.1", 0)
@@ -68,3 +72,22 @@ def test_versions_answer_by_path_with_their_own_header_and_counters(
     snap = m1.snapshot()
     assert snap["latency_ms"]["count"] == 2 and sum(snap["latency_ms"]["counts"]) == 2
     assert 0 < m1.latency.quantile(0.5) < np.inf
+
+
+def test_every_response_carries_a_request_id_and_keeps_the_callers(
+    two_versions: tuple[str, ModelServer], packages: Packages
+):
+    url, _ = two_versions
+    rid = REQUEST_ID
+    rows = {"inputs": packages.X[:1].tolist()}
+    fresh = [httpx.post(f"{url}/invocations", json=rows).headers[rid] for _ in range(2)]
+    assert len(set(fresh)) == 2 and all(len(i) == 32 for i in fresh)
+    kept = httpx.post(f"{url}/invocations", json=rows, headers={rid: "order-42:a"})
+    assert kept.status_code == 200 and kept.headers[rid] == "order-42:a"
+    assert httpx.get(f"{url}/ping").headers[rid]
+    failed = httpx.post(f"{url}/invocations", json={"nope": 1}, headers={rid: "r-1"})
+    assert failed.status_code == 400 and failed.headers[rid] == "r-1"
+    refused = httpx.post(f"{url}/invocations", json=rows, headers={rid: "x" * 129})
+    assert refused.status_code == 400 and "Request-Id" in refused.json()["message"]
+    v2 = httpx.get(f"{url}/v2/models/fraud", headers={rid: "a b"})
+    assert v2.status_code == 400 and "Request-Id" in v2.json()["error"]

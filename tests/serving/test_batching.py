@@ -4,10 +4,13 @@ model itself) yet each gets its own answer; a lone request is not held for the b
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
+import numpy as np
 
+from mlpipex.serving.batcher import Batcher
 from tests.serving.conftest import Servers
 
 
@@ -50,15 +53,26 @@ def test_a_failing_batch_is_retried_request_by_request(servers: Servers):
     assert sum(calls) > len(bodies)  # ...failed, and its rows were predicted again one by one
 
 
-def test_a_lone_request_is_not_delayed_by_max_wait(servers: Servers):
-    # The server waits up to 500 ms to fill a batch behind a busy model; an idle one must
-    # predict at once: the model sleeps 50 ms, so 350 ms is a generous bound.
-    with httpx.Client(base_url=servers.counting.url, timeout=30) as client:
-        client.get("/ping")
-        time.sleep(0.6)  # let anything queued by earlier tests drain
-        for _ in range(3):
-            start = time.perf_counter()
-            r = client.post("/invocations", json={"inputs": [[1.0, 1.0]]})
-            elapsed = time.perf_counter() - start
-            assert r.status_code == 200
-            assert elapsed < 0.35, f"a lone request took {elapsed * 1000:.0f} ms"
+def test_a_lone_request_is_not_held_for_max_wait():
+    # With an hour of batch wait, a lone request that finds the model idle must still be
+    # answered: it is dispatched at once, never held for the wait (if it were, wait_for's
+    # bound would fail the test; how fast it answers is measured in bench/serving.py).
+    calls: list[int] = []
+
+    def predict(data: Any, params: Mapping[str, Any] | None) -> Any:
+        calls.append(len(data))
+        return np.asarray(data).sum(axis=1)
+
+    async def lone_requests() -> list[Any]:
+        batcher = Batcher(predict, max_rows=64, max_wait_ms=3_600_000)
+        try:
+            return [
+                await asyncio.wait_for(batcher.predict(np.array([[float(i), 1.0]]), 1), 30)
+                for i in range(3)
+            ]
+        finally:
+            batcher.close()
+
+    answers = asyncio.run(lone_requests())
+    assert [a.tolist() for a in answers] == [[1.0], [2.0], [3.0]]
+    assert calls == [1, 1, 1]  # each alone, none held to be joined by the next

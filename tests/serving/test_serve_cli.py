@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mlpipex.client import Client
 from mlpipex.flavors import load_model
 from mlpipex.serving import HEADER
 from tests.serving.conftest import Packages, start, stop, url_of
+
+pytestmark = pytest.mark.slow  # starts processes
 
 
 def test_serve_a_registered_version_with_two_workers(packages: Packages, tmp_path: Path):
@@ -51,3 +54,12 @@ def test_serve_refuses_an_unknown_version(tmp_path: Path):
     proc = start(["--uri", str(tmp_path / "reg"), "serve", "models:/nope/1", "--port", "0"])
     assert proc.wait(timeout=60) == 4  # not found
     assert proc.stderr is not None and "nope" in proc.stderr.read()
+
+
+@pytest.mark.slow
+def test_serve_refuses_code_unless_trusted(packages: Packages):
+    proc = start(["serve", str(packages.counting), "--port", "0"])
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert "runs that code" in err and "--allow-pickle" in err

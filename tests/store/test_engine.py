@@ -55,3 +55,16 @@ def test_recording_a_setting_twice_keeps_the_first(tmp_path: Path) -> None:
         registry.record_setting(conn, "objects_uri", "/second")
     with store.read() as conn:
         assert registry.get_setting(conn, "objects_uri") == "/first"
+
+
+def test_a_new_registry_and_its_key_are_private_to_their_owner(tmp_path: Path) -> None:
+    from mlpipex.client import Client
+
+    root = tmp_path / ".mlpipex"
+    with Client(str(root)) as c:
+        c.create_model("m")
+        c.registry.secrets.seal("x")  # creates the key file
+        files = [root / "registry.db", root / "registry.db-wal", root / "registry.db-shm"]
+        files.append(root / "secret.key")
+        for f in files:
+            assert f.stat().st_mode & 0o777 == 0o600, f

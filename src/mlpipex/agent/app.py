@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +17,15 @@ from mlpipex.agent.predlog import PredictionLog
 from mlpipex.agent.table import EMPTY, LiveEndpoint, LiveVersion, Table
 from mlpipex.deploy.router import shadowed, sticky_point
 from mlpipex.serving import codec
-from mlpipex.serving.app import DEFAULT_MAX_BODY, Message, Receive, Scope, Send
+from mlpipex.serving.app import (
+    DEFAULT_MAX_BODY,
+    REQUEST_ID_KEY,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    request_id,
+)
 
 # Shadow copies queued or in flight at most: past this a slow shadow loses copies instead of
 # piling up requests (and memory) behind the callers' traffic.
@@ -99,26 +108,27 @@ class AgentApp:
             await self._v2_direct(name, rest, scope, receive, send)
             return
         elif path in ("/health", "/ping"):
-            await _answer(send, 200, self._status())
+            await _answer(scope, send, 200, self._status())
             return
         elif path == "/metrics":
             body = metrics.render(self.table)
             headers = [
                 (b"content-type", b"text/plain; version=0.0.4"),
                 (b"content-length", str(len(body)).encode()),
+                (REQUEST_ID_KEY, _answer_id(scope)),
             ]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
         elif path in ("/v2/health/live", "/v2/health/ready"):
-            await _answer(send, 200, {path.rsplit("/", 1)[1]: True})
+            await _answer(scope, send, 200, {path.rsplit("/", 1)[1]: True})
             return
-        await _answer(send, 404, _error(f"no such route: {path}", v2=path.startswith("/v2")))
+        await _answer(scope, send, 404, _error(f"no such route: {path}", v2=path.startswith("/v2")))
 
     async def _route(self, name: str, scope: Scope, receive: Receive, send: Send, v2: bool) -> None:
         endpoint = self.table.endpoints.get(name)
         if endpoint is None or not endpoint.split:
-            await _unavailable(send, name, endpoint, v2)
+            await _unavailable(scope, send, name, endpoint, v2)
             return
         target = endpoint.split.pick(self._point(endpoint, scope))
         shadow = endpoint.shadow
@@ -174,10 +184,10 @@ class AgentApp:
             target = endpoint.versions.get(int(number)) if number.isdigit() else None
             if target is None:
                 message = f"version {number} of endpoint {name!r} is not loaded here"
-                await _answer(send, 404, _error(message, v2=True))
+                await _answer(scope, send, 404, _error(message, v2=True))
                 return
         if target is None:
-            await _unavailable(send, name, endpoint, v2=True)
+            await _unavailable(scope, send, name, endpoint, v2=True)
             return
         await _call(target, scope, receive, send)
 
@@ -204,6 +214,7 @@ def _captured(
     body: list[bytes] = []
     answer: list[bytes] = []
     status = [0]
+    rid = [b""]
     started = time.perf_counter()
 
     async def recv() -> Message:
@@ -214,6 +225,7 @@ def _captured(
     async def snd(message: Message) -> None:
         if message["type"] == "http.response.start":
             status[0] = message["status"]
+            rid[0] = next((bytes(v) for k, v in message["headers"] if k == REQUEST_ID_KEY), b"")
         else:
             answer.append(message.get("body", b""))
         await send(message)
@@ -231,6 +243,7 @@ def _captured(
             mime,
             b"".join(body),
             b"".join(answer),
+            rid[0].decode("latin-1"),
         )
 
     return recv, snd, done
@@ -287,13 +300,20 @@ async def _discard(message: Message) -> None:
     pass
 
 
-async def _unavailable(send: Send, name: str, endpoint: LiveEndpoint | None, v2: bool) -> None:
+async def _unavailable(
+    scope: Scope, send: Send, name: str, endpoint: LiveEndpoint | None, v2: bool
+) -> None:
     if endpoint is None:
-        await _answer(send, 404, _error(f"endpoint {name!r} is not served here", v2=v2))
+        await _answer(scope, send, 404, _error(f"endpoint {name!r} is not served here", v2=v2))
         return
     reasons = "; ".join(endpoint.errors) or "its versions are still loading"
     message = f"endpoint {name!r} has no version to serve: {reasons}"
-    await _answer(send, 503, _error(message, v2, "TEMPORARILY_UNAVAILABLE"))
+    await _answer(scope, send, 503, _error(message, v2, "TEMPORARILY_UNAVAILABLE"))
+
+
+def _answer_id(scope: Scope) -> bytes:
+    """The caller's request id, or a new one when it sent none or one the servers refuse."""
+    return request_id(scope) or uuid.uuid4().hex.encode()
 
 
 def _error(message: str, v2: bool, code: str = "RESOURCE_DOES_NOT_EXIST") -> dict[str, Any]:
@@ -301,8 +321,13 @@ def _error(message: str, v2: bool, code: str = "RESOURCE_DOES_NOT_EXIST") -> dic
     return {"error": message} if v2 else {"error_code": code, "message": message}
 
 
-async def _answer(send: Send, status: int, doc: dict[str, Any]) -> None:
+async def _answer(scope: Scope, send: Send, status: int, doc: dict[str, Any]) -> None:
+    """The agent's own answers carry a request id too (a fresh one for an id it refuses)."""
     body = codec.dumps(doc)
-    headers = [*_JSON, (b"content-length", str(len(body)).encode())]
+    headers = [
+        *_JSON,
+        (b"content-length", str(len(body)).encode()),
+        (REQUEST_ID_KEY, _answer_id(scope)),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -261,10 +261,6 @@ class Agent:
         }
 
 
-def _http(config: AgentConfig) -> Http:
-    return Http(config.control_plane, token=config.token, user=None, timeout=config.timeout)
-
-
 def _endpoint_status(e: LiveEndpoint) -> dict[str, Any]:
     shares = {live.version: share for live, share in e.split.shares().items()}
     shadow = e.spec.shadow

@@ -36,17 +36,19 @@ class VersionLoader:
     def load(self, endpoint: EndpointSpec, spec: VersionSpec) -> ServedModel:
         """The version, ready to serve; raises Corrupt, Unavailable or whatever loading raised."""
         if spec.pickle and not self.allow_pickle:
-            # Loading a pickle runs its code: the host's operator decides, not the control plane.
+            # Loading a pickle or Python code runs it: the host's operator decides, not the
+            # control plane.
             raise Invalid(
-                f"version {spec.version} is pickled; start the agent with --allow-pickle to "
-                "serve it (loading a pickle runs its code)"
+                f"version {spec.version} runs its own code on load (a pickle or Python code); "
+                "start the agent with --allow-pickle to serve it"
             )
         package = materialize(self._fetcher, spec.files, self._root)
-        model = load_model(package, allow_pickle=spec.pickle, verify=True)
+        # The package decides too: a code model registered before it was tagged is refused.
+        model = load_model(package, allow_pickle=self.allow_pickle, verify=True)
         return ServedModel(
             model,
             name=endpoint.name,
             version=str(spec.version),
             label=f"{endpoint.model}/{spec.version}",
-            allow_pickle=spec.pickle,
+            allow_pickle=self.allow_pickle,
         )

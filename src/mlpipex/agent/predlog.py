@@ -33,6 +33,7 @@ class Captured:
     mime: str
     body: bytes
     answer: bytes
+    request_id: str = ""
 
 
 class PredictionLog:
@@ -74,6 +75,7 @@ class PredictionLog:
         mime: str,
         body: bytes,
         answer: bytes,
+        request_id: str = "",
     ) -> None:
         """After the answer: keep a captured request if it succeeded."""
         if status == 200:
@@ -87,6 +89,7 @@ class PredictionLog:
                     mime,
                     body,
                     answer,
+                    request_id,
                 )
             )
 
@@ -151,8 +154,11 @@ def rows_of(c: Captured) -> list[dict[str, Any]]:
     outputs = predictions if isinstance(predictions, list) else [predictions] * len(records)
     if len(outputs) != len(records):
         outputs = [predictions] * len(records)
+    # Row i of a request of several rows is labelled as "ID:i" (feedback names rows so).
+    single = len(records) == 1
     return [
         {
+            "request_id": c.request_id if single else f"{c.request_id}:{i}",
             "time": c.time_ms,
             "version": c.version,
             "latency_ms": c.latency_ms,
@@ -160,5 +166,5 @@ def rows_of(c: Captured) -> list[dict[str, Any]]:
             "input": r,
             "output": o,
         }
-        for r, o in zip(records, outputs, strict=True)
+        for i, (r, o) in enumerate(zip(records, outputs, strict=True))
     ]

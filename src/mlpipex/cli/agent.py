@@ -33,7 +33,9 @@ def agent(
         "1s", "--report-interval", help="How often to report counters."
     ),
     allow_pickle: bool = typer.Option(
-        False, "--allow-pickle", help="Serve pickled versions too (loading one runs its code)."
+        False,
+        "--allow-pickle",
+        help="Serve versions whose loading runs their code too (pickles, Python code models).",
     ),
     cache_dir: Path | None = typer.Option(
         None,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import typer
 
 from mlpipex.cli import render
@@ -74,6 +71,3 @@ def gc(
 def upgrade(ctx: typer.Context) -> None:
     """Apply the schema migrations (they also run on first use)."""
     out.print(f"schema at revision {client(ctx).upgrade_schema()}")
-
-
-COMMANDS: dict[str, Callable[..., Any]] = {"audit": audit, "fsck": fsck, "gc": gc}

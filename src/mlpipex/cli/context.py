@@ -7,25 +7,38 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from mlpipex.client import Client
     from mlpipex.objects.hashing import Progress as ProgressFn
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False)
+
+class _LazyConsole:
+    """A rich Console built on first use: commands that print plain lines never import rich."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+def console(**options: Any) -> Console:
+    return cast("Console", _LazyConsole(**options))
+
+
+out = console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+err = console(stderr=True, highlight=False)
 
 
 def client(ctx: typer.Context) -> Client:
@@ -46,6 +59,15 @@ def tree_size(path: Path) -> int:
 @contextlib.contextmanager
 def byte_progress(description: str, total: int | None) -> Iterator[ProgressFn]:
     """A transient progress bar on stderr, fed by a callback of byte counts."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
+from mlpipex.cli.context import console, echo
 from mlpipex.data.progress import SILENT, Advance, Reporter
 from mlpipex.data.workspace import Workspace
 
@@ -25,8 +17,8 @@ app = typer.Typer(help="Version data by content hash, in git, as DVC does.", no_
 remote_app = typer.Typer(help="Where `push` and `pull` send and get objects.", no_args_is_help=True)
 app.add_typer(remote_app, name="remote")
 
-out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True)
+out = console(highlight=False, soft_wrap=True)
+_err = console(stderr=True)
 
 
 class _RichReporter(Reporter):
@@ -36,6 +28,16 @@ class _RichReporter(Reporter):
     def task(
         self, description: str, total: int | None = None, *, unit: str = "B"
     ) -> Iterator[Advance]:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         sized = [DownloadColumn(), TransferSpeedColumn()] if unit == "B" else [MofNCompleteColumn()]
         with Progress(
             TextColumn("{task.description}"),
@@ -50,7 +52,7 @@ class _RichReporter(Reporter):
 
 
 def _reporter() -> Reporter:
-    return _RichReporter() if _err.is_terminal else SILENT
+    return _RichReporter() if sys.stderr.isatty() else SILENT
 
 
 def _ws() -> Workspace:
@@ -67,7 +69,7 @@ def add_cmd(paths: list[str] = typer.Argument(..., help="Files or folders to tra
 
     for a in add(_ws(), paths, _reporter()):
         o = a.out
-        out.print(f"added {a.pointer}: {o.digest} ({o.nfiles} file(s), {o.size} bytes)")
+        echo(f"added {a.pointer}: {o.digest} ({o.nfiles} file(s), {o.size} bytes)")
 
 
 @app.command("status")
@@ -77,9 +79,9 @@ def status_cmd(targets: list[str] | None = Targets) -> None:
 
     changes = status(_ws(), targets, _reporter())
     for c in changes:
-        out.print(f"{c.kind + ':':<10} {c.path}")
+        echo(f"{c.kind + ':':<10} {c.path}")
     if not changes:
-        out.print("data and pointers are up to date")
+        echo("data and pointers are up to date")
 
 
 @app.command("checkout")
@@ -264,13 +266,13 @@ def repro_cmd(
 
     def notify(r: StageRun) -> None:
         if r.action == "running":
-            out.print(f"running stage {r.name} ({r.reason})")
+            echo(f"running stage {r.name} ({r.reason})")
         elif r.action == "restored":
-            out.print(f"stage {r.name} restored from the run cache ({r.reason})")
+            echo(f"stage {r.name} restored from the run cache ({r.reason})")
         elif r.action == "would run":
-            out.print(f"would run stage {r.name} ({r.reason})")
+            echo(f"would run stage {r.name} ({r.reason})")
         elif r.action == "unchanged":
-            out.print(f"stage {r.name} is up to date")
+            echo(f"stage {r.name} is up to date")
 
     ws = _ws()
     sets = [ParamSet.parse(text) for text in set_param]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 import yaml
 
 from mlpipex.cli.context import client, echo, out
 from mlpipex.cli.render import Columns, when
+from mlpipex.domain.deployment import EndpointStatus
 from mlpipex.errors import Invalid
 
 app = typer.Typer(
@@ -18,8 +18,8 @@ app = typer.Typer(
 )
 
 
-def _traffic(status: dict[str, Any]) -> str:
-    return ", ".join(f"v{t['version']}:{t['weight']}%" for t in status["traffic"]) or "-"
+def _traffic(status: EndpointStatus) -> str:
+    return ", ".join(f"v{t.version}:{t.weight}%" for t in status.traffic) or "-"
 
 
 @app.command("apply")
@@ -34,9 +34,9 @@ def apply(
     except yaml.YAMLError as exc:
         raise Invalid(f"{file} is not valid YAML: {exc}") from None
     status = client(ctx).apply_endpoint(spec)
-    d = status["deployment"]
-    rollout = f"; rollout {d['state']} v{d['from_version']} -> v{d['to_version']}" if d else ""
-    out.print(f"endpoint {status['name']} applied: {_traffic(status)}{rollout}")
+    d = status.deployment
+    rollout = f"; rollout {d.state} v{d.from_version} -> v{d.to_version}" if d else ""
+    out.print(f"endpoint {status.name} applied: {_traffic(status)}{rollout}")
 
 
 @app.command("list")
@@ -44,9 +44,9 @@ def list_(ctx: typer.Context) -> None:
     """Endpoints, what they follow, their traffic and their latest rollout."""
     t = Columns("endpoint", "model", "follows", "traffic", "rollout")
     for s in client(ctx).list_endpoints():
-        d = s["deployment"]
-        state = f"{d['state']} v{d['from_version']}->v{d['to_version']}" if d else "-"
-        t.add_row(s["name"], s["model"], s["follow"] or "fixed", _traffic(s), state)
+        d = s.deployment
+        state = f"{d.state} v{d.from_version}->v{d.to_version}" if d else "-"
+        t.add_row(s.name, s.model, s.follow or "fixed", _traffic(s), state)
     echo(t)
 
 
@@ -55,40 +55,35 @@ def status(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, "-
     """Traffic split, the rollout under way with each step's analysis, last minute per version."""
     s = client(ctx).endpoint_status(name)
     if as_json:
-        print(json.dumps(s, indent=2, sort_keys=True, default=str))
+        print(json.dumps(s.to_json(), indent=2, sort_keys=True, default=str))
         return
-    out.print(
-        f"[bold]{s['name']}[/] serves {s['model']} ({s['follow'] or 'fixed traffic'}): "
-        f"{_traffic(s)}"
-    )
-    d = s["deployment"]
+    out.print(f"[bold]{s.name}[/] serves {s.model} ({s.follow or 'fixed traffic'}): {_traffic(s)}")
+    d = s.deployment
     if d:
         out.print(
-            f"rollout {d['id']}: {d['state']} ({d['strategy']}) v{d['from_version']} -> "
-            f"v{d['to_version']}, step {d['step'] + 1}/{len(d['steps'])} at "
-            f"{d['weight']}%" + (f" — {d['reason']}" if d["reason"] else "")
+            f"rollout {d.id}: {d.state} ({d.strategy}) v{d.from_version} -> "
+            f"v{d.to_version}, step {d.step + 1}/{len(d.steps)} at "
+            f"{d.weight}%" + (f" — {d.reason}" if d.reason else "")
         )
         t = Columns("step", "weight", "requests", "errors", "error rate", "p99 ms", "verdict")
-        for a in d["analysis"]:
-            verdict = "passed" if a["passed"] else "; ".join(a["breached"]) or "waiting"
+        for a in d.analysis:
+            verdict = "passed" if a.passed else "; ".join(a.breached) or "waiting"
             t.add_row(
-                str(a["step"] + 1),
-                f"{a['weight']}%",
-                str(a["requests"]),
-                str(a["errors"]),
-                f"{a['error_rate']:.3f}",
-                f"{a['p99_latency_ms']:g}",
+                str(a.step + 1),
+                f"{a.weight}%",
+                str(a.requests),
+                str(a.errors),
+                f"{a.error_rate:.3f}",
+                f"{a.p99_latency_ms:g}",
                 verdict,
             )
-        if d["analysis"]:
+        if d.analysis:
             echo(t)
     t = Columns("version", "requests/1m", "errors/1m", "p99 ms/1m")
-    for version, st in s["stats"].items():
-        t.add_row(
-            version, str(st["requests_1m"]), str(st["errors_1m"]), f"{st['p99_latency_ms_1m']:g}"
-        )
+    for version, st in s.stats.items():
+        t.add_row(version, str(st.requests_1m), str(st.errors_1m), f"{st.p99_latency_ms_1m:g}")
     echo(t)
-    out.print(f"updated {when(s['updated_at'])}")
+    out.print(f"updated {when(s.updated_at)}")
 
 
 @app.command("rollback")

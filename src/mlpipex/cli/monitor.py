@@ -1,5 +1,5 @@
-"""`mlpipex monitor ...`: drift of what a serving version receives, the prediction log, the
-HTML report."""
+"""`mlpipex monitor ...`: drift of what a serving version receives, the prediction log, feedback
+and live quality, the HTML report."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from mlpipex.cli.render import Columns, when
 from mlpipex.domain.durations import parse_duration
 
 app = typer.Typer(
-    help="Monitoring: drift against each version's reference profile, the prediction log, reports.",
+    help="Monitoring: drift against each version's reference profile, the prediction log, "
+    "feedback and live quality, reports.",
     no_args_is_help=True,
 )
 
@@ -57,6 +58,54 @@ def drift(
     echo(t)
 
 
+@app.command("feedback")
+def send_feedback(
+    ctx: typer.Context,
+    endpoint: str,
+    labels: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV or Parquet with columns request_id, label."
+    ),
+) -> None:
+    """Labels for logged predictions, joined by request id (the X-MLPipeX-Request-Id each
+    answer carried; row i of a request of several rows is ID:i). The same id again keeps the
+    later label; ids the log does not know are counted, not stored."""
+    from mlpipex.monitor.feedback import read_labels
+
+    got = client(ctx).log_feedback(endpoint, read_labels(labels))
+    out.print(f"stored {got.stored:,} of {got.received:,} labels for {endpoint}")
+    if got.unknown:
+        shown = ", ".join(got.unknown_ids)
+        unknown = f"{got.unknown:,} request ids not in the prediction log (e.g. {shown})"
+        print(unknown, file=sys.stderr)
+
+
+@app.command("quality")
+def live_quality(
+    ctx: typer.Context,
+    endpoint: str,
+    version: int | None = typer.Option(None, "--version", help="Default: every serving version."),
+    window: str | None = typer.Option(
+        None, "--window", help="Predictions of the last 1h, 7d... (default: its quality.window)."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Per version: labelled predictions and the task's metrics with 95% intervals, beside the
+    version's registered value of the same name."""
+    report = client(ctx).endpoint_quality(endpoint, version, window)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    t = Columns("version", "labelled", "metric", "live", "95% interval", "registered")
+    for v in report.versions:
+        if not v.metrics:
+            t.add_row(str(v.version), str(v.labelled), "-", "-", "-", "-")
+        for name, m in v.metrics.items():
+            registered = "-" if m.registered is None else f"{m.registered:.4g}"
+            interval = f"{m.ci_low:.4f} to {m.ci_high:.4f}"
+            t.add_row(str(v.version), str(v.labelled), name, f"{m.value:.4f}", interval, registered)
+    echo(t)
+
+
 @app.command("log")
 def log(
     ctx: typer.Context,
@@ -66,7 +115,7 @@ def log(
     limit: int = typer.Option(1000, "--limit"),
     export: Path | None = typer.Option(None, "--out", help="Write CSV (or .jsonl) here."),
 ) -> None:
-    """Logged predictions: time, version, latency, status, input, output."""
+    """Logged predictions: time, request id, version, latency, status, input, output."""
     since_ms = int((time.time() - parse_duration(since)) * 1000)
     rows = client(ctx).prediction_log(endpoint, since_ms, version, limit)
     if export is not None:
@@ -76,11 +125,14 @@ def log(
                     f.write(json.dumps(r, default=str) + "\n")
             else:
                 w = csv.writer(f)
-                w.writerow(["time", "version", "latency_ms", "status", "input", "output"])
+                w.writerow(
+                    ["time", "request_id", "version", "latency_ms", "status", "input", "output"]
+                )
                 for r in rows:
                     w.writerow(
                         [
                             r["time"],
+                            r.get("request_id") or "",
                             r["version"],
                             r["latency_ms"],
                             r["status"],

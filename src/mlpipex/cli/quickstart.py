@@ -18,6 +18,7 @@ from rich.rule import Rule
 from mlpipex.cli import render
 from mlpipex.cli.context import echo, out
 from mlpipex.cli.quickstart_stack import TRAIN_RF_PY, Stack, Traffic, wait_for
+from mlpipex.domain.deployment import DeploymentState, EndpointStatus
 from mlpipex.errors import PolicyViolation
 
 MODEL = "fraud-detector"
@@ -207,15 +208,17 @@ def quickstart(
 
             def finished() -> bool:
                 s = alice.endpoint_status(MODEL)
-                split = " ".join(f"v{x['version']}:{x['weight']}%" for x in s["traffic"])
+                split = " ".join(f"v{x.version}:{x.weight}%" for x in s.traffic)
+                state = s.deployment.state if s.deployment else None
                 if not seen_steps or seen_steps[-1] != split:
                     seen_steps.append(split)
-                    out.print(f"  traffic {split} ({s['deployment']['state']})")
-                return bool(s["deployment"]["state"] in ("succeeded", "rolled_back"))
+                    out.print(f"  traffic {split} ({state})")
+                return state is not None and not state.active
 
             wait_for(finished, 120, "the rollout")
             time.sleep(1.5)
         status = alice.endpoint_status(MODEL)
+        state = status.deployment.state if status.deployment else None
         out.print(f"requests answered during the rollout, by version: {dict(t.seen)}")
         echo(render_status(status))
 
@@ -264,10 +267,10 @@ def quickstart(
         f"[bold green]Quickstart done[/] in {root}: refused an incomplete registration, "
         f"registered {MODEL} v{v.version} (auc {metrics['auc']:.3f}) and promoted it past the "
         f"gates and bob's approval, served it from an endpoint, rolled v{v2} (auc {auc2:.3f}) "
-        f"out by canary ({status['deployment']['state']}), checked metrics and drift, and "
+        f"out by canary ({state}), checked metrics and drift, and "
         f"verified an audit chain of {report.checked} events."
     )
-    if not report.ok or status["deployment"]["state"] != "succeeded":
+    if not report.ok or state != DeploymentState.SUCCEEDED:
         raise typer.Exit(1)
 
 
@@ -291,16 +294,17 @@ def _answers(stack: Stack, label: str, row: dict[str, Any]) -> bool:
     return r.status_code == 200 and r.headers.get("x-mlpipex-model-version") == label
 
 
-def render_status(s: dict[str, Any]) -> str:
-    d = s["deployment"]
+def render_status(s: EndpointStatus) -> str:
+    d = s.deployment
+    if d is None:
+        return f"endpoint {s.name}: no rollout"
     lines = [
-        f"endpoint {s['name']}: rollout {d['state']} v{d['from_version']} -> "
-        f"v{d['to_version']} ({d['strategy']})"
+        f"endpoint {s.name}: rollout {d.state} v{d.from_version} -> v{d.to_version} ({d.strategy})"
     ]
-    for a in d["analysis"]:
+    for a in d.analysis:
         lines.append(
-            f"  step at {a['weight']}%: {a['requests']} requests, error rate "
-            f"{a['error_rate']:.3f}, p99 {a['p99_latency_ms']:g} ms: "
-            f"{'passed' if a['passed'] else '; '.join(a['breached'])}"
+            f"  step at {a.weight}%: {a.requests} requests, error rate "
+            f"{a.error_rate:.3f}, p99 {a.p99_latency_ms:g} ms: "
+            f"{'passed' if a.passed else '; '.join(a.breached)}"
         )
     return "\n".join(lines)

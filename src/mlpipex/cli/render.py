@@ -87,7 +87,7 @@ def version_detail(v: ModelVersion) -> str:
         ("aliases", ", ".join("@" + a for a in v.aliases) or "-"),
         ("commit", _commit(v)),
         ("run", v.run_id or "-"),
-        ("flavor", v.flavor or "-"),
+        ("flavor", f"{v.flavor or '-'}" + (f" ({v.framework})" if v.framework else "")),
         ("artifact", f"{v.artifact_digest} ({v.artifact_size:,} bytes, {len(v.files)} files)"),
         ("metrics", metrics_text(v.metrics) or "-"),
         ("registered", f"{when(v.created_at)} by {v.created_by}"),

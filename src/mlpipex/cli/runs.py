@@ -19,11 +19,6 @@ runs_app = typer.Typer(
 )
 
 
-def mount(app: typer.Typer) -> None:
-    app.add_typer(experiments_app, name="experiments")
-    app.add_typer(runs_app, name="runs")
-
-
 @experiments_app.command("list")
 def experiments_list(
     ctx: typer.Context,

@@ -28,7 +28,9 @@ def serve(
     ),
     max_body_mb: float = typer.Option(32.0, "--max-body-mb", help="Larger requests get 413."),
     allow_pickle: bool = typer.Option(
-        False, "--allow-pickle", help="Load a pickled model: runs its code; trust the source."
+        False,
+        "--allow-pickle",
+        help="Load a model whose loading runs its code (pickle, Python code); trust the source.",
     ),
 ) -> None:
     """Serve one model version: POST /invocations (MLflow) and /v2/models/NAME/infer (KServe).

@@ -20,7 +20,9 @@ def up(
     agent_port: int = typer.Option(8080, "--agent-port", help="Agent port (endpoints)."),
     policy: str | None = typer.Option(None, "--policy", help="strict, permissive or a file."),
     allow_pickle: bool = typer.Option(
-        False, "--allow-pickle", help="Let the agent serve pickled versions."
+        False,
+        "--allow-pickle",
+        help="Let the agent serve versions whose loading runs code (pickles, Python code).",
     ),
 ) -> None:
     """Run `mlpipex server` and `mlpipex agent` together on this machine (the embedded registry

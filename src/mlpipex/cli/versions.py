@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -191,13 +189,3 @@ def alias_delete(ctx: typer.Context, name: str, alias: str) -> None:
     """Remove ALIAS from NAME."""
     client(ctx).delete_alias(name, alias)
     out.print(f"deleted {name}@{alias}")
-
-
-COMMANDS: dict[str, Callable[..., Any]] = {
-    "register": register,
-    "versions": versions,
-    "show": show,
-    "promote": promote,
-    "approve": approve,
-    "lineage": lineage,
-}

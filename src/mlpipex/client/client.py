@@ -10,11 +10,12 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.client.models import ModelMethods
 from mlpipex.client.tracking import TrackingMethods
 from mlpipex.config import Location, Settings, resolve
+from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.models import (
     DatasetRef,
     Event,
@@ -44,6 +45,11 @@ from mlpipex.service.datasets import resolve as resolve_dataset
 from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.open import open_registry
 from mlpipex.service.promote import TransitionResult
+
+if TYPE_CHECKING:
+    from mlpipex.monitor.feedback import FeedbackResult
+    from mlpipex.monitor.quality import QualityReport
+
 
 DatasetsArg = Mapping[str, str] | Sequence[DatasetRef] | None
 
@@ -355,7 +361,7 @@ class Client(TrackingMethods, ModelMethods):
     ) -> tuple[access.Token, str]:
         """A new API token; the clear value is returned once and never stored."""
         reg = self._registry(True)
-        ttl = expires_in_s * 1000 if expires_in_s else None
+        ttl = expires_in_s * 1000 if expires_in_s is not None else None
         return access.create_token(reg, user or reg.actor.name, name, ttl)
 
     def list_tokens(self, user: str | None = None) -> list[access.Token]:
@@ -385,18 +391,18 @@ class Client(TrackingMethods, ModelMethods):
         return webhooks.deliver_due(self._registry())
 
     # -- endpoints -----------------------------------------------------------------------------
-    def apply_endpoint(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+    def apply_endpoint(self, spec: Mapping[str, Any]) -> EndpointStatus:
         return endpoints.apply(self._registry(True), spec)
 
-    def endpoint_status(self, name: str) -> dict[str, Any]:
+    def endpoint_status(self, name: str) -> EndpointStatus:
         return endpoints.get_status(self._registry(), name)
 
-    def list_endpoints(self) -> list[dict[str, Any]]:
+    def list_endpoints(self) -> list[EndpointStatus]:
         if not self.location.exists:
             return []
         return endpoints.list_endpoints(self._registry())
 
-    def rollback_endpoint(self, name: str, reason: str = "") -> dict[str, Any]:
+    def rollback_endpoint(self, name: str, reason: str = "") -> EndpointStatus:
         return endpoints.rollback(self._registry(), name, reason)
 
     def delete_endpoint(self, name: str) -> None:
@@ -404,7 +410,7 @@ class Client(TrackingMethods, ModelMethods):
 
     def endpoint_timeseries(
         self, name: str, since_ms: int = 0, bucket_s: int = 10
-    ) -> list[dict[str, Any]]:
+    ) -> list[TrafficBucket]:
         return endpoints.timeseries(self._registry(), name, since_ms, bucket_s)
 
     # -- monitoring ----------------------------------------------------------------------------
@@ -416,6 +422,21 @@ class Client(TrackingMethods, ModelMethods):
         v, result = serving.drift(self._registry(), name, version, window)
         return {"endpoint": name, "version": v, **result.to_dict()}
 
+    def log_feedback(self, name: str, labels: Sequence[Mapping[str, Any]]) -> FeedbackResult:
+        """Labels for logged predictions of endpoint name (``{"request_id", "label"}`` each),
+        sent in batches of 10,000; how many were stored and which ids were unknown."""
+        from mlpipex.monitor import feedback
+
+        reg = self._registry()
+        return feedback.in_batches(labels, lambda part: feedback.ingest(reg, name, part))
+
+    def endpoint_quality(
+        self, name: str, version: int | None = None, window: str | None = None
+    ) -> QualityReport:
+        from mlpipex.monitor import quality
+
+        return quality.measure(self._registry(), name, version, window)
+
     def endpoint_report(self, name: str, since_ms: int = 0) -> str:
         from mlpipex.monitor import serving
 
@@ -424,13 +445,8 @@ class Client(TrackingMethods, ModelMethods):
     def prediction_log(
         self, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
-        import json
-
         from mlpipex.monitor import predictions
 
-        rows: list[dict[str, Any]] = predictions.read(
-            self._registry(), name, since_ms, version, limit
-        ).to_pylist()
-        for r in rows:
-            r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
-        return rows
+        return predictions.records(
+            predictions.read(self._registry(), name, since_ms, version, limit)
+        )

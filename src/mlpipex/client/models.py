@@ -11,14 +11,17 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from mlpipex.domain.manifest import FileEntry, Manifest
-from mlpipex.domain.models import ModelVersion
+from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
+from mlpipex.domain.models import FRAMEWORK_TAG, ModelVersion
 from mlpipex.errors import Corrupt, Invalid, MLPipeXError, NotFound
 from mlpipex.objects.manifest import hash_tree
 from mlpipex.service import register, tracking, versions
 from mlpipex.service.context import Registry
+
+if TYPE_CHECKING:
+    from mlpipex.flavors.base import PackageInfo
 
 PICKLE_TAG = "mlpipex.pickle"
 
@@ -49,9 +52,20 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
     return run_id, path
 
 
-def package_tags(pickled: bool, tags: Mapping[str, str] | None) -> dict[str, str]:
-    """A pickled model says so on its version: loading it runs code."""
-    return {**(tags or {}), **({PICKLE_TAG: "true"} if pickled else {})}
+def package_tags(info: PackageInfo | None, tags: Mapping[str, str] | None) -> dict[str, str]:
+    """A package whose loading runs code (a pickle, Python code) says so on its version, and
+    the version names the framework it was saved with."""
+    from mlpipex.flavors.registry import framework_of
+
+    out = dict(tags or {})
+    if info is None:
+        return out
+    if info.pickle:
+        out[PICKLE_TAG] = "true"
+    framework = framework_of(info)
+    if framework is not None:
+        out.setdefault(FRAMEWORK_TAG, framework)
+    return out
 
 
 class ModelMethods:
@@ -108,7 +122,7 @@ class ModelMethods:
                     path=pkg,
                     run_id=run_id,
                     flavor=info.flavor,
-                    tags=package_tags(info.pickle, tags),
+                    tags=package_tags(info, tags),
                 )
                 register.check_registration(reg, pending)
             files = tracking.log_artifacts(reg, run_id, pkg, prefix)
@@ -131,8 +145,8 @@ class ModelMethods:
                 f"run {run_id} has no artifacts under {path or '/'!r}",
                 hint="log the model with log_model first",
             )
-        flavor, pickled = self._package_facts(files)
-        tags = package_tags(pickled, fields.pop("tags", None))
+        info = self._package_facts(files)
+        tags = package_tags(info, fields.pop("tags", None))
         return register.register_version(
             reg,
             register.Registration(
@@ -140,21 +154,20 @@ class ModelMethods:
                 path=None,
                 files=files,
                 run_id=run_id,
-                flavor=fields.pop("flavor", None) or flavor,
+                flavor=fields.pop("flavor", None) or (info.flavor if info else None),
                 tags=tags,
                 **fields,
             ),
         )
 
-    def _package_facts(self, files: Sequence[FileEntry]) -> tuple[str | None, bool]:
-        """(flavor, pickled) from the package manifest among files, if they form a package."""
+    def _package_facts(self, files: Sequence[FileEntry]) -> PackageInfo | None:
+        """What the package among files says about itself, if they form a package."""
         from mlpipex import flavors
 
         try:
-            info = flavors.read_package(self.materialize(files))
+            return flavors.read_package(self.materialize(files))
         except MLPipeXError:
-            return None, False
-        return info.flavor, info.pickle
+            return None
 
     def load_model(self, model_uri: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
         """``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``models:/NAME/STAGE``,
@@ -166,6 +179,7 @@ class ModelMethods:
         uri = os.fspath(model_uri)
         if uri.startswith("models:/"):
             v = versions.get_version(self._registry(), uri)
+            require_deployable(v.ref, v.artifact_digest)
             return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
         if uri.startswith("runs:/"):
             run_id, path = parse_runs_uri(uri)

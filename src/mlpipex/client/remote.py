@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mlpipex.client import wire
@@ -15,7 +15,8 @@ from mlpipex.client.client import Client, DatasetsArg
 from mlpipex.client.http import Http
 from mlpipex.client.models import materialize
 from mlpipex.client.remote_tracking import RemoteTrackingMethods
-from mlpipex.domain.manifest import FileEntry, Manifest
+from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
+from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.errors import Invalid, NotFound
@@ -29,6 +30,10 @@ from mlpipex.service.lineage import Lineage, StageChange
 from mlpipex.service.maintenance import FsckReport, GcReport
 from mlpipex.service.promote import TransitionResult
 from mlpipex.service.register import check_metrics
+
+if TYPE_CHECKING:
+    from mlpipex.monitor.feedback import FeedbackResult
+    from mlpipex.monitor.quality import QualityReport
 
 
 def _q(name: str) -> str:
@@ -350,36 +355,34 @@ class RemoteClient(RemoteTrackingMethods, Client):
         raise NotFound("servers send deliveries themselves")
 
     # -- endpoints -----------------------------------------------------------------------------
-    def apply_endpoint(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.call("PUT", "/api/v1/endpoints", json=dict(spec))
-        return result
+    def apply_endpoint(self, spec: Mapping[str, Any]) -> EndpointStatus:
+        return EndpointStatus.from_json(self.http.call("PUT", "/api/v1/endpoints", json=dict(spec)))
 
-    def endpoint_status(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.call("GET", f"/api/v1/endpoints/{_q(name)}")
-        return result
+    def endpoint_status(self, name: str) -> EndpointStatus:
+        return EndpointStatus.from_json(self.http.call("GET", f"/api/v1/endpoints/{_q(name)}"))
 
-    def list_endpoints(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.http.call("GET", "/api/v1/endpoints")
-        return result
+    def list_endpoints(self) -> list[EndpointStatus]:
+        return [EndpointStatus.from_json(s) for s in self.http.call("GET", "/api/v1/endpoints")]
 
-    def rollback_endpoint(self, name: str, reason: str = "") -> dict[str, Any]:
-        result: dict[str, Any] = self.http.call(
-            "POST", f"/api/v1/endpoints/{_q(name)}/rollback", json={"reason": reason}
+    def rollback_endpoint(self, name: str, reason: str = "") -> EndpointStatus:
+        return EndpointStatus.from_json(
+            self.http.call(
+                "POST", f"/api/v1/endpoints/{_q(name)}/rollback", json={"reason": reason}
+            )
         )
-        return result
 
     def delete_endpoint(self, name: str) -> None:
         self.http.call("DELETE", f"/api/v1/endpoints/{_q(name)}")
 
     def endpoint_timeseries(
         self, name: str, since_ms: int = 0, bucket_s: int = 10
-    ) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.http.call(
+    ) -> list[TrafficBucket]:
+        found = self.http.call(
             "GET",
             f"/api/v1/endpoints/{_q(name)}/timeseries",
             params={"since_ms": since_ms, "bucket_s": bucket_s},
         )
-        return result
+        return [TrafficBucket.from_json(b) for b in found]
 
     # -- monitoring ----------------------------------------------------------------------------
     def endpoint_drift(
@@ -390,6 +393,26 @@ class RemoteClient(RemoteTrackingMethods, Client):
             "GET", f"/api/v1/endpoints/{_q(name)}/drift", params=params
         )
         return result
+
+    def log_feedback(self, name: str, labels: Sequence[Mapping[str, Any]]) -> FeedbackResult:
+        from mlpipex.monitor import feedback
+
+        def post(part: Sequence[Mapping[str, Any]]) -> FeedbackResult:
+            path = f"/api/v1/endpoints/{_q(name)}/feedback"
+            answer = self.http.call("POST", path, json=list(part))
+            return feedback.FeedbackResult.from_dict(answer)
+
+        return feedback.in_batches(labels, post)
+
+    def endpoint_quality(
+        self, name: str, version: int | None = None, window: str | None = None
+    ) -> QualityReport:
+        from mlpipex.monitor.quality import QualityReport
+
+        params = {k: v for k, v in {"version": version, "window": window}.items() if v is not None}
+        return QualityReport.from_dict(
+            self.http.call("GET", f"/api/v1/endpoints/{_q(name)}/quality", params=params)
+        )
 
     def endpoint_report(self, name: str, since_ms: int = 0) -> str:
         return str(
@@ -422,6 +445,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
         uri = os.fspath(model_uri)
         if uri.startswith("models:/"):
             v = self.get_version(uri)
+            require_deployable(v.ref, v.artifact_digest)
             return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
         return super().load_model(uri, allow_pickle=allow_pickle)
 

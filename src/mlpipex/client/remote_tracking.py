@@ -445,7 +445,7 @@ class RemoteTrackingMethods:
                 body = {
                     "run_id": run_id,
                     "flavor": info.flavor,
-                    "tags": package_tags(info.pickle, tags),
+                    "tags": package_tags(info, tags),
                     # the run's dirty flag is not on the server's run: sent as the run has it
                     "commit": run.commit,
                     "commit_dirty": run.commit_dirty,
@@ -477,13 +477,13 @@ class RemoteTrackingMethods:
                 f"run {run_id} has no artifacts under {path or '/'!r}",
                 hint="log the model with log_model first",
             )
-        flavor, pickled = ModelMethods._package_facts(self, files)  # type: ignore[arg-type]
+        info = ModelMethods._package_facts(self, files)  # type: ignore[arg-type]
         refs = fields.pop("datasets", [])
         body = {
             "run_id": run_id,
             "files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in files],
-            "flavor": fields.pop("flavor", None) or flavor,
-            "tags": package_tags(pickled, fields.pop("tags", None)),
+            "flavor": fields.pop("flavor", None) or (info.flavor if info else None),
+            "tags": package_tags(info, fields.pop("tags", None)),
             "datasets": [
                 {"name": d.name, "uri": d.uri, "digest": d.digest, "size": d.size, "stage": d.stage}
                 for d in refs

@@ -50,7 +50,7 @@ def list_remotes(ws: Workspace) -> tuple[dict[str, str], str | None]:
 
 
 def open_remote(ws: Workspace, name: str | None = None) -> ObjectStore:
-    from mlpipex.objects.store import ObjectStore
+    from mlpipex.objects.open import open_store
 
     remotes, default = list_remotes(ws)
     name = name or default
@@ -60,4 +60,4 @@ def open_remote(ws: Workspace, name: str | None = None) -> ObjectStore:
         )
     if name not in remotes:
         raise NotFound(f"no remote {name!r}", hint=f"known remotes: {', '.join(remotes) or 'none'}")
-    return ObjectStore(remotes[name])
+    return open_store(remotes[name])

@@ -23,8 +23,6 @@ from mlpipex.errors import NotFound
 if TYPE_CHECKING:
     from mlpipex.objects.store import ObjectStore
 
-_LIST_ABOVE = 256  # past this many objects, list the remote once instead of asking per object
-
 
 @dataclass
 class Transfer:
@@ -82,9 +80,9 @@ def fetch(
     _manifests, files = _objects(ws, tracked, (store, result))
     todo = sorted(d for d in files if not os.path.exists(ws.object_path(d)))
     result.present += len(files) - len(todo)
-    have = _present(store, todo)
-    result.missing += [d for d in todo if d not in have]
-    todo = [d for d in todo if d in have]
+    gone = store.missing(todo)
+    result.missing += [d for d in todo if d in gone]
+    todo = [d for d in todo if d not in gone]
     total = sum(files[d] for d in todo)
     with reporter.task(f"fetch from {store.url}", total) as advance:
         parallel_map(lambda d: _download(ws, store, d, advance), todo, jobs)
@@ -146,15 +144,8 @@ def _all_cached(ws: Workspace, tracked: list[Tracked]) -> bool:
 
 
 def _absent(store: ObjectStore, digests: list[str]) -> list[str]:
-    have = _present(store, digests)
-    return [d for d in digests if d not in have]
-
-
-def _present(store: ObjectStore, digests: list[str]) -> set[str]:
-    if len(digests) > _LIST_ABOVE:
-        return set(store.iter_digests()) & set(digests)
-    flags = parallel_map(store.exists, digests)
-    return {d for d, ok in zip(digests, flags, strict=True) if ok}
+    gone = store.missing(digests)
+    return [d for d in digests if d in gone]
 
 
 def _download(ws: Workspace, store: ObjectStore, digest: str, advance: Advance | None) -> None:

@@ -12,7 +12,7 @@ from mlpipex.errors import Invalid, NotFound
 from mlpipex.location import DIRNAME, workspace_root
 
 if TYPE_CHECKING:
-    from mlpipex.objects.store import ObjectStore
+    from mlpipex.objects.local import LocalStore
 
 # Never searched for pointers: tools' folders, and hidden ones (.git, .venv, .mlpipex...).
 _SKIP = {"__pycache__", "node_modules"}
@@ -30,7 +30,7 @@ class Workspace:
     """Paths of a data workspace; the cache is the objects layout under ``.mlpipex/cache``."""
 
     root: Path
-    _cache: ObjectStore | None = field(default=None, repr=False)
+    _cache: LocalStore | None = field(default=None, repr=False)
     _objects: str = field(default="", repr=False)
     _real: str = field(default="", repr=False)
     _safe: dict[str, str] = field(default_factory=dict, repr=False)
@@ -53,14 +53,13 @@ class Workspace:
         return self.meta / "cache"
 
     @property
-    def cache(self) -> ObjectStore:
-        # Imported here: fsspec costs 50 ms that no-op status and repro do not need.
-        from mlpipex.objects.store import ObjectStore
+    def cache(self) -> LocalStore:
+        from mlpipex.objects.local import LocalStore
 
         if self._cache is None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             self._refuse_linked_cache()
-            self._cache = ObjectStore(str(self.cache_dir))
+            self._cache = LocalStore(str(self.cache_dir))
         return self._cache
 
     def _refuse_linked_cache(self) -> None:

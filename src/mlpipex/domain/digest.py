@@ -25,7 +25,11 @@ class Digest:
         algo, sep, hexpart = raw.partition(":")
         if not sep:
             algo, hexpart = {64: "blake3", 32: "md5"}.get(len(raw), ""), raw
-        if algo not in ALGORITHMS or len(hexpart) != ALGORITHMS[algo] or not _HEX.match(hexpart):
+        if (
+            algo not in ALGORITHMS
+            or len(hexpart) != ALGORITHMS[algo]
+            or not _HEX.fullmatch(hexpart)
+        ):
             raise Invalid(
                 f"{text[:80]!r} is not a digest",  # never echo a whole (maybe huge) value
                 hint="write it as blake3:<64 hex>, md5:<32 hex> or sha256:<64 hex>",
@@ -38,4 +42,4 @@ class Digest:
 
 def is_object_digest(text: str) -> bool:
     """True for the bare lowercase blake3 hex that names an object in the store."""
-    return len(text) == 64 and bool(_HEX.match(text))
+    return len(text) == 64 and bool(_HEX.fullmatch(text))

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlpipex.domain.durations import parse_duration
+from mlpipex.domain.outcome import REGISTERED_NAMES
 from mlpipex.domain.refs import check_model_name
 from mlpipex.errors import Invalid
 
@@ -29,6 +30,25 @@ class Analysis(_Strict):
     max_p99_latency_ms: float | None = Field(None, gt=0)
     min_requests: int = Field(50, ge=0)
     max_drift: float | None = Field(None, ge=0, le=1)  # share of drifted features
+    # Live quality the new version must reach on the step's labelled requests, and how long
+    # past the interval a step waits for monitoring.quality.min_labels labels.
+    min_quality: dict[str, float] | None = None
+    quality_wait: str = "5m"
+
+    @field_validator("min_quality")
+    @classmethod
+    def _metrics(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        unknown = sorted(set(v or ()) - set(REGISTERED_NAMES))
+        if unknown:
+            known = ", ".join(REGISTERED_NAMES)
+            raise ValueError(f"unknown quality metric(s) {', '.join(unknown)}; known: {known}")
+        return v
+
+    @field_validator("quality_wait")
+    @classmethod
+    def _wait(cls, v: str) -> str:
+        parse_duration(v)
+        return v
 
 
 class Rollout(_Strict):
@@ -73,10 +93,28 @@ class Shadow(_Strict):
     percent: int = Field(100, ge=0, le=100)
 
 
+class Quality(_Strict):
+    """Live quality from feedback: which metrics (``auto``: from the version's registered
+    metrics, else from the labels), the window scored, and when a version alerts: a metric
+    worse than its registered value by more than ``tolerance`` over at least ``min_labels``."""
+
+    task: Literal["auto", "classification", "regression"] = "auto"
+    tolerance: float = Field(0.05, ge=0)
+    min_labels: int = Field(100, ge=1, le=10_000_000)
+    window: str = "24h"
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
 class Monitoring(_Strict):
     drift_share: float = Field(0.5, gt=0, le=1)
     window: int = Field(1000, ge=30)
     sample_rate: float = Field(1.0, ge=0, le=1)
+    quality: Quality = Field(default_factory=Quality)
 
 
 class EndpointSpec(_Strict):

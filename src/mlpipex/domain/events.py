@@ -43,6 +43,10 @@ ALERT_CLEARED = "alert_cleared"
 
 KINDS = frozenset(v for k, v in dict(globals()).items() if k.isupper() and k != "GENESIS")
 
+# Payload fields only admins read back: a webhook URL may carry a credential in its path or query.
+ADMIN_ONLY_FIELDS: dict[str, frozenset[str]] = {WEBHOOK_CREATED: frozenset({"url"})}
+REDACTED = "(redacted)"
+
 
 def event_hash(
     *,

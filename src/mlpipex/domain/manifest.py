@@ -18,10 +18,12 @@ def safe_relpath(path: str) -> str:
         not path
         or path.startswith("/")
         or "\\" in path
-        or "\x00" in path
+        or any(c < " " or c == "\x7f" for c in path)  # NUL, newlines: no file system keeps them
         or any(p in {"", ".", ".."} for p in parts)
     ):
-        raise Invalid(f"unsafe artifact path {path!r}: use a relative path without '..'")
+        raise Invalid(
+            f"unsafe artifact path {path!r}: use a relative path without '..' or control characters"
+        )
     return path
 
 

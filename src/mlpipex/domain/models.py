@@ -31,6 +31,10 @@ class RegisteredModel:
     last_version: int
 
 
+# Set at registration from the package, so listings name the framework without reading it.
+FRAMEWORK_TAG = "mlpipex.framework"
+
+
 @dataclass(frozen=True, slots=True)
 class ModelVersion:
     model: str
@@ -56,6 +60,11 @@ class ModelVersion:
     @property
     def ref(self) -> str:
         return f"{self.model}/{self.version}"
+
+    @property
+    def framework(self) -> str | None:
+        """The framework and version the package was saved with ("xgboost 3.2.0"), if known."""
+        return self.tags.get(FRAMEWORK_TAG)
 
 
 @dataclass(frozen=True, slots=True)

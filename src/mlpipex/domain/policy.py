@@ -9,15 +9,28 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.models import DatasetRef, ModelVersion
+from mlpipex.domain.roles import ROLES, unknown_roles
 from mlpipex.errors import Invalid
 
-DEFAULT_STAGES = ["None", "Staging", "Production", "Archived"]
+
+class Stage(StrEnum):
+    """The built-in stages (a policy may name others). NONE is "no stage", where every version
+    starts; its value is "None", as stored and as MLflow's API sends it."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+
+
+DEFAULT_STAGES = [s.value for s in Stage]
 # A version recorded without all its policy asks for (imported from GTO, say) carries what it
 # lacks in this tag; it cannot move to another stage until completed.
 MISSING_TAG = "mlpipex.missing"
@@ -43,11 +56,23 @@ class Requirements(_Strict):
     dataset: bool = True
     metrics: bool = True
     tags: list[str] = Field(default_factory=list)
+    # Off, an MLflow registration naming a run this registry does not know, or a source whose
+    # files it cannot read (s3://, dbfs:/), is recorded as an external reference, as MLflow
+    # records it: no files, never deployed or served.
+    files: bool = True
 
 
 class ApprovalRule(_Strict):
-    count: int = Field(1, ge=1)
+    count: int = Field(1, ge=1, le=1000)
     role: str = "approver"
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, v: str) -> str:
+        # Checked when the policy is set: a misspelled role would leave no one able to approve.
+        if unknown_roles([v]):
+            raise ValueError(f"unknown role {v!r}; roles are {', '.join(ROLES)}")
+        return v
 
 
 class MustBeat(_Strict):
@@ -78,7 +103,7 @@ class Policy(_Strict):
     def _gates(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for stage, rules in v.items():
             for metric, expr in rules.items():
-                if not _GATE.match(str(expr)):
+                if not _GATE.fullmatch(str(expr)):
                     raise ValueError(f"gate {stage}.{metric} = {expr!r}: write it like '>= 0.9'")
         return {s: {m: str(e) for m, e in r.items()} for s, r in v.items()}
 
@@ -130,7 +155,7 @@ class Policy(_Strict):
 
 
 STRICT = Policy()
-PERMISSIVE = Policy(require=Requirements(commit=False, dataset=False, metrics=False))
+PERMISSIVE = Policy(require=Requirements(commit=False, dataset=False, metrics=False, files=False))
 PRESETS = {"strict": STRICT, "default": STRICT, "permissive": PERMISSIVE}
 
 
@@ -186,7 +211,7 @@ def failed_gates(
     if version.tags.get(MISSING_TAG):
         failed.append(f"complete: the version lacks {version.tags[MISSING_TAG]}")
     for metric, expr in (policy._for(policy.gates, to_stage) or {}).items():
-        m = _GATE.match(expr)
+        m = _GATE.fullmatch(expr)
         assert m is not None
         op, bound = m.group(1), float(m.group(2))
         value = version.metrics.get(metric)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from mlpipex.errors import Invalid
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,255}$")
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,255}$")
-_RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+# Checked with fullmatch: "$" alone would let a trailing newline through. No trailing space either.
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.\- ]{0,254}[A-Za-z0-9_.\-])?")
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,255}")  # dots: GTO's v1.2.0
+_RESERVED_ALIAS = re.compile(r"latest|v\d+", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,21 +25,38 @@ class VersionRef:
 
 
 def check_model_name(name: str) -> str:
-    if not _NAME.match(name or "") or "/" in name:
+    if not _NAME.fullmatch(name or "") or "/" in name:
         raise Invalid(
             f"invalid model name {name!r}",
-            hint="start with a letter or digit; use letters, digits, space, _ . - (at most 256)",
+            hint="start with a letter or digit, end without a space; use letters, digits, "
+            "space, _ . - (at most 256)",
+        )
+    return name
+
+
+def check_label(what: str, name: str, limit: int = 256) -> str:
+    """A free-form name (a user, an experiment, a run): 1 to limit characters, no control
+    characters, no space at either end, so that what is shown is what is stored."""
+    if (
+        not name
+        or len(name) > limit
+        or name != name.strip()
+        or any(c < " " or c == "\x7f" for c in name)
+    ):
+        raise Invalid(
+            f"invalid {what} name {name[:60]!r}",
+            hint=f"1 to {limit} characters, no control characters, no space at either end",
         )
     return name
 
 
 def check_alias(alias: str) -> str:
-    if not _ALIAS.match(alias or ""):
+    if not _ALIAS.fullmatch(alias or ""):
         raise Invalid(
             f"invalid alias {alias!r}",
             hint="use letters, digits, _ . and -, starting with a letter",
         )
-    if _RESERVED_ALIAS.match(alias):
+    if _RESERVED_ALIAS.fullmatch(alias):
         raise Invalid(f"alias {alias!r} is reserved ('latest' and v<digits> are, as in MLflow)")
     return alias
 

@@ -3,14 +3,15 @@ flavor, and check every prediction's input against the signature."""
 
 from __future__ import annotations
 
-import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mlpipex.errors import Invalid, NotFound
-from mlpipex.flavors import onnx, python, sklearn
-from mlpipex.flavors.base import PICKLE_REFUSED, PackageInfo, Predictor
+from mlpipex.flavors import registry
+from mlpipex.flavors.base import CODE_REFUSED, PICKLE_REFUSED, Flavor, PackageInfo, Predictor
+from mlpipex.flavors.framework import version_of
 from mlpipex.flavors.package import check_loader, read_package, verify_info
 from mlpipex.flavors.signature import Signature, as_table, validate_input
 
@@ -41,33 +42,45 @@ class LoadedModel:
 
 
 def load_model(path: Path, *, allow_pickle: bool = False, verify: bool = True) -> LoadedModel:
-    """Load a package written by ``save_model`` or an MLflow model directory."""
+    """Load a package written by ``save_model`` or an MLflow model directory. A package whose
+    loading runs code it carries (a pickle, a Python file) loads only with ``allow_pickle``."""
     info = read_package(Path(path))
     check_loader(info)
     if verify:
         verify_info(info)
     if info.pickle and not allow_pickle:
-        raise Invalid(PICKLE_REFUSED)
-    return LoadedModel(info, _load(info, allow_pickle))
-
-
-def _load(info: PackageInfo, allow_pickle: bool) -> Predictor:
-    if info.model_file is None:
+        raise Invalid(CODE_REFUSED if info.serialization == "code" else PICKLE_REFUSED)
+    flavor = registry.find(info.flavor)
+    if flavor is None or info.model_file is None:
         raise Invalid(
-            f"cannot load flavor {info.flavor!r}; supported flavors: sklearn, onnx, "
-            "python (and MLflow directories of those)"
+            f"cannot load flavor {info.flavor!r}; supported flavors: "
+            f"{', '.join(registry.registered())} (and MLflow directories of those)"
         )
     file = info.path / info.model_file
     if not file.is_file():
         raise NotFound(f"model file {info.model_file} is missing from {info.path}")
-    if info.flavor == "sklearn":
-        return sklearn.load(file, info.serialization or "pickle", info.trusted_types, allow_pickle)
-    if info.flavor == "onnx":
-        return onnx.load(file)
-    artifacts = {name: info.path / rel for name, rel in info.artifacts.items()}
-    if info.serialization == "code":
-        return python.load_code_model(file, artifacts)
-    if not allow_pickle:
-        raise Invalid(PICKLE_REFUSED)
-    with file.open("rb") as f:
-        return python.with_context(pickle.load(f), artifacts)
+    _check_framework(flavor, info)
+    return LoadedModel(info, flavor.load(info, file, allow_pickle))
+
+
+class FrameworkVersionWarning(UserWarning):
+    """The package was saved under another major version of its framework."""
+
+
+def _check_framework(flavor: Flavor, info: PackageInfo) -> None:
+    if flavor.framework is None or info.framework_version is None:
+        return
+    here = version_of(flavor.framework)
+    if here is None:
+        return  # the flavor's load says how to install it
+    if _major(here) != _major(info.framework_version):
+        warnings.warn(
+            f"{info.path.name} was saved with {flavor.framework} {info.framework_version} and is "
+            f"loaded with {here}: predictions may differ",
+            FrameworkVersionWarning,
+            stacklevel=3,
+        )
+
+
+def _major(v: str) -> str:
+    return v.split(".", 1)[0]

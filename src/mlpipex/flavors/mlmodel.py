@@ -1,64 +1,54 @@
 """MLflow model directories: an ``MLmodel`` YAML file read into a ``PackageInfo``, so MLflow's
-sklearn and models-from-code pyfunc directories load through our flavors (mlflow itself is
+directories of every registered flavor load through our flavors (mlflow itself is
 never imported: its format is plain YAML with JSON-encoded signatures)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
 from mlpipex.errors import Corrupt
-from mlpipex.flavors.base import PackageInfo, inside
+from mlpipex.flavors import registry
+from mlpipex.flavors.base import PackageInfo, Trust
 from mlpipex.flavors.signature import NDARRAY, ColumnSpec, Signature, type_of
 
 MLMODEL = "MLmodel"
 PYFUNC = "python_function"
-# MLflow's loader for models-from-code; other pyfunc loaders unpickle a python_model.
-_CODE_LOADER = "mlflow.pyfunc.loaders.code_model"
 
 
 def read(path: Path) -> PackageInfo:
     try:
         doc = yaml.safe_load((path / MLMODEL).read_text())
         flavors: Mapping[str, Any] = doc["flavors"]
-    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError) as e:
+        # The first registered flavor that recognises the directory reads it (sklearn before
+        # python: an MLflow sklearn directory has a python_function entry too).
+        found = next(
+            ((f, s) for f in registry.registered().values() if (s := f.from_mlmodel(flavors))),
+            None,
+        )
+    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as e:
         raise Corrupt(f"{path / MLMODEL} is not a valid MLmodel file: {e}") from e
     pyfunc = flavors.get(PYFUNC) or {}
-    kw: dict[str, Any] = {"artifacts": {}, "trusted_types": (), "pickle": False}
-    if "sklearn" in flavors:
-        conf = flavors["sklearn"]
-        serialization = str(conf.get("serialization_format") or "pickle")
-        kw.update(
-            flavor="sklearn",
-            model_file=inside(conf["pickled_model"]),
-            serialization=serialization,
-            pickle=serialization != "skops",
-            trusted_types=tuple(conf.get("skops_trusted_types") or ()),
-        )
-    elif "onnx" in flavors:
-        kw.update(flavor="onnx", model_file=inside(flavors["onnx"]["data"]), serialization="onnx")
-    elif "model_code_path" in pyfunc or pyfunc.get("loader_module") == _CODE_LOADER:
-        # MLflow records the code file's original absolute path; the copy sits at the top.
-        code = PurePosixPath(str(pyfunc.get("model_code_path", "")).replace("\\", "/")).name
-        kw.update(flavor="python", model_file=inside(code), serialization="code")
-    elif "python_model" in pyfunc:
-        kw.update(
-            flavor="python",
-            model_file=inside(pyfunc["python_model"]),
-            serialization="cloudpickle",
-            pickle=True,
-        )
-    else:
+    kw: dict[str, Any]
+    if found is None:
         others = [f for f in flavors if f != PYFUNC]
-        kw.update(flavor=others[0] if others else PYFUNC, serialization=None)
-    if kw["flavor"] == "python":
-        kw["artifacts"] = {
-            str(name): inside(a["path"]) for name, a in (pyfunc.get("artifacts") or {}).items()
+        kw = {"flavor": others[0] if others else PYFUNC, "pickle": False}
+    else:
+        flavor, stored = found
+        kw = {
+            "flavor": flavor.name,
+            "model_file": stored.model_file,
+            "serialization": stored.serialization,
+            "pickle": flavor.trust(stored.serialization) is Trust.CODE,
+            "trusted_types": stored.trusted_types,
+            "artifacts": dict(stored.artifacts),
+            "framework_version": stored.framework_version,
+            "options": dict(stored.options),
         }
     return PackageInfo(
         path=path,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipex.errors import Invalid
-from mlpipex.flavors.base import Saved
+from mlpipex.flavors.base import PackageInfo, Saved, SaveOptions, Stored, Trust, inside
 from mlpipex.flavors.signature import NDARRAY, ColumnSpec, Signature
 
 MODEL_FILE = "model.onnx"
@@ -77,13 +77,44 @@ def save(dest: Path, model: Any) -> Saved:
         shutil.copyfile(model, target)
     else:
         target.write_bytes(model.SerializeToString())
+    predictor = OnnxModel(target)
     return Saved(
         model_file=MODEL_FILE,
         serialization="onnx",
-        predictor=OnnxModel(target),
+        predictor=predictor,
         requirements=["onnxruntime"],
+        signature=predictor.signature(),
     )
 
 
 def load(file: Path) -> OnnxModel:
     return OnnxModel(file)
+
+
+class OnnxFlavor:
+    name = "onnx"
+    loader = "mlpipex.flavors.onnx"
+    # The graph is the model; what runs it is onnxruntime, whose version the package records.
+    framework = "onnxruntime"
+    help = "an onnx.ModelProto or a .onnx file"
+
+    def accepts(self, model: object) -> bool:
+        return is_onnx(model)
+
+    def save(self, dest: Path, model: Any, options: SaveOptions) -> Saved:
+        return save(dest, model)
+
+    def load(self, info: PackageInfo, file: Path, allow_pickle: bool) -> OnnxModel:
+        return load(file)
+
+    def trust(self, serialization: str | None) -> Trust:
+        return Trust.NONE
+
+    def from_mlmodel(self, flavors: Mapping[str, Any]) -> Stored | None:
+        conf = flavors.get("onnx")
+        if not isinstance(conf, Mapping):
+            return None
+        return Stored(inside(conf["data"]), "onnx")
+
+
+ONNX = OnnxFlavor()

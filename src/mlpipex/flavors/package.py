@@ -14,8 +14,8 @@ import yaml
 
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.errors import Corrupt, Invalid, NotFound
-from mlpipex.flavors import mlmodel
-from mlpipex.flavors.base import PackageInfo, inside
+from mlpipex.flavors import mlmodel, registry
+from mlpipex.flavors.base import PackageInfo, Trust, inside
 from mlpipex.flavors.signature import Signature, as_table
 from mlpipex.objects.manifest import hash_tree
 
@@ -23,11 +23,6 @@ MANIFEST = "MLPIPEX.yaml"
 PROFILE = "reference_profile.json"
 EXAMPLE = "input_example.json"
 FORMAT_VERSION = 1
-LOADERS = {
-    "sklearn": "mlpipex.flavors.sklearn",
-    "onnx": "mlpipex.flavors.onnx",
-    "python": "mlpipex.flavors.python",
-}
 
 
 def read_package(path: Path) -> PackageInfo:
@@ -54,24 +49,41 @@ def read_package(path: Path) -> PackageInfo:
         profile = None
         if doc.get("profile"):
             profile = json.loads((path / inside(doc["profile"])).read_text())
+        flavor = str(doc["flavor"])
+        serialization = doc.get("serialization")
         return PackageInfo(
             path=path,
-            flavor=str(doc["flavor"]),
+            flavor=flavor,
             signature=Signature.from_dict(sig) if sig else None,
-            pickle=bool(doc.get("pickle", False)),
+            pickle=bool(doc.get("pickle", False)) or _runs_code(flavor, serialization),
             profile=profile,
             requirements=tuple(doc.get("requirements") or ()),
             loader=str(doc.get("loader", "")),
             model_file=inside(doc["model"]) if doc.get("model") else None,
-            serialization=doc.get("serialization"),
+            serialization=serialization,
             trusted_types=tuple(doc.get("skops_trusted_types") or ()),
             artifacts={str(k): inside(v) for k, v in (doc.get("artifacts") or {}).items()},
             python_version=doc.get("python_version"),
             input_example=inside(doc["input_example"]) if doc.get("input_example") else None,
             files=files,
+            framework_version=_framework_version(doc.get("framework")),
+            options=dict(doc.get("flavor_options") or {}),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise Corrupt(f"{path / MANIFEST} is malformed: {type(e).__name__}: {e}") from e
+
+
+def _runs_code(flavor: str, serialization: str | None) -> bool:
+    """Whatever the manifest's pickle flag says (packages written before code models needed
+    trust say false), the flavor decides whether loading runs code."""
+    known = registry.find(flavor)
+    return known is not None and known.trust(serialization) is Trust.CODE
+
+
+def _framework_version(doc: Any) -> str | None:
+    if isinstance(doc, Mapping) and doc.get("version") is not None:
+        return str(doc["version"])
+    return None
 
 
 def write_manifest(path: Path, doc: Mapping[str, Any]) -> None:
@@ -127,5 +139,8 @@ def verify_info(info: PackageInfo) -> None:
 def check_loader(info: PackageInfo) -> None:
     """The manifest's loader is informative: we dispatch by flavor and never import a module a
     file names, but a mismatch means the manifest was not written by us."""
-    if info.source == "mlpipex" and info.loader and LOADERS.get(info.flavor) != info.loader:
+    known = registry.find(info.flavor)
+    if info.source != "mlpipex" or not info.loader or known is None:
+        return
+    if known.loader != info.loader:
         raise Invalid(f"package loader {info.loader!r} does not match flavor {info.flavor!r}")

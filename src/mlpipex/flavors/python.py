@@ -5,6 +5,7 @@ runs the file and hands ``load_context`` the artifacts' local paths."""
 from __future__ import annotations
 
 import inspect
+import pickle
 import re
 import shutil
 import sys
@@ -13,13 +14,16 @@ import types
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlpipex.errors import Invalid, NotFound
-from mlpipex.flavors.base import Saved
+from mlpipex.flavors.base import PackageInfo, Saved, SaveOptions, Stored, Trust, inside
 
 ARTIFACTS_DIR = "artifacts"
+# MLflow's loader for models-from-code; other pyfunc loaders unpickle a python_model.
+_CODE_LOADER = "mlflow.pyfunc.loaders.code_model"
+_PYFUNC = "python_function"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -145,7 +149,7 @@ def save(dest: Path, python_model: str | Path, artifacts: Mapping[str, str | Pat
 
 def _copy_artifact(dest: Path, name: str, src: Path) -> str:
     """Copy one artifact to artifacts/NAME/ and return its path relative to the package."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise Invalid(f"artifact name {name!r} must be letters, digits, '_', '.' or '-'")
     if not src.exists():
         raise NotFound(f"artifact {name}: {src} does not exist")
@@ -156,3 +160,47 @@ def _copy_artifact(dest: Path, name: str, src: Path) -> str:
     target.mkdir(parents=True)
     shutil.copy2(src, target / src.name)
     return f"{ARTIFACTS_DIR}/{name}/{src.name}"
+
+
+class PythonFlavor:
+    """Code files always run on load, and MLflow's pickled python models unpickle: both need
+    the caller's trust."""
+
+    name = "python"
+    loader = "mlpipex.flavors.python"
+    framework = None
+    help = "python_model='model.py'"
+
+    def accepts(self, model: object) -> bool:
+        return isinstance(model, str | Path) and str(model).endswith(".py")
+
+    def save(self, dest: Path, model: Any, options: SaveOptions) -> Saved:
+        return save(dest, model, options.artifacts)
+
+    def load(self, info: PackageInfo, file: Path, allow_pickle: bool) -> CodeModel:
+        artifacts = {name: info.path / rel for name, rel in info.artifacts.items()}
+        if info.serialization == "code":
+            return load_code_model(file, artifacts)
+        with file.open("rb") as f:
+            return with_context(pickle.load(f), artifacts)
+
+    def trust(self, serialization: str | None) -> Trust:
+        return Trust.CODE
+
+    def from_mlmodel(self, flavors: Mapping[str, Any]) -> Stored | None:
+        pyfunc = flavors.get(_PYFUNC)
+        if not isinstance(pyfunc, Mapping):
+            return None
+        artifacts = {
+            str(name): inside(a["path"]) for name, a in (pyfunc.get("artifacts") or {}).items()
+        }
+        if "model_code_path" in pyfunc or pyfunc.get("loader_module") == _CODE_LOADER:
+            # MLflow records the code file's original absolute path; the copy sits at the top.
+            code = PurePosixPath(str(pyfunc.get("model_code_path", "")).replace("\\", "/")).name
+            return Stored(inside(code), "code", artifacts=artifacts)
+        if "python_model" in pyfunc:
+            return Stored(inside(pyfunc["python_model"]), "cloudpickle", artifacts=artifacts)
+        return None
+
+
+PYTHON = PythonFlavor()

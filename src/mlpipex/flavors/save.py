@@ -19,12 +19,12 @@ import numpy as np
 
 from mlpipex.domain.profile import profile
 from mlpipex.errors import AlreadyExists, Invalid
-from mlpipex.flavors import onnx, python, sklearn
-from mlpipex.flavors.base import PackageInfo, Saved
+from mlpipex.flavors import registry
+from mlpipex.flavors.base import Flavor, PackageInfo, Saved, SaveOptions, Trust
+from mlpipex.flavors.framework import version_of
 from mlpipex.flavors.package import (
     EXAMPLE,
     FORMAT_VERSION,
-    LOADERS,
     PROFILE,
     read_package,
     write_input_example,
@@ -39,11 +39,6 @@ from mlpipex.flavors.signature import (
 )
 from mlpipex.objects.manifest import hash_tree
 
-FLAVORS = ("sklearn", "onnx", "python")
-_FLAVOR_HELP = (
-    "sklearn (a scikit-learn estimator or pipeline), onnx (an onnx.ModelProto or a "
-    ".onnx file), python (python_model='model.py')"
-)
 # Output types come from predicting on a few example rows, never on all the reference data.
 _EXAMPLE_ROWS = 5
 
@@ -64,7 +59,8 @@ def save_model(
     path = Path(path)
     if isinstance(model, str | Path) and str(model).endswith(".py") and python_model is None:
         model, python_model = None, model
-    name = _flavor_of(model, python_model, flavor)
+    chosen = _flavor_of(model, python_model, flavor)
+    name = chosen.name
     if artifacts and name != "python":
         raise Invalid("artifacts= goes with python_model=: other flavors hold the whole model")
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -73,7 +69,8 @@ def save_model(
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
     tmp.mkdir()
     try:
-        saved = _save_flavor(name, tmp, model, python_model, artifacts, allow_pickle)
+        options = SaveOptions(allow_pickle, artifacts)
+        saved = chosen.save(tmp, model if python_model is None else python_model, options)
         signature = _signature(saved, input_example, reference_data)
         if reference_data is not None:
             (tmp / PROFILE).write_text(json.dumps(profile(reference_data)))
@@ -82,10 +79,13 @@ def save_model(
         doc = {
             "mlpipex_package": FORMAT_VERSION,
             "flavor": name,
-            "loader": LOADERS[name],
+            "loader": chosen.loader,
             "model": saved.model_file,
             "serialization": saved.serialization,
-            "pickle": saved.pickle,
+            # True whenever loading runs the package's code (a pickle, a Python file).
+            "pickle": saved.pickle or chosen.trust(saved.serialization) is Trust.CODE,
+            "framework": _framework(chosen),
+            "flavor_options": saved.options or None,
             "skops_trusted_types": saved.trusted_types,
             "artifacts": saved.artifacts,
             "signature": None if signature is None else signature.to_dict(),
@@ -109,49 +109,36 @@ def save_model(
     return read_package(path)
 
 
-def _flavor_of(model: object | None, python_model: str | Path | None, flavor: str | None) -> str:
-    if flavor is not None and flavor not in FLAVORS:
-        raise Invalid(f"unknown flavor {flavor!r}; supported flavors: {_FLAVOR_HELP}")
+def _flavor_of(model: object | None, python_model: str | Path | None, flavor: str | None) -> Flavor:
+    named = None if flavor is None else registry.get(flavor)
     if python_model is not None:
         if model is not None:
             raise Invalid("pass either a model or python_model=, not both")
-        found = "python"
+        found = registry.get("python")
     elif model is None:
         raise Invalid("nothing to save: pass a model, or python_model='model.py'")
-    elif onnx.is_onnx(model):
-        found = "onnx"
-    elif sklearn.is_sklearn(model):
-        found = "sklearn"
+    elif named is not None and named.accepts(model):
+        # flavor= overrides the choice: a model two flavors accept goes to the named one.
+        return named
     else:
-        kind = f"{type(model).__module__}.{type(model).__qualname__}"
-        raise Invalid(f"cannot save a model of type {kind}; supported flavors: {_FLAVOR_HELP}")
-    if flavor is not None and flavor != found:
-        raise Invalid(f"flavor={flavor!r} does not fit this model, which is saved as {found!r}")
+        found = registry.for_model(model)
+    if named is not None and named.name != found.name:
+        raise Invalid(
+            f"flavor={flavor!r} does not fit this model, which is saved as {found.name!r}"
+        )
     return found
 
 
-def _save_flavor(
-    name: str,
-    dest: Path,
-    model: Any,
-    python_model: str | Path | None,
-    artifacts: Mapping[str, str | Path] | None,
-    allow_pickle: bool,
-) -> Saved:
-    if name == "python":
-        assert python_model is not None
-        return python.save(dest, python_model, artifacts)
-    if name == "onnx":
-        return onnx.save(dest, model)
-    return sklearn.save(dest, model, allow_pickle)
+def _framework(flavor: Flavor) -> dict[str, str] | None:
+    """The framework and its version, so loading under another major version warns."""
+    found = None if flavor.framework is None else version_of(flavor.framework)
+    return None if found is None else {"name": str(flavor.framework), "version": found}
 
 
 def _signature(saved: Saved, input_example: Any, reference_data: Any) -> Signature | None:
     example = input_example if input_example is not None else reference_data
     if example is None:
-        if isinstance(saved.predictor, onnx.OnnxModel):
-            return saved.predictor.signature()
-        return None
+        return saved.signature
     sig = infer_signature(example)
     table = as_table(example)
     head = table[:_EXAMPLE_ROWS] if isinstance(table, np.ndarray) else table.iloc[:_EXAMPLE_ROWS]

@@ -10,11 +10,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from mlpipex.errors import Corrupt, Invalid
-from mlpipex.flavors.base import PICKLE_REFUSED, Saved
+from mlpipex.flavors.base import (
+    PICKLE_REFUSED,
+    PackageInfo,
+    Saved,
+    SaveOptions,
+    Stored,
+    Trust,
+    inside,
+)
+from mlpipex.flavors.framework import fitted_columns
 
 SKOPS_FILE = "model.skops"
 PICKLE_FILE = "model.pkl"
@@ -65,11 +71,7 @@ class SklearnModel:
         self._names = None if names is None else [str(n) for n in names]
 
     def predict(self, data: Any, params: Mapping[str, Any] | None = None) -> Any:
-        if isinstance(data, pd.DataFrame) and self._names is None:
-            data = data.to_numpy()
-        elif isinstance(data, np.ndarray) and self._names is not None and data.ndim == 2:
-            data = pd.DataFrame(data, columns=self._names)
-        return self.raw.predict(data)
+        return self.raw.predict(fitted_columns(data, self._names))
 
 
 def save(dest: Path, model: Any, allow_pickle: bool) -> Saved:
@@ -157,3 +159,36 @@ def check_trusted(types: Sequence[str]) -> list[str]:
     if bad:
         raise Corrupt(f"the package trusts types that can run code on load: {', '.join(bad)}")
     return [str(t) for t in types]
+
+
+class SklearnFlavor:
+    name = "sklearn"
+    loader = "mlpipex.flavors.sklearn"
+    framework = "sklearn"
+    help = "a scikit-learn estimator or pipeline"
+
+    def accepts(self, model: object) -> bool:
+        return is_sklearn(model)
+
+    def save(self, dest: Path, model: Any, options: SaveOptions) -> Saved:
+        return save(dest, model, options.allow_pickle)
+
+    def load(self, info: PackageInfo, file: Path, allow_pickle: bool) -> SklearnModel:
+        return load(file, info.serialization or "pickle", info.trusted_types, allow_pickle)
+
+    def trust(self, serialization: str | None) -> Trust:
+        return Trust.NONE if serialization == "skops" else Trust.CODE
+
+    def from_mlmodel(self, flavors: Mapping[str, Any]) -> Stored | None:
+        conf = flavors.get("sklearn")
+        if not isinstance(conf, Mapping):
+            return None
+        return Stored(
+            model_file=inside(conf["pickled_model"]),
+            serialization=str(conf.get("serialization_format") or "pickle"),
+            trusted_types=tuple(conf.get("skops_trusted_types") or ()),
+            framework_version=conf.get("sklearn_version"),
+        )
+
+
+SKLEARN = SklearnFlavor()

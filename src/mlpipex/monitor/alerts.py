@@ -1,4 +1,5 @@
-"""Alerts: drift, error-rate and latency findings about the version serving an endpoint, as
+"""Alerts: drift, error-rate, latency and live-quality findings about the versions serving an
+endpoint, as
 events tied to (endpoint, version), one per episode: raised when a finding starts, cleared when
 it ends (and sent to webhooks like every event)."""
 
@@ -9,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlpipex.domain import events as ev
-from mlpipex.domain.endpoint import parse_endpoint
+from mlpipex.domain.deployment import Endpoint
 from mlpipex.domain.latency import quantile
-from mlpipex.errors import NotFound
-from mlpipex.monitor import serving
+from mlpipex.errors import MLPipeXError, NotFound
+from mlpipex.monitor import quality, serving
 from mlpipex.service.context import Registry
 from mlpipex.store import deploy, events
 from mlpipex.store import schema_monitor as t
@@ -28,9 +29,24 @@ def open_alerts(reg: Registry, endpoint: str | None = None) -> list[dict[str, An
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def findings(reg: Registry, ep: Any, version: int, now: int) -> dict[str, dict[str, Any] | None]:
+def quality_findings(reg: Registry, ep: Endpoint) -> dict[int, dict[str, Any] | None]:
+    """Per version with live quality: the quality finding (None: within tolerance, or too few
+    labels to say). One join over the endpoint's window serves every version."""
+    rules = ep.spec.monitoring.quality
+    try:
+        report = quality.measure(reg, ep.name)
+    except MLPipeXError:  # labels that cannot be scored: no verdict
+        return {}
+    return {
+        v.version: quality.breaches(v, rules.tolerance, rules.min_labels) for v in report.versions
+    }
+
+
+def findings(
+    reg: Registry, ep: Endpoint, version: int, now: int
+) -> dict[str, dict[str, Any] | None]:
     """Per kind: the finding's details when it holds, None when it does not, absent when unknown."""
-    spec = parse_endpoint(ep.spec)
+    spec = ep.spec
     rules = spec.rollout.analysis
     out: dict[str, dict[str, Any] | None] = {}
     with reg.store.read() as conn:
@@ -67,16 +83,20 @@ def evaluate(reg: Registry) -> int:
     with reg.store.read() as conn:
         eps = deploy.endpoints(conn)
     for ep in eps:
+        live = quality_findings(reg, ep)
         for w in ep.traffic:
-            if w["weight"] == 0:
+            if w.weight == 0:
                 continue
-            for kind, finding in findings(reg, ep, w["version"], now).items():
-                changed += _record(reg, ep, w["version"], kind, finding, now)
+            found = findings(reg, ep, w.version, now)
+            if w.version in live:
+                found["quality"] = live[w.version]
+            for kind, finding in found.items():
+                changed += _record(reg, ep, w.version, kind, finding, now)
     return changed
 
 
 def _record(
-    reg: Registry, ep: Any, version: int, kind: str, finding: dict[str, Any] | None, now: int
+    reg: Registry, ep: Endpoint, version: int, kind: str, finding: dict[str, Any] | None, now: int
 ) -> int:
     with reg.store.write() as conn:
         current = conn.execute(

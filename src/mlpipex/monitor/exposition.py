@@ -1,5 +1,6 @@
 """Prometheus exposition of the control plane: per endpoint and version, requests, errors and a
-latency histogram (from what agents reported), traffic weights, rollout state, open alerts."""
+latency histogram (from what agents reported), traffic weights, rollout state, open alerts,
+live quality per version (over each endpoint's monitoring.quality.window)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from mlpipex.domain.deployment import DeploymentState
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS
-from mlpipex.monitor import alerts
+from mlpipex.errors import MLPipeXError
+from mlpipex.monitor import alerts, quality
 from mlpipex.service.context import Registry
 from mlpipex.store import deploy
 
-STATES = ("progressing", "succeeded", "rolled_back", "paused")
+STATES = (
+    DeploymentState.PROGRESSING,
+    DeploymentState.SUCCEEDED,
+    DeploymentState.ROLLED_BACK,
+    DeploymentState.PAUSED,
+)
 
 
 class ControlPlaneCollector(Collector):
@@ -64,9 +72,10 @@ class ControlPlaneCollector(Collector):
                     running += count
                     cumulative.append((_le(bound), running))
                 latency.add_metric(lv, cumulative, total_ms)
-            for ep in deploy.endpoints(conn):
+            eps = deploy.endpoints(conn)
+            for ep in eps:
                 for w in ep.traffic:
-                    weight.add_metric([ep.name, str(w["version"])], w["weight"])
+                    weight.add_metric([ep.name, str(w.version)], w.weight)
                 d = deploy.latest_deployment(conn, ep.id)
                 if d is not None:
                     for s in STATES:
@@ -78,6 +87,34 @@ class ControlPlaneCollector(Collector):
         for a in alerts.open_alerts(self.reg):
             opened.add_metric([a["endpoint"], str(a["version"]), a["kind"]], 1)
         yield from (requests, errors, latency, weight, state, step, opened)
+        yield from self._quality([ep.name for ep in eps])
+
+    def _quality(self, names: list[str]) -> Iterator[Metric]:
+        live = GaugeMetricFamily(
+            "mlpipex_live_quality",
+            "Live quality metric from feedback (registered: the version's registered value)",
+            labels=["endpoint", "version", "metric", "bound"],
+        )
+        labelled = GaugeMetricFamily(
+            "mlpipex_live_quality_labelled",
+            "Labelled predictions in the quality window",
+            labels=["endpoint", "version"],
+        )
+        for name in names:
+            try:
+                report = quality.measure(self.reg, name)
+            except MLPipeXError:  # labels that cannot be scored: nothing to export
+                continue
+            for v in report.versions:
+                labelled.add_metric([name, str(v.version)], v.labelled)
+                for metric, m in v.metrics.items():
+                    lv = [name, str(v.version), metric]
+                    live.add_metric([*lv, "value"], m.value)
+                    live.add_metric([*lv, "ci_low"], m.ci_low)
+                    live.add_metric([*lv, "ci_high"], m.ci_high)
+                    if m.registered is not None:
+                        live.add_metric([*lv, "registered"], m.registered)
+        yield from (live, labelled)
 
 
 def _le(bound: float) -> str:

@@ -1,6 +1,7 @@
-"""The prediction log: sampled requests (inputs, outputs, version, latency, time) that agents
-send in batches, written as Parquet objects in the object store, indexed per endpoint and hour.
-Writing happens off the request path: agents buffer and post batches."""
+"""The prediction log: sampled requests (request id, inputs, outputs, version, latency, time)
+that agents send in batches, written as Parquet objects in the object store, indexed per
+endpoint and hour; each request id is indexed too, for feedback to find. Writing happens off the
+request path: agents buffer and post batches."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from mlpipex.domain.outcome import outcome
 from mlpipex.errors import Invalid
 from mlpipex.service.context import Registry
 from mlpipex.store import schema_monitor as t
@@ -28,8 +30,12 @@ SCHEMA = pa.schema(
         ("status", pa.int16()),
         ("input", pa.string()),
         ("output", pa.string()),
+        ("request_id", pa.string()),
+        ("predicted", pa.string()),  # the label or value predicted, JSON
+        ("score", pa.float64()),  # probability of the positive class, when the model gives it
     ]
 )
+MAX_REQUEST_ID = 160
 
 
 def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -43,9 +49,12 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> i
             by_hour.setdefault(int(r["time"]) // HOUR_MS * HOUR_MS, []).append(r)
         except (KeyError, TypeError, ValueError):
             raise Invalid("every logged prediction has a time (ms)") from None
-    index = []
+    index: list[dict[str, Any]] = []
+    named: list[dict[str, Any]] = []
     for hour, part in sorted(by_hour.items()):
         try:
+            outcomes = [outcome(r.get("output")) for r in part]
+            ids = [_request_id(r.get("request_id")) for r in part]
             table = pa.table(
                 {
                     "time": [int(r["time"]) for r in part],
@@ -54,6 +63,9 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> i
                     "status": [int(r.get("status", 200)) for r in part],
                     "input": [json.dumps(r.get("input"), default=str) for r in part],
                     "output": [json.dumps(r.get("output"), default=str) for r in part],
+                    "request_id": ids,
+                    "predicted": [json.dumps(o.predicted, default=str) for o in outcomes],
+                    "score": [o.score for o in outcomes],
                 },
                 schema=SCHEMA,
             )
@@ -63,6 +75,11 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> i
         pq.write_table(table, buf, compression="zstd")
         digest = reg.objects.put_bytes(buf.getvalue())
         times = table.column("time").to_pylist()
+        named.extend(
+            {"endpoint": endpoint, "request_id": i, "version": v, "time": tm}
+            for i, v, tm in zip(ids, table.column("version").to_pylist(), times, strict=True)
+            if i is not None
+        )
         index.append(
             {
                 "endpoint": endpoint,
@@ -77,7 +94,17 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> i
     with reg.store.write() as conn:
         if index:
             conn.execute(sa.insert(t.prediction_logs), index)
+        if named:
+            conn.execute(sa.insert(t.prediction_ids), named)
     return len(rows)
+
+
+def _request_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_REQUEST_ID:
+        raise ValueError(f"a request id is a string of at most {MAX_REQUEST_ID} characters")
+    return value
 
 
 def read(
@@ -86,8 +113,16 @@ def read(
     since_ms: int = 0,
     version: int | None = None,
     limit: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    """Logged predictions of endpoint since since_ms (newest last), verified from the objects."""
+    """Logged predictions of endpoint since since_ms (newest last), verified from the objects;
+    only ``columns`` (with time and version) when given: quality needs no inputs, the largest
+    column by far."""
+    schema = (
+        SCHEMA
+        if columns is None
+        else pa.schema([f for f in SCHEMA if f.name in {"time", "version", *columns}])
+    )
     reg.require("viewer")
     with reg.store.read() as conn:
         files = conn.execute(
@@ -98,12 +133,12 @@ def read(
             .order_by(t.prediction_logs.c.first_time)
         ).all()
     tables = [
-        pq.read_table(io.BytesIO(reg.objects.read_bytes(f.digest)))
+        _current(_columns(reg.objects.read_bytes(f.digest), schema), schema)
         for f in files
         if version is None or version in f.versions
     ]
     if not tables:
-        return SCHEMA.empty_table()
+        return schema.empty_table()
     table = pa.concat_tables(tables)
     mask = pc.greater(table.column("time"), since_ms)
     if version is not None:
@@ -111,6 +146,30 @@ def read(
     table = table.filter(mask)
     table = table.take(pc.sort_indices(table, sort_keys=[("time", "ascending")]))
     return table.slice(max(0, table.num_rows - limit)) if limit else table
+
+
+def _columns(data: bytes, schema: pa.Schema) -> pa.Table:
+    """The columns of schema that the Parquet file holds."""
+    file = pq.ParquetFile(io.BytesIO(data))
+    return file.read(columns=[n for n in schema.names if n in file.schema_arrow.names])
+
+
+def _current(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A file written before request ids and scores were logged, with those columns null."""
+    for f in schema:
+        if f.name not in table.column_names:
+            table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    return table.select(schema.names)
+
+
+def records(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows as JSON-ready records: input, output and predicted decoded."""
+    rows: list[dict[str, Any]] = table.to_pylist()
+    for r in rows:
+        for key in ("input", "output", "predicted"):
+            if r.get(key) is not None:
+                r[key] = json.loads(r[key])
+    return rows
 
 
 def inputs_frame(table: pa.Table) -> list[Any]:

@@ -1,6 +1,7 @@
 """The monitoring report of one endpoint: a single self-contained HTML file (inline CSS and
 inline SVG charts, nothing fetched) with, per model version, the drift table and reference
-against current distributions per feature, and request rate, error rate and latency over time."""
+against current distributions per feature, live quality from feedback beside the registered
+metrics, and request rate, error rate and latency over time."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import itertools
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mlpipex.errors import Invalid
 from mlpipex.monitor import bins, svg, window
 from mlpipex.monitor.drift import DriftResult, FeatureDrift
+
+if TYPE_CHECKING:
+    from mlpipex.monitor.quality import QualityReport
 
 PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d")
 # Category names under the bars only while they fit; past that they are in the tooltips.
@@ -93,6 +97,7 @@ def render_report(
     current: Mapping[int, Any],
     timeseries: Sequence[TimePoint | Mapping[str, Any]],
     generated: dt.datetime | None = None,
+    quality: QualityReport | None = None,
 ) -> str:
     """The report as one HTML document. ``drift``, ``profiles`` and ``current`` (the window of
     inputs the drift was computed on: a DataFrame, a 2-D array or records) are keyed by
@@ -106,12 +111,30 @@ def render_report(
         _summary(versions, drift),
         "<h2>Traffic</h2>",
         _traffic(points, colors),
+        _quality(quality),
         *(_version(v, drift.get(v.version), profiles, current) for v in versions),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(endpoint)} monitoring report</title><style>{CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
+    )
+
+
+def _quality(report: QualityReport | None) -> str:
+    """Live quality per version (95% intervals) beside the registered values."""
+    rows = [
+        f'<tr><td>{v.version}</td><td class="num">{v.labelled}</td><td>{_e(name)}</td>'
+        f'<td class="num">{m.value:.4g}</td><td class="num">{m.ci_low:.4g} to {m.ci_high:.4g}</td>'
+        f'<td class="num">{_fmt(m.registered)}</td></tr>'
+        for v in (report.versions if report else ())
+        for name, m in v.metrics.items()
+    ]
+    if not rows:
+        return '<h2>Live quality</h2><p class="muted">No labelled predictions in the window.</p>'
+    return (
+        "<h2>Live quality</h2><table><tr><th>version</th><th>labelled</th><th>metric</th>"
+        "<th>live</th><th>95% interval</th><th>registered</th></tr>" + "".join(rows) + "</table>"
     )
 
 

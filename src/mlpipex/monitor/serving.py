@@ -4,12 +4,11 @@ profile stored with that version's package."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from mlpipex.domain.endpoint import parse_endpoint
-from mlpipex.errors import NotFound
-from mlpipex.monitor import predictions
+from mlpipex.domain.deployment import DriftShare, Endpoint
+from mlpipex.errors import MLPipeXError, NotFound
+from mlpipex.monitor import predictions, quality
 from mlpipex.monitor.drift import DriftOptions, DriftResult, compute_drift
 from mlpipex.service import endpoints, versions
 from mlpipex.service.context import Registry
@@ -27,19 +26,19 @@ def version_profile(reg: Registry, model: str, version: int) -> dict[str, Any] |
     return profile
 
 
-def serving_version(ep: Any) -> int:
+def serving_version(ep: Endpoint) -> int:
     """The version taking most traffic (the stable one on ties)."""
     if not ep.traffic:
         raise NotFound(f"endpoint {ep.name!r} serves nothing yet")
-    best = max(ep.traffic, key=lambda t: (t["weight"], t["version"] == ep.stable_version))
-    return int(best["version"])
+    best = max(ep.traffic, key=lambda t: (t.weight, t.version == ep.stable_version))
+    return best.version
 
 
 def _measure(
-    reg: Registry, ep: Any, version: int, window: int | None, since_ms: int
+    reg: Registry, ep: Endpoint, version: int, window: int | None, since_ms: int
 ) -> tuple[dict[str, Any], list[Any], DriftResult]:
     """(profile, window of logged inputs, drift) of one version of the endpoint ep."""
-    spec = parse_endpoint(ep.spec)
+    spec = ep.spec
     profile = version_profile(reg, ep.model, version)
     if profile is None:
         raise NotFound(
@@ -65,7 +64,7 @@ def drift(
     return version, _measure(reg, ep, version, window, since_ms)[2]
 
 
-def drift_share(reg: Registry) -> Callable[[str, int, int], float | None]:
+def drift_share(reg: Registry) -> DriftShare:
     """For rollout analysis: the share of drifted features of a version's requests since a time
     (None when there is no profile or not enough data for a verdict)."""
 
@@ -82,20 +81,27 @@ def drift_share(reg: Registry) -> Callable[[str, int, int], float | None]:
 def report(reg: Registry, endpoint: str, since_ms: int = 0, bucket_s: int = 60) -> str:
     """The endpoint's monitoring report (one self-contained HTML page): per serving version its
     reference versus current distributions and drift, and traffic over time."""
-    from mlpipex.monitor.report import VersionInfo, render_report
+    from mlpipex.monitor.report import TimePoint, VersionInfo, render_report
 
     ep = endpoints.endpoint(reg, endpoint)
     infos, drifts, profiles, current = [], {}, {}, {}
     for t in ep.traffic:
-        v = t["version"]
+        v = t.version
         version = versions.get_version(reg, f"{ep.model}/{v}", files=False)
-        infos.append(VersionInfo(v, ep.model, version.stage, version.aliases, t["weight"]))
+        infos.append(VersionInfo(v, ep.model, version.stage, version.aliases, t.weight))
         try:
             profiles[v], current[v], drifts[v] = _measure(reg, ep, v, None, since_ms)
         except NotFound:  # a version without a reference profile: traffic only
             continue
     series = endpoints.timeseries(reg, endpoint, since_ms, bucket_s)
-    points = [{**p, "time": p["time"] / 1000} for p in series]
+    points = [
+        TimePoint(b.time / 1000, b.version, b.requests, b.errors, b.p50_ms, b.p99_ms)
+        for b in series
+    ]
+    try:
+        live = quality.measure(reg, endpoint, since_ms=since_ms)
+    except MLPipeXError:  # labels that cannot be scored: the rest of the report still stands
+        live = None
     return render_report(
         endpoint=endpoint,
         versions=infos,
@@ -103,4 +109,5 @@ def report(reg: Registry, endpoint: str, since_ms: int = 0, bucket_s: int = 60) 
         profiles=profiles,
         current=current,
         timeseries=points,
+        quality=live,
     )

@@ -1,6 +1,23 @@
 """Content-addressed object store: immutable bytes named by their blake3 digest."""
 
-from mlpipex.objects.hashing import hash_bytes, hash_file
-from mlpipex.objects.store import ObjectStore
+from __future__ import annotations
 
-__all__ = ["ObjectStore", "hash_bytes", "hash_file"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from mlpipex.objects.hashing import hash_bytes, hash_file
+
+if TYPE_CHECKING:
+    from mlpipex.objects.open import open_store
+    from mlpipex.objects.store import ObjectStore
+
+__all__ = ["ObjectStore", "hash_bytes", "hash_file", "open_store"]
+
+# The stores load on first use: hashing (what `data status` needs) stays cheap.
+_LAZY = {"ObjectStore": "mlpipex.objects.store", "open_store": "mlpipex.objects.open"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,93 +6,41 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlpipex import __version__
+from mlpipex.config import Settings
 from mlpipex.errors import Invalid
 from mlpipex.location import resolve
-from mlpipex.objects import ObjectStore
 from mlpipex.server import errors
 from mlpipex.server.background import loops
 from mlpipex.server.deps import ServerState
+from mlpipex.server.headers import SecurityHeaders
+from mlpipex.server.limits import BodyLimit
 from mlpipex.server.settings import ServerSettings
-from mlpipex.service.open import OBJECTS_KEY, load_policy
-from mlpipex.service.secrets import SecretBox
-from mlpipex.store import Store, registry
+from mlpipex.service.context import Actor
+from mlpipex.service.open import open_registry
 
 
 def open_state(settings: ServerSettings) -> ServerState:
+    """The server's store, objects, policy and secrets, opened as any registry is."""
     loc = resolve(settings.store, settings.objects)
     if loc.kind == "http":
         raise Invalid("the server's --store must be a database or a folder")
-    store = Store(loc.url)
-    with store.read() as conn:
-        recorded = registry.get_setting(conn, OBJECTS_KEY)
-    objects_url = settings.objects or recorded or loc.objects
-    if objects_url is None:
-        raise Invalid("no object store is known for this database", hint="pass --objects URL")
-    if recorded is None:
-        with store.write() as conn:
-            registry.record_setting(conn, OBJECTS_KEY, objects_url)
-    key_file = loc.root / "secret.key" if loc.root else None
-    return ServerState(
-        settings,
-        store,
-        ObjectStore(objects_url),
-        load_policy(settings.policy),
-        SecretBox(settings.secret_key, key_file),
+    # model_construct: the server's own settings are the whole truth, nothing more is read.
+    opened = open_registry(
+        loc,
+        Settings.model_construct(
+            objects=settings.objects,
+            policy=settings.policy,
+            secret_key=settings.secret_key,
+            allow_private_webhooks=settings.allow_private_webhooks,
+        ),
+        create=True,
+        actor=Actor("mlpipex-server"),
     )
-
-
-class BodyLimit:
-    """Refuse bodies over the limit with 413, before reading them whole (uploads have their own)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int) -> None:
-        self.app, self.max_bytes, self.upload_bytes = app, max_bytes, upload_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        upload = path.startswith(("/api/v1/objects/", "/api/2.0/mlflow-artifacts/artifacts"))
-        limit = self.upload_bytes if upload else self.max_bytes
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and int(declared) > limit:
-            await _too_large(scope, send, limit)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await _too_large(scope, send, limit)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _too_large(scope: Scope, send: Send, limit: int) -> None:
-    body: dict[str, object] = {
-        "error": {"code": "TOO_LARGE", "message": f"request body over {limit:,} bytes"}
-    }
-    if scope["path"].startswith("/api/2.0/"):
-        body = {"error_code": "INVALID_PARAMETER_VALUE", "message": f"body over {limit:,} bytes"}
-    await JSONResponse(body, status_code=413)(scope, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
+    return ServerState(
+        settings, opened.store, opened.objects, opened.default_policy, opened.secrets
+    )
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
@@ -123,6 +71,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     auth.install(app)
     for router in routers():
         app.include_router(router)
+    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     app.add_middleware(
         BodyLimit,  # type: ignore[arg-type]
         max_bytes=settings.max_body_mb * 2**20,

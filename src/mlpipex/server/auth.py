@@ -37,6 +37,17 @@ PUBLIC = (
 )
 
 
+# The UI's session cookie is honoured for reads anywhere and for writes only under /ui/, whose
+# every form checks a CSRF token. The API's writes need an Authorization header, which a browser
+# never adds on another site's behalf, so no cross-site request can write with the cookie alone.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+COOKIE_WRITES_UNDER = "/ui/"
+
+
+def cookie_accepted(method: str, path: str) -> bool:
+    return method in SAFE_METHODS or path.startswith(COOKIE_WRITES_UNDER)
+
+
 class _Cache:
     def __init__(self, size: int = 4096) -> None:
         self._items: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
@@ -58,7 +69,9 @@ class _Cache:
                 self._items.popitem(last=False)
 
 
-def credentials_actor(st: ServerState, header: str, cache: _Cache) -> Actor:
+def credentials_actor(
+    st: ServerState, header: str, cache: _Cache, client: str | None = None
+) -> Actor:
     """The actor of an Authorization header value; Unauthorized when missing or wrong."""
     key = hashlib.sha256(header.encode()).hexdigest()
     if (hit := cache.get(key)) is not None:
@@ -72,7 +85,7 @@ def credentials_actor(st: ServerState, header: str, cache: _Cache) -> Actor:
             user, _, password = base64.b64decode(value.strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthorized("invalid credentials") from None
-        found = access.authenticate_password(reg, user, password)
+        found = access.authenticate_password(reg, user, password, client)
     else:
         raise Unauthorized("credentials required: a Bearer token or Basic user and password")
     cache.put(key, found)
@@ -90,17 +103,21 @@ class AuthMiddleware:
         request = Request(scope)
         header = request.headers.get("authorization") or ""
         cookie = request.cookies.get("mlpipex_token")
-        if not header and cookie:
+        if not header and cookie and cookie_accepted(scope["method"], scope["path"]):
             header = f"Bearer {cookie}"
         try:
             if not header:
                 raise Unauthorized(
                     "credentials required: a Bearer token or Basic user and password"
                 )
-            actor = await run_in_threadpool(credentials_actor, self.state, header, self.cache)
+            client = request.client.host if request.client else None
+            actor = await run_in_threadpool(
+                credentials_actor, self.state, header, self.cache, client
+            )
         except Unauthorized as exc:
             response = respond(request, exc)
-            response.headers["WWW-Authenticate"] = 'Basic realm="mlpipex", Bearer'
+            if response.status_code == 401:  # not on the UI's redirect to its sign-in page
+                response.headers["WWW-Authenticate"] = 'Basic realm="mlpipex", Bearer'
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["actor"] = actor

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from mlpipex.monitor import alerts, serving
+from mlpipex.monitor import alerts, quality, serving
 from mlpipex.server.deps import ServerState
 from mlpipex.service import rollout, webhooks
 from mlpipex.service.context import Actor
@@ -46,8 +46,9 @@ def loops(state: ServerState) -> list[Loop]:
             pass
 
     drift_share = serving.drift_share(reg)
+    live = quality.live_quality(reg)
     return [
-        Loop("mlpipex-rollouts", lambda: rollout.advance(reg, drift_share), 0.5),
+        Loop("mlpipex-rollouts", lambda: rollout.advance(reg, drift_share, live), 0.5),
         Loop("mlpipex-webhooks", deliver, 1.0),
         Loop("mlpipex-alerts", lambda: alerts.evaluate(reg), 10.0),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,6 +23,22 @@ class ServerState:
     objects: ObjectStore
     policy: Policy
     secrets: SecretBox
+
+    def own_places(self) -> list[tuple[str, str]]:
+        """The server's own locations (longest first) and the words a caller sees instead: a
+        request's answer never names the host's folders or the database URL."""
+        db_path = (
+            self.store.url.removeprefix("sqlite:///") if self.store.dialect == "sqlite" else ""
+        )
+        places = {
+            self.objects.url: "the object store",
+            self.objects.url.removeprefix("file://"): "the object store",
+            self.store.url: "the database",
+            db_path: "the database",
+            str(Path(db_path).parent) if db_path else "": "the registry folder",
+        }
+        found = [(k, v) for k, v in places.items() if len(k) > 1]
+        return sorted(found, key=lambda kv: -len(kv[0]))
 
     def registry(self, actor: Actor) -> Registry:
         return Registry(
@@ -55,6 +72,15 @@ def registry(
     return st.registry(who)
 
 
+def model_read_check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
+    """Shared by every route under /api/v1/models/{name}: who may not read the model is told it
+    does not exist before the handler runs, so no route can forget the check."""
+    name = request.path_params.get("name")
+    if name is not None:
+        reg.require("viewer", name)
+
+
+ModelRead = Depends(model_read_check)
 StateDep = Annotated[ServerState, Depends(state)]
 ActorDep = Annotated[Actor, Depends(actor)]
 RegistryDep = Annotated[Registry, Depends(registry)]

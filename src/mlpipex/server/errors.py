@@ -4,6 +4,7 @@ branches on those codes."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -20,6 +21,7 @@ from mlpipex.errors import (
     MLPipeXError,
     NotFound,
     PolicyViolation,
+    Throttled,
     Unauthorized,
     Unavailable,
 )
@@ -30,6 +32,7 @@ STATUS: list[tuple[type[MLPipeXError], int]] = [
     (NotFound, 404),
     (AlreadyExists, 409),
     (Conflict, 409),
+    (Throttled, 429),
     (Unauthorized, 401),
     (Forbidden, 403),
     (Invalid, 400),
@@ -40,6 +43,7 @@ MLFLOW_CODES: list[tuple[type[MLPipeXError], str, int]] = [
     (NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
     (AlreadyExists, "RESOURCE_ALREADY_EXISTS", 400),
     (Conflict, "INVALID_STATE", 400),
+    (Throttled, "REQUEST_LIMIT_EXCEEDED", 429),
     (Unauthorized, "UNAUTHENTICATED", 401),
     (Forbidden, "PERMISSION_DENIED", 403),
     (Invalid, "INVALID_PARAMETER_VALUE", 400),
@@ -61,7 +65,16 @@ def native_body(exc: MLPipeXError) -> dict[str, Any]:
 
 
 def _is_mlflow(request: Request) -> bool:
-    return request.url.path.startswith(("/api/2.0/", "/ajax-api/2.0/"))
+    return request.url.path.startswith(
+        (
+            "/api/2.0/",
+            "/ajax-api/2.0/",
+            "/api/3.0/",
+            "/ajax-api/3.0/",
+            "/v1/traces",
+            "/get-artifact",
+        )
+    )
 
 
 def _is_ui(request: Request) -> bool:
@@ -93,7 +106,37 @@ def _ui_response(request: Request, exc: MLPipeXError) -> Response:
     )
 
 
+def _public(request: Request, exc: MLPipeXError) -> MLPipeXError:
+    """What a caller is told. A database failure names the database and the driver's words,
+    which are for the operator's log; any other message has the server's own paths and URLs
+    replaced by what they are."""
+    if isinstance(exc, Unavailable):
+        log.warning("%s", exc)
+        return Unavailable("the registry's database is unavailable", hint="try again shortly")
+    st = getattr(request.app.state, "mlpipex", None)
+    if st is None:
+        return exc
+    message, hint = exc.message, exc.hint
+    for place, shown in st.own_places():
+        message = message.replace(place, shown)
+        hint = hint.replace(place, shown) if hint else hint
+    if (message, hint) == (exc.message, exc.hint):
+        return exc
+    public = copy.copy(exc)
+    public.message, public.hint = message, hint
+    public.args = (message,)
+    return public
+
+
 def respond(request: Request, exc: MLPipeXError) -> Response:
+    exc = _public(request, exc)
+    response = _response(request, exc)
+    if isinstance(exc, Throttled) and exc.retry_after_s:
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
+def _response(request: Request, exc: MLPipeXError) -> Response:
     if _is_ui(request):
         return _ui_response(request, exc)
     if _is_mlflow(request):

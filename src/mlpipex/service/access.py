@@ -14,12 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.refs import check_label
+from mlpipex.domain.roles import check_roles
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
-from mlpipex.service.context import ROLES, Actor, Registry
+from mlpipex.service import throttle
+from mlpipex.service.context import Actor, Registry
 from mlpipex.store import access, events
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 TOKEN_PREFIX = "mpx_"
+# Same parameters as a real hash, so checking against it costs what a real check costs.
+_DECOY = f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${'00' * 16}${'00' * 32}"
 
 
 @dataclass(frozen=True)
@@ -59,13 +64,6 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def _check_roles(roles: list[str]) -> list[str]:
-    bad = [r for r in roles if r not in ROLES]
-    if bad:
-        raise Invalid(f"unknown role(s) {', '.join(bad)}", hint="roles are " + ", ".join(ROLES))
-    return sorted(set(roles), key=ROLES.index)
-
-
 def _user(conn: Any, row: Any) -> User:
     return User(
         row.name,
@@ -78,11 +76,11 @@ def _user(conn: Any, row: Any) -> User:
 
 def create_user(reg: Registry, name: str, roles: list[str], password: str | None = None) -> User:
     reg.require("admin")
-    if not name or len(name) > 256 or ":" in name:
-        raise Invalid(f"invalid user name {name!r} (1 to 256 characters, no colon)")
+    if ":" in check_label("user", name):
+        raise Invalid(f"invalid user name {name!r}", hint="a user name has no colon (Basic auth)")
     if password is not None and len(password) < 8:
         raise Invalid("a password needs at least 8 characters")
-    roles = _check_roles(roles)
+    roles = check_roles(roles)
     now = reg.clock()
     with reg.store.write() as conn:
         if access.user_row(conn, name) is not None:
@@ -117,7 +115,7 @@ def update_user(
     reg.require("admin")
     values: dict[str, Any] = {}
     if roles is not None:
-        values["roles"] = _check_roles(roles)
+        values["roles"] = check_roles(roles)
     if password is not None:
         if len(password) < 8:
             raise Invalid("a password needs at least 8 characters")
@@ -127,6 +125,8 @@ def update_user(
     now = reg.clock()
     with reg.store.write() as conn:
         row = _require_user(conn, name)
+        if not values:  # nothing to change: the user as it is, and no event
+            return _user(conn, row)
         access.update_user(conn, row.id, **values)
         shown = {k: v for k, v in values.items() if k != "password_hash"}
         if "password_hash" in values:
@@ -145,7 +145,7 @@ def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
     """Give name a role on one model (None removes it)."""
     reg.require("admin")
     if role is not None:
-        _check_roles([role])
+        check_roles([role])
     now = reg.clock()
     with reg.store.write() as conn:
         row = _require_user(conn, name)
@@ -167,6 +167,11 @@ def list_users(reg: Registry) -> list[User]:
         return [_user(conn, r) for r in access.list_users(conn)]
 
 
+# A token lives at least a minute (shorter ones rounded to nothing) and at most ten years.
+MIN_TOKEN_SECONDS = 60
+MAX_TOKEN_SECONDS = 10 * 365 * 86400
+
+
 def create_token(
     reg: Registry, user: str, name: str = "", ttl_ms: int | None = None
 ) -> tuple[Token, str]:
@@ -175,6 +180,11 @@ def create_token(
     anyone."""
     if user != reg.actor.name:
         reg.require("admin")
+    if ttl_ms is not None and not MIN_TOKEN_SECONDS * 1000 <= ttl_ms <= MAX_TOKEN_SECONDS * 1000:
+        raise Invalid(
+            f"a token lives from {MIN_TOKEN_SECONDS} s to {MAX_TOKEN_SECONDS // 86400} days",
+            hint="e.g. --expires 30d; leave it out for a token that never expires",
+        )
     token_id = secrets.token_hex(8)
     secret = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
     now = reg.clock()
@@ -253,19 +263,36 @@ def authenticate_token(reg: Registry, token: str, now: int) -> Actor:
         return _actor(conn, user)
 
 
-def authenticate_password(reg: Registry, name: str, password: str) -> Actor:
+def authenticate_password(
+    reg: Registry, name: str, password: str, client: str | None = None
+) -> Actor:
+    """The actor of a user name and password (or token); Unauthorized when wrong, Throttled
+    after too many failures for the name or the client address (see service/throttle.py).
+    A token given as the password is not throttled: its 192 random bits cannot be guessed, and
+    a lock on the name must not shut out the user's CI."""
     if password.startswith(TOKEN_PREFIX):
         found = authenticate_token(reg, password, reg.clock())
         if found.name != name:
             raise Unauthorized("invalid credentials")
         return found
+    throttle.check(reg, name, client)
+    try:
+        found = _verify(reg, name, password)
+    except Unauthorized:
+        throttle.failed(reg, name, client)
+        raise
+    throttle.succeeded(reg, name)
+    return found
+
+
+def _verify(reg: Registry, name: str, password: str) -> Actor:
     with reg.store.read() as conn:
         user = access.user_row(conn, name)
-        if (
-            user is None
-            or user.disabled
-            or not user.password_hash
-            or not check_password(password, user.password_hash)
-        ):
-            raise Unauthorized("invalid credentials")
+    # The scrypt work is done for unknown and disabled users too, against a decoy hash, so the
+    # answer takes as long whoever is named (no user enumeration by timing).
+    stored = user.password_hash if user is not None and user.password_hash else _DECOY
+    right = check_password(password, stored)
+    if user is None or user.disabled or not user.password_hash or not right:
+        raise Unauthorized("invalid credentials")
+    with reg.store.read() as conn:
         return _actor(conn, user)

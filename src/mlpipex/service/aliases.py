@@ -33,7 +33,7 @@ def set_alias(reg: Registry, name: str, alias: str, version: int) -> int | None:
             payload={"alias": alias, "previous": before},
         )
         # Endpoints following @alias roll out the version it names now.
-        rollout.sync_followers(conn, reg, name, rollout.Revert("alias", alias))
+        rollout.sync_followers(conn, reg, name, rollout.Revert.of_alias(alias))
         return before
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from mlpipex.domain.events import GENESIS, event_hash
+from mlpipex.domain.events import ADMIN_ONLY_FIELDS, GENESIS, REDACTED, event_hash
 from mlpipex.domain.models import Event
 from mlpipex.service.context import Registry
 from mlpipex.store import events
@@ -29,7 +29,7 @@ def list_events(
 ) -> list[Event]:
     reg.require("viewer", model)
     with reg.store.read() as conn:
-        return events.query(
+        found = events.query(
             conn,
             model=model,
             version=version,
@@ -38,6 +38,15 @@ def list_events(
             before=before,
             newest_first=newest_first,
         )
+    return found if reg.actor.can("admin") else [_redacted(e) for e in found]
+
+
+def _redacted(e: Event) -> Event:
+    """The event as a non-admin reads it (its hash still covers the stored payload)."""
+    hidden = ADMIN_ONLY_FIELDS.get(e.kind, frozenset()) & e.payload.keys()
+    if not hidden:
+        return e
+    return replace(e, payload={k: REDACTED if k in hidden else v for k, v in e.payload.items()})
 
 
 def verify_chain(reg: Registry) -> ChainReport:

@@ -7,13 +7,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
+from mlpipex.domain.models import Event
 from mlpipex.domain.policy import Policy, parse_policy
+from mlpipex.domain.roles import ROLES
 from mlpipex.errors import Forbidden, NotFound
 from mlpipex.objects import ObjectStore
 from mlpipex.service.secrets import SecretBox
-from mlpipex.store import Store
+from mlpipex.store import Store, events
 
-ROLES = ("viewer", "editor", "approver", "admin")
+__all__ = ["ANONYMOUS", "ROLES", "Actor", "Registry", "now_ms"]
+
+# the caller of a server without --auth that names nobody
+ANONYMOUS = "anonymous"
 
 
 def now_ms() -> int:
@@ -59,6 +66,31 @@ class Registry:
     def visible_models(self) -> frozenset[str] | None:
         """None when the actor may read every model, else the models it has a role on."""
         return None if self.actor.can("viewer") else frozenset(self.actor.model_roles)
+
+    def record(
+        self,
+        conn: Connection,
+        *,
+        time: int,
+        kind: str,
+        model: str | None = None,
+        version: int | None = None,
+        reason: str = "",
+        payload: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> Event:
+        """Append an event to the audit chain, by this registry's actor unless another is named
+        (the rollout controller acts in its own name)."""
+        return events.append(
+            conn,
+            time=time,
+            actor=self.actor.name if actor is None else actor,
+            kind=kind,
+            model=model,
+            version=version,
+            reason=reason,
+            payload=payload,
+        )
 
     def policy_of(self, stored: Mapping[str, Any] | None) -> Policy:
         return parse_policy(stored) if stored else self.default_policy

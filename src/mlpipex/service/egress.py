@@ -14,8 +14,6 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
-
 from mlpipex.errors import Invalid
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -87,12 +85,16 @@ def pin(url: str, allow_private: bool, what: str = "webhook") -> Pinned:
             hint="the server refuses every address that is not public unless started with "
             "MLPIPEX_ALLOW_PRIVATE_WEBHOOKS=true",
         )
+    import httpx  # here: every registry open imports this module, few send anything
+
     target = httpx.URL(url).copy_with(host=str(addresses[0]))
     return Pinned(str(target), httpx.URL(url).netloc.decode("ascii"), name)
 
 
 def post(pinned: Pinned, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST body to the pinned address; the receiver's HTTP status."""
+    import httpx
+
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         # follow_redirects=False: a redirect would lead to an address nobody checked
         r = client.post(

@@ -11,25 +11,37 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.deployment import (
+    AgentInfo,
+    Deployment,
+    DeploymentState,
+    Endpoint,
+    EndpointStatus,
+    Share,
+    TrafficBucket,
+    VersionStats,
+)
 from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
+from mlpipex.domain.manifest import require_deployable
+from mlpipex.domain.models import ModelVersion
 from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import rollout
 from mlpipex.service.context import Registry
 from mlpipex.service.models import require_model
-from mlpipex.store import deploy, events, registry
+from mlpipex.store import deploy, registry
 
 PICKLE_TAG = "mlpipex.pickle"
 
 
-def _require(conn: Connection, name: str, *, lock: bool = False) -> Any:
+def _require(conn: Connection, name: str, *, lock: bool = False) -> Endpoint:
     row = deploy.endpoint_row(conn, name, lock=lock)
     if row is None:
         raise NotFound(f"endpoint {name!r} does not exist", hint="see `mlpipex endpoint list`")
     return row
 
 
-def apply(reg: Registry, data: Mapping[str, Any]) -> dict[str, Any]:
+def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
     """Create or update an endpoint from its spec. Following a stage or alias: the first
     deployment goes straight to 100%; a later target change starts a rollout."""
     spec = parse_endpoint(dict(data))
@@ -41,34 +53,33 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> dict[str, Any]:
         if spec.follow is not None and spec.alias is None:
             reg.policy_of(model_row.policy).stage(spec.follow)
         for v in _fixed_versions(spec):
-            if registry.version_row(conn, model_row.id, v) is None:
+            vrow = registry.version_row(conn, model_row.id, v)
+            if vrow is None:
                 raise NotFound(f"version {spec.model}/{v} does not exist")
+            require_deployable(f"{spec.model}/{v}", vrow.artifact_digest)
         ep = deploy.endpoint_row(conn, spec.name, lock=True)
         if ep is not None and ep.model != spec.model:
             raise Conflict(f"endpoint {spec.name!r} serves model {ep.model!r}; delete it first")
         if ep is None:
-            eid = deploy.insert_endpoint(
-                conn, spec.name, spec.model, stored, [], None, reg.actor.name, now
-            )
+            eid = deploy.insert_endpoint(conn, spec.name, spec.model, stored, reg.actor.name, now)
         else:
             eid = ep.id
             deploy.update_endpoint(conn, eid, now, spec=stored)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.ENDPOINT_APPLIED,
             model=spec.model,
             payload={"endpoint": spec.name, "spec": stored},
         )
-        ep = deploy.endpoint_by_id(conn, eid)
-        assert ep is not None
+        ep = _by_id(conn, eid)
         if spec.traffic is not None:
-            traffic = [{"version": w.version, "weight": w.weight} for w in spec.traffic]
+            traffic = [Share(w.version, w.weight) for w in spec.traffic]
             stable = max(spec.traffic, key=lambda w: w.weight).version
             active = deploy.active_deployment(conn, eid)
             if active is not None:
-                rollout.end(conn, reg, ep, active, "rolled_back", "replaced by fixed traffic", now)
+                why = "replaced by fixed traffic"
+                rollout.end(conn, ep, active, DeploymentState.ROLLED_BACK, why, now)
             deploy.update_endpoint(conn, eid, now, traffic=traffic, stable_version=stable)
         else:
             target = rollout.target_version(conn, reg, model_row, spec)
@@ -79,10 +90,17 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> dict[str, Any]:
                 and (active is None or active.to_version != target)
             ):
                 if active is not None:
-                    rollout.end(conn, reg, ep, active, "rolled_back", "superseded", now)
+                    rollout.end(conn, ep, active, DeploymentState.ROLLED_BACK, "superseded", now)
                 # The registry change already happened before this spec: nothing to revert.
                 rollout.start(conn, reg, ep, spec, target, None, now)
-        return _status(conn, reg, deploy.endpoint_by_id(conn, eid))
+        return _status(conn, reg, _by_id(conn, eid))
+
+
+def _by_id(conn: Connection, endpoint_id: int) -> Endpoint:
+    """An endpoint this transaction holds (it was just written, or is locked)."""
+    ep = deploy.endpoint_by_id(conn, endpoint_id)
+    assert ep is not None
+    return ep
 
 
 def _fixed_versions(spec: EndpointSpec) -> list[int]:
@@ -90,22 +108,22 @@ def _fixed_versions(spec: EndpointSpec) -> list[int]:
     return out + ([spec.shadow.version] if spec.shadow else [])
 
 
-def endpoint(reg: Registry, name: str) -> Any:
-    """The endpoint's row (model, spec, traffic, stable version), for readers of its model."""
+def endpoint(reg: Registry, name: str) -> Endpoint:
+    """The endpoint (model, spec, traffic, stable version), for readers of its model."""
     with reg.store.read() as conn:
         ep = _require(conn, name)
     reg.require("viewer", ep.model)
     return ep
 
 
-def get_status(reg: Registry, name: str) -> dict[str, Any]:
+def get_status(reg: Registry, name: str) -> EndpointStatus:
     with reg.store.read() as conn:
         ep = _require(conn, name)
         reg.require("viewer", ep.model)
         return _status(conn, reg, ep)
 
 
-def list_endpoints(reg: Registry) -> list[dict[str, Any]]:
+def list_endpoints(reg: Registry) -> list[EndpointStatus]:
     with reg.store.read() as conn:
         visible = reg.visible_models()
         return [
@@ -121,89 +139,60 @@ def delete(reg: Registry, name: str) -> None:
         ep = _require(conn, name, lock=True)
         reg.require("editor", ep.model)
         deploy.delete_endpoint(conn, ep.id)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.ENDPOINT_DELETED,
             model=ep.model,
             payload={"endpoint": name},
         )
 
 
-def rollback(reg: Registry, name: str, reason: str = "") -> dict[str, Any]:
+def rollback(reg: Registry, name: str, reason: str = "") -> EndpointStatus:
     """By hand: the rollout under way (or the last one that succeeded) is undone, traffic and
     registry alike."""
     with reg.store.write() as conn:
         ep = _require(conn, name, lock=True)
         reg.require("editor", ep.model)
         d = deploy.active_deployment(conn, ep.id) or deploy.latest_deployment(conn, ep.id)
-        if d is None or d.from_version is None or d.state == "rolled_back":
+        if d is None or d.from_version is None or d.state == DeploymentState.ROLLED_BACK:
             raise Conflict(f"endpoint {name!r} has no deployment to roll back")
-        if d.state == "succeeded":
+        if d.state == DeploymentState.SUCCEEDED:
             # The new version became stable: serve the previous one again.
             deploy.update_endpoint(conn, ep.id, reg.clock(), stable_version=d.from_version)
-            ep = deploy.endpoint_by_id(conn, ep.id)
+            ep = _by_id(conn, ep.id)
         why = f"manual rollback by {reg.actor.name}" + (f": {reason}" if reason else "")
         rollout.rollback(conn, reg, ep, d, why, None, actor=reg.actor.name)
-        return _status(conn, reg, deploy.endpoint_by_id(conn, ep.id))
+        return _status(conn, reg, _by_id(conn, ep.id))
 
 
-def _deployment(d: Any) -> dict[str, Any] | None:
-    if d is None:
-        return None
-    return {
-        "id": d.id,
-        "state": d.state,
-        "strategy": d.strategy,
-        "from_version": d.from_version,
-        "to_version": d.to_version,
-        "step": d.step,
-        "steps": d.steps,
-        "weight": d.steps[d.step] if d.steps else None,
-        "analysis": d.analysis,
-        "reason": d.reason,
-        "started_at": d.started_at,
-        "finished_at": d.finished_at,
-    }
-
-
-def _status(conn: Connection, reg: Registry, ep: Any) -> dict[str, Any]:
+def _status(conn: Connection, reg: Registry, ep: Endpoint) -> EndpointStatus:
     spec = ep.spec
     now = reg.clock()
     stats = {}
     for w in ep.traffic:
-        req, err, cerr, buckets = deploy.window(conn, ep.name, w["version"], now - 60_000, now)
-        stats[str(w["version"])] = {
-            "requests_1m": req,
-            "errors_1m": err,
-            "client_errors_1m": cerr,
-            "p99_latency_ms_1m": quantile(buckets, 0.99),
-        }
-    return {
-        "name": ep.name,
-        "model": ep.model,
-        "follow": spec.get("follow"),
-        "traffic": ep.traffic,
-        "stable_version": ep.stable_version,
-        "shadow": spec.get("shadow"),
-        "sticky_header": spec.get("sticky_header"),
-        "rollout": spec.get("rollout"),
-        "deployment": _deployment(deploy.latest_deployment(conn, ep.id)),
-        "stats": stats,
-        "updated_at": ep.updated_at,
-    }
+        req, err, cerr, buckets = deploy.window(conn, ep.name, w.version, now - 60_000, now)
+        stats[str(w.version)] = VersionStats(req, err, cerr, quantile(buckets, 0.99))
+    return EndpointStatus(
+        name=ep.name,
+        model=ep.model,
+        follow=spec.follow,
+        traffic=ep.traffic,
+        stable_version=ep.stable_version,
+        shadow=spec.shadow,
+        sticky_header=spec.sticky_header,
+        rollout=spec.rollout,
+        deployment=deploy.latest_deployment(conn, ep.id),
+        stats=stats,
+        updated_at=ep.updated_at,
+    )
 
 
-def history(reg: Registry, name: str, limit: int = 20) -> list[dict[str, Any]]:
+def history(reg: Registry, name: str, limit: int = 20) -> list[Deployment]:
     with reg.store.read() as conn:
         ep = _require(conn, name)
         reg.require("viewer", ep.model)
-        return [
-            d
-            for d in (_deployment(r) for r in deploy.deployments_of(conn, ep.id, limit))
-            if d is not None
-        ]
+        return deploy.deployments_of(conn, ep.id, limit)
 
 
 # -- agents ------------------------------------------------------------------------------------
@@ -218,25 +207,25 @@ def desired(reg: Registry) -> dict[str, Any]:
             model_row = registry.model_row(conn, ep.model)
             if model_row is None:
                 continue
-            shadow = ep.spec.get("shadow")
-            wanted = [w["version"] for w in ep.traffic] + ([shadow["version"]] if shadow else [])
+            shadow = ep.spec.shadow
+            wanted = [w.version for w in ep.traffic] + ([shadow.version] if shadow else [])
             rows = [r for r in (registry.version_row(conn, model_row.id, v) for v in wanted) if r]
             files = {v.version: v for v in registry.to_versions(conn, rows, files=True)}
 
             versions = [
-                {**e, "weight": w["weight"]}
+                {**e, "weight": w.weight}
                 for w in ep.traffic
-                if (e := _served(files, w["version"])) is not None
+                if (e := _served(files, w.version)) is not None
             ]
-            shadow_entry = _served(files, shadow["version"]) if shadow else None
+            shadow_entry = _served(files, shadow.version) if shadow else None
             out.append(
                 {
                     "name": ep.name,
                     "model": ep.model,
-                    "log_sample_rate": ep.spec.get("monitoring", {}).get("sample_rate", 1.0),
-                    "sticky_header": ep.spec.get("sticky_header"),
+                    "log_sample_rate": ep.spec.monitoring.sample_rate,
+                    "sticky_header": ep.spec.sticky_header,
                     "versions": versions,
-                    "shadow": {**shadow_entry, "percent": shadow.get("percent", 100)}
+                    "shadow": {**shadow_entry, "percent": shadow.percent}
                     if shadow and shadow_entry
                     else None,
                 }
@@ -246,7 +235,7 @@ def desired(reg: Registry) -> dict[str, Any]:
     return {"generation": generation, "endpoints": out}
 
 
-def _served(versions: Mapping[int, Any], version: int) -> dict[str, Any] | None:
+def _served(versions: Mapping[int, ModelVersion], version: int) -> dict[str, Any] | None:
     v = versions.get(version)
     if v is None:
         return None
@@ -295,22 +284,16 @@ def report(reg: Registry, body: Mapping[str, Any]) -> None:
         )
 
 
-def agents(reg: Registry) -> list[dict[str, Any]]:
+def agents(reg: Registry) -> list[AgentInfo]:
     reg.require("viewer")
     with reg.store.read() as conn:
         return [
-            {
-                "name": a.name,
-                "url": a.url,
-                "generation": a.generation,
-                "errors": a.errors,
-                "last_seen": a.last_seen,
-            }
+            AgentInfo(a.name, a.url, a.generation, tuple(a.errors), a.last_seen)
             for a in deploy.agents(conn)
         ]
 
 
-def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> list[dict[str, Any]]:
+def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> list[TrafficBucket]:
     """Per version and time bucket: requests, errors, p50 and p99 latency (for charts)."""
     with reg.store.read() as conn:
         ep = _require(conn, name)
@@ -324,13 +307,13 @@ def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> l
     for (t, version), rows in sorted(buckets.items()):
         hist = merge([r.latency_buckets for r in rows])
         out.append(
-            {
-                "time": t,
-                "version": version,
-                "requests": sum(r.requests for r in rows),
-                "errors": sum(r.errors for r in rows),
-                "p50_ms": quantile(hist, 0.5),
-                "p99_ms": quantile(hist, 0.99),
-            }
+            TrafficBucket(
+                time=t,
+                version=version,
+                requests=sum(r.requests for r in rows),
+                errors=sum(r.errors for r in rows),
+                p50_ms=quantile(hist, 0.5),
+                p99_ms=quantile(hist, 0.99),
+            )
         )
     return out

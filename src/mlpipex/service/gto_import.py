@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain import events as ev
 from mlpipex.domain.manifest import Manifest
 from mlpipex.domain.models import DatasetRef, ModelVersion
-from mlpipex.domain.policy import MISSING_TAG, Policy, missing_for_registration
+from mlpipex.domain.policy import MISSING_TAG, Policy, Stage, missing_for_registration
 from mlpipex.domain.refs import check_alias, check_model_name
 from mlpipex.errors import Invalid
 from mlpipex.objects.manifest import store_tree
@@ -38,7 +38,7 @@ IMPORTED = "gto"
 VERSION_TAG = "gto.version"
 EXTERNAL_TAG = "mlpipex.external"
 DEPRECATED_TAG = "gto.deprecated"
-ARCHIVED = "Archived"
+ARCHIVED = Stage.ARCHIVED.value
 
 
 class Move(StrEnum):
@@ -373,7 +373,7 @@ def _apply(
         stages.append(mv.stage)
     if mv.move == Move.DEREGISTER:
         stages.clear()
-    to = ARCHIVED if mv.move == Move.DEREGISTER else (stages[-1] if stages else "None")
+    to = ARCHIVED if mv.move == Move.DEREGISTER else (stages[-1] if stages else Stage.NONE.value)
     to = policy.stage(to)
     registry.set_stage(conn, row.id, to, mv.time)
     _event(

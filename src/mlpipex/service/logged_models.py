@@ -69,8 +69,10 @@ def create(
         exp = runs.experiment_row(conn, id=experiment_id(eid))
         if exp is None:
             raise NotFound(f"experiment {eid!r} does not exist")
-        if source_run_id and runs.run_row(conn, source_run_id) is None:
-            raise NotFound(f"run {source_run_id!r} does not exist")
+        # the source run is a reference, as in MLflow: one this server does not know is kept
+        # (a version registered from the model is then an external reference)
+        if source_run_id and len(source_run_id) > 32:
+            raise Invalid(f"source_run_id {source_run_id[:40]!r} is longer than 32 characters")
         store.insert(
             conn,
             id=mid,

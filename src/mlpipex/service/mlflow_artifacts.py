@@ -51,11 +51,11 @@ class Place:
 def locate(path: str) -> Place:
     """Where a proxy path lives; paths that are absolute or climb out with '..' are refused."""
     p = tracking.check_artifact_path(path)
-    if m := _RUN.match(p):
+    if m := _RUN.fullmatch(p):
         return Place("run", m.group(2), m.group(3) or "")
-    if m := _MODEL.match(p):
+    if m := _MODEL.fullmatch(p):
         return Place("model", m.group(2), m.group(3) or "")
-    if m := _VERSION.match(p):
+    if m := _VERSION.fullmatch(p):
         return Place("version", f"{m.group(1)}/{m.group(2)}", m.group(3) or "")
     return Place("free", "", p)
 
@@ -71,6 +71,9 @@ def locate_uri(uri: str) -> Place:
         key = (parsed.netloc + parsed.path).strip("/")
         if key.startswith("m-") and "/" not in key:
             return Place("model", key, "")
+        name, _, number = key.partition("/")
+        if name and number.isdigit():  # models:/NAME/VERSION, as copy_model_version names it
+            return Place("version", key, "")
     if parsed.scheme == "mlflow-artifacts":
         return locate(unquote(parsed.path))
     if parsed.scheme in ("http", "https") and _PROXY in parsed.path:
@@ -146,6 +149,15 @@ def file_of(reg: Registry, path: str) -> FileEntry:
 def open_file(reg: Registry, path: str) -> tuple[VerifyingReader, int]:
     f = file_of(reg, path)
     return reg.objects.open(f.digest), f.size
+
+
+def open_run_file(reg: Registry, run_id: str, path: str) -> tuple[VerifyingReader, int]:
+    """A run's artifact by the run's id and its path in the run."""
+    path = tracking.check_artifact_path(path)
+    for f in files(reg, Place("run", run_id, path)):
+        if f.path == path:
+            return reg.objects.open(f.digest), f.size
+    raise NotFound(f"run {run_id} has no artifact {path!r}")
 
 
 def upload(reg: Registry, path: str, body: Readable) -> FileEntry:

@@ -74,7 +74,17 @@ def experiment_id(value: str | int) -> int:
         raise NotFound(f"experiment {value!r} does not exist") from None
 
 
-def create_experiment(reg: Registry, name: str, tags: Mapping[str, str]) -> Experiment:
+def create_experiment(
+    reg: Registry, name: str, tags: Mapping[str, str], artifact_location: str = ""
+) -> Experiment:
+    """An experiment; an artifact location of its own is refused rather than dropped: every
+    artifact goes through this server's proxy into the object store."""
+    if artifact_location:
+        raise Invalid(
+            f"artifact_location {artifact_location[:200]!r} is not supported: this server keeps "
+            "every experiment's artifacts itself (mlflow-artifacts:/, content-addressed)",
+            hint="create the experiment without artifact_location",
+        )
     ensure_default(reg)
     return tracking.create_experiment(reg, name, tags)
 
@@ -110,8 +120,7 @@ def search_experiments(
     )
     order = _experiment_order(order_by)
     offset = search.decode_page_token(page_token)
-    if not 1 <= max_results <= tracking.MAX_RESULTS:
-        raise Invalid(f"max_results {max_results} must be between 1 and {tracking.MAX_RESULTS}")
+    search.check_max_results(max_results, tracking.MAX_RESULTS)
     with reg.store.read() as conn:
         rows = records.experiment_rows(conn, stages, conds, order, max_results + 1, offset)
         tags = store.experiment_tags(conn, [r.id for r in rows[:max_results]])
@@ -223,8 +232,10 @@ def create_run(
     run_name: str | None,
     start_time: int | None,
     tags: Mapping[str, str],
+    user_id: str = "",
 ) -> MlflowRun:
-    """A run, with its commit and entry point read from MLflow's source tags."""
+    """A run, with its commit and entry point read from MLflow's source tags; user_id is who
+    the client says runs it (kept when the server does not authenticate)."""
     ensure_default(reg)
     name = run_name or tags.get(RUN_NAME_TAG) or f"run-{secrets.token_hex(4)}"
     run = tracking.create_run(
@@ -236,6 +247,7 @@ def create_run(
             commit=_commit(tags),
             entry_point=tags.get(SOURCE_NAME_TAG),
             start_time=start_time,
+            user_id=user_id[:256] or None,
         ),
     )
     return MlflowRun(run)  # a new run has no metrics, inputs or outputs yet
@@ -243,12 +255,13 @@ def create_run(
 
 def _commit(tags: Mapping[str, str]) -> str | None:
     sha = tags.get(GIT_COMMIT_TAG)
-    return sha if sha and _SHA.match(sha) else None
+    return sha if sha and _SHA.fullmatch(sha) else None
 
 
 def update_run(
     reg: Registry, run_id: str, status: str | None, end_time: int | None, run_name: str | None
 ) -> Run:
+    reg.require("editor")  # a write, even when nothing is sent to change
     if run_name:
         tracking.log_batch(reg, run_id, tags={RUN_NAME_TAG: run_name})
         with reg.store.write() as conn:
@@ -278,6 +291,7 @@ def log_batch(
 def log_inputs(reg: Registry, run_id: str, datasets: Sequence[MlflowDataset]) -> None:
     """Record each dataset as MLflow sent it and as the run's native input (name, source URI,
     digest, rows), which registration from the run inherits."""
+    reg.require("editor")  # a write, even when the list is empty
     for d in datasets:
         if not d.name or not d.digest:
             raise Invalid("a dataset input needs a name and a digest")
@@ -389,3 +403,35 @@ def _with_extras(reg: Registry, runs: Sequence[Run]) -> list[MlflowRun]:
         )
         for r in runs
     ]
+
+
+MAX_DATASET_EXPERIMENTS = 20
+MAX_DATASET_SUMMARIES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSummary:
+    experiment_id: str
+    name: str
+    digest: str
+    context: str | None
+
+
+def dataset_summaries(reg: Registry, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+    """The datasets the experiments' runs logged, each once per (name, digest, context)."""
+    if not experiment_ids:
+        raise Invalid("SearchDatasets request must specify at least one experiment_id.")
+    if len(experiment_ids) > MAX_DATASET_EXPERIMENTS:
+        raise Invalid(
+            f"SearchDatasets request cannot specify more than {MAX_DATASET_EXPERIMENTS} "
+            f"experiment_ids. Received {len(experiment_ids)} experiment_ids."
+        )
+    reg.require("viewer")
+    ids = [experiment_id(e) for e in experiment_ids]
+    with reg.store.read() as conn:
+        rows = records.dataset_summaries(conn, ids, MAX_DATASET_SUMMARIES)
+    found = {
+        DatasetSummary(str(r.experiment_id), r.name, r.digest, dict(r.tags).get(CONTEXT_TAG))
+        for r in rows
+    }
+    return sorted(found, key=lambda s: (s.experiment_id, s.name, s.digest, s.context or ""))

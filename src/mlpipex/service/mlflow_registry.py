@@ -12,21 +12,24 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.manifest import EXTERNAL_DIGEST, FileEntry
 from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
 from mlpipex.domain.refs import VersionRef, check_model_name
 from mlpipex.errors import Conflict, Invalid, NotFound
 from mlpipex.service import logged_models, promote, register, search, versions
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow_artifacts import files, locate_uri, relative, version_dir
+from mlpipex.service.mlflow_artifacts import Place, files, locate_uri, relative, version_dir
 from mlpipex.service.mlflow_compat import order_terms, paged
 from mlpipex.service.models import require_model
-from mlpipex.store import events, registry
+from mlpipex.store import events, registry, schema_mlflow
 from mlpipex.store import mlflow_records as records
 from mlpipex.store import schema as t
+from mlpipex.store import tracking as runs_store
 
 MODEL_DELETED = ev.MODEL_DELETED
 VERSION_DELETED = ev.VERSION_DELETED
 MAX_RESULTS = 10_000
+MAX_COPY_HOPS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,11 @@ class MlflowVersion:
     version: ModelVersion
     source: str
     model_id: str | None = None
+
+    @property
+    def external(self) -> bool:
+        """Recorded as a reference to files elsewhere (its source), holding none here."""
+        return self.version.artifact_digest == EXTERNAL_DIGEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,32 +141,70 @@ def create_version(
 ) -> MlflowVersion:
     """Register the files under source as a new version. A logged model's source run (or the
     run named) is the run it inherits commit, datasets and metrics from; a refusal names what
-    is missing."""
+    is missing. A source or run this registry does not hold is recorded, as MLflow records it,
+    as an external reference when the policy allows it (never deployable), else refused."""
     check_model_name(name)
-    place = locate_uri(f"models:/{model_id}" if model_id and not source else source)
-    if place.kind == "model" or model_id:
-        lm = logged_models.get(reg, place.key if place.kind == "model" else str(model_id))
-        model_id, run_id = lm.id, run_id or lm.source_run_id
-    elif place.kind == "run":
-        run_id = run_id or place.key
-    found = files(reg, place)
-    if place.path and not found:
-        raise NotFound(f"{source} holds no files to register")
+    found, run_id, model_id = _held(reg, source, run_id, model_id)
+    with reg.store.read() as conn:
+        run_known = run_id is None or runs_store.run_row(conn, run_id) is not None
     v = register.register_version(
         reg,
         register.Registration(
             name=name,
             path=None,
-            files=relative(found, place.path) if found else [],
+            files=found or [],
             run_id=run_id or None,
             tags=dict(tags),
             description=description,
+            external="" if found and run_known else source or f"runs:/{run_id}",
         ),
     )
     with reg.store.write() as conn:
         row = require_model(conn, name)
         records.put_version_source(conn, row.id, v.version, source, model_id)
     return MlflowVersion(v, source, model_id)
+
+
+def _held(
+    reg: Registry, source: str, run_id: str | None, model_id: str | None
+) -> tuple[list[FileEntry] | None, str | None, str | None]:
+    """The files source names that this registry holds (None when it holds none), and the run
+    and logged model the version comes from."""
+    place = locate_source(f"models:/{model_id}" if model_id and not source else source)
+    if place is None:
+        return None, run_id, model_id
+    if place.kind == "model" or model_id:
+        lm = logged_models.get(reg, place.key if place.kind == "model" else str(model_id))
+        model_id, run_id = lm.id, run_id or lm.source_run_id
+    elif place.kind == "run":
+        run_id = run_id or place.key
+    try:
+        found = files(reg, place)
+    except NotFound:
+        return None, run_id, model_id
+    return (relative(found, place.path) if found else None), run_id, model_id
+
+
+def external_source(reg: Registry, name: str, version: int) -> str | None:
+    """Where an external version's files are (its source, through the versions it was copied
+    from), or None for a version whose files this registry holds."""
+    found = get_version(reg, name, version)
+    for _ in range(MAX_COPY_HOPS):
+        if not found.external:
+            return None
+        place = locate_source(found.source)
+        if place is None or place.kind != "version":
+            return found.source
+        src_name, _, number = place.key.rpartition("/")
+        found = get_version(reg, src_name, int(number))
+    return found.source
+
+
+def locate_source(source: str) -> Place | None:
+    try:
+        return locate_uri(source)
+    except Invalid:
+        return None
 
 
 def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:
@@ -238,7 +284,7 @@ def search_versions(
     order = order_terms(
         order_by,
         {"name": t.models.c.name, "version_number": v.version, **_TIMES_VERSION},
-    )
+    ) or [v.stage_entered_at.desc(), v.created_at.desc()]  # MLflow: latest updated first
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
         rows = records.search_version_rows(
@@ -260,9 +306,7 @@ _TIMES_VERSION: dict[str, sa.ColumnElement[Any]] = {
 
 
 def _limit(max_results: int) -> int:
-    if not 1 <= max_results <= MAX_RESULTS:
-        raise Invalid(f"max_results {max_results} must be between 1 and {MAX_RESULTS}")
-    return max_results
+    return search.check_max_results(max_results, MAX_RESULTS)
 
 
 def _conditions(
@@ -276,7 +320,11 @@ def _conditions(
         attrs |= {"run_id": v.run_id, "current_stage": v.stage, "version_number": v.version}
     out: list[sa.ColumnElement[bool]] = []
     for c in search.parse_filter(text, what):
-        if c.entity == "attributes" and c.key in attrs:
+        if versions_too and (c.entity, c.key) == ("attributes", "source_path"):
+            s = schema_mlflow.version_sources.c
+            cmp = search._string_cmp(s.source, c.op, c.value, dialect)
+            out.append(v.id.in_(sa.select(s.version_id).where(cmp)))
+        elif c.entity == "attributes" and c.key in attrs:
             value: Any = c.value
             if c.key == "version_number":
                 value = _numbers(value)
@@ -292,7 +340,10 @@ def _conditions(
         else:
             raise Invalid(
                 f"invalid {what}: {c.entity}.{c.key} is not searchable",
-                hint="filter by " + ", ".join(attrs) + " or tags.KEY",
+                hint="filter by "
+                + ", ".join(attrs)
+                + (", source_path" if versions_too else "")
+                + " or tags.KEY",
             )
     return out
 

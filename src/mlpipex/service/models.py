@@ -29,8 +29,12 @@ def check_tag(key: str, value: str) -> None:
 def require_model(conn: Connection, name: str, *, lock: bool = False) -> Any:
     row = registry.model_row(conn, name, lock=lock)
     if row is None:
-        raise NotFound(f"model {name!r} does not exist", hint="see `mlpipex models list`")
+        raise missing_model(name)
     return row
+
+
+def missing_model(name: str) -> NotFound:
+    return NotFound(f"model {name!r} does not exist", hint="see `mlpipex models list`")
 
 
 def create_model(
@@ -88,6 +92,7 @@ def stage_summary(reg: Registry, names: list[str]) -> dict[str, dict[str, list[i
 
 
 def effective_policy(reg: Registry, name: str) -> Policy:
+    reg.require("viewer", name)
     with reg.store.read() as conn:
         return reg.policy_of(require_model(conn, name).policy)
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from mlpipex.config import Location, Settings, require_existing
 from mlpipex.domain.policy import PRESETS, Policy, parse_policy
 from mlpipex.errors import Invalid
-from mlpipex.objects import ObjectStore
+from mlpipex.objects import open_store
 from mlpipex.service.context import Actor, Registry
 from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store, registry
@@ -26,6 +24,8 @@ def load_policy(spec: str | None) -> Policy:
     path = Path(spec)
     if not path.is_file():
         raise Invalid(f"policy {spec!r} is neither strict, permissive nor a file")
+    import yaml  # a policy file is rare: the common open does not pay for the parser
+
     return parse_policy(yaml.safe_load(path.read_text()) or {})
 
 
@@ -53,7 +53,7 @@ def open_registry(
             registry.record_setting(conn, OBJECTS_KEY, objects_url)
     return Registry(
         store=store,
-        objects=ObjectStore(objects_url),
+        objects=open_store(objects_url),
         actor=actor or Actor(settings.actor()),
         default_policy=load_policy(settings.policy),
         secrets=SecretBox(settings.secret_key, loc.root / "secret.key" if loc.root else None),

@@ -226,6 +226,6 @@ def _complete(
         },
     )
     # Promotion is deployment: endpoints following this stage start rolling out.
-    rollout.sync_followers(conn, reg, v.model, rollout.Revert("stage", stage, v.stage))
+    rollout.sync_followers(conn, reg, v.model, rollout.Revert.of_stage(stage, v.stage))
     done = registry.to_versions(conn, [resolve_row(conn, reg, VersionRef(v.model, v.version))])[0]
     return TransitionResult("done", done, stage, request, 0, replaced)

@@ -43,9 +43,14 @@ class Registration:
     run_id: str | None = None
     flavor: str | None = None
     files: Sequence[FileEntry] | None = None
+    # The URI of files (and maybe a run) this registry does not hold, named by an MLflow client:
+    # recorded with no files when the policy allows it (require.files off), never deployable
+    external: str = ""
 
     @property
     def source(self) -> str:
+        if self.external:
+            return self.external
         return str(self.path) if self.path is not None else f"runs:/{self.run_id}"
 
 
@@ -70,6 +75,8 @@ def inherit_from_run(reg: Registry, r: Registration) -> Registration:
         return r
     with reg.store.read() as conn:
         row = runs.run_row(conn, r.run_id)
+        if row is None and r.external:
+            return r
         if row is None:
             raise NotFound(f"run {r.run_id!r} does not exist", hint="see `mlpipex runs list`")
         inputs = runs.inputs_of(conn, [r.run_id]).get(r.run_id, [])
@@ -97,11 +104,21 @@ def check_registration(reg: Registry, r: Registration, *, artifact: bool = True)
     names = [d.name for d in r.datasets]
     if len(set(names)) != len(names):
         raise Invalid(f"dataset names repeat: {', '.join(sorted(names))}")
-    if artifact and r.files is None and (r.path is None or not r.path.exists()):
+    if r.external:
+        with reg.store.read() as conn:
+            row = registry.model_row(conn, r.name)
+            if reg.policy_of(row.policy if row else None).require.files:
+                raise PolicyViolation(
+                    f"registration of {r.name} refused: {r.source} is not held by this registry",
+                    ["files this registry holds (the source's run and files)"],
+                    hint="log the model to a run here first, or use a permissive policy to "
+                    "record an external reference",
+                )
+    elif artifact and r.files is None and (r.path is None or not r.path.exists()):
         raise NotFound(
             f"{r.source} does not exist", hint="give the model file or directory to register"
         )
-    if artifact and r.files is not None and not r.files:
+    if artifact and r.files is not None and not r.files and not r.external:
         raise NotFound(f"{r.source} holds no files to register")
 
     with reg.store.read() as conn:

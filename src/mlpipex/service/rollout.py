@@ -5,37 +5,51 @@ and moves on, succeeds, pauses or rolls back; a rollback reverts the registry to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.deployment import (
+    Deployment,
+    DeploymentState,
+    DriftShare,
+    Endpoint,
+    Revert,  # also for promotion and aliases: how a rollout they start is undone
+    RevertKind,
+    Share,
+    StepVerdict,
+    Strategy,
+)
 from mlpipex.domain.durations import parse_duration
-from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
+from mlpipex.domain.endpoint import EndpointSpec
 from mlpipex.domain.latency import quantile
+from mlpipex.domain.manifest import require_deployable
+from mlpipex.domain.policy import Stage
+from mlpipex.service import quality_gate
 from mlpipex.service.context import Registry
-from mlpipex.store import deploy, events, registry
+from mlpipex.store import deploy, registry
 
 CONTROLLER = "mlpipex-controller"
+__all__ = [
+    "CONTROLLER",
+    "Revert",
+    "advance",
+    "analyze",
+    "end",
+    "rollback",
+    "start",
+    "sync_followers",
+    "target_version",
+    "traffic_for",
+]
 
 
-@dataclass(frozen=True)
-class Revert:
-    """How to undo the registry change that started a rollout."""
-
-    kind: str  # "stage" or "alias"
-    target: str  # the stage or the alias
-    failed_from: str | None = None  # the stage the new version came from
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "target": self.target, "failed_from": self.failed_from}
-
-
-def traffic_for(stable: int | None, new: int, share: int) -> list[dict[str, int]]:
+def traffic_for(stable: int | None, new: int, share: int) -> tuple[Share, ...]:
     if stable is None or stable == new:
-        return [{"version": new, "weight": 100}]
-    return [{"version": stable, "weight": 100 - share}, {"version": new, "weight": share}]
+        return (Share(new, 100),)
+    return (Share(stable, 100 - share), Share(new, share))
 
 
 def target_version(
@@ -66,7 +80,7 @@ def sync_followers(
     for ep in deploy.endpoints(conn, model):
         if ep.id == skip_endpoint:
             continue
-        spec = parse_endpoint(ep.spec)
+        spec = ep.spec
         if spec.follow is None:
             continue
         target = target_version(conn, reg, model_row, spec)
@@ -76,10 +90,9 @@ def sync_followers(
         if active is not None:
             end(
                 conn,
-                reg,
                 ep,
                 active,
-                "rolled_back",
+                DeploymentState.ROLLED_BACK,
                 f"superseded: {spec.follow} is now version {target}",
                 now,
             )
@@ -91,13 +104,17 @@ def sync_followers(
 def start(
     conn: Connection,
     reg: Registry,
-    ep: Any,
+    ep: Endpoint,
     spec: EndpointSpec,
     target: int,
     revert: Revert | None,
     now: int,
 ) -> int:
     """Begin rolling ep out to target (straight to 100% when nothing serves yet)."""
+    model_row = registry.model_row(conn, ep.model)
+    target_row = registry.version_row(conn, model_row.id, target) if model_row else None
+    if target_row is not None:
+        require_deployable(f"{ep.model}/{target}", target_row.artifact_digest)
     plan = [100] if ep.stable_version is None else spec.rollout.plan()
     done = plan == [100]
     did = deploy.insert_deployment(
@@ -105,16 +122,13 @@ def start(
         endpoint_id=ep.id,
         from_version=ep.stable_version,
         to_version=target,
-        strategy=spec.rollout.strategy if ep.stable_version is not None else "first",
+        strategy=Strategy(spec.rollout.strategy)
+        if ep.stable_version is not None
+        else Strategy.FIRST,
         steps=plan,
-        step=0,
-        state="succeeded" if done else "progressing",
-        analysis=[],
-        revert=revert.to_json() if revert else None,
-        reason="",
-        step_started_at=now,
-        started_at=now,
-        finished_at=now if done else None,
+        state=DeploymentState.SUCCEEDED if done else DeploymentState.PROGRESSING,
+        revert=revert,
+        now=now,
     )
     if done:
         deploy.update_endpoint(
@@ -124,10 +138,9 @@ def start(
         deploy.update_endpoint(
             conn, ep.id, now, traffic=traffic_for(ep.stable_version, target, plan[0])
         )
-    events.append(
+    reg.record(
         conn,
         time=now,
-        actor=reg.actor.name,
         kind=ev.DEPLOYMENT_STARTED,
         model=ep.model,
         version=target,
@@ -140,10 +153,9 @@ def start(
         },
     )
     if done:
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.DEPLOYMENT_SUCCEEDED,
             model=ep.model,
             version=target,
@@ -154,13 +166,13 @@ def start(
 
 def analyze(
     conn: Connection,
-    ep: Any,
+    ep: Endpoint,
     spec: EndpointSpec,
-    d: Any,
+    d: Deployment,
     share: int,
     now: int,
     drift: float | None = None,
-) -> dict[str, Any]:
+) -> StepVerdict:
     """The step's verdict from the new version's requests in [step start, now]."""
     rules = spec.rollout.analysis
     requests, errors, _client, buckets = deploy.window(
@@ -179,52 +191,75 @@ def analyze(
         if rules.max_drift is not None and drift is not None and drift >= rules.max_drift:
             breached.append(f"drift share {drift:.2f} >= max_drift {rules.max_drift}")
     enough = share == 0 or requests >= rules.min_requests
-    return {
-        "step": d.step,
-        "weight": share,
-        "requests": requests,
-        "errors": errors,
-        "error_rate": round(rate, 6),
-        "p99_latency_ms": p99,
-        "drift": drift,
-        "breached": breached,
-        "enough_data": enough,
-        "passed": enough and not breached,
-        "window": [d.step_started_at, now],
-    }
+    return StepVerdict(
+        step=d.step,
+        weight=share,
+        requests=requests,
+        errors=errors,
+        error_rate=round(rate, 6),
+        p99_latency_ms=p99,
+        drift=drift,
+        breached=tuple(breached),
+        enough_data=enough,
+        passed=enough and not breached,
+        window=(d.step_started_at, now),
+    )
 
 
-def advance(reg: Registry, drift_share: Any = None) -> int:
+def advance(
+    reg: Registry,
+    drift_share: DriftShare | None = None,
+    quality: quality_gate.QualityFn | None = None,
+) -> int:
     """One controller pass over deployments under way; returns how many changed state.
-    ``drift_share(endpoint, version, since)`` gives the share of drifted features, if known."""
+    ``drift_share(endpoint, version, since)`` gives the share of drifted features, if known;
+    ``quality`` the live quality that ``min_quality`` judges."""
     changed = 0
     with reg.store.write() as conn:
         for d in deploy.claim_progressing(conn):
             ep = deploy.endpoint_by_id(conn, d.endpoint_id)
             if ep is None:
                 continue
-            changed += _step(conn, reg, ep, d, drift_share)
+            changed += _step(conn, reg, ep, d, drift_share, quality)
     return changed
 
 
-def _step(conn: Connection, reg: Registry, ep: Any, d: Any, drift_share: Any) -> int:
-    spec = parse_endpoint(ep.spec)
+def _step(
+    conn: Connection,
+    reg: Registry,
+    ep: Endpoint,
+    d: Deployment,
+    drift_share: DriftShare | None,
+    quality: quality_gate.QualityFn | None = None,
+) -> int:
+    spec = ep.spec
     now = reg.clock()
     if now - d.step_started_at < spec.rollout.interval_s * 1000:
         return 0
     share = d.steps[d.step]
     drift = drift_share(ep.name, d.to_version, d.step_started_at) if drift_share else None
-    result = analyze(conn, ep, spec, d, share, now, drift)
-    if result["breached"]:
+    judged = quality_gate.judge(
+        analyze(conn, ep, spec, d, share, now, drift),
+        spec,
+        ep.name,
+        d.to_version,
+        d.step_started_at,
+        now,
+        quality,
+    )
+    if judged is None:  # waiting for labels
+        return 0
+    result = judged
+    if result.breached:
         if spec.rollout.on_failure == "rollback":
-            rollback(conn, reg, ep, d, "; ".join(result["breached"]), result)
+            rollback(conn, reg, ep, d, "; ".join(result.breached), result)
         else:
             _pause(conn, reg, ep, d, result, now)
         return 1
-    if not result["enough_data"]:
+    if not result.enough_data:
         wait = spec.rollout.max_wait
         if wait and now - d.step_started_at > parse_duration(wait) * 1000:
-            _pause(conn, reg, ep, d, {**result, "breached": ["not enough requests"]}, now)
+            _pause(conn, reg, ep, d, replace(result, breached=("not enough requests",)), now)
             return 1
         return 0
     analysis = [*d.analysis, result]
@@ -236,21 +271,28 @@ def _step(conn: Connection, reg: Registry, ep: Any, d: Any, drift_share: Any) ->
         deploy.update_endpoint(
             conn, ep.id, now, traffic=traffic_for(d.from_version, d.to_version, nxt)
         )
-        events.append(
+        reg.record(
             conn,
             time=now,
             actor=CONTROLLER,
             kind=ev.DEPLOYMENT_STEP,
             model=ep.model,
             version=d.to_version,
-            payload={"endpoint": ep.name, "deployment": d.id, "weight": nxt, "analysis": result},
+            payload={
+                "endpoint": ep.name,
+                "deployment": d.id,
+                "weight": nxt,
+                "analysis": result.to_json(),
+            },
         )
         return 1
-    deploy.update_deployment(conn, d.id, state="succeeded", analysis=analysis, finished_at=now)
+    deploy.update_deployment(
+        conn, d.id, state=DeploymentState.SUCCEEDED, analysis=analysis, finished_at=now
+    )
     deploy.update_endpoint(
         conn, ep.id, now, traffic=traffic_for(None, d.to_version, 100), stable_version=d.to_version
     )
-    events.append(
+    reg.record(
         conn,
         time=now,
         actor=CONTROLLER,
@@ -263,29 +305,29 @@ def _step(conn: Connection, reg: Registry, ep: Any, d: Any, drift_share: Any) ->
 
 
 def _pause(
-    conn: Connection, reg: Registry, ep: Any, d: Any, result: dict[str, Any], now: int
+    conn: Connection, reg: Registry, ep: Endpoint, d: Deployment, result: StepVerdict, now: int
 ) -> None:
     deploy.update_deployment(
         conn,
         d.id,
-        state="paused",
+        state=DeploymentState.PAUSED,
         analysis=[*d.analysis, result],
-        reason="; ".join(result["breached"]),
+        reason="; ".join(result.breached),
     )
-    events.append(
+    reg.record(
         conn,
         time=now,
         actor=CONTROLLER,
         kind=ev.DEPLOYMENT_PAUSED,
         model=ep.model,
         version=d.to_version,
-        reason="; ".join(result["breached"]),
-        payload={"endpoint": ep.name, "deployment": d.id, "analysis": result},
+        reason="; ".join(result.breached),
+        payload={"endpoint": ep.name, "deployment": d.id, "analysis": result.to_json()},
     )
 
 
 def end(
-    conn: Connection, reg: Registry, ep: Any, d: Any, state: str, reason: str, now: int
+    conn: Connection, ep: Endpoint, d: Deployment, state: DeploymentState, reason: str, now: int
 ) -> None:
     deploy.update_deployment(conn, d.id, state=state, reason=reason, finished_at=now)
     if ep.stable_version is not None:
@@ -295,10 +337,10 @@ def end(
 def rollback(
     conn: Connection,
     reg: Registry,
-    ep: Any,
-    d: Any,
+    ep: Endpoint,
+    d: Deployment,
     reason: str,
-    measured: dict[str, Any] | None = None,
+    measured: StepVerdict | None = None,
     actor: str = CONTROLLER,
 ) -> None:
     """Traffic back to the stable version, then the registry: the failed version leaves the
@@ -306,12 +348,17 @@ def rollback(
     now = reg.clock()
     analysis = [*d.analysis, measured] if measured else list(d.analysis)
     deploy.update_deployment(
-        conn, d.id, state="rolled_back", reason=reason, finished_at=now, analysis=analysis
+        conn,
+        d.id,
+        state=DeploymentState.ROLLED_BACK,
+        reason=reason,
+        finished_at=now,
+        analysis=analysis,
     )
     stable = d.from_version
     if stable is not None:
         deploy.update_endpoint(conn, ep.id, now, traffic=traffic_for(None, stable, 100))
-    events.append(
+    reg.record(
         conn,
         time=now,
         actor=actor,
@@ -324,7 +371,7 @@ def rollback(
             "deployment": d.id,
             "from": d.to_version,
             "to": stable,
-            "measured": measured,
+            "measured": measured.to_json() if measured else None,
         },
     )
     if d.revert and stable is not None:
@@ -338,7 +385,7 @@ def _revert_registry(
     model: str,
     failed: int,
     stable: int,
-    revert: dict[str, Any],
+    revert: Revert,
     reason: str,
     actor: str,
     now: int,
@@ -347,9 +394,9 @@ def _revert_registry(
     if model_row is None:
         return
     why = f"rollback: {reason}"
-    if revert["kind"] == "alias":
-        registry.set_alias(conn, model_row.id, revert["target"], stable)
-        events.append(
+    if revert.kind == RevertKind.ALIAS:
+        registry.set_alias(conn, model_row.id, revert.target, stable)
+        reg.record(
             conn,
             time=now,
             actor=actor,
@@ -357,17 +404,17 @@ def _revert_registry(
             model=model,
             version=stable,
             reason=why,
-            payload={"alias": revert["target"], "previous": failed},
+            payload={"alias": revert.target, "previous": failed},
         )
         return
-    stage = revert["target"]
-    moves = [(failed, revert.get("failed_from") or "None"), (stable, stage)]
+    stage = revert.target
+    moves = [(failed, revert.failed_from or Stage.NONE.value), (stable, stage)]
     for version, to in moves:
         row = registry.version_row(conn, model_row.id, version)
         if row is None or row.stage == to:
             continue
         registry.set_stage(conn, row.id, to, now)
-        events.append(
+        reg.record(
             conn,
             time=now,
             actor=actor,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +70,8 @@ class Comparison:
 
 
 class _Scanner:
-    def __init__(self, text: str, what: str) -> None:
-        self.text, self.pos, self.what = text, 0, what
+    def __init__(self, text: str, what: str, grammar: Grammar) -> None:
+        self.text, self.pos, self.what, self.grammar = text, 0, what, grammar
 
     def skip(self) -> None:
         m = _WS.match(self.text, self.pos)
@@ -113,9 +113,31 @@ class _Scanner:
         return re.sub(r"\\(.)", r"\1", m.group(1))
 
 
-def parse_filter(text: str | None, what: str = "filter") -> list[Comparison]:
+@dataclass(frozen=True)
+class Grammar:
+    """What a filter may name: entity prefixes (spelling -> entity), and which entities and
+    (entity, key) pairs compare as numbers. Runs, experiments and versions share RUNS."""
+
+    entities: Mapping[str, str]
+    numeric_entities: frozenset[str]
+    numeric_keys: frozenset[tuple[str, str]]
+
+    def numeric(self, entity: str, key: str) -> bool:
+        return entity in self.numeric_entities or (entity, key.lower()) in self.numeric_keys
+
+
+RUNS = Grammar(
+    _ENTITIES,
+    frozenset({"metrics"}),
+    frozenset(("attributes", k) for k in (*_RUN_NUMERIC_ATTRS, *_EXP_NUMERIC_ATTRS)),
+)
+
+
+def parse_filter(
+    text: str | None, what: str = "filter", grammar: Grammar = RUNS
+) -> list[Comparison]:
     """The comparisons of a filter string; None or blank is no filter."""
-    s = _Scanner(text or "", what)
+    s = _Scanner(text or "", what, grammar)
     out: list[Comparison] = []
     if s.at_end():
         return out
@@ -182,7 +204,7 @@ def _value(s: _Scanner, op: str) -> float | str | tuple[str, ...]:
 
 
 def _comparison(s: _Scanner) -> Comparison:
-    entity, key = _identifier(s, _ENTITIES)
+    entity, key = _identifier(s, dict(s.grammar.entities))
     op_text = s.match(_OP)
     if op_text is None:
         raise s.fail("a comparison operator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN)")
@@ -197,9 +219,7 @@ def _check(
     s: _Scanner, at: int, entity: str, key: str, op: str, value: float | str | tuple[str, ...]
 ) -> None:
     name = f"{entity}.{key}"
-    numeric = entity == "metrics" or (
-        entity == "attributes" and key.lower() in {**_RUN_NUMERIC_ATTRS, **_EXP_NUMERIC_ATTRS}
-    )
+    numeric = s.grammar.numeric(entity, key)
     allowed = _NUMERIC_OPS if numeric else _STRING_OPS
     if op not in allowed:
         raise Invalid(
@@ -351,8 +371,8 @@ def run_order(order_by: Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
         m = _ORDER.match(text)
         if m is None:
             raise Invalid(f"invalid order_by {text!r}", hint="write e.g. 'metrics.auc DESC'")
-        s = _Scanner(m.group("ident"), "order_by")
-        entity, key = _identifier(s, _ENTITIES)
+        s = _Scanner(m.group("ident"), "order_by", RUNS)
+        entity, key = _identifier(s, dict(s.grammar.entities))
         if not s.at_end():
             raise s.fail("ASC or DESC")
         desc = (m.group("dir") or "ASC").upper() == "DESC"
@@ -380,6 +400,16 @@ def run_order(order_by: Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
             raise Invalid(f"invalid order_by {text!r}: cannot order by {entity}")
         out += [sa.case((col.is_(None), 1), else_=0), col.desc() if desc else col.asc()]
     return out
+
+
+def check_max_results(max_results: int, most: int) -> int:
+    """max_results when it is within 1..most, else refused in MLflow's words."""
+    if not 1 <= max_results <= most:
+        raise Invalid(
+            f"Invalid value {max_results} for parameter 'max_results' supplied: "
+            f"it must be between 1 and {most}"
+        )
+    return max_results
 
 
 def decode_page_token(token: str | None) -> int:

@@ -9,10 +9,12 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from mlpipex.errors import Corrupt, Invalid
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class SecretBox:
     key_file: Path | None = None
 
     def _fernet(self) -> Fernet:
+        from cryptography.fernet import Fernet  # only webhooks need it: not on every open
+
         if self.key:
             material = self.key.encode()
         elif self.key_file is not None:
@@ -45,6 +49,8 @@ class SecretBox:
         return self._fernet().encrypt(secret.encode()).decode()
 
     def open(self, sealed: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet().decrypt(sealed.encode()).decode()
         except InvalidToken:

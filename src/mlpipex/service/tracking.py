@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mlpipex.domain.manifest import FileEntry
+from mlpipex.domain.manifest import FileEntry, safe_relpath
 from mlpipex.domain.models import Page
+from mlpipex.domain.refs import check_label
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service import search
-from mlpipex.service.context import Registry
+from mlpipex.service.context import ANONYMOUS, Registry
 from mlpipex.store import tracking as store
 
 MAX_KEY = 250
@@ -92,7 +93,7 @@ class Run:
 def check_key(what: str, key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY:
         raise Invalid(f"{what} key {str(key)[:40]!r} must be 1 to {MAX_KEY} characters")
-    if not _KEY.match(key) or key.startswith("/") or ".." in PurePosixPath(key).parts:
+    if not _KEY.fullmatch(key) or key.startswith("/") or ".." in PurePosixPath(key).parts:
         raise Invalid(
             f"invalid {what} key {key!r}",
             hint="use letters, digits, underscores, dashes, periods, spaces, colons and "
@@ -140,13 +141,11 @@ def check_artifact_path(path: str) -> str:
     p = PurePosixPath(path.replace("\\", "/")) if path else PurePosixPath("")
     if p.is_absolute() or ".." in p.parts:
         raise Invalid(f"artifact path {path!r} must be relative and stay inside the run")
-    return "" if str(p) == "." else str(p)
+    return "" if str(p) == "." else safe_relpath(str(p))
 
 
 def _check_name(what: str, name: str) -> str:
-    if not name or not name.strip() or len(name) > MAX_NAME:
-        raise Invalid(f"{what} name {name[:40]!r} must be 1 to {MAX_NAME} characters")
-    return name
+    return check_label(what, name, MAX_NAME)
 
 
 # -- experiments -----------------------------------------------------------------------------
@@ -232,9 +231,7 @@ def search_experiments(
 
 
 def _limit(max_results: int) -> int:
-    if not 1 <= max_results <= MAX_RESULTS:
-        raise Invalid(f"max_results {max_results} must be between 1 and {MAX_RESULTS}")
-    return max_results
+    return search.check_max_results(max_results, MAX_RESULTS)
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -252,6 +249,8 @@ class NewRun:
     commit_dirty: bool = False
     entry_point: str | None = None
     start_time: int | None = None
+    # who the client says started the run, kept only when the caller is not authenticated
+    user_id: str | None = None
 
 
 def create_run(reg: Registry, new: NewRun) -> Run:
@@ -275,7 +274,7 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             name=name,
             status="RUNNING",
             lifecycle_stage="active",
-            user_id=reg.actor.name,
+            user_id=(new.user_id if reg.actor.name == ANONYMOUS else None) or reg.actor.name,
             start_time=new.start_time or now,
             end_time=None,
             parent_id=new.parent_id,

@@ -11,36 +11,35 @@ from mlpipex.domain.models import ModelVersion, Page
 from mlpipex.domain.refs import VersionRef, parse_version_ref
 from mlpipex.errors import NotFound
 from mlpipex.service.context import Registry
-from mlpipex.service.models import check_tag, require_model
+from mlpipex.service.models import check_tag, missing_model, require_model
 from mlpipex.store import events, registry
 
 
 def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> Any:
     """The version row a reference names; NotFound says which part is missing."""
-    model = require_model(conn, ref.model)
-    if ref.version is not None:
-        number: int | None = ref.version
-        what = f"{ref.model}/{ref.version}"
-    elif ref.alias is not None:
-        number = registry.alias_version(conn, model.id, ref.alias)
-        what = f"{ref.model}@{ref.alias}"
-        if number is None:
+    if ref.version is not None or ref.alias is not None:
+        # The common lookups (NAME/3, NAME@alias) are one statement.
+        row = registry.find_version(conn, ref.model, version=ref.version, alias=ref.alias)
+        if row is None:
+            raise missing_model(ref.model)
+        if row.alias_version is None:
             raise NotFound(f"model {ref.model!r} has no alias {ref.alias!r}")
-    elif ref.latest:
-        what = f"{ref.model}/latest"
+        if row.id is None:
+            what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
+            raise NotFound(f"version {what} does not exist")
+        return row
+    model = require_model(conn, ref.model)
+    if ref.latest:
         rows = registry.version_rows(conn, model.id, limit=1)
-        number = rows[0].version if rows else None
-    else:
-        assert ref.stage is not None
-        stage = reg.policy_of(model.policy).stage(ref.stage)
-        rows = registry.version_rows(conn, model.id, stage=stage, limit=1)
         if not rows:
-            raise NotFound(f"model {ref.model!r} has no version in {stage}")
+            raise NotFound(f"version {ref.model}/latest does not exist")
         return rows[0]
-    row = registry.version_row(conn, model.id, number) if number is not None else None
-    if row is None:
-        raise NotFound(f"version {what} does not exist")
-    return row
+    assert ref.stage is not None
+    stage = reg.policy_of(model.policy).stage(ref.stage)
+    rows = registry.version_rows(conn, model.id, stage=stage, limit=1)
+    if not rows:
+        raise NotFound(f"model {ref.model!r} has no version in {stage}")
+    return rows[0]
 
 
 def get_version(reg: Registry, ref: str | VersionRef, *, files: bool = True) -> ModelVersion:

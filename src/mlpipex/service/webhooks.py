@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from mlpipex.domain import events as ev
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.service import egress
@@ -145,6 +143,8 @@ def _send(url: str, secret: str, kind: str, delivery: str, body: bytes, allow_pr
 
 def test(reg: Registry, webhook_id: int) -> int:
     """Send a test event now; returns the receiver's HTTP status."""
+    import httpx
+
     reg.require("admin")
     with reg.store.read() as conn:
         row = webhooks.get(conn, webhook_id)
@@ -167,6 +167,8 @@ def test(reg: Registry, webhook_id: int) -> int:
 def deliver_due(reg: Registry, limit: int = 50) -> int:
     """Send what is due; returns how many were delivered. Claims are leases, so a server that
     dies mid-send leaves its deliveries to be retried by another after LEASE_MS."""
+    import httpx
+
     now = reg.clock()
     with reg.store.write() as conn:
         claimed = webhooks.claim_due(conn, now, limit)

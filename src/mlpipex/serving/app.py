@@ -6,12 +6,15 @@ Errors become responses here and only here: ``Invalid`` is the client's fault (4
 an unknown model (404), anything else the model's (500, with its message). The body's shape
 follows the protocol of the route: ``{"error_code", "message"}`` as MLflow writes it, or
 ``{"error"}`` for v2. Every response names the version that answered in
-``X-MLPipeX-Model-Version``."""
+``X-MLPipeX-Model-Version`` and carries a request id in ``X-MLPipeX-Request-Id`` (the caller's,
+when it sends one, so labels that arrive later can be joined to the logged prediction)."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -27,6 +30,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 HEADER = "X-MLPipeX-Model-Version"
+REQUEST_ID = "X-MLPipeX-Request-Id"
+REQUEST_ID_KEY = REQUEST_ID.lower().encode()
+_REQUEST_ID_RE = re.compile(rb"[A-Za-z0-9._:/-]{1,128}")
 DEFAULT_MAX_BODY = 32 * 2**20
 
 log = logging.getLogger("mlpipex.serving")
@@ -101,6 +107,12 @@ class ModelServer:
         path: str = scope["path"]
         method: str = scope["method"]
         served = self.default
+        rid = request_id(scope)
+        if rid is None:
+            bad = Invalid(f"{REQUEST_ID} takes 1 to 128 letters, digits or . _ : / -")
+            reply = _v2_error(bad) if path.startswith("/v2") else _mlflow_error(bad)
+            await self._send(send, reply, served, uuid.uuid4().hex.encode())
+            return
         if path == "/invocations":
             start = time.perf_counter()
             reply = await self._predicting(
@@ -117,7 +129,7 @@ class ModelServer:
                 reply = await self._v2(served, action, scope, receive, method)
         else:
             reply = self._mlflow_get(path, method)
-        await self._send(send, reply, served)
+        await self._send(send, reply, served, rid)
 
     async def _predicting(
         self,
@@ -199,7 +211,7 @@ class ModelServer:
             return Reply(200, b"\n" if path != "/version" else _VERSION.encode())
         return _mlflow_error(NotFound(f"no such route: {path}"))
 
-    async def _send(self, send: Send, reply: Reply, served: ServedModel) -> None:
+    async def _send(self, send: Send, reply: Reply, served: ServedModel, rid: bytes) -> None:
         await send(
             {
                 "type": "http.response.start",
@@ -208,6 +220,7 @@ class ModelServer:
                     (b"content-type", reply.content_type),
                     (b"content-length", str(len(reply.body)).encode()),
                     self._headers[id(served)],
+                    (REQUEST_ID_KEY, rid),
                 ],
             }
         )
@@ -248,6 +261,17 @@ def _mlflow_error(exc: Exception, status: int | None = None) -> Reply:
 
 def _v2_error(exc: Exception, status: int | None = None) -> Reply:
     return Reply(status or _status(exc)[0], codec.dumps({"error": _message(exc)}))
+
+
+def request_id(scope: Scope) -> bytes | None:
+    """The caller's request id when it sent a valid one, a new one when it sent none, None
+    when what it sent is not an id (the caller gets a 400 rather than an id it did not ask for).
+    """
+    for key, value in scope["headers"]:
+        if key == REQUEST_ID_KEY:
+            value = bytes(value)
+            return value if _REQUEST_ID_RE.fullmatch(value) else None
+    return uuid.uuid4().hex.encode()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -9,6 +9,8 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.store import schema as t
 
+_FAILURES = t.login_failures
+
 
 def user_row(conn: Connection, name: str) -> sa.Row[Any] | None:
     return conn.execute(sa.select(t.users).where(t.users.c.name == name)).first()
@@ -107,3 +109,58 @@ def list_tokens(conn: Connection, user_id: int | None = None) -> list[sa.Row[Any
     if user_id is not None:
         q = q.where(t.tokens.c.user_id == user_id)
     return list(conn.execute(q))
+
+
+# -- failed sign-ins ---------------------------------------------------------------------------
+
+
+def locked_until(conn: Connection, keys: list[tuple[str, str]]) -> int:
+    """The latest lock among (scope, key) pairs, 0 when none is locked."""
+    cond = sa.or_(*[(_FAILURES.c.scope == s) & (_FAILURES.c.key == k) for s, k in keys])
+    found = conn.execute(sa.select(sa.func.max(_FAILURES.c.locked_until)).where(cond)).scalar()
+    return int(found or 0)
+
+
+def count_failure(conn: Connection, scope: str, key: str, now: int, window_start: int) -> int:
+    """One more failure for (scope, key), counting afresh after a quiet window; the count. One
+    statement, so concurrent failures on several servers each count (the row stays locked)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    q = dialect(_FAILURES).values(
+        scope=scope, key=key, failures=1, last_failure=now, locked_until=0
+    )
+    upsert = q.on_conflict_do_update(
+        index_elements=[_FAILURES.c.scope, _FAILURES.c.key],
+        set_={
+            "failures": sa.case(
+                (_FAILURES.c.last_failure < window_start, 1), else_=_FAILURES.c.failures + 1
+            ),
+            "last_failure": now,
+        },
+    ).returning(_FAILURES.c.failures)
+    return int(conn.execute(upsert).scalar_one())
+
+
+def lock(conn: Connection, scope: str, key: str, until: int) -> None:
+    conn.execute(
+        sa.update(_FAILURES)
+        .where((_FAILURES.c.scope == scope) & (_FAILURES.c.key == key))
+        .values(locked_until=until)
+    )
+
+
+def clear_failures(conn: Connection, scope: str, key: str) -> None:
+    conn.execute(
+        sa.delete(_FAILURES).where((_FAILURES.c.scope == scope) & (_FAILURES.c.key == key))
+    )
+
+
+def forget_failures(conn: Connection, before: int) -> None:
+    """Drop rows quiet since before and no longer locked, so guessed names do not pile up."""
+    conn.execute(
+        sa.delete(_FAILURES).where(
+            (_FAILURES.c.last_failure < before) & (_FAILURES.c.locked_until < before)
+        )
+    )

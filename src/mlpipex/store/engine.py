@@ -4,6 +4,7 @@ translation of database errors into MLPipeX's own, once, at the transaction boun
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -13,12 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
-from mlpipex.errors import Conflict, MLPipeXError, Unavailable
+from mlpipex.errors import Conflict, Invalid, MLPipeXError, Unavailable
 
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0009"
 _MIGRATION_LOCK = 72_430_119
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,10 +41,20 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner alone (it holds password and token hashes
+    and sealed secrets); SQLite gives its -wal and -shm files the same mode."""
+    if not path or path.startswith(":") or "?" in path:
+        return  # in memory, or a URL with options: SQLite creates it
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -124,6 +135,8 @@ class Store:
                 f"the registry changed under this operation ({_first_line(exc.orig)})",
                 hint="run it again",
             ) from exc
+        except (OverflowError, DataError) as exc:  # a number no column holds (SQLite, PostgreSQL)
+            raise Invalid("a number is out of the range the registry stores") from exc
         except (OperationalError, SAInterfaceError) as exc:
             raise Unavailable(
                 f"database error on {_redact(self.url)}: {_first_line(exc.orig)}"
@@ -162,6 +175,13 @@ class Store:
                 if self.dialect != "sqlite":
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
                     conn.commit()
+
+
+def upsert_into(conn: Connection, table: sa.Table) -> Any:
+    """An INSERT that can say ON CONFLICT, in the connection's dialect (SQLite or PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def _first_line(exc: object) -> str:

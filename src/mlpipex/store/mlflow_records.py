@@ -88,6 +88,21 @@ def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, lis
     return out
 
 
+def dataset_summaries(
+    conn: Connection, experiment_ids: Sequence[int], limit: int
+) -> list[sa.Row[Any]]:
+    """(experiment id, name, digest, tags) of the datasets the experiments' runs logged."""
+    d, r = m.dataset_inputs.c, t.runs.c
+    q = (
+        sa.select(r.experiment_id, d.name, d.digest, d.tags)
+        .join(t.runs, r.id == d.run_id)
+        .where(r.experiment_id.in_(experiment_ids))
+        .order_by(r.experiment_id, d.name, d.digest)
+        .limit(limit)
+    )
+    return list(conn.execute(q))
+
+
 def put_outputs(conn: Connection, run_id: str, outputs: Mapping[str, int]) -> None:
     if not outputs:
         return

@@ -10,8 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +22,7 @@ from mlpipex.domain.models import (
     TransitionRequest,
 )
 from mlpipex.store import schema as t
+from mlpipex.store.engine import upsert_into
 
 # -- settings ------------------------------------------------------------------------------
 
@@ -35,8 +34,8 @@ def get_setting(conn: Connection, key: str) -> str | None:
 def record_setting(conn: Connection, key: str, value: str) -> None:
     """Record key's value unless one is recorded: the first of concurrent writers wins (many
     processes opening a new registry at once must not collide on the key)."""
-    dialect = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(dialect(t.settings).values(key=key, value=value).on_conflict_do_nothing())
+    ins = upsert_into(conn, t.settings).values(key=key, value=value)
+    conn.execute(ins.on_conflict_do_nothing())
 
 
 # -- models --------------------------------------------------------------------------------
@@ -289,34 +288,34 @@ def version_rows(
     return list(conn.execute(q).all())
 
 
+def find_version(
+    conn: Connection, model: str, *, version: int | None = None, alias: str | None = None
+) -> sa.Row[Any] | None:
+    """A version by number or alias in one statement: None when the model does not exist; else a
+    version row whose ``id`` is None when the version (or the alias) is missing, and whose
+    ``alias_version`` says where the alias points (None: no such alias)."""
+    m, v, a = t.models, t.versions, t.aliases
+    q = sa.select(*_VERSION_COLS, m.c.id.label("found_model_id")).select_from(m)
+    if alias is not None:
+        q = q.add_columns(a.c.version.label("alias_version")).outerjoin(
+            a, (a.c.model_id == m.c.id) & (a.c.alias == alias)
+        )
+        number: Any = a.c.version
+    else:
+        q = q.add_columns(sa.literal(version).label("alias_version"))
+        number = version
+    q = q.outerjoin(v, (v.c.model_id == m.c.id) & (v.c.version == number))
+    return conn.execute(q.where(m.c.name == model)).first()
+
+
 def to_versions(
     conn: Connection, rows: Sequence[sa.Row[Any]], *, files: bool = False
 ) -> list[ModelVersion]:
-    """Domain versions for rows, with their metrics, tags, datasets and aliases in a few queries."""
+    """Domain versions for rows, with their metrics, tags, datasets, aliases (and files) read in
+    one statement: a lookup is two round trips on PostgreSQL, not seven."""
     if not rows:
         return []
-    ids = [r.id for r in rows]
-    metrics = _grouped(conn, t.version_metrics, ids, lambda r: (r.key, r.value))
-    tags = _grouped(conn, t.version_tags, ids, lambda r: (r.key, r.value))
-    datasets = _grouped(
-        conn,
-        t.version_datasets,
-        ids,
-        lambda r: DatasetRef(r.name, r.uri, r.digest, r.size, r.stage),
-    )
-    file_rows = (
-        _grouped(conn, t.version_files, ids, lambda r: FileEntry(r.path, r.digest, r.size))
-        if files
-        else {}
-    )
-    alias_rows = conn.execute(
-        sa.select(t.aliases.c.model_id, t.aliases.c.alias, t.aliases.c.version).where(
-            t.aliases.c.model_id.in_({r.model_id for r in rows})
-        )
-    ).all()
-    aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
-    for mid, alias, v in alias_rows:
-        aliases[(mid, v)].append(alias)
+    d = _details(conn, [r.id for r in rows], files)
     return [
         ModelVersion(
             model=r.model_name,
@@ -333,23 +332,72 @@ def to_versions(
             created_at=r.created_at,
             created_by=r.created_by,
             stage_entered_at=r.stage_entered_at,
-            metrics=dict(metrics.get(r.id, [])),
-            tags=dict(tags.get(r.id, [])),
-            datasets=tuple(datasets.get(r.id, [])),
-            aliases=tuple(sorted(aliases[(r.model_id, r.version)])),
-            files=tuple(file_rows.get(r.id, [])),
+            metrics=dict(d[_METRIC].get(r.id, [])),
+            tags=dict(d[_TAG].get(r.id, [])),
+            datasets=tuple(d[_DATASET].get(r.id, [])),
+            aliases=tuple(sorted(d[_ALIAS].get(r.id, []))),
+            files=tuple(d[_FILE].get(r.id, [])),
         )
         for r in rows
     ]
 
 
-def _grouped(
-    conn: Connection, table: sa.Table, ids: Sequence[int], fn: Any
-) -> dict[int, list[Any]]:
-    out: dict[int, list[Any]] = defaultdict(list)
-    for r in conn.execute(sa.select(table).where(table.c.version_id.in_(ids))):
-        out[r.version_id].append(fn(r))
+_METRIC, _TAG, _DATASET, _FILE, _ALIAS = range(5)
+
+
+def _details(conn: Connection, ids: Sequence[int], files: bool) -> list[dict[int, list[Any]]]:
+    """Per kind, per version id: what ``to_versions`` attaches, from one UNION ALL whose
+    branches share one shape (kind, version_id, four texts, a number, a size)."""
+
+    def branch(
+        kind: int, vid: Any, *cols: Any, num: Any = None, size: Any = None
+    ) -> sa.Select[Any]:
+        texts = [*cols, *[None] * (4 - len(cols))]
+        return sa.select(
+            sa.literal(kind).label("kind"),
+            vid.label("vid"),
+            *(sa.cast(c, sa.Text).label(f"s{i}") for i, c in enumerate(texts)),
+            sa.cast(num, sa.Float).label("num"),
+            sa.cast(size, sa.BigInteger).label("size"),
+        )
+
+    vm, vt, vd, vf, v, a = (
+        t.version_metrics,
+        t.version_tags,
+        t.version_datasets,
+        t.version_files,
+        t.versions,
+        t.aliases,
+    )
+    parts = [
+        branch(_METRIC, vm.c.version_id, vm.c.key, num=vm.c.value).where(vm.c.version_id.in_(ids)),
+        branch(_TAG, vt.c.version_id, vt.c.key, vt.c.value).where(vt.c.version_id.in_(ids)),
+        branch(
+            _DATASET, vd.c.version_id, vd.c.name, vd.c.uri, vd.c.digest, vd.c.stage, size=vd.c.size
+        ).where(vd.c.version_id.in_(ids)),
+        branch(_ALIAS, v.c.id, a.c.alias)
+        .join_from(a, v, (v.c.model_id == a.c.model_id) & (v.c.version == a.c.version))
+        .where(v.c.id.in_(ids)),
+    ]
+    if files:
+        parts.append(
+            branch(_FILE, vf.c.version_id, vf.c.path, vf.c.digest, size=vf.c.size).where(
+                vf.c.version_id.in_(ids)
+            )
+        )
+    out: list[dict[int, list[Any]]] = [defaultdict(list) for _ in range(5)]
+    for r in conn.execute(sa.union_all(*parts)):
+        out[r.kind][r.vid].append(_DECODE[r.kind](r))
     return out
+
+
+_DECODE: dict[int, Any] = {
+    _METRIC: lambda r: (r.s0, r.num),
+    _TAG: lambda r: (r.s0, r.s1),
+    _DATASET: lambda r: DatasetRef(r.s0, r.s1, r.s2, r.size, r.s3),
+    _FILE: lambda r: FileEntry(r.s0, r.s1, r.size),
+    _ALIAS: lambda r: r.s0,
+}
 
 
 def set_stage(conn: Connection, version_id: int, stage: str, now: int) -> None:

@@ -344,6 +344,18 @@ tokens = Table(
     Column("revoked_at", BigInteger, nullable=True),
 )
 
+# Failed sign-ins per user name and per client address, shared by every server replica.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("scope", String(8), primary_key=True),  # "user" or "client"
+    Column("key", String(256), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+    Index("ix_login_failures_last", "last_failure"),
+)
+
 # -- webhooks: subscriptions to event kinds, and one delivery row per (webhook, event) ---------
 webhooks = Table(
     "webhooks",
@@ -374,4 +386,9 @@ webhook_deliveries = Table(
 )
 
 # Tables of other parts register on this metadata when their module is imported.
-from mlpipex.store import schema_deploy, schema_mlflow, schema_monitor  # noqa: E402, F401
+from mlpipex.store import (  # noqa: E402, F401
+    schema_deploy,
+    schema_mlflow,
+    schema_monitor,
+    schema_traces,
+)

@@ -1,5 +1,5 @@
 """Tables of monitoring: the index of prediction-log files (Parquet objects, per endpoint and
-hour) and alert episodes. Migration 0006."""
+hour) and alert episodes (migration 0006); request ids and feedback (migration 0009)."""
 
 from __future__ import annotations
 
@@ -27,10 +27,37 @@ alerts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("endpoint", String(256), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("kind", String(32), nullable=False),  # drift | error_rate | latency
+    Column("kind", String(32), nullable=False),  # drift | error_rate | latency | quality
     Column("state", String(16), nullable=False),  # open | closed
     Column("opened_at", BigInteger, nullable=False),
     Column("closed_at", BigInteger, nullable=True),
     Column("details", JSON, nullable=False),
     Index("ix_alerts_endpoint_state", "endpoint", "state"),
+)
+
+# Which logged prediction each request id names (migration 0009): feedback is joined on it,
+# and filed under the hour of the prediction it labels.
+prediction_ids = Table(
+    "prediction_ids",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint", String(256), nullable=False),
+    Column("request_id", String(160), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Index("ix_prediction_ids_endpoint_request", "endpoint", "request_id"),
+)
+
+# Index of feedback files (Parquet objects of request_id, label, received), per endpoint and
+# hour of the labelled predictions, as prediction_logs. Later rows win over earlier ones.
+feedback_logs = Table(
+    "feedback_logs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint", String(256), nullable=False),
+    Column("hour", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("versions", JSON, nullable=False),
+    Index("ix_feedback_logs_endpoint_hour", "endpoint", "hour"),
 )

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from mlpipex.store import schema as t
+from mlpipex.store.engine import upsert_into
 
 DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT = "Default"
@@ -274,8 +274,7 @@ def log_metrics(
         if best is None or (step, ts) >= (best["step"], best["timestamp"]):
             newest[key] = row
     conn.execute(sa.insert(t.metric_history), rows)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    ins = dialect.insert(t.latest_metrics)
+    ins = upsert_into(conn, t.latest_metrics)
     lm = t.latest_metrics.c
     upsert = ins.on_conflict_do_update(
         index_elements=[lm.run_id, lm.key],

@@ -152,7 +152,7 @@ def test_every_page_shows_the_seeded_data(browser: Browser, site: tuple[str, See
     expect(page.locator("#chain-status")).to_be_visible()
     shot(page, "audit")
 
-    page.goto("/ui/endpoints")  # none applied: the same page with or without the service
+    page.goto("/ui/endpoints")  # none applied yet
     expect(page.locator("main")).to_contain_text("No endpoints yet")
     shot(page, "endpoints")
 

@@ -30,7 +30,7 @@ class GrantBody(BaseModel):
 class TokenCreate(BaseModel):
     user: str | None = None
     name: str = Field("", max_length=256)
-    expires_in_s: int | None = Field(None, ge=60)
+    expires_in_s: int | None = Field(None, ge=access.MIN_TOKEN_SECONDS, le=access.MAX_TOKEN_SECONDS)
 
 
 class TokenCreated(BaseModel):
@@ -68,7 +68,7 @@ def list_tokens(reg: RegistryDep, user: str | None = None) -> list[access.Token]
 
 @router.post("/tokens", status_code=201)
 def create_token(reg: RegistryDep, body: TokenCreate) -> TokenCreated:
-    ttl = body.expires_in_s * 1000 if body.expires_in_s else None
+    ttl = body.expires_in_s * 1000 if body.expires_in_s is not None else None
     token, clear = access.create_token(reg, body.user or reg.actor.name, body.name, ttl)
     return TokenCreated(token=clear, id=token.id, user=token.user)
 

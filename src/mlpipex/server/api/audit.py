@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from mlpipex.domain.bounds import Seq, VersionNumber
 from mlpipex.domain.models import Event
 from mlpipex.server.deps import RegistryDep
 from mlpipex.service import audit, maintenance
@@ -15,10 +16,10 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 def events(
     reg: RegistryDep,
     model: str | None = None,
-    version: int | None = None,
+    version: VersionNumber | None = None,
     kind: str | None = None,
     limit: int | None = Query(None, ge=1, le=10_000),
-    before: int | None = None,
+    before: Seq | None = None,
     newest_first: bool = False,
 ) -> list[Event]:
     return audit.list_events(reg, model, version, kind, limit, before, newest_first)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from mlpipex.domain.models import Page, RegisteredModel
-from mlpipex.server.deps import RegistryDep
+from mlpipex.server.deps import ModelRead, RegistryDep
 from mlpipex.service import models
 
-router = APIRouter(prefix="/api/v1/models", tags=["models"])
+router = APIRouter(prefix="/api/v1/models", tags=["models"], dependencies=[ModelRead])
 
 
 class ModelCreate(BaseModel):

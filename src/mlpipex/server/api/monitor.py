@@ -1,17 +1,19 @@
 """Monitoring routes: /metrics (Prometheus), the prediction log agents post and people read,
-drift per serving version, the HTML report, open alerts."""
+feedback (labels) and live quality, drift per serving version, the HTML report, open alerts."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
+from mlpipex.domain.bounds import Millis, VersionNumber, Window
 from mlpipex.errors import Invalid
-from mlpipex.monitor import alerts, exposition, predictions, serving
+from mlpipex.monitor import alerts, exposition, feedback, predictions, quality, serving
 from mlpipex.server.deps import RegistryDep
+from mlpipex.serving import codec
 
 router = APIRouter(tags=["monitoring"])
 
@@ -34,25 +36,53 @@ def ingest(reg: RegistryDep, body: dict[str, Any] = Body(...)) -> dict[str, int]
 
 @router.get("/api/v1/endpoints/{name}/predictions")
 def read_log(
-    reg: RegistryDep, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
+    reg: RegistryDep,
+    name: str,
+    since_ms: Millis = 0,
+    version: VersionNumber | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> list[dict[str, Any]]:
-    table = predictions.read(reg, name, since_ms, version, min(max(limit, 1), 100_000))
-    rows: list[dict[str, Any]] = table.to_pylist()
-    for r in rows:
-        r["input"], r["output"] = json.loads(r["input"]), json.loads(r["output"])
-    return rows
+    table = predictions.read(reg, name, since_ms, version, limit)
+    return predictions.records(table)
+
+
+@router.post(
+    "/api/v1/endpoints/{name}/feedback",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "array", "items": {}}}},
+        }
+    },
+)
+async def log_feedback(reg: RegistryDep, name: str, request: Request) -> dict[str, Any]:
+    """Labels for logged predictions: [{"request_id", "label"}], up to 10,000 a call. Answers
+    how many were stored and how many ids the prediction log does not know."""
+    # Parsed here with the serving codec (orjson): most of a large batch's time was parsing.
+    body = codec.loads(await request.body())
+    result = await run_in_threadpool(feedback.ingest, reg, name, body)
+    return result.to_dict()
+
+
+@router.get("/api/v1/endpoints/{name}/quality")
+def live_quality(
+    reg: RegistryDep, name: str, version: VersionNumber | None = None, window: str | None = None
+) -> dict[str, Any]:
+    """Per version: labelled predictions in the window and their metrics (value, 95% interval)
+    beside the registered value of the same name."""
+    return quality.measure(reg, name, version, window).to_dict()
 
 
 @router.get("/api/v1/endpoints/{name}/drift")
 def drift(
-    reg: RegistryDep, name: str, version: int | None = None, window: int | None = None
+    reg: RegistryDep, name: str, version: VersionNumber | None = None, window: Window | None = None
 ) -> dict[str, Any]:
     v, result = serving.drift(reg, name, version, window)
     return {"endpoint": name, "version": v, **result.to_dict()}
 
 
 @router.get("/api/v1/endpoints/{name}/report", response_class=HTMLResponse)
-def report(reg: RegistryDep, name: str, since_ms: int = 0) -> HTMLResponse:
+def report(reg: RegistryDep, name: str, since_ms: Millis = 0) -> HTMLResponse:
     return HTMLResponse(serving.report(reg, name, since_ms))
 
 

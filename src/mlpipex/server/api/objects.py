@@ -41,13 +41,21 @@ class _Body:
         self._chunks, self._buf = chunks, b""
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buf) < n:
+        # Joined once per read: appending to one bytes object copied it again per chunk.
+        parts, size = [self._buf], len(self._buf)
+        while n < 0 or size < n:
             try:
-                self._buf += next(self._chunks)
+                chunk = next(self._chunks)
             except StopIteration:
                 break
-        out, self._buf = (self._buf, b"") if n < 0 else (self._buf[:n], self._buf[n:])
-        return out
+            parts.append(chunk)
+            size += len(chunk)
+        data = b"".join(parts)
+        if 0 <= n < len(data):
+            data, self._buf = data[:n], data[n:]
+        else:
+            self._buf = b""
+        return data
 
 
 @router.put("/{digest}")
@@ -69,10 +77,18 @@ def _bridge(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     import anyio.from_thread
 
     async def _next() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
+        # Up to CHUNK per hop between threads: the server receives the body 64 KB at a time,
+        # and one hop per piece cost more than hashing and writing it.
+        parts: list[bytes] = []
+        size = 0
+        while size < CHUNK:
+            try:
+                chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        return b"".join(parts) if parts else None
 
     def gen() -> Iterator[bytes]:
         while (chunk := anyio.from_thread.run(_next)) is not None:

@@ -9,25 +9,27 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from mlpipex.domain.bounds import ByteSize, VersionNumber
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef, ModelVersion, Page, TransitionRequest
-from mlpipex.server.deps import RegistryDep
+from mlpipex.server.deps import ModelRead, RegistryDep
 from mlpipex.service import aliases, lineage, promote, register, versions
 
-router = APIRouter(prefix="/api/v1", tags=["versions"])
+# Every {name} here is a model: ModelRead checks it before any handler.
+router = APIRouter(prefix="/api/v1", tags=["versions"], dependencies=[ModelRead])
 
 
 class FileBody(BaseModel):
     path: str = Field(min_length=1, max_length=1024)
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: int = Field(ge=0)
+    size: ByteSize
 
 
 class DatasetBody(BaseModel):
     name: str = Field(min_length=1, max_length=250)
     uri: str = Field(max_length=4096)
     digest: str = Field(min_length=1, max_length=80)
-    size: int | None = None
+    size: ByteSize | None = None
     stage: str | None = None
 
 
@@ -51,7 +53,7 @@ class TransitionBody(BaseModel):
 
 
 class AliasBody(BaseModel):
-    version: int = Field(ge=1)
+    version: VersionNumber
 
 
 class TagBody(BaseModel):
@@ -110,13 +112,13 @@ def resolve(reg: RegistryDep, ref: str = Query(..., max_length=600)) -> ModelVer
 
 
 @router.get("/models/{name}/versions/{version}")
-def get_version(reg: RegistryDep, name: str, version: int) -> ModelVersion:
+def get_version(reg: RegistryDep, name: str, version: VersionNumber) -> ModelVersion:
     return versions.get_version(reg, f"{name}/{version}")
 
 
 @router.patch("/models/{name}/versions/{version}")
 def update_version(
-    reg: RegistryDep, name: str, version: int, body: DescriptionBody
+    reg: RegistryDep, name: str, version: VersionNumber, body: DescriptionBody
 ) -> ModelVersion:
     return versions.update_description(reg, name, version, body.description)
 
@@ -139,7 +141,9 @@ def _transition(r: promote.TransitionResult) -> JSONResponse:
     "/models/{name}/versions/{version}/transitions",
     responses={202: {"description": "waiting for approvals"}},
 )
-def transition(reg: RegistryDep, name: str, version: int, body: TransitionBody) -> JSONResponse:
+def transition(
+    reg: RegistryDep, name: str, version: VersionNumber, body: TransitionBody
+) -> JSONResponse:
     """Promote: 200 done, 202 pending approvals, 400 naming every failed gate."""
     return _transition(promote.promote(reg, name, version, body.to_stage, body.reason))
 
@@ -148,7 +152,9 @@ def transition(reg: RegistryDep, name: str, version: int, body: TransitionBody) 
     "/models/{name}/versions/{version}/approvals",
     responses={202: {"description": "more approvals needed"}},
 )
-def approve(reg: RegistryDep, name: str, version: int, body: TransitionBody) -> JSONResponse:
+def approve(
+    reg: RegistryDep, name: str, version: VersionNumber, body: TransitionBody
+) -> JSONResponse:
     return _transition(promote.approve(reg, name, version, body.to_stage, body.reason))
 
 
@@ -171,17 +177,19 @@ def delete_alias(reg: RegistryDep, name: str, alias: str) -> Response:
 
 
 @router.put("/models/{name}/versions/{version}/tags/{key}", status_code=204)
-def set_tag(reg: RegistryDep, name: str, version: int, key: str, body: TagBody) -> Response:
+def set_tag(
+    reg: RegistryDep, name: str, version: VersionNumber, key: str, body: TagBody
+) -> Response:
     versions.set_version_tag(reg, name, version, key, body.value)
     return Response(status_code=204)
 
 
 @router.delete("/models/{name}/versions/{version}/tags/{key}", status_code=204)
-def delete_tag(reg: RegistryDep, name: str, version: int, key: str) -> Response:
+def delete_tag(reg: RegistryDep, name: str, version: VersionNumber, key: str) -> Response:
     versions.delete_version_tag(reg, name, version, key)
     return Response(status_code=204)
 
 
 @router.get("/models/{name}/versions/{version}/lineage")
-def get_lineage(reg: RegistryDep, name: str, version: int) -> lineage.Lineage:
+def get_lineage(reg: RegistryDep, name: str, version: VersionNumber) -> lineage.Lineage:
     return lineage.lineage(reg, name, version)

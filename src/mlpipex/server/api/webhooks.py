@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+from mlpipex.domain.bounds import RowId
 from mlpipex.server.deps import RegistryDep
 from mlpipex.service import webhooks
 
@@ -28,16 +31,18 @@ def create(reg: RegistryDep, body: WebhookCreate) -> webhooks.Webhook:
 
 
 @router.delete("/{webhook_id}", status_code=204)
-def delete(reg: RegistryDep, webhook_id: int) -> Response:
+def delete(reg: RegistryDep, webhook_id: RowId) -> Response:
     webhooks.delete(reg, webhook_id)
     return Response(status_code=204)
 
 
 @router.post("/{webhook_id}/test")
-def test(reg: RegistryDep, webhook_id: int) -> dict[str, int]:
+def test(reg: RegistryDep, webhook_id: RowId) -> dict[str, int]:
     return {"status": webhooks.test(reg, webhook_id)}
 
 
 @router.get("/{webhook_id}/deliveries")
-def deliveries(reg: RegistryDep, webhook_id: int, limit: int = 50) -> list[webhooks.Delivery]:
+def deliveries(
+    reg: RegistryDep, webhook_id: RowId, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> list[webhooks.Delivery]:
     return webhooks.deliveries(reg, webhook_id, limit)

@@ -1,5 +1,6 @@
 """The MLflow-compatible API: tracking and registry under /api/2.0/mlflow (and /ajax-api/2.0),
-MLflow 3 logged models, and the artifact proxy /api/2.0/mlflow-artifacts, so the mlflow client
+MLflow 3 logged models and traces (/api/3.0/mlflow/traces, OTLP /v1/traces), and the artifact
+proxy /api/2.0/mlflow-artifacts, so the mlflow client
 and every framework that logs to MLflow work unchanged against MLPipeX."""
 
 from __future__ import annotations
@@ -15,14 +16,22 @@ def routers() -> list[APIRouter]:
         meta,
         models,
         runs,
+        traces,
+        unsupported,
         versions,
     )
 
-    out = [meta.router]
+    out = [meta.router, traces.ingest, artifacts.files]
     for prefix in ("/api/2.0", "/ajax-api/2.0"):
         api = APIRouter(prefix=prefix)
         for module in (experiments, runs, models, versions, logged_models, artifacts):
             # the ajax-api copy serves the same routes; documenting them twice would only repeat
             api.include_router(module.router, include_in_schema=prefix == "/api/2.0")
         out.append(api)
+    # MLflow serves its trace routes under 2.0 (tags, deletes) and 3.0 (the rest) alike
+    for prefix in ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0"):
+        api = APIRouter(prefix=prefix)
+        api.include_router(traces.router, include_in_schema=prefix == "/api/3.0")
+        out.append(api)
+    out.append(unsupported.router)
     return out

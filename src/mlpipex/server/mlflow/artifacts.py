@@ -3,7 +3,12 @@ streamed into the content-addressed store, delete. Paths with '..' or a leading 
 
 from __future__ import annotations
 
+import collections
+import mimetypes
+import posixpath
+import re
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import anyio
 import anyio.from_thread
@@ -13,10 +18,12 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from mlpipex.errors import MLPipeXError
+from mlpipex.objects.store import VerifyingReader
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, file_infos, ok, parse
 from mlpipex.service import mlflow_artifacts
 
 router = APIRouter(prefix="/mlflow-artifacts/artifacts", tags=["mlflow artifacts"])
+files = APIRouter(tags=["mlflow artifacts"])
 CHUNK = 4 * 1024 * 1024
 HOP = 1024 * 1024
 
@@ -34,35 +41,82 @@ def list_artifacts(reg: Reg, args: Payload) -> Response:
 @router.get("/{path:path}")
 def download(reg: Reg, path: str) -> StreamingResponse:
     reader, size = mlflow_artifacts.open_file(reg, path)
+    return file_response(reader, size, path)
+
+
+class RunFile(Args):
+    run_id: str = ""
+    run_uuid: str = ""
+    path: str
+
+
+@files.get("/get-artifact")
+def get_artifact(reg: Reg, args: Payload) -> StreamingResponse:
+    """A run's artifact by run id and path (what MLflow's UI downloads)."""
+    a = parse(RunFile, args)
+    reader, size = mlflow_artifacts.open_run_file(reg, a.run_id or a.run_uuid, a.path)
+    return file_response(reader, size, a.path)
+
+
+# MLflow's own model and project files have no extension but are text
+_TEXT_NAMES = {"mlmodel", "mlproject"}
+_TOKEN = re.compile(r"[\w.+\-]+", re.ASCII)
+
+
+def file_response(reader: VerifyingReader, size: int, path: str) -> StreamingResponse:
+    """The file as a download: its type by extension (never sniffed by the browser, whatever
+    the request's Accept says) and its name as the attachment's file name."""
+    name = posixpath.basename(path)
+    kind = "text/plain" if name.lower() in _TEXT_NAMES else mimetypes.guess_type(name)[0]
 
     def chunks() -> Iterator[bytes]:
         with reader:
             while chunk := reader.read(CHUNK):
                 yield chunk
 
+    # the type is set as a header: as media_type, Starlette would append a charset to text/*
     return StreamingResponse(
         iterate_in_threadpool(chunks()),
-        media_type="application/octet-stream",
-        headers={"Content-Length": str(size)},
+        headers={
+            "Content-Type": kind or "application/octet-stream",
+            "Content-Length": str(size),
+            "Content-Disposition": _disposition(name),
+            "X-Content-Type-Options": "nosniff",
+        },
     )
+
+
+def _disposition(name: str) -> str:
+    """A plain name as is (as MLflow writes it); any other quoted, with its UTF-8 form too."""
+    if _TOKEN.fullmatch(name):
+        return f"attachment; filename={name}"
+    ascii_name = "".join(c if " " <= c < "\x7f" else "_" for c in name)
+    escaped = ascii_name.replace("\\", "\\\\").replace('"', '\\"')
+    return f"attachment; filename=\"{escaped}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.put("/{path:path}")
 async def upload(reg: Reg, path: str, request: Request) -> Response:
     """The body is received on the event loop while a worker thread hashes and stores it."""
     mlflow_artifacts.locate(path)  # refuse a bad path before reading the body
-    send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=8)
+    send, receive = anyio.create_memory_object_stream[list[bytes]](max_buffer_size=8)
 
     async def produce() -> None:
+        # chunks travel as received, grouped so one thread hop carries about HOP bytes; none
+        # is copied: the worker hashes and writes each as it is
         async with send:
-            buf = bytearray()
+            group: list[bytes] = []
+            held = 0
             async for chunk in request.stream():
-                buf += chunk
-                if len(buf) >= HOP:
-                    await send.send(bytes(buf))
-                    buf.clear()
-            if buf:
-                await send.send(bytes(buf))
+                if not chunk:  # an empty read would look like the end to the writer
+                    continue
+                group.append(chunk)
+                held += len(chunk)
+                if held >= HOP:
+                    await send.send(group)
+                    group, held = [], 0
+            if group:
+                await send.send(group)
 
     refused: MLPipeXError | None = None
     async with anyio.create_task_group() as tg:
@@ -85,18 +139,16 @@ def delete(reg: Reg, path: str = "") -> Response:
 
 
 class _Body:
-    """Received chunks as a blocking file-like object, for the object store's hashing writer."""
+    """Received chunks as a blocking stream for the object store's hashing writer: each read
+    returns the next chunk whole (a stream may return fewer bytes than asked), never a copy."""
 
-    def __init__(self, chunks: MemoryObjectReceiveStream[bytes]) -> None:
-        self._chunks, self._buf, self._done = chunks, bytearray(), False
+    def __init__(self, groups: MemoryObjectReceiveStream[list[bytes]]) -> None:
+        self._groups, self._pending, self._done = groups, collections.deque[bytes](), False
 
     def read(self, n: int = -1) -> bytes:
-        while not self._done and (n < 0 or len(self._buf) < n):
+        while not self._pending and not self._done:
             try:
-                self._buf += anyio.from_thread.run(self._chunks.receive)
+                self._pending.extend(anyio.from_thread.run(self._groups.receive))
             except anyio.EndOfStream:
                 self._done = True
-        size = len(self._buf) if n < 0 else min(n, len(self._buf))
-        out = bytes(self._buf[:size])
-        del self._buf[:size]
-        return out
+        return self._pending.popleft() if self._pending else b""

@@ -56,7 +56,7 @@ class Tag(Args):
 @router.post("/create")
 def create(reg: Reg, args: Payload) -> Response:
     a = parse(Create, args)
-    e = compat.create_experiment(reg, a.name, {t.key: t.value for t in a.tags})
+    e = compat.create_experiment(reg, a.name, {t.key: t.value for t in a.tags}, a.artifact_location)
     return ok({"experiment_id": e.id})
 
 
@@ -116,3 +116,20 @@ def delete_tag(reg: Reg, args: Payload) -> Response:
     a = parse(Tag, args)
     compat.delete_experiment_tag(reg, a.experiment_id, a.key)
     return ok()
+
+
+class Datasets(Args):
+    experiment_ids: StrList = []
+
+
+@router.post("/search-datasets")
+def search_datasets(reg: Reg, args: Payload) -> Response:
+    """The datasets the experiments' runs logged (MLflow's UI lists them)."""
+    found = compat.dataset_summaries(reg, parse(Datasets, args).experiment_ids)
+    summaries = []
+    for s in found:
+        item = {"experiment_id": s.experiment_id, "name": s.name, "digest": s.digest}
+        if s.context is not None:
+            item["context"] = s.context
+        summaries.append(item)
+    return ok({"dataset_summaries": summaries})

@@ -5,14 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from mlpipex import __version__
-
 router = APIRouter(tags=["mlflow"])
+
+# The MLflow release whose REST API this server speaks: the mlflow client gates features (logged
+# models, traces) on this answer, so it names MLflow's version, not MLPipeX's (/api/v1/version).
+MLFLOW_API_VERSION = "3.17.2"
 
 
 @router.get("/version")
 def version() -> PlainTextResponse:
-    return PlainTextResponse(__version__)
+    return PlainTextResponse(MLFLOW_API_VERSION)
 
 
 @router.get("/api/3.0/mlflow/server-info")

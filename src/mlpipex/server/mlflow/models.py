@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from mlpipex.domain.bounds import VersionNumber
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
@@ -60,7 +61,7 @@ class Alias(Name):
 
 
 class SetAlias(Alias):
-    version: int
+    version: VersionNumber
 
 
 def _model(reg: Reg, name: str) -> Response:

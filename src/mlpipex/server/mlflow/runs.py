@@ -8,6 +8,7 @@ import json
 from fastapi import APIRouter, Response
 from pydantic import model_validator
 
+from mlpipex.domain.bounds import Int64, Millis
 from mlpipex.errors import Invalid
 from mlpipex.server.mlflow.wire import (
     Args,
@@ -23,7 +24,7 @@ from mlpipex.server.mlflow.wire import (
     run,
     run_info,
 )
-from mlpipex.service import mlflow_artifacts, search, tracking
+from mlpipex.service import mlflow_artifacts, mlflow_metrics, search, tracking
 from mlpipex.service import mlflow_compat as compat
 from mlpipex.service.tracking import Metric
 
@@ -40,7 +41,7 @@ class RunArgs(Args):
     def _one_id(self) -> RunArgs:
         self.run_id = self.run_id or self.run_uuid
         if not self.run_id:
-            raise ValueError("run_id is required")
+            raise ValueError("Missing value for required parameter 'run_id'.")
         return self
 
 
@@ -48,21 +49,21 @@ class Create(Args):
     experiment_id: str = "0"
     user_id: str = ""
     run_name: str = ""
-    start_time: int | None = None
+    start_time: Millis | None = None
     tags: list[KeyValue] = []
 
 
 class Update(RunArgs):
     status: str | None = None
-    end_time: int | None = None
+    end_time: Millis | None = None
     run_name: str | None = None
 
 
 class MetricArgs(Args):
     key: str
     value: float
-    timestamp: int
-    step: int = 0
+    timestamp: Int64
+    step: Int64 = 0
 
 
 class LogMetric(RunArgs, MetricArgs):
@@ -116,7 +117,7 @@ class LogInputs(RunArgs):
 
 class ModelOutput(Args):
     model_id: str
-    step: int = 0
+    step: Int64 = 0
 
 
 class LogOutputs(RunArgs):
@@ -151,7 +152,7 @@ class ListArtifacts(RunArgs):
 def create(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(Create, args)
     tags = {t.key: t.value for t in a.tags}
-    r = compat.create_run(reg, a.experiment_id, a.run_name or None, a.start_time, tags)
+    r = compat.create_run(reg, a.experiment_id, a.run_name or None, a.start_time, tags, a.user_id)
     return ok({"run": run(r, root)})
 
 
@@ -289,6 +290,54 @@ def history(reg: Reg, args: Payload) -> Response:
     if end < len(found):
         body["next_page_token"] = search.encode_page_token(end)
     return ok(body)
+
+
+class HistoryBulk(Args):
+    run_id: StrList = []
+    metric_key: str = ""
+    max_results: int = mlflow_metrics.MAX_VALUES
+
+
+class HistoryInterval(Args):
+    run_ids: StrList = []
+    metric_key: str = ""
+    start_step: int | None = None
+    end_step: int | None = None
+    max_results: int = mlflow_metrics.MAX_INTERVAL_STEPS
+
+
+def _with_runs(found: list[tuple[str, Metric]]) -> Response:
+    return ok(
+        {
+            "metrics": [
+                {
+                    "key": m.key,
+                    "value": number(m.value),
+                    "timestamp": m.timestamp,
+                    "step": m.step,
+                    "run_id": run_id,
+                }
+                for run_id, m in found
+            ]
+        }
+    )
+
+
+@router.get("/metrics/get-history-bulk")
+def history_bulk(reg: Reg, args: Payload) -> Response:
+    """One metric's whole history in many runs (MLflow's UI charts)."""
+    a = parse(HistoryBulk, args)
+    return _with_runs(mlflow_metrics.history_bulk(reg, a.run_id, a.metric_key, a.max_results))
+
+
+@router.get("/metrics/get-history-bulk-interval")
+def history_bulk_interval(reg: Reg, args: Payload) -> Response:
+    """One metric's values at evenly spaced steps in many runs (MLflow's UI charts)."""
+    a = parse(HistoryInterval, args)
+    found = mlflow_metrics.history_bulk_interval(
+        reg, a.run_ids, a.metric_key, a.start_step, a.end_step, a.max_results
+    )
+    return _with_runs(found)
 
 
 @router.get("/artifacts/list")

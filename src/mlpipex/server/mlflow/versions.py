@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from mlpipex.domain.bounds import VersionNumber
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
@@ -35,7 +36,7 @@ class Create(Args):
 
 class Ref(Args):
     name: str
-    version: int
+    version: VersionNumber
 
 
 class Update(Ref):
@@ -87,6 +88,7 @@ def get(reg: Reg, args: Payload) -> Response:
 @router.patch("/update")
 def update(reg: Reg, args: Payload) -> Response:
     a = parse(Update, args)
+    reg.require("editor", a.name)  # a write, even when nothing is sent to change
     if a.description is not None:
         versions.update_description(reg, a.name, a.version, a.description)
     return _version(reg, a.name, a.version)
@@ -134,5 +136,7 @@ def transition(reg: Reg, args: Payload) -> Response:
 def download_uri(reg: Reg, root: Root, args: Payload) -> Response:
     """The version's own files (content-addressed, immutable), served by the artifact proxy."""
     a = parse(Ref, args)
-    v = compat.get_version(reg, a.name, a.version).version
-    return ok({"artifact_uri": f"{root}/{version_dir(v.model, v.version)}"})
+    elsewhere = compat.external_source(reg, a.name, a.version)
+    if elsewhere is not None:  # its files are where its source says, as MLflow answers
+        return ok({"artifact_uri": elsewhere})
+    return ok({"artifact_uri": f"{root}/{version_dir(a.name, a.version)}"})

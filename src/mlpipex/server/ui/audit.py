@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.bounds import INT64_MAX
 from mlpipex.domain.models import Event
 from mlpipex.server.deps import RegistryDep
 from mlpipex.server.ui import render
@@ -54,7 +55,7 @@ def audit_page(
     model: str = Query("", max_length=256),
     kind: str = Query("", max_length=64),
     actor: str = Query("", max_length=256),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=INT64_MAX),
 ) -> HTMLResponse:
     items, next_before = events_page(
         reg, model.strip() or None, kind or None, actor.strip() or None, before

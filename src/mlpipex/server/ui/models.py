@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.bounds import VersionNumber
 from mlpipex.domain.models import TransitionRequest
 from mlpipex.domain.policy import Policy
 from mlpipex.domain.refs import VersionRef
@@ -94,14 +95,18 @@ def model_page(
 
 
 @router.post("/ui/models/{name}/versions/{version}/approve")
-async def approve(request: Request, reg: RegistryDep, name: str, version: int) -> RedirectResponse:
+async def approve(
+    request: Request, reg: RegistryDep, name: str, version: VersionNumber
+) -> RedirectResponse:
     form = await csrf.checked_form(request)
     promote.approve(reg, name, version, form.get("to_stage", ""), form.get("comment", "")[:4096])
     return RedirectResponse(f"/ui/models/{quote(name, safe='')}", status_code=303)
 
 
 @router.get("/ui/models/{name}/versions/{version}", response_class=HTMLResponse)
-def version_page(request: Request, reg: RegistryDep, name: str, version: int) -> HTMLResponse:
+def version_page(
+    request: Request, reg: RegistryDep, name: str, version: VersionNumber
+) -> HTMLResponse:
     v = versions.get_version(reg, VersionRef(name, version=version))
     lin = lineage.lineage(reg, name, version)
     events = audit.list_events(reg, name, version, limit=200, newest_first=True)

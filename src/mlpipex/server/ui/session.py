@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from mlpipex.errors import NotFound, Unauthorized
+from mlpipex.errors import NotFound, Throttled, Unauthorized
 from mlpipex.server.deps import RegistryDep, StateDep
 from mlpipex.server.ui import csrf, render
 from mlpipex.service import access
@@ -48,9 +48,9 @@ def login_form(
     return render.page(request, "login.html", next=_local(next), error="", auth_on=st.settings.auth)
 
 
-def _sign_in(st: StateDep, user: str, password: str) -> tuple[str, int]:
+def _sign_in(st: StateDep, user: str, password: str, client: str | None) -> tuple[str, int]:
     anonymous = Registry(st.store, st.objects, Actor("anonymous", frozenset()), st.policy)
-    who = access.authenticate_password(anonymous, user, password)
+    who = access.authenticate_password(anonymous, user, password, client)
     as_user = Registry(st.store, st.objects, who, st.policy)
     _, secret = access.create_token(as_user, who.name, SESSION_NAME, SESSION_HOURS * 3600 * 1000)
     return secret, SESSION_HOURS * 3600
@@ -65,15 +65,20 @@ async def login(request: Request, st: StateDep) -> Response:
     try:
         # scrypt is slow on purpose: keep it off the event loop
         token, max_age = await run_in_threadpool(
-            _sign_in, st, form.get("user", "")[:256], form.get("password", "")[:1024]
+            _sign_in,
+            st,
+            form.get("user", "")[:256],
+            form.get("password", "")[:1024],
+            request.client.host if request.client else None,
         )
-    except Unauthorized:
+    except Unauthorized as exc:
+        throttled = isinstance(exc, Throttled)
         return render.page(
             request,
             "login.html",
-            status_code=401,
+            status_code=429 if throttled else 401,
             next=target,
-            error="Wrong user name or password.",
+            error=exc.message.capitalize() + "." if throttled else "Wrong user name or password.",
             auth_on=True,
         )
     response = RedirectResponse(target, status_code=303)

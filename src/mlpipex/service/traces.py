@@ -1,0 +1,259 @@
+"""MLflow 3 traces over the database: spans ingested as they end (OTLP), the trace's info when
+its root ends, search by MLflow's trace filter, tags, links to runs, deletes, assessments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from mlpipex.domain.models import Page
+from mlpipex.domain.traces import (
+    ARTIFACT_LOCATION,
+    SPANS_LOCATION,
+    TRACKING_STORE,
+    Assessment,
+    Span,
+    Trace,
+    TraceInfo,
+)
+from mlpipex.errors import Invalid, NotFound
+from mlpipex.service import search
+from mlpipex.service.context import Registry
+from mlpipex.service.mlflow_compat import ensure_default, experiment_id, order_terms, paged
+from mlpipex.store import schema_traces as tt
+from mlpipex.store import traces as store
+from mlpipex.store import tracking as runs_store
+
+MAX_RESULTS = 1000
+MAX_IDS = 1000
+T = tt.traces.c
+
+GRAMMAR = search.Grammar(
+    entities={
+        "tag": "tags",
+        "tags": "tags",
+        "metadata": "metadata",
+        "request_metadata": "metadata",
+        "trace": "attributes",
+        "attribute": "attributes",
+        "attributes": "attributes",
+    },
+    numeric_entities=frozenset(),
+    numeric_keys=frozenset(
+        ("attributes", k) for k in ("timestamp_ms", "timestamp", "execution_time_ms")
+    ),
+)
+_STRINGS: dict[str, sa.ColumnElement[Any]] = {
+    "status": T.state,
+    "state": T.state,
+    "run_id": T.run_id,
+    "trace_id": T.id,
+    "request_id": T.id,
+    "client_request_id": T.client_request_id,
+}
+_NUMBERS: dict[str, sa.ColumnElement[Any]] = {
+    "timestamp_ms": T.request_time,
+    "timestamp": T.request_time,
+    "execution_time_ms": T.execution_duration,
+}
+TRACE_NAME = "mlflow.traceName"
+
+
+def _experiment(conn: sa.Connection, eid: str) -> int:
+    key = experiment_id(eid)
+    if runs_store.experiment_row(conn, id=key) is None:
+        raise NotFound(f"experiment {eid!r} does not exist")
+    return key
+
+
+def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:
+    """Store spans as they end; a trace whose info has not arrived yet is started for them."""
+    reg.require("editor")
+    if not spans:
+        return
+    ensure_default(reg)
+    with reg.store.write() as conn:
+        key = _experiment(conn, eid)
+        for trace_id in dict.fromkeys(s.trace_id for s in spans):
+            first = min(s.start_ns for s in spans if s.trace_id == trace_id)
+            store.ensure_trace(conn, trace_id, key, first // 1_000_000)
+        store.put_spans(conn, spans)
+
+
+def start_trace(reg: Registry, info: TraceInfo, artifact_location: str) -> TraceInfo:
+    """Record a trace's info (MLflow's StartTraceV3, sent when the trace ends). Its spans are
+    kept here, which the tag says, so the client does not upload them as an artifact."""
+    reg.require("editor")
+    ensure_default(reg)
+    tags = {**info.tags, SPANS_LOCATION: TRACKING_STORE, ARTIFACT_LOCATION: artifact_location}
+    info = replace(info, tags=tags)
+    with reg.store.write() as conn:
+        store.put_trace(conn, info, _experiment(conn, info.experiment_id))
+    return get_info(reg, info.trace_id)
+
+
+def _require(conn: sa.Connection, trace_id: str) -> sa.Row[Any]:
+    row = store.trace_row(conn, trace_id)
+    if row is None:
+        raise NotFound(f"Trace with ID {trace_id} is not found.")
+    return row
+
+
+def get_info(reg: Registry, trace_id: str) -> TraceInfo:
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        return store.to_infos(conn, [_require(conn, trace_id)])[0]
+
+
+def get_traces(reg: Registry, trace_ids: Sequence[str]) -> list[Trace]:
+    """The traces found among trace_ids (in that order), with their spans."""
+    reg.require("viewer")
+    if len(trace_ids) > MAX_IDS:
+        raise Invalid(f"at most {MAX_IDS} trace ids at a time, got {len(trace_ids)}")
+    with reg.store.read() as conn:
+        rows = store.search(conn, [T.id.in_(list(trace_ids))], [], MAX_IDS, 0)
+        infos = {i.trace_id: i for i in store.to_infos(conn, rows)}
+        spans = store.spans_of(conn, list(infos))
+    return [Trace(infos[t], tuple(spans.get(t, []))) for t in trace_ids if t in infos]
+
+
+def get_trace(reg: Registry, trace_id: str) -> Trace:
+    found = get_traces(reg, [trace_id])
+    if not found:
+        raise NotFound(f"Trace with ID {trace_id} is not found.")
+    return found[0]
+
+
+def search_traces(
+    reg: Registry,
+    experiment_ids: Sequence[str],
+    filter: str | None,
+    order_by: Sequence[str],
+    max_results: int,
+    page_token: str | None,
+) -> Page[TraceInfo]:
+    reg.require("viewer")
+    search.check_max_results(max_results, MAX_RESULTS)
+    if not experiment_ids:
+        raise Invalid("search_traces needs at least one experiment id")
+    conds: list[sa.ColumnElement[bool]] = [
+        T.experiment_id.in_([experiment_id(e) for e in experiment_ids])
+    ]
+    conds += conditions(filter, reg.store.dialect)
+    order = order_terms(order_by, {**_NUMBERS, "status": T.state}) or [T.request_time.desc()]
+    offset = search.decode_page_token(page_token)
+    with reg.store.read() as conn:
+        rows = store.search(conn, conds, order, max_results + 1, offset)
+        infos = store.to_infos(conn, rows[:max_results])
+    return paged(infos, len(rows) > max_results, offset)
+
+
+def conditions(text: str | None, dialect: str) -> list[sa.ColumnElement[bool]]:
+    """tags.KEY, metadata.KEY, and the trace's status, run_id, ids, name, timestamp_ms and
+    execution_time_ms (bare, or prefixed trace. or attributes.)."""
+    out: list[sa.ColumnElement[bool]] = []
+    for c in search.parse_filter(text, "trace filter", GRAMMAR):
+        key = c.key.lower()
+        if c.entity == "attributes" and key in _NUMBERS:
+            out.append(search._numeric_cmp(_NUMBERS[key], c.op, c.value))
+        elif c.entity == "attributes" and key in _STRINGS:
+            out.append(search._string_cmp(_STRINGS[key], c.op, c.value, dialect))
+        elif c.entity in ("tags", "metadata") or (c.entity, key) == ("attributes", "name"):
+            kv = tt.trace_metadata if c.entity == "metadata" else tt.trace_tags
+            name = TRACE_NAME if c.entity == "attributes" else c.key
+            cmp = search._string_cmp(kv.c.value, c.op, c.value, dialect)
+            out.append(T.id.in_(sa.select(kv.c.trace_id).where(kv.c.key == name, cmp)))
+        else:
+            raise Invalid(
+                f"invalid trace filter: {c.entity}.{c.key} is not searchable",
+                hint="filter by tags.KEY, metadata.KEY, trace.status, trace.run_id, "
+                "trace.timestamp_ms or trace.execution_time_ms",
+            )
+    return out
+
+
+def delete_traces(
+    reg: Registry,
+    eid: str,
+    max_timestamp_ms: int | None,
+    max_traces: int | None,
+    trace_ids: Sequence[str],
+) -> int:
+    """MLflow's DeleteTraces: by ids, or the oldest (up to max_traces) before a time."""
+    reg.require("editor")
+    if bool(trace_ids) == (max_timestamp_ms is not None):
+        raise Invalid("give either trace ids or max_timestamp_millis, not both")
+    if len(trace_ids) > MAX_IDS:
+        raise Invalid(f"at most {MAX_IDS} trace ids at a time, got {len(trace_ids)}")
+    limit = max_traces if max_traces is not None else MAX_IDS * 1000
+    if limit < 1:
+        raise Invalid(f"max_traces must be positive, got {limit}")
+    conds: list[sa.ColumnElement[bool]] = [T.experiment_id == experiment_id(eid)]
+    if trace_ids:
+        conds.append(T.id.in_(list(trace_ids)))
+    else:
+        conds.append(T.request_time <= max_timestamp_ms)
+    with reg.store.write() as conn:
+        return store.delete_traces(conn, conds, limit)
+
+
+def set_tag(reg: Registry, trace_id: str, key: str, value: str) -> None:
+    reg.require("editor")
+    if not key or len(key) > 250:
+        raise Invalid("a trace tag key is 1 to 250 characters")
+    with reg.store.write() as conn:
+        _require(conn, trace_id)
+        store.put_pairs(conn, tt.trace_tags, trace_id, {key: value})
+
+
+def delete_tag(reg: Registry, trace_id: str, key: str) -> None:
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require(conn, trace_id)
+        if not store.delete_tag(conn, trace_id, key):
+            raise NotFound(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+
+
+def link_to_run(reg: Registry, trace_ids: Sequence[str], run_id: str) -> None:
+    reg.require("editor")
+    if len(trace_ids) > MAX_IDS:
+        raise Invalid(f"at most {MAX_IDS} trace ids at a time, got {len(trace_ids)}")
+    with reg.store.write() as conn:
+        if runs_store.run_row(conn, run_id) is None:
+            raise NotFound(f"run {run_id!r} does not exist")
+        store.link_run(conn, trace_ids, run_id)
+
+
+# -- assessments ---------------------------------------------------------------------------
+
+
+def new_assessment_id() -> str:
+    return f"a-{uuid.uuid4().hex}"
+
+
+def put_assessment(reg: Registry, a: Assessment) -> Assessment:
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require(conn, a.trace_id)
+        store.put_assessment(conn, a, reg.clock())
+    return a
+
+
+def get_assessment(reg: Registry, trace_id: str, assessment_id: str) -> Assessment:
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        found = store.assessment(conn, trace_id, assessment_id)
+    if found is None:
+        raise NotFound(f"Assessment with ID '{assessment_id}' not found for trace '{trace_id}'")
+    return found
+
+
+def delete_assessment(reg: Registry, trace_id: str, assessment_id: str) -> None:
+    reg.require("editor")
+    with reg.store.write() as conn:
+        if not store.delete_assessment(conn, trace_id, assessment_id):
+            raise NotFound(f"Assessment with ID '{assessment_id}' not found for trace '{trace_id}'")

@@ -1,0 +1,46 @@
+"""The root command: `--version`, and commands that import only what they run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mlpipex import __version__
+from tests.conftest import CliResult
+
+_PROBE = """
+import sys
+from mlpipex.cli.main import main
+code = main(sys.argv[1:])
+heavy = ("httpx", "fsspec", "sqlalchemy", "fastapi", "mlpipex.cli.quickstart", "mlpipex.server")
+print(code, *sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+def _loaded(cwd: Path, *args: str) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return out.strip().splitlines()[-1].split()
+
+
+def test_version(cli: Callable[..., CliResult]) -> None:
+    r = cli("--version")
+    assert (r.code, r.out) == (0, f"mlpipex {__version__}\n")
+
+
+def test_light_commands_leave_heavy_modules_unloaded(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "mlpipex.yaml").write_text("stages:\n  a:\n    cmd: echo hi\n")
+    assert _loaded(tmp_path, "--version") == ["0"]
+    assert _loaded(tmp_path, "data", "status") == ["0"]
+    assert _loaded(tmp_path, "repro", "--dry")[0] == "0"
+    # a registry command needs the database layer, and still not the server, httpx or fsspec
+    assert _loaded(tmp_path, "--uri", str(tmp_path / "r"), "models", "list") == ["0", "sqlalchemy"]

@@ -1,0 +1,53 @@
+"""The ajax-api routes MLflow's UI charts with: metric histories of many runs at once."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from mlflow import MlflowClient
+from mlflow.entities import Dataset, DatasetInput, InputTag
+
+from tests.server.mlflow.conftest import unique
+
+pytestmark = pytest.mark.slow
+
+
+def test_metric_history_of_many_runs_whole_and_sampled(client: MlflowClient, tracking: str) -> None:
+    eid = client.create_experiment(unique("charts"))
+    runs = sorted(client.create_run(eid).info.run_id for _ in range(2))
+    for n, run_id in enumerate(runs):
+        for step in range(10):
+            client.log_metric(run_id, "loss", step + n, timestamp=1, step=step)
+    url = f"{tracking}/ajax-api/2.0/mlflow/metrics"
+    whole = httpx.get(f"{url}/get-history-bulk", params={"run_id": runs, "metric_key": "loss"})
+    got = [(m["run_id"], m["step"], m["value"]) for m in whole.json()["metrics"]]
+    assert got == [(r, s, float(s + n)) for n, r in enumerate(runs) for s in range(10)]
+
+    params = {"run_ids": runs[:1], "metric_key": "loss", "max_results": 5}
+    sampled = httpx.get(f"{url}/get-history-bulk-interval", params=params).json()["metrics"]
+    assert [m["step"] for m in sampled] == [0, 2, 4, 6, 8, 9]
+
+    too_many = httpx.get(
+        f"{url}/get-history-bulk",
+        params={"run_id": [f"r{i}" for i in range(101)], "metric_key": "k"},
+    )
+    assert too_many.status_code == 400 and "more than 100 run_ids" in too_many.json()["message"]
+    half = httpx.get(f"{url}/get-history-bulk-interval", params={**params, "start_step": 1}).json()[
+        "message"
+    ]
+    assert half == "If either start step or end step are specified, both must be specified."
+
+
+def test_search_datasets_lists_what_the_experiments_runs_logged(
+    client: MlflowClient, tracking: str
+) -> None:
+    eid = client.create_experiment(unique("datasets"))
+    run_id = client.create_run(eid).info.run_id
+    ds = Dataset(name="train", digest="d1", source_type="local", source="{}")
+    client.log_inputs(run_id, [DatasetInput(ds, [InputTag("mlflow.data.context", "training")])])
+    url = f"{tracking}/ajax-api/2.0/mlflow/experiments/search-datasets"
+    found = httpx.post(url, json={"experiment_ids": [eid]}).json()["dataset_summaries"]
+    assert found == [{"experiment_id": eid, "name": "train", "digest": "d1", "context": "training"}]
+    refused = httpx.post(url, json={"experiment_ids": []})
+    assert refused.status_code == 400
+    assert "must specify at least one experiment_id" in refused.json()["message"]

@@ -1,0 +1,47 @@
+"""Reading a version by its names: everything it carries, in two statements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from mlpipex.client import Client
+from mlpipex.errors import NotFound
+from mlpipex.service import versions
+
+
+@pytest.mark.direct
+def test_lookup_by_alias_is_two_statements_with_everything(
+    client: Client, make_version: Callable[..., int]
+) -> None:
+    make_version()
+    v = make_version(tags={"team": "risk"})
+    client.set_alias("fraud", "champion", v)
+    client.set_alias("fraud", "best", v)
+    reg = client.registry
+    captured: list[str] = []
+    sa.event.listen(
+        reg.store.engine, "before_cursor_execute", lambda c, cur, stmt, *a: captured.append(stmt)
+    )
+    got = versions.get_version(reg, "fraud@champion")
+    queries = [s for s in captured if s.lstrip().upper().startswith("SELECT")]
+    assert len(queries) == 2, queries
+    assert got.version == v and got.aliases == ("best", "champion")
+    assert got.metrics == {"auc": 0.9} and got.tags == {"team": "risk"}
+    assert [d.name for d in got.datasets] == ["train"] and len(got.files) == 1
+    assert got == versions.get_version(reg, f"fraud/{v}")
+
+
+@pytest.mark.direct
+def test_missing_parts_are_named(client: Client, make_version: Callable[..., int]) -> None:
+    make_version()
+    reg = client.registry
+    for ref, message in [
+        ("nope@x", "model 'nope' does not exist"),
+        ("fraud@x", "model 'fraud' has no alias 'x'"),
+        ("fraud/9", "version fraud/9 does not exist"),
+    ]:
+        with pytest.raises(NotFound, match=message):
+            versions.get_version(reg, ref)
