@@ -250,6 +250,18 @@ def test_import_without_data_records_external_versions(local: Client, gto_repo: 
     assert local.verify_audit().ok
 
 
+def test_policy_without_files_keeps_external_versions_promotable(
+    local: Client, gto_repo: Path
+) -> None:
+    off = {"commit": False, "dataset": False, "metrics": False, "files": False}
+    local.create_model("churn", policy={"require": off})
+    report = local.import_gto(gto_repo, data=False)
+    assert "churn/1" not in report.missing and "old/1" in report.missing
+    assert local.promote("churn", 1, "Production").status == "done"
+    with pytest.raises(Invalid, match="external reference"):
+        local.load_model("models:/churn/1")
+
+
 def test_refused_through_a_server(server: tuple[str, str, str], gto_repo: Path) -> None:
     url, db, objects = server
     _reset(db)

@@ -276,7 +276,8 @@ def _register(
     if manifest is None:
         manifest = Manifest.of(())
         tags[EXTERNAL_TAG] = v.external
-        missing.insert(0, f"files (only referenced: {v.external}; import again with the data)")
+        if policy.require.files:  # off, an external reference is enough (never deployed)
+            missing.insert(0, f"files (only referenced: {v.external}; import again with the data)")
     if missing:
         tags[MISSING_TAG] = _lacks(missing)
     n = registry.allocate_version(conn, model_id)
