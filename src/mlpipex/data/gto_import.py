@@ -117,7 +117,10 @@ def _version(
     where = f"{store.url or 'DVC'}#md5:{out.md5}"
     path = None
     if version not in store.skip:
-        path = store.materialize(out.md5, dest / version / Path(ann.path).name)
+        name = Path(ann.path).name  # dvc.yaml is untrusted: never "..", never a folder path
+        path = store.materialize(
+            out.md5, dest / version / (name if name not in ("", "..") else "model")
+        )
     return GtoVersion(
         version,
         e.commit,
