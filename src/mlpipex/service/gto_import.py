@@ -32,6 +32,7 @@ from mlpipex.domain.refs import check_alias, check_model_name
 from mlpipex.errors import Invalid
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service.context import Registry
+from mlpipex.service.models import check_tag
 from mlpipex.store import events, registry
 
 IMPORTED = "gto"
@@ -100,6 +101,8 @@ def import_gto(reg: Registry, models: list[GtoModel]) -> ImportReport:
     report = ImportReport()
     for m in models:
         check_model_name(m.name)
+        for label in m.labels:
+            check_tag(f"gto.label.{label}", "true")
         _import_model(reg, m, report)
     return report
 
