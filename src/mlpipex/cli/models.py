@@ -103,3 +103,33 @@ def set_policy(
     out.print(
         f"policy of {name} set" + (" to the registry default" if default else f" from {policy}")
     )
+
+
+@app.command("import-gto")
+def import_gto(
+    ctx: typer.Context,
+    repo: Path = typer.Option(Path("."), "--repo", help="The git repository GTO's tags are in."),
+    no_data: bool = typer.Option(
+        False, "--no-data", help="Record the versions' files as external (DVC md5), unfetched."
+    ),
+    remote: str | None = typer.Option(None, "--remote", help="DVC remote (default: DVC's)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Import GTO's registry (dvc.yaml artifacts and git tags) into this registry (admins only).
+
+    Each model artifact becomes a registered model; each `name@vX.Y.Z` a version at its commit
+    (tag gto.version, alias vX.Y.Z); stage tags, deregistrations and deprecations are replayed
+    with GTO's tagger and date, marked imported. Running it again imports only new tags. Not
+    through a server: point --uri at the registry's database."""
+    report = client(ctx).import_gto(repo, data=not no_data, remote=remote)
+    if as_json:
+        out.print_json(render.to_json(report))
+        return
+    for name in report.created:
+        out.print(f"created model {name}")
+    for name, gto_version, n in report.versions:
+        out.print(f"{name}/{n}  {gto_version}")
+    out.print(f"{len(report.versions)} version(s), {report.moves} stage move(s) imported")
+    for ref, missing in report.missing.items():
+        lacks = ", ".join(m.split(" (")[0] for m in missing)
+        out.print(f"{ref} cannot be promoted until completed; it lacks: {lacks}")

@@ -7,6 +7,7 @@ on the caller's side; the service layer then records the result.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from mlpipex.service import (
     aliases,
     audit,
     endpoints,
+    gto_import,
     lineage,
     maintenance,
     models,
@@ -299,6 +301,20 @@ class Client(TrackingMethods, ModelMethods):
 
     def verify_audit(self) -> audit.ChainReport:
         return audit.verify_chain(self._registry())
+
+    def import_gto(
+        self, repo: Path, *, data: bool = True, remote: str | None = None
+    ) -> gto_import.ImportReport:
+        """GTO's registry in the git repository at repo, written into this registry; the
+        versions' bytes fetched from the DVC cache or remote unless ``data`` is off."""
+        from mlpipex.data.gto_import import read_models
+
+        reg = self._registry(True)
+        reg.require("admin")
+        with tempfile.TemporaryDirectory(prefix="mlpipex-gto-") as tmp:
+            return gto_import.import_gto(
+                reg, read_models(repo, Path(tmp), data=data, remote=remote)
+            )
 
     def fsck(self) -> maintenance.FsckReport:
         return maintenance.fsck(self._registry())

@@ -19,12 +19,13 @@ from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
-from mlpipex.errors import NotFound
+from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects.hashing import Progress
 from mlpipex.objects.manifest import hash_tree, list_files
 from mlpipex.service import access, webhooks
 from mlpipex.service.audit import ChainReport
 from mlpipex.service.gitinfo import detect_commit
+from mlpipex.service.gto_import import ImportReport
 from mlpipex.service.lineage import Lineage, StageChange
 from mlpipex.service.maintenance import FsckReport, GcReport
 from mlpipex.service.promote import TransitionResult
@@ -257,6 +258,17 @@ class RemoteClient(RemoteTrackingMethods, Client):
 
     def verify_audit(self) -> ChainReport:
         return ChainReport(**self.http.call("GET", "/api/v1/events/verify"))
+
+    def import_gto(
+        self, repo: Path, *, data: bool = True, remote: str | None = None
+    ) -> ImportReport:
+        # The import writes history (GTO's taggers and dates, moves past gates): an admin runs
+        # it against the registry's database, not through a server's API.
+        raise Invalid(
+            "models import-gto does not run through a server",
+            hint="run it with --uri (or MLPIPEX_URI) set to the registry's database "
+            "(postgresql://... or the .mlpipex folder) and its objects",
+        )
 
     def fsck(self) -> FsckReport:
         return FsckReport(**self.http.call("POST", "/api/v1/admin/fsck"))

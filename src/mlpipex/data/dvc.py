@@ -68,7 +68,7 @@ class _Source:
 
     def store(self, md5: str, fallback: str, advance: Advance | None = None) -> tuple[str, int]:
         """Put the content DVC names md5 in the cache; its blake3 and size."""
-        src = _dvc_cache_path(self.ws, md5)
+        src = dvc_cache_path(self.ws, md5)
         if src is None and os.path.exists(fallback):
             got, b3, size = _hashes(fallback)
             if got == md5:
@@ -101,7 +101,7 @@ class _Source:
 
     def listing(self, md5: str) -> list[dict[str, Any]]:
         """A directory's DVC listing (relpath and md5 of each file), checked."""
-        path = _dvc_cache_path(self.ws, md5 + ".dir")
+        path = dvc_cache_path(self.ws, md5 + ".dir")
         if path is not None:
             with open(path, "rb") as f:
                 data = f.read()
@@ -189,7 +189,7 @@ def resolve_pointers(
     return result
 
 
-def _dvc_cache_path(ws: Workspace, md5: str) -> str | None:
+def dvc_cache_path(ws: Workspace, md5: str) -> str | None:
     for layout in (ws.root / ".dvc/cache/files/md5", ws.root / ".dvc/cache"):
         path = layout / md5[:2] / md5[2:]
         if path.exists():

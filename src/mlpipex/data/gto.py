@@ -135,6 +135,17 @@ def _key(v: VersionState) -> tuple[int, int, int, int, str]:
     return (int(m["major"]), int(m["minor"]), int(m["patch"]), 0 if pre else 1, pre)
 
 
+def semver_order(version: str) -> tuple[int, tuple[Any, ...]]:
+    """Semver precedence (a pre-release before its release, numeric identifiers as numbers);
+    commit-named versions after every semver."""
+    m = _TAG_VERSION.match(version)
+    if m is None:
+        return (1, (version,))
+    pre = m["pre"] or ""
+    ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".") if p)
+    return (0, (int(m["major"]), int(m["minor"]), int(m["patch"]), 0 if pre else 1, ids))
+
+
 def _name(v: VersionState) -> str:
     return v.version
 

@@ -31,6 +31,9 @@ class Stage(StrEnum):
 
 
 DEFAULT_STAGES = [s.value for s in Stage]
+# A version recorded without all its policy asks for (imported from GTO, say) carries what it
+# lacks in this tag; it cannot move to another stage until completed.
+MISSING_TAG = "mlpipex.missing"
 _CMP: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     ">": operator.gt,
@@ -205,6 +208,8 @@ def failed_gates(
 ) -> list[str]:
     """Every gate the transition of version into to_stage fails, with the values measured."""
     failed = []
+    if version.tags.get(MISSING_TAG):
+        failed.append(f"complete: the version lacks {version.tags[MISSING_TAG]}")
     for metric, expr in (policy._for(policy.gates, to_stage) or {}).items():
         m = _GATE.fullmatch(expr)
         assert m is not None

@@ -9,7 +9,7 @@ from mlpipex.errors import Invalid
 
 # Checked with fullmatch: "$" alone would let a trailing newline through. No trailing space either.
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.\- ]{0,254}[A-Za-z0-9_.\-])?")
-_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,255}")
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,255}")  # dots: GTO's v1.2.0
 _RESERVED_ALIAS = re.compile(r"latest|v\d+", re.IGNORECASE)
 
 
@@ -53,7 +53,8 @@ def check_label(what: str, name: str, limit: int = 256) -> str:
 def check_alias(alias: str) -> str:
     if not _ALIAS.fullmatch(alias or ""):
         raise Invalid(
-            f"invalid alias {alias!r}", hint="use letters, digits, _ and -, starting with a letter"
+            f"invalid alias {alias!r}",
+            hint="use letters, digits, _ . and -, starting with a letter",
         )
     if _RESERVED_ALIAS.fullmatch(alias):
         raise Invalid(f"alias {alias!r} is reserved ('latest' and v<digits> are, as in MLflow)")

@@ -236,6 +236,11 @@ def insert_version(
                 for d in datasets
             ],
         )
+    insert_files(conn, vid, files)
+    return vid
+
+
+def insert_files(conn: Connection, vid: int, files: Sequence[FileEntry]) -> None:
     if files:
         conn.execute(
             sa.insert(t.version_files),
@@ -244,7 +249,6 @@ def insert_version(
                 for f in files
             ],
         )
-    return vid
 
 
 _VERSION_COLS = (t.versions, t.models.c.name.label("model_name"))
