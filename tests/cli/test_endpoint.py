@@ -56,6 +56,7 @@ def test_apply_status_list_and_rollback(
         "max_error_rate": 0.01,
         "max_p99_latency_ms": 200.0,
         "min_requests": 50,
+        "quality_wait": "5m",  # how long a step would wait for labels under min_quality
     }
 
     listed = cli("endpoint", "list", env=backend.env())

@@ -176,20 +176,26 @@ def test_a_canary_below_min_quality_is_rolled_back(stack: Stack) -> None:
     )
     stack.wait(lambda: _answers(stack, f"m/{v1}"))
     c.promote("m", v2, "Production")
-    stack.wait(lambda: any(t["version"] == v2 for t in remote.endpoint_status("ep")["traffic"]))
+    stack.wait(lambda: any(t.version == v2 for t in remote.endpoint_status("ep").traffic))
     rng = np.random.default_rng(1)
     deadline = time.monotonic() + 90
     # Traffic, then its labels as they would come in, until the controller has judged.
-    while remote.endpoint_status("ep")["deployment"]["state"] == "progressing":
+    while _state(remote) == "progressing":
         assert time.monotonic() < deadline, "the canary was never judged"
         sent = send(stack, rng.normal(0, 1, 60), f"c{time.monotonic_ns()}")
         logged(remote, set(sent), timeout=5)
         remote.log_feedback(
             "ep", [{"request_id": rid, "label": int(x > 0)} for rid, (x, _) in sent.items()]
         )
-    d = remote.endpoint_status("ep")["deployment"]
-    assert d["state"] == "rolled_back" and "accuracy" in d["reason"], d
-    assert d["analysis"][-1]["quality"]["labelled"] >= 40
+    d = remote.endpoint_status("ep").deployment
+    assert d is not None and d.state == "rolled_back" and "accuracy" in d.reason, d
+    judged = d.analysis[-1].quality
+    assert judged is not None and int(judged["labelled"]) >= 40
     assert c.get_version("m:production").version == v1
     (event,) = remote.events(kind="rollback")
     assert event.version == v2 and "min_quality" in event.reason
+
+
+def _state(remote: Client) -> str | None:
+    d = remote.endpoint_status("ep").deployment
+    return None if d is None else d.state

@@ -280,9 +280,10 @@ def test_a_canary_below_min_quality_is_rolled_back(canary: Client) -> None:
     _served(canary, 2, 100)
     reg.clock = lambda: start + 11_000
     rollout.advance(reg, None, quality.live_quality(reg))
-    d = canary.endpoint_status("fraud-ep")["deployment"]
-    assert d["state"] == "rolled_back" and "accuracy" in d["reason"], d
-    assert d["analysis"][-1]["quality"]["labelled"] == ROWS
+    d = canary.endpoint_status("fraud-ep").deployment
+    assert d is not None and d.state == "rolled_back" and "accuracy" in d.reason, d
+    judged = d.analysis[-1].quality
+    assert judged is not None and judged["labelled"] == ROWS
     assert canary.get_version("fraud:production").version == 1
 
 
@@ -293,11 +294,12 @@ def test_a_canary_waits_for_labels_then_goes_on(canary: Client) -> None:
     live = quality.live_quality(reg)
     reg.clock = lambda: start + 11_000
     assert rollout.advance(reg, None, live) == 0  # waiting for labels
-    assert canary.endpoint_status("fraud-ep")["deployment"]["step"] == 0
+    waiting = canary.endpoint_status("fraud-ep").deployment
+    assert waiting is not None and waiting.step == 0
     reg.clock = lambda: start + 72_000  # past interval + quality_wait
     assert rollout.advance(reg, None, live) == 1
-    d = canary.endpoint_status("fraud-ep")["deployment"]
-    assert d["state"] == "progressing" and d["step"] == 1
+    d = canary.endpoint_status("fraud-ep").deployment
+    assert d is not None and d.state == "progressing" and d.step == 1
     assert d["analysis"][-1]["quality"]["verdict"] == "not enough labels"
 
 

@@ -41,6 +41,9 @@ READS_BY_POST = {
     ("post", "/api/2.0/mlflow/runs/search"),
     ("post", "/api/2.0/mlflow/logged-models/search"),
     ("post", "/api/2.0/mlflow/registered-models/get-latest-versions"),
+    ("post", "/api/2.0/mlflow/experiments/search-datasets"),
+    ("post", "/api/3.0/mlflow/traces/search"),
+    ("post", "/api/3.0/mlflow/traces/batchGetInfos"),
 }
 # Bodies the generic filler cannot guess: a strict spec replaces it, typed fields are merged in.
 BODIES: dict[tuple[str, str], dict[str, object]] = {
@@ -102,6 +105,8 @@ def world(tmp_path: Path) -> Iterator[World]:
         "run_id": run.id,
         "experiment_id": run.experiment_id,
         "model_id": "m-0",
+        "trace_id": "tr-0",
+        "assessment_id": "a-0",
         "token_id": token.id,
         "webhook_id": "1",
         "path": "model/m.bin",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -81,6 +81,22 @@ def model_read_check(request: Request, reg: Annotated[Registry, Depends(registry
 
 
 ModelRead = Depends(model_read_check)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def global_role(*reads_by_post: str) -> Any:
+    """For routes with no per-model grants (traces, experiment-wide reads): viewer to read,
+    editor to write, checked before the body is parsed so a refusal tells nothing of the
+    request's shape. ``reads_by_post``: path endings of searches sent as POST."""
+
+    def check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
+        path = getattr(request.scope.get("route"), "path", request.url.path)
+        read = request.method in _SAFE_METHODS or path.endswith(reads_by_post)
+        reg.require("viewer" if read else "editor")
+
+    return Depends(check)
+
+
 StateDep = Annotated[ServerState, Depends(state)]
 ActorDep = Annotated[Actor, Depends(actor)]
 RegistryDep = Annotated[Registry, Depends(registry)]

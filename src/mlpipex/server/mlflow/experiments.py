@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from mlpipex.server.deps import global_role
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
@@ -122,7 +123,7 @@ class Datasets(Args):
     experiment_ids: StrList = []
 
 
-@router.post("/search-datasets")
+@router.post("/search-datasets", dependencies=[global_role("/search-datasets")])
 def search_datasets(reg: Reg, args: Payload) -> Response:
     """The datasets the experiments' runs logged (MLflow's UI lists them)."""
     found = compat.dataset_summaries(reg, parse(Datasets, args).experiment_ids)

@@ -10,6 +10,7 @@ from pydantic import model_validator
 
 from mlpipex.domain.bounds import Int64, Millis
 from mlpipex.errors import Invalid
+from mlpipex.server.deps import global_role
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
@@ -330,7 +331,7 @@ def history_bulk(reg: Reg, args: Payload) -> Response:
     return _with_runs(mlflow_metrics.history_bulk(reg, a.run_id, a.metric_key, a.max_results))
 
 
-@router.get("/metrics/get-history-bulk-interval")
+@router.get("/metrics/get-history-bulk-interval", dependencies=[global_role()])
 def history_bulk_interval(reg: Reg, args: Payload) -> Response:
     """One metric's values at evenly spaced steps in many runs (MLflow's UI charts)."""
     a = parse(HistoryInterval, args)

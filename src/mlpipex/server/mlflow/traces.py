@@ -13,13 +13,18 @@ from fastapi import APIRouter, Request, Response
 
 from mlpipex.domain.traces import Assessment, Trace, TraceInfo, TraceState
 from mlpipex.errors import Invalid
+from mlpipex.server.deps import global_role
 from mlpipex.server.mlflow import otlp
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, Root, StrList, ok, parse
 from mlpipex.service import traces
 from mlpipex.service.context import now_ms
 
-ingest = APIRouter(tags=["mlflow traces"])
-router = APIRouter(prefix="/mlflow/traces", tags=["mlflow traces"])
+ingest = APIRouter(tags=["mlflow traces"], dependencies=[global_role()])
+router = APIRouter(
+    prefix="/mlflow/traces",
+    tags=["mlflow traces"],
+    dependencies=[global_role("/search", "/batchGetInfos")],
+)
 EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
 _DURATION = re.compile(r"^(-?\d+)(?:\.(\d{1,9}))?s$")
