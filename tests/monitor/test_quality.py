@@ -300,7 +300,8 @@ def test_a_canary_waits_for_labels_then_goes_on(canary: Client) -> None:
     assert rollout.advance(reg, None, live) == 1
     d = canary.endpoint_status("fraud-ep").deployment
     assert d is not None and d.state == "progressing" and d.step == 1
-    assert d["analysis"][-1]["quality"]["verdict"] == "not enough labels"
+    judged = d.analysis[-1].quality
+    assert judged is not None and judged["verdict"] == "not enough labels"
 
 
 def test_cli_sends_labels_from_csv_and_parquet_and_prints_quality(
