@@ -18,10 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sklearn import metrics as skm
 
 from mlpipex.client import Client
+from mlpipex.errors import Invalid
 from mlpipex.monitor import alerts, feedback, predictions, quality
 from mlpipex.server import ServerSettings, create_app
 from mlpipex.server.ui.render import number
 from mlpipex.service import endpoints, rollout, webhooks
+from mlpipex.service.context import Registry
 from mlpipex.service.secrets import SecretBox
 from tests.conftest import Backend, CliResult
 
@@ -280,7 +282,7 @@ def test_a_canary_below_min_quality_is_rolled_back(canary: Client) -> None:
     _served(canary, 2, 100)
     reg.clock = lambda: start + 11_000
     rollout.advance(reg, None, quality.live_quality(reg))
-    d = canary.endpoint_status("fraud-ep")["deployment"]
+    d = canary.endpoint_status("fraud-ep").to_json()["deployment"]
     assert d["state"] == "rolled_back" and "accuracy" in d["reason"], d
     assert d["analysis"][-1]["quality"]["labelled"] == ROWS
     assert canary.get_version("fraud:production").version == 1
@@ -293,10 +295,10 @@ def test_a_canary_waits_for_labels_then_goes_on(canary: Client) -> None:
     live = quality.live_quality(reg)
     reg.clock = lambda: start + 11_000
     assert rollout.advance(reg, None, live) == 0  # waiting for labels
-    assert canary.endpoint_status("fraud-ep")["deployment"]["step"] == 0
+    assert canary.endpoint_status("fraud-ep").to_json()["deployment"]["step"] == 0
     reg.clock = lambda: start + 72_000  # past interval + quality_wait
     assert rollout.advance(reg, None, live) == 1
-    d = canary.endpoint_status("fraud-ep")["deployment"]
+    d = canary.endpoint_status("fraud-ep").to_json()["deployment"]
     assert d["state"] == "progressing" and d["step"] == 1
     assert d["analysis"][-1]["quality"]["verdict"] == "not enough labels"
 
@@ -357,3 +359,42 @@ def test_endpoint_page_and_report_show_live_quality_beside_registered(
         report = c.get("/api/v1/endpoints/fraud-ep/report").text
         assert "<h2>Live quality</h2>" in report
         assert f"{want[2].value:.4g}" in report.split("<h2>Live quality</h2>")[1]
+
+
+@pytest.mark.parametrize("window", ["inf", "nan", "1e400", "-1"])
+def test_an_unbounded_quality_window_is_refused(
+    backend: Backend, split: Client, window: str
+) -> None:
+    spec = {"name": "bad-ep", "model": "fraud", "traffic": [{"version": 1, "weight": 100}]}
+    with pytest.raises(Invalid, match="duration"):
+        split.apply_endpoint({**spec, "monitoring": {"quality": {"window": window}}})
+    app = create_app(ServerSettings(store=backend.uri, objects=backend.objects))
+    with TestClient(app) as c:
+        bad = c.get("/api/v1/endpoints/fraud-ep/quality", params={"window": window})
+        assert bad.status_code == 400 and "duration" in bad.json()["error"]["message"]
+        assert c.get("/metrics").status_code == 200
+
+
+def test_one_endpoint_failing_does_not_stop_the_others_alerts(
+    split: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    split.apply_endpoint(
+        {
+            "name": "aaa-ep",  # evaluated first
+            "model": "fraud",
+            "traffic": [{"version": 1, "weight": 100}],
+            "monitoring": {"quality": {"tolerance": 0.05, "min_labels": 50}},
+        }
+    )
+    for v, acc in ((1, 0.92), (2, 0.6)):
+        truth, predicted, score = traffic(ROWS, acc, v)
+        split.log_feedback("fraud-ep", label(log(split, "fraud-ep", v, predicted, score), truth))
+    measure = quality.measure
+
+    def broken_for_aaa(reg: Registry, name: str, *args: object) -> quality.QualityReport:
+        if name == "aaa-ep":
+            raise OverflowError("date value out of range")
+        return measure(reg, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "measure", broken_for_aaa)
+    assert alerts.evaluate(split.registry) == 1  # fraud-ep's v2 alert, despite aaa-ep
