@@ -5,6 +5,7 @@ feedback route use."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn import metrics as skm
+from sqlalchemy.engine import Connection
 
 from mlpipex.client import Client
 from mlpipex.errors import Invalid
@@ -398,3 +400,37 @@ def test_one_endpoint_failing_does_not_stop_the_others_alerts(
 
     monkeypatch.setattr(quality, "measure", broken_for_aaa)
     assert alerts.evaluate(split.registry) == 1  # fraud-ep's v2 alert, despite aaa-ep
+
+
+def test_live_quality_is_measured_outside_the_write_transaction(
+    canary: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = canary.registry
+    start = reg.clock()
+    writing = [0]
+    write = reg.store.write
+
+    @contextlib.contextmanager
+    def counted() -> Iterator[Connection]:
+        writing[0] += 1
+        try:
+            with write() as conn:
+                yield conn
+        finally:
+            writing[0] -= 1
+
+    monkeypatch.setattr(reg.store, "write", counted)
+    live = quality.live_quality(reg)
+    seen: list[int] = []
+
+    def measured(endpoint: str, version: int, since: int) -> tuple[int, dict[str, float]]:
+        seen.append(writing[0])  # scoring Parquet under the write lock would block every writer
+        return live(endpoint, version, since)
+
+    reg.clock = lambda: start + 11_000
+    _served(canary, 2, 5)  # below min_requests: nothing to judge, so nothing measured
+    assert rollout.advance(reg, None, measured) == 0
+    assert seen == []
+    _served(canary, 2, 100)
+    assert rollout.advance(reg, None, measured) == 0  # waiting for labels
+    assert seen == [0]
