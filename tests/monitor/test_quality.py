@@ -8,12 +8,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn import metrics as skm
@@ -21,12 +23,13 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.client import Client
 from mlpipex.errors import Invalid
-from mlpipex.monitor import alerts, feedback, predictions, quality
+from mlpipex.monitor import alerts, feedback, predictions, quality, request_index
 from mlpipex.server import ServerSettings, create_app
 from mlpipex.server.ui.render import number
 from mlpipex.service import endpoints, rollout, webhooks
 from mlpipex.service.context import Registry
 from mlpipex.service.secrets import SecretBox
+from mlpipex.store import schema_monitor
 from tests.conftest import Backend, CliResult
 
 pytestmark = pytest.mark.direct
@@ -434,3 +437,49 @@ def test_live_quality_is_measured_outside_the_write_transaction(
     _served(canary, 2, 100)
     assert rollout.advance(reg, None, measured) == 0  # waiting for labels
     assert seen == [0]
+
+
+@pytest.fixture
+def two_endpoints(split: Client, monkeypatch: pytest.MonkeyPatch) -> Client:
+    """fraud-ep and other-ep, each with 10 logged predictions; no mirror yet."""
+    monkeypatch.setattr(request_index, "_mirrors", OrderedDict())
+    split.apply_endpoint(
+        {"name": "other-ep", "model": "fraud", "traffic": [{"version": 1, "weight": 100}]}
+    )
+    for name in ("fraud-ep", "other-ep"):
+        _, predicted, score = traffic(10, 0.9, 3)
+        log(split, name, 1, predicted, score)
+    return split
+
+
+def test_the_request_index_mirrors_only_the_endpoint_asked_about(two_endpoints: Client) -> None:
+    reg = two_endpoints.registry
+    hits = request_index.lookup(reg, "fraud-ep", ["v1-0", "v1-9", "ghost"])
+    assert [h is not None for h in hits] == [True, True, False]
+    assert [ep for _, ep in request_index._mirrors] == ["fraud-ep"]
+    assert len(next(iter(request_index._mirrors.values())).found) == 10
+
+
+def test_the_request_index_is_bounded_over_all_endpoints(
+    two_endpoints: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(request_index, "MAX_MIRRORED", 15)
+    reg = two_endpoints.registry
+    for name in ("fraud-ep", "other-ep", "fraud-ep"):
+        assert None not in request_index.lookup(reg, name, [f"v1-{i}" for i in range(10)])
+        assert sum(len(m.found) for m in request_index._mirrors.values()) <= 15
+    assert [ep for _, ep in request_index._mirrors] == ["fraud-ep"]  # the least recent went
+
+
+def test_ids_older_than_the_horizon_are_pruned_and_unknown(two_endpoints: Client) -> None:
+    reg = two_endpoints.registry
+    old = reg.clock() - request_index.HORIZON_MS - 60_000
+    _, predicted, score = traffic(5, 0.9, 4)
+    ids = log(two_endpoints, "fraud-ep", 2, predicted, score, at=old)
+    assert request_index.lookup(reg, "fraud-ep", [*ids, "v1-0"])[:5] == [None] * 5
+    assert request_index.prune(reg) == 5
+    assert request_index.prune(reg) == 0
+    assert request_index.lookup(reg, "fraud-ep", [ids[0], "v1-0"])[1] is not None
+    with reg.store.read() as conn:
+        left = conn.execute(sa.select(sa.func.count()).select_from(schema_monitor.prediction_ids))
+        assert left.scalar() == 20
