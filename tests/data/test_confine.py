@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mlpipex.data.workspace import Workspace
 from mlpipex.domain.pointer import Digest, PointerOut, dump_pointer
+from mlpipex.errors import Invalid
 from mlpipex.objects import hash_file
 from tests.data.conftest import Run, write
 
@@ -124,3 +126,21 @@ def test_a_bad_value_is_echoed_short(
     (repo / "long.mpx").write_text(f"outs: [{{path: x, digest: {'z' * 100_000}}}]\n")
     assert mpx("data", "status") == 1
     assert len(capsys.readouterr().err) < 1000
+
+
+def test_a_link_into_git_is_refused_where_it_really_leads(repo: Path, mpx: Run) -> None:
+    payload = write(repo / "payload.txt", "#!/bin/sh\ntouch /tmp/pwned\n")
+    assert mpx("data", "add", "payload.txt") == 0
+    (repo / "foo").symlink_to(".git", target_is_directory=True)
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    _evil_pointer(repo, "evil.mpx", "foo/hooks/post-checkout", payload)
+    with pytest.raises(Invalid, match=r"\.git/"):
+        Workspace.find().dest_str("foo/hooks/post-checkout")
+    assert mpx("data", "checkout", "--force") == 1
+    assert not hook.exists()
+
+
+@pytest.mark.parametrize("target", [".GIT/config", "a/.Git/config", "b/.MLPipeX/x", ".Dvc/x"])
+def test_reserved_folders_are_refused_in_any_case(repo: Path, target: str) -> None:
+    with pytest.raises(Invalid, match="which a pointer or a stage may not write"):
+        Workspace.find().dest_str(target)

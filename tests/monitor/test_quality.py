@@ -5,24 +5,31 @@ feedback route use."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn import metrics as skm
+from sqlalchemy.engine import Connection
 
 from mlpipex.client import Client
-from mlpipex.monitor import alerts, feedback, predictions, quality
+from mlpipex.errors import Invalid
+from mlpipex.monitor import alerts, feedback, predictions, quality, request_index
 from mlpipex.server import ServerSettings, create_app
 from mlpipex.server.ui.render import number
 from mlpipex.service import endpoints, rollout, webhooks
+from mlpipex.service.context import Registry
 from mlpipex.service.secrets import SecretBox
+from mlpipex.store import schema_monitor
 from tests.conftest import Backend, CliResult
 
 pytestmark = pytest.mark.direct
@@ -360,3 +367,122 @@ def test_endpoint_page_and_report_show_live_quality_beside_registered(
         report = c.get("/api/v1/endpoints/fraud-ep/report").text
         assert "<h2>Live quality</h2>" in report
         assert f"{want[2].value:.4g}" in report.split("<h2>Live quality</h2>")[1]
+
+
+@pytest.mark.parametrize("window", ["inf", "nan", "1e400", "-1"])
+def test_an_unbounded_quality_window_is_refused(
+    backend: Backend, split: Client, window: str
+) -> None:
+    spec = {"name": "bad-ep", "model": "fraud", "traffic": [{"version": 1, "weight": 100}]}
+    with pytest.raises(Invalid, match="duration"):
+        split.apply_endpoint({**spec, "monitoring": {"quality": {"window": window}}})
+    app = create_app(ServerSettings(store=backend.uri, objects=backend.objects))
+    with TestClient(app) as c:
+        bad = c.get("/api/v1/endpoints/fraud-ep/quality", params={"window": window})
+        assert bad.status_code == 400 and "duration" in bad.json()["error"]["message"]
+        assert c.get("/metrics").status_code == 200
+
+
+def test_one_endpoint_failing_does_not_stop_the_others_alerts(
+    split: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    split.apply_endpoint(
+        {
+            "name": "aaa-ep",  # evaluated first
+            "model": "fraud",
+            "traffic": [{"version": 1, "weight": 100}],
+            "monitoring": {"quality": {"tolerance": 0.05, "min_labels": 50}},
+        }
+    )
+    for v, acc in ((1, 0.92), (2, 0.6)):
+        truth, predicted, score = traffic(ROWS, acc, v)
+        split.log_feedback("fraud-ep", label(log(split, "fraud-ep", v, predicted, score), truth))
+    measure = quality.measure
+
+    def broken_for_aaa(reg: Registry, name: str, *args: object) -> quality.QualityReport:
+        if name == "aaa-ep":
+            raise OverflowError("date value out of range")
+        return measure(reg, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "measure", broken_for_aaa)
+    assert alerts.evaluate(split.registry) == 1  # fraud-ep's v2 alert, despite aaa-ep
+
+
+def test_live_quality_is_measured_outside_the_write_transaction(
+    canary: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = canary.registry
+    start = reg.clock()
+    writing = [0]
+    write = reg.store.write
+
+    @contextlib.contextmanager
+    def counted() -> Iterator[Connection]:
+        writing[0] += 1
+        try:
+            with write() as conn:
+                yield conn
+        finally:
+            writing[0] -= 1
+
+    monkeypatch.setattr(reg.store, "write", counted)
+    live = quality.live_quality(reg)
+    seen: list[int] = []
+
+    def measured(endpoint: str, version: int, since: int) -> tuple[int, dict[str, float]]:
+        seen.append(writing[0])  # scoring Parquet under the write lock would block every writer
+        return live(endpoint, version, since)
+
+    reg.clock = lambda: start + 11_000
+    _served(canary, 2, 5)  # below min_requests: nothing to judge, so nothing measured
+    assert rollout.advance(reg, None, measured) == 0
+    assert seen == []
+    _served(canary, 2, 100)
+    assert rollout.advance(reg, None, measured) == 0  # waiting for labels
+    assert seen == [0]
+
+
+@pytest.fixture
+def two_endpoints(split: Client, monkeypatch: pytest.MonkeyPatch) -> Client:
+    """fraud-ep and other-ep, each with 10 logged predictions; no mirror yet."""
+    monkeypatch.setattr(request_index, "_mirrors", OrderedDict())
+    split.apply_endpoint(
+        {"name": "other-ep", "model": "fraud", "traffic": [{"version": 1, "weight": 100}]}
+    )
+    for name in ("fraud-ep", "other-ep"):
+        _, predicted, score = traffic(10, 0.9, 3)
+        log(split, name, 1, predicted, score)
+    return split
+
+
+def test_the_request_index_mirrors_only_the_endpoint_asked_about(two_endpoints: Client) -> None:
+    reg = two_endpoints.registry
+    hits = request_index.lookup(reg, "fraud-ep", ["v1-0", "v1-9", "ghost"])
+    assert [h is not None for h in hits] == [True, True, False]
+    assert [ep for _, ep in request_index._mirrors] == ["fraud-ep"]
+    assert len(next(iter(request_index._mirrors.values())).found) == 10
+
+
+def test_the_request_index_is_bounded_over_all_endpoints(
+    two_endpoints: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(request_index, "MAX_MIRRORED", 15)
+    reg = two_endpoints.registry
+    for name in ("fraud-ep", "other-ep", "fraud-ep"):
+        assert None not in request_index.lookup(reg, name, [f"v1-{i}" for i in range(10)])
+        assert sum(len(m.found) for m in request_index._mirrors.values()) <= 15
+    assert [ep for _, ep in request_index._mirrors] == ["fraud-ep"]  # the least recent went
+
+
+def test_ids_older_than_the_horizon_are_pruned_and_unknown(two_endpoints: Client) -> None:
+    reg = two_endpoints.registry
+    old = reg.clock() - request_index.HORIZON_MS - 60_000
+    _, predicted, score = traffic(5, 0.9, 4)
+    ids = log(two_endpoints, "fraud-ep", 2, predicted, score, at=old)
+    assert request_index.lookup(reg, "fraud-ep", [*ids, "v1-0"])[:5] == [None] * 5
+    assert request_index.prune(reg) == 5
+    assert request_index.prune(reg) == 0
+    assert request_index.lookup(reg, "fraud-ep", [ids[0], "v1-0"])[1] is not None
+    with reg.store.read() as conn:
+        left = conn.execute(sa.select(sa.func.count()).select_from(schema_monitor.prediction_ids))
+        assert left.scalar() == 20

@@ -107,20 +107,26 @@ class Workspace:
 
     def dest_str(self, rel: str) -> str:
         """dest as a string, for the per-file loops of checkout."""
-        if ".." in rel or "/." in rel or rel.startswith("."):  # the precise check, when it may
-            parts = rel.split("/")
-            if ".." in parts:
-                raise Invalid(
-                    f"{short(rel)} climbs out of its folder with '..'; nothing was written"
-                )
-            reserved = [p for p in parts if p in RESERVED]
+        if ".." in rel and ".." in rel.split("/"):
+            raise Invalid(f"{short(rel)} climbs out of its folder with '..'; nothing was written")
+        out = self.confine(f"{self.root}/{rel}")
+        # Both the path as written and where its folders really lead (a link may point into
+        # .git); case-insensitively, as case-insensitive file systems open .GIT as .git.
+        for text in (rel, self._inside(out)):
+            reserved = _reserved(text)
             if reserved:
                 raise Invalid(
-                    f"{short(rel)} is inside {reserved[0]}/, which a pointer or a stage may not "
-                    "write",
+                    f"{short(rel)} is inside {reserved}/, which a pointer or a stage may not write",
                     hint="track data outside .git, .mlpipex and .dvc",
                 )
-        return self.confine(f"{self.root}/{rel}")
+        return out
+
+    def _inside(self, path: str) -> str:
+        """A confined path relative to the workspace (the root as given, or as resolved)."""
+        for base in (str(self.root), self._real):
+            if path.startswith(base + "/"):
+                return path[len(base) + 1 :]
+        return path
 
     def confine(self, path: str) -> str:
         """path, with its folders resolved, when they stay inside the workspace; else Invalid.
@@ -216,6 +222,13 @@ class Tracked:
     pointer: str
     path: str
     out: PointerOut
+
+
+def _reserved(rel: str) -> str | None:
+    """The first reserved folder among rel's parts (any case), or None."""
+    if "." not in rel:  # every reserved name starts with a dot: the per-file fast path
+        return None
+    return next((p for p in rel.split("/") if p.lower() in RESERVED), None)
 
 
 def short(text: str, limit: int = 120) -> str:

@@ -5,6 +5,7 @@ it ends (and sent to webhooks like every event)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from mlpipex.store import deploy, events
 from mlpipex.store import schema_monitor as t
 
 WINDOW_MS = 5 * 60_000
+log = logging.getLogger("mlpipex.alerts")
 
 
 def open_alerts(reg: Registry, endpoint: str | None = None) -> list[dict[str, Any]]:
@@ -83,15 +85,24 @@ def evaluate(reg: Registry) -> int:
     with reg.store.read() as conn:
         eps = deploy.endpoints(conn)
     for ep in eps:
-        live = quality_findings(reg, ep)
-        for w in ep.traffic:
-            if w.weight == 0:
-                continue
-            found = findings(reg, ep, w.version, now)
-            if w.version in live:
-                found["quality"] = live[w.version]
-            for kind, finding in found.items():
-                changed += _record(reg, ep, w.version, kind, finding, now)
+        try:
+            changed += _evaluate(reg, ep, now)
+        except Exception:  # one endpoint's failure must not silence the others' alerts
+            log.exception("alerts for endpoint %s failed", ep.name)
+    return changed
+
+
+def _evaluate(reg: Registry, ep: Endpoint, now: int) -> int:
+    changed = 0
+    live = quality_findings(reg, ep)
+    for w in ep.traffic:
+        if w.weight == 0:
+            continue
+        found = findings(reg, ep, w.version, now)
+        if w.version in live:
+            found["quality"] = live[w.version]
+        for kind, finding in found.items():
+            changed += _record(reg, ep, w.version, kind, finding, now)
     return changed
 
 

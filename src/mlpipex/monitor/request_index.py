@@ -1,12 +1,17 @@
 """Which logged prediction a request id names (the ``prediction_ids`` table), mirrored in this
-process: dicts per endpoint that catch up on the rows added since they last looked (a range of
-the primary key), so a batch of 10,000 labels costs 10,000 dict lookups instead of 10,000 index
-probes through SQL. Ids the mirror lacks (it is bounded, and a row committed late can sit below
-its high-water mark) are asked of the table, so every answer is the table's."""
+process: a dict per endpoint asked about that catches up on the endpoint's rows added since it
+last looked (a range of the primary key), so a batch of 10,000 labels costs 10,000 dict lookups
+instead of 10,000 index probes through SQL. Ids a mirror lacks (mirrors are bounded, and a row
+committed late can sit below the high-water mark) are asked of the table, so every answer is the
+table's.
+
+Labels match predictions made within ``HORIZON_MS`` (90 days) of their arrival; older rows are
+pruned from the table by the server's background loop (``prune``)."""
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +21,10 @@ from sqlalchemy.engine import Connection
 from mlpipex.service.context import Registry
 from mlpipex.store import schema_monitor as t
 
-MAX_MIRRORED = 2_000_000  # ids per endpoint; past it the mirror starts again from new rows
+MAX_MIRRORED = 2_000_000  # ids over every mirror; past it the least recently asked go
+HORIZON_MS = 90 * 86_400_000  # a label for an older prediction is unknown; its row is pruned
+PRUNE_CHUNK = 10_000  # rows deleted per write transaction, so writers wait little
+PRUNE_CHUNKS = 100  # per pass; the rest at the next
 # Request ids looked up per query: well under SQLite's bound on parameters.
 _CHUNK = 900
 
@@ -26,55 +34,96 @@ Found = dict[str, Hit]
 
 @dataclass
 class _Mirror:
-    """One database's ids, per endpoint."""
+    """One endpoint's ids in one database."""
 
     last_id: int = 0
-    endpoints: dict[str, Found] = field(default_factory=dict)
+    found: Found = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_mirrors: dict[str, _Mirror] = {}
-_lock = threading.Lock()
+# (database URL, endpoint) -> its mirror, least recently asked first.
+_mirrors: OrderedDict[tuple[str, str], _Mirror] = OrderedDict()
+_lock = threading.Lock()  # guards _mirrors itself; each mirror's catch-up holds its own lock
 
 
 def lookup(reg: Registry, endpoint: str, ids: Sequence[str]) -> list[Hit | None]:
     """Per id: (version, time) of the prediction it names (the latest, if one was reused), or
-    None for an id the log does not know."""
-    with _lock, reg.store.read() as conn:
-        mirror = _mirrors.setdefault(reg.store.url, _Mirror())
-        _catch_up(conn, mirror)
-        hits = list(map(mirror.endpoints.get(endpoint, {}).get, ids))
+    None for an id the log does not know (or older than the horizon)."""
+    cutoff = reg.clock() - HORIZON_MS
+    mirror = _mirror(reg.store.url, endpoint)
+    with mirror.lock, reg.store.read() as conn:
+        _catch_up(conn, endpoint, mirror)
+        found = mirror.found
+        hits = [h if h is not None and h[1] >= cutoff else None for h in map(found.get, ids)]
         if None in hits:
             pairs = list(zip(ids, hits, strict=True))
-            asked = _query(conn, endpoint, sorted({i for i, h in pairs if h is None}))
+            missing = sorted({i for i, h in pairs if h is None})
+            asked = _query(conn, endpoint, missing, cutoff)
             hits = [h if h is not None else asked.get(i) for i, h in pairs]
+    _evict()
     return hits
 
 
-def _catch_up(conn: Connection, mirror: _Mirror) -> None:
+def _mirror(url: str, endpoint: str) -> _Mirror:
+    with _lock:
+        mirror = _mirrors.pop((url, endpoint), None) or _Mirror()
+        _mirrors[(url, endpoint)] = mirror  # now the most recently asked
+        return mirror
+
+
+def _evict() -> None:
+    """Drop the least recently asked mirrors while all of them hold more than MAX_MIRRORED."""
+    with _lock:
+        total = sum(len(m.found) for m in _mirrors.values())
+        while total > MAX_MIRRORED and len(_mirrors) > 1:
+            total -= len(_mirrors.popitem(last=False)[1].found)
+
+
+def _catch_up(conn: Connection, endpoint: str, mirror: _Mirror) -> None:
     c = t.prediction_ids.c
     rows = conn.execute(
-        sa.select(c.id, c.endpoint, c.request_id, c.version, c.time)
-        .where(c.id > mirror.last_id)
+        sa.select(c.id, c.request_id, c.version, c.time)
+        .where(c.endpoint == endpoint, c.id > mirror.last_id)
         .order_by(c.id)
     ).all()
     if not rows:
         return
+    found = mirror.found
     for r in rows:
-        found = mirror.endpoints.setdefault(r[1], {})
         if len(found) >= MAX_MIRRORED:  # start again: what is dropped is asked of the table
-            found = mirror.endpoints[r[1]] = {}
-        found[r[2]] = (r[3], r[4])
+            found = mirror.found = {}
+        found[r[1]] = (r[2], r[3])
     mirror.last_id = rows[-1][0]
 
 
-def _query(conn: Connection, endpoint: str, ids: Sequence[str]) -> Found:
+def _query(conn: Connection, endpoint: str, ids: Sequence[str], cutoff: int) -> Found:
     c = t.prediction_ids.c
     found: Found = {}
     for start in range(0, len(ids), _CHUNK):
         for r in conn.execute(
             sa.select(c.request_id, c.version, c.time)
-            .where(c.endpoint == endpoint, c.request_id.in_(ids[start : start + _CHUNK]))
+            .where(
+                c.endpoint == endpoint,
+                c.request_id.in_(ids[start : start + _CHUNK]),
+                c.time >= cutoff,
+            )
             .order_by(c.id)
         ):
             found[r[0]] = (r[1], r[2])
     return found
+
+
+def prune(reg: Registry) -> int:
+    """Delete the ids of predictions older than the horizon, a chunk per transaction; returns
+    how many went."""
+    c = t.prediction_ids.c
+    cutoff = reg.clock() - HORIZON_MS
+    deleted = 0
+    for _ in range(PRUNE_CHUNKS):
+        with reg.store.write() as conn:
+            old = sa.select(c.id).where(c.time < cutoff).limit(PRUNE_CHUNK)
+            n = conn.execute(sa.delete(t.prediction_ids).where(c.id.in_(old))).rowcount
+        deleted += n
+        if n < PRUNE_CHUNK:
+            break
+    return deleted

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from mlpipex.monitor import alerts, quality, serving
+from mlpipex.monitor import alerts, quality, request_index, serving
 from mlpipex.server.deps import ServerState
 from mlpipex.service import rollout, webhooks
 from mlpipex.service.context import Actor
@@ -51,4 +51,5 @@ def loops(state: ServerState) -> list[Loop]:
         Loop("mlpipex-rollouts", lambda: rollout.advance(reg, drift_share, live), 0.5),
         Loop("mlpipex-webhooks", deliver, 1.0),
         Loop("mlpipex-alerts", lambda: alerts.evaluate(reg), 10.0),
+        Loop("mlpipex-prune", lambda: request_index.prune(reg), 3600.0),
     ]

@@ -213,15 +213,46 @@ def advance(
 ) -> int:
     """One controller pass over deployments under way; returns how many changed state.
     ``drift_share(endpoint, version, since)`` gives the share of drifted features, if known;
-    ``quality`` the live quality that ``min_quality`` judges."""
+    ``quality`` the live quality that ``min_quality`` judges.
+
+    Drift and quality read logged predictions and score them: they are measured between a read
+    of the steps that are due and the write transaction, which holds its lock only to judge."""
+    now = reg.clock()
+    with reg.store.read() as conn:
+        due = [
+            (ep, d, analyze(conn, ep, ep.spec, d, d.steps[d.step], now).enough_data)
+            for d in deploy.progressing(conn)
+            if (ep := deploy.endpoint_by_id(conn, d.endpoint_id)) is not None
+            and now - d.step_started_at >= ep.spec.rollout.interval_s * 1000
+        ]
+    measured = {
+        (d.id, d.step, d.step_started_at): _measure(ep, d, enough, drift_share, quality)
+        for ep, d, enough in due
+    }
     changed = 0
     with reg.store.write() as conn:
         for d in deploy.claim_progressing(conn):
+            m = measured.get((d.id, d.step, d.step_started_at))
             ep = deploy.endpoint_by_id(conn, d.endpoint_id)
-            if ep is None:
+            if m is None or ep is None:  # not due, or moved on since the read: the next pass
                 continue
-            changed += _step(conn, reg, ep, d, drift_share, quality)
+            changed += _step(conn, reg, ep, d, m, now)
     return changed
+
+
+def _measure(
+    ep: Endpoint,
+    d: Deployment,
+    enough: bool,
+    drift_share: DriftShare | None,
+    quality: quality_gate.QualityFn | None,
+) -> quality_gate.Measured:
+    """Drift and live quality of the step's new version; quality only when the step has the
+    requests to be judged on (without them it cannot go on, whatever the labels say)."""
+    drift = drift_share(ep.name, d.to_version, d.step_started_at) if drift_share else None
+    wanted = quality is not None and enough and quality_gate.wanted(ep.spec, d.steps[d.step])
+    live = quality(ep.name, d.to_version, d.step_started_at) if quality and wanted else None
+    return quality_gate.Measured(drift, live)
 
 
 def _step(
@@ -229,23 +260,17 @@ def _step(
     reg: Registry,
     ep: Endpoint,
     d: Deployment,
-    drift_share: DriftShare | None,
-    quality: quality_gate.QualityFn | None = None,
+    measured: quality_gate.Measured,
+    now: int,
 ) -> int:
     spec = ep.spec
-    now = reg.clock()
-    if now - d.step_started_at < spec.rollout.interval_s * 1000:
-        return 0
     share = d.steps[d.step]
-    drift = drift_share(ep.name, d.to_version, d.step_started_at) if drift_share else None
     judged = quality_gate.judge(
-        analyze(conn, ep, spec, d, share, now, drift),
+        analyze(conn, ep, spec, d, share, now, measured.drift),
         spec,
-        ep.name,
-        d.to_version,
         d.step_started_at,
         now,
-        quality,
+        measured.quality,
     )
     if judged is None:  # waiting for labels
         return 0

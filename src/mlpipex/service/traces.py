@@ -78,10 +78,19 @@ def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:
     ensure_default(reg)
     with reg.store.write() as conn:
         key = _experiment(conn, eid)
-        for trace_id in dict.fromkeys(s.trace_id for s in spans):
-            first = min(s.start_ns for s in spans if s.trace_id == trace_id)
-            store.ensure_trace(conn, trace_id, key, first // 1_000_000)
+        for trace_id, first_ns in _earliest_starts(spans).items():
+            store.ensure_trace(conn, trace_id, key, first_ns // 1_000_000)
         store.put_spans(conn, spans)
+
+
+def _earliest_starts(spans: Sequence[Span]) -> dict[str, int]:
+    """Each trace's earliest span start (ns), in one pass: a batch may hold thousands of traces."""
+    first: dict[str, int] = {}
+    for s in spans:
+        known = first.get(s.trace_id)
+        if known is None or s.start_ns < known:
+            first[s.trace_id] = s.start_ns
+    return first
 
 
 def start_trace(reg: Registry, info: TraceInfo, artifact_location: str) -> TraceInfo:

@@ -239,16 +239,21 @@ def update_deployment(
     )
 
 
+def progressing(conn: Connection) -> list[Deployment]:
+    """Deployments under way, unlocked (what a pass will judge, read before it writes)."""
+    return _deployments(conn.execute(_PROGRESSING))
+
+
 def claim_progressing(conn: Connection) -> list[Deployment]:
     """Deployments under way, locked; rows another server is advancing are skipped."""
-    return _deployments(
-        conn.execute(
-            sa.select(t.deployments)
-            .where(t.deployments.c.state == DeploymentState.PROGRESSING)
-            .order_by(t.deployments.c.id)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    return _deployments(conn.execute(_PROGRESSING.with_for_update(skip_locked=True)))
+
+
+_PROGRESSING = (
+    sa.select(t.deployments)
+    .where(t.deployments.c.state == DeploymentState.PROGRESSING)
+    .order_by(t.deployments.c.id)
+)
 
 
 def upsert_agent(

@@ -21,6 +21,7 @@ from mlpipex.domain.models import (
     RegisteredModel,
     TransitionRequest,
 )
+from mlpipex.domain.policy import Stage
 from mlpipex.store import schema as t
 from mlpipex.store.engine import upsert_into
 
@@ -125,7 +126,7 @@ def stage_summary(conn: Connection, model_ids: Sequence[int]) -> dict[int, dict[
     out: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     rows = conn.execute(
         sa.select(t.versions.c.model_id, t.versions.c.stage, t.versions.c.version)
-        .where(t.versions.c.model_id.in_(model_ids), t.versions.c.stage != "None")
+        .where(t.versions.c.model_id.in_(model_ids), t.versions.c.stage != Stage.NONE)
         .order_by(t.versions.c.version)
     )
     for mid, stage, version in rows:
@@ -195,7 +196,7 @@ def insert_version(
             .values(
                 model_id=model_id,
                 version=version,
-                stage="None",
+                stage=Stage.NONE,
                 status="READY",
                 description=description,
                 commit=commit,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from mlpipex.domain.traces import Assessment, Trace, TraceInfo, TraceState
 from mlpipex.errors import Invalid
@@ -27,15 +28,22 @@ router = APIRouter(
 )
 EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
-_DURATION = re.compile(r"^(-?\d+)(?:\.(\d{1,9}))?s$")
+_DURATION = re.compile(r"^(\d{1,12})(?:\.(\d{1,9}))?s$")  # >= 0, at most ~31,000 years
+# Times a trace may carry: what Python's datetime can print back in UTC, from the epoch on.
+_MIN_MS = 0
+_MAX_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, UTC).timestamp() * 1000)
 
 
 @ingest.post("/v1/traces")
 async def otlp_traces(request: Request, reg: Reg) -> Response:
     """OTLP/HTTP span export; the experiment is named in MLflow's header."""
-    spans = otlp.decode(await request.body(), request.headers.get("content-type", ""))
+    body, ctype = await request.body(), request.headers.get("content-type", "")
     eid = request.headers.get(EXPERIMENT_HEADER, "0")
-    traces.log_spans(reg, eid, spans)
+
+    def store() -> None:  # decoding and the database are blocking: off the event loop
+        traces.log_spans(reg, eid, otlp.decode(body, ctype))
+
+    await run_in_threadpool(store)
     if "json" in request.headers.get("content-type", ""):
         return ok()
     return Response(b"", media_type="application/x-protobuf")
@@ -49,14 +57,20 @@ def _ms(text: str) -> int:
     if m is None:
         raise Invalid(f"time {text[:40]!r} is not RFC 3339 (2025-01-31T12:00:00.000Z)")
     zone = "+00:00" if m.group(3) == "Z" else m.group(3)
-    base = datetime.fromisoformat(m.group(1) + zone)
-    return int(base.timestamp()) * 1000 + int((m.group(2) or "0").ljust(9, "0")[:3])
+    try:
+        base = datetime.fromisoformat(m.group(1) + zone)
+    except ValueError as e:  # month 13, offset +99:00...
+        raise Invalid(f"time {text[:40]!r} is not a valid date and time: {e}") from None
+    ms = int(base.timestamp()) * 1000 + int((m.group(2) or "0").ljust(9, "0")[:3])
+    if not _MIN_MS <= ms <= _MAX_MS:
+        raise Invalid(f"time {text[:40]!r} is outside the years 1970 to 9999 (UTC)")
+    return ms
 
 
 def _duration_ms(text: str) -> int:
     m = _DURATION.match(text)
     if m is None:
-        raise Invalid(f"duration {text[:40]!r} is not like '1.5s'")
+        raise Invalid(f"duration {text[:40]!r} is not like '1.5s' (not negative)")
     return int(m.group(1)) * 1000 + int((m.group(2) or "0").ljust(9, "0")[:3])
 
 

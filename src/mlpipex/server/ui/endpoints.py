@@ -219,13 +219,13 @@ def endpoints_page(request: Request, reg: RegistryDep) -> HTMLResponse:
 @router.get("/ui/endpoints/{name}", response_class=HTMLResponse)
 def endpoint_page(request: Request, reg: RegistryDep, name: str) -> HTMLResponse:
     found = status(reg, name)
-    report, quality_charts = live_quality(reg, name) if found else (None, [])
+    report, quality_charts = live_quality(reg, name)
     return render.page(
         request,
         "endpoint.html",
         name=name,
         ep=found,
-        charts=charts(found.samples) if found else [],
+        charts=charts(found.samples),
         quality=report,
         quality_charts=quality_charts,
     )
