@@ -1,13 +1,23 @@
 """Limits every request body meets before any route reads it: its size, and how deeply its JSON
-nests (a few kilobytes of brackets would otherwise exhaust the parser's recursion)."""
+nests (a few kilobytes of brackets would otherwise exhaust the parser's recursion). Installed
+inside authentication, so an anonymous caller is refused before its body is read."""
 
 from __future__ import annotations
 
+import numpy as np
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mlpipex.server.paths import is_mlflow, is_upload
+
 MAX_DEPTH = 64
-UPLOADS = ("/api/v1/objects/", "/api/2.0/mlflow-artifacts/artifacts")
+# past this a body's depth is measured on a worker thread, not the event loop
+THREAD_BYTES = 256 * 1024
+_CHUNK = 1 << 22
+_KEEP = b'[]{}"'
+_DROP = bytes(b for b in range(256) if b not in _KEEP)
+_SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
 class _Refused(Exception):
@@ -15,30 +25,35 @@ class _Refused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class _Depth:
-    """Tracks the nesting of [ and { outside JSON strings across chunks; refuses past the limit.
-    Bodies that are not JSON rarely hold brackets outside quotes, and then only shallowly."""
+def too_deep(body: bytes) -> bool:
+    """Whether [ and { outside JSON strings nest past MAX_DEPTH, by whole-buffer operations in C
+    and numpy (no Python loop over bytes). Escapes go first: pairs of backslashes, then escaped
+    quotes, left to right as a parser reads them; what remains between quotes is string text."""
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = body.translate(None, _DROP)
+    if b'"' in marks:
+        marks = b"".join(marks.split(b'"')[0::2])
+    brackets = marks.translate(_SQUARE)
+    if brackets.count(b"[") <= MAX_DEPTH:
+        return False
+    level = 0
+    for start in range(0, len(brackets), _CHUNK):
+        chunk = np.frombuffer(brackets, np.uint8, min(_CHUNK, len(brackets) - start), start)
+        # "[" is 0x5B and "]" is 0x5D: one up, one down
+        walk = np.cumsum(np.subtract(0x5C, chunk, dtype=np.int32), dtype=np.int32) + level
+        if int(walk.max()) > MAX_DEPTH:
+            return True
+        level = int(walk[-1])
+    return False
 
-    def __init__(self, limit: int) -> None:
-        self.limit, self.depth, self.in_string, self.escaped = limit, 0, False, False
 
-    def feed(self, chunk: bytes) -> None:
-        for byte in chunk:
-            if self.in_string:
-                if self.escaped:
-                    self.escaped = False
-                elif byte == 0x5C:  # backslash
-                    self.escaped = True
-                elif byte == 0x22:  # closing quote
-                    self.in_string = False
-            elif byte == 0x22:
-                self.in_string = True
-            elif byte in (0x5B, 0x7B):  # [ {
-                self.depth += 1
-                if self.depth > self.limit:
-                    raise _Refused(400, "INVALID", f"JSON nested deeper than {self.limit} levels")
-            elif byte in (0x5D, 0x7D) and self.depth:
-                self.depth -= 1
+def _json_body(scope: Scope) -> bool:
+    """Whether routes may parse the body as JSON: declared so, or undeclared (a route reading
+    JSON does not insist on the header). Protobuf, octet streams and forms are never walked."""
+    declared = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+    media = declared.partition(";")[0].strip().lower()
+    return media in ("", "text/plain") or media.endswith(("/json", "+json"))
 
 
 class BodyLimit:
@@ -53,14 +68,14 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = scope["path"].startswith(UPLOADS)
+        upload = is_upload(scope["path"])
         limit = self.upload_bytes if upload else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
         try:
             if declared is not None and (not declared.isdigit() or int(declared) > limit):
                 raise _too_large(limit)
             if not upload:
-                receive = await _checked_whole(receive, limit)
+                receive = await _checked_whole(receive, limit, _json_body(scope))
         except _Refused as refused:
             await _refuse(scope, send, refused)
             return
@@ -76,9 +91,10 @@ def _too_large(limit: int) -> _Refused:
     return _Refused(413, "TOO_LARGE", f"request body over {limit:,} bytes")
 
 
-async def _checked_whole(receive: Receive, limit: int) -> Receive:
-    """Read the whole body, checking size and depth as it comes; a receive that replays it."""
-    chunks, seen, depth = [], 0, _Depth(MAX_DEPTH)
+async def _checked_whole(receive: Receive, limit: int, check_depth: bool) -> Receive:
+    """Read the whole body, checking its size as it comes and then its depth; a receive that
+    replays it."""
+    chunks, seen = [], 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
@@ -87,11 +103,15 @@ async def _checked_whole(receive: Receive, limit: int) -> Receive:
         seen += len(body)
         if seen > limit:
             raise _too_large(limit)
-        depth.feed(body)
         chunks.append(body)
         if not message.get("more_body", False):
             break
-    return _replay([{"type": "http.request", "body": b"".join(chunks)}], receive)
+    whole = b"".join(chunks)
+    if check_depth and whole:
+        small = seen < THREAD_BYTES
+        if too_deep(whole) if small else await run_in_threadpool(too_deep, whole):
+            raise _Refused(400, "INVALID", f"JSON nested deeper than {MAX_DEPTH} levels")
+    return _replay([{"type": "http.request", "body": whole}], receive)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
@@ -117,7 +137,7 @@ def _counted(receive: Receive, limit: int) -> Receive:
 
 async def _refuse(scope: Scope, send: Send, refused: _Refused) -> None:
     body: dict[str, object] = {"error": {"code": refused.code, "message": refused.message}}
-    if scope["path"].startswith("/api/2.0/"):
+    if is_mlflow(scope["path"]):
         body = {"error_code": "INVALID_PARAMETER_VALUE", "message": refused.message}
     await JSONResponse(body, status_code=refused.status)(scope, _no_receive, send)
 
