@@ -146,3 +146,22 @@ def test_no_error_names_the_servers_own_folders(make_app: App, tmp_path: Path) -
     ):
         assert r.status_code == 404 and str(tmp_path) not in r.text, r.text
     assert "the object store" in c.get(f"/api/v1/objects/{missing}").text
+
+
+def test_malformed_agent_reports_are_refused_as_bad_input(make_app: App) -> None:
+    c = make_app()
+    for bad in (
+        {"agent": "a", "endpoints": {"x": [1]}},
+        {"agent": "a", "endpoints": [1]},
+        {"agent": "a", "generation": "zz"},
+        {"agent": "a", "generation": 2**64},
+        {"agent": "a", "endpoints": {"x": {"versions": {"v": {}}}}},
+        {"agent": "a", "endpoints": {"x": {"versions": {"1": {"requests": 2**40}}}}},
+        {"agent": "a", "endpoints": {"x": {"errors": "boom"}}},
+        {"agent": 5},
+    ):
+        r = c.post("/api/v1/agent/report", json=bad)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID", (bad, r.text)
+    good = {"agent": "a", "endpoints": {"x": {"versions": {"1": {"requests": 3}}}}}
+    assert c.post("/api/v1/agent/report", json=good).status_code == 200
+    assert [a["name"] for a in c.get("/api/v1/agents").json()] == ["a"]
