@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mlpipex.client import Client
-from mlpipex.errors import Unavailable
+from mlpipex.errors import Invalid, Unavailable
 from mlpipex.service.context import Actor
 
 App = Callable[..., TestClient]
@@ -165,3 +166,21 @@ def test_malformed_agent_reports_are_refused_as_bad_input(make_app: App) -> None
     good = {"agent": "a", "endpoints": {"x": {"versions": {"1": {"requests": 3}}}}}
     assert c.post("/api/v1/agent/report", json=good).status_code == 200
     assert [a["name"] for a in c.get("/api/v1/agents").json()] == ["a"]
+
+
+def test_a_relative_object_folder_is_scrubbed_as_a_whole_path(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    c = make_app(objects="data")
+    root = tmp_path / "data"
+
+    @c.app.get("/api/v1/test-leak")  # type: ignore[attr-defined]
+    def _leak() -> None:
+        raise Invalid(f"cannot write {root}/ab/cd; dataset 'data' and {root}2 are fine")
+
+    r = c.get("/api/v1/test-leak")
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == (
+        f"cannot write the object store/ab/cd; dataset 'data' and {root}2 are fine"
+    )

@@ -108,10 +108,7 @@ def _public(request: Request, exc: MLPipeXError) -> MLPipeXError:
     st = getattr(request.app.state, "mlpipex", None)
     if st is None:
         return exc
-    message, hint = exc.message, exc.hint
-    for place, shown in st.own_places():
-        message = message.replace(place, shown)
-        hint = hint.replace(place, shown) if hint else hint
+    message, hint = st.scrub(exc.message), st.scrub(exc.hint) if exc.hint else exc.hint
     if (message, hint) == (exc.message, exc.hint):
         return exc
     public = copy.copy(exc)
