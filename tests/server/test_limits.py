@@ -96,3 +96,13 @@ def test_the_depth_check_reads_strings_and_escapes_as_a_parser_does() -> None:
     assert too_deep(b'{"a":' * 65 + b"1" + b"}" * 65)
     assert too_deep(b"[" * 100_000)  # never closed
     assert not too_deep(b"[1]," * 1_000_000)
+
+
+def test_a_deep_body_declared_as_binary_is_still_refused_where_it_is_read_as_json(
+    make_app: App,
+) -> None:
+    c = make_app()
+    deep = "[" * 100_000 + "]" * 100_000
+    binary = {"content-type": "application/octet-stream"}
+    r = c.post("/api/2.0/mlflow/runs/create", content=deep, headers=binary)
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", r.text
