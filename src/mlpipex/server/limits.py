@@ -28,23 +28,22 @@ class _Refused(Exception):
 def too_deep(body: bytes) -> bool:
     """Whether [ and { outside JSON strings nest past MAX_DEPTH, by whole-buffer operations in C
     and numpy (no Python loop over bytes). Escapes go first: pairs of backslashes, then escaped
-    quotes, left to right as a parser reads them; what remains between quotes is string text."""
+    quotes, left to right as a parser reads them; then every quote opens or closes a string."""
     if b"\\" in body:
         body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    marks = body.translate(None, _DROP)
-    if b'"' in marks:
-        marks = b"".join(marks.split(b'"')[0::2])
-    brackets = marks.translate(_SQUARE)
-    if brackets.count(b"[") <= MAX_DEPTH:
+    marks = body.translate(_SQUARE, _DROP)
+    if marks.count(b"[") <= MAX_DEPTH:
         return False
-    level = 0
-    for start in range(0, len(brackets), _CHUNK):
-        chunk = np.frombuffer(brackets, np.uint8, min(_CHUNK, len(brackets) - start), start)
-        # "[" is 0x5B and "]" is 0x5D: one up, one down
-        walk = np.cumsum(np.subtract(0x5C, chunk, dtype=np.int32), dtype=np.int32) + level
+    quoted, level = 0, 0
+    for start in range(0, len(marks), _CHUNK):
+        chunk = np.frombuffer(marks, np.uint8, min(_CHUNK, len(marks) - start), start)
+        quotes = np.cumsum(chunk == ord('"'), dtype=np.int32) + quoted
+        # "[" is 0x5B and "]" is 0x5D: one up, one down; quotes and all within strings count 0
+        steps = np.where((quotes & 1) | (chunk == ord('"')), 0, 0x5C - chunk.astype(np.int32))
+        walk = np.cumsum(steps, dtype=np.int32) + level
         if int(walk.max()) > MAX_DEPTH:
             return True
-        level = int(walk[-1])
+        quoted, level = int(quotes[-1]) & 1, int(walk[-1])
     return False
 
 
