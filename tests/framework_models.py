@@ -43,8 +43,12 @@ def fitted_cases(X: pd.DataFrame, y: np.ndarray) -> dict[str, Case]:
     )
     xgb_reg = xgboost.XGBRegressor(n_estimators=8, max_depth=3).fit(arr, y)
     lgb_clf = lightgbm.LGBMClassifier(n_estimators=8, verbose=-1).fit(X, np.where(y, "yes", "no"))
-    cb_clf = catboost.CatBoostClassifier(iterations=8, depth=3, verbose=False).fit(X, y)
-    cb_reg = catboost.CatBoostRegressor(iterations=8, depth=3, verbose=False).fit(arr, y)
+    cb_clf = catboost.CatBoostClassifier(
+        iterations=8, depth=3, verbose=False, allow_writing_files=False
+    ).fit(X, y)
+    cb_reg = catboost.CatBoostRegressor(
+        iterations=8, depth=3, verbose=False, allow_writing_files=False
+    ).fit(arr, y)
     xgb_clf = xgboost.XGBClassifier(n_estimators=8, max_depth=3).fit(X, y)
     return {
         "xgb-classifier": Case("xgboost", xgb_clf, xgb_clf.predict, "model.ubj"),

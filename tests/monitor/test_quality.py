@@ -486,3 +486,24 @@ def test_ids_older_than_the_horizon_are_pruned_and_unknown(two_endpoints: Client
     with reg.store.read() as conn:
         left = conn.execute(sa.select(sa.func.count()).select_from(schema_monitor.prediction_ids))
         assert left.scalar() == 20
+
+
+def test_a_viewer_of_the_model_reads_its_endpoints_log_and_quality(
+    backend: Backend, split: Client
+) -> None:
+    _, predicted, score = traffic(10, 0.9, 5)
+    log(split, "fraud-ep", 1, predicted, score)
+    split.create_user("val", [])
+    split.grant("val", "fraud", "viewer")
+    _, clear = split.create_token("val")
+    app = create_app(ServerSettings(store=backend.uri, objects=backend.objects, auth=True))
+    with TestClient(app, headers={"Authorization": f"Bearer {clear}"}) as c:
+        assert c.get("/api/v1/endpoints/fraud-ep").status_code == 200
+        assert len(c.get("/api/v1/endpoints/fraud-ep/predictions").json()) == 10
+        assert c.get("/api/v1/endpoints/fraud-ep/quality").status_code == 200
+        for tail in ("predictions", "quality"):
+            assert c.get(f"/api/v1/endpoints/nope/{tail}").status_code == 404, tail
+        # a viewer may not label; a stranger to the endpoint learns nothing from a bad body
+        refused = c.post("/api/v1/endpoints/fraud-ep/feedback", content=b"not json")
+        assert refused.status_code == 403
+        assert c.post("/api/v1/endpoints/nope/feedback", content=b"not json").status_code == 404

@@ -121,3 +121,12 @@ def test_registration_through_the_api_follows_the_policy(make_app: App) -> None:
     assert done.status_code == 200 and done.json()["version"]["stage"] == "Staging"
     assert c.get("/api/v1/resolve", params={"ref": "m:staging"}).json()["version"] == 1
     assert c.get("/api/v1/events/verify").json()["ok"] is True
+
+
+def test_a_download_carries_each_security_header_once(make_app: App) -> None:
+    c = make_app()
+    path = "/api/2.0/mlflow-artifacts/artifacts/0/run/artifacts/page.html"
+    assert c.put(path, content=b"<script>1</script>").status_code == 200
+    r = c.get(path)
+    for name in ("x-content-type-options", "x-frame-options", "content-security-policy"):
+        assert len(r.headers.get_list(name)) == 1, (name, r.headers.get_list(name))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mlpipex.client import Client
-from mlpipex.errors import Unavailable
+from mlpipex.errors import Invalid, Unavailable
 from mlpipex.service.context import Actor
 
 App = Callable[..., TestClient]
@@ -146,3 +147,40 @@ def test_no_error_names_the_servers_own_folders(make_app: App, tmp_path: Path) -
     ):
         assert r.status_code == 404 and str(tmp_path) not in r.text, r.text
     assert "the object store" in c.get(f"/api/v1/objects/{missing}").text
+
+
+def test_malformed_agent_reports_are_refused_as_bad_input(make_app: App) -> None:
+    c = make_app()
+    for bad in (
+        {"agent": "a", "endpoints": {"x": [1]}},
+        {"agent": "a", "endpoints": [1]},
+        {"agent": "a", "generation": "zz"},
+        {"agent": "a", "generation": 2**64},
+        {"agent": "a", "endpoints": {"x": {"versions": {"v": {}}}}},
+        {"agent": "a", "endpoints": {"x": {"versions": {"1": {"requests": 2**40}}}}},
+        {"agent": "a", "endpoints": {"x": {"errors": "boom"}}},
+        {"agent": 5},
+    ):
+        r = c.post("/api/v1/agent/report", json=bad)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID", (bad, r.text)
+    good = {"agent": "a", "endpoints": {"x": {"versions": {"1": {"requests": 3}}}}}
+    assert c.post("/api/v1/agent/report", json=good).status_code == 200
+    assert [a["name"] for a in c.get("/api/v1/agents").json()] == ["a"]
+
+
+def test_a_relative_object_folder_is_scrubbed_as_a_whole_path(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    c = make_app(objects="data")
+    root = tmp_path / "data"
+
+    @c.app.get("/api/v1/test-leak")  # type: ignore[attr-defined]
+    def _leak() -> None:
+        raise Invalid(f"cannot write {root}/ab/cd; dataset 'data' and {root}2 are fine")
+
+    r = c.get("/api/v1/test-leak")
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == (
+        f"cannot write the object store/ab/cd; dataset 'data' and {root}2 are fine"
+    )

@@ -69,6 +69,14 @@ def test_creating_a_webhook_to_a_non_global_literal_is_refused(make_app: App, ur
     assert r.status_code == 400 and "private address" in r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    "url", ["http://1.1.1.1:99999/", "http://[::1/", "http://1.1.1.1:port/", "http://[zz]/"]
+)
+def test_a_webhook_url_that_does_not_parse_is_refused(make_app: App, url: str) -> None:
+    r = make_app().post("/api/v1/webhooks", json={"url": url, "events": ["*"], "secret": SECRET})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID", r.text
+
+
 class Resolver:
     """DNS answers for names under .test, per call (the last answer repeats); the rest as usual."""
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import itertools
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.outcome import REGISTERED_NAMES
 from mlpipex.domain.refs import check_model_name
+from mlpipex.domain.validation import validated
 from mlpipex.errors import Invalid
 
 
@@ -152,10 +153,4 @@ class EndpointSpec(_Strict):
 def parse_endpoint(data: Any) -> EndpointSpec:
     if not isinstance(data, dict):
         raise Invalid("an endpoint spec is a mapping (name, model, follow or traffic, rollout)")
-    try:
-        return EndpointSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'endpoint'}: {e['msg']}" for e in exc.errors()
-        )
-        raise Invalid(f"invalid endpoint spec: {problems}") from None
+    return validated(EndpointSpec, data, "endpoint spec")

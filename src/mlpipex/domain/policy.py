@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.roles import ROLES, unknown_roles
+from mlpipex.domain.validation import validated
 from mlpipex.errors import Invalid
 
 
@@ -163,12 +164,7 @@ def parse_policy(data: Mapping[str, Any] | None) -> Policy:
     if not data:
         return STRICT
     try:
-        return Policy.model_validate(dict(data))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'policy'}: {e['msg']}" for e in exc.errors()
-        )
-        raise Invalid(f"invalid policy: {problems}") from None
+        return validated(Policy, dict(data), "policy")
     except ValueError as exc:
         raise Invalid(f"invalid policy: {exc}") from None
 

@@ -212,7 +212,7 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Any]) -> FeedbackResult:
 def read(reg: Registry, endpoint: str, since_ms: int = 0, version: int | None = None) -> pa.Table:
     """The labels of predictions of endpoint made since since_ms (to the hour), in the order
     they were stored (an id labelled again appears again; the last one holds)."""
-    reg.require("viewer")
+    endpoints.endpoint(reg, endpoint)  # who may read its model; NotFound for no such endpoint
     with reg.store.read() as conn:
         files = conn.execute(
             sa.select(t.feedback_logs.c.digest, t.feedback_logs.c.versions)

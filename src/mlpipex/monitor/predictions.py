@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from mlpipex.domain.outcome import outcome
 from mlpipex.errors import Invalid
+from mlpipex.service import endpoints
 from mlpipex.service.context import Registry
 from mlpipex.store import schema_monitor as t
 
@@ -123,7 +124,7 @@ def read(
         if columns is None
         else pa.schema([f for f in SCHEMA if f.name in {"time", "version", *columns}])
     )
-    reg.require("viewer")
+    endpoints.endpoint(reg, endpoint)  # who may read its model; NotFound for no such endpoint
     with reg.store.read() as conn:
         files = conn.execute(
             sa.select(t.prediction_logs.c.digest, t.prediction_logs.c.versions)

@@ -68,13 +68,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     from mlpipex.server import auth
     from mlpipex.server.api import routers
 
-    auth.install(app)
     for router in routers():
         app.include_router(router)
-    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
+    # Starlette runs the last added outermost: headers, then authentication, then the body
+    # limits, so an anonymous caller's body is never read.
     app.add_middleware(
         BodyLimit,  # type: ignore[arg-type]
         max_bytes=settings.max_body_mb * 2**20,
         upload_bytes=settings.max_upload_gb * 2**30,
     )
+    auth.install(app)
+    app.add_middleware(SecurityHeaders)  # type: ignore[arg-type]
     return app

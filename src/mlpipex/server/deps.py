@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -26,19 +27,29 @@ class ServerState:
 
     def own_places(self) -> list[tuple[str, str]]:
         """The server's own locations (longest first) and the words a caller sees instead: a
-        request's answer never names the host's folders or the database URL."""
+        request's answer never names the host's folders or the database URL. Only absolute
+        paths and URLs: a relative name such as ``data`` is also an ordinary word."""
         db_path = (
             self.store.url.removeprefix("sqlite:///") if self.store.dialect == "sqlite" else ""
         )
+        db_path = os.path.abspath(db_path) if db_path else ""
         places = {
             self.objects.url: "the object store",
             self.objects.url.removeprefix("file://"): "the object store",
+            self.objects.root: "the object store",
             self.store.url: "the database",
             db_path: "the database",
-            str(Path(db_path).parent) if db_path else "": "the registry folder",
+            os.path.dirname(db_path): "the registry folder",
         }
-        found = [(k, v) for k, v in places.items() if len(k) > 1]
+        found = [(k, v) for k, v in places.items() if len(k) > 1 and _absolute(k)]
         return sorted(found, key=lambda kv: -len(kv[0]))
+
+    def scrub(self, text: str) -> str:
+        """text with each of the server's own places, as a whole path (not inside a longer
+        name or path), replaced by what it is."""
+        for place, shown in self.own_places():
+            text = re.sub(rf"(?<![\w.~/-]){re.escape(place)}(?![\w~-]|\.\w)", shown, text)
+        return text
 
     def registry(self, actor: Actor) -> Registry:
         return Registry(
@@ -49,6 +60,10 @@ class ServerState:
             secrets=self.secrets,
             allow_private_webhooks=self.settings.allow_private_webhooks,
         )
+
+
+def _absolute(place: str) -> bool:
+    return os.path.isabs(place) or "://" in place
 
 
 def state(request: Request) -> ServerState:

@@ -25,6 +25,7 @@ from mlpipex.errors import (
     Unauthorized,
     Unavailable,
 )
+from mlpipex.server.paths import is_mlflow
 
 log = logging.getLogger("mlpipex.server")
 
@@ -65,16 +66,7 @@ def native_body(exc: MLPipeXError) -> dict[str, Any]:
 
 
 def _is_mlflow(request: Request) -> bool:
-    return request.url.path.startswith(
-        (
-            "/api/2.0/",
-            "/ajax-api/2.0/",
-            "/api/3.0/",
-            "/ajax-api/3.0/",
-            "/v1/traces",
-            "/get-artifact",
-        )
-    )
+    return is_mlflow(request.url.path)
 
 
 def _is_ui(request: Request) -> bool:
@@ -116,10 +108,7 @@ def _public(request: Request, exc: MLPipeXError) -> MLPipeXError:
     st = getattr(request.app.state, "mlpipex", None)
     if st is None:
         return exc
-    message, hint = exc.message, exc.hint
-    for place, shown in st.own_places():
-        message = message.replace(place, shown)
-        hint = hint.replace(place, shown) if hint else hint
+    message, hint = st.scrub(exc.message), st.scrub(exc.hint) if exc.hint else exc.hint
     if (message, hint) == (exc.message, exc.hint):
         return exc
     public = copy.copy(exc)

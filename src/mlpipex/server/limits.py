@@ -1,14 +1,23 @@
 """Limits every request body meets before any route reads it: its size, and how deeply its JSON
-nests (a few kilobytes of brackets would otherwise exhaust the parser's recursion)."""
+nests (a few kilobytes of brackets would otherwise exhaust the parser's recursion). Installed
+inside authentication, so an anonymous caller is refused before its body is read."""
 
 from __future__ import annotations
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mlpipex.server.paths import is_mlflow, is_upload
+
 MAX_DEPTH = 64
-UPLOADS = ("/api/v1/objects/", "/api/2.0/mlflow-artifacts/artifacts")
+# past this a body's depth is measured on a worker thread, not the event loop
+THREAD_BYTES = 256 * 1024
+_CHUNK = 1 << 22
+_KEEP = b'[]{}"'
+_DROP = bytes(b for b in range(256) if b not in _KEEP)
+_SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
 class _Refused(Exception):
@@ -16,27 +25,34 @@ class _Refused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-_BLOCK = 1 << 20
-
-
-def too_deep(body: bytes, limit: int) -> bool:
-    """Whether JSON text nests [ and { deeper than limit outside strings. Vectorized, block by
-    block, so a body of many megabytes costs well under a second: escapes are dropped, quotes
-    counted to know what is inside a string, and the running depth of the brackets outside
-    taken. Bodies that are not JSON rarely hold brackets, and then only shallowly."""
-    text = np.frombuffer(body.replace(b"\\\\", b"").replace(b'\\"', b""), dtype=np.uint8)
-    quotes, depth = 0, 0
-    for start in range(0, len(text), _BLOCK):
-        block = text[start : start + _BLOCK]
-        counted = np.cumsum(block == 0x22, dtype=np.int64) + quotes
-        outside = (counted & 1) == 0
-        opens = ((block == 0x5B) | (block == 0x7B)) & outside
-        closes = ((block == 0x5D) | (block == 0x7D)) & outside
-        levels = np.cumsum(opens.astype(np.int64) - closes, dtype=np.int64) + depth
-        if int(levels.max()) > limit:
+def too_deep(body: bytes) -> bool:
+    """Whether [ and { outside JSON strings nest past MAX_DEPTH, by whole-buffer operations in C
+    and numpy (no Python loop over bytes). Escapes go first: pairs of backslashes, then escaped
+    quotes, left to right as a parser reads them; then every quote opens or closes a string."""
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = body.translate(_SQUARE, _DROP)
+    if marks.count(b"[") <= MAX_DEPTH:
+        return False
+    quoted, level = 0, 0
+    for start in range(0, len(marks), _CHUNK):
+        chunk = np.frombuffer(marks, np.uint8, min(_CHUNK, len(marks) - start), start)
+        quotes = np.cumsum(chunk == ord('"'), dtype=np.int32) + quoted
+        # "[" is 0x5B and "]" is 0x5D: one up, one down; quotes and all within strings count 0
+        steps = np.where((quotes & 1) | (chunk == ord('"')), 0, 0x5C - chunk.astype(np.int32))
+        walk = np.cumsum(steps, dtype=np.int32) + level
+        if int(walk.max()) > MAX_DEPTH:
             return True
-        quotes, depth = int(counted[-1]), int(levels[-1])
+        quoted, level = int(quotes[-1]) & 1, int(walk[-1])
     return False
+
+
+def _json_body(scope: Scope) -> bool:
+    """Whether routes may parse the body as JSON: declared so, or undeclared (a route reading
+    JSON does not insist on the header). Protobuf, octet streams and forms are never walked."""
+    declared = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+    media = declared.partition(";")[0].strip().lower()
+    return media in ("", "text/plain") or media.endswith(("/json", "+json"))
 
 
 class BodyLimit:
@@ -51,14 +67,14 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = scope["path"].startswith(UPLOADS)
+        upload = is_upload(scope["path"])
         limit = self.upload_bytes if upload else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
         try:
             if declared is not None and (not declared.isdigit() or int(declared) > limit):
                 raise _too_large(limit)
             if not upload:
-                receive = await _checked_whole(receive, limit)
+                receive = await _checked_whole(receive, limit, _json_body(scope))
         except _Refused as refused:
             await _refuse(scope, send, refused)
             return
@@ -74,8 +90,9 @@ def _too_large(limit: int) -> _Refused:
     return _Refused(413, "TOO_LARGE", f"request body over {limit:,} bytes")
 
 
-async def _checked_whole(receive: Receive, limit: int) -> Receive:
-    """Read the whole body, checking size and depth as it comes; a receive that replays it."""
+async def _checked_whole(receive: Receive, limit: int, check_depth: bool) -> Receive:
+    """Read the whole body, checking its size as it comes and then its depth; a receive that
+    replays it."""
     chunks, seen = [], 0
     while True:
         message = await receive()
@@ -89,8 +106,10 @@ async def _checked_whole(receive: Receive, limit: int) -> Receive:
         if not message.get("more_body", False):
             break
     whole = b"".join(chunks)
-    if too_deep(whole, MAX_DEPTH):
-        raise _Refused(400, "INVALID", f"JSON nested deeper than {MAX_DEPTH} levels")
+    if check_depth and whole:
+        small = seen < THREAD_BYTES
+        if too_deep(whole) if small else await run_in_threadpool(too_deep, whole):
+            raise _Refused(400, "INVALID", f"JSON nested deeper than {MAX_DEPTH} levels")
     return _replay([{"type": "http.request", "body": whole}], receive)
 
 
@@ -117,7 +136,7 @@ def _counted(receive: Receive, limit: int) -> Receive:
 
 async def _refuse(scope: Scope, send: Send, refused: _Refused) -> None:
     body: dict[str, object] = {"error": {"code": refused.code, "message": refused.message}}
-    if scope["path"].startswith("/api/2.0/"):
+    if is_mlflow(scope["path"]):
         body = {"error_code": "INVALID_PARAMETER_VALUE", "message": refused.message}
     await JSONResponse(body, status_code=refused.status)(scope, _no_receive, send)
 

@@ -68,11 +68,15 @@ class Pinned:
 def pin(url: str, allow_private: bool, what: str = "webhook") -> Pinned:
     """Resolve url's host once and check every address; Invalid when one is not public (unless
     allow_private). Returns the URL to request, pinned to the first address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a ValueError past 65535 or when not a number
+    except ValueError:  # also an unclosed [ around an IPv6 address
+        raise Invalid(f"{what} URL {url[:200]!r} is not a valid URL") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise Invalid(f"{what} URL {url[:200]!r} must be http(s)://host/...")
     name = parts.hostname
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(name, port, proto=socket.IPPROTO_TCP)
     except OSError:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.agent_report import parse_report
 from mlpipex.domain.deployment import (
     AgentInfo,
     Deployment,
@@ -25,7 +26,7 @@ from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
 from mlpipex.domain.manifest import require_deployable
 from mlpipex.domain.models import PICKLE_TAG, ModelVersion
-from mlpipex.errors import Conflict, Invalid, NotFound
+from mlpipex.errors import Conflict, NotFound
 from mlpipex.service import rollout
 from mlpipex.service.context import Registry
 from mlpipex.service.models import require_model
@@ -247,39 +248,31 @@ def _served(versions: Mapping[int, ModelVersion], version: int) -> dict[str, Any
 def report(reg: Registry, body: Mapping[str, Any]) -> None:
     """An agent's counters since its last acknowledged report."""
     reg.require("editor")
-    agent = str(body.get("agent") or "")
-    if not agent or len(agent) > 256:
-        raise Invalid("a report names its agent (1 to 256 characters)")
+    sent = parse_report(body)
     now = reg.clock()
     rows, errors = [], []
     n_buckets = len(LATENCY_BUCKETS_MS) + 1
-    for endpoint, data in dict(body.get("endpoints") or {}).items():
-        errors += [f"{endpoint}: {e}" for e in data.get("errors", [])][:20]
-        for version, c in dict(data.get("versions") or {}).items():
-            try:
-                buckets = [int(x) for x in c.get("latency_ms_buckets", [])][:n_buckets]
-                row = {
-                    "endpoint": str(endpoint),
-                    "version": int(version),
-                    "agent": agent,
-                    "time": now,
-                    "requests": int(c.get("requests", 0)),
-                    "errors": int(c.get("errors", 0)),
-                    "client_errors": int(c.get("client_errors", 0)),
-                    "latency_buckets": buckets + [0] * (n_buckets - len(buckets)),
-                    "latency_sum_ms": float(c.get("latency_sum_ms", 0.0)),
-                }
-            except (TypeError, ValueError, AttributeError):
-                raise Invalid(
-                    f"report for {endpoint}/{version}: counters must be numbers"
-                ) from None
-            if row["requests"] or row["errors"]:
-                rows.append(row)
+    for endpoint, data in (sent.endpoints or {}).items():
+        errors += [f"{endpoint}: {e}" for e in data.errors][:20]
+        for version, c in (data.versions or {}).items():
+            buckets = c.latency_ms_buckets[:n_buckets]
+            if c.requests or c.errors:
+                rows.append(
+                    {
+                        "endpoint": endpoint,
+                        "version": version,
+                        "agent": sent.agent,
+                        "time": now,
+                        "requests": c.requests,
+                        "errors": c.errors,
+                        "client_errors": c.client_errors,
+                        "latency_buckets": buckets + [0] * (n_buckets - len(buckets)),
+                        "latency_sum_ms": c.latency_sum_ms,
+                    }
+                )
     with reg.store.write() as conn:
         deploy.insert_samples(conn, rows)
-        deploy.upsert_agent(
-            conn, agent, str(body.get("url") or ""), int(body.get("generation") or 0), errors, now
-        )
+        deploy.upsert_agent(conn, sent.agent, sent.url or "", sent.generation or 0, errors, now)
 
 
 def agents(reg: Registry) -> list[AgentInfo]:

@@ -13,6 +13,7 @@ from mlpipex.domain.bounds import Millis, VersionNumber, Window
 from mlpipex.errors import Invalid
 from mlpipex.monitor import alerts, exposition, feedback, predictions, quality, serving
 from mlpipex.server.deps import RegistryDep
+from mlpipex.service import endpoints
 from mlpipex.serving import codec
 
 router = APIRouter(tags=["monitoring"])
@@ -58,10 +59,15 @@ def read_log(
 async def log_feedback(reg: RegistryDep, name: str, request: Request) -> dict[str, Any]:
     """Labels for logged predictions: [{"request_id", "label"}], up to 10,000 a call. Answers
     how many were stored and how many ids the prediction log does not know."""
-    # Parsed here with the serving codec (orjson): most of a large batch's time was parsing.
-    body = codec.loads(await request.body())
-    result = await run_in_threadpool(feedback.ingest, reg, name, body)
-    return result.to_dict()
+    raw = await request.body()
+
+    def ingest() -> feedback.FeedbackResult:
+        # access first, so a refusal's shape tells a stranger nothing; then the serving codec
+        # (orjson), off the event loop: most of a large batch's time was parsing
+        reg.require("editor", endpoints.endpoint(reg, name).model)
+        return feedback.ingest(reg, name, codec.loads(raw))
+
+    return (await run_in_threadpool(ingest)).to_dict()
 
 
 @router.get("/api/v1/endpoints/{name}/quality")

@@ -7,9 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from mlpipex.server.paths import MLFLOW_ROOTS
+
 router = APIRouter(tags=["mlflow (not supported)"])
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
-_PREFIXES = ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0")
 FEATURES = {
     "/mlflow/gateway": "MLflow's AI Gateway",
     "/mlflow/gateway-proxy": "MLflow's AI Gateway",
@@ -38,7 +39,7 @@ def _route(path: str, feature: str) -> None:
 
 for _path in ("/graphql", "/ajax-api/graphql"):
     _route(_path, "MLflow's GraphQL API")
-for _prefix in _PREFIXES:
+for _prefix in MLFLOW_ROOTS:
     for _sub, _feature in FEATURES.items():
         _route(_prefix + _sub, _feature)
         _route(_prefix + _sub + "/{rest:path}", _feature)

@@ -50,7 +50,9 @@ async def _payload(request: Request) -> dict[str, Any]:
     if raw.strip():
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: a body declared as something else (so not walked by the body
+            # limits) that nests past the parser's depth
             raise Invalid("the request body is not JSON") from None
         if not isinstance(body, dict):
             raise Invalid("the request body must be a JSON object")
