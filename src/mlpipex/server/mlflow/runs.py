@@ -111,8 +111,13 @@ class DatasetInput(Args):
     tags: list[KeyValue] = []
 
 
+class ModelInput(Args):
+    model_id: str
+
+
 class LogInputs(RunArgs):
     datasets: list[DatasetInput] = []
+    models: list[ModelInput] = []
 
 
 class ModelOutput(Args):
@@ -241,7 +246,7 @@ def log_inputs(reg: Reg, args: Payload) -> Response:
         )
         for i in a.datasets
     ]
-    compat.log_inputs(reg, a.run_id, datasets)
+    compat.log_inputs(reg, a.run_id, datasets, [m.model_id for m in a.models])
     return ok()
 
 
