@@ -128,6 +128,11 @@ def test_an_override_invalidates_the_assessment_until_it_is_deleted(
     assert httpx.delete(f"{url}/{override['assessment_id']}").status_code == 200
     assert httpx.get(f"{url}/{override['assessment_id']}").status_code == 404
     assert httpx.get(f"{url}/{original['assessment_id']}").json()["assessment"]["valid"] is True
+    renamed = httpx.patch(
+        f"{url}/{original['assessment_id']}",
+        json={"assessment": {"assessment_name": "q2"}, "update_mask": "assessmentName"},
+    ).json()["assessment"]
+    assert (renamed["assessment_name"], renamed["feedback"]) == ("q2", {"value": 1})
     span = httpx.get(
         f"{tracking}/api/3.0/mlflow/traces/get", params={"trace_id": trace.info.trace_id}
     ).json()["trace"]["spans"][0]

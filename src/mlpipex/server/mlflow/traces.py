@@ -23,6 +23,7 @@ ingest = APIRouter(tags=["mlflow traces"])
 router = APIRouter(prefix="/mlflow/traces", tags=["mlflow traces"])
 EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _DURATION = re.compile(r"^(-?\d+)(?:\.(\d{1,9}))?s$")
 
 
@@ -292,7 +293,9 @@ def get_assessment(reg: Reg, trace_id: str, assessment_id: str) -> Response:
 def update_assessment(reg: Reg, trace_id: str, assessment_id: str, args: Payload) -> Response:
     a = parse(AssessmentBody, args)
     body = _assessment_json(traces.get_assessment(reg, trace_id, assessment_id))
-    fields = [f.strip() for f in (a.update_mask or ",".join(a.assessment)).split(",") if f]
+    mask = (a.update_mask or ",".join(a.assessment)).split(",")
+    # a FieldMask's JSON names fields in lowerCamelCase; the assessment's JSON in snake_case
+    fields = [_CAMEL.sub("_", f.strip()).lower() for f in mask if f.strip()]
     for f in fields:
         if f in ("assessment_id", "trace_id", "create_time"):
             continue
