@@ -3,6 +3,7 @@ before any registration. Their files are content-addressed artifact records (sco
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,7 +78,8 @@ def create(
             conn,
             id=mid,
             experiment_id=exp.id,
-            name=(name or "model")[: tracking.MAX_NAME],
+            # unnamed models get unique names, as MLflow gives them, so a search tells them apart
+            name=(name or f"model-{uuid.uuid4().hex[:8]}")[: tracking.MAX_NAME],
             model_type=model_type or None,
             source_run_id=source_run_id or None,
             status="LOGGED_MODEL_PENDING",
@@ -100,7 +102,7 @@ def get(reg: Registry, model_id: str) -> LoggedModel:
 def _require(conn: Any, model_id: str) -> Any:
     row = store.row(conn, model_id)
     if row is None:
-        raise NotFound(f"logged model {model_id!r} does not exist")
+        raise NotFound(f"Logged model with ID '{model_id}' not found.")
     return row
 
 
@@ -149,12 +151,27 @@ def set_tags(reg: Registry, model_id: str, tags: Mapping[str, str]) -> LoggedMod
     return get(reg, model_id)
 
 
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
+def add_version(reg: Registry, model_id: str, name: str, version: int) -> None:
+    """Record on the logged model a version registered from it (MLflow's mlflow.modelVersions
+    tag: a JSON list of {name, version})."""
+    reg.require("editor")
+    with reg.store.write() as conn:
+        _require(conn, model_id)
+        current = store.tags_of(conn, [model_id]).get(model_id, {}).get(MODEL_VERSIONS_TAG)
+        listed = json.loads(current) if current else []
+        listed.append({"name": name, "version": version})
+        store.set_tags(conn, model_id, {MODEL_VERSIONS_TAG: json.dumps(listed)})
+
+
 def delete_tag(reg: Registry, model_id: str, key: str) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
         _require(conn, model_id)
         if not store.delete_tag(conn, model_id, key):
-            raise NotFound(f"logged model {model_id} has no tag {key!r}")
+            raise NotFound(f"No tag with key {key!r} found for logged model {model_id}")
 
 
 def log_params(reg: Registry, model_id: str, params: Mapping[str, str]) -> None:

@@ -9,6 +9,7 @@ Uploads stream into the object store and become records; nothing is copied after
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ from urllib.parse import unquote, urlparse
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects.store import Readable, VerifyingReader
-from mlpipex.service import tracking, versions
+from mlpipex.service import logged_models, tracking, versions
 from mlpipex.service.context import Registry
 from mlpipex.store import logged_models as models_store
 from mlpipex.store import mlflow_records as records
@@ -149,6 +150,30 @@ def file_of(reg: Registry, path: str) -> FileEntry:
 def open_file(reg: Registry, path: str) -> tuple[VerifyingReader, int]:
     f = file_of(reg, path)
     return reg.objects.open(f.digest), f.size
+
+
+def upload_to_run(reg: Registry, run_id: str, path: str, data: bytes) -> FileEntry:
+    """Store the bytes as the run's artifact at path (MLflow UI's upload)."""
+    try:
+        path = tracking.check_artifact_path(path)
+    except Invalid as exc:
+        raise Invalid(f"Invalid path: {exc.message}") from None
+    if not path:
+        raise Invalid("Request must specify path.")
+    if not data:
+        raise Invalid("Request must specify data.")
+    tracking.get_run(reg, run_id)
+    reg.require("editor")
+    stored = reg.objects.put_stream(io.BytesIO(data))
+    entry = FileEntry(path, stored.digest, stored.size)
+    tracking.record_artifacts(reg, run_id, [entry])
+    return entry
+
+
+def open_model_file(reg: Registry, model_id: str, path: str) -> tuple[VerifyingReader, int]:
+    """A logged model's file by the model's id and its path in the model."""
+    lm = logged_models.get(reg, model_id)
+    return open_file(reg, f"{model_dir(lm.experiment_id, lm.id)}/{path}")
 
 
 def open_run_file(reg: Registry, run_id: str, path: str) -> tuple[VerifyingReader, int]:

@@ -53,6 +53,7 @@ class MlflowRun:
     datasets: tuple[MlflowDataset, ...] = ()
     outputs: tuple[tuple[str, int], ...] = ()  # (logged model id, step)
     metrics: dict[str, tuple[float, int, int]] = field(default_factory=dict)  # value, time, step
+    model_inputs: tuple[str, ...] = ()  # logged model ids
 
 
 # -- experiments -------------------------------------------------------------------------------
@@ -288,10 +289,17 @@ def log_batch(
             store.update_run(conn, run_id, name=tags[RUN_NAME_TAG][: tracking.MAX_NAME])
 
 
-def log_inputs(reg: Registry, run_id: str, datasets: Sequence[MlflowDataset]) -> None:
+def log_inputs(
+    reg: Registry, run_id: str, datasets: Sequence[MlflowDataset], models: Sequence[str] = ()
+) -> None:
     """Record each dataset as MLflow sent it and as the run's native input (name, source URI,
-    digest, rows), which registration from the run inherits."""
+    digest, rows), which registration from the run inherits; and the logged models it read."""
     reg.require("editor")  # a write, even when the list is empty
+    if models:
+        with reg.store.write() as conn:
+            if store.run_row(conn, run_id) is None:
+                raise NotFound(f"run {run_id!r} does not exist")
+            records.put_model_inputs(conn, run_id, models)
     for d in datasets:
         if not d.name or not d.digest:
             raise Invalid("a dataset input needs a name and a digest")
@@ -382,6 +390,7 @@ def _with_extras(reg: Registry, runs: Sequence[Run]) -> list[MlflowRun]:
     with reg.store.read() as conn:
         inputs = records.dataset_inputs_of(conn, ids)
         outputs = records.outputs_of(conn, ids)
+        model_inputs = records.model_inputs_of(conn, ids)
         metrics = store.latest_metrics_of(conn, ids)
     return [
         MlflowRun(
@@ -400,6 +409,7 @@ def _with_extras(reg: Registry, runs: Sequence[Run]) -> list[MlflowRun]:
             ),
             tuple(outputs.get(r.id, [])),
             {k: (v, ts, step) for k, v, ts, step in metrics.get(r.id, [])},
+            tuple(model_inputs.get(r.id, [])),
         )
         for r in runs
     ]

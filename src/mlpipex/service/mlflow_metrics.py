@@ -53,8 +53,8 @@ def history_bulk_interval(
     end_step: int | None,
     max_results: int,
 ) -> list[tuple[str, Metric]]:
-    """The values at up to about max_results steps of each run, evenly spaced over the steps
-    logged (or those between start_step and end_step), always with the last."""
+    """The values at up to about max_results steps, evenly spaced over the steps the runs
+    logged (or those between start_step and end_step), and each run's last step."""
     if not run_ids:
         raise Invalid("Missing value for required parameter 'run_ids'.")
     if len(run_ids) > MAX_RUNS:
@@ -70,12 +70,14 @@ def history_bulk_interval(
         raise Invalid("If either start step or end step are specified, both must be specified.")
     if start_step is not None and end_step is not None and end_step < start_step:
         raise Invalid("end_step must be greater than start_step. ")
-    out = []
-    for run_id, found in _histories(reg, run_ids, key):
-        if start_step is not None and end_step is not None:
-            found = [m for m in found if start_step <= m.step <= end_step]
-        steps = sorted({m.step for m in found})
-        stride = max(1, math.ceil(len(steps) / max_results))
-        kept = set(steps[::stride]) | set(steps[-1:])
-        out += [(run_id, m) for m in found if m.step in kept]
-    return out
+    histories = _histories(reg, run_ids, key)
+    if start_step is not None and end_step is not None:
+        histories = [
+            (run_id, [m for m in found if start_step <= m.step <= end_step])
+            for run_id, found in histories
+        ]
+    # steps sampled over all runs together, so the runs' charts line up; each run's last too
+    steps = sorted({m.step for _, found in histories for m in found})
+    stride = max(1, math.ceil(len(steps) / max_results))
+    kept = set(steps[::stride]) | {max(m.step for m in found) for _, found in histories if found}
+    return [(run_id, m) for run_id, found in histories for m in found if m.step in kept]

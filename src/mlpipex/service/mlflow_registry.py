@@ -168,6 +168,8 @@ def create_version(
     with reg.store.write() as conn:
         row = require_model(conn, name)
         records.put_version_source(conn, row.id, v.version, source, model_id)
+    if model_id:
+        logged_models.add_version(reg, model_id, v.model, v.version)
     return MlflowVersion(v, source, model_id)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.store import schema as t
 from mlpipex.store import schema_mlflow as m
+from mlpipex.store.engine import upsert_into
 
 # -- artifact files outside runs (scope: a logged model's id, or "" for free paths) ------------
 
@@ -112,6 +113,23 @@ def put_outputs(conn: Connection, run_id: str, outputs: Mapping[str, int]) -> No
         sa.insert(m.run_outputs),
         [{"run_id": run_id, "model_id": k, "step": s} for k, s in outputs.items()],
     )
+
+
+def put_model_inputs(conn: Connection, run_id: str, model_ids: Sequence[str]) -> None:
+    if not model_ids:
+        return
+    ins = upsert_into(conn, m.model_inputs)
+    rows = [{"run_id": run_id, "model_id": i} for i in dict.fromkeys(model_ids)]
+    conn.execute(ins.on_conflict_do_nothing(), rows)
+
+
+def model_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    c = m.model_inputs.c
+    q = sa.select(c.run_id, c.model_id).where(c.run_id.in_(run_ids)).order_by(c.model_id)
+    for run_id, model_id in conn.execute(q):
+        out[run_id].append(model_id)
+    return out
 
 
 def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:

@@ -86,6 +86,14 @@ run_outputs = Table(
     Column("step", BigInteger, nullable=False),
 )
 
+# Logged models a run took as input (MLflow 3's log_inputs(models=...)); migration 0008.
+model_inputs = Table(
+    "mlflow_run_model_inputs",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("model_id", String(64), primary_key=True),
+)
+
 version_sources = Table(
     "mlflow_version_sources",
     metadata,

@@ -26,6 +26,15 @@ def test_metric_history_of_many_runs_whole_and_sampled(client: MlflowClient, tra
     params = {"run_ids": runs[:1], "metric_key": "loss", "max_results": 5}
     sampled = httpx.get(f"{url}/get-history-bulk-interval", params=params).json()["metrics"]
     assert [m["step"] for m in sampled] == [0, 2, 4, 6, 8, 9]
+    longer = client.create_run(eid).info.run_id
+    for step in range(20):
+        client.log_metric(longer, "loss", 1.0, timestamp=1, step=step)
+    both = {"run_ids": [runs[0], longer], "metric_key": "loss", "max_results": 5}
+    lined_up = httpx.get(f"{url}/get-history-bulk-interval", params=both).json()["metrics"]
+    got = [(m["run_id"], m["step"]) for m in lined_up]
+    # steps sampled over both runs together, and each run's last; runs in id order
+    steps = {runs[0]: (0, 4, 8, 9), longer: (0, 4, 8, 9, 12, 16, 19)}
+    assert got == [(r, s) for r in sorted(steps) for s in steps[r]]
 
     too_many = httpx.get(
         f"{url}/get-history-bulk",
@@ -51,3 +60,32 @@ def test_search_datasets_lists_what_the_experiments_runs_logged(
     refused = httpx.post(url, json={"experiment_ids": []})
     assert refused.status_code == 400
     assert "must specify at least one experiment_id" in refused.json()["message"]
+
+
+def test_ui_upload_into_a_run_and_a_logged_models_file(client: MlflowClient, tracking: str) -> None:
+    eid = client.create_experiment(unique("ui-files"))
+    run_id = client.create_run(eid).info.run_id
+    url = f"{tracking}/ajax-api/2.0/mlflow/upload-artifact"
+    put = httpx.post(url, params={"run_uuid": run_id, "path": "notes/a.txt"}, content=b"hello")
+    assert put.status_code == 200
+    got = httpx.get(f"{tracking}/get-artifact", params={"run_uuid": run_id, "path": "notes/a.txt"})
+    assert got.content == b"hello"
+    for params, says in [
+        ({}, "Request must specify run_uuid."),
+        ({"run_uuid": run_id, "path": "../x"}, "Invalid path"),
+        ({"run_uuid": run_id, "path": "x"}, "Request must specify data."),
+    ]:
+        r = httpx.post(url, params=params)
+        assert r.status_code == 400 and says in r.json()["message"]
+
+    model = client.create_logged_model(eid)
+    root = f"{tracking}/api/2.0/mlflow-artifacts/artifacts/"
+    location = model.artifact_location.removeprefix("mlflow-artifacts:/")
+    assert httpx.put(f"{root}{location}/MLmodel", content=b"flavors: {}\n").status_code == 200
+    files = f"{tracking}/ajax-api/2.0/mlflow/logged-models/{model.model_id}/artifacts/files"
+    r = httpx.get(files, params={"artifact_file_path": "MLmodel"})
+    assert (r.status_code, r.content, r.headers["content-type"]) == (
+        200,
+        b"flavors: {}\n",
+        "text/plain",
+    )

@@ -109,3 +109,31 @@ def test_otlp_json_spans_are_ingested(traced: str, mlflow_server: Server) -> Non
         headers={**headers, "content-type": "application/x-protobuf"},
     )
     assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_an_override_invalidates_the_assessment_until_it_is_deleted(
+    traced: str, tracking: str
+) -> None:
+    assert _predict(1) == 3
+    mlflow.flush_trace_async_logging()
+    (trace,) = mlflow.search_traces(locations=[traced], return_type="list")
+    url = f"{tracking}/api/3.0/mlflow/traces/{trace.info.trace_id}/assessments"
+    first = {"assessment_name": "q", "feedback": {"value": 1}, "source": {"source_type": "HUMAN"}}
+    original = httpx.post(url, json={"assessment": first}).json()["assessment"]
+    assert original["valid"] is True and original["assessment_id"].startswith("a-")
+    override = httpx.post(
+        url, json={"assessment": {**first, "overrides": original["assessment_id"]}}
+    ).json()["assessment"]
+    assert httpx.get(f"{url}/{original['assessment_id']}").json()["assessment"]["valid"] is False
+    assert httpx.delete(f"{url}/{override['assessment_id']}").status_code == 200
+    assert httpx.get(f"{url}/{override['assessment_id']}").status_code == 404
+    assert httpx.get(f"{url}/{original['assessment_id']}").json()["assessment"]["valid"] is True
+    renamed = httpx.patch(
+        f"{url}/{original['assessment_id']}",
+        json={"assessment": {"assessment_name": "q2"}, "update_mask": "assessmentName"},
+    ).json()["assessment"]
+    assert (renamed["assessment_name"], renamed["feedback"]) == ("q2", {"value": 1})
+    span = httpx.get(
+        f"{tracking}/api/3.0/mlflow/traces/get", params={"trace_id": trace.info.trace_id}
+    ).json()["trace"]["spans"][0]
+    assert "start_time_unix_nano" in span  # protobuf's JSON with the .proto's field names

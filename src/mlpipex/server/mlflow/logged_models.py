@@ -4,7 +4,9 @@ of their artifact directories."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
 
+from mlpipex.server.mlflow.artifacts import file_response
 from mlpipex.server.mlflow.wire import (
     Args,
     KeyValue,
@@ -138,3 +140,15 @@ def list_artifacts(reg: Reg, root: Root, model_id: str, args: Payload) -> Respon
     prefix = parse(Listing, args).artifact_directory_path.strip("/")
     listed = mlflow_artifacts.listing(reg, f"{base}/{prefix}" if prefix else base)
     return ok({"root_uri": f"{root}/{base}", "files": file_infos(listed, prefix)})
+
+
+class ModelFile(Args):
+    artifact_file_path: str
+
+
+@router.get("/{model_id}/artifacts/files")
+def model_file(reg: Reg, model_id: str, args: Payload) -> StreamingResponse:
+    """A logged model's file by path (what MLflow's UI shows)."""
+    path = parse(ModelFile, args).artifact_file_path
+    reader, size = mlflow_artifacts.open_model_file(reg, model_id, path)
+    return file_response(reader, size, path)

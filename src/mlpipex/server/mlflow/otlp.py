@@ -1,5 +1,6 @@
 """OTLP trace export requests (what `mlflow` sends to /v1/traces: protobuf, or OTLP's JSON)
-decoded into spans; each span is kept as OTLP's protobuf JSON, the form MLflow's Trace carries."""
+decoded into spans; each span is kept as protobuf's JSON (field names as in the .proto, as MLflow
+writes its messages), the form MLflow's Trace carries."""
 
 from __future__ import annotations
 
@@ -62,7 +63,9 @@ def _span(s: OtlpSpan) -> Span:
         start_ns=s.start_time_unix_nano,
         end_ns=s.end_time_unix_nano or None,
         status=_STATUS.get(s.status.code, "UNSET"),
-        content=json.dumps(json_format.MessageToDict(s), separators=(",", ":")),
+        content=json.dumps(
+            json_format.MessageToDict(s, preserving_proto_field_name=True), separators=(",", ":")
+        ),
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import model_validator
+from starlette.concurrency import run_in_threadpool
 
 from mlpipex.domain.bounds import Int64, Millis
 from mlpipex.errors import Invalid
@@ -112,8 +113,13 @@ class DatasetInput(Args):
     tags: list[KeyValue] = []
 
 
+class ModelInput(Args):
+    model_id: str
+
+
 class LogInputs(RunArgs):
     datasets: list[DatasetInput] = []
+    models: list[ModelInput] = []
 
 
 class ModelOutput(Args):
@@ -242,7 +248,7 @@ def log_inputs(reg: Reg, args: Payload) -> Response:
         )
         for i in a.datasets
     ]
-    compat.log_inputs(reg, a.run_id, datasets)
+    compat.log_inputs(reg, a.run_id, datasets, [m.model_id for m in a.models])
     return ok()
 
 
@@ -339,6 +345,27 @@ def history_bulk_interval(reg: Reg, args: Payload) -> Response:
         reg, a.run_ids, a.metric_key, a.start_step, a.end_step, a.max_results
     )
     return _with_runs(found)
+
+
+class Upload(Args):
+    run_uuid: str = ""
+    run_id: str = ""
+    path: str | None = None
+
+
+@router.post("/upload-artifact")
+async def upload_artifact(reg: Reg, request: Request) -> Response:
+    """A file uploaded into a run from MLflow's UI (the body is the file)."""
+    a = parse(Upload, dict(request.query_params))
+    if not (a.run_uuid or a.run_id):
+        raise Invalid("Request must specify run_uuid.")
+    if not a.path:
+        raise Invalid("Request must specify path.")
+    data = await request.body()
+    await run_in_threadpool(
+        mlflow_artifacts.upload_to_run, reg, a.run_uuid or a.run_id, a.path, data
+    )
+    return ok()
 
 
 @router.get("/artifacts/list")

@@ -4,6 +4,7 @@ RFC 3339, durations as "1.5s")."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mlpipex.domain.traces import Assessment, Trace, TraceInfo, TraceState
-from mlpipex.errors import Invalid
+from mlpipex.errors import Invalid, NotFound
 from mlpipex.server.deps import global_role
 from mlpipex.server.mlflow import otlp
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, Root, StrList, ok, parse
@@ -28,6 +29,7 @@ router = APIRouter(
 )
 EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _DURATION = re.compile(r"^(\d{1,12})(?:\.(\d{1,9}))?s$")  # >= 0, at most ~31,000 years
 # Times a trace may carry: what Python's datetime can print back in UTC, from the epoch on.
 _MIN_MS = 0
@@ -274,18 +276,31 @@ def _assessment_json(a: Assessment) -> dict[str, Any]:
     return body
 
 
+def _put(reg: Reg, trace_id: str, body: dict[str, Any]) -> Assessment:
+    content = json.dumps(body, separators=(",", ":"))
+    return traces.put_assessment(reg, Assessment(body["assessment_id"], trace_id, content))
+
+
+def _mark_valid(reg: Reg, trace_id: str, assessment_id: str, valid: bool) -> None:
+    """An overridden assessment stays, marked invalid until its override is deleted."""
+    body = _assessment_json(traces.get_assessment(reg, trace_id, assessment_id))
+    _put(reg, trace_id, body | {"valid": valid})
+
+
 @router.post("/{trace_id}/assessments")
 def create_assessment(reg: Reg, trace_id: str, args: Payload) -> Response:
     body = dict(parse(AssessmentBody, args).assessment)
     stamp = _time(now_ms())
+    body.setdefault("valid", True)
     body |= {
         "assessment_id": traces.new_assessment_id(),
         "trace_id": trace_id,
         "create_time": body.get("create_time") or stamp,
         "last_update_time": body.get("last_update_time") or stamp,
     }
-    a = Assessment(body["assessment_id"], trace_id, json.dumps(body, separators=(",", ":")))
-    return ok({"assessment": _assessment_json(traces.put_assessment(reg, a))})
+    if isinstance(overrides := body.get("overrides"), str) and overrides:
+        _mark_valid(reg, trace_id, overrides, False)
+    return ok({"assessment": _assessment_json(_put(reg, trace_id, body))})
 
 
 @router.get("/{trace_id}/assessments/{assessment_id}")
@@ -297,7 +312,9 @@ def get_assessment(reg: Reg, trace_id: str, assessment_id: str) -> Response:
 def update_assessment(reg: Reg, trace_id: str, assessment_id: str, args: Payload) -> Response:
     a = parse(AssessmentBody, args)
     body = _assessment_json(traces.get_assessment(reg, trace_id, assessment_id))
-    fields = [f.strip() for f in (a.update_mask or ",".join(a.assessment)).split(",") if f]
+    mask = (a.update_mask or ",".join(a.assessment)).split(",")
+    # a FieldMask's JSON names fields in lowerCamelCase; the assessment's JSON in snake_case
+    fields = [_CAMEL.sub("_", f.strip()).lower() for f in mask if f.strip()]
     for f in fields:
         if f in ("assessment_id", "trace_id", "create_time"):
             continue
@@ -306,11 +323,14 @@ def update_assessment(reg: Reg, trace_id: str, assessment_id: str, args: Payload
         else:
             body.pop(f, None)
     body["last_update_time"] = _time(now_ms())
-    updated = Assessment(assessment_id, trace_id, json.dumps(body, separators=(",", ":")))
-    return ok({"assessment": _assessment_json(traces.put_assessment(reg, updated))})
+    return ok({"assessment": _assessment_json(_put(reg, trace_id, body))})
 
 
 @router.delete("/{trace_id}/assessments/{assessment_id}")
 def delete_assessment(reg: Reg, trace_id: str, assessment_id: str) -> Response:
+    body = _assessment_json(traces.get_assessment(reg, trace_id, assessment_id))
     traces.delete_assessment(reg, trace_id, assessment_id)
+    if isinstance(overrides := body.get("overrides"), str) and overrides:
+        with contextlib.suppress(NotFound):  # the original may be gone already
+            _mark_valid(reg, trace_id, overrides, True)
     return ok()

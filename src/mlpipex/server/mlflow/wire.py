@@ -184,7 +184,10 @@ def run(m: MlflowRun, root: str) -> dict[str, Any]:
             "params": pairs(r.params),
             "tags": pairs(r.tags),
         },
-        "inputs": {"dataset_inputs": datasets},
+        "inputs": {
+            "dataset_inputs": datasets,
+            "model_inputs": [{"model_id": i} for i in m.model_inputs],
+        },
         "outputs": {"model_outputs": [{"model_id": i, "step": s} for i, s in m.outputs]},
     }
 

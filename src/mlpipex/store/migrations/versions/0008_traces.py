@@ -1,4 +1,4 @@
-"""MLflow 3 traces, spans, assessments
+"""MLflow 3 traces, spans, assessments; logged models as run inputs
 
 Revision ID: 0008
 Revises: 0006
@@ -19,6 +19,13 @@ def _trace_fk() -> sa.Column:
 
 
 def upgrade() -> None:
+    op.create_table('mlflow_run_model_inputs',
+    sa.Column('run_id', sa.String(length=32), nullable=False),
+    sa.Column('model_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_mlflow_run_model_inputs_run_id_runs'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('run_id', 'model_id', name=op.f('pk_mlflow_run_model_inputs'))
+    )
+
     op.create_table('mlflow_traces',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('experiment_id', sa.Integer(), nullable=False),
@@ -78,3 +85,4 @@ def downgrade() -> None:
     op.drop_table('mlflow_trace_metadata')
     op.drop_table('mlflow_trace_tags')
     op.drop_table('mlflow_traces')
+    op.drop_table('mlflow_run_model_inputs')
