@@ -46,8 +46,12 @@ def s3() -> Iterator[dict[str, str]]:
     os.environ.update(env)
     import s3fs
 
+    # fsspec caches filesystems by their arguments, and the endpoint comes from the environment:
+    # an instance made against an earlier module's (stopped) server would be handed back here.
+    s3fs.S3FileSystem.clear_instance_cache()
     s3fs.S3FileSystem(anon=False).mkdir("mlpipex-test")
     yield env
+    s3fs.S3FileSystem.clear_instance_cache()
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
