@@ -18,7 +18,12 @@ from mlpipex.server.mlflow.wire import (
 )
 from mlpipex.service import mlflow_compat as compat
 
-router = APIRouter(prefix="/mlflow/experiments", tags=["mlflow experiments"])
+# Tracking has no per-model grants: the global role, checked before any body is parsed.
+router = APIRouter(
+    prefix="/mlflow/experiments",
+    tags=["mlflow experiments"],
+    dependencies=[global_role("/search", "/search-datasets")],
+)
 
 
 class Create(Args):
@@ -123,7 +128,7 @@ class Datasets(Args):
     experiment_ids: StrList = []
 
 
-@router.post("/search-datasets", dependencies=[global_role("/search-datasets")])
+@router.post("/search-datasets")
 def search_datasets(reg: Reg, args: Payload) -> Response:
     """The datasets the experiments' runs logged (MLflow's UI lists them)."""
     found = compat.dataset_summaries(reg, parse(Datasets, args).experiment_ids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
+from mlpipex.server.deps import global_role
 from mlpipex.server.mlflow.artifacts import file_response
 from mlpipex.server.mlflow.wire import (
     Args,
@@ -21,7 +22,12 @@ from mlpipex.server.mlflow.wire import (
 )
 from mlpipex.service import logged_models, mlflow_artifacts
 
-router = APIRouter(prefix="/mlflow/logged-models", tags=["mlflow logged models"])
+# Tracking has no per-model grants: the global role, checked before any body is parsed.
+router = APIRouter(
+    prefix="/mlflow/logged-models",
+    tags=["mlflow logged models"],
+    dependencies=[global_role("/search")],
+)
 
 
 class Create(Args):

@@ -30,7 +30,10 @@ from mlpipex.service import mlflow_artifacts, mlflow_metrics, search, tracking
 from mlpipex.service import mlflow_compat as compat
 from mlpipex.service.tracking import Metric
 
-router = APIRouter(prefix="/mlflow", tags=["mlflow runs"])
+# Tracking has no per-model grants: the global role, checked before any body is parsed.
+router = APIRouter(
+    prefix="/mlflow", tags=["mlflow runs"], dependencies=[global_role("/runs/search")]
+)
 
 
 class RunArgs(Args):
@@ -337,7 +340,7 @@ def history_bulk(reg: Reg, args: Payload) -> Response:
     return _with_runs(mlflow_metrics.history_bulk(reg, a.run_id, a.metric_key, a.max_results))
 
 
-@router.get("/metrics/get-history-bulk-interval", dependencies=[global_role()])
+@router.get("/metrics/get-history-bulk-interval")
 def history_bulk_interval(reg: Reg, args: Payload) -> Response:
     """One metric's values at evenly spaced steps in many runs (MLflow's UI charts)."""
     a = parse(HistoryInterval, args)
