@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from mlpipex.client import Client
+from mlpipex.monitor import request_index
 from mlpipex.store import schema
 
 PG_SERVER = os.environ.get("MLPIPEX_TEST_POSTGRES_URL")
@@ -105,6 +106,7 @@ def _reset(db: str) -> None:
             for name in reversed(present):
                 conn.execute(sa.text(f"DELETE FROM {name}"))
     engine.dispose()
+    request_index.forget(db)  # PostgreSQL restarts the ids the mirrors caught up to
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:

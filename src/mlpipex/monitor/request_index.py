@@ -64,6 +64,14 @@ def lookup(reg: Registry, endpoint: str, ids: Sequence[str]) -> list[Hit | None]
     return hits
 
 
+def forget(url: str) -> None:
+    """Drop this process's mirrors of one database, for when its rows were removed or renumbered
+    behind them (a restore, or a test emptying the tables): they would answer from before."""
+    with _lock:
+        for key in [k for k in _mirrors if k[0] == url]:
+            del _mirrors[key]
+
+
 def _mirror(url: str, endpoint: str) -> _Mirror:
     with _lock:
         mirror = _mirrors.pop((url, endpoint), None) or _Mirror()
