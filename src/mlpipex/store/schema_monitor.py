@@ -46,6 +46,8 @@ prediction_ids = Table(
     Column("version", Integer, nullable=False),
     Column("time", BigInteger, nullable=False),
     Index("ix_prediction_ids_endpoint_request", "endpoint", "request_id"),
+    # the mirror's catch-up: the ids of one endpoint added since the last it saw
+    Index("ix_prediction_ids_endpoint_id", "endpoint", "id"),
 )
 
 # Index of feedback files (Parquet objects of request_id, label, received), per endpoint and
