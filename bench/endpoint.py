@@ -138,7 +138,7 @@ def in_process(lr: Path, canary: Path, n: int) -> dict[str, float]:
                 "sticky_header": "X-User-Id",
             },
         }
-        live = {1: LiveVersion(served(1, lr)), 2: LiveVersion(served(2, canary))}
+        live = {1: LiveVersion.of(served(1, lr)), 2: LiveVersion.of(served(2, canary))}
         headers = [*json_ct, (b"x-user-id", b"user-12345")]
         routed = {"type": "http", "method": "POST", "path": "/endpoints/lr/invocations"}
         calls: dict[str, tuple[Any, dict[str, Any]]] = {

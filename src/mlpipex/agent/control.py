@@ -12,23 +12,31 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from mlpipex.agent.app import AgentApp
 from mlpipex.agent.desired import DesiredState, parse_desired
 from mlpipex.agent.ledger import Ledger
 from mlpipex.agent.loader import VersionLoader
+from mlpipex.agent.local import LocalRuntime
 from mlpipex.agent.predlog import PredictionLog
-from mlpipex.agent.table import LiveEndpoint, LiveVersion, VersionKey, build_table, version_key
+from mlpipex.agent.runtime import Runtime
+from mlpipex.agent.table import (
+    EMPTY,
+    LiveEndpoint,
+    LiveVersion,
+    Table,
+    VersionKey,
+    build_table,
+    version_key,
+)
+from mlpipex.agent.threads import off_loop
 from mlpipex.client.http import Http
 from mlpipex.errors import MLPipeXError, Unavailable
-
-T = TypeVar("T")
 
 log = logging.getLogger("mlpipex.agent")
 
@@ -39,6 +47,10 @@ REPORT_PATH = "/api/v1/agent/report"
 RETRY_FAILED_S = 30.0
 # On shutdown, the last counters get this long to reach the control plane.
 FINAL_REPORT_S = 2.0
+RESOURCES_IGNORED = (
+    "replicas, autoscaling and ray_actor_options are ignored by the local runtime "
+    "(one copy in the agent's process); run the agent with --runtime ray to apply them"
+)
 
 
 @dataclass(frozen=True)
@@ -61,10 +73,11 @@ class _Failure:
 
 
 class Agent:
-    """One agent process. ``app`` is what the HTTP server runs; the loops start with its
-    lifespan."""
+    """One agent process. With the local runtime, ``app`` is what the HTTP server runs and the
+    loops start with its lifespan; another runtime serves elsewhere and ``run`` drives the
+    loops. ``runtime`` defaults to the local one."""
 
-    def __init__(self, config: AgentConfig) -> None:
+    def __init__(self, config: AgentConfig, runtime: Runtime | None = None) -> None:
         self.config = config
         self._pull = Http(
             config.control_plane, token=config.token, user=None, timeout=config.timeout
@@ -72,7 +85,6 @@ class Agent:
         self._push = Http(
             config.control_plane, token=config.token, user=None, timeout=config.timeout
         )
-        self._loader = VersionLoader(self._pull, config.cache_dir, allow_pickle=config.allow_pickle)
         self._ledger = Ledger()
         self._loaded: dict[VersionKey, LiveVersion] = {}
         self._failed: dict[VersionKey, _Failure] = {}
@@ -86,6 +98,9 @@ class Agent:
         self.app = AgentApp(self.status, self._start, self._stop)
         self.predictions = PredictionLog()
         self.app.predictions = self.predictions
+        self.table: Table = EMPTY
+        loader = VersionLoader(self._pull, config.cache_dir, allow_pickle=config.allow_pickle)
+        self.runtime: Runtime = runtime or LocalRuntime(loader, self.app)
 
     # -- lifespan -------------------------------------------------------------------------------
     async def _start(self) -> None:
@@ -93,6 +108,14 @@ class Agent:
             asyncio.create_task(self._pull_forever(), name="agent-pull"),
             asyncio.create_task(self._report_forever(), name="agent-report"),
         ]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The loops until stop is set, for a runtime that serves outside this process."""
+        await self._start()
+        try:
+            await stop.wait()
+        finally:
+            await self._stop()
 
     async def _stop(self) -> None:
         for task in self._tasks:
@@ -104,6 +127,7 @@ class Agent:
             await asyncio.wait_for(self.report(), FINAL_REPORT_S)
         self._pull.close()
         self._push.close()
+        await self.runtime.close()
 
     # -- pulling --------------------------------------------------------------------------------
     async def _pull_forever(self) -> None:
@@ -153,7 +177,7 @@ class Agent:
             log.warning("pulling the desired state again")
         self._pull_error = None
         self._last_pull = time.time()
-        if state.generation == self.app.table.generation and not self._retry_due():
+        if state.generation == self.table.generation and not self._retry_due():
             return
         await self.apply(state)
         await off_loop(self._save, doc)
@@ -168,19 +192,18 @@ class Agent:
         wanted = {version_key(e, v): (e, v) for e in state.endpoints for v in e.all_versions()}
         errors: dict[str, list[str]] = {}
         # A new generation may be the fix (objects repaired, a pickle allowed): try again.
-        changed = state.generation != self.app.table.generation
+        changed = state.generation != self.table.generation
         for key, (endpoint, spec) in wanted.items():
             if key in self._loaded:
                 continue
             failure = self._failed.get(key)
             if failure is None or changed or failure.retry_at <= time.monotonic():
                 try:
-                    served = await off_loop(self._loader.load, endpoint, spec)
+                    live = await self.runtime.load(endpoint, spec)
                 except Exception as e:
                     failure = self._fail(key, e)
                 else:
                     self._failed.pop(key, None)
-                    live = LiveVersion(served)
                     self._loaded[key] = live
                     self._ledger.track(endpoint.name, live)
                     continue
@@ -192,7 +215,11 @@ class Agent:
         for gone in [k for k in self._failed if k not in wanted]:
             del self._failed[gone]
         self.predictions.rates = {e.name: e.log_sample_rate for e in state.endpoints}
-        for live in self.app.install(build_table(state, self._loaded, errors)):
+        table = build_table(state, self._loaded, errors)
+        dropped = self.table.live_versions() - table.live_versions()
+        self.table = table
+        await self.runtime.install(table)
+        for live in dropped:
             self._ledger.retire(live)
 
     def _fail(self, key: VersionKey, e: Exception) -> _Failure:
@@ -215,8 +242,9 @@ class Agent:
     async def report(self) -> None:
         """Send the counters since the last acknowledged report; on failure they stay pending
         and go with the next one."""
+        await self.runtime.collect(self.predictions)
         deltas, sent = self._ledger.collect()
-        table = self.app.table
+        table = self.table
         endpoints: dict[str, dict[str, Any]] = {
             name: {"versions": {}, "errors": list(e.errors)} for name, e in table.endpoints.items()
         }
@@ -244,24 +272,34 @@ class Agent:
 
     # -- status ---------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        table = self.app.table
-        routable = all(e.split for e in table.endpoints.values())
+        table = self.table
         return {
-            "status": "starting" if table.generation is None else "ok" if routable else "degraded",
+            **table_status(table, self.runtime.places_replicas),
+            "runtime": self.runtime.name,
             "agent": self.config.name,
             "url": self.config.url,
             "control_plane": self.config.control_plane,
-            "generation": table.generation,
             "last_pull": _iso(self._last_pull),
             "last_pull_age_s": _age(self._last_pull),
             "pull_error": self._pull_error,
             "last_report": _iso(self._last_report),
             "report_error": self._report_error,
-            "endpoints": {name: _endpoint_status(e) for name, e in table.endpoints.items()},
         }
 
 
-def _endpoint_status(e: LiveEndpoint) -> dict[str, Any]:
+def table_status(table: Table, places_replicas: bool) -> dict[str, Any]:
+    """The part of ``GET /health`` that the served table decides."""
+    routable = all(e.split for e in table.endpoints.values())
+    return {
+        "status": "starting" if table.generation is None else "ok" if routable else "degraded",
+        "generation": table.generation,
+        "endpoints": {
+            name: _endpoint_status(e, places_replicas) for name, e in table.endpoints.items()
+        },
+    }
+
+
+def _endpoint_status(e: LiveEndpoint, places_replicas: bool) -> dict[str, Any]:
     shares = {live.version: share for live, share in e.split.shares().items()}
     shadow = e.spec.shadow
     return {
@@ -283,6 +321,7 @@ def _endpoint_status(e: LiveEndpoint) -> dict[str, Any]:
             "loaded": e.shadow is not None,
         },
         "errors": list(e.errors),
+        "notes": [] if places_replicas or not e.spec.resources else [RESOURCES_IGNORED],
     }
 
 
@@ -292,29 +331,3 @@ def _iso(t: float | None) -> str | None:
 
 def _age(t: float | None) -> float | None:
     return None if t is None else round(time.time() - t, 3)
-
-
-async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """fn(*args, **kwargs) in a daemon thread of its own; a cancelled caller stops waiting
-    but the thread runs on (it cannot be interrupted), and never keeps the process alive."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    def run() -> None:
-        try:
-            result, error = fn(*args, **kwargs), None
-        except BaseException as e:
-            result, error = None, e
-        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, result, error)
-
-    threading.Thread(target=run, name="mlpipex-agent-io", daemon=True).start()
-    return await future

@@ -5,7 +5,7 @@ malformed answer is refused whole and the agent keeps serving what it had."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from mlpipex.domain.manifest import FileEntry, Manifest
@@ -32,6 +32,31 @@ class ShadowSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Autoscaling:
+    min_replicas: int
+    max_replicas: int
+    target_ongoing_requests: float
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What a runtime that places replicas gives each version of the endpoint (the local
+    runtime serves one copy in its own process and ignores them)."""
+
+    replicas: int | None = None
+    autoscaling: Autoscaling | None = None
+    num_cpus: float | None = None
+    num_gpus: float | None = None
+    memory: int | None = None  # bytes
+
+    def __bool__(self) -> bool:
+        return self != NO_RESOURCES
+
+
+NO_RESOURCES = Resources()
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointSpec:
     name: str
     model: str
@@ -39,6 +64,7 @@ class EndpointSpec:
     versions: tuple[VersionSpec, ...]
     shadow: ShadowSpec | None
     log_sample_rate: float = 1.0  # share of requests kept in the prediction log
+    resources: Resources = NO_RESOURCES
 
     def all_versions(self) -> list[VersionSpec]:
         """Every version to keep loaded: the routed ones and the shadow."""
@@ -94,7 +120,46 @@ def _endpoint(doc: Any) -> EndpointSpec:
     rate = e.get("log_sample_rate", 1.0)
     if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate <= 1:
         raise Invalid(f"endpoint {name!r}: 'log_sample_rate' must be between 0 and 1")
-    return EndpointSpec(name, model, sticky, versions, shadow, float(rate))
+    resources = _resources(e.get("resources"), name)
+    return EndpointSpec(name, model, sticky, versions, shadow, float(rate), resources)
+
+
+def _resources(doc: Any, endpoint: str) -> Resources:
+    if doc is None:
+        return NO_RESOURCES
+    r = _obj(doc, f"the resources of endpoint {endpoint!r}")
+    scaling = None
+    if r.get("autoscaling") is not None:
+        a = _obj(r["autoscaling"], f"the autoscaling of endpoint {endpoint!r}")
+        low, high = _count(a, "min_replicas", endpoint), _count(a, "max_replicas", endpoint)
+        target = _number(a, "target_ongoing_requests", endpoint)
+        if low is None or high is None or target is None or high < max(low, 1):
+            raise Invalid(f"endpoint {endpoint!r}: autoscaling needs min_replicas <= max_replicas")
+        scaling = Autoscaling(low, high, target)
+    memory = _number(r, "memory", endpoint)
+    return Resources(
+        replicas=_count(r, "replicas", endpoint),
+        autoscaling=scaling,
+        num_cpus=_number(r, "num_cpus", endpoint),
+        num_gpus=_number(r, "num_gpus", endpoint),
+        memory=None if memory is None else int(memory),
+    )
+
+
+def _count(doc: Mapping[str, Any], key: str, endpoint: str) -> int | None:
+    value = doc.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise Invalid(f"endpoint {endpoint!r}: {key!r} must be a whole number")
+    return value
+
+
+def _number(doc: Mapping[str, Any], key: str, endpoint: str) -> float | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise Invalid(f"endpoint {endpoint!r}: {key!r} must be a number >= 0")
+    return float(value)
 
 
 def _version(doc: Any, endpoint: str) -> VersionSpec:
@@ -127,3 +192,35 @@ def _list(doc: Any, what: str) -> list[Any]:
     if not isinstance(doc, list):
         raise Invalid(f"{what} must be a list")
     return doc
+
+
+def desired_doc(state: DesiredState) -> dict[str, Any]:
+    """state as the JSON document ``parse_desired`` reads (a runtime hands it to its replicas)."""
+    endpoints = [_endpoint_doc(e) for e in state.endpoints]
+    return {"generation": state.generation, "endpoints": endpoints}
+
+
+def _endpoint_doc(e: EndpointSpec) -> dict[str, Any]:
+    r = e.resources
+    return {
+        "name": e.name,
+        "model": e.model,
+        "sticky_header": e.sticky_header,
+        "versions": [_version_doc(v) for v in e.versions],
+        "shadow": None
+        if e.shadow is None
+        else {**_version_doc(e.shadow.spec), "percent": e.shadow.percent},
+        "log_sample_rate": e.log_sample_rate,
+        "resources": {
+            "replicas": r.replicas,
+            "autoscaling": None if r.autoscaling is None else asdict(r.autoscaling),
+            "num_cpus": r.num_cpus,
+            "num_gpus": r.num_gpus,
+            "memory": r.memory,
+        },
+    }
+
+
+def _version_doc(v: VersionSpec) -> dict[str, Any]:
+    files = [{"path": f.path, "digest": f.digest, "size": f.size} for f in v.files]
+    return {"version": v.version, "weight": v.weight, "files": files, "pickle": v.pickle}

@@ -91,10 +91,10 @@ class Ledger:
         deltas: dict[str, dict[str, Counts]] = {}
         sent: Sent = []
         for entry in self._entries.values():
-            now = Counts.of(entry.live.served.metrics)
+            now = Counts.of(entry.live.metrics)
             delta = now.minus(entry.acked)
             per = deltas.setdefault(entry.endpoint, {})
-            key = entry.live.served.version
+            key = str(entry.live.version)
             # Two entries share a version number when its files changed: one series for it.
             per[key] = per[key].plus(delta) if key in per else delta
             sent.append((entry, now))
@@ -104,9 +104,5 @@ class Ledger:
         for entry, counts in sent:
             entry.acked = counts
             # Closed: no request can change its counters any more, and the last are taken.
-            if (
-                entry.retired
-                and entry.live.closed
-                and Counts.of(entry.live.served.metrics) == counts
-            ):
+            if entry.retired and entry.live.closed and Counts.of(entry.live.metrics) == counts:
                 self._entries.pop(entry.live, None)

@@ -39,7 +39,7 @@ class AgentCollector(Collector):
             shares = endpoint.split.shares() if endpoint.split else {}
             for number, live in endpoint.versions.items():
                 lv = [name, str(number)]
-                m = live.served.metrics
+                m = live.metrics
                 requests.add_metric(lv, m.requests)
                 errors.add_metric(lv, m.server_errors)
                 buckets, running = [], 0

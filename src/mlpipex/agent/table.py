@@ -5,11 +5,13 @@ request sees either the old table or the new one, never a mix."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 from mlpipex.agent.desired import DesiredState, EndpointSpec, VersionSpec
 from mlpipex.deploy.router import Split, effective_weights
-from mlpipex.serving import ModelServer, ServedModel
+from mlpipex.serving import ModelServer, ServedModel, VersionMetrics
+from mlpipex.serving.app import Receive, Scope, Send
 
 # (endpoint, version, manifest digest, pickle): a version is loaded again only if one changes.
 VersionKey = tuple[str, int, str, bool]
@@ -19,22 +21,30 @@ def version_key(endpoint: EndpointSpec, spec: VersionSpec) -> VersionKey:
     return (endpoint.name, spec.version, spec.manifest_digest, spec.pickle)
 
 
+class VersionServer(Protocol):
+    """What answers a version's requests: an ASGI app that can be closed."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(eq=False)
 class LiveVersion:
-    """A loaded version. ``server`` is a one-version ModelServer: the agent hands it requests
-    unchanged, so the protocols, errors, counters and version header are the model server's."""
+    """A version ready to serve. ``server`` gets the requests unchanged, so the protocols,
+    errors and version header are the model server's (in process, or behind a runtime's
+    handle); ``metrics`` counts what it answered."""
 
-    served: ServedModel
-    server: ModelServer = field(init=False)
+    version: int
+    server: VersionServer
+    metrics: VersionMetrics
     inflight: int = 0  # requests (and shadow copies) it is answering: it closes only at 0
     closed: bool = False
 
-    def __post_init__(self) -> None:
-        self.server = ModelServer([self.served])
-
-    @property
-    def version(self) -> int:
-        return int(self.served.version)
+    @classmethod
+    def of(cls, served: ServedModel) -> LiveVersion:
+        """A version loaded in this process: a one-version ModelServer."""
+        return cls(int(served.version), ModelServer([served]), served.metrics)
 
 
 @dataclass(frozen=True, eq=False)
