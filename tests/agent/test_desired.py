@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mlpipex.agent.desired import parse_desired
+from mlpipex.agent.desired import desired_doc, parse_desired
 from mlpipex.errors import Invalid
 
 FILE = {"path": "model.skops", "digest": "a" * 64, "size": 10}
@@ -63,3 +63,37 @@ def test_a_shadow_that_is_also_routed_is_loaded_once() -> None:
 def test_refuses_malformed_states(doc: Any, message: str) -> None:
     with pytest.raises(Invalid, match=message):
         parse_desired(doc)
+
+
+def test_resources_are_parsed_and_the_state_round_trips() -> None:
+    resources = {
+        "replicas": None,
+        "autoscaling": {"min_replicas": 1, "max_replicas": 3, "target_ongoing_requests": 2},
+        "num_cpus": 0.25,
+        "num_gpus": None,
+        "memory": 2**30,
+    }
+    shadow = {"version": 5, "percent": 50, "files": [FILE], "pickle": True}
+    state = parse_desired(_doc(resources=resources, shadow=shadow, log_sample_rate=0.5))
+    (e,) = state.endpoints
+    assert e.resources.autoscaling is not None and e.resources.autoscaling.max_replicas == 3
+    assert (e.resources.num_cpus, e.resources.memory) == (0.25, 2**30)
+    # What a runtime hands its replicas reads back as the same state.
+    assert parse_desired(desired_doc(state)) == state
+    assert not parse_desired(_doc()).endpoints[0].resources  # none given: nothing to place
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        {"replicas": -1},
+        {"replicas": True},
+        {"num_cpus": "2"},
+        {"autoscaling": {"min_replicas": 3, "max_replicas": 1, "target_ongoing_requests": 1}},
+        {"autoscaling": {"min_replicas": 1}},
+        [],
+    ],
+)
+def test_bad_resources_are_refused(resources: Any) -> None:
+    with pytest.raises(Invalid):
+        parse_desired(_doc(resources=resources))

@@ -5,107 +5,14 @@ rollback event. A fixed 90/10 split observed within statistical tolerance."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from mlpipex.client import Client
-from tests.conftest import free_port, start_server, stop_server
+from tests.deploy.stack import SPEC, Stack, fixed_split, rollout_and_rollback
 
 pytestmark = pytest.mark.slow
-
-MODEL = """
-import itertools
-from mlpipex.pyfunc import PythonModel, set_model
-
-class Constant(PythonModel):
-    calls = itertools.count()
-
-    def predict(self, context, model_input, params=None):
-        if {broken} and len(model_input) == 1 and next(self.calls) % 2:
-            raise RuntimeError("broken on every other call")
-        return [{value}] * len(model_input)
-
-set_model(Constant())
-"""
-ROW = {"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}
-
-
-class Stack:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.server, self.url = start_server(str(root / ".mlpipex"), str(root / "objects"))
-        # the registry folder the server runs on, opened directly (tracking is not yet over HTTP)
-        self.client = Client(str(root / ".mlpipex"), objects=str(root / "objects"), user="alice")
-        port = free_port()
-        self.agent = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlpipex.cli",
-                "agent",
-                "--control-plane",
-                self.url,
-                "--allow-pickle",  # the versions are code models
-                "--port",
-                str(port),
-                "--name",
-                "a1",
-                "--cache-dir",
-                str(root / "agent-cache"),
-                "--poll-interval",
-                "0.2s",
-                "--report-interval",
-                "0.2s",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.agent_url = f"http://127.0.0.1:{port}"
-        self.http = httpx.Client(base_url=self.agent_url, timeout=10)
-
-    def model(self, value: int, broken: bool = False) -> int:
-        code = self.root / f"model_{value}_{broken}.py"
-        code.write_text(MODEL.format(value=value, broken=broken))
-        run = self.client.create_run(commit="c" * 40)
-        data = self.root / "train.csv"
-        data.write_text("x\n1\n")
-        self.client.log_dataset(run.id, "train", str(data))
-        self.client.log_metric(run.id, "auc", 0.9)
-        import pandas as pd
-
-        info = self.client.log_model(
-            run.id,
-            python_model=str(code),
-            registered_model_name="m",
-            input_example=pd.DataFrame({"x": [1.0, 2.0]}),
-        )
-        assert info.registered_model_version is not None
-        return info.registered_model_version.version
-
-    def ask(self) -> tuple[int, str]:
-        r = self.http.post("/endpoints/ep/invocations", json=ROW)
-        return r.status_code, r.headers.get("x-mlpipex-model-version", "")
-
-    def wait(self, what: Callable[[], bool], timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not what():
-            assert time.monotonic() < deadline, "timed out"
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        self.http.close()
-        self.agent.terminate()
-        self.agent.wait(timeout=20)
-        self.client.close()
-        stop_server(self.server)
 
 
 @pytest.fixture
@@ -115,128 +22,24 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     s.close()
 
 
-class Load:
-    """Requests in a background thread until stopped; what answered, counted."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack, self.seen = stack, Counter[tuple[int, str]]()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.seen[self.stack.ask()] += 1
-            except httpx.HTTPError:
-                self.seen[(0, "")] += 1
-            time.sleep(0.005)
-
-    def stop(self) -> Counter[tuple[int, str]]:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        return self.seen
-
-
-SPEC = {
-    "name": "ep",
-    "model": "m",
-    "follow": "production",
-    "rollout": {
-        "strategy": "canary",
-        "steps": [50, 100],
-        "interval": "2s",
-        "analysis": {"max_error_rate": 0.05, "min_requests": 20},
-    },
-}
-
-
-def _served(stack: Stack, label: str) -> bool:
-    try:
-        return stack.ask() == (200, label)
-    except httpx.HTTPError:
-        return False
-
-
-def _deployment_state(c: Client) -> str | None:
-    d = c.endpoint_status("ep").deployment
-    return None if d is None else d.state
-
-
-def _split_loaded(stack: Stack, versions: set[str]) -> bool:
-    """The agent's /health lists these versions of ep, each loaded and given traffic."""
-    served = stack.http.get("/health").json()["endpoints"].get("ep", {}).get("versions", {})
-    return set(served) == versions and all(
-        v["loaded"] and v["traffic_percent"] > 0 for v in served.values()
-    )
-
-
 def test_promotion_rolls_out_a_good_version_and_rolls_back_a_broken_one(stack: Stack) -> None:
-    c = stack.client
-    v1, v2, v3 = stack.model(1), stack.model(2), stack.model(3, broken=True)
-    c.promote("m", v1, "Production")
-    c.apply_endpoint(SPEC)
-    stack.wait(lambda: _served(stack, f"m/{v1}"))
-
-    load = Load(stack)
-    c.promote("m", v2, "Production")
-    weights_seen = set()
-
-    def done() -> bool:
-        s = c.endpoint_status("ep")
-        weights_seen.add(tuple((t.version, t.weight) for t in s.traffic))
-        return s.deployment is not None and s.deployment.state == "succeeded"
-
-    stack.wait(done)
-    assert ((v1, 50), (v2, 50)) in weights_seen  # the canary step was observed
-    stack.wait(lambda: _served(stack, f"m/{v2}"))
-    seen = load.stop()
-    assert {label for (code, label) in seen if code == 200} <= {f"m/{v1}", f"m/{v2}"}
-    assert seen[(200, f"m/{v2}")] > 0 and not [k for k in seen if k[0] not in (200,)]
-
-    load = Load(stack)
-    c.promote("m", v3, "Production")
-    # (how fast a rollback comes is measured in bench/rollback.py, not asserted here)
-    stack.wait(lambda: _deployment_state(c) == "rolled_back")
-    stack.wait(lambda: _served(stack, f"m/{v2}"))
-    seen = load.stop()
-    assert c.get_version("m:production").version == v2
-    (event,) = c.events(kind="rollback")
-    assert event.version == v3 and "error rate" in event.reason
-    failed = sum(n for (code, _), n in seen.items() if code != 200)
-    assert 0 < failed < sum(seen.values()) / 2  # only the canary's share of requests failed
+    rollout_and_rollback(stack, SPEC)
 
 
 def test_fixed_split_is_observed(stack: Stack) -> None:
-    c = stack.client
-    v1, v2 = stack.model(1), stack.model(2)
-    c.apply_endpoint(
-        {
-            "name": "ep",
-            "model": "m",
-            "traffic": [{"version": v1, "weight": 90}, {"version": v2, "weight": 10}],
-        }
-    )
-    stack.wait(lambda: _served(stack, f"m/{v1}"))
-    stack.wait(lambda: len(c.endpoint_status("ep").traffic) == 2)
-    stack.wait(lambda: _split_loaded(stack, {str(v1), str(v2)}))  # the agent serves the split
-    n = 1000
-    got = Counter(stack.ask()[1] for _ in range(n))
-    share = got[f"m/{v2}"] / n
-    # binomial(n=1000, p=0.1): standard deviation 0.0095; 5 sigma each way
-    assert 0.1 - 0.0475 < share < 0.1 + 0.0475, got
-    assert got[f"m/{v1}"] + got[f"m/{v2}"] == n
+    v1, v2, got = fixed_split(stack)
+    n = sum(got.values())
     # the agent's own /metrics, as Prometheus reads it
     from prometheus_client.parser import text_string_to_metric_families
 
     families = {f.name: f for f in text_string_to_metric_families(stack.http.get("/metrics").text)}
-    served = {
+    counted = {
         s.labels["version"]: s.value
         for s in families["mlpipex_agent_requests"].samples
         if s.name.endswith("_total")
     }
     # (the agent also counted the requests that waited for it to serve)
-    assert served[str(v2)] >= got[f"m/{v2}"] and sum(served.values()) >= n
+    assert counted[str(v2)] >= got[f"m/{v2}"] and sum(counted.values()) >= n
     weights = {
         s.labels["version"]: s.value for s in families["mlpipex_agent_traffic_weight"].samples
     }

@@ -108,7 +108,7 @@ class AgentApp:
             await self._v2_direct(name, rest, scope, receive, send)
             return
         elif path in ("/health", "/ping"):
-            await _answer(scope, send, 200, self._status())
+            await answer_json(scope, send, 200, self._status())
             return
         elif path == "/metrics":
             body = metrics.render(self.table)
@@ -121,9 +121,10 @@ class AgentApp:
             await send({"type": "http.response.body", "body": body})
             return
         elif path in ("/v2/health/live", "/v2/health/ready"):
-            await _answer(scope, send, 200, {path.rsplit("/", 1)[1]: True})
+            await answer_json(scope, send, 200, {path.rsplit("/", 1)[1]: True})
             return
-        await _answer(scope, send, 404, _error(f"no such route: {path}", v2=path.startswith("/v2")))
+        missing = error_doc(f"no such route: {path}", v2=path.startswith("/v2"))
+        await answer_json(scope, send, 404, missing)
 
     async def _route(self, name: str, scope: Scope, receive: Receive, send: Send, v2: bool) -> None:
         endpoint = self.table.endpoints.get(name)
@@ -184,7 +185,7 @@ class AgentApp:
             target = endpoint.versions.get(int(number)) if number.isdigit() else None
             if target is None:
                 message = f"version {number} of endpoint {name!r} is not loaded here"
-                await _answer(scope, send, 404, _error(message, v2=True))
+                await answer_json(scope, send, 404, error_doc(message, v2=True))
                 return
         if target is None:
             await _unavailable(scope, send, name, endpoint, v2=True)
@@ -304,11 +305,12 @@ async def _unavailable(
     scope: Scope, send: Send, name: str, endpoint: LiveEndpoint | None, v2: bool
 ) -> None:
     if endpoint is None:
-        await _answer(scope, send, 404, _error(f"endpoint {name!r} is not served here", v2=v2))
+        missing = error_doc(f"endpoint {name!r} is not served here", v2=v2)
+        await answer_json(scope, send, 404, missing)
         return
     reasons = "; ".join(endpoint.errors) or "its versions are still loading"
     message = f"endpoint {name!r} has no version to serve: {reasons}"
-    await _answer(scope, send, 503, _error(message, v2, "TEMPORARILY_UNAVAILABLE"))
+    await answer_json(scope, send, 503, error_doc(message, v2, "TEMPORARILY_UNAVAILABLE"))
 
 
 def _answer_id(scope: Scope) -> bytes:
@@ -316,12 +318,12 @@ def _answer_id(scope: Scope) -> bytes:
     return request_id(scope) or uuid.uuid4().hex.encode()
 
 
-def _error(message: str, v2: bool, code: str = "RESOURCE_DOES_NOT_EXIST") -> dict[str, Any]:
+def error_doc(message: str, v2: bool, code: str = "RESOURCE_DOES_NOT_EXIST") -> dict[str, Any]:
     # The body's shape follows the route's protocol, as the model server answers.
     return {"error": message} if v2 else {"error_code": code, "message": message}
 
 
-async def _answer(scope: Scope, send: Send, status: int, doc: dict[str, Any]) -> None:
+async def answer_json(scope: Scope, send: Send, status: int, doc: dict[str, Any]) -> None:
     """The agent's own answers carry a request id too (a fresh one for an id it refuses)."""
     body = codec.dumps(doc)
     headers = [

@@ -36,6 +36,7 @@ from mlpipex.agent.table import (
 )
 from mlpipex.agent.threads import off_loop
 from mlpipex.client.http import Http
+from mlpipex.domain.endpoint import RESOURCES_NOTE
 from mlpipex.errors import MLPipeXError, Unavailable
 
 log = logging.getLogger("mlpipex.agent")
@@ -47,10 +48,6 @@ REPORT_PATH = "/api/v1/agent/report"
 RETRY_FAILED_S = 30.0
 # On shutdown, the last counters get this long to reach the control plane.
 FINAL_REPORT_S = 2.0
-RESOURCES_IGNORED = (
-    "replicas, autoscaling and ray_actor_options are ignored by the local runtime "
-    "(one copy in the agent's process); run the agent with --runtime ray to apply them"
-)
 
 
 @dataclass(frozen=True)
@@ -321,7 +318,7 @@ def _endpoint_status(e: LiveEndpoint, places_replicas: bool) -> dict[str, Any]:
             "loaded": e.shadow is not None,
         },
         "errors": list(e.errors),
-        "notes": [] if places_replicas or not e.spec.resources else [RESOURCES_IGNORED],
+        "notes": [] if places_replicas or not e.spec.resources else [RESOURCES_NOTE],
     }
 
 

@@ -49,6 +49,15 @@ class Counts:
             self.latency_sum_ms + other.latency_sum_ms,
         )
 
+    def add_to(self, m: VersionMetrics) -> None:
+        """Count these into m (counters measured in another process, brought into this one)."""
+        m.requests += self.requests
+        m.server_errors += self.errors
+        m.client_errors += self.client_errors
+        for i, n in enumerate(self.buckets):
+            m.latency.counts[i] += n
+        m.latency.total_ms += self.latency_sum_ms
+
     def to_json(self) -> dict[str, Any]:
         return {
             "requests": self.requests,

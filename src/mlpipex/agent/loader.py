@@ -14,6 +14,16 @@ from mlpipex.flavors import load_model
 from mlpipex.serving import ServedModel
 
 
+def refuse_code(spec: VersionSpec, allow_pickle: bool) -> None:
+    """Raise Invalid when loading spec would run its code and the agent does not allow it:
+    the host's operator decides, not the control plane."""
+    if spec.pickle and not allow_pickle:
+        raise Invalid(
+            f"version {spec.version} runs its own code on load (a pickle or Python code); "
+            "start the agent with --allow-pickle to serve it"
+        )
+
+
 class _Download:
     """materialize's fetcher over ``GET /api/v1/objects/{digest}`` (each object verified)."""
 
@@ -35,13 +45,7 @@ class VersionLoader:
 
     def load(self, endpoint: EndpointSpec, spec: VersionSpec) -> ServedModel:
         """The version, ready to serve; raises Corrupt, Unavailable or whatever loading raised."""
-        if spec.pickle and not self.allow_pickle:
-            # Loading a pickle or Python code runs it: the host's operator decides, not the
-            # control plane.
-            raise Invalid(
-                f"version {spec.version} runs its own code on load (a pickle or Python code); "
-                "start the agent with --allow-pickle to serve it"
-            )
+        refuse_code(spec, self.allow_pickle)
         package = materialize(self._fetcher, spec.files, self._root)
         # The package decides too: a code model registered before it was tagged is refused.
         model = load_model(package, allow_pickle=self.allow_pickle, verify=True)

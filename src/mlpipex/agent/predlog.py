@@ -93,6 +93,10 @@ class PredictionLog:
                 )
             )
 
+    def extend(self, captured: list[Captured]) -> None:
+        """Keep requests captured in another process (a runtime's replicas)."""
+        self._queue.extend(captured)
+
     def drain(self) -> list[Captured]:
         out = []
         while self._queue:

@@ -6,12 +6,20 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from mlpipex.cli.context import echo
 from mlpipex.errors import Invalid
+
+
+class RuntimeName(StrEnum):
+    """Where the agent runs its versions (mlpipex.agent.runtime)."""
+
+    LOCAL = "local"  # in the agent's own process, on its port
+    RAY = "ray"  # on Ray Serve: replicas across the cluster, Serve's HTTP proxy on the port
 
 
 def agent(
@@ -41,6 +49,16 @@ def agent(
         None,
         "--cache-dir",
         help="Model files and the last desired state (default ~/.cache/mlpipex/agent).",
+    ),
+    runtime: RuntimeName = typer.Option(
+        RuntimeName.LOCAL,
+        "--runtime",
+        help="local: serve in this process. ray: serve on Ray Serve (pip install 'mlpipex[ray]').",
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        "--ray-address",
+        help="Ray cluster to attach to with --runtime ray (default: start one on this machine).",
     ),
 ) -> None:
     """Serve the endpoints the control plane assigns to this host.
@@ -74,4 +92,13 @@ def agent(
         echo(f"agent {a.config.name} serving on {a.config.url} (control plane {control_plane})")
         sys.stdout.flush()
 
-    run_agent(config, host, port, on_ready=ready)
+    if runtime is RuntimeName.LOCAL:
+        if ray_address is not None:
+            raise Invalid("--ray-address needs --runtime ray")
+        run_agent(config, host, port, on_ready=ready)
+        return
+    try:
+        from mlpipex.agent.ray_runtime import run_ray_agent
+    except ImportError as e:
+        raise Invalid(f"--runtime ray needs Ray Serve ({e}): pip install 'mlpipex[ray]'") from None
+    run_ray_agent(config, host, port, ray_address=ray_address, on_ready=ready)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -84,6 +85,58 @@ def status(ctx: typer.Context, name: str, as_json: bool = typer.Option(False, "-
         t.add_row(version, str(st.requests_1m), str(st.errors_1m), f"{st.p99_latency_ms_1m:g}")
     echo(t)
     out.print(f"updated {when(s.updated_at)}")
+    for note in s.notes:
+        out.print(f"note: {note}")
+
+
+class ExportFormat(StrEnum):
+    KSERVE = "kserve"  # an InferenceService (serving.kserve.io/v1beta1)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    name: str,
+    fmt: ExportFormat = typer.Option(..., "--format", help="kserve: a KServe InferenceService."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
+    namespace: str | None = typer.Option(None, "--namespace", help="Kubernetes namespace."),
+    storage: str | None = typer.Option(
+        None,
+        "--storage-uri",
+        help="Where the packages are published, a folder or URL (default: packages/ beside "
+        "the object store's objects).",
+    ),
+) -> None:
+    """The manifest that serves the endpoint's current versions elsewhere. Publishes each
+    version's package (verified) under --storage-uri as MODEL/VERSION, which the manifest's
+    storageUri names; a canary in progress becomes canaryTrafficPercent."""
+    from mlpipex.deploy.kserve import ServedPackage, inference_service
+
+    c = client(ctx)
+    status = c.endpoint_status(name)
+    prefix = storage or c.packages_uri()
+    served = []
+    for share in status.traffic:
+        if share.weight <= 0:
+            continue
+        v = c.get_version(f"{status.model}/{share.version}")
+        served.append(
+            ServedPackage(
+                share.version,
+                share.weight,
+                c.publish_package(v, prefix),
+                v.flavor,
+                any(f.path == "MLmodel" for f in v.files),
+            )
+        )
+    text = yaml.safe_dump(inference_service(status, served, namespace), sort_keys=False)
+    if output is None:
+        print(text, end="")
+        return
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(output)
+    out.print(f"wrote {output}: InferenceService {name} ({fmt}) from {prefix}")
 
 
 @app.command("rollback")

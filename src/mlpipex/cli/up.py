@@ -9,6 +9,7 @@ import time
 
 import typer
 
+from mlpipex.cli.agent import RuntimeName
 from mlpipex.cli.context import err
 from mlpipex.errors import Unavailable
 
@@ -23,6 +24,12 @@ def up(
         False,
         "--allow-pickle",
         help="Let the agent serve versions whose loading runs code (pickles, Python code).",
+    ),
+    runtime: RuntimeName = typer.Option(
+        RuntimeName.LOCAL, "--runtime", help="Where the agent serves: local or ray."
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster for --runtime ray (default: a local one)."
     ),
 ) -> None:
     """Run `mlpipex server` and `mlpipex agent` together on this machine (the embedded registry
@@ -66,6 +73,8 @@ def up(
             report_interval="1s",
             allow_pickle=allow_pickle,
             cache_dir=None,
+            runtime=runtime,
+            ray_address=ray_address,
         )
     finally:
         server.terminate()

@@ -202,6 +202,37 @@ class ModelMethods:
         kept in the cache by manifest digest and re-verified each time it is used."""
         return materialize(self._registry().objects, files, self.cache_dir / "models")
 
+    def packages_uri(self) -> str:
+        """Where ``publish_package`` copies packages by default: ``packages/`` beside the
+        objects of the registry's object store."""
+        return self._registry().objects.url.rstrip("/") + "/packages"
+
+    def publish_package(self, version: ModelVersion, prefix: str) -> str:
+        """Copy version's package (verified) to PREFIX/MODEL/VERSION, a folder or an fsspec URL,
+        for a serving system that fetches a model directory (KServe's storageUri); returns
+        that URI. Copied under a temporary name and renamed, so a reader never sees half of
+        it; a copy already there is kept."""
+        import fsspec
+
+        src = self.materialize(version.files)
+        uri = f"{prefix.rstrip('/')}/{version.model}/{version.version}"
+        fs, dest = fsspec.core.url_to_fs(uri)
+        if fs.exists(dest):
+            return uri
+        tmp = f"{dest}.{uuid.uuid4().hex}.tmp"
+        fs.makedirs(tmp, exist_ok=True)
+        try:
+            for f in src.rglob("*"):
+                if f.is_file():
+                    target = f"{tmp}/{f.relative_to(src).as_posix()}"
+                    fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                    fs.put_file(str(f), target)
+            fs.mv(tmp, dest, recursive=True)
+        finally:
+            if fs.exists(tmp):
+                fs.rm(tmp, recursive=True)
+        return uri
+
 
 class Fetcher(Protocol):
     """Where materialize copies verified objects from: the object store, or a server."""

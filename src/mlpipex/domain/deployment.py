@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from mlpipex.domain.endpoint import EndpointSpec, Rollout, Shadow
+from mlpipex.domain.endpoint import ActorOptions, Autoscaling, EndpointSpec, Rollout, Shadow
 
 
 class _Record:
@@ -240,6 +240,10 @@ class EndpointStatus:
     deployment: Deployment | None
     stats: dict[str, VersionStats]
     updated_at: int
+    notes: tuple[str, ...] = ()  # about the spec, for whoever reads the status
+    replicas: int | None = None
+    autoscaling: Autoscaling | None = None
+    ray_actor_options: ActorOptions | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -254,6 +258,10 @@ class EndpointStatus:
             "deployment": self.deployment.to_json() if self.deployment else None,
             "stats": {v: s.to_json() for v, s in self.stats.items()},
             "updated_at": self.updated_at,
+            "notes": list(self.notes),
+            "replicas": self.replicas,
+            "autoscaling": _dump(self.autoscaling),
+            "ray_actor_options": _dump(self.ray_actor_options),
         }
 
     @classmethod
@@ -270,6 +278,14 @@ class EndpointStatus:
             deployment=Deployment.from_json(d["deployment"]) if d["deployment"] else None,
             stats={str(v): VersionStats.from_json(s) for v, s in d["stats"].items()},
             updated_at=int(d["updated_at"]),
+            notes=tuple(str(n) for n in d.get("notes", ())),
+            replicas=d.get("replicas"),
+            autoscaling=Autoscaling.model_validate(d["autoscaling"])
+            if d.get("autoscaling")
+            else None,
+            ray_actor_options=ActorOptions.model_validate(d["ray_actor_options"])
+            if d.get("ray_actor_options")
+            else None,
         )
 
 
@@ -307,6 +323,6 @@ class AgentInfo(_Record):
     last_seen: int
 
 
-def _dump(part: Shadow | Rollout | None) -> dict[str, Any] | None:
+def _dump(part: Shadow | Rollout | Autoscaling | ActorOptions | None) -> dict[str, Any] | None:
     """A part of the spec as it is stored (defaults in, unset values out)."""
     return None if part is None else part.model_dump(mode="json", exclude_none=True)

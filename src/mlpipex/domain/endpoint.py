@@ -118,6 +118,33 @@ class Monitoring(_Strict):
     quality: Quality = Field(default_factory=Quality)
 
 
+# Shown by `endpoint status` and an agent's /health for an endpoint that sets resources.
+RESOURCES_NOTE = (
+    "replicas, autoscaling and ray_actor_options apply on agents run with --runtime ray; "
+    "the local runtime serves one copy in the agent's process and ignores them"
+)
+
+
+class Autoscaling(_Strict):
+    min_replicas: int = Field(1, ge=0, le=1000)
+    max_replicas: int = Field(1, ge=1, le=1000)
+    target_ongoing_requests: float = Field(2.0, gt=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _range(self) -> Autoscaling:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("autoscaling max_replicas must be at least min_replicas")
+        return self
+
+
+class ActorOptions(_Strict):
+    """What each replica asks the cluster for (Ray's ``ray_actor_options``)."""
+
+    num_cpus: float | None = Field(None, ge=0, le=1024)
+    num_gpus: float | None = Field(None, ge=0, le=64)
+    memory: int | None = Field(None, ge=0, le=2**50)  # bytes
+
+
 class EndpointSpec(_Strict):
     name: str
     model: str
@@ -127,6 +154,10 @@ class EndpointSpec(_Strict):
     shadow: Shadow | None = None
     sticky_header: str | None = Field(None, max_length=128)
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    # Per version, on a runtime that places replicas (Ray); the local runtime ignores them.
+    replicas: int | None = Field(None, ge=1, le=1000)
+    autoscaling: Autoscaling | None = None
+    ray_actor_options: ActorOptions | None = None
 
     @field_validator("name", "model")
     @classmethod
@@ -135,6 +166,8 @@ class EndpointSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> EndpointSpec:
+        if self.replicas is not None and self.autoscaling is not None:
+            raise ValueError("give either replicas or autoscaling, not both")
         if (self.follow is None) == (self.traffic is None):
             raise ValueError("give either follow (a stage or @alias) or a fixed traffic list")
         if self.traffic is not None:
@@ -144,6 +177,19 @@ class EndpointSpec(_Strict):
             if len(set(versions)) != len(versions):
                 raise ValueError("a version appears twice in traffic")
         return self
+
+    @property
+    def resources(self) -> dict[str, Any] | None:
+        """The replicas and resources as the agents' desired state carries them; None when
+        the spec sets none."""
+        actor = self.ray_actor_options
+        if self.replicas is None and self.autoscaling is None and actor is None:
+            return None
+        return {
+            "replicas": self.replicas,
+            "autoscaling": self.autoscaling.model_dump() if self.autoscaling else None,
+            **(actor.model_dump() if actor else {}),
+        }
 
     @property
     def alias(self) -> str | None:

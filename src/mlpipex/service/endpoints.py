@@ -22,7 +22,7 @@ from mlpipex.domain.deployment import (
     TrafficBucket,
     VersionStats,
 )
-from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
+from mlpipex.domain.endpoint import RESOURCES_NOTE, EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
 from mlpipex.domain.manifest import require_deployable
 from mlpipex.domain.models import PICKLE_TAG, ModelVersion
@@ -184,6 +184,10 @@ def _status(conn: Connection, reg: Registry, ep: Endpoint) -> EndpointStatus:
         deployment=deploy.latest_deployment(conn, ep.id),
         stats=stats,
         updated_at=ep.updated_at,
+        notes=(RESOURCES_NOTE,) if spec.resources is not None else (),
+        replicas=spec.replicas,
+        autoscaling=spec.autoscaling,
+        ray_actor_options=spec.ray_actor_options,
     )
 
 
@@ -223,6 +227,7 @@ def desired(reg: Registry) -> dict[str, Any]:
                     "model": ep.model,
                     "log_sample_rate": ep.spec.monitoring.sample_rate,
                     "sticky_header": ep.spec.sticky_header,
+                    "resources": ep.spec.resources,
                     "versions": versions,
                     "shadow": {**shadow_entry, "percent": shadow.percent}
                     if shadow and shadow_entry
