@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import machine, table, today
-from tests.deploy.test_e2e import Load, Stack, _deployment_state, _served
+from tests.deploy.stack import Load, Stack, deployment_state, served
 
 from mlpipex.domain.durations import parse_duration
 
@@ -42,13 +42,13 @@ def one(interval: str) -> tuple[float, float]:
                     },
                 }
             )
-            stack.wait(lambda: _served(stack, f"m/{good}"))
+            stack.wait(lambda: served(stack, f"m/{good}"))
             load = Load(stack)
             started = time.monotonic()
             c.promote("m", broken, "Production")
-            stack.wait(lambda: _deployment_state(c) == "rolled_back", timeout=120)
+            stack.wait(lambda: deployment_state(c) == "rolled_back", timeout=120)
             took = time.monotonic() - started
-            stack.wait(lambda: _served(stack, f"m/{good}"))
+            stack.wait(lambda: served(stack, f"m/{good}"))
             seen = load.stop()
             failed = sum(n for (code, _), n in seen.items() if code != 200)
             return took, failed / max(1, sum(seen.values()))

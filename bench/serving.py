@@ -80,10 +80,14 @@ class Load:
     p99_ms: float
 
 
-def ensure_tools() -> None:
+def ensure_wrk() -> None:
     if shutil.which("wrk") is None:
         print("installing wrk (apt-get)...", file=sys.stderr)
         subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+
+
+def ensure_tools() -> None:
+    ensure_wrk()
     if not (MLFLOW_VENV / "bin" / "mlflow").exists():
         print(f"installing MLflow {MLFLOW_VERSION} in {MLFLOW_VENV}...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)

@@ -5,14 +5,6 @@ the local runtime: these tests check they work unchanged when the versions run o
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port, wait_for
+from tests.deploy.raycluster import ray_head
 from tests.deploy.stack import SPEC, Load, Stack, fixed_split, rollout_and_rollback, served
 
 pytestmark = pytest.mark.slow
@@ -32,91 +25,8 @@ REPLICA = {"replicas": 2, "ray_actor_options": {"num_cpus": 0.25}}
 
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[str]:
-    """``ray start --head`` on loopback, in a process group of its own so that every process
-    it started is stopped at the end."""
-    with pytest.MonkeyPatch.context() as env:
-        # A cluster on loopback for this module only: no token file shared with other clusters
-        # on the machine (the head and the agents inherit this).
-        env.setenv("RAY_AUTH_MODE", "disabled")
-        yield from _head()
-
-
-def _head() -> Iterator[str]:
-    port = free_port()
-    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths are long
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("ray")),
-            "start",
-            "--head",
-            "--block",
-            f"--port={port}",
-            "--node-ip-address=127.0.0.1",
-            "--num-cpus=2",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-            f"--temp-dir={temp}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        wait_for(lambda: _listening(port), 60, "the Ray head to listen")
-        yield f"127.0.0.1:{port}"
-    finally:
-        # Ray's workers start sessions of their own: find them before their raylet goes.
-        started = _descendants(proc.pid)
-        _stop(proc.pid, started | {proc.pid})
-        proc.wait(timeout=10)
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-        return True
-    return False
-
-
-def _descendants(pid: int) -> set[int]:
-    """The processes started, directly or not, by pid (from /proc)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _stop(head: int, started: set[int]) -> None:
-    """SIGTERM to the head's process group and to every process it started, SIGKILL to those
-    still running after 20 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(head, signal.SIGTERM)
-    for pid in started:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(_alive(p) for p in started):
-        time.sleep(0.2)
-    for pid in started:
-        if _alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    with ray_head() as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -50,8 +50,14 @@ CONSTRUCTOR_TRIES = 2
 # A version's replicas must be running this soon after they are asked for (the cluster may
 # not have the resources, or an image may be slow to pull).
 DEPLOY_TIMEOUT_S = 120.0
-# The ingress routes and waits: it needs no whole CPU of its own.
+# The ingress routes and waits: it needs no whole CPU of its own, and holds many requests at
+# once (Serve's default of 5 in flight per replica would queue a 32-connection load in front
+# of it).
 INGRESS_ACTOR = {"num_cpus": 0}
+INGRESS_MAX_ONGOING = 1024
+# A version's replica batches the requests it holds (the model server's batcher): let it hold
+# a batch's worth.
+VERSION_MAX_ONGOING = 64
 
 
 class RayRuntime:
@@ -107,6 +113,7 @@ class RayRuntime:
         deployment = serve.deployment(
             name=VERSION_DEPLOYMENT,
             max_constructor_retry_count=CONSTRUCTOR_TRIES,
+            max_ongoing_requests=VERSION_MAX_ONGOING,
             **deployment_options(endpoint.resources),
         )(VersionReplica)
         bound = deployment.bind(endpoint.name, endpoint.model, spec, self._source)
@@ -151,6 +158,7 @@ class RayRuntime:
             # A new table is a new user_config: Serve reconfigures the replica in place.
             user_config=config,
             ray_actor_options=INGRESS_ACTOR,
+            max_ongoing_requests=INGRESS_MAX_ONGOING,
         )(Ingress)
         _run(ingress.bind(), INGRESS_APP, "/")
 
