@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mlpipex.agent.desired import DesiredState, EndpointSpec, VersionSpec
-from mlpipex.deploy.router import Split, effective_weights
+from mlpipex.service.deploy.router import Split, effective_weights
 from mlpipex.serving import ModelServer, ServedModel
 
 # (endpoint, version, manifest digest, pickle): a version is loaded again only if one changes.
