@@ -25,7 +25,7 @@ from tests.conftest import start_server, stop_server
 
 from mlpipex.cli.main import main as cli
 from mlpipex.client import Client
-from mlpipex.service import versions
+from mlpipex.service.registry import versions
 from mlpipex.store import schema as t
 
 MODEL = "bench"

@@ -35,7 +35,8 @@ from tests.conftest import start_server, stop_server
 from mlpipex.client import Client
 from mlpipex.domain.events import event_hash
 from mlpipex.errors import Conflict, PolicyViolation
-from mlpipex.service import tracking, versions
+from mlpipex.service.registry import versions
+from mlpipex.service.tracking import runs as tracking
 
 DB = "mlpipex_scale"
 DIGEST = "a" * 64

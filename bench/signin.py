@@ -20,7 +20,8 @@ from _common import machine, table, today
 
 from mlpipex.client import Client
 from mlpipex.errors import Unauthorized
-from mlpipex.service import access, throttle
+from mlpipex.service.access import throttle
+from mlpipex.service.access import users as access
 from mlpipex.service.context import Actor
 
 

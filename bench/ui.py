@@ -19,7 +19,7 @@ from registry import MODEL, seed
 
 from mlpipex.client import Client
 from mlpipex.server import ServerSettings, create_app
-from mlpipex.store import events
+from mlpipex.store.events import log as events
 
 TARGET_MS = 200.0
 

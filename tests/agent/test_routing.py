@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from mlpipex.deploy.router import Split, sticky_point
+from mlpipex.service.deploy.router import Split, sticky_point
 from tests.agent.conftest import ROW, AgentProcess, Packages, endpoint, version, wait_for
 from tests.agent.plane import ControlPlane
 

@@ -10,7 +10,7 @@ import pytest
 
 from mlpipex.client import Client
 from mlpipex.errors import Unauthorized
-from mlpipex.service import access
+from mlpipex.service.access import users as access
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]

@@ -17,7 +17,7 @@ from mlpipex.client import Client
 from mlpipex.domain.manifest import EXTERNAL_DIGEST
 from mlpipex.domain.policy import MISSING_TAG
 from mlpipex.errors import Invalid, PolicyViolation
-from mlpipex.service.gto_import import VERSION_TAG
+from mlpipex.service.registry.gto_import import VERSION_TAG
 from tests.conftest import BACKENDS, CliResult, _reset, _reset_postgres
 from tests.data import dvcrepo
 from tests.data.conftest import commit, init_repo

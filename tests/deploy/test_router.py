@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mlpipex.deploy.router import Split, effective_weights, shadowed, sticky_point
+from mlpipex.service.deploy.router import Split, effective_weights, shadowed, sticky_point
 
 
 def _binomial_bounds(n: int, p: float, z: float = 5.0) -> tuple[float, float]:

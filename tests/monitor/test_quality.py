@@ -26,9 +26,10 @@ from mlpipex.errors import Invalid
 from mlpipex.monitor import alerts, feedback, predictions, quality, request_index
 from mlpipex.server import ServerSettings, create_app
 from mlpipex.server.ui.render import number
-from mlpipex.service import endpoints, rollout, webhooks
+from mlpipex.service.access.secrets import SecretBox
 from mlpipex.service.context import Registry
-from mlpipex.service.secrets import SecretBox
+from mlpipex.service.deploy import endpoints, rollout
+from mlpipex.service.events import webhooks
 from mlpipex.store import schema_monitor
 from tests.conftest import Backend, CliResult
 

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from mlpipex.client import Client
 from mlpipex.monitor import alerts, predictions, serving
 from mlpipex.server import ServerSettings, create_app
-from mlpipex.service import endpoints, rollout
+from mlpipex.service.deploy import endpoints, rollout
 from tests.conftest import Backend
 
 pytestmark = pytest.mark.direct

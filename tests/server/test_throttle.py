@@ -13,7 +13,8 @@ from httpx import Response
 
 from mlpipex.client import Client
 from mlpipex.errors import Throttled, Unauthorized
-from mlpipex.service import access, throttle
+from mlpipex.service.access import throttle
+from mlpipex.service.access import users as access
 from mlpipex.service.context import Actor
 from tests.conftest import Backend
 

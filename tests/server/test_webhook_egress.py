@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from mlpipex.service.egress import is_public
+from mlpipex.service.events.egress import is_public
 from tests.netns import isolated
 from tests.server.test_webhooks import SECRET, Receiver
 

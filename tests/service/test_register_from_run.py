@@ -10,7 +10,7 @@ import pytest
 
 from mlpipex.client import Client
 from mlpipex.errors import NotFound, PolicyViolation
-from mlpipex.service.tracking import Run
+from mlpipex.service.tracking.runs import Run
 from tests.conftest import Backend, CliResult
 
 pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs

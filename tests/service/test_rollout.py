@@ -11,7 +11,7 @@ import pytest
 from mlpipex.client import Client
 from mlpipex.domain.deployment import Deployment, DeploymentState, Share
 from mlpipex.errors import Conflict, Invalid, NotFound
-from mlpipex.service import endpoints, rollout
+from mlpipex.service.deploy import endpoints, rollout
 
 pytestmark = pytest.mark.direct  # drives the controller's clock
 

@@ -11,8 +11,8 @@ import pytest
 
 from mlpipex.client import Client
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
-from mlpipex.service import tracking
-from mlpipex.service.tracking import Metric
+from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking.runs import Metric
 
 pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
 

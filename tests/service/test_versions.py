@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from mlpipex.client import Client
 from mlpipex.errors import NotFound
-from mlpipex.service import versions
+from mlpipex.service.registry import versions
 
 
 @pytest.mark.direct

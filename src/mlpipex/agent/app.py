@@ -15,7 +15,7 @@ from typing import Any
 from mlpipex.agent import metrics
 from mlpipex.agent.predlog import PredictionLog
 from mlpipex.agent.table import EMPTY, LiveEndpoint, LiveVersion, Table
-from mlpipex.deploy.router import shadowed, sticky_point
+from mlpipex.service.deploy.router import shadowed, sticky_point
 from mlpipex.serving import codec
 from mlpipex.serving.app import (
     DEFAULT_MAX_BODY,

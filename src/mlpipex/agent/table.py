@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mlpipex.agent.desired import DesiredState, EndpointSpec, VersionSpec
-from mlpipex.deploy.router import Split, effective_weights
+from mlpipex.service.deploy.router import Split, effective_weights
 from mlpipex.serving import ModelServer, ServedModel, VersionMetrics
 from mlpipex.serving.app import Receive, Scope, Send
 

@@ -110,7 +110,7 @@ def export(
     """The manifest that serves the endpoint's current versions elsewhere. Publishes each
     version's package (verified) under --storage-uri as MODEL/VERSION, which the manifest's
     storageUri names; a canary in progress becomes canaryTrafficPercent."""
-    from mlpipex.deploy.kserve import ServedPackage, inference_service
+    from mlpipex.service.deploy.kserve import ServedPackage, inference_service
 
     c = client(ctx)
     status = c.endpoint_status(name)

@@ -12,7 +12,7 @@ from rich.tree import Tree
 from mlpipex.domain.models import Event, ModelVersion, RegisteredModel
 
 if TYPE_CHECKING:
-    from mlpipex.service.lineage import Lineage
+    from mlpipex.service.registry.lineage import Lineage
 
 
 def when(ms: int) -> str:

@@ -11,7 +11,7 @@ from mlpipex.cli import render
 from mlpipex.cli.context import client, out
 
 if TYPE_CHECKING:
-    from mlpipex.service.tracking import Run
+    from mlpipex.service.tracking.runs import Run
 
 experiments_app = typer.Typer(help="Experiments: named groups of runs.", no_args_is_help=True)
 runs_app = typer.Typer(

@@ -26,11 +26,15 @@ from mlpipex.domain.models import (
 )
 from mlpipex.domain.policy import Policy
 from mlpipex.objects.hashing import Progress
-from mlpipex.service import (
-    access,
+from mlpipex.service.access import users as access
+from mlpipex.service.context import Actor, Registry
+from mlpipex.service.datasets import resolve as resolve_dataset
+from mlpipex.service.deploy import endpoints
+from mlpipex.service.events import audit, webhooks
+from mlpipex.service.gitinfo import detect_commit
+from mlpipex.service.open import open_registry
+from mlpipex.service.registry import (
     aliases,
-    audit,
-    endpoints,
     gto_import,
     lineage,
     maintenance,
@@ -38,13 +42,8 @@ from mlpipex.service import (
     promote,
     register,
     versions,
-    webhooks,
 )
-from mlpipex.service.context import Actor, Registry
-from mlpipex.service.datasets import resolve as resolve_dataset
-from mlpipex.service.gitinfo import detect_commit
-from mlpipex.service.open import open_registry
-from mlpipex.service.promote import TransitionResult
+from mlpipex.service.registry.promote import TransitionResult
 
 if TYPE_CHECKING:
     from mlpipex.monitor.feedback import FeedbackResult

@@ -17,8 +17,9 @@ from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
 from mlpipex.domain.models import ModelVersion
 from mlpipex.errors import Corrupt, Invalid, MLPipeXError, NotFound
 from mlpipex.objects.manifest import hash_tree
-from mlpipex.service import register, tracking, versions
 from mlpipex.service.context import Registry
+from mlpipex.service.registry import register, versions
+from mlpipex.service.tracking import runs as tracking
 
 if TYPE_CHECKING:
     from mlpipex.flavors.base import PackageInfo

@@ -22,14 +22,15 @@ from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects.hashing import Progress
 from mlpipex.objects.manifest import hash_tree, list_files
-from mlpipex.service import access, webhooks
-from mlpipex.service.audit import ChainReport
+from mlpipex.service.access import users as access
+from mlpipex.service.events import webhooks
+from mlpipex.service.events.audit import ChainReport
 from mlpipex.service.gitinfo import detect_commit
-from mlpipex.service.gto_import import ImportReport
-from mlpipex.service.lineage import Lineage, StageChange
-from mlpipex.service.maintenance import FsckReport, GcReport
-from mlpipex.service.promote import TransitionResult
-from mlpipex.service.register import check_metrics
+from mlpipex.service.registry.gto_import import ImportReport
+from mlpipex.service.registry.lineage import Lineage, StageChange
+from mlpipex.service.registry.maintenance import FsckReport, GcReport
+from mlpipex.service.registry.promote import TransitionResult
+from mlpipex.service.registry.register import check_metrics
 
 if TYPE_CHECKING:
     from mlpipex.monitor.feedback import FeedbackResult

@@ -35,11 +35,11 @@ from mlpipex.errors import (
     Unavailable,
 )
 from mlpipex.objects.manifest import hash_tree, list_files
-from mlpipex.service import tracking
 from mlpipex.service.context import now_ms
 from mlpipex.service.datasets import resolve as resolve_dataset
-from mlpipex.service.tracking import DatasetInput, Experiment, Metric, Run
-from mlpipex.store.tracking import DEFAULT_EXPERIMENT
+from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, Run
+from mlpipex.store.tracking.runs import DEFAULT_EXPERIMENT
 
 API = "/api/2.0/mlflow"
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"

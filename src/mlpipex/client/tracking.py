@@ -14,11 +14,11 @@ from mlpipex.client.datasets import describe_file, write_frame
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
 from mlpipex.errors import NotFound
-from mlpipex.service import tracking
 from mlpipex.service.context import Registry, now_ms
 from mlpipex.service.datasets import resolve as resolve_dataset
 from mlpipex.service.gitinfo import detect_commit
-from mlpipex.service.tracking import DatasetInput, Experiment, Metric, Run
+from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, Run
 
 ExperimentsArg = str | int | Sequence[str | int]
 

@@ -31,7 +31,7 @@ from mlpipex.domain.manifest import safe_relpath
 from mlpipex.domain.models import DatasetRef
 from mlpipex.domain.pointer import load_yaml, parse_dvc_lock
 from mlpipex.errors import MLPipeXError
-from mlpipex.service.gto_import import GtoModel, GtoMove, GtoVersion, Move
+from mlpipex.service.registry.gto_import import GtoModel, GtoMove, GtoVersion, Move
 
 _MOVES = {
     Action.ASSIGN: Move.ASSIGN,

@@ -16,8 +16,9 @@ from mlpipex.domain.latency import quantile
 from mlpipex.errors import MLPipeXError, NotFound
 from mlpipex.monitor import quality, serving
 from mlpipex.service.context import Registry
-from mlpipex.store import deploy, events
 from mlpipex.store import schema_monitor as t
+from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.events import log as events
 
 WINDOW_MS = 5 * 60_000
 log = logging.getLogger("mlpipex.alerts")

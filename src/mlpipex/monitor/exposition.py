@@ -20,7 +20,7 @@ from mlpipex.domain.latency import LATENCY_BUCKETS_MS
 from mlpipex.errors import MLPipeXError
 from mlpipex.monitor import alerts, quality
 from mlpipex.service.context import Registry
-from mlpipex.store import deploy
+from mlpipex.store.deploy import endpoints as deploy
 
 STATES = (
     DeploymentState.PROGRESSING,

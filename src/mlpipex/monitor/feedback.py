@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from mlpipex.errors import Invalid
 from mlpipex.monitor import request_index
 from mlpipex.monitor.predictions import HOUR_MS, MAX_REQUEST_ID
-from mlpipex.service import endpoints
 from mlpipex.service.context import Registry
+from mlpipex.service.deploy import endpoints
 from mlpipex.store import schema_monitor as t
 
 MAX_ROWS = 10_000

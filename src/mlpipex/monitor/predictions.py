@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from mlpipex.domain.outcome import outcome
 from mlpipex.errors import Invalid
-from mlpipex.service import endpoints
 from mlpipex.service.context import Registry
+from mlpipex.service.deploy import endpoints
 from mlpipex.store import schema_monitor as t
 
 HOUR_MS = 3_600_000

@@ -18,8 +18,9 @@ from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.outcome import CLASSIFICATION, REGISTERED_NAMES, REGRESSION, worse_by
 from mlpipex.errors import Invalid, MLPipeXError
 from mlpipex.monitor import feedback, predictions, scores
-from mlpipex.service import endpoints, versions
 from mlpipex.service.context import Registry
+from mlpipex.service.deploy import endpoints
+from mlpipex.service.registry import versions
 
 # Integer labels with at most this many distinct values are classes (task "auto").
 MAX_CLASSES = 50

@@ -10,8 +10,9 @@ from mlpipex.domain.deployment import DriftShare, Endpoint
 from mlpipex.errors import MLPipeXError, NotFound
 from mlpipex.monitor import predictions, quality
 from mlpipex.monitor.drift import DriftOptions, DriftResult, compute_drift
-from mlpipex.service import endpoints, versions
 from mlpipex.service.context import Registry
+from mlpipex.service.deploy import endpoints
+from mlpipex.service.registry import versions
 
 PROFILE = "reference_profile.json"
 

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mlpipex.errors import Unauthorized
 from mlpipex.server.deps import ServerState
 from mlpipex.server.errors import respond
-from mlpipex.service import access
+from mlpipex.service.access import users as access
 from mlpipex.service.context import Actor
 
 CACHE_SECONDS = 5.0

@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 from mlpipex.monitor import alerts, quality, request_index, serving
 from mlpipex.server.deps import ServerState
-from mlpipex.service import rollout, webhooks
 from mlpipex.service.context import Actor
+from mlpipex.service.deploy import rollout
+from mlpipex.service.events import webhooks
 
 log = logging.getLogger("mlpipex.server")
 

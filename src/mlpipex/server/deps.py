@@ -12,8 +12,8 @@ from fastapi import Depends, Request
 from mlpipex.domain.policy import Policy
 from mlpipex.objects import ObjectStore
 from mlpipex.server.settings import ServerSettings
+from mlpipex.service.access.secrets import SecretBox
 from mlpipex.service.context import Actor, Registry
-from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store
 
 

@@ -14,8 +14,9 @@ from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.domain.roles import ROLES
 from mlpipex.errors import Forbidden, NotFound
 from mlpipex.objects import ObjectStore
-from mlpipex.service.secrets import SecretBox
-from mlpipex.store import Store, events
+from mlpipex.service.access.secrets import SecretBox
+from mlpipex.store import Store
+from mlpipex.store.events import log as events
 
 __all__ = ["ANONYMOUS", "ROLES", "Actor", "Registry", "now_ms"]
 

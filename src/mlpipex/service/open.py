@@ -8,8 +8,8 @@ from mlpipex.config import Location, Settings, require_existing
 from mlpipex.domain.policy import PRESETS, Policy, parse_policy
 from mlpipex.errors import Invalid
 from mlpipex.objects import open_store
+from mlpipex.service.access.secrets import SecretBox
 from mlpipex.service.context import Actor, Registry
-from mlpipex.service.secrets import SecretBox
 from mlpipex.store import Store, registry
 
 OBJECTS_KEY = "objects_uri"

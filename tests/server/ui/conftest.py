@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mlpipex.client import Client
-from mlpipex.service import tracking
 from mlpipex.service.context import Actor
+from mlpipex.service.tracking import runs as tracking
 
 PASSWORD = "password-123"
 USERS = {"alice": "editor", "ann": "approver", "vic": "viewer", "root": "admin"}

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from mlpipex.client import Client
 from mlpipex.domain.models import FRAMEWORK_TAG
-from mlpipex.service import endpoints, rollout
 from mlpipex.service.context import Actor
+from mlpipex.service.deploy import endpoints, rollout
 from tests.server.ui.conftest import PASSWORD, Seeded, bulk_versions
 
 App = Callable[..., TestClient]

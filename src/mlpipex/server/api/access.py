@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from mlpipex.server.deps import RegistryDep
-from mlpipex.service import access
+from mlpipex.service.access import users as access
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from mlpipex.domain.bounds import Seq, VersionNumber
 from mlpipex.domain.models import Event
 from mlpipex.server.deps import RegistryDep
-from mlpipex.service import audit, maintenance
+from mlpipex.service.events import audit
+from mlpipex.service.registry import maintenance
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Response
 
 from mlpipex.domain.bounds import Millis, Seconds
 from mlpipex.server.deps import RegistryDep
-from mlpipex.service import endpoints
+from mlpipex.service.deploy import endpoints
 
 router = APIRouter(prefix="/api/v1", tags=["endpoints"])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from mlpipex.domain.models import Page, RegisteredModel
 from mlpipex.server.deps import ModelRead, RegistryDep
-from mlpipex.service import models
+from mlpipex.service.registry import models
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"], dependencies=[ModelRead])
 

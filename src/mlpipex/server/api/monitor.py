@@ -13,7 +13,7 @@ from mlpipex.domain.bounds import Millis, VersionNumber, Window
 from mlpipex.errors import Invalid
 from mlpipex.monitor import alerts, exposition, feedback, predictions, quality, serving
 from mlpipex.server.deps import RegistryDep
-from mlpipex.service import endpoints
+from mlpipex.service.deploy import endpoints
 from mlpipex.serving import codec
 
 router = APIRouter(tags=["monitoring"])

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from mlpipex.server.deps import RegistryDep
-from mlpipex.service import tracking
+from mlpipex.service.tracking import runs as tracking
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
 

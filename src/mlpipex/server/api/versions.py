@@ -13,7 +13,7 @@ from mlpipex.domain.bounds import ByteSize, VersionNumber
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef, ModelVersion, Page, TransitionRequest
 from mlpipex.server.deps import ModelRead, RegistryDep
-from mlpipex.service import aliases, lineage, promote, register, versions
+from mlpipex.service.registry import aliases, lineage, promote, register, versions
 
 # Every {name} here is a model: ModelRead checks it before any handler.
 router = APIRouter(prefix="/api/v1", tags=["versions"], dependencies=[ModelRead])

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from mlpipex.domain.bounds import RowId
 from mlpipex.server.deps import RegistryDep
-from mlpipex.service import webhooks
+from mlpipex.service.events import webhooks
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 

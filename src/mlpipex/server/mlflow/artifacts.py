@@ -20,7 +20,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from mlpipex.errors import MLPipeXError
 from mlpipex.objects.store import VerifyingReader
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, file_infos, ok, parse
-from mlpipex.service import mlflow_artifacts
+from mlpipex.service.mlflow import artifacts as mlflow_artifacts
 
 router = APIRouter(prefix="/mlflow-artifacts/artifacts", tags=["mlflow artifacts"])
 files = APIRouter(tags=["mlflow artifacts"])

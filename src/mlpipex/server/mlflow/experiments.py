@@ -16,7 +16,7 @@ from mlpipex.server.mlflow.wire import (
     ok,
     parse,
 )
-from mlpipex.service import mlflow_compat as compat
+from mlpipex.service.mlflow import compat
 
 # Tracking has no per-model grants: the global role, checked before any body is parsed.
 router = APIRouter(

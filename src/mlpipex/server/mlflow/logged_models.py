@@ -20,7 +20,8 @@ from mlpipex.server.mlflow.wire import (
     ok,
     parse,
 )
-from mlpipex.service import logged_models, mlflow_artifacts
+from mlpipex.service.mlflow import artifacts as mlflow_artifacts
+from mlpipex.service.tracking import logged_models
 
 # Tracking has no per-model grants: the global role, checked before any body is parsed.
 router = APIRouter(

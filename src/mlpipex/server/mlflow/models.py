@@ -17,8 +17,8 @@ from mlpipex.server.mlflow.wire import (
     registered_model,
     version,
 )
-from mlpipex.service import aliases, models
-from mlpipex.service import mlflow_registry as compat
+from mlpipex.service.mlflow import registry as compat
+from mlpipex.service.registry import aliases, models
 
 router = APIRouter(prefix="/mlflow/registered-models", tags=["mlflow registered models"])
 

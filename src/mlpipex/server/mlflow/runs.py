@@ -26,9 +26,12 @@ from mlpipex.server.mlflow.wire import (
     run,
     run_info,
 )
-from mlpipex.service import mlflow_artifacts, mlflow_metrics, search, tracking
-from mlpipex.service import mlflow_compat as compat
-from mlpipex.service.tracking import Metric
+from mlpipex.service.mlflow import artifacts as mlflow_artifacts
+from mlpipex.service.mlflow import compat
+from mlpipex.service.mlflow import metrics as mlflow_metrics
+from mlpipex.service.registry import search
+from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking.runs import Metric
 
 # Tracking has no per-model grants: the global role, checked before any body is parsed.
 router = APIRouter(

@@ -18,8 +18,8 @@ from mlpipex.errors import Invalid, NotFound
 from mlpipex.server.deps import global_role
 from mlpipex.server.mlflow import otlp
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, Root, StrList, ok, parse
-from mlpipex.service import traces
 from mlpipex.service.context import now_ms
+from mlpipex.service.tracking import traces
 
 ingest = APIRouter(tags=["mlflow traces"], dependencies=[global_role()])
 router = APIRouter(

@@ -18,9 +18,9 @@ from mlpipex.server.mlflow.wire import (
     parse,
     version,
 )
-from mlpipex.service import mlflow_registry as compat
-from mlpipex.service import versions
-from mlpipex.service.mlflow_artifacts import version_dir
+from mlpipex.service.mlflow import registry as compat
+from mlpipex.service.mlflow.artifacts import version_dir
+from mlpipex.service.registry import versions
 
 router = APIRouter(prefix="/mlflow/model-versions", tags=["mlflow model versions"])
 

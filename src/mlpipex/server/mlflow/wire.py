@@ -14,11 +14,11 @@ from mlpipex.domain.models import ModelVersion, RegisteredModel
 from mlpipex.errors import Invalid
 from mlpipex.server import deps
 from mlpipex.service.context import Registry
-from mlpipex.service.logged_models import LoggedModel
-from mlpipex.service.mlflow_artifacts import Listed, model_dir, run_dir
-from mlpipex.service.mlflow_compat import MlflowRun
-from mlpipex.service.mlflow_registry import MlflowModel, MlflowVersion
-from mlpipex.service.tracking import Experiment
+from mlpipex.service.mlflow.artifacts import Listed, model_dir, run_dir
+from mlpipex.service.mlflow.compat import MlflowRun
+from mlpipex.service.mlflow.registry import MlflowModel, MlflowVersion
+from mlpipex.service.tracking.logged_models import LoggedModel
+from mlpipex.service.tracking.runs import Experiment
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -11,8 +11,8 @@ from mlpipex.domain.bounds import INT64_MAX
 from mlpipex.domain.models import Event
 from mlpipex.server.deps import RegistryDep
 from mlpipex.server.ui import render
-from mlpipex.service import audit
 from mlpipex.service.context import Registry
+from mlpipex.service.events import audit
 
 router = APIRouter(include_in_schema=False)
 

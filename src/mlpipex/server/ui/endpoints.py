@@ -19,8 +19,8 @@ from mlpipex.monitor.quality import QualityReport
 from mlpipex.server.deps import RegistryDep
 from mlpipex.server.ui import render
 from mlpipex.server.ui.charts import Line, line_chart
-from mlpipex.service import endpoints
 from mlpipex.service.context import Registry
+from mlpipex.service.deploy import endpoints
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,8 +15,9 @@ from mlpipex.domain.policy import Policy
 from mlpipex.domain.refs import VersionRef
 from mlpipex.server.deps import ActorDep, RegistryDep
 from mlpipex.server.ui import csrf, render
-from mlpipex.service import audit, lineage, models, promote, versions
 from mlpipex.service.context import Actor
+from mlpipex.service.events import audit
+from mlpipex.service.registry import lineage, models, promote, versions
 
 router = APIRouter(include_in_schema=False)
 

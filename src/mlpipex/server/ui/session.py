@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from mlpipex.errors import NotFound, Throttled, Unauthorized
 from mlpipex.server.deps import RegistryDep, StateDep
 from mlpipex.server.ui import csrf, render
-from mlpipex.service import access
+from mlpipex.service.access import users as access
 from mlpipex.service.context import Actor, Registry
 
 router = APIRouter(include_in_schema=False)

@@ -11,8 +11,8 @@ from mlpipex.errors import Invalid
 from mlpipex.server.deps import RegistryDep
 from mlpipex.server.ui import render
 from mlpipex.server.ui.charts import Line, line_chart
-from mlpipex.service import tracking
 from mlpipex.service.context import Registry
+from mlpipex.service.tracking import runs as tracking
 
 router = APIRouter(include_in_schema=False)
 

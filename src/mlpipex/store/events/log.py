@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain.events import GENESIS, event_hash
 from mlpipex.domain.models import Event
 from mlpipex.store import schema as t
-from mlpipex.store import webhooks
 from mlpipex.store.engine import upsert_into
+from mlpipex.store.events import webhooks
 
 
 def append(

@@ -17,9 +17,10 @@ from mlpipex.domain import events as ev
 from mlpipex.domain.refs import check_label
 from mlpipex.domain.roles import check_roles
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
-from mlpipex.service import throttle
+from mlpipex.service.access import throttle
 from mlpipex.service.context import Actor, Registry
-from mlpipex.store import access, events
+from mlpipex.store.access import users as access
+from mlpipex.store.events import log as events
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 TOKEN_PREFIX = "mpx_"
@@ -267,7 +268,7 @@ def authenticate_password(
     reg: Registry, name: str, password: str, client: str | None = None
 ) -> Actor:
     """The actor of a user name and password (or token); Unauthorized when wrong, Throttled
-    after too many failures for the name or the client address (see service/throttle.py).
+    after too many failures for the name or the client address (see service/access/throttle.py).
     A token given as the password is not throttled: its 192 random bits cannot be guessed, and
     a lock on the name must not shut out the user's CI."""
     if password.startswith(TOKEN_PREFIX):

@@ -18,9 +18,10 @@ from mlpipex.objects.hashing import Progress
 from mlpipex.objects.manifest import list_files, store_tree
 from mlpipex.objects.store import PARALLEL_MIN
 from mlpipex.service.context import Registry
-from mlpipex.service.models import check_tag
-from mlpipex.store import events, registry
-from mlpipex.store import tracking as runs
+from mlpipex.service.registry.models import check_tag
+from mlpipex.store import registry
+from mlpipex.store.events import log as events
+from mlpipex.store.tracking import runs
 
 MAX_METRIC_KEY = 250
 

@@ -15,11 +15,12 @@ from mlpipex.domain.models import ModelVersion, TransitionRequest
 from mlpipex.domain.policy import Policy, failed_gates
 from mlpipex.domain.refs import VersionRef
 from mlpipex.errors import Conflict, Forbidden, MLPipeXError, NotFound, PolicyViolation
-from mlpipex.service import rollout
 from mlpipex.service.context import Registry
-from mlpipex.service.models import require_model
-from mlpipex.service.versions import resolve_row
-from mlpipex.store import events, registry
+from mlpipex.service.deploy import rollout
+from mlpipex.service.registry.models import require_model
+from mlpipex.service.registry.versions import resolve_row
+from mlpipex.store import registry
+from mlpipex.store.events import log as events
 
 
 @dataclass(frozen=True)

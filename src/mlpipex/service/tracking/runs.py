@@ -19,9 +19,9 @@ from mlpipex.domain.models import Page
 from mlpipex.domain.refs import check_label
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.objects.manifest import store_tree
-from mlpipex.service import search
 from mlpipex.service.context import ANONYMOUS, Registry
-from mlpipex.store import tracking as store
+from mlpipex.service.registry import search
+from mlpipex.store.tracking import runs as store
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 6000

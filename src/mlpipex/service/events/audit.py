@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from mlpipex.domain.events import ADMIN_ONLY_FIELDS, GENESIS, REDACTED, event_hash
 from mlpipex.domain.models import Event
 from mlpipex.service.context import Registry
-from mlpipex.store import events
+from mlpipex.store.events import log as events
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from typing import Any
 
 from mlpipex.domain import events as ev
 from mlpipex.errors import Invalid, NotFound
-from mlpipex.service import egress
 from mlpipex.service.context import Registry
-from mlpipex.store import events, webhooks
+from mlpipex.service.events import egress
+from mlpipex.store.events import log as events
+from mlpipex.store.events import webhooks
 
 log = logging.getLogger("mlpipex.webhooks")
 MAX_ATTEMPTS = 8
@@ -48,7 +49,7 @@ class Delivery:
 
 def check_url(url: str, allow_private: bool) -> None:
     """http(s) only; and unless allowed, every address the host resolves to is public (no
-    server-side request forgery through a webhook; see service/egress.py)."""
+    server-side request forgery through a webhook; see service/events/egress.py)."""
     egress.pin(url, allow_private)
 
 

@@ -27,10 +27,11 @@ from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
 from mlpipex.domain.manifest import require_deployable
 from mlpipex.domain.models import PICKLE_TAG, ModelVersion
 from mlpipex.errors import Conflict, NotFound
-from mlpipex.service import rollout
 from mlpipex.service.context import Registry
-from mlpipex.service.models import require_model
-from mlpipex.store import deploy, registry
+from mlpipex.service.deploy import rollout
+from mlpipex.service.registry.models import require_model
+from mlpipex.store import registry
+from mlpipex.store.deploy import endpoints as deploy
 
 
 def _require(conn: Connection, name: str, *, lock: bool = False) -> Endpoint:

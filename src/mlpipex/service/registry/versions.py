@@ -11,8 +11,9 @@ from mlpipex.domain.models import ModelVersion, Page
 from mlpipex.domain.refs import VersionRef, parse_version_ref
 from mlpipex.errors import NotFound
 from mlpipex.service.context import Registry
-from mlpipex.service.models import check_tag, missing_model, require_model
-from mlpipex.store import events, registry
+from mlpipex.service.registry.models import check_tag, missing_model, require_model
+from mlpipex.store import registry
+from mlpipex.store.events import log as events
 
 
 def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> Any:

@@ -21,12 +21,12 @@ from mlpipex.domain.traces import (
     TraceInfo,
 )
 from mlpipex.errors import Invalid, NotFound
-from mlpipex.service import search
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow_compat import ensure_default, experiment_id, order_terms, paged
+from mlpipex.service.mlflow.compat import ensure_default, experiment_id, order_terms, paged
+from mlpipex.service.registry import search
 from mlpipex.store import schema_traces as tt
-from mlpipex.store import traces as store
-from mlpipex.store import tracking as runs_store
+from mlpipex.store.tracking import runs as runs_store
+from mlpipex.store.tracking import traces as store
 
 MAX_RESULTS = 1000
 MAX_IDS = 1000

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mlpipex.errors import Throttled
 from mlpipex.service.context import Registry
-from mlpipex.store import access
+from mlpipex.store.access import users as access
 
 FREE_ATTEMPTS = {"user": 5, "client": 20}  # a client address may be many people behind a NAT
 WINDOW_MS = 15 * 60_000  # failures are forgotten after this long without one

@@ -27,9 +27,10 @@ from mlpipex.domain.endpoint import EndpointSpec
 from mlpipex.domain.latency import quantile
 from mlpipex.domain.manifest import require_deployable
 from mlpipex.domain.policy import Stage
-from mlpipex.service import quality_gate
 from mlpipex.service.context import Registry
-from mlpipex.store import deploy, registry
+from mlpipex.service.deploy import quality_gate
+from mlpipex.store import registry
+from mlpipex.store.deploy import endpoints as deploy
 
 CONTROLLER = "mlpipex-controller"
 __all__ = [

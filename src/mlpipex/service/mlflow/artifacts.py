@@ -19,10 +19,12 @@ from urllib.parse import unquote, urlparse
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects.store import Readable, VerifyingReader
-from mlpipex.service import logged_models, tracking, versions
 from mlpipex.service.context import Registry
-from mlpipex.store import logged_models as models_store
-from mlpipex.store import mlflow_records as records
+from mlpipex.service.registry import versions
+from mlpipex.service.tracking import logged_models
+from mlpipex.service.tracking import runs as tracking
+from mlpipex.store.mlflow import records
+from mlpipex.store.tracking import logged_models as models_store
 
 _RUN = re.compile(r"^(\d+)/([0-9a-f]{32})/artifacts(?:/(.*))?$")
 _MODEL = re.compile(r"^(\d+)/models/(m-[0-9a-f]{32})/artifacts(?:/(.*))?$")

@@ -16,12 +16,13 @@ import sqlalchemy as sa
 
 from mlpipex.domain.models import Page
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
-from mlpipex.service import search, tracking
 from mlpipex.service.context import Registry
-from mlpipex.service.tracking import DatasetInput, Experiment, Metric, NewRun, Run
-from mlpipex.store import mlflow_records as records
+from mlpipex.service.registry import search
+from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
 from mlpipex.store import schema as t
-from mlpipex.store import tracking as store
+from mlpipex.store.mlflow import records
+from mlpipex.store.tracking import runs as store
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 SOURCE_NAME_TAG = "mlflow.source.name"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from mlpipex.domain import events as ev
 from mlpipex.domain.refs import VersionRef, check_alias
 from mlpipex.errors import NotFound
-from mlpipex.service import rollout
 from mlpipex.service.context import Registry
-from mlpipex.service.models import require_model
-from mlpipex.service.versions import resolve_row
-from mlpipex.store import events, registry
+from mlpipex.service.deploy import rollout
+from mlpipex.service.registry.models import require_model
+from mlpipex.service.registry.versions import resolve_row
+from mlpipex.store import registry
+from mlpipex.store.events import log as events
 
 
 def set_alias(reg: Registry, name: str, alias: str, version: int) -> int | None:

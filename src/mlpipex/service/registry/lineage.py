@@ -11,9 +11,10 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain import events as ev
 from mlpipex.domain.models import DatasetRef, Event, ModelVersion
 from mlpipex.service.context import Registry
-from mlpipex.service.versions import get_version
-from mlpipex.store import deploy, events
-from mlpipex.store import tracking as runs
+from mlpipex.service.registry.versions import get_version
+from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.events import log as events
+from mlpipex.store.tracking import runs
 
 
 @dataclass(frozen=True)

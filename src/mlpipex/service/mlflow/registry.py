@@ -16,15 +16,17 @@ from mlpipex.domain.manifest import EXTERNAL_DIGEST, FileEntry
 from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
 from mlpipex.domain.refs import VersionRef, check_model_name
 from mlpipex.errors import Conflict, Invalid, MLPipeXError, NotFound
-from mlpipex.service import logged_models, promote, register, search, versions
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow_artifacts import Place, files, locate_uri, relative, version_dir
-from mlpipex.service.mlflow_compat import order_terms, paged
-from mlpipex.service.models import require_model
-from mlpipex.store import events, registry, schema_mlflow
-from mlpipex.store import mlflow_records as records
+from mlpipex.service.mlflow.artifacts import Place, files, locate_uri, relative, version_dir
+from mlpipex.service.mlflow.compat import order_terms, paged
+from mlpipex.service.registry import promote, register, search, versions
+from mlpipex.service.registry.models import require_model
+from mlpipex.service.tracking import logged_models
+from mlpipex.store import registry, schema_mlflow
 from mlpipex.store import schema as t
-from mlpipex.store import tracking as runs_store
+from mlpipex.store.events import log as events
+from mlpipex.store.mlflow import records
+from mlpipex.store.tracking import runs as runs_store
 
 MODEL_DELETED = ev.MODEL_DELETED
 VERSION_DELETED = ev.VERSION_DELETED

@@ -32,8 +32,9 @@ from mlpipex.domain.refs import check_alias, check_model_name
 from mlpipex.errors import Invalid
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service.context import Registry
-from mlpipex.service.models import check_tag
-from mlpipex.store import events, registry
+from mlpipex.service.registry.models import check_tag
+from mlpipex.store import registry
+from mlpipex.store.events import log as events
 
 IMPORTED = "gto"
 VERSION_TAG = "gto.version"

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 
 from mlpipex.domain.models import Page
 from mlpipex.errors import Invalid, NotFound
-from mlpipex.service import search, tracking
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow_compat import ensure_default, experiment_id, paged
-from mlpipex.store import logged_models as store
+from mlpipex.service.mlflow.compat import ensure_default, experiment_id, paged
+from mlpipex.service.registry import search
+from mlpipex.service.tracking import runs as tracking
 from mlpipex.store import schema_mlflow as m
-from mlpipex.store import tracking as runs
+from mlpipex.store.tracking import logged_models as store
+from mlpipex.store.tracking import runs
 
 STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 _ATTRS = {

@@ -13,7 +13,8 @@ from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.domain.refs import check_model_name
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.service.context import Registry
-from mlpipex.store import events, registry
+from mlpipex.store import registry
+from mlpipex.store.events import log as events
 
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 8000

@@ -1,1 +1,0 @@
-"""Deployment: endpoints, rollouts and the pure routing rules the agent applies to requests."""

@@ -1,0 +1,1 @@
+"""Endpoints, rollouts and their analysis, and the pure routing rules the agent applies."""

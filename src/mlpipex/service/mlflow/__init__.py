@@ -1,0 +1,1 @@
+"""What only the MLflow-compatible API needs: its registry, artifacts and metric shapes."""

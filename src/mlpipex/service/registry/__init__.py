@@ -1,0 +1,1 @@
+"""Models, versions, registration, promotion, aliases, search and lineage."""

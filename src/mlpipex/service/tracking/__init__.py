@@ -1,0 +1,1 @@
+"""Experiments, runs, metrics, logged models and traces."""

@@ -1,0 +1,1 @@
+"""Queries over users, tokens, grants and sign-in throttling."""

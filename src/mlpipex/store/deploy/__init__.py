@@ -1,0 +1,1 @@
+"""Queries over endpoints, deployments, agents and what they report."""

@@ -1,0 +1,1 @@
+"""The hash-chained event log and webhook deliveries."""

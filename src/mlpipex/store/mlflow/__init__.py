@@ -1,0 +1,1 @@
+"""Queries only the MLflow-compatible API needs."""

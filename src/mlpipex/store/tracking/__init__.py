@@ -1,0 +1,1 @@
+"""Queries over experiments, runs, metrics, logged models and traces."""
