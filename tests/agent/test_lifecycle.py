@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from mlpipex.domain.endpoint import RESOURCES_NOTE
 from tests.agent.conftest import ROW, AgentProcess, Packages, endpoint, version, wait_for
 from tests.agent.plane import ControlPlane
 
@@ -214,3 +215,18 @@ def test_token_is_sent_as_bearer(
         assert report["url"] == agent.url
     finally:
         plane.stop()
+
+
+def test_the_local_runtime_notes_that_it_ignores_resources(
+    plane: ControlPlane, packages: Packages, start_agent: Callable[..., AgentProcess]
+) -> None:
+    placed = endpoint("fraud", version(plane, packages.lr, 1, 100))
+    placed["resources"] = {"replicas": 3, "num_cpus": 0.5}
+    plain = endpoint("other", version(plane, packages.lr, 1, 100))
+    generation = plane.set([placed, plain])
+    agent = start_agent(plane.url)
+    health = agent.wait_generation(generation)
+    assert health["runtime"] == "local"
+    assert health["endpoints"]["fraud"]["notes"] == [RESOURCES_NOTE]
+    assert health["endpoints"]["other"]["notes"] == []
+    assert agent.invoke().status_code == 200  # served all the same, by one copy
