@@ -143,7 +143,8 @@ class RayRuntime:
     def _route(self, table: Table) -> None:
         state = DesiredState(table.generation or 0, tuple(e.spec for e in table.endpoints.values()))
         config = {
-            "desired": desired_doc(state),
+            # None until the agent has a desired state: the ingress answers /health "starting".
+            "desired": desired_doc(state) if table.generation is not None else None,
             "apps": {
                 f"{name}/{number}": self._apps[live]
                 for name, e in table.endpoints.items()
