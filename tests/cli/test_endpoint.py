@@ -69,3 +69,26 @@ def test_apply_status_list_and_rollback(
     assert after.deployment is not None and after.deployment.state == DeploymentState.ROLLED_BACK
     assert "by hand" in after.deployment.reason
     assert client.get_version("fraud:production").version == 1
+
+
+def test_resources_travel_with_the_status_and_are_noted(
+    cli: Cli, backend: Backend, client: Client, make_version: Callable[..., int], tmp_path: Path
+) -> None:
+    make_version()
+    client.promote("fraud", 1, "Production")
+    spec = tmp_path / "endpoint.yaml"
+    resources = {
+        "autoscaling": {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 2},
+        "ray_actor_options": {"num_cpus": 0.5},
+    }
+    spec.write_text(yaml.safe_dump({**SPEC, "shadow": None, **resources}))
+    assert cli("endpoint", "apply", str(spec), env=backend.env()).code == 0
+    shown = cli("endpoint", "status", "fraud-ep", env=backend.env())
+    assert shown.code == 0 and "note: replicas, autoscaling and ray_actor_options" in shown.out
+    body = json.loads(cli("endpoint", "status", "fraud-ep", "--json", env=backend.env()).out)
+    assert body["autoscaling"]["max_replicas"] == 4 and body["ray_actor_options"]["num_cpus"] == 0.5
+    assert body == client.endpoint_status("fraud-ep").to_json()
+    both = {**SPEC, "shadow": None, "replicas": 2, **resources}
+    spec.write_text(yaml.safe_dump(both))
+    refused = cli("endpoint", "apply", str(spec), env=backend.env())
+    assert refused.code != 0 and "replicas or autoscaling" in refused.err
