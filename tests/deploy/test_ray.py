@@ -14,7 +14,16 @@ import pytest
 
 from tests.conftest import free_port, wait_for
 from tests.deploy.raycluster import ray_head
-from tests.deploy.stack import SPEC, Load, Stack, fixed_split, rollout_and_rollback, served
+from tests.deploy.stack import (
+    ROW,
+    SPEC,
+    Load,
+    Stack,
+    fixed_split,
+    rollout_and_rollback,
+    served,
+    split_loaded,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +110,27 @@ def test_a_fixed_split_is_observed_on_ray(stack: Stack) -> None:
 
 
 _V2 = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1.0]}]}
+
+
+def test_a_sticky_header_keeps_a_caller_on_one_version_on_ray(stack: Stack) -> None:
+    c = stack.client
+    v1, v2 = stack.model(1), stack.model(2)
+    c.apply_endpoint(
+        {
+            "name": "ep",
+            "model": "m",
+            "traffic": [{"version": v1, "weight": 50}, {"version": v2, "weight": 50}],
+            "sticky_header": "X-User",
+            "ray_actor_options": {"num_cpus": 0.25},
+        }
+    )
+    stack.wait(lambda: split_loaded(stack, {str(v1), str(v2)}), timeout=120)
+
+    def label(user: str) -> str:
+        r = stack.http.post("/endpoints/ep/invocations", json=ROW, headers={"X-User": user})
+        assert r.status_code == 200, r.text
+        return r.headers["x-mlpipex-model-version"]
+
+    for user in ("ann", "bob", "cy"):
+        assert len({label(user) for _ in range(10)}) == 1  # the same version every time
+    assert {label(f"user-{i}") for i in range(40)} == {f"m/{v1}", f"m/{v2}"}
