@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlpipex.client.datasets import resolve as resolve_dataset
+from mlpipex.client.gitinfo import detect_commit
 from mlpipex.client.models import ModelMethods, local_package, package_tags
 from mlpipex.client.tracking import TrackingMethods
 from mlpipex.config import Location, Settings, resolve
@@ -28,10 +30,8 @@ from mlpipex.domain.policy import Policy
 from mlpipex.objects.hashing import Progress
 from mlpipex.service.access import users as access
 from mlpipex.service.context import Actor, Registry
-from mlpipex.service.datasets import resolve as resolve_dataset
 from mlpipex.service.deploy import endpoints
 from mlpipex.service.events import audit, webhooks
-from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.open import open_registry
 from mlpipex.service.registry import (
     aliases,

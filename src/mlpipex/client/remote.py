@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from mlpipex.client import wire
 from mlpipex.client.client import Client, DatasetsArg
+from mlpipex.client.gitinfo import detect_commit
 from mlpipex.client.http import Http
 from mlpipex.client.models import local_package, materialize, package_tags
 from mlpipex.client.remote_tracking import RemoteTrackingMethods
@@ -25,7 +26,6 @@ from mlpipex.objects.manifest import hash_tree, list_files
 from mlpipex.service.access import users as access
 from mlpipex.service.events import webhooks
 from mlpipex.service.events.audit import ChainReport
-from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.registry.gto_import import ImportReport
 from mlpipex.service.registry.lineage import Lineage, StageChange
 from mlpipex.service.registry.maintenance import FsckReport, GcReport

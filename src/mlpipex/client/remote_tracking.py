@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from mlpipex.client.datasets import describe_file, write_frame
+from mlpipex.client.datasets import resolve as resolve_dataset
 from mlpipex.client.http import CHUNK, Http
 from mlpipex.client.models import ModelInfo, _relative, package_tags, parse_runs_uri
 from mlpipex.client.tracking import ExperimentsArg, _as_list, provenance
@@ -36,7 +37,6 @@ from mlpipex.errors import (
 )
 from mlpipex.objects.manifest import hash_tree, list_files
 from mlpipex.service.context import now_ms
-from mlpipex.service.datasets import resolve as resolve_dataset
 from mlpipex.service.tracking import runs as tracking
 from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, Run
 from mlpipex.store.tracking.runs import DEFAULT_EXPERIMENT

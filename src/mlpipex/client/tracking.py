@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from mlpipex.client.datasets import describe_file, write_frame
+from mlpipex.client.datasets import resolve as resolve_dataset
+from mlpipex.client.gitinfo import detect_commit
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
 from mlpipex.errors import NotFound
 from mlpipex.service.context import Registry, now_ms
-from mlpipex.service.datasets import resolve as resolve_dataset
-from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.tracking import runs as tracking
 from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, Run
 
