@@ -1,6 +1,7 @@
-"""``Client`` over a control plane (``MLPIPEX_URI=http://...``): the same methods, rules,
-messages and errors as the embedded registry. Artifacts are hashed here, the server is asked
-which digests it lacks, and only those are streamed up."""
+"""``RemoteBackend``: the client's operations over a control plane's native API
+(``MLPIPEX_URI=http://...``), returning the same values and raising the same errors as the
+embedded registry. Artifacts are hashed here, the server is asked which digests it lacks, and
+only those are streamed up."""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mlpipex.client import wire
-from mlpipex.client.client import Client, DatasetsArg
-from mlpipex.client.gitinfo import detect_commit
 from mlpipex.client.http import Http
-from mlpipex.client.models import local_package, materialize, package_tags
-from mlpipex.client.remote_tracking import RemoteTrackingMethods
+from mlpipex.client.remote_tracking import RemoteTracking
+from mlpipex.config import Settings
 from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
-from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
+from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.errors import Invalid, NotFound
@@ -30,9 +29,10 @@ from mlpipex.service.registry.gto_import import ImportReport
 from mlpipex.service.registry.lineage import Lineage, StageChange
 from mlpipex.service.registry.maintenance import FsckReport, GcReport
 from mlpipex.service.registry.promote import TransitionResult
-from mlpipex.service.registry.register import check_metrics
+from mlpipex.service.registry.register import Registration
 
 if TYPE_CHECKING:
+    from mlpipex.client.backend import Fetcher
     from mlpipex.monitor.feedback import FeedbackResult
     from mlpipex.monitor.quality import QualityReport
 
@@ -41,17 +41,15 @@ def _q(name: str) -> str:
     return quote(name, safe="")
 
 
-class RemoteClient(RemoteTrackingMethods, Client):
-    """Made by ``Client(uri)`` when uri is ``http(s)://``."""
-
-    def __init__(self, uri: str | None = None, **kw: Any) -> None:
-        super().__init__(uri, **kw)
-        self.http = Http(self.location.url, token=self.settings.token, user=self.settings.user)
-        if kw.get("cache_dir") is None:
-            self.cache_dir = Path.home() / ".cache" / "mlpipex"
+class RemoteBackend(RemoteTracking):
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.http = Http(url, token=settings.token, user=settings.user)
 
     def close(self) -> None:
         self.http.close()
+
+    def fetcher(self) -> Fetcher:
+        return _Downloads(self.http)
 
     # -- models --------------------------------------------------------------------------------
     def create_model(
@@ -83,7 +81,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
     def get_policy(self, name: str) -> Policy:
         return parse_policy(self.http.call("GET", f"/api/v1/models/{_q(name)}/policy"))
 
-    def set_policy(self, name: str, policy: Mapping[str, Any] | None, reason: str = "") -> Policy:
+    def set_policy(self, name: str, policy: Mapping[str, Any] | None, reason: str) -> Policy:
         body = {"policy": dict(policy) if policy else None, "reason": reason}
         return parse_policy(self.http.call("PUT", f"/api/v1/models/{_q(name)}/policy", json=body))
 
@@ -94,55 +92,26 @@ class RemoteClient(RemoteTrackingMethods, Client):
         self.http.call("DELETE", f"/api/v1/models/{_q(name)}/tags/{_q(key)}")
 
     # -- versions ------------------------------------------------------------------------------
-    def register(
-        self,
-        name: str,
-        path: str | os.PathLike[str],
-        *,
-        commit: str | None = None,
-        datasets: DatasetsArg = None,
-        metrics: Mapping[str, float] | None = None,
-        tags: Mapping[str, str] | None = None,
-        description: str = "",
-        run_id: str | None = None,
-        flavor: str | None = None,
-        progress: Progress | None = None,
-    ) -> ModelVersion:
-        p = Path(path)
-        dirty = False
-        if commit is None and run_id is None:
-            found = detect_commit(p.resolve(), Path.cwd())
-            if found:
-                commit, dirty = found
-        refs = self.resolve_datasets(datasets)
-        package = local_package(p)
-        body = {
-            "run_id": run_id,
-            "commit": commit,
-            "commit_dirty": dirty,
-            "description": description,
-            "datasets": [
-                {"name": d.name, "uri": d.uri, "digest": d.digest, "size": d.size, "stage": d.stage}
-                for d in refs
-            ],
-            "metrics": check_metrics(metrics or {}),  # same messages as the embedded registry
-            "tags": package_tags(package, tags),
-            "flavor": flavor or (package.flavor if package else None),
-        }
-        if not p.exists():
-            raise NotFound(
-                f"{p} does not exist", hint="give the model file or directory to register"
-            )
-        # Ask before sending anything: a refusal must not leave uploaded objects behind.
-        self.http.call("POST", f"/api/v1/models/{_q(name)}/versions/check", json=body)
-        manifest = hash_tree(p, progress)
-        self._upload(p, manifest, progress)
-        body["files"] = [
-            {"path": f.path, "digest": f.digest, "size": f.size} for f in manifest.files
-        ]
-        return wire.version(
-            self.http.call("POST", f"/api/v1/models/{_q(name)}/versions", json=body)
-        )
+    def check_registration(self, r: Registration) -> None:
+        self.http.call("POST", f"/api/v1/models/{_q(r.name)}/versions/check", json=_body(r))
+
+    def register_version(self, r: Registration, progress: Progress | None) -> ModelVersion:
+        """r's files when it has them (a run's, already uploaded); else the artifact at r.path,
+        after asking whether the registration would pass: a refusal must not leave uploaded
+        objects behind."""
+        files = r.files
+        if files is None:
+            assert r.path is not None
+            if not r.path.exists():
+                raise NotFound(
+                    f"{r.path} does not exist", hint="give the model file or directory to register"
+                )
+            self.check_registration(r)
+            manifest = hash_tree(r.path, progress)
+            self._upload(r.path, manifest, progress)
+            files = manifest.files
+        target = f"/api/v1/models/{_q(r.name)}/versions"
+        return wire.version(self.http.call("POST", target, json=_body(r, files)))
 
     def _upload(self, root: Path, manifest: Manifest, progress: Progress | None) -> None:
         missing = set(
@@ -260,9 +229,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
     def verify_audit(self) -> ChainReport:
         return ChainReport(**self.http.call("GET", "/api/v1/events/verify"))
 
-    def import_gto(
-        self, repo: Path, *, data: bool = True, remote: str | None = None
-    ) -> ImportReport:
+    def import_gto(self, repo: Path, data: bool, remote: str | None) -> ImportReport:
         # The import writes history (GTO's taggers and dates, moves past gates): an admin runs
         # it against the registry's database, not through a server's API.
         raise Invalid(
@@ -274,7 +241,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
     def fsck(self) -> FsckReport:
         return FsckReport(**self.http.call("POST", "/api/v1/admin/fsck"))
 
-    def gc(self, grace_s: float = 3600.0, dry_run: bool = False) -> GcReport:
+    def gc(self, grace_s: float, dry_run: bool) -> GcReport:
         return GcReport(
             **self.http.call(
                 "POST", "/api/v1/admin/gc", params={"grace_s": grace_s, "dry_run": dry_run}
@@ -295,15 +262,10 @@ class RemoteClient(RemoteTrackingMethods, Client):
         return [access.User(**u) for u in self.http.call("GET", "/api/v1/users")]
 
     def update_user(
-        self,
-        name: str,
-        *,
-        roles: Sequence[str] | None = None,
-        password: str | None = None,
-        disabled: bool | None = None,
+        self, name: str, roles: list[str] | None, password: str | None, disabled: bool | None
     ) -> access.User:
         body = {
-            "roles": list(roles) if roles is not None else None,
+            "roles": roles,
             "password": password,
             "disabled": disabled,
         }
@@ -334,8 +296,8 @@ class RemoteClient(RemoteTrackingMethods, Client):
         self.http.call("DELETE", f"/api/v1/tokens/{_q(token_id)}")
 
     # -- webhooks ------------------------------------------------------------------------------
-    def create_webhook(self, url: str, events: Sequence[str], secret: str) -> webhooks.Webhook:
-        body = {"url": url, "events": list(events), "secret": secret}
+    def create_webhook(self, url: str, events: list[str], secret: str) -> webhooks.Webhook:
+        body = {"url": url, "events": events, "secret": secret}
         return webhooks.Webhook(**self.http.call("POST", "/api/v1/webhooks", json=body))
 
     def list_webhooks(self) -> list[webhooks.Webhook]:
@@ -436,20 +398,22 @@ class RemoteClient(RemoteTrackingMethods, Client):
         )
         return result
 
-    # -- loading models ------------------------------------------------------------------------
-    def materialize(self, files: Sequence[FileEntry]) -> Path:
-        """Download files (verified) into the cache, by manifest digest, as the local client."""
-        return materialize(_Downloads(self.http), files, self.cache_dir / "models")
 
-    def load_model(self, model_uri: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
-        from mlpipex import flavors
-
-        uri = os.fspath(model_uri)
-        if uri.startswith("models:/"):
-            v = self.get_version(uri)
-            require_deployable(v.ref, v.artifact_digest)
-            return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
-        return super().load_model(uri, allow_pickle=allow_pickle)
+def _body(r: Registration, files: Sequence[FileEntry] = ()) -> dict[str, Any]:
+    return {
+        "run_id": r.run_id,
+        "commit": r.commit,
+        "commit_dirty": r.commit_dirty,
+        "description": r.description,
+        "datasets": [
+            {"name": d.name, "uri": d.uri, "digest": d.digest, "size": d.size, "stage": d.stage}
+            for d in r.datasets
+        ],
+        "metrics": dict(r.metrics),
+        "tags": dict(r.tags),
+        "flavor": r.flavor,
+        "files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in files],
+    }
 
 
 class _Downloads:
