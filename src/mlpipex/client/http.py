@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from mlpipex import __version__
 from mlpipex.errors import Corrupt, Unavailable, from_code
 from mlpipex.objects.hashing import Progress
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 CHUNK = 4 * 1024 * 1024
 
@@ -44,6 +47,10 @@ class Http:
         if r.status_code == 204 or not r.content:
             return None
         return r.json()
+
+    def send(self, method: str, path: str, body: BaseModel) -> Any:
+        """call() with a request body of the native API (``domain/api.py``) as JSON."""
+        return self.call(method, path, json=body.model_dump(mode="json"))
 
     def text(self, method: str, path: str, **kw: Any) -> str:
         """The body of a successful response as text (HTML pages)."""

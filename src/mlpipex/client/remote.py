@@ -15,6 +15,7 @@ from mlpipex.client import wire
 from mlpipex.client.http import Http
 from mlpipex.client.remote_tracking import RemoteTracking
 from mlpipex.config import Settings
+from mlpipex.domain import api
 from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
@@ -55,18 +56,23 @@ class RemoteBackend(RemoteTracking):
     def create_model(
         self,
         name: str,
-        description: str = "",
-        policy: Mapping[str, Any] | None = None,
-        tags: Mapping[str, str] | None = None,
+        description: str,
+        policy: Mapping[str, Any] | None,
+        tags: Mapping[str, str],
     ) -> RegisteredModel:
-        body = {"name": name, "description": description, "policy": policy, "tags": tags or {}}
-        return wire.model(self.http.call("POST", "/api/v1/models", json=body))
+        body = api.ModelCreate.model_construct(
+            name=name,
+            description=description,
+            policy=dict(policy) if policy is not None else None,
+            tags=dict(tags),
+        )
+        return wire.model(self.http.send("POST", "/api/v1/models", body))
 
     def get_model(self, name: str) -> RegisteredModel:
         return wire.model(self.http.call("GET", f"/api/v1/models/{_q(name)}"))
 
     def list_models(
-        self, query: str | None = None, limit: int = 100, page_token: str | None = None
+        self, query: str | None, limit: int, page_token: str | None
     ) -> Page[RegisteredModel]:
         params = {
             k: v
@@ -82,18 +88,21 @@ class RemoteBackend(RemoteTracking):
         return parse_policy(self.http.call("GET", f"/api/v1/models/{_q(name)}/policy"))
 
     def set_policy(self, name: str, policy: Mapping[str, Any] | None, reason: str) -> Policy:
-        body = {"policy": dict(policy) if policy else None, "reason": reason}
-        return parse_policy(self.http.call("PUT", f"/api/v1/models/{_q(name)}/policy", json=body))
+        body = api.PolicyBody.model_construct(
+            policy=dict(policy) if policy else None, reason=reason
+        )
+        return parse_policy(self.http.send("PUT", f"/api/v1/models/{_q(name)}/policy", body))
 
     def set_model_tag(self, name: str, key: str, value: str) -> None:
-        self.http.call("PUT", f"/api/v1/models/{_q(name)}/tags/{_q(key)}", json={"value": value})
+        body = api.TagBody.model_construct(value=value)
+        self.http.send("PUT", f"/api/v1/models/{_q(name)}/tags/{_q(key)}", body)
 
     def delete_model_tag(self, name: str, key: str) -> None:
         self.http.call("DELETE", f"/api/v1/models/{_q(name)}/tags/{_q(key)}")
 
     # -- versions ------------------------------------------------------------------------------
     def check_registration(self, r: Registration) -> None:
-        self.http.call("POST", f"/api/v1/models/{_q(r.name)}/versions/check", json=_body(r))
+        self.http.send("POST", f"/api/v1/models/{_q(r.name)}/versions/check", _body(r))
 
     def register_version(self, r: Registration, progress: Progress | None) -> ModelVersion:
         """r's files when it has them (a run's, already uploaded); else the artifact at r.path,
@@ -111,16 +120,12 @@ class RemoteBackend(RemoteTracking):
             self._upload(r.path, manifest, progress)
             files = manifest.files
         target = f"/api/v1/models/{_q(r.name)}/versions"
-        return wire.version(self.http.call("POST", target, json=_body(r, files)))
+        return wire.version(self.http.send("POST", target, _body(r, files)))
 
     def _upload(self, root: Path, manifest: Manifest, progress: Progress | None) -> None:
-        missing = set(
-            self.http.call(
-                "POST",
-                "/api/v1/objects/missing",
-                json={"digests": [f.digest for f in manifest.files]},
-            )["missing"]
-        )
+        asked = api.DigestList.model_construct(digests=[f.digest for f in manifest.files])
+        answer = self.http.send("POST", "/api/v1/objects/missing", asked)
+        missing = set(api.MissingDigests.model_validate(answer).missing)
         local = {rel: p for rel, p in list_files(root)}
         for f in manifest.files:
             if f.digest in missing:
@@ -131,7 +136,7 @@ class RemoteBackend(RemoteTracking):
         return wire.version(self.http.call("GET", "/api/v1/resolve", params={"ref": ref}))
 
     def list_versions(
-        self, name: str, limit: int = 100, page_token: str | None = None, stage: str | None = None
+        self, name: str, limit: int, page_token: str | None, stage: str | None
     ) -> Page[ModelVersion]:
         params = {
             k: v
@@ -143,11 +148,8 @@ class RemoteBackend(RemoteTracking):
         )
 
     def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        self.http.call(
-            "PUT",
-            f"/api/v1/models/{_q(name)}/versions/{version}/tags/{_q(key)}",
-            json={"value": value},
-        )
+        path = f"/api/v1/models/{_q(name)}/versions/{version}/tags/{_q(key)}"
+        self.http.send("PUT", path, api.TagBody.model_construct(value=value))
 
     def delete_version_tag(self, name: str, version: int, key: str) -> None:
         self.http.call("DELETE", f"/api/v1/models/{_q(name)}/versions/{version}/tags/{_q(key)}")
@@ -156,11 +158,8 @@ class RemoteBackend(RemoteTracking):
     def _transition(
         self, kind: str, name: str, version: int, stage: str, text: str
     ) -> TransitionResult:
-        d = self.http.call(
-            "POST",
-            f"/api/v1/models/{_q(name)}/versions/{version}/{kind}",
-            json={"to_stage": stage, "reason": text},
-        )
+        body = api.TransitionBody.model_construct(to_stage=stage, reason=text)
+        d = self.http.send("POST", f"/api/v1/models/{_q(name)}/versions/{version}/{kind}", body)
         return TransitionResult(
             d["status"],
             wire.version(d["version"]),
@@ -170,25 +169,21 @@ class RemoteBackend(RemoteTracking):
             d["replaced"],
         )
 
-    def promote(self, name: str, version: int, stage: str, reason: str = "") -> TransitionResult:
+    def promote(self, name: str, version: int, stage: str, reason: str) -> TransitionResult:
         return self._transition("transitions", name, version, stage, reason)
 
-    def approve(self, name: str, version: int, stage: str, comment: str = "") -> TransitionResult:
+    def approve(self, name: str, version: int, stage: str, comment: str) -> TransitionResult:
         return self._transition("approvals", name, version, stage, comment)
 
-    def transition_requests(
-        self, name: str, status: str | None = "pending"
-    ) -> list[TransitionRequest]:
+    def transition_requests(self, name: str, status: str | None) -> list[TransitionRequest]:
         params = {"status": status} if status else {}
         rows = self.http.call("GET", f"/api/v1/models/{_q(name)}/requests", params=params)
         return [r for r in (wire.request(x) for x in rows) if r is not None]
 
     def set_alias(self, name: str, alias: str, version: int) -> int | None:
-        d = self.http.call(
-            "PUT", f"/api/v1/models/{_q(name)}/aliases/{_q(alias)}", json={"version": version}
-        )
-        previous: int | None = d["previous"]
-        return previous
+        body = api.AliasBody.model_construct(version=version)
+        d = self.http.send("PUT", f"/api/v1/models/{_q(name)}/aliases/{_q(alias)}", body)
+        return api.AliasMoved.model_validate(d).previous
 
     def delete_alias(self, name: str, alias: str) -> None:
         self.http.call("DELETE", f"/api/v1/models/{_q(name)}/aliases/{_q(alias)}")
@@ -207,11 +202,11 @@ class RemoteBackend(RemoteTracking):
 
     def events(
         self,
-        model: str | None = None,
-        version: int | None = None,
-        kind: str | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
+        model: str | None,
+        version: int | None,
+        kind: str | None,
+        limit: int | None,
+        newest_first: bool,
     ) -> list[Event]:
         params = {
             k: v
@@ -252,11 +247,9 @@ class RemoteBackend(RemoteTracking):
         raise NotFound("a server upgrades its own schema when it starts")
 
     # -- users and tokens ----------------------------------------------------------------------
-    def create_user(
-        self, name: str, roles: Sequence[str] = ("viewer",), password: str | None = None
-    ) -> access.User:
-        body = {"name": name, "roles": list(roles), "password": password}
-        return access.User(**self.http.call("POST", "/api/v1/users", json=body))
+    def create_user(self, name: str, roles: list[str], password: str | None) -> access.User:
+        body = api.UserCreate.model_construct(name=name, roles=roles, password=password)
+        return access.User(**self.http.send("POST", "/api/v1/users", body))
 
     def list_users(self) -> list[access.User]:
         return [access.User(**u) for u in self.http.call("GET", "/api/v1/users")]
@@ -264,31 +257,23 @@ class RemoteBackend(RemoteTracking):
     def update_user(
         self, name: str, roles: list[str] | None, password: str | None, disabled: bool | None
     ) -> access.User:
-        body = {
-            "roles": roles,
-            "password": password,
-            "disabled": disabled,
-        }
-        return access.User(**self.http.call("PATCH", f"/api/v1/users/{_q(name)}", json=body))
+        body = api.UserUpdate.model_construct(roles=roles, password=password, disabled=disabled)
+        return access.User(**self.http.send("PATCH", f"/api/v1/users/{_q(name)}", body))
 
     def grant(self, user: str, model: str, role: str | None) -> access.User:
+        body = api.GrantBody.model_construct(role=role)
         return access.User(
-            **self.http.call(
-                "PUT", f"/api/v1/users/{_q(user)}/grants/{_q(model)}", json={"role": role}
-            )
+            **self.http.send("PUT", f"/api/v1/users/{_q(user)}/grants/{_q(model)}", body)
         )
 
     def create_token(
-        self, user: str | None = None, name: str = "", expires_in_s: int | None = None
+        self, user: str | None, name: str, expires_in_s: int | None
     ) -> tuple[access.Token, str]:
-        d = self.http.call(
-            "POST",
-            "/api/v1/tokens",
-            json={"user": user, "name": name, "expires_in_s": expires_in_s},
-        )
-        return access.Token(d["id"], d["user"], name, 0, None, None), d["token"]
+        body = api.TokenCreate.model_construct(user=user, name=name, expires_in_s=expires_in_s)
+        made = api.TokenCreated.model_validate(self.http.send("POST", "/api/v1/tokens", body))
+        return access.Token(made.id, made.user, name, 0, None, None), made.token
 
-    def list_tokens(self, user: str | None = None) -> list[access.Token]:
+    def list_tokens(self, user: str | None) -> list[access.Token]:
         params = {"user": user} if user else {}
         return [access.Token(**t) for t in self.http.call("GET", "/api/v1/tokens", params=params)]
 
@@ -297,8 +282,8 @@ class RemoteBackend(RemoteTracking):
 
     # -- webhooks ------------------------------------------------------------------------------
     def create_webhook(self, url: str, events: list[str], secret: str) -> webhooks.Webhook:
-        body = {"url": url, "events": events, "secret": secret}
-        return webhooks.Webhook(**self.http.call("POST", "/api/v1/webhooks", json=body))
+        body = api.WebhookCreate.model_construct(url=url, events=events, secret=secret)
+        return webhooks.Webhook(**self.http.send("POST", "/api/v1/webhooks", body))
 
     def list_webhooks(self) -> list[webhooks.Webhook]:
         return [webhooks.Webhook(**w) for w in self.http.call("GET", "/api/v1/webhooks")]
@@ -309,7 +294,7 @@ class RemoteBackend(RemoteTracking):
     def test_webhook(self, webhook_id: int) -> int:
         return int(self.http.call("POST", f"/api/v1/webhooks/{webhook_id}/test")["status"])
 
-    def webhook_deliveries(self, webhook_id: int, limit: int = 50) -> list[webhooks.Delivery]:
+    def webhook_deliveries(self, webhook_id: int, limit: int) -> list[webhooks.Delivery]:
         rows = self.http.call(
             "GET", f"/api/v1/webhooks/{webhook_id}/deliveries", params={"limit": limit}
         )
@@ -328,7 +313,7 @@ class RemoteBackend(RemoteTracking):
     def list_endpoints(self) -> list[EndpointStatus]:
         return [EndpointStatus.from_json(s) for s in self.http.call("GET", "/api/v1/endpoints")]
 
-    def rollback_endpoint(self, name: str, reason: str = "") -> EndpointStatus:
+    def rollback_endpoint(self, name: str, reason: str) -> EndpointStatus:
         return EndpointStatus.from_json(
             self.http.call(
                 "POST", f"/api/v1/endpoints/{_q(name)}/rollback", json={"reason": reason}
@@ -338,9 +323,7 @@ class RemoteBackend(RemoteTracking):
     def delete_endpoint(self, name: str) -> None:
         self.http.call("DELETE", f"/api/v1/endpoints/{_q(name)}")
 
-    def endpoint_timeseries(
-        self, name: str, since_ms: int = 0, bucket_s: int = 10
-    ) -> list[TrafficBucket]:
+    def endpoint_timeseries(self, name: str, since_ms: int, bucket_s: int) -> list[TrafficBucket]:
         found = self.http.call(
             "GET",
             f"/api/v1/endpoints/{_q(name)}/timeseries",
@@ -349,9 +332,7 @@ class RemoteBackend(RemoteTracking):
         return [TrafficBucket.from_json(b) for b in found]
 
     # -- monitoring ----------------------------------------------------------------------------
-    def endpoint_drift(
-        self, name: str, version: int | None = None, window: int | None = None
-    ) -> dict[str, Any]:
+    def endpoint_drift(self, name: str, version: int | None, window: int | None) -> dict[str, Any]:
         params = {k: v for k, v in {"version": version, "window": window}.items() if v is not None}
         result: dict[str, Any] = self.http.call(
             "GET", f"/api/v1/endpoints/{_q(name)}/drift", params=params
@@ -368,9 +349,7 @@ class RemoteBackend(RemoteTracking):
 
         return feedback.in_batches(labels, post)
 
-    def endpoint_quality(
-        self, name: str, version: int | None = None, window: str | None = None
-    ) -> QualityReport:
+    def endpoint_quality(self, name: str, version: int | None, window: str | None) -> QualityReport:
         from mlpipex.monitor.quality import QualityReport
 
         params = {k: v for k, v in {"version": version, "window": window}.items() if v is not None}
@@ -378,7 +357,7 @@ class RemoteBackend(RemoteTracking):
             self.http.call("GET", f"/api/v1/endpoints/{_q(name)}/quality", params=params)
         )
 
-    def endpoint_report(self, name: str, since_ms: int = 0) -> str:
+    def endpoint_report(self, name: str, since_ms: int) -> str:
         return str(
             self.http.text(
                 "GET", f"/api/v1/endpoints/{_q(name)}/report", params={"since_ms": since_ms}
@@ -386,7 +365,7 @@ class RemoteBackend(RemoteTracking):
         )
 
     def prediction_log(
-        self, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
+        self, name: str, since_ms: int, version: int | None, limit: int
     ) -> list[dict[str, Any]]:
         params = {
             k: v
@@ -399,21 +378,25 @@ class RemoteBackend(RemoteTracking):
         return result
 
 
-def _body(r: Registration, files: Sequence[FileEntry] = ()) -> dict[str, Any]:
-    return {
-        "run_id": r.run_id,
-        "commit": r.commit,
-        "commit_dirty": r.commit_dirty,
-        "description": r.description,
-        "datasets": [
-            {"name": d.name, "uri": d.uri, "digest": d.digest, "size": d.size, "stage": d.stage}
+def _body(r: Registration, files: Sequence[FileEntry] = ()) -> api.VersionCreate:
+    return api.VersionCreate.model_construct(
+        files=[
+            api.FileBody.model_construct(path=f.path, digest=f.digest, size=f.size) for f in files
+        ],
+        run_id=r.run_id,
+        commit=r.commit,
+        commit_dirty=r.commit_dirty,
+        datasets=[
+            api.DatasetBody.model_construct(
+                name=d.name, uri=d.uri, digest=d.digest, size=d.size, stage=d.stage
+            )
             for d in r.datasets
         ],
-        "metrics": dict(r.metrics),
-        "tags": dict(r.tags),
-        "flavor": r.flavor,
-        "files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in files],
-    }
+        metrics=dict(r.metrics),
+        tags=dict(r.tags),
+        description=r.description,
+        flavor=r.flavor,
+    )
 
 
 class _Downloads:
