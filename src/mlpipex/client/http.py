@@ -35,14 +35,18 @@ class Http:
     def close(self) -> None:
         self._client.close()
 
-    def call(self, method: str, path: str, **kw: Any) -> Any:
-        """JSON of a successful response; the server's error, rebuilt, otherwise."""
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """The response, whatever its status; Unavailable when the server cannot be reached."""
         try:
-            r = self._client.request(method, path, **kw)
+            return self._client.request(method, path, **kw)
         except httpx.TransportError as exc:
             raise Unavailable(
                 f"cannot reach {self.base}: {exc}", hint="is `mlpipex server` running there?"
             ) from exc
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        """JSON of a successful response; the server's error, rebuilt, otherwise."""
+        r = self.request(method, path, **kw)
         _raise_for(r)
         if r.status_code == 204 or not r.content:
             return None

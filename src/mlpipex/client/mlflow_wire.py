@@ -59,12 +59,7 @@ class MlflowHttp(Http):
         return twin
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
-        try:
-            r = self._client.request(method, path, **kw)
-        except httpx.TransportError as exc:
-            raise Unavailable(
-                f"cannot reach {self.base}: {exc}", hint="is `mlpipex server` running there?"
-            ) from exc
+        r = self.request(method, path, **kw)
         if r.status_code >= 400:
             raise _error(r)
         return r.json() if r.content else {}

@@ -27,7 +27,7 @@ from mlpipex.service.access import users as access
 from mlpipex.service.events import webhooks
 from mlpipex.service.events.audit import ChainReport
 from mlpipex.service.registry.gto_import import ImportReport
-from mlpipex.service.registry.lineage import Lineage, StageChange
+from mlpipex.service.registry.lineage import Lineage
 from mlpipex.service.registry.maintenance import FsckReport, GcReport
 from mlpipex.service.registry.promote import TransitionResult
 from mlpipex.service.registry.register import Registration
@@ -66,10 +66,10 @@ class RemoteBackend(RemoteTracking):
             policy=dict(policy) if policy is not None else None,
             tags=dict(tags),
         )
-        return wire.model(self.http.send("POST", "/api/v1/models", body))
+        return wire.read(RegisteredModel, self.http.send("POST", "/api/v1/models", body))
 
     def get_model(self, name: str) -> RegisteredModel:
-        return wire.model(self.http.call("GET", f"/api/v1/models/{_q(name)}"))
+        return wire.read(RegisteredModel, self.http.call("GET", f"/api/v1/models/{_q(name)}"))
 
     def list_models(
         self, query: str | None, limit: int, page_token: str | None
@@ -79,7 +79,9 @@ class RemoteBackend(RemoteTracking):
             for k, v in {"query": query, "limit": limit, "page_token": page_token}.items()
             if v is not None
         }
-        return wire.models_page(self.http.call("GET", "/api/v1/models", params=params))
+        return wire.read(
+            Page[RegisteredModel], self.http.call("GET", "/api/v1/models", params=params)
+        )
 
     def stage_summary(self, names: list[str]) -> dict[str, dict[str, list[int]]]:
         return {n: self.http.call("GET", f"/api/v1/models/{_q(n)}/stages") for n in names}
@@ -120,7 +122,7 @@ class RemoteBackend(RemoteTracking):
             self._upload(r.path, manifest, progress)
             files = manifest.files
         target = f"/api/v1/models/{_q(r.name)}/versions"
-        return wire.version(self.http.send("POST", target, _body(r, files)))
+        return wire.read(ModelVersion, self.http.send("POST", target, _body(r, files)))
 
     def _upload(self, root: Path, manifest: Manifest, progress: Progress | None) -> None:
         asked = api.DigestList.model_construct(digests=[f.digest for f in manifest.files])
@@ -133,7 +135,9 @@ class RemoteBackend(RemoteTracking):
                 missing.discard(f.digest)
 
     def get_version(self, ref: str) -> ModelVersion:
-        return wire.version(self.http.call("GET", "/api/v1/resolve", params={"ref": ref}))
+        return wire.read(
+            ModelVersion, self.http.call("GET", "/api/v1/resolve", params={"ref": ref})
+        )
 
     def list_versions(
         self, name: str, limit: int, page_token: str | None, stage: str | None
@@ -143,8 +147,9 @@ class RemoteBackend(RemoteTracking):
             for k, v in {"limit": limit, "page_token": page_token, "stage": stage}.items()
             if v is not None
         }
-        return wire.versions_page(
-            self.http.call("GET", f"/api/v1/models/{_q(name)}/versions", params=params)
+        return wire.read(
+            Page[ModelVersion],
+            self.http.call("GET", f"/api/v1/models/{_q(name)}/versions", params=params),
         )
 
     def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
@@ -160,14 +165,7 @@ class RemoteBackend(RemoteTracking):
     ) -> TransitionResult:
         body = api.TransitionBody.model_construct(to_stage=stage, reason=text)
         d = self.http.send("POST", f"/api/v1/models/{_q(name)}/versions/{version}/{kind}", body)
-        return TransitionResult(
-            d["status"],
-            wire.version(d["version"]),
-            d["to_stage"],
-            wire.request(d["request"]),
-            d["approvals_missing"],
-            d["replaced"],
-        )
+        return wire.read(TransitionResult, d)
 
     def promote(self, name: str, version: int, stage: str, reason: str) -> TransitionResult:
         return self._transition("transitions", name, version, stage, reason)
@@ -178,7 +176,7 @@ class RemoteBackend(RemoteTracking):
     def transition_requests(self, name: str, status: str | None) -> list[TransitionRequest]:
         params = {"status": status} if status else {}
         rows = self.http.call("GET", f"/api/v1/models/{_q(name)}/requests", params=params)
-        return [r for r in (wire.request(x) for x in rows) if r is not None]
+        return wire.read(list[TransitionRequest], rows)
 
     def set_alias(self, name: str, alias: str, version: int) -> int | None:
         body = api.AliasBody.model_construct(version=version)
@@ -190,15 +188,8 @@ class RemoteBackend(RemoteTracking):
 
     # -- lineage, audit, maintenance -----------------------------------------------------------
     def lineage(self, name: str, version: int) -> Lineage:
-        d = self.http.call("GET", f"/api/v1/models/{_q(name)}/versions/{version}/lineage")
-        v = wire.version(d["version"])
-        return Lineage(
-            v,
-            v.datasets,
-            d.get("run"),
-            [StageChange(**c) for c in d["stages"]],
-            d.get("deployments", []),
-        )
+        path = f"/api/v1/models/{_q(name)}/versions/{version}/lineage"
+        return wire.read(Lineage, self.http.call("GET", path))
 
     def events(
         self,
@@ -219,10 +210,10 @@ class RemoteBackend(RemoteTracking):
             }.items()
             if v is not None
         }
-        return [wire.event(e) for e in self.http.call("GET", "/api/v1/events", params=params)]
+        return wire.read(list[Event], self.http.call("GET", "/api/v1/events", params=params))
 
     def verify_audit(self) -> ChainReport:
-        return ChainReport(**self.http.call("GET", "/api/v1/events/verify"))
+        return wire.read(ChainReport, self.http.call("GET", "/api/v1/events/verify"))
 
     def import_gto(self, repo: Path, data: bool, remote: str | None) -> ImportReport:
         # The import writes history (GTO's taggers and dates, moves past gates): an admin runs
@@ -234,14 +225,11 @@ class RemoteBackend(RemoteTracking):
         )
 
     def fsck(self) -> FsckReport:
-        return FsckReport(**self.http.call("POST", "/api/v1/admin/fsck"))
+        return wire.read(FsckReport, self.http.call("POST", "/api/v1/admin/fsck"))
 
     def gc(self, grace_s: float, dry_run: bool) -> GcReport:
-        return GcReport(
-            **self.http.call(
-                "POST", "/api/v1/admin/gc", params={"grace_s": grace_s, "dry_run": dry_run}
-            )
-        )
+        params = {"grace_s": grace_s, "dry_run": dry_run}
+        return wire.read(GcReport, self.http.call("POST", "/api/v1/admin/gc", params=params))
 
     def upgrade_schema(self) -> str:
         raise NotFound("a server upgrades its own schema when it starts")
@@ -249,22 +237,21 @@ class RemoteBackend(RemoteTracking):
     # -- users and tokens ----------------------------------------------------------------------
     def create_user(self, name: str, roles: list[str], password: str | None) -> access.User:
         body = api.UserCreate.model_construct(name=name, roles=roles, password=password)
-        return access.User(**self.http.send("POST", "/api/v1/users", body))
+        return wire.read(access.User, self.http.send("POST", "/api/v1/users", body))
 
     def list_users(self) -> list[access.User]:
-        return [access.User(**u) for u in self.http.call("GET", "/api/v1/users")]
+        return wire.read(list[access.User], self.http.call("GET", "/api/v1/users"))
 
     def update_user(
         self, name: str, roles: list[str] | None, password: str | None, disabled: bool | None
     ) -> access.User:
         body = api.UserUpdate.model_construct(roles=roles, password=password, disabled=disabled)
-        return access.User(**self.http.send("PATCH", f"/api/v1/users/{_q(name)}", body))
+        return wire.read(access.User, self.http.send("PATCH", f"/api/v1/users/{_q(name)}", body))
 
     def grant(self, user: str, model: str, role: str | None) -> access.User:
+        path = f"/api/v1/users/{_q(user)}/grants/{_q(model)}"
         body = api.GrantBody.model_construct(role=role)
-        return access.User(
-            **self.http.send("PUT", f"/api/v1/users/{_q(user)}/grants/{_q(model)}", body)
-        )
+        return wire.read(access.User, self.http.send("PUT", path, body))
 
     def create_token(
         self, user: str | None, name: str, expires_in_s: int | None
@@ -275,7 +262,7 @@ class RemoteBackend(RemoteTracking):
 
     def list_tokens(self, user: str | None) -> list[access.Token]:
         params = {"user": user} if user else {}
-        return [access.Token(**t) for t in self.http.call("GET", "/api/v1/tokens", params=params)]
+        return wire.read(list[access.Token], self.http.call("GET", "/api/v1/tokens", params=params))
 
     def revoke_token(self, token_id: str) -> None:
         self.http.call("DELETE", f"/api/v1/tokens/{_q(token_id)}")
@@ -283,10 +270,10 @@ class RemoteBackend(RemoteTracking):
     # -- webhooks ------------------------------------------------------------------------------
     def create_webhook(self, url: str, events: list[str], secret: str) -> webhooks.Webhook:
         body = api.WebhookCreate.model_construct(url=url, events=events, secret=secret)
-        return webhooks.Webhook(**self.http.send("POST", "/api/v1/webhooks", body))
+        return wire.read(webhooks.Webhook, self.http.send("POST", "/api/v1/webhooks", body))
 
     def list_webhooks(self) -> list[webhooks.Webhook]:
-        return [webhooks.Webhook(**w) for w in self.http.call("GET", "/api/v1/webhooks")]
+        return wire.read(list[webhooks.Webhook], self.http.call("GET", "/api/v1/webhooks"))
 
     def delete_webhook(self, webhook_id: int) -> None:
         self.http.call("DELETE", f"/api/v1/webhooks/{webhook_id}")
@@ -298,7 +285,7 @@ class RemoteBackend(RemoteTracking):
         rows = self.http.call(
             "GET", f"/api/v1/webhooks/{webhook_id}/deliveries", params={"limit": limit}
         )
-        return [webhooks.Delivery(**d) for d in rows]
+        return wire.read(list[webhooks.Delivery], rows)
 
     def deliver_webhooks(self) -> int:
         raise NotFound("servers send deliveries themselves")
