@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 import mlpipex
 from mlpipex import tracking
 from mlpipex.client import Client
-from mlpipex.client.remote import RemoteClient
+from mlpipex.client.remote import RemoteBackend
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, PolicyViolation
 from tests.conftest import PG_SERVER, CliResult, _reset, _reset_postgres, start_server, stop_server
 
@@ -80,7 +80,7 @@ def env(
 @pytest.fixture
 def c(env: str) -> Iterator[Client]:
     client = Client()
-    assert isinstance(client, RemoteClient)
+    assert isinstance(client._backend, RemoteBackend)
     yield client
     client.close()
 

@@ -1,74 +1,53 @@
 """``mlpipex.Client``: one interface for every registry operation, with the same rules as the CLI.
 
-Work that needs the caller's files (hashing datasets, reading git, storing artifacts) happens here,
-on the caller's side; the service layer then records the result.
-"""
+Work that needs the caller's files (hashing datasets, reading git, reading packages) happens
+here, on the caller's side, once; the backend (``client/backend.py``) then records the result in
+an embedded registry or sends it to a server."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlpipex.client.datasets import resolve as resolve_dataset
+from mlpipex.client.gitinfo import detect_commit
 from mlpipex.client.models import ModelMethods, local_package, package_tags
 from mlpipex.client.tracking import TrackingMethods
 from mlpipex.config import Location, Settings, resolve
-from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
-from mlpipex.domain.models import (
-    DatasetRef,
-    Event,
-    ModelVersion,
-    Page,
-    RegisteredModel,
-    TransitionRequest,
-)
-from mlpipex.domain.policy import Policy
-from mlpipex.objects.hashing import Progress
-from mlpipex.service.access import users as access
-from mlpipex.service.context import Actor, Registry
-from mlpipex.service.datasets import resolve as resolve_dataset
-from mlpipex.service.deploy import endpoints
-from mlpipex.service.events import audit, webhooks
-from mlpipex.service.gitinfo import detect_commit
-from mlpipex.service.open import open_registry
-from mlpipex.service.registry import (
-    aliases,
-    gto_import,
-    lineage,
-    maintenance,
-    models,
-    promote,
-    register,
-    versions,
-)
-from mlpipex.service.registry.promote import TransitionResult
+from mlpipex.domain.models import DatasetRef, ModelVersion
+from mlpipex.errors import Invalid
+from mlpipex.service.registry import register
+from mlpipex.service.registry.maintenance import DEFAULT_GRACE_S
 
 if TYPE_CHECKING:
+    from mlpipex.client.backend import Backend
+    from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
+    from mlpipex.domain.models import Event, Page, RegisteredModel, TransitionRequest
+    from mlpipex.domain.policy import Policy
     from mlpipex.monitor.feedback import FeedbackResult
     from mlpipex.monitor.quality import QualityReport
+    from mlpipex.objects.hashing import Progress
+    from mlpipex.service.access.users import Token, User
+    from mlpipex.service.context import Actor, Registry
+    from mlpipex.service.events.audit import ChainReport
+    from mlpipex.service.events.webhooks import Delivery, Webhook
+    from mlpipex.service.registry.gto_import import ImportReport
+    from mlpipex.service.registry.lineage import Lineage
+    from mlpipex.service.registry.maintenance import FsckReport, GcReport
+    from mlpipex.service.registry.promote import TransitionResult
 
 
 DatasetsArg = Mapping[str, str] | Sequence[DatasetRef] | None
 
 
 class Client(TrackingMethods, ModelMethods):
-    """The registry at ``uri`` (default: ``MLPIPEX_URI``, else the nearest ``.mlpipex`` folder).
+    """The registry at ``uri`` (default: ``MLPIPEX_URI``, else the nearest ``.mlpipex`` folder);
+    a server URL (``http(s)://``) gives the same methods over HTTP.
 
     Models loaded by URI are materialized under ``cache_dir`` (default: ``.mlpipex/cache`` of a
     local registry, else ``~/.cache/mlpipex``)."""
-
-    def __new__(cls, uri: str | None = None, **kw: Any) -> Client:
-        # A server URL gives the remote client: same methods, over HTTP.
-        if cls is Client:
-            settings = kw.get("settings") or Settings()
-            target = uri or settings.uri
-            if target and target.startswith(("http://", "https://")):
-                from mlpipex.client.remote import RemoteClient
-
-                return super().__new__(RemoteClient)
-        return super().__new__(cls)
 
     def __init__(
         self,
@@ -89,8 +68,6 @@ class Client(TrackingMethods, ModelMethods):
             }
         )
         self.location: Location = resolve(self.settings.uri, self.settings.objects)
-        self._actor = actor
-        self._reg: Registry | None = None
         root = self.location.root
         self.cache_dir = (
             Path(cache_dir)
@@ -99,23 +76,28 @@ class Client(TrackingMethods, ModelMethods):
             if root is not None
             else Path.home() / ".cache" / "mlpipex"
         )
+        # Typed as the protocol: a backend lacking a method fails mypy here.
+        self._backend: Backend
+        if self.location.kind == "http":
+            from mlpipex.client.remote import RemoteBackend
 
-    # -- plumbing ------------------------------------------------------------------------------
-    def _registry(self, create: bool = False) -> Registry:
-        if self._reg is None:
-            self._reg = open_registry(
-                self.location, self.settings, create=create, actor=self._actor
-            )
-        return self._reg
+            self._backend = RemoteBackend(self.location.url, self.settings)
+        else:
+            from mlpipex.client.local import LocalBackend
+
+            self._backend = LocalBackend(self.location, self.settings, actor)
 
     @property
     def registry(self) -> Registry:
-        return self._registry(create=True)
+        """The embedded registry (created when missing); a server's is behind its API."""
+        from mlpipex.client.local import LocalBackend
+
+        if not isinstance(self._backend, LocalBackend):
+            raise Invalid("this operation needs direct access to the registry, not a server URL")
+        return self._backend.open(create=True)
 
     def close(self) -> None:
-        if self._reg is not None:
-            self._reg.close()
-            self._reg = None
+        self._backend.close()
 
     def __enter__(self) -> Client:
         return self
@@ -131,32 +113,30 @@ class Client(TrackingMethods, ModelMethods):
         policy: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> RegisteredModel:
-        return models.create_model(self._registry(True), name, description, policy, tags)
+        return self._backend.create_model(name, description, policy, tags or {})
 
     def get_model(self, name: str) -> RegisteredModel:
-        return models.get_model(self._registry(), name)
+        return self._backend.get_model(name)
 
     def list_models(
         self, query: str | None = None, limit: int = 100, page_token: str | None = None
     ) -> Page[RegisteredModel]:
-        if not self.location.exists:
-            return Page([], None)
-        return models.list_models(self._registry(), query, limit, page_token)
+        return self._backend.list_models(query, limit, page_token)
 
     def stage_summary(self, names: list[str]) -> dict[str, dict[str, list[int]]]:
-        return models.stage_summary(self._registry(), names)
+        return self._backend.stage_summary(names)
 
     def get_policy(self, name: str) -> Policy:
-        return models.effective_policy(self._registry(), name)
+        return self._backend.get_policy(name)
 
     def set_policy(self, name: str, policy: Mapping[str, Any] | None, reason: str = "") -> Policy:
-        return models.set_policy(self._registry(), name, policy, reason)
+        return self._backend.set_policy(name, policy, reason)
 
     def set_model_tag(self, name: str, key: str, value: str) -> None:
-        models.set_model_tag(self._registry(), name, key, value)
+        self._backend.set_model_tag(name, key, value)
 
     def delete_model_tag(self, name: str, key: str) -> None:
-        models.delete_model_tag(self._registry(), name, key)
+        self._backend.delete_model_tag(name, key)
 
     # -- versions ------------------------------------------------------------------------------
     def register(
@@ -186,15 +166,15 @@ class Client(TrackingMethods, ModelMethods):
                 commit, dirty = found
         refs = self.resolve_datasets(datasets, progress)
         package = local_package(p)
-        return register.register_version(
-            self._registry(True),
+        return self._backend.register_version(
             register.Registration(
                 name=name,
                 path=p,
                 commit=commit,
                 commit_dirty=dirty,
                 datasets=refs,
-                metrics=dict(metrics or {}),
+                # same messages from either backend, before anything is hashed or sent
+                metrics=register.check_metrics(metrics or {}),
                 tags=package_tags(package, tags),
                 description=description,
                 run_id=run_id,
@@ -251,40 +231,40 @@ class Client(TrackingMethods, ModelMethods):
 
     def get_version(self, ref: str) -> ModelVersion:
         """``NAME/3``, ``NAME@alias``, ``NAME:Stage`` or ``models:/NAME/...``."""
-        return versions.get_version(self._registry(), ref)
+        return self._backend.get_version(ref)
 
     def list_versions(
         self, name: str, limit: int = 100, page_token: str | None = None, stage: str | None = None
     ) -> Page[ModelVersion]:
-        return versions.list_versions(self._registry(), name, limit, page_token, stage)
+        return self._backend.list_versions(name, limit, page_token, stage)
 
     def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        versions.set_version_tag(self._registry(), name, version, key, value)
+        self._backend.set_version_tag(name, version, key, value)
 
     def delete_version_tag(self, name: str, version: int, key: str) -> None:
-        versions.delete_version_tag(self._registry(), name, version, key)
+        self._backend.delete_version_tag(name, version, key)
 
     # -- transitions and aliases --------------------------------------------------------------
     def promote(self, name: str, version: int, stage: str, reason: str = "") -> TransitionResult:
-        return promote.promote(self._registry(), name, version, stage, reason)
+        return self._backend.promote(name, version, stage, reason)
 
     def approve(self, name: str, version: int, stage: str, comment: str = "") -> TransitionResult:
-        return promote.approve(self._registry(), name, version, stage, comment)
+        return self._backend.approve(name, version, stage, comment)
 
     def transition_requests(
         self, name: str, status: str | None = "pending"
     ) -> list[TransitionRequest]:
-        return promote.requests(self._registry(), name, status)
+        return self._backend.transition_requests(name, status)
 
     def set_alias(self, name: str, alias: str, version: int) -> int | None:
-        return aliases.set_alias(self._registry(), name, alias, version)
+        return self._backend.set_alias(name, alias, version)
 
     def delete_alias(self, name: str, alias: str) -> None:
-        aliases.delete_alias(self._registry(), name, alias)
+        self._backend.delete_alias(name, alias)
 
     # -- lineage, audit, maintenance -----------------------------------------------------------
-    def lineage(self, name: str, version: int) -> lineage.Lineage:
-        return lineage.lineage(self._registry(), name, version)
+    def lineage(self, name: str, version: int) -> Lineage:
+        return self._backend.lineage(name, version)
 
     def events(
         self,
@@ -294,48 +274,35 @@ class Client(TrackingMethods, ModelMethods):
         limit: int | None = None,
         newest_first: bool = False,
     ) -> list[Event]:
-        return audit.list_events(
-            self._registry(), model, version, kind, limit, newest_first=newest_first
-        )
+        return self._backend.events(model, version, kind, limit, newest_first)
 
-    def verify_audit(self) -> audit.ChainReport:
-        return audit.verify_chain(self._registry())
+    def verify_audit(self) -> ChainReport:
+        return self._backend.verify_audit()
 
     def import_gto(
         self, repo: Path, *, data: bool = True, remote: str | None = None
-    ) -> gto_import.ImportReport:
+    ) -> ImportReport:
         """GTO's registry in the git repository at repo, written into this registry; the
         versions' bytes fetched from the DVC cache or remote unless ``data`` is off."""
-        from mlpipex.data.gto_import import read_models
+        return self._backend.import_gto(repo, data, remote)
 
-        reg = self._registry(True)
-        reg.require("admin")
-        with tempfile.TemporaryDirectory(prefix="mlpipex-gto-") as tmp:
-            return gto_import.import_gto(
-                reg, read_models(repo, Path(tmp), data=data, remote=remote)
-            )
+    def fsck(self) -> FsckReport:
+        return self._backend.fsck()
 
-    def fsck(self) -> maintenance.FsckReport:
-        return maintenance.fsck(self._registry())
-
-    def gc(
-        self, grace_s: float = maintenance.DEFAULT_GRACE_S, dry_run: bool = False
-    ) -> maintenance.GcReport:
-        return maintenance.gc(self._registry(), grace_s=grace_s, dry_run=dry_run)
+    def gc(self, grace_s: float = DEFAULT_GRACE_S, dry_run: bool = False) -> GcReport:
+        return self._backend.gc(grace_s, dry_run)
 
     def upgrade_schema(self) -> str:
-        reg = self._registry(True)
-        reg.store.upgrade()
-        return reg.store.schema_revision() or ""
+        return self._backend.upgrade_schema()
 
     # -- users and tokens ----------------------------------------------------------------------
     def create_user(
         self, name: str, roles: Sequence[str] = ("viewer",), password: str | None = None
-    ) -> access.User:
-        return access.create_user(self._registry(True), name, list(roles), password)
+    ) -> User:
+        return self._backend.create_user(name, list(roles), password)
 
-    def list_users(self) -> list[access.User]:
-        return access.list_users(self._registry())
+    def list_users(self) -> list[User]:
+        return self._backend.list_users()
 
     def update_user(
         self,
@@ -344,109 +311,85 @@ class Client(TrackingMethods, ModelMethods):
         roles: Sequence[str] | None = None,
         password: str | None = None,
         disabled: bool | None = None,
-    ) -> access.User:
-        return access.update_user(
-            self._registry(),
-            name,
-            roles=list(roles) if roles is not None else None,
-            password=password,
-            disabled=disabled,
-        )
+    ) -> User:
+        listed = list(roles) if roles is not None else None
+        return self._backend.update_user(name, listed, password, disabled)
 
-    def grant(self, user: str, model: str, role: str | None) -> access.User:
-        return access.grant(self._registry(), user, model, role)
+    def grant(self, user: str, model: str, role: str | None) -> User:
+        return self._backend.grant(user, model, role)
 
     def create_token(
         self, user: str | None = None, name: str = "", expires_in_s: int | None = None
-    ) -> tuple[access.Token, str]:
+    ) -> tuple[Token, str]:
         """A new API token; the clear value is returned once and never stored."""
-        reg = self._registry(True)
-        ttl = expires_in_s * 1000 if expires_in_s is not None else None
-        return access.create_token(reg, user or reg.actor.name, name, ttl)
+        return self._backend.create_token(user, name, expires_in_s)
 
-    def list_tokens(self, user: str | None = None) -> list[access.Token]:
-        reg = self._registry()
-        return access.list_tokens(reg, user or reg.actor.name)
+    def list_tokens(self, user: str | None = None) -> list[Token]:
+        return self._backend.list_tokens(user)
 
     def revoke_token(self, token_id: str) -> None:
-        access.revoke_token(self._registry(), token_id)
+        self._backend.revoke_token(token_id)
 
     # -- webhooks ------------------------------------------------------------------------------
-    def create_webhook(self, url: str, events: Sequence[str], secret: str) -> webhooks.Webhook:
-        return webhooks.create(self._registry(True), url, list(events), secret)
+    def create_webhook(self, url: str, events: Sequence[str], secret: str) -> Webhook:
+        return self._backend.create_webhook(url, list(events), secret)
 
-    def list_webhooks(self) -> list[webhooks.Webhook]:
-        return webhooks.list_webhooks(self._registry())
+    def list_webhooks(self) -> list[Webhook]:
+        return self._backend.list_webhooks()
 
     def delete_webhook(self, webhook_id: int) -> None:
-        webhooks.delete(self._registry(), webhook_id)
+        self._backend.delete_webhook(webhook_id)
 
     def test_webhook(self, webhook_id: int) -> int:
-        return webhooks.test(self._registry(), webhook_id)
+        return self._backend.test_webhook(webhook_id)
 
-    def webhook_deliveries(self, webhook_id: int, limit: int = 50) -> list[webhooks.Delivery]:
-        return webhooks.deliveries(self._registry(), webhook_id, limit)
+    def webhook_deliveries(self, webhook_id: int, limit: int = 50) -> list[Delivery]:
+        return self._backend.webhook_deliveries(webhook_id, limit)
 
     def deliver_webhooks(self) -> int:
-        return webhooks.deliver_due(self._registry())
+        return self._backend.deliver_webhooks()
 
     # -- endpoints -----------------------------------------------------------------------------
     def apply_endpoint(self, spec: Mapping[str, Any]) -> EndpointStatus:
-        return endpoints.apply(self._registry(True), spec)
+        return self._backend.apply_endpoint(spec)
 
     def endpoint_status(self, name: str) -> EndpointStatus:
-        return endpoints.get_status(self._registry(), name)
+        return self._backend.endpoint_status(name)
 
     def list_endpoints(self) -> list[EndpointStatus]:
-        if not self.location.exists:
-            return []
-        return endpoints.list_endpoints(self._registry())
+        return self._backend.list_endpoints()
 
     def rollback_endpoint(self, name: str, reason: str = "") -> EndpointStatus:
-        return endpoints.rollback(self._registry(), name, reason)
+        return self._backend.rollback_endpoint(name, reason)
 
     def delete_endpoint(self, name: str) -> None:
-        endpoints.delete(self._registry(), name)
+        self._backend.delete_endpoint(name)
 
     def endpoint_timeseries(
         self, name: str, since_ms: int = 0, bucket_s: int = 10
     ) -> list[TrafficBucket]:
-        return endpoints.timeseries(self._registry(), name, since_ms, bucket_s)
+        return self._backend.endpoint_timeseries(name, since_ms, bucket_s)
 
     # -- monitoring ----------------------------------------------------------------------------
     def endpoint_drift(
         self, name: str, version: int | None = None, window: int | None = None
     ) -> dict[str, Any]:
-        from mlpipex.monitor import serving
-
-        v, result = serving.drift(self._registry(), name, version, window)
-        return {"endpoint": name, "version": v, **result.to_dict()}
+        return self._backend.endpoint_drift(name, version, window)
 
     def log_feedback(self, name: str, labels: Sequence[Mapping[str, Any]]) -> FeedbackResult:
         """Labels for logged predictions of endpoint name (``{"request_id", "label"}`` each),
         sent in batches of 10,000; how many were stored and which ids were unknown."""
-        from mlpipex.monitor import feedback
-
-        reg = self._registry()
-        return feedback.in_batches(labels, lambda part: feedback.ingest(reg, name, part))
+        return self._backend.log_feedback(name, labels)
 
     def endpoint_quality(
         self, name: str, version: int | None = None, window: str | None = None
     ) -> QualityReport:
-        from mlpipex.monitor import quality
-
-        return quality.measure(self._registry(), name, version, window)
+        return self._backend.endpoint_quality(name, version, window)
 
     def endpoint_report(self, name: str, since_ms: int = 0) -> str:
-        from mlpipex.monitor import serving
-
-        return serving.report(self._registry(), name, since_ms)
+        return self._backend.endpoint_report(name, since_ms)
 
     def prediction_log(
         self, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
-        from mlpipex.monitor import predictions
-
-        return predictions.records(
-            predictions.read(self._registry(), name, since_ms, version, limit)
-        )
+        return self._backend.prediction_log(name, since_ms, version, limit)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from mlpipex import __version__
 from mlpipex.errors import Corrupt, Unavailable, from_code
 from mlpipex.objects.hashing import Progress
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 CHUNK = 4 * 1024 * 1024
 
@@ -32,18 +35,26 @@ class Http:
     def close(self) -> None:
         self._client.close()
 
-    def call(self, method: str, path: str, **kw: Any) -> Any:
-        """JSON of a successful response; the server's error, rebuilt, otherwise."""
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """The response, whatever its status; Unavailable when the server cannot be reached."""
         try:
-            r = self._client.request(method, path, **kw)
+            return self._client.request(method, path, **kw)
         except httpx.TransportError as exc:
             raise Unavailable(
                 f"cannot reach {self.base}: {exc}", hint="is `mlpipex server` running there?"
             ) from exc
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        """JSON of a successful response; the server's error, rebuilt, otherwise."""
+        r = self.request(method, path, **kw)
         _raise_for(r)
         if r.status_code == 204 or not r.content:
             return None
         return r.json()
+
+    def send(self, method: str, path: str, body: BaseModel) -> Any:
+        """call() with a request body of the native API (``domain/api.py``) as JSON."""
+        return self.call(method, path, json=body.model_dump(mode="json"))
 
     def text(self, method: str, path: str, **kw: Any) -> str:
         """The body of a successful response as text (HTML pages)."""

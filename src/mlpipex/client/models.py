@@ -11,17 +11,17 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
 from mlpipex.domain.models import ModelVersion
 from mlpipex.errors import Corrupt, Invalid, MLPipeXError, NotFound
 from mlpipex.objects.manifest import hash_tree
-from mlpipex.service.context import Registry
-from mlpipex.service.registry import register, versions
+from mlpipex.service.registry import register
 from mlpipex.service.tracking import runs as tracking
 
 if TYPE_CHECKING:
+    from mlpipex.client.backend import Backend, Fetcher
     from mlpipex.flavors.base import PackageInfo
 
 
@@ -72,12 +72,10 @@ def local_package(path: Path) -> PackageInfo | None:
 
 
 class ModelMethods:
-    """Mixed into ``Client``, which provides ``_registry`` and ``cache_dir``."""
+    """Mixed into ``Client``, which holds the backend and ``cache_dir``."""
 
     cache_dir: Path
-
-    def _registry(self, create: bool = False) -> Registry:
-        raise NotImplementedError
+    _backend: Backend
 
     def log_model(
         self,
@@ -97,14 +95,13 @@ class ModelMethods:
     ) -> ModelInfo:
         """Write model as a package under the run's artifact_path; with registered_model_name,
         register it as the next version, inheriting the run's commit, datasets and metrics.
-        A refused registration leaves the run as it was."""
+        A refused registration leaves the run as it was (it is checked before any upload)."""
         from mlpipex import flavors
 
         prefix = tracking.check_artifact_path(artifact_path)
         if not prefix:
             raise Invalid("artifact_path must name a folder of the run, such as 'model'")
-        reg = self._registry(True)
-        tracking.get_run(reg, run_id)
+        run = self._backend.get_run(run_id)
         with tempfile.TemporaryDirectory(prefix="mlpipex-model-") as tmp:
             pkg = Path(tmp) / "model"
             info = flavors.save_model(
@@ -122,17 +119,20 @@ class ModelMethods:
             if registered_model_name is not None:
                 pending = register.Registration(
                     name=registered_model_name,
-                    path=pkg,
+                    path=None,
                     run_id=run_id,
                     flavor=info.flavor,
                     tags=package_tags(info, tags),
+                    # as the run has them: a server keeps the dirty flag as a tag of the run
+                    commit=run.commit,
+                    commit_dirty=run.commit_dirty,
                 )
-                register.check_registration(reg, pending)
-            files = tracking.log_artifacts(reg, run_id, pkg, prefix)
+                self._backend.check_registration(pending)
+            files = self._backend.log_artifacts(run_id, pkg, prefix)
         version = None
         if pending is not None:
-            version = register.register_version(
-                reg, replace(pending, path=None, files=_relative(files, prefix))
+            version = self._backend.register_version(
+                replace(pending, files=_relative(files, prefix)), None
             )
         return ModelInfo(
             run_id, prefix, info.flavor, info.signature, info.pickle, tuple(files), version
@@ -140,18 +140,11 @@ class ModelMethods:
 
     def _register_run_artifacts(self, uri: str, name: str, **fields: Any) -> ModelVersion:
         """Register the files under runs:/RUN_ID/PATH (already stored) as a version."""
-        reg = self._registry(True)
         run_id, path = parse_runs_uri(uri)
-        files = _relative(tracking.list_artifacts(reg, run_id, path), path)
-        if not files:
-            raise NotFound(
-                f"run {run_id} has no artifacts under {path or '/'!r}",
-                hint="log the model with log_model first",
-            )
+        files = self._run_files(run_id, path, hint="log the model with log_model first")
         info = self._package_facts(files)
         tags = package_tags(info, fields.pop("tags", None))
-        return register.register_version(
-            reg,
+        return self._backend.register_version(
             register.Registration(
                 name=name,
                 path=None,
@@ -161,7 +154,14 @@ class ModelMethods:
                 tags=tags,
                 **fields,
             ),
+            None,
         )
+
+    def _run_files(self, run_id: str, path: str, hint: str | None = None) -> list[FileEntry]:
+        files = _relative(self._backend.list_artifacts(run_id, path), path)
+        if not files:
+            raise NotFound(f"run {run_id} has no artifacts under {path or '/'!r}", hint=hint)
+        return files
 
     def _package_facts(self, files: Sequence[FileEntry]) -> PackageInfo | None:
         """What the package among files says about itself, if they form a package."""
@@ -181,14 +181,11 @@ class ModelMethods:
 
         uri = os.fspath(model_uri)
         if uri.startswith("models:/"):
-            v = versions.get_version(self._registry(), uri)
+            v = self._backend.get_version(uri)
             require_deployable(v.ref, v.artifact_digest)
             return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
         if uri.startswith("runs:/"):
-            run_id, path = parse_runs_uri(uri)
-            files = _relative(tracking.list_artifacts(self._registry(), run_id, path), path)
-            if not files:
-                raise NotFound(f"run {run_id} has no artifacts under {path or '/'!r}")
+            files = self._run_files(*parse_runs_uri(uri))
             return flavors.load_model(self.materialize(files), allow_pickle=allow_pickle)
         if "://" in uri:
             raise Invalid(
@@ -199,14 +196,21 @@ class ModelMethods:
         return flavors.load_model(Path(uri), allow_pickle=allow_pickle)
 
     def materialize(self, files: Sequence[FileEntry]) -> Path:
-        """A local directory holding exactly files, copied from the object store and verified;
-        kept in the cache by manifest digest and re-verified each time it is used."""
-        return materialize(self._registry().objects, files, self.cache_dir / "models")
+        """A local directory holding exactly files, copied from the object store (or the
+        server) and verified; kept in the cache by manifest digest and re-verified each use."""
+        return materialize(self._backend.fetcher(), files, self.cache_dir / "models")
 
     def packages_uri(self) -> str:
         """Where ``publish_package`` copies packages by default: ``packages/`` beside the
         objects of the registry's object store."""
-        return self._registry().objects.url.rstrip("/") + "/packages"
+        from mlpipex.client.local import LocalBackend
+
+        if not isinstance(self._backend, LocalBackend):
+            raise Invalid(
+                "publishing a package needs the registry's object store: run this against the "
+                "registry's URI, or pass --storage-uri"
+            )
+        return self._backend.open(create=False).objects.url.rstrip("/") + "/packages"
 
     def publish_package(self, version: ModelVersion, prefix: str) -> str:
         """Copy version's package (verified) to PREFIX/MODEL/VERSION, a folder or an fsspec URL,
@@ -233,12 +237,6 @@ class ModelMethods:
             if fs.exists(tmp):
                 fs.rm(tmp, recursive=True)
         return uri
-
-
-class Fetcher(Protocol):
-    """Where materialize copies verified objects from: the object store, or a server."""
-
-    def get_file(self, digest: str, dest: str | os.PathLike[str]) -> None: ...
 
 
 def _relative(files: Sequence[FileEntry], prefix: str) -> list[FileEntry]:

@@ -1,6 +1,7 @@
-"""``Client`` over a control plane (``MLPIPEX_URI=http://...``): the same methods, rules,
-messages and errors as the embedded registry. Artifacts are hashed here, the server is asked
-which digests it lacks, and only those are streamed up."""
+"""``RemoteBackend``: the client's operations over a control plane's native API
+(``MLPIPEX_URI=http://...``), returning the same values and raising the same errors as the
+embedded registry. Artifacts are hashed here, the server is asked which digests it lacks, and
+only those are streamed up."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mlpipex.client import wire
-from mlpipex.client.client import Client, DatasetsArg
 from mlpipex.client.http import Http
-from mlpipex.client.models import local_package, materialize, package_tags
-from mlpipex.client.remote_tracking import RemoteTrackingMethods
+from mlpipex.client.remote_tracking import RemoteTracking
+from mlpipex.config import Settings
+from mlpipex.domain import api
 from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
-from mlpipex.domain.manifest import FileEntry, Manifest, require_deployable
+from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.errors import Invalid, NotFound
@@ -25,14 +26,14 @@ from mlpipex.objects.manifest import hash_tree, list_files
 from mlpipex.service.access import users as access
 from mlpipex.service.events import webhooks
 from mlpipex.service.events.audit import ChainReport
-from mlpipex.service.gitinfo import detect_commit
 from mlpipex.service.registry.gto_import import ImportReport
-from mlpipex.service.registry.lineage import Lineage, StageChange
+from mlpipex.service.registry.lineage import Lineage
 from mlpipex.service.registry.maintenance import FsckReport, GcReport
 from mlpipex.service.registry.promote import TransitionResult
-from mlpipex.service.registry.register import check_metrics
+from mlpipex.service.registry.register import Registration
 
 if TYPE_CHECKING:
+    from mlpipex.client.backend import Fetcher
     from mlpipex.monitor.feedback import FeedbackResult
     from mlpipex.monitor.quality import QualityReport
 
@@ -41,41 +42,46 @@ def _q(name: str) -> str:
     return quote(name, safe="")
 
 
-class RemoteClient(RemoteTrackingMethods, Client):
-    """Made by ``Client(uri)`` when uri is ``http(s)://``."""
-
-    def __init__(self, uri: str | None = None, **kw: Any) -> None:
-        super().__init__(uri, **kw)
-        self.http = Http(self.location.url, token=self.settings.token, user=self.settings.user)
-        if kw.get("cache_dir") is None:
-            self.cache_dir = Path.home() / ".cache" / "mlpipex"
+class RemoteBackend(RemoteTracking):
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.http = Http(url, token=settings.token, user=settings.user)
 
     def close(self) -> None:
         self.http.close()
+
+    def fetcher(self) -> Fetcher:
+        return _Downloads(self.http)
 
     # -- models --------------------------------------------------------------------------------
     def create_model(
         self,
         name: str,
-        description: str = "",
-        policy: Mapping[str, Any] | None = None,
-        tags: Mapping[str, str] | None = None,
+        description: str,
+        policy: Mapping[str, Any] | None,
+        tags: Mapping[str, str],
     ) -> RegisteredModel:
-        body = {"name": name, "description": description, "policy": policy, "tags": tags or {}}
-        return wire.model(self.http.call("POST", "/api/v1/models", json=body))
+        body = api.ModelCreate.model_construct(
+            name=name,
+            description=description,
+            policy=dict(policy) if policy is not None else None,
+            tags=dict(tags),
+        )
+        return wire.read(RegisteredModel, self.http.send("POST", "/api/v1/models", body))
 
     def get_model(self, name: str) -> RegisteredModel:
-        return wire.model(self.http.call("GET", f"/api/v1/models/{_q(name)}"))
+        return wire.read(RegisteredModel, self.http.call("GET", f"/api/v1/models/{_q(name)}"))
 
     def list_models(
-        self, query: str | None = None, limit: int = 100, page_token: str | None = None
+        self, query: str | None, limit: int, page_token: str | None
     ) -> Page[RegisteredModel]:
         params = {
             k: v
             for k, v in {"query": query, "limit": limit, "page_token": page_token}.items()
             if v is not None
         }
-        return wire.models_page(self.http.call("GET", "/api/v1/models", params=params))
+        return wire.read(
+            Page[RegisteredModel], self.http.call("GET", "/api/v1/models", params=params)
+        )
 
     def stage_summary(self, names: list[str]) -> dict[str, dict[str, list[int]]]:
         return {n: self.http.call("GET", f"/api/v1/models/{_q(n)}/stages") for n in names}
@@ -83,75 +89,45 @@ class RemoteClient(RemoteTrackingMethods, Client):
     def get_policy(self, name: str) -> Policy:
         return parse_policy(self.http.call("GET", f"/api/v1/models/{_q(name)}/policy"))
 
-    def set_policy(self, name: str, policy: Mapping[str, Any] | None, reason: str = "") -> Policy:
-        body = {"policy": dict(policy) if policy else None, "reason": reason}
-        return parse_policy(self.http.call("PUT", f"/api/v1/models/{_q(name)}/policy", json=body))
+    def set_policy(self, name: str, policy: Mapping[str, Any] | None, reason: str) -> Policy:
+        body = api.PolicyBody.model_construct(
+            policy=dict(policy) if policy else None, reason=reason
+        )
+        return parse_policy(self.http.send("PUT", f"/api/v1/models/{_q(name)}/policy", body))
 
     def set_model_tag(self, name: str, key: str, value: str) -> None:
-        self.http.call("PUT", f"/api/v1/models/{_q(name)}/tags/{_q(key)}", json={"value": value})
+        body = api.TagBody.model_construct(value=value)
+        self.http.send("PUT", f"/api/v1/models/{_q(name)}/tags/{_q(key)}", body)
 
     def delete_model_tag(self, name: str, key: str) -> None:
         self.http.call("DELETE", f"/api/v1/models/{_q(name)}/tags/{_q(key)}")
 
     # -- versions ------------------------------------------------------------------------------
-    def register(
-        self,
-        name: str,
-        path: str | os.PathLike[str],
-        *,
-        commit: str | None = None,
-        datasets: DatasetsArg = None,
-        metrics: Mapping[str, float] | None = None,
-        tags: Mapping[str, str] | None = None,
-        description: str = "",
-        run_id: str | None = None,
-        flavor: str | None = None,
-        progress: Progress | None = None,
-    ) -> ModelVersion:
-        p = Path(path)
-        dirty = False
-        if commit is None and run_id is None:
-            found = detect_commit(p.resolve(), Path.cwd())
-            if found:
-                commit, dirty = found
-        refs = self.resolve_datasets(datasets)
-        package = local_package(p)
-        body = {
-            "run_id": run_id,
-            "commit": commit,
-            "commit_dirty": dirty,
-            "description": description,
-            "datasets": [
-                {"name": d.name, "uri": d.uri, "digest": d.digest, "size": d.size, "stage": d.stage}
-                for d in refs
-            ],
-            "metrics": check_metrics(metrics or {}),  # same messages as the embedded registry
-            "tags": package_tags(package, tags),
-            "flavor": flavor or (package.flavor if package else None),
-        }
-        if not p.exists():
-            raise NotFound(
-                f"{p} does not exist", hint="give the model file or directory to register"
-            )
-        # Ask before sending anything: a refusal must not leave uploaded objects behind.
-        self.http.call("POST", f"/api/v1/models/{_q(name)}/versions/check", json=body)
-        manifest = hash_tree(p, progress)
-        self._upload(p, manifest, progress)
-        body["files"] = [
-            {"path": f.path, "digest": f.digest, "size": f.size} for f in manifest.files
-        ]
-        return wire.version(
-            self.http.call("POST", f"/api/v1/models/{_q(name)}/versions", json=body)
-        )
+    def check_registration(self, r: Registration) -> None:
+        self.http.send("POST", f"/api/v1/models/{_q(r.name)}/versions/check", _body(r))
+
+    def register_version(self, r: Registration, progress: Progress | None) -> ModelVersion:
+        """r's files when it has them (a run's, already uploaded); else the artifact at r.path,
+        after asking whether the registration would pass: a refusal must not leave uploaded
+        objects behind."""
+        files = r.files
+        if files is None:
+            assert r.path is not None
+            if not r.path.exists():
+                raise NotFound(
+                    f"{r.path} does not exist", hint="give the model file or directory to register"
+                )
+            self.check_registration(r)
+            manifest = hash_tree(r.path, progress)
+            self._upload(r.path, manifest, progress)
+            files = manifest.files
+        target = f"/api/v1/models/{_q(r.name)}/versions"
+        return wire.read(ModelVersion, self.http.send("POST", target, _body(r, files)))
 
     def _upload(self, root: Path, manifest: Manifest, progress: Progress | None) -> None:
-        missing = set(
-            self.http.call(
-                "POST",
-                "/api/v1/objects/missing",
-                json={"digests": [f.digest for f in manifest.files]},
-            )["missing"]
-        )
+        asked = api.DigestList.model_construct(digests=[f.digest for f in manifest.files])
+        answer = self.http.send("POST", "/api/v1/objects/missing", asked)
+        missing = set(api.MissingDigests.model_validate(answer).missing)
         local = {rel: p for rel, p in list_files(root)}
         for f in manifest.files:
             if f.digest in missing:
@@ -159,26 +135,26 @@ class RemoteClient(RemoteTrackingMethods, Client):
                 missing.discard(f.digest)
 
     def get_version(self, ref: str) -> ModelVersion:
-        return wire.version(self.http.call("GET", "/api/v1/resolve", params={"ref": ref}))
+        return wire.read(
+            ModelVersion, self.http.call("GET", "/api/v1/resolve", params={"ref": ref})
+        )
 
     def list_versions(
-        self, name: str, limit: int = 100, page_token: str | None = None, stage: str | None = None
+        self, name: str, limit: int, page_token: str | None, stage: str | None
     ) -> Page[ModelVersion]:
         params = {
             k: v
             for k, v in {"limit": limit, "page_token": page_token, "stage": stage}.items()
             if v is not None
         }
-        return wire.versions_page(
-            self.http.call("GET", f"/api/v1/models/{_q(name)}/versions", params=params)
+        return wire.read(
+            Page[ModelVersion],
+            self.http.call("GET", f"/api/v1/models/{_q(name)}/versions", params=params),
         )
 
     def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
-        self.http.call(
-            "PUT",
-            f"/api/v1/models/{_q(name)}/versions/{version}/tags/{_q(key)}",
-            json={"value": value},
-        )
+        path = f"/api/v1/models/{_q(name)}/versions/{version}/tags/{_q(key)}"
+        self.http.send("PUT", path, api.TagBody.model_construct(value=value))
 
     def delete_version_tag(self, name: str, version: int, key: str) -> None:
         self.http.call("DELETE", f"/api/v1/models/{_q(name)}/versions/{version}/tags/{_q(key)}")
@@ -187,62 +163,41 @@ class RemoteClient(RemoteTrackingMethods, Client):
     def _transition(
         self, kind: str, name: str, version: int, stage: str, text: str
     ) -> TransitionResult:
-        d = self.http.call(
-            "POST",
-            f"/api/v1/models/{_q(name)}/versions/{version}/{kind}",
-            json={"to_stage": stage, "reason": text},
-        )
-        return TransitionResult(
-            d["status"],
-            wire.version(d["version"]),
-            d["to_stage"],
-            wire.request(d["request"]),
-            d["approvals_missing"],
-            d["replaced"],
-        )
+        body = api.TransitionBody.model_construct(to_stage=stage, reason=text)
+        d = self.http.send("POST", f"/api/v1/models/{_q(name)}/versions/{version}/{kind}", body)
+        return wire.read(TransitionResult, d)
 
-    def promote(self, name: str, version: int, stage: str, reason: str = "") -> TransitionResult:
+    def promote(self, name: str, version: int, stage: str, reason: str) -> TransitionResult:
         return self._transition("transitions", name, version, stage, reason)
 
-    def approve(self, name: str, version: int, stage: str, comment: str = "") -> TransitionResult:
+    def approve(self, name: str, version: int, stage: str, comment: str) -> TransitionResult:
         return self._transition("approvals", name, version, stage, comment)
 
-    def transition_requests(
-        self, name: str, status: str | None = "pending"
-    ) -> list[TransitionRequest]:
+    def transition_requests(self, name: str, status: str | None) -> list[TransitionRequest]:
         params = {"status": status} if status else {}
         rows = self.http.call("GET", f"/api/v1/models/{_q(name)}/requests", params=params)
-        return [r for r in (wire.request(x) for x in rows) if r is not None]
+        return wire.read(list[TransitionRequest], rows)
 
     def set_alias(self, name: str, alias: str, version: int) -> int | None:
-        d = self.http.call(
-            "PUT", f"/api/v1/models/{_q(name)}/aliases/{_q(alias)}", json={"version": version}
-        )
-        previous: int | None = d["previous"]
-        return previous
+        body = api.AliasBody.model_construct(version=version)
+        d = self.http.send("PUT", f"/api/v1/models/{_q(name)}/aliases/{_q(alias)}", body)
+        return api.AliasMoved.model_validate(d).previous
 
     def delete_alias(self, name: str, alias: str) -> None:
         self.http.call("DELETE", f"/api/v1/models/{_q(name)}/aliases/{_q(alias)}")
 
     # -- lineage, audit, maintenance -----------------------------------------------------------
     def lineage(self, name: str, version: int) -> Lineage:
-        d = self.http.call("GET", f"/api/v1/models/{_q(name)}/versions/{version}/lineage")
-        v = wire.version(d["version"])
-        return Lineage(
-            v,
-            v.datasets,
-            d.get("run"),
-            [StageChange(**c) for c in d["stages"]],
-            d.get("deployments", []),
-        )
+        path = f"/api/v1/models/{_q(name)}/versions/{version}/lineage"
+        return wire.read(Lineage, self.http.call("GET", path))
 
     def events(
         self,
-        model: str | None = None,
-        version: int | None = None,
-        kind: str | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
+        model: str | None,
+        version: int | None,
+        kind: str | None,
+        limit: int | None,
+        newest_first: bool,
     ) -> list[Event]:
         params = {
             k: v
@@ -255,14 +210,12 @@ class RemoteClient(RemoteTrackingMethods, Client):
             }.items()
             if v is not None
         }
-        return [wire.event(e) for e in self.http.call("GET", "/api/v1/events", params=params)]
+        return wire.read(list[Event], self.http.call("GET", "/api/v1/events", params=params))
 
     def verify_audit(self) -> ChainReport:
-        return ChainReport(**self.http.call("GET", "/api/v1/events/verify"))
+        return wire.read(ChainReport, self.http.call("GET", "/api/v1/events/verify"))
 
-    def import_gto(
-        self, repo: Path, *, data: bool = True, remote: str | None = None
-    ) -> ImportReport:
+    def import_gto(self, repo: Path, data: bool, remote: str | None) -> ImportReport:
         # The import writes history (GTO's taggers and dates, moves past gates): an admin runs
         # it against the registry's database, not through a server's API.
         raise Invalid(
@@ -272,74 +225,55 @@ class RemoteClient(RemoteTrackingMethods, Client):
         )
 
     def fsck(self) -> FsckReport:
-        return FsckReport(**self.http.call("POST", "/api/v1/admin/fsck"))
+        return wire.read(FsckReport, self.http.call("POST", "/api/v1/admin/fsck"))
 
-    def gc(self, grace_s: float = 3600.0, dry_run: bool = False) -> GcReport:
-        return GcReport(
-            **self.http.call(
-                "POST", "/api/v1/admin/gc", params={"grace_s": grace_s, "dry_run": dry_run}
-            )
-        )
+    def gc(self, grace_s: float, dry_run: bool) -> GcReport:
+        params = {"grace_s": grace_s, "dry_run": dry_run}
+        return wire.read(GcReport, self.http.call("POST", "/api/v1/admin/gc", params=params))
 
     def upgrade_schema(self) -> str:
         raise NotFound("a server upgrades its own schema when it starts")
 
     # -- users and tokens ----------------------------------------------------------------------
-    def create_user(
-        self, name: str, roles: Sequence[str] = ("viewer",), password: str | None = None
-    ) -> access.User:
-        body = {"name": name, "roles": list(roles), "password": password}
-        return access.User(**self.http.call("POST", "/api/v1/users", json=body))
+    def create_user(self, name: str, roles: list[str], password: str | None) -> access.User:
+        body = api.UserCreate.model_construct(name=name, roles=roles, password=password)
+        return wire.read(access.User, self.http.send("POST", "/api/v1/users", body))
 
     def list_users(self) -> list[access.User]:
-        return [access.User(**u) for u in self.http.call("GET", "/api/v1/users")]
+        return wire.read(list[access.User], self.http.call("GET", "/api/v1/users"))
 
     def update_user(
-        self,
-        name: str,
-        *,
-        roles: Sequence[str] | None = None,
-        password: str | None = None,
-        disabled: bool | None = None,
+        self, name: str, roles: list[str] | None, password: str | None, disabled: bool | None
     ) -> access.User:
-        body = {
-            "roles": list(roles) if roles is not None else None,
-            "password": password,
-            "disabled": disabled,
-        }
-        return access.User(**self.http.call("PATCH", f"/api/v1/users/{_q(name)}", json=body))
+        body = api.UserUpdate.model_construct(roles=roles, password=password, disabled=disabled)
+        return wire.read(access.User, self.http.send("PATCH", f"/api/v1/users/{_q(name)}", body))
 
     def grant(self, user: str, model: str, role: str | None) -> access.User:
-        return access.User(
-            **self.http.call(
-                "PUT", f"/api/v1/users/{_q(user)}/grants/{_q(model)}", json={"role": role}
-            )
-        )
+        path = f"/api/v1/users/{_q(user)}/grants/{_q(model)}"
+        body = api.GrantBody.model_construct(role=role)
+        return wire.read(access.User, self.http.send("PUT", path, body))
 
     def create_token(
-        self, user: str | None = None, name: str = "", expires_in_s: int | None = None
+        self, user: str | None, name: str, expires_in_s: int | None
     ) -> tuple[access.Token, str]:
-        d = self.http.call(
-            "POST",
-            "/api/v1/tokens",
-            json={"user": user, "name": name, "expires_in_s": expires_in_s},
-        )
-        return access.Token(d["id"], d["user"], name, 0, None, None), d["token"]
+        body = api.TokenCreate.model_construct(user=user, name=name, expires_in_s=expires_in_s)
+        made = api.TokenCreated.model_validate(self.http.send("POST", "/api/v1/tokens", body))
+        return access.Token(made.id, made.user, name, 0, None, None), made.token
 
-    def list_tokens(self, user: str | None = None) -> list[access.Token]:
+    def list_tokens(self, user: str | None) -> list[access.Token]:
         params = {"user": user} if user else {}
-        return [access.Token(**t) for t in self.http.call("GET", "/api/v1/tokens", params=params)]
+        return wire.read(list[access.Token], self.http.call("GET", "/api/v1/tokens", params=params))
 
     def revoke_token(self, token_id: str) -> None:
         self.http.call("DELETE", f"/api/v1/tokens/{_q(token_id)}")
 
     # -- webhooks ------------------------------------------------------------------------------
-    def create_webhook(self, url: str, events: Sequence[str], secret: str) -> webhooks.Webhook:
-        body = {"url": url, "events": list(events), "secret": secret}
-        return webhooks.Webhook(**self.http.call("POST", "/api/v1/webhooks", json=body))
+    def create_webhook(self, url: str, events: list[str], secret: str) -> webhooks.Webhook:
+        body = api.WebhookCreate.model_construct(url=url, events=events, secret=secret)
+        return wire.read(webhooks.Webhook, self.http.send("POST", "/api/v1/webhooks", body))
 
     def list_webhooks(self) -> list[webhooks.Webhook]:
-        return [webhooks.Webhook(**w) for w in self.http.call("GET", "/api/v1/webhooks")]
+        return wire.read(list[webhooks.Webhook], self.http.call("GET", "/api/v1/webhooks"))
 
     def delete_webhook(self, webhook_id: int) -> None:
         self.http.call("DELETE", f"/api/v1/webhooks/{webhook_id}")
@@ -347,11 +281,11 @@ class RemoteClient(RemoteTrackingMethods, Client):
     def test_webhook(self, webhook_id: int) -> int:
         return int(self.http.call("POST", f"/api/v1/webhooks/{webhook_id}/test")["status"])
 
-    def webhook_deliveries(self, webhook_id: int, limit: int = 50) -> list[webhooks.Delivery]:
+    def webhook_deliveries(self, webhook_id: int, limit: int) -> list[webhooks.Delivery]:
         rows = self.http.call(
             "GET", f"/api/v1/webhooks/{webhook_id}/deliveries", params={"limit": limit}
         )
-        return [webhooks.Delivery(**d) for d in rows]
+        return wire.read(list[webhooks.Delivery], rows)
 
     def deliver_webhooks(self) -> int:
         raise NotFound("servers send deliveries themselves")
@@ -366,7 +300,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
     def list_endpoints(self) -> list[EndpointStatus]:
         return [EndpointStatus.from_json(s) for s in self.http.call("GET", "/api/v1/endpoints")]
 
-    def rollback_endpoint(self, name: str, reason: str = "") -> EndpointStatus:
+    def rollback_endpoint(self, name: str, reason: str) -> EndpointStatus:
         return EndpointStatus.from_json(
             self.http.call(
                 "POST", f"/api/v1/endpoints/{_q(name)}/rollback", json={"reason": reason}
@@ -376,9 +310,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
     def delete_endpoint(self, name: str) -> None:
         self.http.call("DELETE", f"/api/v1/endpoints/{_q(name)}")
 
-    def endpoint_timeseries(
-        self, name: str, since_ms: int = 0, bucket_s: int = 10
-    ) -> list[TrafficBucket]:
+    def endpoint_timeseries(self, name: str, since_ms: int, bucket_s: int) -> list[TrafficBucket]:
         found = self.http.call(
             "GET",
             f"/api/v1/endpoints/{_q(name)}/timeseries",
@@ -387,9 +319,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
         return [TrafficBucket.from_json(b) for b in found]
 
     # -- monitoring ----------------------------------------------------------------------------
-    def endpoint_drift(
-        self, name: str, version: int | None = None, window: int | None = None
-    ) -> dict[str, Any]:
+    def endpoint_drift(self, name: str, version: int | None, window: int | None) -> dict[str, Any]:
         params = {k: v for k, v in {"version": version, "window": window}.items() if v is not None}
         result: dict[str, Any] = self.http.call(
             "GET", f"/api/v1/endpoints/{_q(name)}/drift", params=params
@@ -406,9 +336,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
 
         return feedback.in_batches(labels, post)
 
-    def endpoint_quality(
-        self, name: str, version: int | None = None, window: str | None = None
-    ) -> QualityReport:
+    def endpoint_quality(self, name: str, version: int | None, window: str | None) -> QualityReport:
         from mlpipex.monitor.quality import QualityReport
 
         params = {k: v for k, v in {"version": version, "window": window}.items() if v is not None}
@@ -416,7 +344,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
             self.http.call("GET", f"/api/v1/endpoints/{_q(name)}/quality", params=params)
         )
 
-    def endpoint_report(self, name: str, since_ms: int = 0) -> str:
+    def endpoint_report(self, name: str, since_ms: int) -> str:
         return str(
             self.http.text(
                 "GET", f"/api/v1/endpoints/{_q(name)}/report", params={"since_ms": since_ms}
@@ -424,7 +352,7 @@ class RemoteClient(RemoteTrackingMethods, Client):
         )
 
     def prediction_log(
-        self, name: str, since_ms: int = 0, version: int | None = None, limit: int = 1000
+        self, name: str, since_ms: int, version: int | None, limit: int
     ) -> list[dict[str, Any]]:
         params = {
             k: v
@@ -436,20 +364,26 @@ class RemoteClient(RemoteTrackingMethods, Client):
         )
         return result
 
-    # -- loading models ------------------------------------------------------------------------
-    def materialize(self, files: Sequence[FileEntry]) -> Path:
-        """Download files (verified) into the cache, by manifest digest, as the local client."""
-        return materialize(_Downloads(self.http), files, self.cache_dir / "models")
 
-    def load_model(self, model_uri: str | os.PathLike[str], *, allow_pickle: bool = False) -> Any:
-        from mlpipex import flavors
-
-        uri = os.fspath(model_uri)
-        if uri.startswith("models:/"):
-            v = self.get_version(uri)
-            require_deployable(v.ref, v.artifact_digest)
-            return flavors.load_model(self.materialize(v.files), allow_pickle=allow_pickle)
-        return super().load_model(uri, allow_pickle=allow_pickle)
+def _body(r: Registration, files: Sequence[FileEntry] = ()) -> api.VersionCreate:
+    return api.VersionCreate.model_construct(
+        files=[
+            api.FileBody.model_construct(path=f.path, digest=f.digest, size=f.size) for f in files
+        ],
+        run_id=r.run_id,
+        commit=r.commit,
+        commit_dirty=r.commit_dirty,
+        datasets=[
+            api.DatasetBody.model_construct(
+                name=d.name, uri=d.uri, digest=d.digest, size=d.size, stage=d.stage
+            )
+            for d in r.datasets
+        ],
+        metrics=dict(r.metrics),
+        tags=dict(r.tags),
+        description=r.description,
+        flavor=r.flavor,
+    )
 
 
 class _Downloads:

@@ -1,48 +1,51 @@
 """The tracking half of ``Client``: experiments, runs, params, metrics, tags, artifacts and
-datasets, with MLflow's method names. Git and the entry point are read here, by the caller."""
+datasets, with MLflow's method names. Git, the entry point and datasets are read here, by the
+caller, whichever backend records them."""
 
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.client.datasets import describe_file, write_frame
+from mlpipex.client.datasets import resolve as resolve_dataset
+from mlpipex.client.gitinfo import detect_commit
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
 from mlpipex.errors import NotFound
-from mlpipex.service.context import Registry, now_ms
-from mlpipex.service.datasets import resolve as resolve_dataset
-from mlpipex.service.gitinfo import detect_commit
+from mlpipex.service.context import now_ms
 from mlpipex.service.tracking import runs as tracking
-from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, Run
+from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
+
+if TYPE_CHECKING:
+    from mlpipex.client.backend import Backend, ExperimentRef
 
 ExperimentsArg = str | int | Sequence[str | int]
 
 
 class TrackingMethods:
-    """Mixed into ``Client``, which provides ``_registry``."""
+    """Mixed into ``Client``, which holds the backend."""
 
-    def _registry(self, create: bool = False) -> Registry:
-        raise NotImplementedError
+    _backend: Backend
 
     # -- experiments ---------------------------------------------------------------------------
     def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
         """Create an experiment; returns its id (as MLflow)."""
-        return tracking.create_experiment(self._registry(True), name, tags).id
+        return self._backend.create_experiment(name, tags or {})
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return tracking.get_experiment(self._registry(), experiment_id)
+        return self._backend.get_experiment(experiment_id)
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        return tracking.get_experiment_by_name(self._registry(), name)
+        return self._backend.get_experiment_by_name(name)
 
     def set_experiment(self, name: str | None = None) -> Experiment:
         """The experiment named name (Default when None), created when missing."""
-        return tracking.ensure_experiment(self._registry(True), name)
+        return self._backend.set_experiment(name)
 
     def search_experiments(
         self,
@@ -50,9 +53,7 @@ class TrackingMethods:
         max_results: int = 1000,
         page_token: str | None = None,
     ) -> Page[Experiment]:
-        return tracking.search_experiments(
-            self._registry(True), filter_string, max_results, page_token
-        )
+        return self._backend.search_experiments(filter_string, max_results, page_token)
 
     # -- runs ----------------------------------------------------------------------------------
     def create_run(
@@ -68,14 +69,10 @@ class TrackingMethods:
     ) -> Run:
         """Start a run (status RUNNING) recording the git commit, dirty flag and entry point;
         experiment_id None means the Default experiment, created on first use."""
-        reg = self._registry(True)
-        if experiment_id is None or str(experiment_id) == "0":
-            experiment_id = tracking.ensure_experiment(reg, None).id
         commit, dirty, entry = provenance(commit, entry_point)
-        return tracking.create_run(
-            reg,
-            tracking.NewRun(
-                experiment_id=experiment_id,
+        return self._backend.create_run(
+            NewRun(
+                experiment_id=experiment_id if experiment_id is not None else "0",
                 name=run_name,
                 tags=dict(tags or {}),
                 parent_id=parent_run_id,
@@ -83,27 +80,27 @@ class TrackingMethods:
                 commit_dirty=dirty,
                 entry_point=entry,
                 start_time=start_time,
-            ),
+            )
         )
 
     def get_run(self, run_id: str) -> Run:
-        return tracking.get_run(self._registry(), run_id)
+        return self._backend.get_run(run_id)
 
     def set_terminated(
         self, run_id: str, status: str = "FINISHED", end_time: int | None = None
     ) -> Run:
         """End a run: FINISHED, FAILED or KILLED."""
-        return tracking.end_run(self._registry(), run_id, status, end_time)
+        return self._backend.set_terminated(run_id, status, end_time)
 
     def resume_run(self, run_id: str) -> Run:
         """Mark an ended run RUNNING again, to log more to it."""
-        return tracking.set_status(self._registry(), run_id, "RUNNING")
+        return self._backend.resume_run(run_id)
 
     def delete_run(self, run_id: str) -> None:
-        tracking.delete_run(self._registry(), run_id)
+        self._backend.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
-        tracking.delete_run(self._registry(), run_id, restore=True)
+        self._backend.restore_run(run_id)
 
     def search_runs(
         self,
@@ -118,11 +115,9 @@ class TrackingMethods:
     ) -> Page[Run]:
         """Runs of experiments (ids or names) matching MLflow's filter grammar, e.g.
         ``metrics.auc > 0.9 and params.model = 'rf'``; newest first unless order_by says."""
-        reg = self._registry(True)
-        ids = [self._experiment_id(reg, e) for e in _as_list(experiments)]
-        return tracking.search_runs(
-            reg,
-            ids,
+        refs = [experiments] if isinstance(experiments, (str, int)) else list(experiments)
+        return self._backend.search_runs(
+            refs,
             filter if filter is not None else filter_string,
             order_by,
             max_results,
@@ -130,23 +125,13 @@ class TrackingMethods:
             run_view_type,
         )
 
-    def _experiment_id(self, reg: Registry, ref: str | int) -> str:
-        if isinstance(ref, int) or ref.isdigit():
-            return str(ref)
-        exp = tracking.get_experiment_by_name(reg, ref)
-        if exp is None:
-            raise NotFound(
-                f"experiment {ref!r} does not exist", hint="see `mlpipex experiments list`"
-            )
-        return exp.id
-
-    # -- params, metrics, tags -----------------------------------------------------------------
+    # -- params, metrics, tags: one batch each -------------------------------------------------
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
-        tracking.log_batch(self._registry(), run_id, params={key: value})
+        self._backend.log_batch(run_id, (), {key: value}, None)
         return value
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        tracking.log_batch(self._registry(), run_id, params=params)
+        self._backend.log_batch(run_id, (), params, None)
 
     def log_metric(
         self,
@@ -156,8 +141,7 @@ class TrackingMethods:
         timestamp: int | None = None,
         step: int | None = None,
     ) -> None:
-        metric = Metric(key, value, timestamp if timestamp is not None else now_ms(), step or 0)
-        tracking.log_batch(self._registry(), run_id, [metric])
+        self.log_metrics(run_id, {key: value}, step, timestamp)
 
     def log_metrics(
         self,
@@ -167,9 +151,8 @@ class TrackingMethods:
         timestamp: int | None = None,
     ) -> None:
         ts = timestamp if timestamp is not None else now_ms()
-        tracking.log_batch(
-            self._registry(), run_id, [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
-        )
+        rows = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
+        self._backend.log_batch(run_id, rows, None, None)
 
     def log_batch(
         self,
@@ -179,28 +162,26 @@ class TrackingMethods:
         tags: Mapping[str, Any] | None = None,
     ) -> None:
         """Everything in one transaction, or nothing when any item is invalid."""
-        tracking.log_batch(self._registry(), run_id, metrics, params, tags)
+        self._backend.log_batch(run_id, metrics, params, tags)
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        tracking.log_batch(self._registry(), run_id, tags={key: value})
+        self._backend.log_batch(run_id, (), None, {key: value})
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        tracking.log_batch(self._registry(), run_id, tags=tags)
+        self._backend.log_batch(run_id, (), None, tags)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        tracking.delete_tag(self._registry(), run_id, key)
+        self._backend.delete_tag(run_id, key)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        return tracking.metric_history(self._registry(), run_id, key)
+        return self._backend.get_metric_history(run_id, key)
 
     # -- artifacts and datasets ----------------------------------------------------------------
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> list[FileEntry]:
         """Store a file as ARTIFACT_PATH/NAME (or a directory's files under ARTIFACT_PATH)."""
-        return tracking.log_artifacts(
-            self._registry(), run_id, Path(local_path), artifact_path or ""
-        )
+        return self._backend.log_artifacts(run_id, Path(local_path), artifact_path or "")
 
     def log_artifacts(
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
@@ -208,7 +189,7 @@ class TrackingMethods:
         return self.log_artifact(run_id, local_dir, artifact_path)
 
     def list_artifacts(self, run_id: str, path: str = "") -> list[FileEntry]:
-        return tracking.list_artifacts(self._registry(), run_id, path)
+        return self._backend.list_artifacts(run_id, path)
 
     def log_dataset(
         self, run_id: str, name: str, data: Any, context: str | None = None
@@ -216,7 +197,6 @@ class TrackingMethods:
         """Record a dataset the run read: a path (file, directory, pointer file or
         ``URI#digest``) is hashed where it is; a DataFrame is written as Parquet and stored
         with the run (``datasets/NAME.parquet``). Digest, size, schema and row count are kept."""
-        reg = self._registry(True)
         tracking.check_key("dataset", name)
         if isinstance(data, (str, os.PathLike)):
             ref = resolve_dataset(name, os.fspath(data), Path.cwd())
@@ -227,7 +207,7 @@ class TrackingMethods:
             with tempfile.TemporaryDirectory(prefix="mlpipex-dataset-") as tmp:
                 path = Path(tmp) / f"{name.replace('/', '_')}.parquet"
                 schema, rows = write_frame(data, path, name)
-                entry = tracking.log_artifacts(reg, run_id, path, "datasets")[0]
+                entry = self._backend.log_artifacts(run_id, path, "datasets")[0]
             ds = DatasetInput(
                 name,
                 f"runs:/{run_id}/{entry.path}",
@@ -237,14 +217,26 @@ class TrackingMethods:
                 rows,
                 context,
             )
-        tracking.log_input(reg, run_id, ds)
+        self._backend.log_input(run_id, ds)
         return ds
 
 
-def _as_list(experiments: ExperimentsArg) -> list[str | int]:
-    if isinstance(experiments, (str, int)):
-        return [experiments]
-    return list(experiments)
+def experiment_ids(
+    refs: Sequence[ExperimentRef], by_name: Callable[[str], Experiment | None]
+) -> list[str]:
+    """Experiment ids of refs (ids, or names looked up with by_name)."""
+    out = []
+    for ref in refs:
+        if isinstance(ref, int) or ref.isdigit():
+            out.append(str(ref))
+            continue
+        exp = by_name(ref)
+        if exp is None:
+            raise NotFound(
+                f"experiment {ref!r} does not exist", hint="see `mlpipex experiments list`"
+            )
+        out.append(exp.id)
+    return out
 
 
 def provenance(commit: str | None, entry_point: str | None) -> tuple[str | None, bool, str | None]:

@@ -1,49 +1,22 @@
-"""JSON from the native API back into domain values (the server encodes the same dataclasses)."""
+"""The native API's answers read back into the values its routes are declared to return (the
+same domain and service dataclasses), by pydantic: one definition of each answer serves the
+server that encodes it and the client that decodes it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from mlpipex.domain.manifest import FileEntry
-from mlpipex.domain.models import (
-    Approval,
-    DatasetRef,
-    Event,
-    ModelVersion,
-    Page,
-    RegisteredModel,
-    TransitionRequest,
-)
+from pydantic import TypeAdapter
+
+T = TypeVar("T")
+# built once per type: building an adapter costs more than a read
+_adapters: dict[object, TypeAdapter[Any]] = {}
 
 
-def model(d: dict[str, Any]) -> RegisteredModel:
-    return RegisteredModel(**d)
-
-
-def version(d: dict[str, Any]) -> ModelVersion:
-    return ModelVersion(
-        **{
-            **d,
-            "datasets": tuple(DatasetRef(**x) for x in d.get("datasets", ())),
-            "files": tuple(FileEntry(**x) for x in d.get("files", ())),
-            "aliases": tuple(d.get("aliases", ())),
-        }
-    )
-
-
-def request(d: dict[str, Any] | None) -> TransitionRequest | None:
-    if d is None:
-        return None
-    return TransitionRequest(**{**d, "approvals": tuple(Approval(**a) for a in d["approvals"])})
-
-
-def event(d: dict[str, Any]) -> Event:
-    return Event(**d)
-
-
-def models_page(d: dict[str, Any]) -> Page[RegisteredModel]:
-    return Page([model(x) for x in d["items"]], d.get("next_token"))
-
-
-def versions_page(d: dict[str, Any]) -> Page[ModelVersion]:
-    return Page([version(x) for x in d["items"]], d.get("next_token"))
+def read(kind: type[T], data: object) -> T:
+    """data (parsed JSON) as a kind, checked: a server of another version fails here, loudly."""
+    adapter = _adapters.get(kind)
+    if adapter is None:
+        adapter = _adapters[kind] = TypeAdapter(kind)
+    value: T = adapter.validate_python(data)
+    return value

@@ -18,3 +18,8 @@ Seq = Annotated[int, Ge(0), Le(INT64_MAX)]
 Int64 = Annotated[int, Ge(-INT64_MAX - 1), Le(INT64_MAX)]  # MLflow's metric steps and times
 Seconds = Annotated[int, Ge(1), Le(INT32_MAX)]
 Window = Annotated[int, Ge(1), Le(1_000_000)]  # rows or requests one read looks at
+
+# A token lives at least a minute (shorter ones rounded to nothing) and at most ten years.
+MIN_TOKEN_SECONDS = 60
+MAX_TOKEN_SECONDS = 10 * 365 * 86400
+TokenSeconds = Annotated[int, Ge(MIN_TOKEN_SECONDS), Le(MAX_TOKEN_SECONDS)]

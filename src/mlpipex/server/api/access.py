@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
+from mlpipex.domain.api import GrantBody, TokenCreate, TokenCreated, UserCreate, UserUpdate
 from mlpipex.server.deps import RegistryDep
 from mlpipex.service.access import users as access
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
-
-
-class UserCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=256)
-    roles: list[str] = Field(default_factory=lambda: ["viewer"])
-    password: str | None = Field(None, min_length=8, max_length=1024)
-
-
-class UserUpdate(BaseModel):
-    roles: list[str] | None = None
-    password: str | None = Field(None, min_length=8, max_length=1024)
-    disabled: bool | None = None
-
-
-class GrantBody(BaseModel):
-    role: str | None = None
-
-
-class TokenCreate(BaseModel):
-    user: str | None = None
-    name: str = Field("", max_length=256)
-    expires_in_s: int | None = Field(None, ge=access.MIN_TOKEN_SECONDS, le=access.MAX_TOKEN_SECONDS)
-
-
-class TokenCreated(BaseModel):
-    token: str = Field(description="shown once; only its hash is stored")
-    id: str
-    user: str
 
 
 @router.get("/users")

@@ -5,34 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
 
+from mlpipex.domain.api import ModelCreate, ModelUpdate, PolicyBody, TagBody
 from mlpipex.domain.models import Page, RegisteredModel
 from mlpipex.server.deps import ModelRead, RegistryDep
 from mlpipex.service.registry import models
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"], dependencies=[ModelRead])
-
-
-class ModelCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=256)
-    description: str = Field("", max_length=65536)
-    policy: dict[str, Any] | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-
-
-class ModelUpdate(BaseModel):
-    description: str | None = Field(None, max_length=65536)
-    new_name: str | None = Field(None, min_length=1, max_length=256)
-
-
-class PolicyBody(BaseModel):
-    policy: dict[str, Any] | None = None
-    reason: str = ""
-
-
-class TagBody(BaseModel):
-    value: str = Field(max_length=8000)
 
 
 @router.get("")

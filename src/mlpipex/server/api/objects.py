@@ -7,19 +7,15 @@ from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from mlpipex.domain.api import DigestList, MissingDigests
 from mlpipex.domain.digest import is_object_digest
 from mlpipex.errors import Invalid
 from mlpipex.server.deps import RegistryDep
 
 router = APIRouter(prefix="/api/v1/objects", tags=["objects"])
 CHUNK = 4 * 1024 * 1024
-
-
-class DigestList(BaseModel):
-    digests: list[str] = Field(max_length=100_000)
 
 
 def _check(digest: str) -> str:
@@ -29,9 +25,9 @@ def _check(digest: str) -> str:
 
 
 @router.post("/missing")
-def missing(reg: RegistryDep, body: DigestList) -> dict[str, list[str]]:
+def missing(reg: RegistryDep, body: DigestList) -> MissingDigests:
     reg.require("viewer")
-    return {"missing": sorted(reg.objects.missing(_check(d) for d in body.digests))}
+    return MissingDigests(missing=sorted(reg.objects.missing(_check(d) for d in body.digests)))
 
 
 class _Body:

@@ -3,13 +3,18 @@ approvals, aliases, tags, lineage."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
-from mlpipex.domain.bounds import ByteSize, VersionNumber
+from mlpipex.domain.api import (
+    AliasBody,
+    AliasMoved,
+    DescriptionBody,
+    TagBody,
+    TransitionBody,
+    VersionCreate,
+)
+from mlpipex.domain.bounds import VersionNumber
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef, ModelVersion, Page, TransitionRequest
 from mlpipex.server.deps import ModelRead, RegistryDep
@@ -17,51 +22,6 @@ from mlpipex.service.registry import aliases, lineage, promote, register, versio
 
 # Every {name} here is a model: ModelRead checks it before any handler.
 router = APIRouter(prefix="/api/v1", tags=["versions"], dependencies=[ModelRead])
-
-
-class FileBody(BaseModel):
-    path: str = Field(min_length=1, max_length=1024)
-    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: ByteSize
-
-
-class DatasetBody(BaseModel):
-    name: str = Field(min_length=1, max_length=250)
-    uri: str = Field(max_length=4096)
-    digest: str = Field(min_length=1, max_length=80)
-    size: ByteSize | None = None
-    stage: str | None = None
-
-
-class VersionCreate(BaseModel):
-    """A version whose files were uploaded first (``POST /api/v1/objects/missing`` tells which)."""
-
-    files: list[FileBody] = Field(default_factory=list)
-    run_id: str | None = None
-    commit: str | None = Field(None, max_length=64)
-    commit_dirty: bool = False
-    datasets: list[DatasetBody] = Field(default_factory=list)
-    metrics: dict[str, float] = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict)
-    description: str = Field("", max_length=65536)
-    flavor: str | None = Field(None, max_length=64)
-
-
-class TransitionBody(BaseModel):
-    to_stage: str = Field(min_length=1, max_length=64)
-    reason: str = Field("", max_length=4096)
-
-
-class AliasBody(BaseModel):
-    version: VersionNumber
-
-
-class TagBody(BaseModel):
-    value: str = Field(max_length=8000)
-
-
-class DescriptionBody(BaseModel):
-    description: str = Field(max_length=65536)
 
 
 @router.get("/models/{name}/versions")
@@ -166,8 +126,8 @@ def requests(
 
 
 @router.put("/models/{name}/aliases/{alias}")
-def set_alias(reg: RegistryDep, name: str, alias: str, body: AliasBody) -> dict[str, Any]:
-    return {"previous": aliases.set_alias(reg, name, alias, body.version)}
+def set_alias(reg: RegistryDep, name: str, alias: str, body: AliasBody) -> AliasMoved:
+    return AliasMoved(previous=aliases.set_alias(reg, name, alias, body.version))
 
 
 @router.delete("/models/{name}/aliases/{alias}", status_code=204)

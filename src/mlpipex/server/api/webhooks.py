@@ -5,19 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
 
+from mlpipex.domain.api import WebhookCreate
 from mlpipex.domain.bounds import RowId
 from mlpipex.server.deps import RegistryDep
 from mlpipex.service.events import webhooks
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
-
-
-class WebhookCreate(BaseModel):
-    url: str = Field(min_length=8, max_length=2048)
-    events: list[str] = Field(default_factory=lambda: ["*"])
-    secret: str = Field(min_length=16, max_length=1024)
 
 
 @router.get("")

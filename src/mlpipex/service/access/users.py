@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlpipex.domain import events as ev
+from mlpipex.domain.bounds import MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS
 from mlpipex.domain.refs import check_label
 from mlpipex.domain.roles import check_roles
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
@@ -166,11 +167,6 @@ def list_users(reg: Registry) -> list[User]:
     reg.require("admin")
     with reg.store.read() as conn:
         return [_user(conn, r) for r in access.list_users(conn)]
-
-
-# A token lives at least a minute (shorter ones rounded to nothing) and at most ten years.
-MIN_TOKEN_SECONDS = 60
-MAX_TOKEN_SECONDS = 10 * 365 * 86400
 
 
 def create_token(
