@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat as st_mode
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -172,6 +170,10 @@ def _hash_all(
             (paths[k : k + _FORK_CHUNK], sizes[k : k + _FORK_CHUNK])
             for k in range(0, len(paths), _FORK_CHUNK)
         ]
+        # imported here: a no-op status never forks, and these cost 15 ms to import
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=ctx) as pool:
             work = partial(_hash_chunk, str(ws.root), store)
