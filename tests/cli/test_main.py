@@ -60,8 +60,9 @@ def test_fast_path_leaves_help_and_errors_to_typer(
     bad = cli("repro", "a", "b", cwd=tmp_path)
     assert bad.code == 2 and "unexpected extra argument" in bad.err.lower()
     # the same command both ways (`--` sends it to typer) prints and exits the same
-    fast, typed = cli("data", "status", "nowhere", cwd=tmp_path), cli(
-        "data", "status", "--", "nowhere", cwd=tmp_path
+    fast, typed = (
+        cli("data", "status", "nowhere", cwd=tmp_path),
+        cli("data", "status", "--", "nowhere", cwd=tmp_path),
     )
     assert fast == typed and fast.code != 0 and fast.err.startswith("error:")
     (tmp_path / "mlpipex.yaml").write_text("stages:\n  a:\n    cmd: echo hi\n")
