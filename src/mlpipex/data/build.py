@@ -59,12 +59,12 @@ def scan(ws: Workspace, rel: str) -> tuple[bool, dict[str, Stat]]:
     while stack:
         prefix, folder = stack.pop()
         with os.scandir(folder) as it:
-            for e in it:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append((f"{prefix}{e.name}/", e.path))
-                elif e.is_file(follow_symlinks=False):
+            for e in it:  # files first: they are most entries
+                if e.is_file(follow_symlinks=False):
                     s = e.stat(follow_symlinks=False)
                     files[prefix + e.name] = (e.inode(), s.st_mtime_ns, s.st_size)
+                elif e.is_dir(follow_symlinks=False):
+                    stack.append((f"{prefix}{e.name}/", e.path))
                 else:
                     raise Invalid(
                         f"{rel}/{prefix}{e.name} is a link or special file; track regular files"
