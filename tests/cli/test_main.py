@@ -49,6 +49,18 @@ def test_light_commands_leave_heavy_modules_unloaded(tmp_path: Path) -> None:
     assert loaded == ["0", "pydantic", "rich", "sqlalchemy", "typer"]
 
 
+def test_show_prints_plain_lines_without_rich(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    uri = ("--uri", str(tmp_path / "r"))
+    reg = ["--commit", "c" * 40, "--dataset", f"train={tmp_path / 'a.csv'}", "--metric", "auc=0.9"]
+    assert cli(*uri, "register", "m", str(tmp_path / "model.bin"), *reg).code == 0
+    assert cli(*uri, "alias", "set", "m", "champion", "1").code == 0
+    assert _loaded(tmp_path, *uri, "show", "m@champion") == ["0", "pydantic", "sqlalchemy", "typer"]
+
+
 def test_fast_path_leaves_help_and_errors_to_typer(
     cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
