@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -255,16 +256,22 @@ def main() -> None:
             assert c.registry  # creates the schema
         seed: dict[str, float] = {}
         with psycopg.connect(_psql(url)) as conn:
-            seed["registry"] = seconds(lambda: seed_registry(conn, models, per))
             exp_id = 0
 
             def tracking_() -> None:
                 nonlocal exp_id
                 exp_id = seed_tracking(conn, runs, points)
 
-            seed["tracking"] = seconds(tracking_)
-            seed["events"] = seconds(lambda: seed_events(conn, n_events))
-            seed["analyze"] = seconds(lambda: conn.execute("ANALYZE") and None)
+            phases: dict[str, Callable[[], object]] = {
+                "registry": lambda: seed_registry(conn, models, per),
+                "tracking": tracking_,
+                "events": lambda: seed_events(conn, n_events),
+                "analyze": lambda: conn.execute("ANALYZE"),
+            }
+            for phase, fn in phases.items():  # progress: a phase takes up to a few minutes
+                print(f"seeding {phase} ...", end=" ", file=sys.stderr, flush=True)
+                seed[phase] = seconds(fn)
+                print(f"{seed[phase]:.0f} s", file=sys.stderr, flush=True)
             size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
         assert size is not None
         print(f"seeded: {seed}, {size[0] / 2**30:.2f} GiB", file=sys.stderr)

@@ -33,7 +33,7 @@ def _commands(cmd: Any, path: list[str]) -> list[tuple[list[str], Any]]:
 
 
 def cli_md() -> str:
-    from mlpipex.cli.main import app
+    from mlpipex.cli.root import app
 
     root = typer.main.get_command(app)
     parts = [

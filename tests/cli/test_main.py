@@ -14,7 +14,8 @@ _PROBE = """
 import sys
 from mlpipex.cli.main import main
 code = main(sys.argv[1:])
-heavy = ("httpx", "fsspec", "sqlalchemy", "fastapi", "mlpipex.cli.quickstart", "mlpipex.server")
+heavy = ("httpx", "fsspec", "sqlalchemy", "fastapi", "mlpipex.cli.quickstart", "mlpipex.server",
+         "typer", "pydantic", "rich")
 print(code, *sorted(m for m in heavy if m in sys.modules))
 """
 
@@ -41,6 +42,41 @@ def test_light_commands_leave_heavy_modules_unloaded(tmp_path: Path) -> None:
     (tmp_path / "mlpipex.yaml").write_text("stages:\n  a:\n    cmd: echo hi\n")
     assert _loaded(tmp_path, "--version") == ["0"]
     assert _loaded(tmp_path, "data", "status") == ["0"]
-    assert _loaded(tmp_path, "repro", "--dry")[0] == "0"
+    assert _loaded(tmp_path, "repro", "--dry") == ["0"]
+    assert _loaded(tmp_path, "repro") == ["0"]
     # a registry command needs the database layer, and still not the server, httpx or fsspec
-    assert _loaded(tmp_path, "--uri", str(tmp_path / "r"), "models", "list") == ["0", "sqlalchemy"]
+    loaded = _loaded(tmp_path, "--uri", str(tmp_path / "r"), "models", "list")
+    assert loaded == ["0", "pydantic", "rich", "sqlalchemy", "typer"]
+
+
+def test_show_prints_plain_lines_without_rich(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    uri = ("--uri", str(tmp_path / "r"))
+    reg = ["--commit", "c" * 40, "--dataset", f"train={tmp_path / 'a.csv'}", "--metric", "auc=0.9"]
+    assert cli(*uri, "register", "m", str(tmp_path / "model.bin"), *reg).code == 0
+    assert cli(*uri, "alias", "set", "m", "champion", "1").code == 0
+    assert _loaded(tmp_path, *uri, "show", "m@champion") == ["0", "pydantic", "sqlalchemy", "typer"]
+
+
+def test_fast_path_leaves_help_and_errors_to_typer(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """Anything but plain words goes through typer: help, unknown options and their exit codes."""
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    assert "typer" in _loaded(tmp_path, "data", "status", "--help")
+    bad = cli("data", "status", "--nope", cwd=tmp_path)
+    assert bad.code == 2 and "No such option" in bad.err
+    bad = cli("repro", "a", "b", cwd=tmp_path)
+    assert bad.code == 2 and "unexpected extra argument" in bad.err.lower()
+    # the same command both ways (`--` sends it to typer) prints and exits the same
+    fast, typed = (
+        cli("data", "status", "nowhere", cwd=tmp_path),
+        cli("data", "status", "--", "nowhere", cwd=tmp_path),
+    )
+    assert fast == typed and fast.code != 0 and fast.err.startswith("error:")
+    (tmp_path / "mlpipex.yaml").write_text("stages:\n  a:\n    cmd: echo hi\n")
+    fast, typed = cli("repro", "--dry", cwd=tmp_path), cli("repro", "--dry", "--", cwd=tmp_path)
+    assert fast == typed and fast.code == 0 and "would run stage a" in fast.out

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
     from rich.console import Console
 
     from mlpipex.client import Client

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import typer
 
 from mlpipex.cli.context import console, echo
-from mlpipex.data.progress import SILENT, Advance, Reporter
+from mlpipex.cli.datarun import reporter, repro, status, workspace
 from mlpipex.data.workspace import Workspace
 
 app = typer.Typer(help="Version data by content hash, in git, as DVC does.", no_args_is_help=True)
@@ -18,46 +16,6 @@ remote_app = typer.Typer(help="Where `push` and `pull` send and get objects.", n
 app.add_typer(remote_app, name="remote")
 
 out = console(highlight=False, soft_wrap=True)
-_err = console(stderr=True)
-
-
-class _RichReporter(Reporter):
-    """Progress bars on stderr, shown only when it is a terminal."""
-
-    @contextmanager
-    def task(
-        self, description: str, total: int | None = None, *, unit: str = "B"
-    ) -> Iterator[Advance]:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        sized = [DownloadColumn(), TransferSpeedColumn()] if unit == "B" else [MofNCompleteColumn()]
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            *sized,
-            TimeRemainingColumn(),
-            console=_err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(description, total=total)
-            yield lambda n: bar.advance(task, n)
-
-
-def _reporter() -> Reporter:
-    return _RichReporter() if sys.stderr.isatty() else SILENT
-
-
-def _ws() -> Workspace:
-    return Workspace.find()
-
 
 Targets = typer.Argument(None, help="Data paths or .mpx files (default: every pointer).")
 
@@ -67,7 +25,7 @@ def add_cmd(paths: list[str] = typer.Argument(..., help="Files or folders to tra
     """Cache PATH and write PATH.mpx (commit that to git); PATH goes into .gitignore."""
     from mlpipex.data.add import add
 
-    for a in add(_ws(), paths, _reporter()):
+    for a in add(workspace(), paths, reporter()):
         o = a.out
         echo(f"added {a.pointer}: {o.digest} ({o.nfiles} file(s), {o.size} bytes)")
 
@@ -75,13 +33,7 @@ def add_cmd(paths: list[str] = typer.Argument(..., help="Files or folders to tra
 @app.command("status")
 def status_cmd(targets: list[str] | None = Targets) -> None:
     """What changed against the pointers: modified, new, deleted."""
-    from mlpipex.data.status import status
-
-    changes = status(_ws(), targets, _reporter())
-    for c in changes:
-        echo(f"{c.kind + ':':<10} {c.path}")
-    if not changes:
-        echo("data and pointers are up to date")
+    status(targets)
 
 
 @app.command("checkout")
@@ -92,7 +44,7 @@ def checkout_cmd(
     """Make the workspace match the pointers, from the cache."""
     from mlpipex.data.checkout import checkout
 
-    written = checkout(_ws(), targets, force=force, reporter=_reporter())
+    written = checkout(workspace(), targets, force=force, reporter=reporter())
     out.print(f"{len(written)} file(s) checked out")
 
 
@@ -107,7 +59,7 @@ def push_cmd(
     """Send the objects the pointers reference to a remote; resumes where it stopped."""
     from mlpipex.data.transfer import push
 
-    r = push(_ws(), remote, targets, _reporter(), jobs)
+    r = push(workspace(), remote, targets, reporter(), jobs)
     out.print(f"{r.sent} object(s) pushed, {r.present} already there")
 
 
@@ -118,7 +70,7 @@ def fetch_cmd(
     """Get the objects the pointers reference from a remote into the cache."""
     from mlpipex.data.transfer import fetch
 
-    r = fetch(_ws(), remote, targets, _reporter(), jobs)
+    r = fetch(workspace(), remote, targets, reporter(), jobs)
     _resolved(r.resolved)
     out.print(f"{r.sent} object(s) fetched, {r.present} already in the cache")
 
@@ -133,7 +85,7 @@ def pull_cmd(
     """fetch, then checkout."""
     from mlpipex.data.transfer import pull
 
-    r, written = pull(_ws(), remote, targets, _reporter(), jobs, force)
+    r, written = pull(workspace(), remote, targets, reporter(), jobs, force)
     _resolved(r.resolved)
     out.print(f"{r.sent} object(s) fetched, {len(written)} file(s) checked out")
 
@@ -153,7 +105,7 @@ def gc_cmd(
     """Remove cached objects that no pointer (in the working tree, or any commit) references."""
     from mlpipex.data.gc import gc
 
-    r = gc(_ws(), all_commits=all_commits, dry=dry)
+    r = gc(workspace(), all_commits=all_commits, dry=dry)
     verb = "would remove" if dry else "removed"
     out.print(f"{verb} {r.removed} object(s) ({r.freed} bytes), kept {r.kept}")
 
@@ -167,7 +119,7 @@ def config_cmd(
     from mlpipex.data import settings
     from mlpipex.errors import Invalid
 
-    ws = _ws()
+    ws = workspace()
     conf = settings.load(ws.meta)
     if key not in ("link", "jobs"):
         raise Invalid(f"unknown data setting {key!r}", hint="use link or jobs")
@@ -203,7 +155,7 @@ def import_dvc_cmd(
     (from .dvc/cache, the workspace, or the DVC remote, each object checked against its md5)."""
     from mlpipex.data.dvc import import_dvc
 
-    r = import_dvc(_ws(), keep=keep, data=not no_data, remote=remote, reporter=_reporter())
+    r = import_dvc(workspace(), keep=keep, data=not no_data, remote=remote, reporter=reporter())
     for pointer in r.pointers:
         out.print(f"converted {pointer}")
     for name in r.files:
@@ -224,7 +176,7 @@ def remote_add(
     """Add a remote; the first one is the default."""
     from mlpipex.data.remote import add_remote
 
-    stored = add_remote(_ws(), name, url, default=default, replace=force)
+    stored = add_remote(workspace(), name, url, default=default, replace=force)
     out.print(f"remote {name}: {stored}")
 
 
@@ -232,7 +184,7 @@ def remote_add(
 def remote_list() -> None:
     from mlpipex.data.remote import list_remotes
 
-    remotes, default = list_remotes(_ws())
+    remotes, default = list_remotes(workspace())
     for name, url in remotes.items():
         out.print(f"{name}\t{url}" + ("\t(default)" if name == default else ""))
 
@@ -241,7 +193,7 @@ def remote_list() -> None:
 def remote_remove(name: str) -> None:
     from mlpipex.data.remote import remove_remote
 
-    remove_remote(_ws(), name)
+    remove_remote(workspace(), name)
 
 
 def repro_cmd(
@@ -261,23 +213,12 @@ def repro_cmd(
     ),
 ) -> None:
     """Run, in dependency order, the pipeline stages whose command, deps or params changed."""
-    from mlpipex.data.repro import StageRun, repro
     from mlpipex.data.setparam import ParamSet, apply
 
-    def notify(r: StageRun) -> None:
-        if r.action == "running":
-            echo(f"running stage {r.name} ({r.reason})")
-        elif r.action == "restored":
-            echo(f"stage {r.name} restored from the run cache ({r.reason})")
-        elif r.action == "would run":
-            echo(f"would run stage {r.name} ({r.reason})")
-        elif r.action == "unchanged":
-            echo(f"stage {r.name} is up to date")
-
-    ws = _ws()
+    ws = workspace()
     sets = [ParamSet.parse(text) for text in set_param]
     if not sets or dry:
-        repro(ws, stage, dry=dry, force=force, reporter=_reporter(), notify=notify)
+        repro(ws, stage, dry=dry, force=force)
         return
     from mlpipex.cli.context import client
 
@@ -288,7 +229,7 @@ def repro_cmd(
         tags={"mlpipex.source": "repro", "mlpipex.set_params": " ".join(set_param)[:5000]},
     )
     try:
-        repro(ws, stage, force=force, reporter=_reporter(), notify=notify)
+        repro(ws, stage, force=force)
     except BaseException:
         c.set_terminated(run.id, "FAILED")
         raise
@@ -328,7 +269,7 @@ def dag_cmd(dot: bool = typer.Option(False, "--dot", help="Print Graphviz dot.")
     """Print the pipeline graph: each stage with the stages it depends on."""
     from mlpipex.data.pipeline import load_pipeline
 
-    pipeline = load_pipeline(_ws().root)
+    pipeline = load_pipeline(workspace().root)
     stages = pipeline.order()
     if dot:
         out.print("digraph pipeline {")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from rich.console import Console
 from typer.exceptions import TyperException
 
+from mlpipex.cli.context import console
 from mlpipex.errors import MLPipeXError
 
 USAGE = 2
 INTERNAL = 70
 PENDING = 3
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def report(exc: BaseException, *, traceback: bool) -> int:

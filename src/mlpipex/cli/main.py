@@ -1,163 +1,79 @@
-"""Entry point of ``mlpipex``: the root app, its global options and the error boundary."""
+"""Entry point of ``mlpipex`` and its error boundary.
+
+The few commands run in loops and scripts (`--version`, `data status`, a plain `repro`) take a
+fast path that never imports typer, click or pydantic (about 80 ms of imports): it runs only for
+argv of plain words it fully understands; anything else (--help, an option, a typo) goes to the
+typer app in ``cli.root``, so help, usage errors and exit codes stay typer's.
+"""
 
 from __future__ import annotations
 
-import functools
-import importlib
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-import typer
-from typer.core import TyperGroup
-
-if TYPE_CHECKING:
-    from typer._click import Command, Context
-
-    from mlpipex.config import Settings
-
-# Every command as "module:attribute" under mlpipex.cli, in the order of `--help` and
-# docs/cli.md. A command's module is imported only when that command runs (or help lists them
-# all), so `mlpipex show` does not pay for the server, the quickstart or httpx.
-COMMANDS = {
-    "quickstart": "quickstart:quickstart",
-    "register": "versions:register",
-    "versions": "versions:versions",
-    "show": "versions:show",
-    "promote": "versions:promote",
-    "approve": "versions:approve",
-    "lineage": "versions:lineage",
-    "audit": "audit:audit",
-    "fsck": "audit:fsck",
-    "gc": "audit:gc",
-    "repro": "data:repro_cmd",
-    "dag": "data:dag_cmd",
-    "server": "server:server",
-    "serve": "serve:serve",
-    "agent": "agent:agent",
-    "up": "up:up",
-}
-GROUPS = {
-    "models": "models:app",
-    "alias": "versions:alias_app",
-    "data": "data:app",
-    "db": "audit:db_app",
-    "users": "access:users_app",
-    "tokens": "access:tokens_app",
-    "webhooks": "webhooks:app",
-    "endpoint": "endpoint:app",
-    "monitor": "monitor:app",
-    "metrics": "metrics:metrics_app",
-    "params": "metrics:params_app",
-    "plots": "metrics:plots_app",
-    "experiments": "runs:experiments_app",
-    "runs": "runs:runs_app",
-}
-_SETTINGS: dict[str, Any] = {
-    "add_completion": False,
-    "pretty_exceptions_enable": False,
-    "rich_markup_mode": "rich",
-}
+from collections.abc import Callable
+from functools import partial
 
 
-def _load(target: str) -> Any:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(f"mlpipex.cli.{module}"), attr)
+def print_version() -> None:
+    from mlpipex import __version__
+
+    sys.stdout.write(f"mlpipex {__version__}\n")
 
 
-class _LazyGroup(TyperGroup):
-    """The root group: lists every command, builds one only when it is asked for."""
+def _repro(args: list[str]) -> Callable[[], None] | None:
+    words = [a for a in args if not a.startswith("-")]
+    flags = {a for a in args if a.startswith("-")}
+    if len(words) > 1 or not flags <= {"--dry", "--force", "-f"}:
+        return None
+    from mlpipex.cli import datarun
 
-    def list_commands(self, ctx: Context) -> list[str]:
-        return [*COMMANDS, *GROUPS]
+    def run() -> None:
+        dry, force = "--dry" in flags, bool(flags & {"--force", "-f"})
+        datarun.repro(datarun.workspace(), words[0] if words else None, dry=dry, force=force)
 
-    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
-        if cmd_name not in self.commands and (cmd_name in COMMANDS or cmd_name in GROUPS):
-            self.commands[cmd_name] = _build(cmd_name)
-        return self.commands.get(cmd_name)
-
-
-def _build(name: str) -> Command:
-    # A one-entry app converted by typer itself, so the command is exactly what a full tree
-    # would hold (same markup mode, same parameter handling).
-    one = typer.Typer(**_SETTINGS)
-    one.callback()(lambda: None)
-    if name in COMMANDS:
-        one.command(name)(_load(COMMANDS[name]))
-    else:
-        one.add_typer(_load(GROUPS[name]), name=name)
-    group = typer.main.get_command(one)
-    assert isinstance(group, TyperGroup)
-    return group.commands[name]
+    return run
 
 
-app = typer.Typer(
-    name="mlpipex",
-    help="MLPipeX: a deployment-first model registry, with tracking and data versioning.",
-    no_args_is_help=True,
-    cls=_LazyGroup,
-    **_SETTINGS,
-)
+def _fast(args: list[str]) -> Callable[[], None] | None:
+    """What runs args without typer, or None when typer has to parse them."""
+    if args == ["--version"]:
+        return print_version
+    if args[:2] == ["data", "status"] and not any(a.startswith("-") for a in args[2:]):
+        from mlpipex.cli import datarun
+
+        return partial(datarun.status, args[2:] or None)
+    if args[:1] == ["repro"]:
+        return _repro(args[1:])
+    return None
 
 
-@dataclass
-class State:
-    """The root options; Settings (pydantic) is built only by commands that need it."""
+def _run_fast(fn: Callable[[], None]) -> int:
+    # The outcomes typer's own main gives these commands: Ctrl-C is 130, EOF on input is 1.
+    try:
+        fn()
+    except KeyboardInterrupt:
+        return 130
+    except EOFError:
+        sys.stderr.write("\n")
+        return 1
+    except BaseException as exc:
+        from mlpipex.cli.errors import report
 
-    options: dict[str, str | None]
-    traceback: bool = False
-
-    @functools.cached_property
-    def settings(self) -> Settings:
-        from mlpipex.config import Settings
-
-        given = {k: v for k, v in self.options.items() if v is not None}
-        return Settings(**given)  # type: ignore[arg-type]
-
-
-def _version(value: bool) -> None:
-    if value:
-        from mlpipex import __version__
-
-        sys.stdout.write(f"mlpipex {__version__}\n")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    ctx: typer.Context,
-    uri: str | None = typer.Option(
-        None,
-        "--uri",
-        envvar="MLPIPEX_URI",
-        help="Registry: a folder, sqlite:///, postgresql://, http(s)://",
-    ),
-    objects: str | None = typer.Option(
-        None, "--objects", envvar="MLPIPEX_OBJECTS", help="Object store URL (any fsspec URL)."
-    ),
-    user: str | None = typer.Option(
-        None, "--user", envvar="MLPIPEX_USER", help="Actor recorded in events."
-    ),
-    traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback on errors."),
-    version: bool = typer.Option(
-        False, "--version", is_eager=True, callback=_version, help="Print the version and exit."
-    ),
-) -> None:
-    ctx.obj = State({"uri": uri, "objects": objects, "user": user}, traceback)
-
-
-@functools.cache
-def _command() -> TyperGroup:
-    # Building the click tree inspects every signature: do it once per process, not per call.
-    return typer.main.get_command(app)  # type: ignore[return-value]
+        return report(exc, traceback=False)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on argv and return its exit code; errors are reported here and only here."""
     args = sys.argv[1:] if argv is None else list(argv)
-    command = _command()
+    fast = _fast(args)
+    if fast is not None:
+        return _run_fast(fast)
+    import typer
+
+    from mlpipex.cli.root import command
+
     try:
-        rv = command.main(args=args, prog_name="mlpipex", standalone_mode=False)
+        rv = command().main(args=args, prog_name="mlpipex", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import typer
 
-from mlpipex.cli.data import _ws, out
+from mlpipex.cli.data import out
+from mlpipex.cli.datarun import workspace
 from mlpipex.cli.render import Columns
 
 metrics_app = typer.Typer(help="The pipeline's metrics files, across git revisions.")
@@ -41,7 +42,7 @@ def metrics_show(
     """Every metric of the pipeline's metrics files."""
     from mlpipex.data.metrics import Revision, fmt, metrics
 
-    found = metrics(Revision(_ws(), rev))
+    found = metrics(Revision(workspace(), rev))
     if as_json:
         out.print(json.dumps(found, indent=2), markup=False)
         return
@@ -52,7 +53,7 @@ def metrics_show(
 def _diff(kind: str, a: str | None, b: str | None, all_keys: bool, as_json: bool, md: bool) -> None:
     from mlpipex.data import metrics as m
 
-    ws = _ws()
+    ws = workspace()
     old, new = m.Revision(ws, a or "HEAD"), m.Revision(ws, b)
     read = m.metrics if kind == "metric" else m.params
     d = m.diff(read(old), read(new), all_keys=all_keys)
@@ -104,7 +105,7 @@ def plots_diff(
     from mlpipex.data.metrics import Revision
     from mlpipex.data.plots import collect, render
 
-    ws = _ws()
+    ws = workspace()
     revs = [Revision(ws, r) for r in revisions] if revisions else []
     if len(revs) < 2:
         revs = [Revision(ws, "HEAD"), *revs] if revs else [Revision(ws, "HEAD"), Revision(ws, None)]

@@ -7,11 +7,11 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from rich.tree import Tree
-
 from mlpipex.domain.models import Event, ModelVersion, RegisteredModel
 
 if TYPE_CHECKING:
+    from rich.tree import Tree
+
     from mlpipex.service.registry.lineage import Lineage
 
 
@@ -101,6 +101,8 @@ def version_detail(v: ModelVersion) -> str:
 
 
 def lineage_tree(lin: Lineage) -> Tree:
+    from rich.tree import Tree  # only `lineage` draws one: rich costs `show` 15 ms otherwise
+
     v = lin.version
     root = Tree(f"[bold]{v.model}/{v.version}[/]  stage {v.stage}")
     data = root.add("datasets")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat as st_mode
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -61,12 +59,12 @@ def scan(ws: Workspace, rel: str) -> tuple[bool, dict[str, Stat]]:
     while stack:
         prefix, folder = stack.pop()
         with os.scandir(folder) as it:
-            for e in it:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append((f"{prefix}{e.name}/", e.path))
-                elif e.is_file(follow_symlinks=False):
+            for e in it:  # files first: they are most entries
+                if e.is_file(follow_symlinks=False):
                     s = e.stat(follow_symlinks=False)
                     files[prefix + e.name] = (e.inode(), s.st_mtime_ns, s.st_size)
+                elif e.is_dir(follow_symlinks=False):
+                    stack.append((f"{prefix}{e.name}/", e.path))
                 else:
                     raise Invalid(
                         f"{rel}/{prefix}{e.name} is a link or special file; track regular files"
@@ -172,6 +170,10 @@ def _hash_all(
             (paths[k : k + _FORK_CHUNK], sizes[k : k + _FORK_CHUNK])
             for k in range(0, len(paths), _FORK_CHUNK)
         ]
+        # imported here: a no-op status never forks, and these cost 15 ms to import
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=ctx) as pool:
             work = partial(_hash_chunk, str(ws.root), store)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -19,6 +18,8 @@ def parallel_map(fn: Callable[[T], R], items: list[T], jobs: int = 0, chunk: int
     """fn over items in order; chunk groups tiny items so they do not drown in task overhead."""
     if len(items) <= max(chunk, 1) or jobs == 1:
         return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor  # not paid by a no-op status
+
     groups = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     pool = ThreadPoolExecutor(jobs or default_jobs())
     try:

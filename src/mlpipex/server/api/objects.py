@@ -3,7 +3,7 @@ missing first, so bytes the server has are never sent again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -13,6 +13,7 @@ from mlpipex.domain.api import DigestList, MissingDigests
 from mlpipex.domain.digest import is_object_digest
 from mlpipex.errors import Invalid
 from mlpipex.server.deps import RegistryDep
+from mlpipex.server.upload import store_body
 
 router = APIRouter(prefix="/api/v1/objects", tags=["objects"])
 CHUNK = 4 * 1024 * 1024
@@ -30,30 +31,6 @@ def missing(reg: RegistryDep, body: DigestList) -> MissingDigests:
     return MissingDigests(missing=sorted(reg.objects.missing(_check(d) for d in body.digests)))
 
 
-class _Body:
-    """The request body as a blocking file-like object, for the object store's hashing writer."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks, self._buf = chunks, b""
-
-    def read(self, n: int = -1) -> bytes:
-        # Joined once per read: appending to one bytes object copied it again per chunk.
-        parts, size = [self._buf], len(self._buf)
-        while n < 0 or size < n:
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
-                break
-            parts.append(chunk)
-            size += len(chunk)
-        data = b"".join(parts)
-        if 0 <= n < len(data):
-            data, self._buf = data[:n], data[n:]
-        else:
-            self._buf = b""
-        return data
-
-
 @router.put("/{digest}")
 async def upload(reg: RegistryDep, digest: str, request: Request) -> dict[str, object]:
     """Store the body under digest; refused (and nothing kept) when the bytes hash otherwise."""
@@ -63,35 +40,8 @@ async def upload(reg: RegistryDep, digest: str, request: Request) -> dict[str, o
         async for _ in request.stream():
             pass
         return {"digest": digest, "stored": False}
-    queue = _bridge(request.stream())
-    entry = await run_in_threadpool(reg.objects.put_stream, _Body(queue), digest)
+    entry = await store_body(request, lambda body: reg.objects.put_stream(body, digest))
     return {"digest": entry.digest, "size": entry.size, "stored": True}
-
-
-def _bridge(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
-    """An async body stream read from a worker thread."""
-    import anyio.from_thread
-
-    async def _next() -> bytes | None:
-        # Up to CHUNK per hop between threads: the server receives the body 64 KB at a time,
-        # and one hop per piece cost more than hashing and writing it.
-        parts: list[bytes] = []
-        size = 0
-        while size < CHUNK:
-            try:
-                chunk = await stream.__anext__()
-            except StopAsyncIteration:
-                break
-            parts.append(chunk)
-            size += len(chunk)
-        return b"".join(parts) if parts else None
-
-    def gen() -> Iterator[bytes]:
-        while (chunk := anyio.from_thread.run(_next)) is not None:
-            if chunk:
-                yield chunk
-
-    return gen()
 
 
 @router.get("/{digest}")

@@ -3,29 +3,24 @@ streamed into the content-addressed store, delete. Paths with '..' or a leading 
 
 from __future__ import annotations
 
-import collections
 import mimetypes
 import posixpath
 import re
 from collections.abc import Iterator
 from urllib.parse import quote
 
-import anyio
-import anyio.from_thread
-from anyio.streams.memory import MemoryObjectReceiveStream
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool
 
-from mlpipex.errors import MLPipeXError
 from mlpipex.objects.store import VerifyingReader
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, file_infos, ok, parse
+from mlpipex.server.upload import store_body
 from mlpipex.service.mlflow import artifacts as mlflow_artifacts
 
 router = APIRouter(prefix="/mlflow-artifacts/artifacts", tags=["mlflow artifacts"])
 files = APIRouter(tags=["mlflow artifacts"])
 CHUNK = 4 * 1024 * 1024
-HOP = 1024 * 1024
 
 
 class Listing(Args):
@@ -99,35 +94,7 @@ def _disposition(name: str) -> str:
 async def upload(reg: Reg, path: str, request: Request) -> Response:
     """The body is received on the event loop while a worker thread hashes and stores it."""
     mlflow_artifacts.locate(path)  # refuse a bad path before reading the body
-    send, receive = anyio.create_memory_object_stream[list[bytes]](max_buffer_size=8)
-
-    async def produce() -> None:
-        # chunks travel as received, grouped so one thread hop carries about HOP bytes; none
-        # is copied: the worker hashes and writes each as it is
-        async with send:
-            group: list[bytes] = []
-            held = 0
-            async for chunk in request.stream():
-                if not chunk:  # an empty read would look like the end to the writer
-                    continue
-                group.append(chunk)
-                held += len(chunk)
-                if held >= HOP:
-                    await send.send(group)
-                    group, held = [], 0
-            if group:
-                await send.send(group)
-
-    refused: MLPipeXError | None = None
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(produce)
-        try:
-            await run_in_threadpool(mlflow_artifacts.upload, reg, path, _Body(receive))
-        except MLPipeXError as exc:  # raised as itself, not inside the task group's group
-            refused = exc
-            tg.cancel_scope.cancel()
-    if refused is not None:
-        raise refused
+    await store_body(request, lambda body: mlflow_artifacts.upload(reg, path, body))
     return ok()
 
 
@@ -136,19 +103,3 @@ async def upload(reg: Reg, path: str, request: Request) -> Response:
 def delete(reg: Reg, path: str = "") -> Response:
     mlflow_artifacts.delete(reg, path)
     return ok()
-
-
-class _Body:
-    """Received chunks as a blocking stream for the object store's hashing writer: each read
-    returns the next chunk whole (a stream may return fewer bytes than asked), never a copy."""
-
-    def __init__(self, groups: MemoryObjectReceiveStream[list[bytes]]) -> None:
-        self._groups, self._pending, self._done = groups, collections.deque[bytes](), False
-
-    def read(self, n: int = -1) -> bytes:
-        while not self._pending and not self._done:
-            try:
-                self._pending.extend(anyio.from_thread.run(self._groups.receive))
-            except anyio.EndOfStream:
-                self._done = True
-        return self._pending.popleft() if self._pending else b""
