@@ -85,7 +85,7 @@ class ControlPlaneCollector(Collector):
             "mlpipex_alerts_open", "Open alerts", labels=["endpoint", "version", "kind"]
         )
         for a in alerts.open_alerts(self.reg):
-            opened.add_metric([a["endpoint"], str(a["version"]), a["kind"]], 1)
+            opened.add_metric([a.endpoint, str(a.version), a.kind], 1)
         yield from (requests, errors, latency, weight, state, step, opened)
         yield from self._quality([ep.name for ep in eps])
 

@@ -32,6 +32,7 @@ from mlpipex.service.deploy import rollout
 from mlpipex.service.registry.models import require_model
 from mlpipex.store import registry
 from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.deploy.endpoints import TrafficSample
 
 
 def _require(conn: Connection, name: str, *, lock: bool = False) -> Endpoint:
@@ -259,17 +260,17 @@ def report(reg: Registry, body: Mapping[str, Any]) -> None:
             buckets = c.latency_ms_buckets[:n_buckets]
             if c.requests or c.errors:
                 rows.append(
-                    {
-                        "endpoint": endpoint,
-                        "version": version,
-                        "agent": sent.agent,
-                        "time": now,
-                        "requests": c.requests,
-                        "errors": c.errors,
-                        "client_errors": c.client_errors,
-                        "latency_buckets": buckets + [0] * (n_buckets - len(buckets)),
-                        "latency_sum_ms": c.latency_sum_ms,
-                    }
+                    TrafficSample(
+                        endpoint=endpoint,
+                        version=version,
+                        agent=sent.agent,
+                        time=now,
+                        requests=c.requests,
+                        errors=c.errors,
+                        client_errors=c.client_errors,
+                        latency_buckets=(*buckets, *[0] * (n_buckets - len(buckets))),
+                        latency_sum_ms=c.latency_sum_ms,
+                    )
                 )
     with reg.store.write() as conn:
         deploy.insert_samples(conn, rows)
@@ -280,7 +281,7 @@ def agents(reg: Registry) -> list[AgentInfo]:
     reg.require("viewer")
     with reg.store.read() as conn:
         return [
-            AgentInfo(a.name, a.url, a.generation, tuple(a.errors), a.last_seen)
+            AgentInfo(a.name, a.url, a.generation, a.errors, a.last_seen)
             for a in deploy.agents(conn)
         ]
 
@@ -291,7 +292,7 @@ def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> l
         ep = _require(conn, name)
         reg.require("viewer", ep.model)
         samples = deploy.samples_since(conn, name, since_ms)
-    buckets: dict[tuple[int, int], list[Any]] = {}
+    buckets: dict[tuple[int, int], list[TrafficSample]] = {}
     step = bucket_s * 1000
     for s in samples:
         buckets.setdefault((s.time // step * step, s.version), []).append(s)

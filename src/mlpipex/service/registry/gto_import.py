@@ -35,6 +35,7 @@ from mlpipex.service.context import Registry
 from mlpipex.service.registry.models import check_tag
 from mlpipex.store import registry
 from mlpipex.store.events import log as events
+from mlpipex.store.registry import ModelRecord
 
 IMPORTED = "gto"
 VERSION_TAG = "gto.version"
@@ -194,7 +195,7 @@ def _event(
     )
 
 
-def _with_stages(conn: Connection, reg: Registry, row: Any, m: GtoModel) -> Policy:
+def _with_stages(conn: Connection, reg: Registry, row: ModelRecord, m: GtoModel) -> Policy:
     """The model's policy, given the stages GTO uses that it lacks (and Archived)."""
     policy = reg.policy_of(row.policy)
     known = {s.lower() for s in policy.stages}
@@ -204,7 +205,7 @@ def _with_stages(conn: Connection, reg: Registry, row: Any, m: GtoModel) -> Poli
         return policy
     policy = policy.model_copy(update={"stages": [*policy.stages, *lacking]})
     stored = policy.model_dump(mode="json")
-    registry.update_model(conn, row.id, reg.clock(), policy=stored)
+    registry.set_policy(conn, row.id, stored, reg.clock())
     _event(
         conn,
         _Importer(reg.actor.name, reg.clock()),
@@ -240,9 +241,7 @@ def _complete(
     assert row is not None
     tags = {k: x for k, x in v.tags.items() if k not in (EXTERNAL_TAG, MISSING_TAG)}
     missing = _missing(policy, v, tags)
-    registry.update_version(
-        conn, row.id, artifact_digest=manifest.digest, artifact_size=manifest.size
-    )
+    registry.set_artifact(conn, row.id, manifest.digest, manifest.size)
     registry.insert_files(conn, row.id, manifest.files)
     registry.delete_version_tag(conn, row.id, EXTERNAL_TAG)
     registry.delete_version_tag(conn, row.id, MISSING_TAG)

@@ -4,6 +4,7 @@ come back as the domain's records (``domain/deployment.py``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -162,20 +163,20 @@ def deployments_of(conn: Connection, endpoint_id: int, limit: int = 20) -> list[
     )
 
 
-def deployments_with_version(conn: Connection, model: str, version: int) -> list[sa.Row[Any]]:
-    return list(
-        conn.execute(
-            sa.select(t.deployments, t.endpoints.c.name.label("endpoint"))
-            .join(t.endpoints, t.endpoints.c.id == t.deployments.c.endpoint_id)
-            .where(
-                t.endpoints.c.model == model,
-                sa.or_(
-                    t.deployments.c.to_version == version, t.deployments.c.from_version == version
-                ),
-            )
-            .order_by(t.deployments.c.id)
+def deployments_with_version(
+    conn: Connection, model: str, version: int
+) -> list[tuple[str, Deployment]]:
+    """(endpoint name, deployment) of every rollout to or from the version, oldest first."""
+    rows = conn.execute(
+        sa.select(t.deployments, t.endpoints.c.name.label("endpoint"))
+        .join(t.endpoints, t.endpoints.c.id == t.deployments.c.endpoint_id)
+        .where(
+            t.endpoints.c.model == model,
+            sa.or_(t.deployments.c.to_version == version, t.deployments.c.from_version == version),
         )
+        .order_by(t.deployments.c.id)
     )
+    return [(r.endpoint, d) for r in rows if (d := _deployment(r)) is not None]
 
 
 def insert_deployment(
@@ -267,13 +268,44 @@ def upsert_agent(
     )
 
 
-def agents(conn: Connection) -> list[sa.Row[Any]]:
-    return list(conn.execute(sa.select(t.agents).order_by(t.agents.c.name)))
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    name: str
+    url: str
+    generation: int
+    errors: tuple[str, ...]
+    last_seen: int
 
 
-def insert_samples(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(sa.insert(t.traffic_samples), rows)
+def agents(conn: Connection) -> list[AgentRecord]:
+    rows = conn.execute(sa.select(t.agents).order_by(t.agents.c.name))
+    return [AgentRecord(a.name, a.url, a.generation, tuple(a.errors), a.last_seen) for a in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficSample:
+    """What one agent counted for one version of an endpoint since its previous report."""
+
+    endpoint: str
+    version: int
+    agent: str
+    time: int
+    requests: int
+    errors: int
+    client_errors: int
+    latency_buckets: tuple[int, ...]  # counts per bucket of LATENCY_BUCKETS_MS, and beyond
+    latency_sum_ms: float
+
+
+_SAMPLE_COLUMNS = [f.name for f in fields(TrafficSample)]
+
+
+def insert_samples(conn: Connection, samples: Sequence[TrafficSample]) -> None:
+    if samples:
+        conn.execute(
+            sa.insert(t.traffic_samples),
+            [{**asdict(s), "latency_buckets": list(s.latency_buckets)} for s in samples],
+        )
 
 
 def window(
@@ -301,14 +333,16 @@ def window(
     )
 
 
-def samples_since(conn: Connection, endpoint: str, since: int) -> list[sa.Row[Any]]:
-    return list(
-        conn.execute(
-            sa.select(t.traffic_samples)
-            .where(t.traffic_samples.c.endpoint == endpoint, t.traffic_samples.c.time > since)
-            .order_by(t.traffic_samples.c.time)
-        )
+def samples_since(conn: Connection, endpoint: str, since: int) -> list[TrafficSample]:
+    cols = [t.traffic_samples.c[n] for n in _SAMPLE_COLUMNS]
+    rows = conn.execute(
+        sa.select(*cols)
+        .where(t.traffic_samples.c.endpoint == endpoint, t.traffic_samples.c.time > since)
+        .order_by(t.traffic_samples.c.time)
     )
+    return [
+        TrafficSample(**{**r._asdict(), "latency_buckets": tuple(r.latency_buckets)}) for r in rows
+    ]
 
 
 def totals(conn: Connection) -> list[tuple[str, int, int, int, int, list[int], float]]:
