@@ -1,9 +1,10 @@
-"""Versions as the domain's values: the records with their metrics, tags, datasets, aliases and
-files attached, read in one statement for any number of versions."""
+"""Versions as the domain's values: a version's own columns with its metrics, tags, datasets,
+aliases (and files) attached in the same statement, one JSON array per kind from a correlated
+subquery. A lookup by number or alias is then one statement (``versions.find_version``), and so
+is attaching them to any number of versions (``to_versions``)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,94 +16,95 @@ from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.store import schema as t
 from mlpipex.store.registry.records import VersionRecord
 
-
-def to_versions(
-    conn: Connection, rows: Sequence[VersionRecord], *, files: bool = False
-) -> list[ModelVersion]:
-    """Domain versions for rows, with their metrics, tags, datasets, aliases (and files) read in
-    one statement: a lookup is two round trips on PostgreSQL, not seven."""
-    if not rows:
-        return []
-    d = _details(conn, [r.id for r in rows], files)
-    return [
-        ModelVersion(
-            model=r.model_name,
-            version=r.version,
-            stage=r.stage,
-            status=r.status,
-            description=r.description,
-            commit=r.commit,
-            commit_dirty=r.commit_dirty,
-            run_id=r.run_id,
-            flavor=r.flavor,
-            artifact_digest=r.artifact_digest,
-            artifact_size=r.artifact_size,
-            created_at=r.created_at,
-            created_by=r.created_by,
-            stage_entered_at=r.stage_entered_at,
-            metrics=dict(d[_METRIC].get(r.id, [])),
-            tags=dict(d[_TAG].get(r.id, [])),
-            datasets=tuple(d[_DATASET].get(r.id, [])),
-            aliases=tuple(sorted(d[_ALIAS].get(r.id, []))),
-            files=tuple(d[_FILE].get(r.id, [])),
-        )
-        for r in rows
-    ]
+_METRICS, _TAGS, _DATASETS, _ALIASES, _FILES = (
+    "d_metrics",
+    "d_tags",
+    "d_datasets",
+    "d_aliases",
+    "d_files",
+)
 
 
-_METRIC, _TAG, _DATASET, _FILE, _ALIAS = range(5)
-
-
-def _details(conn: Connection, ids: Sequence[int], files: bool) -> list[dict[int, list[Any]]]:
-    """Per kind, per version id: what ``to_versions`` attaches, from one UNION ALL whose
-    branches share one shape (kind, version_id, four texts, a number, a size)."""
-
-    def branch(
-        kind: int, vid: Any, *cols: Any, num: Any = None, size: Any = None
-    ) -> sa.Select[Any]:
-        texts = [*cols, *[None] * (4 - len(cols))]
-        return sa.select(
-            sa.literal(kind).label("kind"),
-            vid.label("vid"),
-            *(sa.cast(c, sa.Text).label(f"s{i}") for i, c in enumerate(texts)),
-            sa.cast(num, sa.Float).label("num"),
-            sa.cast(size, sa.BigInteger).label("size"),
-        )
-
-    vm, vt, vd, vf, v, a = (
+def detail_columns(conn: Connection, *, files: bool) -> list[sa.Label[Any]]:
+    """Columns to add to a select over ``model_versions``: each a JSON array of arrays."""
+    v, vm, vt, vd, vf, a = (
+        t.versions,
         t.version_metrics,
         t.version_tags,
         t.version_datasets,
         t.version_files,
-        t.versions,
-        t.aliases,
+        t.aliases.alias("version_aliases"),  # the lookup by alias joins aliases itself
     )
-    parts = [
-        branch(_METRIC, vm.c.version_id, vm.c.key, num=vm.c.value).where(vm.c.version_id.in_(ids)),
-        branch(_TAG, vt.c.version_id, vt.c.key, vt.c.value).where(vt.c.version_id.in_(ids)),
-        branch(
-            _DATASET, vd.c.version_id, vd.c.name, vd.c.uri, vd.c.digest, vd.c.stage, size=vd.c.size
-        ).where(vd.c.version_id.in_(ids)),
-        branch(_ALIAS, v.c.id, a.c.alias)
-        .join_from(a, v, (v.c.model_id == a.c.model_id) & (v.c.version == a.c.version))
-        .where(v.c.id.in_(ids)),
+    pg = conn.dialect.name == "postgresql"
+
+    def rows(label: str, where: Any, *cols: Any) -> sa.Label[Any]:
+        if pg:
+            agg = sa.func.json_agg(sa.func.json_build_array(*cols))
+        else:
+            agg = sa.func.json_group_array(sa.func.json_array(*cols))
+        sub = sa.select(agg).where(where).correlate(v).scalar_subquery()
+        return sa.type_coerce(sub, sa.JSON).label(label)
+
+    # SQLite's JSON writes a float with 15 significant digits: send 18 as text, which read back
+    # give the same double (PostgreSQL writes the shortest exact form itself).
+    value = vm.c.value if pg else sa.func.printf("%!.17e", vm.c.value)
+    out = [
+        rows(_METRICS, vm.c.version_id == v.c.id, vm.c.key, value),
+        rows(_TAGS, vt.c.version_id == v.c.id, vt.c.key, vt.c.value),
+        rows(
+            _DATASETS,
+            vd.c.version_id == v.c.id,
+            vd.c.name,
+            vd.c.uri,
+            vd.c.digest,
+            vd.c.size,
+            vd.c.stage,
+        ),
+        rows(_ALIASES, (a.c.model_id == v.c.model_id) & (a.c.version == v.c.version), a.c.alias),
     ]
     if files:
-        parts.append(
-            branch(_FILE, vf.c.version_id, vf.c.path, vf.c.digest, size=vf.c.size).where(
-                vf.c.version_id.in_(ids)
-            )
-        )
-    out: list[dict[int, list[Any]]] = [defaultdict(list) for _ in range(5)]
-    for r in conn.execute(sa.union_all(*parts)):
-        out[r.kind][r.vid].append(_DECODE[r.kind](r))
+        out.append(rows(_FILES, vf.c.version_id == v.c.id, vf.c.path, vf.c.digest, vf.c.size))
     return out
 
 
-_DECODE: dict[int, Any] = {
-    _METRIC: lambda r: (r.s0, r.num),
-    _TAG: lambda r: (r.s0, r.s1),
-    _DATASET: lambda r: DatasetRef(r.s0, r.s1, r.s2, r.size, r.s3),
-    _FILE: lambda r: FileEntry(r.s0, r.s1, r.size),
-    _ALIAS: lambda r: r.s0,
-}
+def to_version(r: VersionRecord, row: Any) -> ModelVersion:
+    """The domain's version from its record and the row that carries ``detail_columns``."""
+
+    def rows(label: str) -> list[list[Any]]:
+        return getattr(row, label, None) or []  # PostgreSQL aggregates no rows to NULL
+
+    return ModelVersion(
+        model=r.model_name,
+        version=r.version,
+        stage=r.stage,
+        status=r.status,
+        description=r.description,
+        commit=r.commit,
+        commit_dirty=bool(r.commit_dirty),
+        run_id=r.run_id,
+        flavor=r.flavor,
+        artifact_digest=r.artifact_digest,
+        artifact_size=r.artifact_size,
+        created_at=r.created_at,
+        created_by=r.created_by,
+        stage_entered_at=r.stage_entered_at,
+        # float() also reads what JSON cannot hold as a number ("NaN", "Infinity")
+        metrics={k: float(x) for k, x in rows(_METRICS)},
+        tags={k: x for k, x in rows(_TAGS)},
+        datasets=tuple(DatasetRef(*d) for d in rows(_DATASETS)),
+        aliases=tuple(sorted(x for (x,) in rows(_ALIASES))),
+        files=tuple(FileEntry(*f) for f in rows(_FILES)),
+    )
+
+
+def to_versions(
+    conn: Connection, records: Sequence[VersionRecord], *, files: bool = False
+) -> list[ModelVersion]:
+    """Domain versions for records found by another query, their details in one statement."""
+    if not records:
+        return []
+    q = sa.select(t.versions.c.id, *detail_columns(conn, files=files)).where(
+        t.versions.c.id.in_([r.id for r in records])
+    )
+    found = {row.id: row for row in conn.execute(q)}
+    return [to_version(r, found[r.id]) for r in records]

@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mlpipex.domain.models import ModelVersion
+
 
 @dataclass(frozen=True, slots=True)
 class ModelRecord:
@@ -78,6 +80,7 @@ class VersionLookup:
     # where the alias points (None: no such alias); for a lookup by number, that number
     alias_version: int | None
     version: VersionRecord | None  # None: no such version
+    full: ModelVersion | None = None  # the version with its details, when they were asked for
 
 
 @dataclass(frozen=True, slots=True)

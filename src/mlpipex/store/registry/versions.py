@@ -12,6 +12,7 @@ from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef
 from mlpipex.domain.policy import Stage
 from mlpipex.store import schema as t
+from mlpipex.store.registry.details import detail_columns, to_version
 from mlpipex.store.registry.records import VersionLookup, VersionRecord
 
 
@@ -147,11 +148,20 @@ def version_rows(
 
 
 def find_version(
-    conn: Connection, model: str, *, version: int | None = None, alias: str | None = None
+    conn: Connection,
+    model: str,
+    *,
+    version: int | None = None,
+    alias: str | None = None,
+    details: bool = False,
+    files: bool = False,
 ) -> VersionLookup | None:
-    """A version by number or alias in one statement: None when the model does not exist."""
+    """A version by number or alias in one statement: None when the model does not exist. With
+    details, the same statement reads what the domain's version carries (and its files)."""
     m, v, a = t.models, t.versions, t.aliases
     q = sa.select(*_VERSION_COLS, m.c.id.label("found_model_id")).select_from(m)
+    if details:
+        q = q.add_columns(*detail_columns(conn, files=files))
     if alias is not None:
         q = q.add_columns(a.c.version.label("alias_version")).outerjoin(
             a, (a.c.model_id == m.c.id) & (a.c.alias == alias)
@@ -165,7 +175,8 @@ def find_version(
     if row is None:
         return None
     found = None if row.id is None else VersionRecord.of(row)
-    return VersionLookup(row.found_model_id, row.alias_version, found)
+    full = to_version(found, row) if details and found is not None else None
+    return VersionLookup(row.found_model_id, row.alias_version, found, full)
 
 
 def set_stage(conn: Connection, version_id: int, stage: str, now: int) -> None:
