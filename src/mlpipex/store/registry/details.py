@@ -6,6 +6,7 @@ is attaching them to any number of versions (``to_versions``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,6 +68,11 @@ def detail_columns(conn: Connection, *, files: bool) -> list[sa.Label[Any]]:
     return out
 
 
+# The columns a record and the domain's version share (all but the ids, the model's name and the
+# details).
+_SHARED = sorted({f.name for f in fields(VersionRecord)} & {f.name for f in fields(ModelVersion)})
+
+
 def to_version(r: VersionRecord, row: Any) -> ModelVersion:
     """The domain's version from its record and the row that carries ``detail_columns``."""
 
@@ -75,19 +81,7 @@ def to_version(r: VersionRecord, row: Any) -> ModelVersion:
 
     return ModelVersion(
         model=r.model_name,
-        version=r.version,
-        stage=r.stage,
-        status=r.status,
-        description=r.description,
-        commit=r.commit,
-        commit_dirty=bool(r.commit_dirty),
-        run_id=r.run_id,
-        flavor=r.flavor,
-        artifact_digest=r.artifact_digest,
-        artifact_size=r.artifact_size,
-        created_at=r.created_at,
-        created_by=r.created_by,
-        stage_entered_at=r.stage_entered_at,
+        **{f: getattr(r, f) for f in _SHARED},
         # float() also reads what JSON cannot hold as a number ("NaN", "Infinity")
         metrics={k: float(x) for k, x in rows(_METRICS)},
         tags={k: x for k, x in rows(_TAGS)},
@@ -107,4 +101,5 @@ def to_versions(
         t.versions.c.id.in_([r.id for r in records])
     )
     found = {row.id: row for row in conn.execute(q)}
-    return [to_version(r, found[r.id]) for r in records]
+    # Rows selected elsewhere (store/mlflow) become records here: SQLite's booleans are ints.
+    return [to_version(VersionRecord.of(r), found[r.id]) for r in records]
