@@ -48,7 +48,6 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
     spec = parse_endpoint(dict(data))
     reg.require("editor", spec.model)
     now = reg.clock()
-    stored = spec.model_dump(mode="json", exclude_none=True)
     with reg.store.write() as conn:
         model_row = require_model(conn, spec.model)
         if spec.follow is not None and spec.alias is None:
@@ -62,16 +61,16 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
         if ep is not None and ep.model != spec.model:
             raise Conflict(f"endpoint {spec.name!r} serves model {ep.model!r}; delete it first")
         if ep is None:
-            eid = deploy.insert_endpoint(conn, spec.name, spec.model, stored, reg.actor.name, now)
+            eid = deploy.insert_endpoint(conn, spec, reg.actor.name, now)
         else:
             eid = ep.id
-            deploy.update_endpoint(conn, eid, now, spec=stored)
+            deploy.update_endpoint(conn, eid, now, spec=spec)
         reg.record(
             conn,
             time=now,
             kind=ev.ENDPOINT_APPLIED,
             model=spec.model,
-            payload={"endpoint": spec.name, "spec": stored},
+            payload={"endpoint": spec.name, "spec": spec.to_json()},
         )
         ep = _by_id(conn, eid)
         if spec.traffic is not None:

@@ -19,7 +19,7 @@ from mlpipex.domain.deployment import (
     StepVerdict,
     Strategy,
 )
-from mlpipex.domain.endpoint import parse_endpoint
+from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import merge
 from mlpipex.store import schema_deploy as t
 
@@ -84,17 +84,15 @@ def endpoints(conn: Connection, model: str | None = None) -> list[Endpoint]:
     return [e for e in (_endpoint(r) for r in conn.execute(q)) if e is not None]
 
 
-def insert_endpoint(
-    conn: Connection, name: str, model: str, spec: dict[str, Any], actor: str, now: int
-) -> int:
+def insert_endpoint(conn: Connection, spec: EndpointSpec, actor: str, now: int) -> int:
     """A new endpoint, serving nothing until its first deployment."""
     return int(
         conn.execute(
             sa.insert(t.endpoints)
             .values(
-                name=name,
-                model=model,
-                spec=spec,
+                name=spec.name,
+                model=spec.model,
+                spec=spec.to_json(),
                 traffic=[],
                 stable_version=None,
                 created_by=actor,
@@ -111,14 +109,14 @@ def update_endpoint(
     endpoint_id: int,
     now: int,
     *,
-    spec: dict[str, Any] | None = None,
+    spec: EndpointSpec | None = None,
     traffic: Sequence[Share] | None = None,
     stable_version: int | None = None,
 ) -> None:
     """Set what is given (None leaves a value as it is)."""
     values: dict[str, Any] = {"updated_at": now}
     if spec is not None:
-        values["spec"] = spec
+        values["spec"] = spec.to_json()
     if traffic is not None:
         values["traffic"] = [s.to_json() for s in traffic]
     if stable_version is not None:
