@@ -16,6 +16,7 @@ from mlpipex.monitor import quality, serving
 from mlpipex.service.context import Registry
 from mlpipex.store.deploy import alerts as store
 from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.deploy import traffic
 from mlpipex.store.deploy.alerts import Alert
 
 WINDOW_MS = 5 * 60_000
@@ -49,7 +50,7 @@ def findings(
     rules = spec.rollout.analysis
     out: dict[str, dict[str, Any] | None] = {}
     with reg.store.read() as conn:
-        requests, errors, _, buckets = deploy.window(conn, ep.name, version, now - WINDOW_MS, now)
+        requests, errors, _, buckets = traffic.window(conn, ep.name, version, now - WINDOW_MS, now)
     if requests >= max(rules.min_requests, 1):
         rate = errors / requests
         out["error_rate"] = (

@@ -21,6 +21,7 @@ from mlpipex.errors import MLPipeXError
 from mlpipex.monitor import alerts, quality
 from mlpipex.service.context import Registry
 from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.deploy import traffic
 
 STATES = (
     DeploymentState.PROGRESSING,
@@ -63,7 +64,7 @@ class ControlPlaneCollector(Collector):
             labels=["endpoint", "version"],
         )
         with self.reg.store.read() as conn:
-            for ep_name, version, req, err, _client, buckets, total_ms in deploy.totals(conn):
+            for ep_name, version, req, err, _client, buckets, total_ms in traffic.totals(conn):
                 lv = [ep_name, str(version)]
                 requests.add_metric(lv, req)
                 errors.add_metric(lv, err)

@@ -32,7 +32,8 @@ from mlpipex.service.deploy import rollout
 from mlpipex.service.registry.models import require_model
 from mlpipex.store import registry
 from mlpipex.store.deploy import endpoints as deploy
-from mlpipex.store.deploy.endpoints import TrafficSample
+from mlpipex.store.deploy import traffic
+from mlpipex.store.deploy.traffic import TrafficSample
 
 
 def _require(conn: Connection, name: str, *, lock: bool = False) -> Endpoint:
@@ -74,13 +75,13 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
         )
         ep = _by_id(conn, eid)
         if spec.traffic is not None:
-            traffic = [Share(w.version, w.weight) for w in spec.traffic]
+            shares = [Share(w.version, w.weight) for w in spec.traffic]
             stable = max(spec.traffic, key=lambda w: w.weight).version
             active = deploy.active_deployment(conn, eid)
             if active is not None:
                 why = "replaced by fixed traffic"
                 rollout.end(conn, ep, active, DeploymentState.ROLLED_BACK, why, now)
-            deploy.update_endpoint(conn, eid, now, traffic=traffic, stable_version=stable)
+            deploy.update_endpoint(conn, eid, now, traffic=shares, stable_version=stable)
         else:
             target = rollout.target_version(conn, reg, model_row, spec)
             active = deploy.active_deployment(conn, eid)
@@ -171,7 +172,7 @@ def _status(conn: Connection, reg: Registry, ep: Endpoint) -> EndpointStatus:
     now = reg.clock()
     stats = {}
     for w in ep.traffic:
-        req, err, cerr, buckets = deploy.window(conn, ep.name, w.version, now - 60_000, now)
+        req, err, cerr, buckets = traffic.window(conn, ep.name, w.version, now - 60_000, now)
         stats[str(w.version)] = VersionStats(req, err, cerr, quantile(buckets, 0.99))
     return EndpointStatus(
         name=ep.name,
@@ -272,8 +273,8 @@ def report(reg: Registry, body: Mapping[str, Any]) -> None:
                     )
                 )
     with reg.store.write() as conn:
-        deploy.insert_samples(conn, rows)
-        deploy.upsert_agent(conn, sent.agent, sent.url or "", sent.generation or 0, errors, now)
+        traffic.insert_samples(conn, rows)
+        traffic.upsert_agent(conn, sent.agent, sent.url or "", sent.generation or 0, errors, now)
 
 
 def agents(reg: Registry) -> list[AgentInfo]:
@@ -281,7 +282,7 @@ def agents(reg: Registry) -> list[AgentInfo]:
     with reg.store.read() as conn:
         return [
             AgentInfo(a.name, a.url, a.generation, a.errors, a.last_seen)
-            for a in deploy.agents(conn)
+            for a in traffic.agents(conn)
         ]
 
 
@@ -290,7 +291,7 @@ def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> l
     with reg.store.read() as conn:
         ep = _require(conn, name)
         reg.require("viewer", ep.model)
-        samples = deploy.samples_since(conn, name, since_ms)
+        samples = traffic.samples_since(conn, name, since_ms)
     buckets: dict[tuple[int, int], list[TrafficSample]] = {}
     step = bucket_s * 1000
     for s in samples:

@@ -30,6 +30,7 @@ from mlpipex.service.context import Registry
 from mlpipex.service.deploy import quality_gate
 from mlpipex.store import registry
 from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.deploy import traffic
 from mlpipex.store.registry import ModelRecord
 
 CONTROLLER = "mlpipex-controller"
@@ -176,7 +177,7 @@ def analyze(
 ) -> StepVerdict:
     """The step's verdict from the new version's requests in [step start, now]."""
     rules = spec.rollout.analysis
-    requests, errors, _client, buckets = deploy.window(
+    requests, errors, _client, buckets = traffic.window(
         conn, ep.name, d.to_version, d.step_started_at, now
     )
     rate = errors / requests if requests else 0.0
