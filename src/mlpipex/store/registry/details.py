@@ -5,6 +5,7 @@ is attaching them to any number of versions (``to_versions``)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
@@ -26,8 +27,13 @@ _METRICS, _TAGS, _DATASETS, _ALIASES, _FILES = (
 )
 
 
-def detail_columns(conn: Connection, *, files: bool) -> list[sa.Label[Any]]:
+def detail_columns(conn: Connection, *, files: bool) -> tuple[sa.Label[Any], ...]:
     """Columns to add to a select over ``model_versions``: each a JSON array of arrays."""
+    return _detail_columns(conn.dialect.name == "postgresql", files)
+
+
+@functools.cache  # built once per dialect and kind: a lookup is dominated by its Python work
+def _detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
     v, vm, vt, vd, vf, a = (
         t.versions,
         t.version_metrics,
@@ -36,7 +42,6 @@ def detail_columns(conn: Connection, *, files: bool) -> list[sa.Label[Any]]:
         t.version_files,
         t.aliases.alias("version_aliases"),  # the lookup by alias joins aliases itself
     )
-    pg = conn.dialect.name == "postgresql"
 
     def rows(label: str, where: Any, *cols: Any) -> sa.Label[Any]:
         if pg:
@@ -65,7 +70,7 @@ def detail_columns(conn: Connection, *, files: bool) -> list[sa.Label[Any]]:
     ]
     if files:
         out.append(rows(_FILES, vf.c.version_id == v.c.id, vf.c.path, vf.c.digest, vf.c.size))
-    return out
+    return tuple(out)
 
 
 # The columns a record and the domain's version share (all but the ids, the model's name and the
@@ -102,4 +107,7 @@ def to_versions(
     )
     found = {row.id: row for row in conn.execute(q)}
     # Rows selected elsewhere (store/mlflow) become records here: SQLite's booleans are ints.
-    return [to_version(VersionRecord.of(r), found[r.id]) for r in records]
+    return [
+        to_version(r if isinstance(r, VersionRecord) else VersionRecord.of(r), found[r.id])
+        for r in records
+    ]
