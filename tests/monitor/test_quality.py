@@ -161,7 +161,7 @@ def test_quality_alert_is_raised_for_the_worse_version_only(split: Client) -> No
     assert raised.payload["alert"] == "quality"
     assert "accuracy" in raised.payload["details"]["metrics"]
     (open_,) = alerts.open_alerts(split.registry, "fraud-ep")
-    assert (open_["version"], open_["kind"]) == (2, "quality")
+    assert (open_.version, open_.kind, open_.state) == (2, "quality", "open")
     (delivery,) = webhooks.deliveries(admin, hook.id)  # the webhook fires for it
     assert delivery.event_seq == raised.seq
 

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 import mlpipex.store.engine as engine_mod
+from mlpipex.client import Client
 from mlpipex.errors import Unavailable
 from mlpipex.store import Store
 
@@ -68,3 +70,23 @@ def test_a_new_registry_and_its_key_are_private_to_their_owner(tmp_path: Path) -
         files.append(root / "secret.key")
         for f in files:
             assert f.stat().st_mode & 0o777 == 0o600, f
+
+
+@pytest.mark.direct
+def test_a_lookup_runs_outside_a_transaction_and_leaves_the_pool_as_it_was(client: Client) -> None:
+    store = client.registry.store
+    pg = store.dialect == "postgresql"
+    with store.lookup() as conn:
+        if pg:  # each statement commits alone, so a SET LOCAL ends with its own statement
+            conn.exec_driver_sql("SET LOCAL statement_timeout = '4321ms'")
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() != "4321ms"
+        else:  # SQLite keeps the transaction control its writers rely on (_sqlite_begin)
+            assert conn.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
+    for _ in range(3):  # the connections lookups used serve transactions again
+        with store.write() as conn:
+            if pg:
+                conn.exec_driver_sql("SET LOCAL statement_timeout = '4321ms'")
+                assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "4321ms"
+            else:
+                assert conn.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
+                assert conn.exec_driver_sql("SELECT 1").scalar() == 1

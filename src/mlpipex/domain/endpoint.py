@@ -195,6 +195,10 @@ class EndpointSpec(_Strict):
     def alias(self) -> str | None:
         return self.follow[1:] if self.follow and self.follow.startswith("@") else None
 
+    def to_json(self) -> dict[str, Any]:
+        """As stored and as the audit log records it: what was given, defaults filled in."""
+        return self.model_dump(mode="json", exclude_none=True)
+
 
 def parse_endpoint(data: Any) -> EndpointSpec:
     if not isinstance(data, dict):

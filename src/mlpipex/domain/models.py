@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from mlpipex.domain.manifest import FileEntry
@@ -76,13 +77,20 @@ class Approval:
     created_at: int
 
 
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
 @dataclass(frozen=True, slots=True)
 class TransitionRequest:
     id: int
     model: str
     version: int
     to_stage: str
-    status: str  # pending | done | refused | cancelled
+    status: RequestStatus
     requested_by: str
     reason: str
     created_at: int

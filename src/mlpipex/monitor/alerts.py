@@ -8,28 +8,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import sqlalchemy as sa
-
 from mlpipex.domain import events as ev
 from mlpipex.domain.deployment import Endpoint
 from mlpipex.domain.latency import quantile
 from mlpipex.errors import MLPipeXError, NotFound
 from mlpipex.monitor import quality, serving
 from mlpipex.service.context import Registry
-from mlpipex.store import schema_monitor as t
+from mlpipex.store.deploy import alerts as store
 from mlpipex.store.deploy import endpoints as deploy
-from mlpipex.store.events import log as events
+from mlpipex.store.deploy import traffic
+from mlpipex.store.deploy.alerts import Alert
 
 WINDOW_MS = 5 * 60_000
+MONITOR = "mlpipex-monitor"  # who raises and clears alerts in the audit log
 log = logging.getLogger("mlpipex.alerts")
 
 
-def open_alerts(reg: Registry, endpoint: str | None = None) -> list[dict[str, Any]]:
+def open_alerts(reg: Registry, endpoint: str | None = None) -> list[Alert]:
     with reg.store.read() as conn:
-        q = sa.select(t.alerts).where(t.alerts.c.state == "open").order_by(t.alerts.c.id)
-        if endpoint is not None:
-            q = q.where(t.alerts.c.endpoint == endpoint)
-        return [dict(r._mapping) for r in conn.execute(q)]
+        return store.open_alerts(conn, endpoint)
 
 
 def quality_findings(reg: Registry, ep: Endpoint) -> dict[int, dict[str, Any] | None]:
@@ -53,7 +50,7 @@ def findings(
     rules = spec.rollout.analysis
     out: dict[str, dict[str, Any] | None] = {}
     with reg.store.read() as conn:
-        requests, errors, _, buckets = deploy.window(conn, ep.name, version, now - WINDOW_MS, now)
+        requests, errors, _, buckets = traffic.window(conn, ep.name, version, now - WINDOW_MS, now)
     if requests >= max(rules.min_requests, 1):
         rate = errors / requests
         out["error_rate"] = (
@@ -111,31 +108,13 @@ def _record(
     reg: Registry, ep: Endpoint, version: int, kind: str, finding: dict[str, Any] | None, now: int
 ) -> int:
     with reg.store.write() as conn:
-        current = conn.execute(
-            sa.select(t.alerts)
-            .where(
-                t.alerts.c.endpoint == ep.name,
-                t.alerts.c.version == version,
-                t.alerts.c.kind == kind,
-                t.alerts.c.state == "open",
-            )
-            .with_for_update()
-        ).first()
+        current = store.open_alert(conn, ep.name, version, kind)
         if finding is not None and current is None:
-            conn.execute(
-                sa.insert(t.alerts).values(
-                    endpoint=ep.name,
-                    version=version,
-                    kind=kind,
-                    state="open",
-                    opened_at=now,
-                    details=finding,
-                )
-            )
-            events.append(
+            store.raise_alert(conn, ep.name, version, kind, finding, now)
+            reg.record(
                 conn,
                 time=now,
-                actor="mlpipex-monitor",
+                actor=MONITOR,
                 kind=ev.ALERT_RAISED,
                 model=ep.model,
                 version=version,
@@ -144,15 +123,11 @@ def _record(
             )
             return 1
         if finding is None and current is not None:
-            conn.execute(
-                sa.update(t.alerts)
-                .where(t.alerts.c.id == current.id)
-                .values(state="closed", closed_at=now)
-            )
-            events.append(
+            store.close_alert(conn, current.id, now)
+            reg.record(
                 conn,
                 time=now,
-                actor="mlpipex-monitor",
+                actor=MONITOR,
                 kind=ev.ALERT_CLEARED,
                 model=ep.model,
                 version=version,

@@ -21,6 +21,7 @@ from mlpipex.errors import MLPipeXError
 from mlpipex.monitor import alerts, quality
 from mlpipex.service.context import Registry
 from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.deploy import traffic
 
 STATES = (
     DeploymentState.PROGRESSING,
@@ -63,7 +64,7 @@ class ControlPlaneCollector(Collector):
             labels=["endpoint", "version"],
         )
         with self.reg.store.read() as conn:
-            for ep_name, version, req, err, _client, buckets, total_ms in deploy.totals(conn):
+            for ep_name, version, req, err, _client, buckets, total_ms in traffic.totals(conn):
                 lv = [ep_name, str(version)]
                 requests.add_metric(lv, req)
                 errors.add_metric(lv, err)
@@ -85,7 +86,7 @@ class ControlPlaneCollector(Collector):
             "mlpipex_alerts_open", "Open alerts", labels=["endpoint", "version", "kind"]
         )
         for a in alerts.open_alerts(self.reg):
-            opened.add_metric([a["endpoint"], str(a["version"]), a["kind"]], 1)
+            opened.add_metric([a.endpoint, str(a.version), a.kind], 1)
         yield from (requests, errors, latency, weight, state, step, opened)
         yield from self._quality([ep.name for ep in eps])
 

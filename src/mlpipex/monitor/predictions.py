@@ -13,13 +13,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from mlpipex.domain.outcome import outcome
 from mlpipex.errors import Invalid
 from mlpipex.service.context import Registry
 from mlpipex.service.deploy import endpoints
-from mlpipex.store import schema_monitor as t
+from mlpipex.store.deploy import predictions as logs
+from mlpipex.store.deploy.predictions import LogFile, NamedPrediction
 
 HOUR_MS = 3_600_000
 MAX_ROWS = 50_000
@@ -50,8 +50,8 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> i
             by_hour.setdefault(int(r["time"]) // HOUR_MS * HOUR_MS, []).append(r)
         except (KeyError, TypeError, ValueError):
             raise Invalid("every logged prediction has a time (ms)") from None
-    index: list[dict[str, Any]] = []
-    named: list[dict[str, Any]] = []
+    files: list[LogFile] = []
+    named: list[NamedPrediction] = []
     for hour, part in sorted(by_hour.items()):
         try:
             outcomes = [outcome(r.get("output")) for r in part]
@@ -77,26 +77,14 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> i
         digest = reg.objects.put_bytes(buf.getvalue())
         times = table.column("time").to_pylist()
         named.extend(
-            {"endpoint": endpoint, "request_id": i, "version": v, "time": tm}
+            NamedPrediction(endpoint, i, v, tm)
             for i, v, tm in zip(ids, table.column("version").to_pylist(), times, strict=True)
             if i is not None
         )
-        index.append(
-            {
-                "endpoint": endpoint,
-                "hour": hour,
-                "digest": digest,
-                "rows": len(part),
-                "versions": sorted({int(r["version"]) for r in part}),
-                "first_time": min(times),
-                "last_time": max(times),
-            }
-        )
+        versions = tuple(sorted({int(r["version"]) for r in part}))
+        files.append(LogFile(endpoint, hour, digest, len(part), versions, min(times), max(times)))
     with reg.store.write() as conn:
-        if index:
-            conn.execute(sa.insert(t.prediction_logs), index)
-        if named:
-            conn.execute(sa.insert(t.prediction_ids), named)
+        logs.index(conn, files, named)
     return len(rows)
 
 
@@ -126,17 +114,11 @@ def read(
     )
     endpoints.endpoint(reg, endpoint)  # who may read its model; NotFound for no such endpoint
     with reg.store.read() as conn:
-        files = conn.execute(
-            sa.select(t.prediction_logs.c.digest, t.prediction_logs.c.versions)
-            .where(
-                t.prediction_logs.c.endpoint == endpoint, t.prediction_logs.c.last_time > since_ms
-            )
-            .order_by(t.prediction_logs.c.first_time)
-        ).all()
+        files = logs.files_since(conn, endpoint, since_ms)
     tables = [
-        _current(_columns(reg.objects.read_bytes(f.digest), schema), schema)
-        for f in files
-        if version is None or version in f.versions
+        _current(_columns(reg.objects.read_bytes(digest), schema), schema)
+        for digest, versions in files
+        if version is None or version in versions
     ]
     if not tables:
         return schema.empty_table()

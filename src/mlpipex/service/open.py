@@ -39,7 +39,7 @@ def open_registry(
     if not create:
         require_existing(loc)
     store = Store(loc.url)
-    with store.read() as conn:
+    with store.lookup() as conn:  # every CLI command opens: one round trip, not three
         recorded = registry.get_setting(conn, OBJECTS_KEY)
     objects_url = settings.objects or recorded or loc.objects
     if objects_url is None:

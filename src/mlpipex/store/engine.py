@@ -118,6 +118,23 @@ class Store:
             yield conn
 
     @contextlib.contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A connection for reads that need no transaction. On PostgreSQL each statement then
+        commits alone, one round trip where ``read()`` adds a BEGIN and a COMMIT; under READ
+        COMMITTED each statement sees its own snapshot either way. Not for streamed results (a
+        server-side cursor lives in a transaction). SQLite is in-process: a plain ``read()``,
+        and its connections keep the transaction control ``_sqlite_begin`` relies on."""
+        if self.dialect == "sqlite":
+            with self.read() as conn:
+                yield conn
+            return
+        with (
+            self._translated(),
+            self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+        ):
+            yield conn
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         with (
             self._translated(),

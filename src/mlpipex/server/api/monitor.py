@@ -3,6 +3,7 @@ feedback (labels) and live quality, drift per serving version, the HTML report, 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -95,4 +96,4 @@ def report(reg: RegistryDep, name: str, since_ms: Millis = 0) -> HTMLResponse:
 @router.get("/api/v1/alerts")
 def open_alerts(reg: RegistryDep, endpoint: str | None = None) -> list[dict[str, Any]]:
     reg.require("viewer")
-    return alerts.open_alerts(reg, endpoint)
+    return [asdict(a) for a in alerts.open_alerts(reg, endpoint)]

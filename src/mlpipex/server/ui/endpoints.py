@@ -111,10 +111,10 @@ def _drift(reg: Registry, name: str) -> dict[int, str]:
     """Per version, its open drift alert."""
     out = {}
     for a in alerts.open_alerts(reg, name):
-        if a["kind"] == "drift":
-            d = a["details"] or {}
+        if a.kind == "drift":
+            d = a.details or {}
             features = ", ".join(d.get("features") or [])
-            out[int(a["version"])] = f"drift in {d.get('share', 0):.0%} of features: {features}"
+            out[a.version] = f"drift in {d.get('share', 0):.0%} of features: {features}"
     return out
 
 

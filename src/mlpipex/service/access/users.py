@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from mlpipex.domain import events as ev
 from mlpipex.domain.bounds import MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS
 from mlpipex.domain.refs import check_label
@@ -21,7 +23,7 @@ from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
 from mlpipex.service.access import throttle
 from mlpipex.service.context import Actor, Registry
 from mlpipex.store.access import users as access
-from mlpipex.store.events import log as events
+from mlpipex.store.access.users import UserRecord
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 TOKEN_PREFIX = "mpx_"
@@ -66,7 +68,7 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def _user(conn: Any, row: Any) -> User:
+def _user(conn: Connection, row: UserRecord) -> User:
     return User(
         row.name,
         list(row.roles),
@@ -88,18 +90,16 @@ def create_user(reg: Registry, name: str, roles: list[str], password: str | None
         if access.user_row(conn, name) is not None:
             raise AlreadyExists(f"user {name!r} already exists")
         access.insert_user(conn, name, hash_password(password) if password else None, roles, now)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.USER_CREATED,
             payload={"user": name, "roles": roles},
         )
-        row = access.user_row(conn, name)
-        return _user(conn, row)
+        return _user(conn, _require_user(conn, name))
 
 
-def _require_user(conn: Any, name: str) -> Any:
+def _require_user(conn: Connection, name: str) -> UserRecord:
     row = access.user_row(conn, name)
     if row is None:
         raise NotFound(f"user {name!r} does not exist", hint="see `mlpipex users list`")
@@ -129,14 +129,19 @@ def update_user(
         row = _require_user(conn, name)
         if not values:  # nothing to change: the user as it is, and no event
             return _user(conn, row)
-        access.update_user(conn, row.id, **values)
+        access.update_user(
+            conn,
+            row.id,
+            roles=values.get("roles"),
+            password_hash=values.get("password_hash"),
+            disabled=values.get("disabled"),
+        )
         shown = {k: v for k, v in values.items() if k != "password_hash"}
         if "password_hash" in values:
             shown["password"] = "changed"
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.USER_UPDATED,
             payload={"user": name, **shown},
         )
@@ -152,10 +157,9 @@ def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
     with reg.store.write() as conn:
         row = _require_user(conn, name)
         access.set_grant(conn, row.id, model, role)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.ROLE_GRANTED,
             model=model,
             payload={"user": name, "role": role},
@@ -189,10 +193,9 @@ def create_token(
     with reg.store.write() as conn:
         row = _require_user(conn, user)
         access.insert_token(conn, token_id, row.id, name, _sha(secret), now, expires_at)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.TOKEN_CREATED,
             payload={"user": user, "token": token_id, "name": name},
         )
@@ -203,19 +206,17 @@ def revoke_token(reg: Registry, token_id: str) -> None:
     now = reg.clock()
     with reg.store.write() as conn:
         row = access.token_row(conn, token_id)
-        owner = access.user_by_id(conn, row.user_id) if row is not None else None
-        if row is None or owner is None:
+        if row is None:
             raise NotFound(f"token {token_id!r} does not exist")
-        if owner.name != reg.actor.name:
+        if row.user != reg.actor.name:
             reg.require("admin")
         if not access.revoke_token(conn, token_id, now):
             raise NotFound(f"token {token_id!r} is already revoked")
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.TOKEN_REVOKED,
-            payload={"user": owner.name, "token": token_id},
+            payload={"user": row.user, "token": token_id},
         )
 
 
@@ -234,7 +235,7 @@ def _sha(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _actor(conn: Any, row: Any) -> Actor:
+def _actor(conn: Connection, row: UserRecord) -> Actor:
     grants = access.grants_of(conn, row.id)
     return Actor(row.name, frozenset(row.roles), {m: frozenset({r}) for m, r in grants.items()})
 

@@ -32,6 +32,8 @@ from mlpipex.service.deploy import rollout
 from mlpipex.service.registry.models import require_model
 from mlpipex.store import registry
 from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.deploy import traffic
+from mlpipex.store.deploy.traffic import TrafficSample
 
 
 def _require(conn: Connection, name: str, *, lock: bool = False) -> Endpoint:
@@ -47,7 +49,6 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
     spec = parse_endpoint(dict(data))
     reg.require("editor", spec.model)
     now = reg.clock()
-    stored = spec.model_dump(mode="json", exclude_none=True)
     with reg.store.write() as conn:
         model_row = require_model(conn, spec.model)
         if spec.follow is not None and spec.alias is None:
@@ -61,26 +62,26 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
         if ep is not None and ep.model != spec.model:
             raise Conflict(f"endpoint {spec.name!r} serves model {ep.model!r}; delete it first")
         if ep is None:
-            eid = deploy.insert_endpoint(conn, spec.name, spec.model, stored, reg.actor.name, now)
+            eid = deploy.insert_endpoint(conn, spec, reg.actor.name, now)
         else:
             eid = ep.id
-            deploy.update_endpoint(conn, eid, now, spec=stored)
+            deploy.update_endpoint(conn, eid, now, spec=spec)
         reg.record(
             conn,
             time=now,
             kind=ev.ENDPOINT_APPLIED,
             model=spec.model,
-            payload={"endpoint": spec.name, "spec": stored},
+            payload={"endpoint": spec.name, "spec": spec.to_json()},
         )
         ep = _by_id(conn, eid)
         if spec.traffic is not None:
-            traffic = [Share(w.version, w.weight) for w in spec.traffic]
+            shares = [Share(w.version, w.weight) for w in spec.traffic]
             stable = max(spec.traffic, key=lambda w: w.weight).version
             active = deploy.active_deployment(conn, eid)
             if active is not None:
                 why = "replaced by fixed traffic"
                 rollout.end(conn, ep, active, DeploymentState.ROLLED_BACK, why, now)
-            deploy.update_endpoint(conn, eid, now, traffic=traffic, stable_version=stable)
+            deploy.update_endpoint(conn, eid, now, traffic=shares, stable_version=stable)
         else:
             target = rollout.target_version(conn, reg, model_row, spec)
             active = deploy.active_deployment(conn, eid)
@@ -171,7 +172,7 @@ def _status(conn: Connection, reg: Registry, ep: Endpoint) -> EndpointStatus:
     now = reg.clock()
     stats = {}
     for w in ep.traffic:
-        req, err, cerr, buckets = deploy.window(conn, ep.name, w.version, now - 60_000, now)
+        req, err, cerr, buckets = traffic.window(conn, ep.name, w.version, now - 60_000, now)
         stats[str(w.version)] = VersionStats(req, err, cerr, quantile(buckets, 0.99))
     return EndpointStatus(
         name=ep.name,
@@ -264,29 +265,29 @@ def report(reg: Registry, body: Mapping[str, Any]) -> None:
             buckets = c.latency_ms_buckets[:n_buckets]
             if c.requests or c.errors:
                 rows.append(
-                    {
-                        "endpoint": endpoint,
-                        "version": version,
-                        "agent": sent.agent,
-                        "time": now,
-                        "requests": c.requests,
-                        "errors": c.errors,
-                        "client_errors": c.client_errors,
-                        "latency_buckets": buckets + [0] * (n_buckets - len(buckets)),
-                        "latency_sum_ms": c.latency_sum_ms,
-                    }
+                    TrafficSample(
+                        endpoint=endpoint,
+                        version=version,
+                        agent=sent.agent,
+                        time=now,
+                        requests=c.requests,
+                        errors=c.errors,
+                        client_errors=c.client_errors,
+                        latency_buckets=(*buckets, *[0] * (n_buckets - len(buckets))),
+                        latency_sum_ms=c.latency_sum_ms,
+                    )
                 )
     with reg.store.write() as conn:
-        deploy.insert_samples(conn, rows)
-        deploy.upsert_agent(conn, sent.agent, sent.url or "", sent.generation or 0, errors, now)
+        traffic.insert_samples(conn, rows)
+        traffic.upsert_agent(conn, sent.agent, sent.url or "", sent.generation or 0, errors, now)
 
 
 def agents(reg: Registry) -> list[AgentInfo]:
     reg.require("viewer")
     with reg.store.read() as conn:
         return [
-            AgentInfo(a.name, a.url, a.generation, tuple(a.errors), a.last_seen)
-            for a in deploy.agents(conn)
+            AgentInfo(a.name, a.url, a.generation, a.errors, a.last_seen)
+            for a in traffic.agents(conn)
         ]
 
 
@@ -295,8 +296,8 @@ def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> l
     with reg.store.read() as conn:
         ep = _require(conn, name)
         reg.require("viewer", ep.model)
-        samples = deploy.samples_since(conn, name, since_ms)
-    buckets: dict[tuple[int, int], list[Any]] = {}
+        samples = traffic.samples_since(conn, name, since_ms)
+    buckets: dict[tuple[int, int], list[TrafficSample]] = {}
     step = bucket_s * 1000
     for s in samples:
         buckets.setdefault((s.time // step * step, s.version), []).append(s)

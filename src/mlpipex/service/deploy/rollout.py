@@ -6,7 +6,6 @@ and moves on, succeeds, pauses or rolls back; a rollback reverts the registry to
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -31,6 +30,8 @@ from mlpipex.service.context import Registry
 from mlpipex.service.deploy import quality_gate
 from mlpipex.store import registry
 from mlpipex.store.deploy import endpoints as deploy
+from mlpipex.store.deploy import traffic
+from mlpipex.store.registry import ModelRecord
 
 CONTROLLER = "mlpipex-controller"
 __all__ = [
@@ -54,7 +55,7 @@ def traffic_for(stable: int | None, new: int, share: int) -> tuple[Share, ...]:
 
 
 def target_version(
-    conn: Connection, reg: Registry, model_row: Any, spec: EndpointSpec
+    conn: Connection, reg: Registry, model_row: ModelRecord, spec: EndpointSpec
 ) -> int | None:
     """The version the endpoint's stage or alias names now."""
     if spec.alias is not None:
@@ -176,7 +177,7 @@ def analyze(
 ) -> StepVerdict:
     """The step's verdict from the new version's requests in [step start, now]."""
     rules = spec.rollout.analysis
-    requests, errors, _client, buckets = deploy.window(
+    requests, errors, _client, buckets = traffic.window(
         conn, ep.name, d.to_version, d.step_started_at, now
     )
     rate = errors / requests if requests else 0.0

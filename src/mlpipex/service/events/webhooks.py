@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from mlpipex.domain import events as ev
 from mlpipex.errors import Invalid, NotFound
@@ -19,6 +18,7 @@ from mlpipex.service.context import Registry
 from mlpipex.service.events import egress
 from mlpipex.store.events import log as events
 from mlpipex.store.events import webhooks
+from mlpipex.store.events.webhooks import DeliveryStatus, WebhookRecord
 
 log = logging.getLogger("mlpipex.webhooks")
 MAX_ATTEMPTS = 8
@@ -40,7 +40,7 @@ class Webhook:
 class Delivery:
     id: int
     event_seq: int
-    status: str
+    status: DeliveryStatus
     attempts: int
     last_status: int | None
     last_error: str | None
@@ -63,7 +63,7 @@ def _check_kinds(kinds: list[str]) -> list[str]:
     return sorted(set(kinds))
 
 
-def _webhook(r: Any) -> Webhook:
+def _webhook(r: WebhookRecord) -> Webhook:
     return Webhook(r.id, r.url, list(r.events), bool(r.active), r.created_by, r.created_at)
 
 
@@ -77,15 +77,13 @@ def create(reg: Registry, url: str, kinds: list[str], secret: str) -> Webhook:
     now = reg.clock()
     with reg.store.write() as conn:
         wid = webhooks.insert(conn, url, kinds, sealed, reg.actor.name, now)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.WEBHOOK_CREATED,
             payload={"webhook": wid, "url": url, "events": kinds},
         )
-        row = webhooks.get(conn, wid)
-    return _webhook(row)
+    return Webhook(wid, url, kinds, True, reg.actor.name, now)
 
 
 def list_webhooks(reg: Registry) -> list[Webhook]:
@@ -100,10 +98,9 @@ def delete(reg: Registry, webhook_id: int) -> None:
     with reg.store.write() as conn:
         if not webhooks.delete(conn, webhook_id):
             raise NotFound(f"webhook {webhook_id} does not exist")
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.WEBHOOK_DELETED,
             payload={"webhook": webhook_id},
         )
@@ -174,7 +171,7 @@ def deliver_due(reg: Registry, limit: int = 50) -> int:
     with reg.store.write() as conn:
         claimed = webhooks.claim_due(conn, now, limit)
         for d in claimed:
-            webhooks.record(conn, d.id, next_attempt_at=now + LEASE_MS)
+            webhooks.lease(conn, d.id, now + LEASE_MS)
         hooks = {d.webhook_id: webhooks.get(conn, d.webhook_id) for d in claimed}
         evs = {e.seq: e for e in events.query_seqs(conn, [d.event_seq for d in claimed])}
     sent = 0
@@ -212,16 +209,25 @@ def deliver_due(reg: Registry, limit: int = 50) -> int:
         ok = status is not None and 200 <= status < 300
         attempts = d.attempts + 1
         done = reg.clock()
-        values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error}
+        delivered_at = retry_at = None
         if ok:
-            values.update(status="delivered", delivered_at=done)
+            outcome, delivered_at = DeliveryStatus.DELIVERED, done
             sent += 1
         elif attempts >= MAX_ATTEMPTS:
-            values.update(status="failed")
+            outcome = DeliveryStatus.FAILED
         else:
-            values.update(status="pending", next_attempt_at=done + 1000 * min(3600, 2**attempts))
+            outcome, retry_at = DeliveryStatus.PENDING, done + 1000 * min(3600, 2**attempts)
         with reg.store.write() as conn:
-            webhooks.record(conn, d.id, **values)
+            webhooks.attempted(
+                conn,
+                d.id,
+                attempts=attempts,
+                status=outcome,
+                last_status=status,
+                last_error=error,
+                delivered_at=delivered_at,
+                next_attempt_at=retry_at,
+            )
         log.info(
             "webhook %s delivery %s of event %s: %s",
             hook.id,

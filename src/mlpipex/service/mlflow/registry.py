@@ -24,7 +24,6 @@ from mlpipex.service.registry.models import require_model
 from mlpipex.service.tracking import logged_models
 from mlpipex.store import registry, schema_mlflow
 from mlpipex.store import schema as t
-from mlpipex.store.events import log as events
 from mlpipex.store.mlflow import records
 from mlpipex.store.tracking import runs as runs_store
 
@@ -100,10 +99,9 @@ def delete_model(reg: Registry, name: str) -> None:
     with reg.store.write() as conn:
         row = require_model(conn, name, lock=True)
         registry.delete_model(conn, row.id)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=MODEL_DELETED,
             model=name,
             payload={"versions": row.last_version},
@@ -256,10 +254,9 @@ def delete_version(reg: Registry, name: str, version: int) -> None:
         row = versions.resolve_row(conn, reg, VersionRef(name, version=version))
         registry.delete_aliases_of(conn, model.id, version)
         registry.delete_version(conn, row.id)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=VERSION_DELETED,
             model=name,
             version=version,

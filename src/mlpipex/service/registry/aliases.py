@@ -10,7 +10,6 @@ from mlpipex.service.deploy import rollout
 from mlpipex.service.registry.models import require_model
 from mlpipex.service.registry.versions import resolve_row
 from mlpipex.store import registry
-from mlpipex.store.events import log as events
 
 
 def set_alias(reg: Registry, name: str, alias: str, version: int) -> int | None:
@@ -24,10 +23,9 @@ def set_alias(reg: Registry, name: str, alias: str, version: int) -> int | None:
         before = registry.alias_version(conn, model.id, alias)
         registry.set_alias(conn, model.id, alias, version)
         registry.update_model(conn, model.id, now)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.ALIAS_SET,
             model=name,
             version=version,
@@ -46,10 +44,9 @@ def delete_alias(reg: Registry, name: str, alias: str) -> None:
         before = registry.alias_version(conn, model.id, alias)
         if before is None or not registry.delete_alias(conn, model.id, alias):
             raise NotFound(f"model {name!r} has no alias {alias!r}")
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.ALIAS_DELETED,
             model=name,
             version=before,

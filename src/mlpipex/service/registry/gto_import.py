@@ -35,6 +35,7 @@ from mlpipex.service.context import Registry
 from mlpipex.service.registry.models import check_tag
 from mlpipex.store import registry
 from mlpipex.store.events import log as events
+from mlpipex.store.registry import ModelRecord
 
 IMPORTED = "gto"
 VERSION_TAG = "gto.version"
@@ -129,6 +130,7 @@ def _import_model(reg: Registry, m: GtoModel, report: ImportReport) -> None:
                 registry.set_model_tag(conn, row.id, f"gto.label.{label}", "true")
             _event(
                 conn,
+                reg,
                 _Importer(reg.actor.name, now),
                 ev.MODEL_CREATED,
                 m.name,
@@ -152,7 +154,7 @@ def _import_model(reg: Registry, m: GtoModel, report: ImportReport) -> None:
         for mv in m.moves:
             if mv.tag in applied:
                 continue
-            _apply(conn, policy, row.id, m.name, mv, numbers, held)
+            _apply(conn, reg, policy, row.id, m.name, mv, numbers, held)
             report.moves += 1
 
 
@@ -176,13 +178,14 @@ class _Importer:
 
 def _event(
     conn: Connection,
+    reg: Registry,
     by: _Stamped,
     kind: str,
     model: str,
     version: int | None,
     payload: Mapping[str, Any],
 ) -> None:
-    events.append(
+    reg.record(
         conn,
         time=by.time,
         actor=by.actor,
@@ -194,7 +197,7 @@ def _event(
     )
 
 
-def _with_stages(conn: Connection, reg: Registry, row: Any, m: GtoModel) -> Policy:
+def _with_stages(conn: Connection, reg: Registry, row: ModelRecord, m: GtoModel) -> Policy:
     """The model's policy, given the stages GTO uses that it lacks (and Archived)."""
     policy = reg.policy_of(row.policy)
     known = {s.lower() for s in policy.stages}
@@ -204,9 +207,10 @@ def _with_stages(conn: Connection, reg: Registry, row: Any, m: GtoModel) -> Poli
         return policy
     policy = policy.model_copy(update={"stages": [*policy.stages, *lacking]})
     stored = policy.model_dump(mode="json")
-    registry.update_model(conn, row.id, reg.clock(), policy=stored)
+    registry.set_policy(conn, row.id, stored, reg.clock())
     _event(
         conn,
+        reg,
         _Importer(reg.actor.name, reg.clock()),
         ev.POLICY_SET,
         m.name,
@@ -240,9 +244,7 @@ def _complete(
     assert row is not None
     tags = {k: x for k, x in v.tags.items() if k not in (EXTERNAL_TAG, MISSING_TAG)}
     missing = _missing(policy, v, tags)
-    registry.update_version(
-        conn, row.id, artifact_digest=manifest.digest, artifact_size=manifest.size
-    )
+    registry.set_artifact(conn, row.id, manifest.digest, manifest.size)
     registry.insert_files(conn, row.id, manifest.files)
     registry.delete_version_tag(conn, row.id, EXTERNAL_TAG)
     registry.delete_version_tag(conn, row.id, MISSING_TAG)
@@ -251,6 +253,7 @@ def _complete(
         report.missing[f"{v.model}/{v.version}"] = missing
     _event(
         conn,
+        reg,
         _Importer(reg.actor.name, reg.clock()),
         ev.VERSION_UPDATED,
         v.model,
@@ -305,6 +308,7 @@ def _register(
     )
     _event(
         conn,
+        reg,
         v,
         ev.VERSION_REGISTERED,
         name,
@@ -343,6 +347,7 @@ def _replayed(conn: Connection, name: str) -> tuple[set[str], dict[int, list[str
 
 def _apply(
     conn: Connection,
+    reg: Registry,
     policy: Policy,
     model_id: int,
     name: str,
@@ -357,13 +362,14 @@ def _apply(
             registry.delete_model_tag(conn, model_id, DEPRECATED_TAG)
         key = {"key": DEPRECATED_TAG}
         kind = ev.TAG_SET if mv.move == Move.DEPRECATE else ev.TAG_DELETED
-        _event(conn, mv, kind, name, None, key)
+        _event(conn, reg, mv, kind, name, None, key)
         return
     n = numbers.get(mv.version or "")
     row = registry.version_row(conn, model_id, n) if n is not None else None
     if row is None:  # a move on a version not imported (not a model's) is recorded, no more
         _event(
             conn,
+            reg,
             mv,
             ev.TRANSITION_DONE,
             name,
@@ -383,6 +389,7 @@ def _apply(
     registry.set_stage(conn, row.id, to, mv.time)
     _event(
         conn,
+        reg,
         mv,
         ev.TRANSITION_DONE,
         name,

@@ -42,7 +42,7 @@ def lineage(reg: Registry, name: str, version: int) -> Lineage:
         run = _run(conn, v)
         rollouts = [
             {
-                "endpoint": d.endpoint,
+                "endpoint": endpoint,
                 "deployment": d.id,
                 "from_version": d.from_version,
                 "to_version": d.to_version,
@@ -51,7 +51,7 @@ def lineage(reg: Registry, name: str, version: int) -> Lineage:
                 "started_at": d.started_at,
                 "reason": d.reason,
             }
-            for d in deploy.deployments_with_version(conn, name, version)
+            for endpoint, d in deploy.deployments_with_version(conn, name, version)
         ]
     return Lineage(v, v.datasets, run, [_change(e) for e in history], rollouts)
 

@@ -14,7 +14,7 @@ from mlpipex.domain.refs import check_model_name
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.store import registry
-from mlpipex.store.events import log as events
+from mlpipex.store.registry import ModelRecord
 
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 8000
@@ -27,7 +27,7 @@ def check_tag(key: str, value: str) -> None:
         raise Invalid(f"tag {key!r}: value of {len(value)} characters exceeds {MAX_TAG_VALUE}")
 
 
-def require_model(conn: Connection, name: str, *, lock: bool = False) -> Any:
+def require_model(conn: Connection, name: str, *, lock: bool = False) -> ModelRecord:
     row = registry.model_row(conn, name, lock=lock)
     if row is None:
         raise missing_model(name)
@@ -57,10 +57,9 @@ def create_model(
         mid = registry.insert_model(conn, name, description, stored, now)
         for k, v in (tags or {}).items():
             registry.set_model_tag(conn, mid, k, v)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.MODEL_CREATED,
             model=name,
             payload={"description": description, "policy": stored},
@@ -108,11 +107,10 @@ def set_policy(
     now = reg.clock()
     with reg.store.write() as conn:
         row = require_model(conn, name, lock=True)
-        registry.update_model(conn, row.id, now, policy=stored)
-        events.append(
+        registry.set_policy(conn, row.id, stored, now)
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.POLICY_SET,
             model=name,
             reason=reason,
@@ -136,11 +134,12 @@ def update_model(
         if "name" in values and registry.model_row(conn, values["name"]) is not None:
             raise AlreadyExists(f"model {values['name']!r} already exists")
         if values:
-            registry.update_model(conn, row.id, now, **values)
-            events.append(
+            registry.update_model(
+                conn, row.id, now, name=values.get("name"), description=values.get("description")
+            )
+            reg.record(
                 conn,
                 time=now,
-                actor=reg.actor.name,
                 kind=ev.MODEL_UPDATED,
                 model=values.get("name", name),
                 payload={**values, "previous_name": name},
@@ -156,10 +155,9 @@ def set_model_tag(reg: Registry, name: str, key: str, value: str) -> None:
         row = require_model(conn, name)
         registry.set_model_tag(conn, row.id, key, value)
         registry.update_model(conn, row.id, now)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.TAG_SET,
             model=name,
             payload={"key": key, "value": value},
@@ -173,10 +171,9 @@ def delete_model_tag(reg: Registry, name: str, key: str) -> None:
         row = require_model(conn, name)
         if not registry.delete_model_tag(conn, row.id, key):
             raise NotFound(f"model {name!r} has no tag {key!r}")
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.TAG_DELETED,
             model=name,
             payload={"key": key},

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
-from mlpipex.domain.models import ModelVersion, TransitionRequest
+from mlpipex.domain.models import ModelVersion, RequestStatus, TransitionRequest
 from mlpipex.domain.policy import Policy, failed_gates
 from mlpipex.domain.refs import VersionRef
 from mlpipex.errors import Conflict, Forbidden, MLPipeXError, NotFound, PolicyViolation
@@ -20,14 +20,14 @@ from mlpipex.service.deploy import rollout
 from mlpipex.service.registry.models import require_model
 from mlpipex.service.registry.versions import resolve_row
 from mlpipex.store import registry
-from mlpipex.store.events import log as events
+from mlpipex.store.registry import ModelRecord, VersionRecord
 
 
 @dataclass(frozen=True)
 class TransitionResult:
     """``done``: the version is in the stage. ``pending``: a request waits for approvals."""
 
-    status: str
+    status: RequestStatus  # DONE or PENDING
     version: ModelVersion
     to_stage: str
     request: TransitionRequest | None = None
@@ -57,10 +57,9 @@ def promote(
                 rid = registry.insert_request(
                     conn, row.id, stage, reg.actor.name, reason, reg.clock()
                 )
-                events.append(
+                reg.record(
                     conn,
                     time=reg.clock(),
-                    actor=reg.actor.name,
                     kind=ev.TRANSITION_REQUESTED,
                     model=name,
                     version=version,
@@ -79,7 +78,7 @@ def promote(
             if len(request.approvals) >= rule.count:
                 return _complete(conn, reg, policy, model, row, v, stage, reason, request)
             return TransitionResult(
-                "pending", v, stage, request, rule.count - len(request.approvals)
+                RequestStatus.PENDING, v, stage, request, rule.count - len(request.approvals)
             )
     assert refusal is not None
     raise refusal
@@ -110,10 +109,9 @@ def approve(
         if any(a.actor == reg.actor.name for a in request.approvals):
             raise Conflict(f"{reg.actor.name} has already approved {name}/{version} -> {stage}")
         registry.add_approval(conn, req.id, reg.actor.name, comment, reg.clock())
-        events.append(
+        reg.record(
             conn,
             time=reg.clock(),
-            actor=reg.actor.name,
             kind=ev.TRANSITION_APPROVED,
             model=name,
             version=version,
@@ -123,11 +121,13 @@ def approve(
         request = _request(conn, model.id, req.id)
         needed = rule.count if rule else 0
         if len(request.approvals) < needed:
-            return TransitionResult("pending", v, stage, request, needed - len(request.approvals))
+            return TransitionResult(
+                RequestStatus.PENDING, v, stage, request, needed - len(request.approvals)
+            )
         failed = _gates(conn, policy, model, v, stage, reg.clock())
         if not failed:
             return _complete(conn, reg, policy, model, row, v, stage, req.reason, request)
-        registry.set_request_status(conn, req.id, "refused")
+        registry.set_request_status(conn, req.id, RequestStatus.REFUSED)
         _refuse(conn, reg, v, stage, failed, comment)
         refusal = PolicyViolation(f"{name}/{version} -> {stage} refused after approval", failed)
     raise refusal
@@ -141,7 +141,7 @@ def requests(reg: Registry, name: str, status: str | None = "pending") -> list[T
 
 def _load(
     conn: Connection, reg: Registry, name: str, version: int, to_stage: str
-) -> tuple[Any, Policy, Any, ModelVersion, str]:
+) -> tuple[ModelRecord, Policy, VersionRecord, ModelVersion, str]:
     model = require_model(conn, name, lock=True)
     policy = reg.policy_of(model.policy)
     stage = policy.stage(to_stage)
@@ -162,10 +162,9 @@ def _gates(
 def _refuse(
     conn: Connection, reg: Registry, v: ModelVersion, stage: str, failed: list[str], reason: str
 ) -> None:
-    events.append(
+    reg.record(
         conn,
         time=reg.clock(),
-        actor=reg.actor.name,
         kind=ev.TRANSITION_REFUSED,
         model=v.model,
         version=v.version,
@@ -182,8 +181,8 @@ def _complete(
     conn: Connection,
     reg: Registry,
     policy: Policy,
-    model: Any,
-    row: Any,
+    model: ModelRecord,
+    row: VersionRecord,
     v: ModelVersion,
     stage: str,
     reason: str,
@@ -198,10 +197,9 @@ def _complete(
                 continue
             registry.set_stage(conn, other.id, into, now)
             replaced.append(other.version)
-            events.append(
+            reg.record(
                 conn,
                 time=now,
-                actor=reg.actor.name,
                 kind=ev.TRANSITION_DONE,
                 model=v.model,
                 version=other.version,
@@ -210,11 +208,10 @@ def _complete(
             )
     registry.set_stage(conn, row.id, stage, now)
     if request is not None:
-        registry.set_request_status(conn, request.id, "done")
-    events.append(
+        registry.set_request_status(conn, request.id, RequestStatus.DONE)
+    reg.record(
         conn,
         time=now,
-        actor=reg.actor.name,
         kind=ev.TRANSITION_DONE,
         model=v.model,
         version=v.version,
@@ -229,4 +226,4 @@ def _complete(
     # Promotion is deployment: endpoints following this stage start rolling out.
     rollout.sync_followers(conn, reg, v.model, rollout.Revert.of_stage(stage, v.stage))
     done = registry.to_versions(conn, [resolve_row(conn, reg, VersionRef(v.model, v.version))])[0]
-    return TransitionResult("done", done, stage, request, 0, replaced)
+    return TransitionResult(RequestStatus.DONE, done, stage, request, 0, replaced)

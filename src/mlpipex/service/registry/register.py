@@ -20,7 +20,6 @@ from mlpipex.objects.store import PARALLEL_MIN
 from mlpipex.service.context import Registry
 from mlpipex.service.registry.models import check_tag
 from mlpipex.store import registry
-from mlpipex.store.events import log as events
 from mlpipex.store.tracking import runs
 
 MAX_METRIC_KEY = 250
@@ -128,10 +127,9 @@ def check_registration(reg: Registry, r: Registration, *, artifact: bool = True)
     missing = missing_for_registration(policy, r.commit, r.datasets, metrics, r.tags)
     if missing:
         with reg.store.write() as conn:
-            events.append(
+            reg.record(
                 conn,
                 time=reg.clock(),
-                actor=reg.actor.name,
                 kind=ev.REGISTRATION_REFUSED,
                 model=r.name,
                 reason="missing " + ", ".join(m.split(" ")[0] for m in missing),
@@ -171,7 +169,7 @@ def register_version(
     with reg.store.write() as conn:
         row, created = registry.ensure_model(conn, r.name, now)
         if created:
-            events.append(conn, time=now, actor=reg.actor.name, kind=ev.MODEL_CREATED, model=r.name)
+            reg.record(conn, time=now, kind=ev.MODEL_CREATED, model=r.name)
         version = registry.allocate_version(conn, row.id)
         registry.insert_version(
             conn,
@@ -191,10 +189,9 @@ def register_version(
             datasets=r.datasets,
             files=manifest.files,
         )
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.VERSION_REGISTERED,
             model=r.name,
             version=version,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
@@ -13,22 +11,32 @@ from mlpipex.errors import NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.registry.models import check_tag, missing_model, require_model
 from mlpipex.store import registry
-from mlpipex.store.events import log as events
+from mlpipex.store.registry import VersionLookup, VersionRecord
 
 
-def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> Any:
-    """The version row a reference names; NotFound says which part is missing."""
+def _found(
+    conn: Connection, ref: VersionRef, *, details: bool = False, files: bool = False
+) -> VersionLookup:
+    """The version NAME/3 or NAME@alias names, in one statement; NotFound says what is missing."""
+    found = registry.find_version(
+        conn, ref.model, version=ref.version, alias=ref.alias, details=details, files=files
+    )
+    if found is None:
+        raise missing_model(ref.model)
+    if found.alias_version is None:
+        raise NotFound(f"model {ref.model!r} has no alias {ref.alias!r}")
+    if found.version is None:
+        what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
+        raise NotFound(f"version {what} does not exist")
+    return found
+
+
+def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> VersionRecord:
+    """The version a reference names; NotFound says which part is missing."""
     if ref.version is not None or ref.alias is not None:
-        # The common lookups (NAME/3, NAME@alias) are one statement.
-        row = registry.find_version(conn, ref.model, version=ref.version, alias=ref.alias)
-        if row is None:
-            raise missing_model(ref.model)
-        if row.alias_version is None:
-            raise NotFound(f"model {ref.model!r} has no alias {ref.alias!r}")
-        if row.id is None:
-            what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
-            raise NotFound(f"version {what} does not exist")
-        return row
+        found = _found(conn, ref).version
+        assert found is not None
+        return found
     model = require_model(conn, ref.model)
     if ref.latest:
         rows = registry.version_rows(conn, model.id, limit=1)
@@ -47,7 +55,12 @@ def get_version(reg: Registry, ref: str | VersionRef, *, files: bool = True) -> 
     """A version by ``NAME/3``, ``NAME@alias``, ``NAME:Stage`` or ``models:/...``."""
     vref = parse_version_ref(ref) if isinstance(ref, str) else ref
     reg.require("viewer", vref.model)
-    with reg.store.read() as conn:
+    with reg.store.lookup() as conn:
+        if vref.version is not None or vref.alias is not None:
+            # The lookups `show` makes (NAME/3, NAME@alias): one statement with the details.
+            full = _found(conn, vref, details=True, files=files).full
+            assert full is not None
+            return full
         return registry.to_versions(conn, [resolve_row(conn, reg, vref)], files=files)[0]
 
 
@@ -77,10 +90,9 @@ def set_version_tag(reg: Registry, name: str, version: int, key: str, value: str
     with reg.store.write() as conn:
         row = resolve_row(conn, reg, VersionRef(name, version=version))
         registry.set_version_tag(conn, row.id, key, value)
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.TAG_SET,
             model=name,
             version=version,
@@ -95,10 +107,9 @@ def delete_version_tag(reg: Registry, name: str, version: int, key: str) -> None
         row = resolve_row(conn, reg, VersionRef(name, version=version))
         if not registry.delete_version_tag(conn, row.id, key):
             raise NotFound(f"version {name}/{version} has no tag {key!r}")
-        events.append(
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.TAG_DELETED,
             model=name,
             version=version,
@@ -111,11 +122,10 @@ def update_description(reg: Registry, name: str, version: int, description: str)
     now = reg.clock()
     with reg.store.write() as conn:
         row = resolve_row(conn, reg, VersionRef(name, version=version))
-        registry.update_version(conn, row.id, description=description)
-        events.append(
+        registry.set_description(conn, row.id, description)
+        reg.record(
             conn,
             time=now,
-            actor=reg.actor.name,
             kind=ev.VERSION_UPDATED,
             model=name,
             version=version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,12 +13,53 @@ from mlpipex.store import schema as t
 _FAILURES = t.login_failures
 
 
-def user_row(conn: Connection, name: str) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(t.users).where(t.users.c.name == name)).first()
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    name: str
+    password_hash: str | None  # None: signs in with tokens only
+    roles: tuple[str, ...]
+    disabled: bool
+    created_at: int
 
 
-def user_by_id(conn: Connection, user_id: int) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(t.users).where(t.users.c.id == user_id)).first()
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: str
+    user_id: int
+    user: str  # the owner's name
+    name: str
+    secret_hash: str
+    created_at: int
+    expires_at: int | None
+    revoked_at: int | None
+
+
+def _user(r: sa.Row[Any] | None) -> UserRecord | None:
+    if r is None:
+        return None
+    return UserRecord(r.id, r.name, r.password_hash, tuple(r.roles), bool(r.disabled), r.created_at)
+
+
+def _token(r: sa.Row[Any]) -> TokenRecord:
+    return TokenRecord(
+        r.id,
+        r.user_id,
+        r.user,
+        r.name,
+        r.secret_hash,
+        r.created_at,
+        r.expires_at,
+        r.revoked_at,
+    )
+
+
+def user_row(conn: Connection, name: str) -> UserRecord | None:
+    return _user(conn.execute(sa.select(t.users).where(t.users.c.name == name)).first())
+
+
+def user_by_id(conn: Connection, user_id: int) -> UserRecord | None:
+    return _user(conn.execute(sa.select(t.users).where(t.users.c.id == user_id)).first())
 
 
 def insert_user(
@@ -38,12 +80,24 @@ def insert_user(
     )
 
 
-def update_user(conn: Connection, user_id: int, **values: Any) -> None:
-    conn.execute(sa.update(t.users).where(t.users.c.id == user_id).values(**values))
+def update_user(
+    conn: Connection,
+    user_id: int,
+    *,
+    roles: list[str] | None = None,
+    password_hash: str | None = None,
+    disabled: bool | None = None,
+) -> None:
+    """Change what is given (None: unchanged)."""
+    given = {"roles": roles, "password_hash": password_hash, "disabled": disabled}
+    values = {k: v for k, v in given.items() if v is not None}
+    if values:
+        conn.execute(sa.update(t.users).where(t.users.c.id == user_id).values(**values))
 
 
-def list_users(conn: Connection) -> list[sa.Row[Any]]:
-    return list(conn.execute(sa.select(t.users).order_by(t.users.c.name)))
+def list_users(conn: Connection) -> list[UserRecord]:
+    rows = conn.execute(sa.select(t.users).order_by(t.users.c.name))
+    return [u for u in map(_user, rows) if u is not None]
 
 
 def grants_of(conn: Connection, user_id: int) -> dict[str, str]:
@@ -87,8 +141,12 @@ def insert_token(
     )
 
 
-def token_row(conn: Connection, token_id: str) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(t.tokens).where(t.tokens.c.id == token_id)).first()
+_TOKENS = sa.select(t.tokens, t.users.c.name.label("user")).join(t.users)
+
+
+def token_row(conn: Connection, token_id: str) -> TokenRecord | None:
+    r = conn.execute(_TOKENS.where(t.tokens.c.id == token_id)).first()
+    return None if r is None else _token(r)
 
 
 def revoke_token(conn: Connection, token_id: str, now: int) -> bool:
@@ -100,15 +158,11 @@ def revoke_token(conn: Connection, token_id: str, now: int) -> bool:
     return bool(res.rowcount)
 
 
-def list_tokens(conn: Connection, user_id: int | None = None) -> list[sa.Row[Any]]:
-    q = (
-        sa.select(t.tokens, t.users.c.name.label("user"))
-        .join(t.users)
-        .order_by(t.tokens.c.created_at)
-    )
+def list_tokens(conn: Connection, user_id: int | None = None) -> list[TokenRecord]:
+    q = _TOKENS.order_by(t.tokens.c.created_at)
     if user_id is not None:
         q = q.where(t.tokens.c.user_id == user_id)
-    return list(conn.execute(q))
+    return [_token(r) for r in conn.execute(q)]
 
 
 # -- failed sign-ins ---------------------------------------------------------------------------

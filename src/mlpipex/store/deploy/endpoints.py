@@ -18,8 +18,7 @@ from mlpipex.domain.deployment import (
     StepVerdict,
     Strategy,
 )
-from mlpipex.domain.endpoint import parse_endpoint
-from mlpipex.domain.latency import merge
+from mlpipex.domain.endpoint import EndpointSpec, parse_endpoint
 from mlpipex.store import schema_deploy as t
 
 ACTIVE = [s for s in DeploymentState if s.active]
@@ -83,17 +82,15 @@ def endpoints(conn: Connection, model: str | None = None) -> list[Endpoint]:
     return [e for e in (_endpoint(r) for r in conn.execute(q)) if e is not None]
 
 
-def insert_endpoint(
-    conn: Connection, name: str, model: str, spec: dict[str, Any], actor: str, now: int
-) -> int:
+def insert_endpoint(conn: Connection, spec: EndpointSpec, actor: str, now: int) -> int:
     """A new endpoint, serving nothing until its first deployment."""
     return int(
         conn.execute(
             sa.insert(t.endpoints)
             .values(
-                name=name,
-                model=model,
-                spec=spec,
+                name=spec.name,
+                model=spec.model,
+                spec=spec.to_json(),
                 traffic=[],
                 stable_version=None,
                 created_by=actor,
@@ -110,14 +107,14 @@ def update_endpoint(
     endpoint_id: int,
     now: int,
     *,
-    spec: dict[str, Any] | None = None,
+    spec: EndpointSpec | None = None,
     traffic: Sequence[Share] | None = None,
     stable_version: int | None = None,
 ) -> None:
     """Set what is given (None leaves a value as it is)."""
     values: dict[str, Any] = {"updated_at": now}
     if spec is not None:
-        values["spec"] = spec
+        values["spec"] = spec.to_json()
     if traffic is not None:
         values["traffic"] = [s.to_json() for s in traffic]
     if stable_version is not None:
@@ -162,20 +159,20 @@ def deployments_of(conn: Connection, endpoint_id: int, limit: int = 20) -> list[
     )
 
 
-def deployments_with_version(conn: Connection, model: str, version: int) -> list[sa.Row[Any]]:
-    return list(
-        conn.execute(
-            sa.select(t.deployments, t.endpoints.c.name.label("endpoint"))
-            .join(t.endpoints, t.endpoints.c.id == t.deployments.c.endpoint_id)
-            .where(
-                t.endpoints.c.model == model,
-                sa.or_(
-                    t.deployments.c.to_version == version, t.deployments.c.from_version == version
-                ),
-            )
-            .order_by(t.deployments.c.id)
+def deployments_with_version(
+    conn: Connection, model: str, version: int
+) -> list[tuple[str, Deployment]]:
+    """(endpoint name, deployment) of every rollout to or from the version, oldest first."""
+    rows = conn.execute(
+        sa.select(t.deployments, t.endpoints.c.name.label("endpoint"))
+        .join(t.endpoints, t.endpoints.c.id == t.deployments.c.endpoint_id)
+        .where(
+            t.endpoints.c.model == model,
+            sa.or_(t.deployments.c.to_version == version, t.deployments.c.from_version == version),
         )
+        .order_by(t.deployments.c.id)
     )
+    return [(r.endpoint, d) for r in rows if (d := _deployment(r)) is not None]
 
 
 def insert_deployment(
@@ -254,83 +251,3 @@ _PROGRESSING = (
     .where(t.deployments.c.state == DeploymentState.PROGRESSING)
     .order_by(t.deployments.c.id)
 )
-
-
-def upsert_agent(
-    conn: Connection, name: str, url: str, generation: int, errors: list[str], now: int
-) -> None:
-    conn.execute(sa.delete(t.agents).where(t.agents.c.name == name))
-    conn.execute(
-        sa.insert(t.agents).values(
-            name=name, url=url, generation=generation, errors=errors, last_seen=now
-        )
-    )
-
-
-def agents(conn: Connection) -> list[sa.Row[Any]]:
-    return list(conn.execute(sa.select(t.agents).order_by(t.agents.c.name)))
-
-
-def insert_samples(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(sa.insert(t.traffic_samples), rows)
-
-
-def window(
-    conn: Connection, endpoint: str, version: int, since: int, until: int
-) -> tuple[int, int, int, list[int]]:
-    """(requests, errors, client errors, merged latency buckets) of one version in a window."""
-    rows = conn.execute(
-        sa.select(
-            t.traffic_samples.c.requests,
-            t.traffic_samples.c.errors,
-            t.traffic_samples.c.client_errors,
-            t.traffic_samples.c.latency_buckets,
-        ).where(
-            t.traffic_samples.c.endpoint == endpoint,
-            t.traffic_samples.c.version == version,
-            t.traffic_samples.c.time > since,
-            t.traffic_samples.c.time <= until,
-        )
-    ).all()
-    return (
-        sum(r.requests for r in rows),
-        sum(r.errors for r in rows),
-        sum(r.client_errors for r in rows),
-        merge([r.latency_buckets for r in rows]),
-    )
-
-
-def samples_since(conn: Connection, endpoint: str, since: int) -> list[sa.Row[Any]]:
-    return list(
-        conn.execute(
-            sa.select(t.traffic_samples)
-            .where(t.traffic_samples.c.endpoint == endpoint, t.traffic_samples.c.time > since)
-            .order_by(t.traffic_samples.c.time)
-        )
-    )
-
-
-def totals(conn: Connection) -> list[tuple[str, int, int, int, int, list[int], float]]:
-    """Per (endpoint, version), everything ever reported: requests, errors, client errors,
-    latency buckets and latency sum (the counters a metrics scrape exposes)."""
-    acc: dict[tuple[str, int], list[Any]] = {}
-    rows = conn.execute(
-        sa.select(
-            t.traffic_samples.c.endpoint,
-            t.traffic_samples.c.version,
-            t.traffic_samples.c.requests,
-            t.traffic_samples.c.errors,
-            t.traffic_samples.c.client_errors,
-            t.traffic_samples.c.latency_buckets,
-            t.traffic_samples.c.latency_sum_ms,
-        )
-    )
-    for r in rows:
-        a = acc.setdefault((r.endpoint, r.version), [0, 0, 0, [], 0.0])
-        a[0] += r.requests
-        a[1] += r.errors
-        a[2] += r.client_errors
-        a[3].append(r.latency_buckets)
-        a[4] += r.latency_sum_ms
-    return [(e, v, a[0], a[1], a[2], merge(a[3]), a[4]) for (e, v), a in sorted(acc.items())]

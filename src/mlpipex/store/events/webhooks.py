@@ -2,12 +2,66 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.store import schema as t
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at (or leased by a sender until then)
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after the last attempt
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    id: int
+    url: str
+    events: tuple[str, ...]  # the kinds subscribed to; "*": every kind
+    secret_enc: str  # sealed with the server's key
+    active: bool
+    created_by: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: int
+    webhook_id: int
+    event_seq: int
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: int
+    last_status: int | None
+    last_error: str | None
+    created_at: int
+    delivered_at: int | None
+
+
+def _webhook(r: sa.Row[Any]) -> WebhookRecord:
+    return WebhookRecord(
+        r.id, r.url, tuple(r.events), r.secret_enc, bool(r.active), r.created_by, r.created_at
+    )
+
+
+def _delivery(r: sa.Row[Any]) -> DeliveryRecord:
+    return DeliveryRecord(
+        r.id,
+        r.webhook_id,
+        r.event_seq,
+        DeliveryStatus(r.status),
+        r.attempts,
+        r.next_attempt_at,
+        r.last_status,
+        r.last_error,
+        r.created_at,
+        r.delivered_at,
+    )
 
 
 def insert(
@@ -29,12 +83,13 @@ def insert(
     )
 
 
-def get(conn: Connection, webhook_id: int) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(t.webhooks).where(t.webhooks.c.id == webhook_id)).first()
+def get(conn: Connection, webhook_id: int) -> WebhookRecord | None:
+    r = conn.execute(sa.select(t.webhooks).where(t.webhooks.c.id == webhook_id)).first()
+    return None if r is None else _webhook(r)
 
 
-def list_all(conn: Connection) -> list[sa.Row[Any]]:
-    return list(conn.execute(sa.select(t.webhooks).order_by(t.webhooks.c.id)))
+def list_all(conn: Connection) -> list[WebhookRecord]:
+    return [_webhook(r) for r in conn.execute(sa.select(t.webhooks).order_by(t.webhooks.c.id))]
 
 
 def delete(conn: Connection, webhook_id: int) -> bool:
@@ -54,7 +109,7 @@ def enqueue(conn: Connection, event_seq: int, kind: str, now: int) -> None:
                 {
                     "webhook_id": w,
                     "event_seq": event_seq,
-                    "status": "pending",
+                    "status": DeliveryStatus.PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
@@ -64,23 +119,53 @@ def enqueue(conn: Connection, event_seq: int, kind: str, now: int) -> None:
         )
 
 
-def claim_due(conn: Connection, now: int, limit: int) -> list[sa.Row[Any]]:
+def claim_due(conn: Connection, now: int, limit: int) -> list[DeliveryRecord]:
     """Pending deliveries whose time has come; on PostgreSQL rows another server holds are
     skipped, so replicas never send one delivery twice at once."""
     q = (
         sa.select(t.webhook_deliveries)
         .where(
-            t.webhook_deliveries.c.status == "pending",
+            t.webhook_deliveries.c.status == DeliveryStatus.PENDING,
             t.webhook_deliveries.c.next_attempt_at <= now,
         )
         .order_by(t.webhook_deliveries.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(conn.execute(q))
+    return [_delivery(r) for r in conn.execute(q)]
 
 
-def record(conn: Connection, delivery_id: int, **values: Any) -> None:
+def lease(conn: Connection, delivery_id: int, until: int) -> None:
+    """Hold a claimed delivery until then: a sender that dies leaves it due again after."""
+    conn.execute(
+        sa.update(t.webhook_deliveries)
+        .where(t.webhook_deliveries.c.id == delivery_id)
+        .values(next_attempt_at=until)
+    )
+
+
+def attempted(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    attempts: int,
+    status: DeliveryStatus,
+    last_status: int | None,
+    last_error: str | None,
+    delivered_at: int | None = None,
+    next_attempt_at: int | None = None,
+) -> None:
+    """The outcome of one attempt; next_attempt_at when it is to be retried."""
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "status": status,
+        "last_status": last_status,
+        "last_error": last_error,
+    }
+    if delivered_at is not None:
+        values["delivered_at"] = delivered_at
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
     conn.execute(
         sa.update(t.webhook_deliveries)
         .where(t.webhook_deliveries.c.id == delivery_id)
@@ -88,12 +173,11 @@ def record(conn: Connection, delivery_id: int, **values: Any) -> None:
     )
 
 
-def deliveries(conn: Connection, webhook_id: int, limit: int) -> list[sa.Row[Any]]:
-    return list(
-        conn.execute(
-            sa.select(t.webhook_deliveries)
-            .where(t.webhook_deliveries.c.webhook_id == webhook_id)
-            .order_by(t.webhook_deliveries.c.id.desc())
-            .limit(limit)
-        )
+def deliveries(conn: Connection, webhook_id: int, limit: int) -> list[DeliveryRecord]:
+    q = (
+        sa.select(t.webhook_deliveries)
+        .where(t.webhook_deliveries.c.webhook_id == webhook_id)
+        .order_by(t.webhook_deliveries.c.id.desc())
+        .limit(limit)
     )
+    return [_delivery(r) for r in conn.execute(q)]

@@ -1,0 +1,224 @@
+"""Queries over versions: allocating numbers, inserting, finding by number or alias, editing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mlpipex.domain.manifest import FileEntry
+from mlpipex.domain.models import DatasetRef
+from mlpipex.domain.policy import Stage
+from mlpipex.store import schema as t
+from mlpipex.store.registry.details import detail_columns, to_version
+from mlpipex.store.registry.records import VersionLookup, VersionRecord
+
+
+def allocate_version(conn: Connection, model_id: int) -> int:
+    """The next version number: atomic, and rolled back with the transaction, so gapless."""
+    return int(
+        conn.execute(
+            sa.update(t.models)
+            .where(t.models.c.id == model_id)
+            .values(last_version=t.models.c.last_version + 1)
+            .returning(t.models.c.last_version)
+        ).scalar_one()
+    )
+
+
+def insert_version(
+    conn: Connection,
+    model_id: int,
+    version: int,
+    *,
+    commit: str | None,
+    commit_dirty: bool,
+    run_id: str | None,
+    flavor: str | None,
+    description: str,
+    artifact_digest: str,
+    artifact_size: int,
+    created_by: str,
+    now: int,
+    metrics: Mapping[str, float],
+    tags: Mapping[str, str],
+    datasets: Sequence[DatasetRef],
+    files: Sequence[FileEntry],
+) -> int:
+    vid = int(
+        conn.execute(
+            sa.insert(t.versions)
+            .values(
+                model_id=model_id,
+                version=version,
+                stage=Stage.NONE,
+                status="READY",
+                description=description,
+                commit=commit,
+                commit_dirty=commit_dirty,
+                run_id=run_id,
+                flavor=flavor,
+                artifact_digest=artifact_digest,
+                artifact_size=artifact_size,
+                created_at=now,
+                created_by=created_by,
+                stage_entered_at=now,
+            )
+            .returning(t.versions.c.id)
+        ).scalar_one()
+    )
+    if metrics:
+        conn.execute(
+            sa.insert(t.version_metrics),
+            [{"version_id": vid, "key": k, "value": v} for k, v in metrics.items()],
+        )
+    if tags:
+        conn.execute(
+            sa.insert(t.version_tags),
+            [{"version_id": vid, "key": k, "value": v} for k, v in tags.items()],
+        )
+    if datasets:
+        conn.execute(
+            sa.insert(t.version_datasets),
+            [
+                {
+                    "version_id": vid,
+                    "name": d.name,
+                    "uri": d.uri,
+                    "digest": d.digest,
+                    "size": d.size,
+                    "stage": d.stage,
+                }
+                for d in datasets
+            ],
+        )
+    insert_files(conn, vid, files)
+    return vid
+
+
+def insert_files(conn: Connection, vid: int, files: Sequence[FileEntry]) -> None:
+    if files:
+        conn.execute(
+            sa.insert(t.version_files),
+            [
+                {"version_id": vid, "path": f.path, "digest": f.digest, "size": f.size}
+                for f in files
+            ],
+        )
+
+
+_VERSION_COLS = (t.versions, t.models.c.name.label("model_name"))
+
+
+def version_row(conn: Connection, model_id: int, version: int) -> VersionRecord | None:
+    row = conn.execute(
+        sa.select(*_VERSION_COLS)
+        .join(t.models)
+        .where(t.versions.c.model_id == model_id, t.versions.c.version == version)
+    ).first()
+    return None if row is None else VersionRecord.of(row)
+
+
+def version_rows(
+    conn: Connection,
+    model_id: int,
+    *,
+    stage: str | None = None,
+    limit: int | None = None,
+    before: int | None = None,
+) -> list[VersionRecord]:
+    # Ordered as the unique (model_id, version) index is, so the planner walks it and stops at
+    # the limit: with statistics saying model_id is not selective (one model), SQLite would
+    # otherwise scan every version and sort.
+    q = (
+        sa.select(*_VERSION_COLS)
+        .join(t.models)
+        .where(t.versions.c.model_id == model_id)
+        .order_by(t.versions.c.model_id.desc(), t.versions.c.version.desc())
+    )
+    if stage is not None:
+        q = q.where(t.versions.c.stage == stage)
+    if before is not None:
+        q = q.where(t.versions.c.version < before)
+    if limit is not None:
+        q = q.limit(limit)
+    return [VersionRecord.of(r) for r in conn.execute(q)]
+
+
+def find_version(
+    conn: Connection,
+    model: str,
+    *,
+    version: int | None = None,
+    alias: str | None = None,
+    details: bool = False,
+    files: bool = False,
+) -> VersionLookup | None:
+    """A version by number or alias in one statement: None when the model does not exist. With
+    details, the same statement reads what the domain's version carries (and its files)."""
+    m, v, a = t.models, t.versions, t.aliases
+    q = sa.select(*_VERSION_COLS, m.c.id.label("found_model_id")).select_from(m)
+    if details:
+        q = q.add_columns(*detail_columns(conn, files=files))
+    if alias is not None:
+        q = q.add_columns(a.c.version.label("alias_version")).outerjoin(
+            a, (a.c.model_id == m.c.id) & (a.c.alias == alias)
+        )
+        number: Any = a.c.version
+    else:
+        q = q.add_columns(sa.literal(version).label("alias_version"))
+        number = version
+    q = q.outerjoin(v, (v.c.model_id == m.c.id) & (v.c.version == number))
+    row = conn.execute(q.where(m.c.name == model)).first()
+    if row is None:
+        return None
+    found = None if row.id is None else VersionRecord.of(row)
+    full = to_version(found, row) if details and found is not None else None
+    return VersionLookup(row.found_model_id, row.alias_version, found, full)
+
+
+def set_stage(conn: Connection, version_id: int, stage: str, now: int) -> None:
+    conn.execute(
+        sa.update(t.versions)
+        .where(t.versions.c.id == version_id)
+        .values(stage=stage, stage_entered_at=now)
+    )
+
+
+def set_description(conn: Connection, version_id: int, description: str) -> None:
+    conn.execute(
+        sa.update(t.versions).where(t.versions.c.id == version_id).values(description=description)
+    )
+
+
+def set_artifact(conn: Connection, version_id: int, digest: str, size: int) -> None:
+    """The package of a version recorded before its files were (an external reference)."""
+    conn.execute(
+        sa.update(t.versions)
+        .where(t.versions.c.id == version_id)
+        .values(artifact_digest=digest, artifact_size=size)
+    )
+
+
+def delete_version(conn: Connection, version_id: int) -> None:
+    conn.execute(sa.delete(t.versions).where(t.versions.c.id == version_id))
+
+
+def set_version_tag(conn: Connection, version_id: int, key: str, value: str) -> None:
+    conn.execute(
+        sa.delete(t.version_tags).where(
+            t.version_tags.c.version_id == version_id, t.version_tags.c.key == key
+        )
+    )
+    conn.execute(sa.insert(t.version_tags).values(version_id=version_id, key=key, value=value))
+
+
+def delete_version_tag(conn: Connection, version_id: int, key: str) -> bool:
+    res = conn.execute(
+        sa.delete(t.version_tags).where(
+            t.version_tags.c.version_id == version_id, t.version_tags.c.key == key
+        )
+    )
+    return bool(res.rowcount)
