@@ -116,7 +116,7 @@ class Policy(_Strict):
         return {k: str(d) for k, d in v.items()}
 
     def model_post_init(self, _: Any) -> None:
-        if "None" not in self.stages:
+        if Stage.NONE not in self.stages:
             raise ValueError("stages must include None, where every version starts")
         for section in (self.gates, self.approvals, self.soak, self.required_tags):
             for s in section:
