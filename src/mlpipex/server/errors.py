@@ -25,6 +25,7 @@ from mlpipex.errors import (
     Unauthorized,
     Unavailable,
 )
+from mlpipex.server.mlflow.words import in_mlflow_words
 from mlpipex.server.paths import is_mlflow
 
 log = logging.getLogger("mlpipex.server")
@@ -129,6 +130,7 @@ def _response(request: Request, exc: MLPipeXError) -> Response:
     if _is_ui(request):
         return _ui_response(request, exc)
     if _is_mlflow(request):
+        exc = in_mlflow_words(exc)
         code, status = next(
             ((c, s) for cls, c, s in MLFLOW_CODES if isinstance(exc, cls)), ("INTERNAL_ERROR", 500)
         )

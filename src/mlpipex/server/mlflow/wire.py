@@ -78,6 +78,8 @@ def _problem(e: Any) -> str:
         return f"Missing value for required parameter '{name}'."
     if not name:  # a check across fields says it all
         return str(e["msg"]).removeprefix("Value error, ")
+    if name == "version" and e["type"] == "int_parsing":  # MLflow words a version its own way
+        return f"Parameter 'version' must be an integer, got '{str(e['input'])[:200]}'."
     value = json.dumps(e["input"], default=str)[:200]
     return f"Invalid value {value} for parameter '{name}' supplied: {e['msg']}"
 

@@ -299,7 +299,7 @@ def log_inputs(
     if models:
         with reg.store.write() as conn:
             if store.run_row(conn, run_id) is None:
-                raise NotFound(f"run {run_id!r} does not exist")
+                raise tracking.RunMissing(run_id)
             records.put_model_inputs(conn, run_id, models)
     for d in datasets:
         if not d.name or not d.digest:
@@ -355,7 +355,7 @@ def log_outputs(reg: Registry, run_id: str, models: Mapping[str, int]) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
         if store.run_row(conn, run_id) is None:
-            raise NotFound(f"run {run_id!r} does not exist")
+            raise tracking.RunMissing(run_id)
         records.put_outputs(conn, run_id, models)
 
 

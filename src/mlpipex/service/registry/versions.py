@@ -16,6 +16,15 @@ from mlpipex.store import registry
 from mlpipex.store.events import log as events
 
 
+class VersionMissing(NotFound):
+    """No version by that reference; typed so a front end can say it in its own words."""
+
+    def __init__(self, ref: VersionRef) -> None:
+        what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
+        super().__init__(f"version {what} does not exist")
+        self.ref = ref
+
+
 def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> Any:
     """The version row a reference names; NotFound says which part is missing."""
     if ref.version is not None or ref.alias is not None:
@@ -26,8 +35,7 @@ def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> Any:
         if row.alias_version is None:
             raise NotFound(f"model {ref.model!r} has no alias {ref.alias!r}")
         if row.id is None:
-            what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
-            raise NotFound(f"version {what} does not exist")
+            raise VersionMissing(ref)
         return row
     model = require_model(conn, ref.model)
     if ref.latest:

@@ -137,10 +137,15 @@ def check_metric(m: Metric) -> tuple[str, float, int, int]:
     return m.key, value, m.timestamp, m.step
 
 
+class UnsafePath(Invalid):
+    """An artifact path that is absolute or climbs out with '..'; typed so a front end can say
+    it in its own words."""
+
+
 def check_artifact_path(path: str) -> str:
     p = PurePosixPath(path.replace("\\", "/")) if path else PurePosixPath("")
     if p.is_absolute() or ".." in p.parts:
-        raise Invalid(f"artifact path {path!r} must be relative and stay inside the run")
+        raise UnsafePath(f"artifact path {path!r} must be relative and stay inside the run")
     return "" if str(p) == "." else safe_relpath(str(p))
 
 
@@ -286,12 +291,32 @@ def create_run(reg: Registry, new: NewRun) -> Run:
     return get_run(reg, run_id)
 
 
+class RunMissing(NotFound):
+    """Typed, like the two below, so a front end can say it in its own words (MLflow's)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} does not exist")
+        self.run_id = run_id
+
+
+class RunNotActive(Invalid):
+    def __init__(self, run_id: str, stage: str) -> None:
+        super().__init__(f"run {run_id} is {stage}; restore it before logging to it")
+        self.run_id, self.stage = run_id, stage
+
+
+class RunTagMissing(NotFound):
+    def __init__(self, run_id: str, key: str) -> None:
+        super().__init__(f"run {run_id} has no tag {key!r}")
+        self.run_id, self.key = run_id, key
+
+
 def _require_run(conn: Any, run_id: str, *, active: bool = False) -> Any:
     row = store.run_row(conn, run_id) if isinstance(run_id, str) else None
     if row is None:
-        raise NotFound(f"run {run_id!r} does not exist")
+        raise RunMissing(run_id)
     if active and row.lifecycle_stage != "active":
-        raise Invalid(f"run {run_id} is deleted; restore it before logging to it")
+        raise RunNotActive(run_id, row.lifecycle_stage)
     return row
 
 
@@ -396,7 +421,7 @@ def delete_tag(reg: Registry, run_id: str, key: str) -> None:
     with reg.store.write() as conn:
         _require_run(conn, run_id, active=True)
         if not store.delete_run_tag(conn, run_id, key):
-            raise NotFound(f"run {run_id} has no tag {key!r}")
+            raise RunTagMissing(run_id, key)
 
 
 def metric_history(reg: Registry, run_id: str, key: str) -> list[Metric]:
