@@ -149,7 +149,7 @@ def test_errors_are_the_embedded_registrys(env: str, c: Client) -> None:
     assert c.get_experiment_by_name(_name("none")) is None
     assert c.set_experiment(exp).id == eid
     # over HTTP the tracking calls speak MLflow's API, which words a missing run as MLflow does
-    with pytest.raises(NotFound, match="does not exist|Run with id=0+ not found"):
+    with pytest.raises(NotFound, match=r"does not exist|Run with id=0+ not found"):
         c.get_run("0" * 32)
     with pytest.raises(NotFound, match="experiment 'nope' does not exist"):
         c.search_runs("nope")

@@ -247,7 +247,20 @@ def logged_model(lm: LoggedModel, root: str) -> dict[str, Any]:
     ):
         if value:
             info[key] = value
-    return {"info": info, "data": {"params": pairs(lm.params), "metrics": []}}
+    metrics = [
+        {
+            "key": x.key,
+            "value": number(x.value),
+            "timestamp": x.timestamp,
+            "step": x.step,
+            "run_id": x.run_id,
+            "model_id": x.model_id,
+            **({"dataset_name": x.dataset_name} if x.dataset_name else {}),
+            **({"dataset_digest": x.dataset_digest} if x.dataset_digest else {}),
+        }
+        for x in lm.metrics
+    ]
+    return {"info": info, "data": {"params": pairs(lm.params), "metrics": metrics}}
 
 
 def file_infos(listed: list[Listed], prefix: str = "") -> list[dict[str, Any]]:

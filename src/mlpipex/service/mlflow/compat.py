@@ -22,7 +22,9 @@ from mlpipex.service.tracking import runs as tracking
 from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
 from mlpipex.store import schema as t
 from mlpipex.store.mlflow import records
+from mlpipex.store.tracking import logged_models as lm_store
 from mlpipex.store.tracking import runs as store
+from mlpipex.store.tracking.logged_models import ModelMetric
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 SOURCE_NAME_TAG = "mlflow.source.name"
@@ -279,15 +281,28 @@ def log_batch(
     metrics: Sequence[Metric] = (),
     params: Mapping[str, str] | None = None,
     tags: Mapping[str, str] | None = None,
+    model_metrics: Sequence[ModelMetric] = (),
 ) -> None:
-    """tracking.log_batch; the git commit tag also becomes the run's commit."""
-    tracking.log_batch(reg, run_id, metrics, params, tags)
-    if tags and (sha := _commit(tags)) is not None:
-        with reg.store.write() as conn:
-            store.update_run(conn, run_id, commit=sha)
-    if tags and tags.get(RUN_NAME_TAG):
-        with reg.store.write() as conn:
-            store.update_run(conn, run_id, name=tags[RUN_NAME_TAG][: tracking.MAX_NAME])
+    """tracking's batch in one transaction, with what MLflow's tags say about the run (the git
+    commit tag becomes its commit, the run name tag its name); model_metrics, those of metrics
+    logged with a model_id, are kept on their logged models too."""
+    batch = tracking.check_batch(metrics, params, tags)
+    reg.require("editor")
+    updates: dict[str, str] = {}
+    if (sha := _commit(batch.tags)) is not None:
+        updates["commit"] = sha
+    if batch.tags.get(RUN_NAME_TAG):
+        updates["name"] = batch.tags[RUN_NAME_TAG][: tracking.MAX_NAME]
+    with reg.store.write() as conn:
+        tracking.write_batch(conn, run_id, batch)
+        if updates:
+            store.update_run(conn, run_id, **updates)
+        if model_metrics:
+            wanted = sorted({x.model_id for x in model_metrics})
+            missing = set(wanted) - lm_store.existing(conn, wanted)
+            if missing:
+                raise NotFound(f"Logged model with ID '{min(missing)}' not found.")
+            lm_store.put_metrics(conn, model_metrics)
 
 
 def log_inputs(

@@ -385,6 +385,45 @@ def delete_run(reg: Registry, run_id: str, *, restore: bool = False) -> None:
         store.update_run(conn, run_id, lifecycle_stage="active" if restore else "deleted")
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one log_batch call writes, checked: (key, value, timestamp, step) metric rows."""
+
+    metrics: list[tuple[str, float, int, int]]
+    params: dict[str, str]
+    tags: dict[str, str]
+
+
+def check_batch(
+    metrics: Sequence[Metric] = (),
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> Batch:
+    return Batch(
+        [check_metric(m) for m in metrics], check_params(params or {}), check_tags(tags or {})
+    )
+
+
+def write_batch(conn: Any, run_id: str, batch: Batch) -> None:
+    """Write a checked batch in the caller's transaction (the caller holds the editor role). A
+    param keeps its first value: logging it again with a different value is refused (MLflow's
+    rule)."""
+    _require_run(conn, run_id, active=True)
+    if batch.params:
+        old = store.existing_params(conn, run_id, batch.params)
+        changed = sorted(k for k, v in batch.params.items() if k in old and old[k] != v)
+        if changed:
+            k = changed[0]
+            raise Invalid(
+                f"run {run_id}: param {k!r} was logged as {old[k]!r} and cannot change to "
+                f"{batch.params[k]!r}",
+                hint="params are immutable; log a tag or a metric for values that change",
+            )
+        store.insert_params(conn, run_id, {k: v for k, v in batch.params.items() if k not in old})
+    store.set_run_tags(conn, run_id, batch.tags)
+    store.log_metrics(conn, run_id, batch.metrics)
+
+
 def log_batch(
     reg: Registry,
     run_id: str,
@@ -392,28 +431,11 @@ def log_batch(
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> None:
-    """Log everything in one transaction, or nothing when any item is invalid. A param keeps its
-    first value: logging it again with a different value is refused (MLflow's rule)."""
-    rows = [check_metric(m) for m in metrics]
-    checked_params, checked_tags = check_params(params or {}), check_tags(tags or {})
+    """Log everything in one transaction, or nothing when any item is invalid."""
+    batch = check_batch(metrics, params, tags)
     reg.require("editor")
     with reg.store.write() as conn:
-        _require_run(conn, run_id, active=True)
-        if checked_params:
-            old = store.existing_params(conn, run_id, checked_params)
-            changed = sorted(k for k, v in checked_params.items() if k in old and old[k] != v)
-            if changed:
-                k = changed[0]
-                raise Invalid(
-                    f"run {run_id}: param {k!r} was logged as {old[k]!r} and cannot change to "
-                    f"{checked_params[k]!r}",
-                    hint="params are immutable; log a tag or a metric for values that change",
-                )
-            store.insert_params(
-                conn, run_id, {k: v for k, v in checked_params.items() if k not in old}
-            )
-        store.set_run_tags(conn, run_id, checked_tags)
-        store.log_metrics(conn, run_id, rows)
+        write_batch(conn, run_id, batch)
 
 
 def delete_tag(reg: Registry, run_id: str, key: str) -> None:

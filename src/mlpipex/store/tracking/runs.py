@@ -170,7 +170,7 @@ def latest_metrics_of(
     c = t.latest_metrics.c
     rows = _by_run(conn, t.latest_metrics, run_ids, c.key, c.value, c.is_nan, c.timestamp, c.step)
     return {
-        rid: [(r.key, _read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rs]
+        rid: [(r.key, read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rs]
         for rid, rs in rows.items()
     }
 
@@ -237,7 +237,7 @@ def delete_run_tag(conn: Connection, run_id: str, key: str) -> bool:
 _MAX = sys.float_info.max
 
 
-def _stored_value(v: float) -> tuple[float, bool]:
+def stored_value(v: float) -> tuple[float, bool]:
     """MLflow's storage of odd floats: NaN as 0 with a flag, infinities as the largest double."""
     if math.isnan(v):
         return 0.0, True
@@ -246,7 +246,7 @@ def _stored_value(v: float) -> tuple[float, bool]:
     return v, False
 
 
-def _read_value(v: float, is_nan: bool) -> float:
+def read_value(v: float, is_nan: bool) -> float:
     return math.nan if is_nan else float(v)
 
 
@@ -260,7 +260,7 @@ def log_metrics(
     rows = []
     newest: dict[str, dict[str, Any]] = {}
     for key, value, ts, step in metrics:
-        stored, is_nan = _stored_value(value)
+        stored, is_nan = stored_value(value)
         row = {
             "run_id": run_id,
             "key": key,
@@ -293,7 +293,7 @@ def metric_history(conn: Connection, run_id: str, key: str) -> list[tuple[str, f
         .where(c.run_id == run_id, c.key == key)
         .order_by(c.step, c.timestamp, c.id)
     )
-    return [(key, _read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rows]
+    return [(key, read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rows]
 
 
 # -- inputs and artifacts --------------------------------------------------------------------
