@@ -139,3 +139,14 @@ version_sources = Table(
     Column("model_id", String(64), nullable=True),
     Column("run_link", Text, nullable=True),
 )
+
+# When a version was last edited through MLflow's API (its description), which MLflow reports as
+# the version's last update along with stage changes; migration 0011.
+version_edits = Table(
+    "mlflow_version_edits",
+    metadata,
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("updated_at", BigInteger, nullable=False),
+)

@@ -200,7 +200,7 @@ def version(mv: MlflowVersion) -> dict[str, Any]:
         "name": v.model,
         "version": str(v.version),
         "creation_timestamp": v.created_at,
-        "last_updated_timestamp": max(v.created_at, v.stage_entered_at),
+        "last_updated_timestamp": mv.last_updated,
         "user_id": v.created_by,
         "current_stage": v.stage,
         "description": v.description,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -158,21 +159,47 @@ def put_version_source(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class VersionSource:
+    """What the MLflow API recorded about a version: the source it was registered from and the
+    logged model (None for a version registered otherwise), and its last edit through the API."""
+
+    source: str | None
+    model_id: str | None
+    edited_at: int | None
+
+
 def version_sources(
     conn: Connection, refs: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], tuple[str, str | None]]:
-    """(model name, version) -> (source, logged model id) of the versions registered with one."""
+) -> dict[tuple[str, int], VersionSource]:
+    """(model name, version) -> what the MLflow API recorded of it, for the versions it did."""
     if not refs:
         return {}
-    s, v = m.version_sources.c, t.versions.c
+    s, e, v, mo = m.version_sources.c, m.version_edits.c, t.versions.c, t.models.c
     names = {n for n, _ in refs}
     rows = conn.execute(
-        sa.select(t.models.c.name, v.version, s.source, s.model_id)
-        .join(t.versions, t.versions.c.id == s.version_id)
-        .join(t.models, t.models.c.id == v.model_id)
-        .where(t.models.c.name.in_(names), v.version.in_({n for _, n in refs}))
+        sa.select(mo.name, v.version, s.source, s.model_id, e.updated_at)
+        .select_from(t.versions)
+        .join(t.models, mo.id == v.model_id)
+        .outerjoin(m.version_sources, s.version_id == v.id)
+        .outerjoin(m.version_edits, e.version_id == v.id)
+        .where(
+            mo.name.in_(names),
+            v.version.in_({n for _, n in refs}),
+            sa.or_(s.version_id.is_not(None), e.version_id.is_not(None)),
+        )
     )
-    return {(r.name, r.version): (r.source, r.model_id) for r in rows}
+    return {(r.name, r.version): VersionSource(r.source, r.model_id, r.updated_at) for r in rows}
+
+
+def mark_version_edited(conn: Connection, version_id: int, now: int) -> None:
+    ins = upsert_into(conn, m.version_edits)
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=[m.version_edits.c.version_id], set_={"updated_at": now}
+        ),
+        {"version_id": version_id, "updated_at": now},
+    )
 
 
 # -- experiments --------------------------------------------------------------------------------

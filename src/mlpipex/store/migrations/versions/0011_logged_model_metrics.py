@@ -1,4 +1,5 @@
-"""MLflow 3: metrics logged with a model_id, kept on the logged model too
+"""MLflow 3: metrics logged with a model_id, kept on the logged model too; when a version was
+last edited through MLflow's API
 
 Revision ID: 0011
 Revises: 0010
@@ -32,6 +33,14 @@ def upgrade() -> None:
     with op.batch_alter_table('mlflow_logged_model_metrics', schema=None) as batch_op:
         batch_op.create_index('ix_mlflow_logged_model_metrics_dataset', ['dataset_name', 'dataset_digest'], unique=False)
 
+    op.create_table('mlflow_version_edits',
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['version_id'], ['model_versions.id'], name=op.f('fk_mlflow_version_edits_version_id_model_versions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('version_id', name=op.f('pk_mlflow_version_edits'))
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('mlflow_version_edits')
     op.drop_table('mlflow_logged_model_metrics')
