@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from mlpipex.store import schema as t
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
+from mlpipex.store.tracking.runs import in_ids
 
 # -- artifact files outside runs (scope: a logged model's id, or "" for free paths) ------------
 
@@ -80,12 +81,16 @@ def put_dataset_input(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(sa.insert(m.dataset_inputs).values(run_id=run_id, **values))
 
 
+_DATASET_INPUTS = (
+    sa.select(m.dataset_inputs)
+    .where(in_ids(m.dataset_inputs.c.run_id))
+    .order_by(m.dataset_inputs.c.name, m.dataset_inputs.c.digest)
+)
+
+
 def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[sa.Row[Any]]]:
     out: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-    d = m.dataset_inputs.c
-    for r in conn.execute(
-        sa.select(m.dataset_inputs).where(d.run_id.in_(run_ids)).order_by(d.name, d.digest)
-    ):
+    for r in conn.execute(_DATASET_INPUTS, {"ids": list(run_ids)}):
         out[r.run_id].append(r)
     return out
 
@@ -124,21 +129,30 @@ def put_model_inputs(conn: Connection, run_id: str, model_ids: Sequence[str]) ->
     conn.execute(ins.on_conflict_do_nothing(), rows)
 
 
+_MODEL_INPUTS = (
+    sa.select(m.model_inputs.c.run_id, m.model_inputs.c.model_id)
+    .where(in_ids(m.model_inputs.c.run_id))
+    .order_by(m.model_inputs.c.model_id)
+)
+
+
 def model_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
-    c = m.model_inputs.c
-    q = sa.select(c.run_id, c.model_id).where(c.run_id.in_(run_ids)).order_by(c.model_id)
-    for run_id, model_id in conn.execute(q):
+    for run_id, model_id in conn.execute(_MODEL_INPUTS, {"ids": list(run_ids)}):
         out[run_id].append(model_id)
     return out
 
 
+_OUTPUTS = (
+    sa.select(m.run_outputs.c.run_id, m.run_outputs.c.model_id, m.run_outputs.c.step)
+    .where(in_ids(m.run_outputs.c.run_id))
+    .order_by(m.run_outputs.c.model_id)
+)
+
+
 def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
     out: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    o = m.run_outputs.c
-    for rid, mid, step in conn.execute(
-        sa.select(o.run_id, o.model_id, o.step).where(o.run_id.in_(run_ids)).order_by(o.model_id)
-    ):
+    for rid, mid, step in conn.execute(_OUTPUTS, {"ids": list(run_ids)}):
         out[rid].append((mid, step))
     return out
 
@@ -169,25 +183,34 @@ class VersionSource:
     edited_at: int | None
 
 
-def version_sources(
-    conn: Connection, refs: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], VersionSource]:
-    """(model name, version) -> what the MLflow API recorded of it, for the versions it did."""
-    if not refs:
-        return {}
+def _version_sources_select() -> sa.Select[Any]:
     s, e, v, mo = m.version_sources.c, m.version_edits.c, t.versions.c, t.models.c
-    names = {n for n, _ in refs}
-    rows = conn.execute(
+    return (
         sa.select(mo.name, v.version, s.source, s.model_id, e.updated_at)
         .select_from(t.versions)
         .join(t.models, mo.id == v.model_id)
         .outerjoin(m.version_sources, s.version_id == v.id)
         .outerjoin(m.version_edits, e.version_id == v.id)
         .where(
-            mo.name.in_(names),
-            v.version.in_({n for _, n in refs}),
+            mo.name.in_(sa.bindparam("names", expanding=True)),
+            v.version.in_(sa.bindparam("versions", expanding=True)),
             sa.or_(s.version_id.is_not(None), e.version_id.is_not(None)),
         )
+    )
+
+
+_VERSION_SOURCES = _version_sources_select()
+
+
+def version_sources(
+    conn: Connection, refs: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], VersionSource]:
+    """(model name, version) -> what the MLflow API recorded of it, for the versions it did."""
+    if not refs:
+        return {}
+    rows = conn.execute(
+        _VERSION_SOURCES,
+        {"names": sorted({n for n, _ in refs}), "versions": sorted({v for _, v in refs})},
     )
     return {(r.name, r.version): VersionSource(r.source, r.model_id, r.updated_at) for r in rows}
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
-from mlpipex.store.tracking.runs import read_value, stored_value
+from mlpipex.store.tracking.runs import in_ids, read_value, stored_value
 
 LM = m.logged_models.c
 
@@ -57,10 +57,15 @@ def delete_tag(conn: Connection, model_id: str, key: str) -> bool:
     return bool(res.rowcount)
 
 
+_PAIRS = {
+    table: sa.select(table.c.model_id, table.c.key, table.c.value).where(in_ids(table.c.model_id))
+    for table in (m.logged_model_tags, m.logged_model_params)
+}
+
+
 def _pairs(conn: Connection, table: sa.Table, ids: Sequence[str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = defaultdict(dict)
-    c = table.c
-    for mid, k, v in conn.execute(sa.select(c.model_id, c.key, c.value).where(c.model_id.in_(ids))):
+    for mid, k, v in conn.execute(_PAIRS[table], {"ids": list(ids)}):
         out[mid][k] = v
     return out
 
@@ -140,14 +145,16 @@ def put_metrics(conn: Connection, metrics: Sequence[ModelMetric]) -> None:
     conn.execute(upsert_into(conn, m.logged_model_metrics).on_conflict_do_nothing(), rows)
 
 
+_METRICS = (
+    sa.select(m.logged_model_metrics)
+    .where(in_ids(MM.model_id))
+    .order_by(MM.key, MM.step, MM.timestamp)
+)
+
+
 def metrics_of(conn: Connection, ids: Sequence[str]) -> dict[str, list[ModelMetric]]:
     out: dict[str, list[ModelMetric]] = defaultdict(list)
-    q = (
-        sa.select(m.logged_model_metrics)
-        .where(MM.model_id.in_(ids))
-        .order_by(MM.key, MM.step, MM.timestamp)
-    )
-    for r in conn.execute(q):
+    for r in conn.execute(_METRICS, {"ids": list(ids)}):
         out[r.model_id].append(
             ModelMetric(
                 r.model_id,

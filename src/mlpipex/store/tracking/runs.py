@@ -5,6 +5,7 @@ Every function takes the connection of a transaction opened by ``Store.read()``/
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections import defaultdict
@@ -144,11 +145,22 @@ def search_run_rows(
     return list(conn.execute(q).all())
 
 
+def in_ids(col: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """col IN the list bound as "ids" at execution. A statement over a page of ids is then
+    built and compiled once, not once per call with a literal per id."""
+    return col.in_(sa.bindparam("ids", expanding=True))
+
+
+@functools.cache
+def _by_run_select(table: sa.Table, cols: tuple[sa.Column[Any], ...]) -> sa.Select[Any]:
+    return sa.select(table.c.run_id, *cols).where(in_ids(table.c.run_id))
+
+
 def _by_run(
     conn: Connection, table: sa.Table, run_ids: Sequence[str], *cols: sa.Column[Any]
 ) -> dict[str, list[sa.Row[Any]]]:
     out: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-    for r in conn.execute(sa.select(table.c.run_id, *cols).where(table.c.run_id.in_(run_ids))):
+    for r in conn.execute(_by_run_select(table, cols), {"ids": list(run_ids)}):
         out[r.run_id].append(r)
     return out
 
