@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -153,6 +154,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        if exc.status_code == 404 and "//" in path:
+            # repeated slashes name the same route, as MLflow's server (werkzeug) merges them
+            merged = re.sub("/{2,}", "/", path)
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(merged + query, status_code=308)
         if exc.status_code == 404:
             if _is_mlflow(request):
                 return JSONResponse(
