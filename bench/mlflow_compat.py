@@ -130,6 +130,7 @@ ROWS = [
 
 
 NOOP_SLACK = 1.5
+SETTLE_S = 10
 
 
 def _port() -> int:
@@ -166,6 +167,7 @@ def measure(servers: dict[str, tuple[list[str], int]], d: Path, args: argparse.N
     try:
         for name, (cmd, port) in servers.items():
             procs.append(_serve(cmd, port, d / f"{name}.log"))
+        time.sleep(SETTLE_S)  # start-up work after /health answers (MLflow's job workers)
         env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
         urls = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
         sizes = [str(args.calls), str(args.batches), str(args.mb)]

@@ -22,6 +22,7 @@ from mlpipex.service.tracking import runs as tracking
 from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
 from mlpipex.store import schema as t
 from mlpipex.store.mlflow import records
+from mlpipex.store.mlflow.records import MlflowDataset as MlflowDataset  # re-exported
 from mlpipex.store.tracking import logged_models as lm_store
 from mlpipex.store.tracking import runs as store
 from mlpipex.store.tracking.logged_models import ModelMetric
@@ -35,19 +36,6 @@ VIEWS = {"ACTIVE_ONLY": ["active"], "DELETED_ONLY": ["deleted"], "ALL": ["active
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 _DEFAULT_READY: set[str] = set()
 _DEFAULT_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class MlflowDataset:
-    """A dataset input in MLflow's shape: source, schema and profile are JSON strings."""
-
-    name: str
-    digest: str
-    source_type: str
-    source: str
-    schema: str | None = None
-    profile: str | None = None
-    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,18 +399,7 @@ def _with_extras(reg: Registry, runs: Sequence[Run]) -> list[MlflowRun]:
     return [
         MlflowRun(
             r,
-            tuple(
-                MlflowDataset(
-                    d.name,
-                    d.digest,
-                    d.source_type,
-                    d.source,
-                    d.schema,
-                    d.profile,
-                    tuple((k, v) for k, v in d.tags),
-                )
-                for d in inputs.get(r.id, [])
-            ),
+            tuple(inputs.get(r.id, ())),
             tuple(outputs.get(r.id, [])),
             {k: (v, ts, step) for k, v, ts, step in metrics.get(r.id, [])},
             tuple(model_inputs.get(r.id, [])),

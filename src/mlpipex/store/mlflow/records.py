@@ -88,10 +88,26 @@ _DATASET_INPUTS = (
 )
 
 
-def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[sa.Row[Any]]]:
-    out: dict[str, list[sa.Row[Any]]] = defaultdict(list)
+@dataclass(frozen=True, slots=True)
+class MlflowDataset:
+    """A dataset input in MLflow's shape: source, schema and profile are JSON strings."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[MlflowDataset]]:
+    out: dict[str, list[MlflowDataset]] = defaultdict(list)
     for r in conn.execute(_DATASET_INPUTS, {"ids": list(run_ids)}):
-        out[r.run_id].append(r)
+        tags = tuple((k, v) for k, v in r.tags)
+        out[r.run_id].append(
+            MlflowDataset(r.name, r.digest, r.source_type, r.source, r.schema, r.profile, tags)
+        )
     return out
 
 
