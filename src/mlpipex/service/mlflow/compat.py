@@ -363,7 +363,9 @@ def log_outputs(reg: Registry, run_id: str, models: Mapping[str, int]) -> None:
 
 
 def get_run(reg: Registry, run_id: str) -> MlflowRun:
-    return _with_extras(reg, [tracking.get_run(reg, run_id)])[0]
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        return _with_extras(conn, [tracking.run_in(conn, run_id)])[0]
 
 
 def search_runs(
@@ -381,21 +383,22 @@ def search_runs(
     view_name = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}[
         view or "ACTIVE_ONLY"
     ]
-    page = tracking.search_runs(
+    q = tracking.run_query(
         reg, experiment_ids, filter, order_by, max_results, page_token, view_name
     )
-    return Page(_with_extras(reg, page.items), page.next_token)
+    with reg.store.read() as conn:  # the page and what MLflow shows beside it, read at once
+        page = tracking.query_runs(conn, q)
+        return Page(_with_extras(conn, page.items), page.next_token)
 
 
-def _with_extras(reg: Registry, runs: Sequence[Run]) -> list[MlflowRun]:
+def _with_extras(conn: Any, runs: Sequence[Run]) -> list[MlflowRun]:
     ids = [r.id for r in runs]
     if not ids:
         return []
-    with reg.store.read() as conn:
-        inputs = records.dataset_inputs_of(conn, ids)
-        outputs = records.outputs_of(conn, ids)
-        model_inputs = records.model_inputs_of(conn, ids)
-        metrics = store.latest_metrics_of(conn, ids)
+    inputs = records.dataset_inputs_of(conn, ids)
+    outputs = records.outputs_of(conn, ids)
+    model_inputs = records.model_inputs_of(conn, ids)
+    metrics = store.latest_metrics_of(conn, ids)
     return [
         MlflowRun(
             r,

@@ -353,7 +353,12 @@ def _runs(conn: Any, rows: Sequence[Any]) -> list[Run]:
 def get_run(reg: Registry, run_id: str) -> Run:
     reg.require("viewer")
     with reg.store.read() as conn:
-        return _runs(conn, [_require_run(conn, run_id)])[0]
+        return run_in(conn, run_id)
+
+
+def run_in(conn: Any, run_id: str) -> Run:
+    """The run, read in the caller's transaction (the caller holds the viewer role)."""
+    return _runs(conn, [_require_run(conn, run_id)])[0]
 
 
 def end_run(
@@ -475,6 +480,49 @@ def log_input(reg: Registry, run_id: str, dataset: DatasetInput) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """A checked search over runs: which experiments and stages, the filter's conditions, the
+    order and the page."""
+
+    experiment_ids: list[int]
+    stages: list[str]
+    conditions: list[Any]
+    order: list[Any]
+    offset: int
+    limit: int
+
+
+def run_query(
+    reg: Registry,
+    experiment_ids: Sequence[str | int],
+    filter: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+    view: str = "active",
+) -> RunQuery:
+    reg.require("viewer")
+    conds = search.run_conditions(search.parse_filter(filter), reg.store.dialect)
+    order = search.run_order(order_by)
+    stages = {"active": ["active"], "deleted": ["deleted"], "all": ["active", "deleted"]}.get(view)
+    if stages is None:
+        raise Invalid(f"run view {view!r} is not active, deleted or all")
+    ids = [i for i in (_search_id(e) for e in experiment_ids) if i is not None]
+    offset, limit = search.decode_page_token(page_token), _limit(max_results)
+    return RunQuery(ids, stages, conds, order, offset, limit)
+
+
+def query_runs(conn: Any, q: RunQuery) -> Page[Run]:
+    """The page of runs q asks for, in the caller's transaction."""
+    rows = store.search_run_rows(
+        conn, q.experiment_ids, q.stages, q.conditions, q.order, q.limit + 1, q.offset
+    )
+    items = _runs(conn, rows[: q.limit])
+    more = len(rows) > q.limit
+    return Page(items, search.encode_page_token(q.offset + q.limit) if more else None)
+
+
 def search_runs(
     reg: Registry,
     experiment_ids: Sequence[str | int],
@@ -485,18 +533,9 @@ def search_runs(
     view: str = "active",
 ) -> Page[Run]:
     """Runs of the experiments matching filter, in MLflow's grammar; newest first by default."""
-    reg.require("viewer")
-    conds = search.run_conditions(search.parse_filter(filter), reg.store.dialect)
-    order = search.run_order(order_by)
-    stages = {"active": ["active"], "deleted": ["deleted"], "all": ["active", "deleted"]}.get(view)
-    if stages is None:
-        raise Invalid(f"run view {view!r} is not active, deleted or all")
-    offset, limit = search.decode_page_token(page_token), _limit(max_results)
-    ids = [i for i in (_search_id(e) for e in experiment_ids) if i is not None]
+    q = run_query(reg, experiment_ids, filter, order_by, max_results, page_token, view)
     with reg.store.read() as conn:
-        rows = store.search_run_rows(conn, ids, stages, conds, order, limit + 1, offset)
-        items = _runs(conn, rows[:limit])
-    return Page(items, search.encode_page_token(offset + limit) if len(rows) > limit else None)
+        return query_runs(conn, q)
 
 
 def _search_id(experiment_id: str | int) -> int | None:
