@@ -1,8 +1,9 @@
 """MLflow compatibility benchmark: one mlflow client script, run against `mlflow server` (sqlite
 backend, proxied artifacts; from its own venv, bench/.venvs/mlflow-server: `pip install
 mlflow==3.17.2`, or --mlflow PATH), against `mlpipex server`, and against a no-op server (canned
-answers, no work: what the mlflow client itself costs per call) in the same run. Single calls
-in ops/s, log_batch of 1,000 metrics in batches/s, a 100 MB artifact up and down in MB/s.
+answers, no work: what the mlflow client itself costs per call), all three running at once and
+each operation measured on each in turn. Single calls in ops/s, log_batch of 1,000 metrics in
+batches/s, an artifact (100 MB by default) up and down in MB/s.
 
 A call meets its target at >= 20x mlflow server's rate, or, where the client is the limit,
 within 1.5x of the no-op call through the same client.
@@ -22,6 +23,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -31,73 +33,84 @@ from _common import machine, table, today
 MLFLOW = Path(__file__).parent / ".venvs" / "mlflow-server" / "bin" / "mlflow"
 MLPIPEX = Path(sys.executable).parent / "mlpipex"
 
-# The workload, the same for both servers; prints one JSON object of figures.
+# The workload, the same for every server; each operation is measured on each server in turn
+# (ours, theirs, no-op) before the next, so a change in the machine's load between operations
+# does not tilt one column. Prints one JSON object of figures per server.
 CLIENT = textwrap.dedent(
     """
     import json, os, sys, tempfile, time
     from mlflow import MlflowClient
     from mlflow.entities import Dataset, DatasetInput, Metric, RunTag
 
-    url, calls, batches, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    c = MlflowClient(url)
-    out = {}
+    urls = json.loads(sys.argv[1])
+    calls, batches, mb = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    clients = {k: MlflowClient(u) for k, u in urls.items()}
+    out = {k: {} for k in urls}
+    st = {k: {} for k in urls}
 
     def rate(name, n, fn, warmup=5):
-        for i in range(warmup):
-            fn(i)
-        t = time.perf_counter()
-        for i in range(n):
-            fn(i)
-        out[name] = n / (time.perf_counter() - t)
+        for k, c in clients.items():
+            for i in range(warmup):
+                fn(c, st[k], i)
+            t = time.perf_counter()
+            for i in range(n):
+                fn(c, st[k], i)
+            out[k][name] = n / (time.perf_counter() - t)
 
-    eid = c.create_experiment("bench")
-    rate("create_run", calls, lambda i: c.create_run(eid))
-    rid = c.create_run(eid).info.run_id
-    rate("log_metric", calls, lambda i: c.log_metric(rid, "loss", 1.0 / (i + 1), step=i))
+    for k, c in clients.items():
+        st[k]["eid"] = c.create_experiment("bench")
+    rate("create_run", calls, lambda c, s, i: c.create_run(s["eid"]))
+    for k, c in clients.items():
+        st[k]["rid"] = c.create_run(st[k]["eid"]).info.run_id
+    rate("log_metric", calls, lambda c, s, i: c.log_metric(s["rid"], "loss", 1.0 / (i + 1), step=i))
     batch = [Metric("m", float(i), 0, i) for i in range(1000)]
-    rate("log_batch", batches, lambda i: c.log_batch(rid, metrics=batch), warmup=2)
-    rate("search_runs", calls, lambda i: c.search_runs([eid], "attributes.status = 'RUNNING'",
-                                                        max_results=50))
+    rate("log_batch", batches, lambda c, s, i: c.log_batch(s["rid"], metrics=batch), warmup=2)
+    rate("search_runs", calls, lambda c, s, i: c.search_runs(
+        [s["eid"]], "attributes.status = 'RUNNING'", max_results=50))
 
     # a run with what a strict registry asks for, and a small model directory
-    run = c.create_run(eid, tags={"mlflow.source.git.commit": "0" * 40}).info.run_id
-    c.log_batch(run, metrics=[Metric("auc", 0.9, 0, 0)])
-    c.log_inputs(run, [DatasetInput(Dataset("train", "abcd1234", "local", "{}"), [])])
     with tempfile.TemporaryDirectory() as d:
         os.makedirs(f"{d}/model")
         open(f"{d}/model/MLmodel", "w").write("flavors: {}\\n")
         open(f"{d}/model/model.bin", "wb").write(os.urandom(100_000))
-        c.log_artifacts(run, f"{d}/model", "model")
-    c.create_registered_model("bench-model")
-    source = f"runs:/{run}/model"
-    rate("create_model_version", calls,
-         lambda i: c.create_model_version("bench-model", source, run_id=run))
-    c.set_registered_model_alias("bench-model", "champion", "1")
+        for k, c in clients.items():
+            tags = {"mlflow.source.git.commit": "0" * 40}
+            run = c.create_run(st[k]["eid"], tags=tags).info.run_id
+            c.log_batch(run, metrics=[Metric("auc", 0.9, 0, 0)])
+            c.log_inputs(run, [DatasetInput(Dataset("train", "abcd1234", "local", "{}"), [])])
+            c.log_artifacts(run, f"{d}/model", "model")
+            c.create_registered_model("bench-model")
+            st[k]["run"] = run
+    rate("create_model_version", calls, lambda c, s, i: c.create_model_version(
+        "bench-model", f"runs:/{s['run']}/model", run_id=s["run"]))
+    for c in clients.values():
+        c.set_registered_model_alias("bench-model", "champion", "1")
     rate("get_model_version_by_alias", calls,
-         lambda i: c.get_model_version_by_alias("bench-model", "champion"))
+         lambda c, s, i: c.get_model_version_by_alias("bench-model", "champion"))
     rate("search_model_versions", calls,
-         lambda i: c.search_model_versions("name = 'bench-model'", max_results=50))
+         lambda c, s, i: c.search_model_versions("name = 'bench-model'", max_results=50))
     rate("set_model_version_tag", calls,
-         lambda i: c.set_model_version_tag("bench-model", "1", "k", str(i)))
+         lambda c, s, i: c.set_model_version_tag("bench-model", "1", "k", str(i)))
 
-    if mb <= 0:
-        print(json.dumps(out))
-        sys.exit(0)
-    with tempfile.TemporaryDirectory() as d:
-        big = f"{d}/big.bin"
-        with open(big, "wb") as f:
-            for _ in range(mb):
-                f.write(os.urandom(2**20))
-        ups, downs = [], []
-        for i in range(3):
-            t = time.perf_counter()
-            c.log_artifact(run, big, f"big{i}")
-            ups.append(mb / (time.perf_counter() - t))
-            t = time.perf_counter()
-            c.download_artifacts(run, f"big{i}/big.bin", f"{d}/down{i}")
-            downs.append(mb / (time.perf_counter() - t))
-        out["upload_mb_s"] = sorted(ups)[1]
-        out["download_mb_s"] = sorted(downs)[1]
+    if mb > 0:
+        with tempfile.TemporaryDirectory() as d:
+            big = f"{d}/big.bin"
+            with open(big, "wb") as f:
+                for _ in range(mb):
+                    f.write(os.urandom(2**20))
+            for k, c in clients.items():
+                if k == "noop":
+                    continue
+                ups, downs = [], []
+                for i in range(3):
+                    t = time.perf_counter()
+                    c.log_artifact(st[k]["run"], big, f"big{i}")
+                    ups.append(mb / (time.perf_counter() - t))
+                    t = time.perf_counter()
+                    c.download_artifacts(st[k]["run"], f"big{i}/big.bin", f"{d}/down-{k}{i}")
+                    downs.append(mb / (time.perf_counter() - t))
+                out[k]["upload_mb_s"] = sorted(ups)[1]
+                out[k]["download_mb_s"] = sorted(downs)[1]
     print(json.dumps(out))
     """
 )
@@ -111,12 +124,13 @@ ROWS = [
     ("get_model_version_by_alias", "ops/s", 20),
     ("search_model_versions", "ops/s", 20),
     ("set_model_version_tag", "ops/s", 20),
-    ("upload_mb_s", "MB/s, 100 MB artifact up", 2),
-    ("download_mb_s", "MB/s, 100 MB artifact down", 2),
+    ("upload_mb_s", "MB/s, {mb} MB artifact up", 2),
+    ("download_mb_s", "MB/s, {mb} MB artifact down", 2),
 ]
 
 
 NOOP_SLACK = 1.5
+SETTLE_S = 10
 
 
 def _port() -> int:
@@ -147,27 +161,30 @@ def _serve(cmd: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def measure(
-    cmd: list[str], port: int, d: Path, args: argparse.Namespace, mb: int | None = None
-) -> dict[str, float]:
-    proc = _serve(cmd, port, d / "server.log")
+def measure(servers: dict[str, tuple[list[str], int]], d: Path, args: argparse.Namespace) -> Any:
+    """Start every server, run the workload against all of them, stop them."""
+    procs = []
     try:
+        for name, (cmd, port) in servers.items():
+            procs.append(_serve(cmd, port, d / f"{name}.log"))
+        time.sleep(SETTLE_S)  # start-up work after /health answers (MLflow's job workers)
         env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
-        sizes = [str(args.calls), str(args.batches), str(args.mb if mb is None else mb)]
+        urls = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
+        sizes = [str(args.calls), str(args.batches), str(args.mb)]
         run = subprocess.run(
-            [sys.executable, "-c", CLIENT, f"http://127.0.0.1:{port}", *sizes],
+            [sys.executable, "-c", CLIENT, json.dumps(urls), *sizes],
             env=env,
             capture_output=True,
             text=True,
             check=False,
         )
         if run.returncode != 0:
-            raise SystemExit(f"client failed against {cmd[0]}:\n{run.stderr[-3000:]}")
-        figures: dict[str, float] = json.loads(run.stdout.strip().splitlines()[-1])
-        return figures
+            raise SystemExit(f"client failed:\n{run.stderr[-3000:]}")
+        return json.loads(run.stdout.strip().splitlines()[-1])
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=60)
 
 
 def main() -> None:
@@ -185,38 +202,27 @@ def main() -> None:
         )
     with tempfile.TemporaryDirectory(prefix="mlpipex-bench-mlflow-") as tmp:
         root = Path(tmp)
-        (root / "ours").mkdir()
-        (root / "theirs").mkdir()
-        port = _port()
-        ours = measure(
-            [
-                str(MLPIPEX),
-                "--uri",
-                str(root / "ours" / ".mlpipex"),
-                "server",
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ],
-            port,
-            root / "ours",
+        ports = [_port() for _ in range(3)]
+        ours_cmd = [
+            *(str(MLPIPEX), "--uri", str(root / "ours" / ".mlpipex"), "server"),
+            *("--port", str(ports[0]), "--workers", str(args.workers)),
+        ]
+        theirs_cmd = [
+            *(str(args.mlflow), "server", "--host", "127.0.0.1", "--port", str(ports[1])),
+            *("--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"),
+            *("--artifacts-destination", str(root / "mlflow-artifacts")),
+        ]
+        noop_cmd = [sys.executable, str(Path(__file__).parent / "_noop_mlflow.py"), str(ports[2])]
+        figures = measure(
+            {
+                "ours": (ours_cmd, ports[0]),
+                "theirs": (theirs_cmd, ports[1]),
+                "noop": (noop_cmd, ports[2]),
+            },
+            root,
             args,
         )
-        port = _port()
-        theirs = measure(
-            [
-                *(str(args.mlflow), "server", "--host", "127.0.0.1", "--port", str(port)),
-                *("--backend-store-uri", f"sqlite:///{root / 'theirs' / 'mlflow.db'}"),
-                *("--artifacts-destination", str(root / "theirs" / "artifacts")),
-            ],
-            port,
-            root / "theirs",
-            args,
-        )
-        port = _port()
-        noop_cmd = [sys.executable, str(Path(__file__).parent / "_noop_mlflow.py"), str(port)]
-        noop = measure(noop_cmd, port, root, args, mb=0)
+    ours, theirs, noop = figures["ours"], figures["theirs"], figures["noop"]
     rows = []
     for key, unit, target in ROWS:
         ratio = ours[key] / theirs[key]
@@ -226,7 +232,7 @@ def main() -> None:
         rows.append(
             [
                 key,
-                unit,
+                unit.format(mb=args.mb),
                 f"{ours[key]:,.1f}",
                 f"{theirs[key]:,.1f}",
                 f"{ratio:,.1f}x",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,6 +26,7 @@ from mlpipex.errors import (
     Unauthorized,
     Unavailable,
 )
+from mlpipex.server.mlflow.words import in_mlflow_words
 from mlpipex.server.paths import is_mlflow
 
 log = logging.getLogger("mlpipex.server")
@@ -129,6 +131,7 @@ def _response(request: Request, exc: MLPipeXError) -> Response:
     if _is_ui(request):
         return _ui_response(request, exc)
     if _is_mlflow(request):
+        exc = in_mlflow_words(exc)
         code, status = next(
             ((c, s) for cls, c, s in MLFLOW_CODES if isinstance(exc, cls)), ("INTERNAL_ERROR", 500)
         )
@@ -151,6 +154,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        if exc.status_code == 404 and "//" in path:
+            # repeated slashes name the same route, as MLflow's server (werkzeug) merges them
+            merged = re.sub("/{2,}", "/", path)
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(merged + query, status_code=308)
         if exc.status_code == 404:
             if _is_mlflow(request):
                 return JSONResponse(

@@ -6,7 +6,12 @@ from __future__ import annotations
 # MLflow serves its REST API under these roots (ajax-api is what its own UI calls)
 MLFLOW_ROOTS = ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0")
 # everything answered with MLflow-shaped errors ({"error_code", "message"})
-MLFLOW_PREFIXES = (*(f"{root}/" for root in MLFLOW_ROOTS), "/v1/traces", "/get-artifact")
+MLFLOW_PREFIXES = (
+    *(f"{root}/" for root in MLFLOW_ROOTS),
+    "/v1/traces",
+    "/get-artifact",
+    "/model-versions/get-artifact",
+)
 # bodies streamed to the object store rather than read whole (their own size limit; not JSON)
 UPLOADS = (
     "/api/v1/objects/",

@@ -4,7 +4,19 @@ Defined on the one ``schema.metadata``; migration 0004."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 
 from mlpipex.store.schema import metadata
 
@@ -50,6 +62,29 @@ logged_model_params = Table(
     ),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Metrics logged with a model_id (MLflow 3): the run's metrics too, and here the logged model's,
+# with the dataset they were measured on (searching logged models by dataset reads the index).
+# Migration 0011.
+logged_model_metrics = Table(
+    "mlflow_logged_model_metrics",
+    metadata,
+    Column(
+        "model_id",
+        String(64),
+        ForeignKey("mlflow_logged_models.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(250), primary_key=True),
+    Column("timestamp", BigInteger, primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("is_nan", Boolean, nullable=False, default=False),
+    Column("dataset_name", String(500), nullable=True),
+    Column("dataset_digest", String(80), nullable=True),
+    Index("ix_mlflow_logged_model_metrics_dataset", "dataset_name", "dataset_digest"),
 )
 
 # Content-addressed files uploaded through the artifact proxy that are not a run's artifacts
@@ -103,4 +138,15 @@ version_sources = Table(
     Column("source", Text, nullable=False),
     Column("model_id", String(64), nullable=True),
     Column("run_link", Text, nullable=True),
+)
+
+# When a version was last edited through MLflow's API (its description), which MLflow reports as
+# the version's last update along with stage changes; migration 0011.
+version_edits = Table(
+    "mlflow_version_edits",
+    metadata,
+    Column(
+        "version_id", Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("updated_at", BigInteger, nullable=False),
 )

@@ -84,3 +84,34 @@ def test_a_large_upload_is_stored_whole_under_its_digest(
     assert Path(back).read_bytes() == data
     stored = Client(mlflow_server.store, objects=mlflow_server.objects).registry.objects
     assert stored.exists(blake3.blake3(data).hexdigest())
+
+
+def test_a_versions_file_by_name_version_and_path(permissive: Server, tmp_path: Path) -> None:
+    """MLflow UI's /model-versions/get-artifact; repeated slashes lead to the same route, as
+    MLflow's server merges them; a path that climbs out is an invalid path."""
+    client = mlflow.MlflowClient(permissive.url)
+    (tmp_path / "MLmodel").write_text("flavors: {}\n")
+    rid = client.create_run(client.create_experiment(unique("vfile"))).info.run_id
+    client.log_artifact(rid, str(tmp_path / "MLmodel"), "model")
+    name = unique("vfile")
+    client.create_model_version(name, f"runs:/{rid}/model", run_id=rid)
+    for root in ("/", "//"):
+        r = httpx.get(
+            f"{permissive.url}{root}model-versions/get-artifact",
+            params={"name": name, "version": 1, "path": "MLmodel"},
+            follow_redirects=True,
+        )
+        assert r.status_code == 200 and r.text == "flavors: {}\n"
+        assert r.headers["content-disposition"] == "attachment; filename=MLmodel"
+    bad = httpx.get(
+        f"{permissive.url}//model-versions/get-artifact",
+        params={"name": name, "version": 1, "path": "../x"},
+        follow_redirects=True,
+    )
+    assert bad.status_code == 400
+    assert bad.json() == {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid path"}
+    absent = httpx.get(
+        f"{permissive.url}/model-versions/get-artifact",
+        params={"name": name, "version": 1, "path": "nope"},
+    )
+    assert absent.status_code == 404 and absent.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"

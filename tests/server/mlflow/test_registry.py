@@ -151,3 +151,37 @@ def test_transition_stage_goes_through_promote(
         client.transition_model_version_stage(name, "1", "Production")
     assert exc.value.error_code == "INVALID_STATE" and "waits for approval" in exc.value.message
     assert client.get_model_version(name, "1").current_stage == "Staging"
+
+
+def test_last_updated_times_move_as_mlflow_reports_them(
+    permissive: Server,
+) -> None:
+    """A new, moved or deleted version updates its model; a description edit updates the
+    version only; the native stage-entry time (soak times read it) stays."""
+    client = MlflowClient(permissive.url)
+
+    def now() -> int:
+        return int(time.time() * 1000)
+
+    name = unique("times")
+    client.create_registered_model(name)
+    created = client.get_registered_model(name).last_updated_timestamp
+    time.sleep(0.01)
+    before = now()
+    client.create_model_version(name, "runs:/run_id/model", "run_id_1")
+    client.create_model_version(name, "runs:/run_id/model", "run_id_1")
+    moved = client.get_registered_model(name).last_updated_timestamp
+    assert moved >= before > created
+
+    time.sleep(0.01)
+    before = now()
+    client.update_model_version(name, "1", description="edited")
+    assert client.get_model_version(name, "1").last_updated_timestamp >= before
+    assert client.get_registered_model(name).last_updated_timestamp == moved
+    native = Client(permissive.store, objects=permissive.objects).get_version(f"{name}/1")
+    assert native.stage_entered_at < before
+
+    time.sleep(0.01)
+    before = now()
+    client.delete_model_version(name, "2")
+    assert client.get_registered_model(name).last_updated_timestamp >= before

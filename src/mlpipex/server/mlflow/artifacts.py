@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
+from mlpipex.domain.bounds import VersionNumber
 from mlpipex.objects.store import VerifyingReader
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, file_infos, ok, parse
 from mlpipex.server.upload import store_body
@@ -50,6 +51,20 @@ def get_artifact(reg: Reg, args: Payload) -> StreamingResponse:
     """A run's artifact by run id and path (what MLflow's UI downloads)."""
     a = parse(RunFile, args)
     reader, size = mlflow_artifacts.open_run_file(reg, a.run_id or a.run_uuid, a.path)
+    return file_response(reader, size, a.path)
+
+
+class VersionFile(Args):
+    name: str
+    version: VersionNumber
+    path: str
+
+
+@files.get("/model-versions/get-artifact")
+def get_version_artifact(reg: Reg, args: Payload) -> StreamingResponse:
+    """A registered version's file by name, version and path (what MLflow's UI downloads)."""
+    a = parse(VersionFile, args)
+    reader, size = mlflow_artifacts.open_version_file(reg, a.name, a.version, a.path)
     return file_response(reader, size, a.path)
 
 

@@ -57,9 +57,15 @@ class OrderBy(Args):
     ascending: bool = True
 
 
+class DatasetFilter(Args):
+    dataset_name: str
+    dataset_digest: str | None = None
+
+
 class Search(Args):
     experiment_ids: StrList = []
     filter: str | None = None
+    datasets: list[DatasetFilter] = []
     max_results: int = 100
     order_by: list[OrderBy] = []
     page_token: str | None = None
@@ -98,6 +104,7 @@ def search(reg: Reg, root: Root, args: Payload) -> Response:
         [(o.field_name, o.ascending) for o in a.order_by],
         a.max_results,
         a.page_token,
+        [logged_models.DatasetRef(d.dataset_name, d.dataset_digest) for d in a.datasets],
     )
     body: dict[str, object] = {"models": [logged_model(m, root) for m in page.items]}
     if page.next_token:

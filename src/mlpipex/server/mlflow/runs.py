@@ -31,6 +31,7 @@ from mlpipex.service.mlflow import compat
 from mlpipex.service.mlflow import metrics as mlflow_metrics
 from mlpipex.service.registry import search
 from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking.logged_models import ModelMetric
 from mlpipex.service.tracking.runs import Metric
 
 # Tracking has no per-model grants: the global role, checked before any body is parsed.
@@ -72,6 +73,40 @@ class MetricArgs(Args):
     value: float
     timestamp: Int64
     step: Int64 = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+def _log_metrics(
+    reg: Reg,
+    run_id: str,
+    metrics: list[MetricArgs],
+    params: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
+    """The run's metrics; those logged with a model_id are the logged model's too."""
+    compat.log_batch(
+        reg,
+        run_id,
+        [Metric(m.key, m.value, m.timestamp, m.step) for m in metrics],
+        params,
+        tags,
+        [
+            ModelMetric(
+                m.model_id,
+                run_id,
+                m.key,
+                m.value,
+                m.timestamp,
+                m.step,
+                m.dataset_name,
+                m.dataset_digest,
+            )
+            for m in metrics
+            if m.model_id
+        ],
+    )
 
 
 class LogMetric(RunArgs, MetricArgs):
@@ -196,7 +231,7 @@ def restore(reg: Reg, args: Payload) -> Response:
 @router.post("/runs/log-metric")
 def log_metric(reg: Reg, args: Payload) -> Response:
     a = parse(LogMetric, args)
-    tracking.log_batch(reg, a.run_id, [Metric(a.key, a.value, a.timestamp, a.step)])
+    _log_metrics(reg, a.run_id, [a])
     return ok()
 
 
@@ -229,13 +264,7 @@ def log_batch(reg: Reg, args: Payload) -> Response:
         if params.get(p.key, p.value) != p.value:
             raise Invalid(f"param {p.key!r} is given twice with different values")
         params[p.key] = p.value
-    compat.log_batch(
-        reg,
-        a.run_id,
-        [Metric(m.key, m.value, m.timestamp, m.step) for m in a.metrics],
-        params,
-        {t.key: t.value for t in a.tags},
-    )
+    _log_metrics(reg, a.run_id, a.metrics, params=params, tags={t.key: t.value for t in a.tags})
     return ok()
 
 

@@ -92,7 +92,7 @@ def update(reg: Reg, args: Payload) -> Response:
     a = parse(Update, args)
     reg.require("editor", a.name)  # a write, even when nothing is sent to change
     if a.description is not None:
-        versions.update_description(reg, a.name, a.version, a.description)
+        compat.update_description(reg, a.name, a.version, a.description)
     return _version(reg, a.name, a.version)
 
 

@@ -78,6 +78,8 @@ def _problem(e: Any) -> str:
         return f"Missing value for required parameter '{name}'."
     if not name:  # a check across fields says it all
         return str(e["msg"]).removeprefix("Value error, ")
+    if name == "version" and e["type"] == "int_parsing":  # MLflow words a version its own way
+        return f"Parameter 'version' must be an integer, got '{str(e['input'])[:200]}'."
     value = json.dumps(e["input"], default=str)[:200]
     return f"Invalid value {value} for parameter '{name}' supplied: {e['msg']}"
 
@@ -198,7 +200,7 @@ def version(mv: MlflowVersion) -> dict[str, Any]:
         "name": v.model,
         "version": str(v.version),
         "creation_timestamp": v.created_at,
-        "last_updated_timestamp": max(v.created_at, v.stage_entered_at),
+        "last_updated_timestamp": mv.last_updated,
         "user_id": v.created_by,
         "current_stage": v.stage,
         "description": v.description,
@@ -245,7 +247,20 @@ def logged_model(lm: LoggedModel, root: str) -> dict[str, Any]:
     ):
         if value:
             info[key] = value
-    return {"info": info, "data": {"params": pairs(lm.params), "metrics": []}}
+    metrics = [
+        {
+            "key": x.key,
+            "value": number(x.value),
+            "timestamp": x.timestamp,
+            "step": x.step,
+            "run_id": x.run_id,
+            "model_id": x.model_id,
+            **({"dataset_name": x.dataset_name} if x.dataset_name else {}),
+            **({"dataset_digest": x.dataset_digest} if x.dataset_digest else {}),
+        }
+        for x in lm.metrics
+    ]
+    return {"info": info, "data": {"params": pairs(lm.params), "metrics": metrics}}
 
 
 def file_infos(listed: list[Listed], prefix: str = "") -> list[dict[str, Any]]:

@@ -180,11 +180,22 @@ def open_model_file(reg: Registry, model_id: str, path: str) -> tuple[VerifyingR
 
 def open_run_file(reg: Registry, run_id: str, path: str) -> tuple[VerifyingReader, int]:
     """A run's artifact by the run's id and its path in the run."""
+    return _open_in(reg, "run", run_id, path)
+
+
+def open_version_file(
+    reg: Registry, name: str, version: int, path: str
+) -> tuple[VerifyingReader, int]:
+    """A registered version's file by the model's name, the version and its path in it."""
+    return _open_in(reg, "version", f"{name}/{version}", path)
+
+
+def _open_in(reg: Registry, kind: str, key: str, path: str) -> tuple[VerifyingReader, int]:
     path = tracking.check_artifact_path(path)
-    for f in files(reg, Place("run", run_id, path)):
+    for f in files(reg, Place(kind, key, path)):
         if f.path == path:
             return reg.objects.open(f.digest), f.size
-    raise NotFound(f"run {run_id} has no artifact {path!r}")
+    raise NotFound(f"{kind} {key} has no file {path!r}")
 
 
 def upload(reg: Registry, path: str, body: Readable) -> FileEntry:

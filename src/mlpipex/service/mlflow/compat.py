@@ -22,7 +22,10 @@ from mlpipex.service.tracking import runs as tracking
 from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
 from mlpipex.store import schema as t
 from mlpipex.store.mlflow import records
+from mlpipex.store.mlflow.records import MlflowDataset as MlflowDataset  # re-exported
+from mlpipex.store.tracking import logged_models as lm_store
 from mlpipex.store.tracking import runs as store
+from mlpipex.store.tracking.logged_models import ModelMetric
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 SOURCE_NAME_TAG = "mlflow.source.name"
@@ -33,19 +36,6 @@ VIEWS = {"ACTIVE_ONLY": ["active"], "DELETED_ONLY": ["deleted"], "ALL": ["active
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 _DEFAULT_READY: set[str] = set()
 _DEFAULT_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class MlflowDataset:
-    """A dataset input in MLflow's shape: source, schema and profile are JSON strings."""
-
-    name: str
-    digest: str
-    source_type: str
-    source: str
-    schema: str | None = None
-    profile: str | None = None
-    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,15 +269,28 @@ def log_batch(
     metrics: Sequence[Metric] = (),
     params: Mapping[str, str] | None = None,
     tags: Mapping[str, str] | None = None,
+    model_metrics: Sequence[ModelMetric] = (),
 ) -> None:
-    """tracking.log_batch; the git commit tag also becomes the run's commit."""
-    tracking.log_batch(reg, run_id, metrics, params, tags)
-    if tags and (sha := _commit(tags)) is not None:
-        with reg.store.write() as conn:
-            store.update_run(conn, run_id, commit=sha)
-    if tags and tags.get(RUN_NAME_TAG):
-        with reg.store.write() as conn:
-            store.update_run(conn, run_id, name=tags[RUN_NAME_TAG][: tracking.MAX_NAME])
+    """tracking's batch in one transaction, with what MLflow's tags say about the run (the git
+    commit tag becomes its commit, the run name tag its name); model_metrics, those of metrics
+    logged with a model_id, are kept on their logged models too."""
+    batch = tracking.check_batch(metrics, params, tags)
+    reg.require("editor")
+    updates: dict[str, str] = {}
+    if (sha := _commit(batch.tags)) is not None:
+        updates["commit"] = sha
+    if batch.tags.get(RUN_NAME_TAG):
+        updates["name"] = batch.tags[RUN_NAME_TAG][: tracking.MAX_NAME]
+    with reg.store.write() as conn:
+        tracking.write_batch(conn, run_id, batch)
+        if updates:
+            store.update_run(conn, run_id, **updates)
+        if model_metrics:
+            wanted = sorted({x.model_id for x in model_metrics})
+            missing = set(wanted) - lm_store.existing(conn, wanted)
+            if missing:
+                raise NotFound(f"Logged model with ID '{min(missing)}' not found.")
+            lm_store.put_metrics(conn, model_metrics)
 
 
 def log_inputs(
@@ -299,7 +302,7 @@ def log_inputs(
     if models:
         with reg.store.write() as conn:
             if store.run_row(conn, run_id) is None:
-                raise NotFound(f"run {run_id!r} does not exist")
+                raise tracking.RunMissing(run_id)
             records.put_model_inputs(conn, run_id, models)
     for d in datasets:
         if not d.name or not d.digest:
@@ -355,12 +358,14 @@ def log_outputs(reg: Registry, run_id: str, models: Mapping[str, int]) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
         if store.run_row(conn, run_id) is None:
-            raise NotFound(f"run {run_id!r} does not exist")
+            raise tracking.RunMissing(run_id)
         records.put_outputs(conn, run_id, models)
 
 
 def get_run(reg: Registry, run_id: str) -> MlflowRun:
-    return _with_extras(reg, [tracking.get_run(reg, run_id)])[0]
+    reg.require("viewer")
+    with reg.store.read() as conn:
+        return _with_extras(conn, [tracking.run_in(conn, run_id)])[0]
 
 
 def search_runs(
@@ -378,36 +383,26 @@ def search_runs(
     view_name = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}[
         view or "ACTIVE_ONLY"
     ]
-    page = tracking.search_runs(
+    q = tracking.run_query(
         reg, experiment_ids, filter, order_by, max_results, page_token, view_name
     )
-    return Page(_with_extras(reg, page.items), page.next_token)
+    with reg.store.read() as conn:  # the page and what MLflow shows beside it, read at once
+        page = tracking.query_runs(conn, q)
+        return Page(_with_extras(conn, page.items), page.next_token)
 
 
-def _with_extras(reg: Registry, runs: Sequence[Run]) -> list[MlflowRun]:
+def _with_extras(conn: Any, runs: Sequence[Run]) -> list[MlflowRun]:
     ids = [r.id for r in runs]
     if not ids:
         return []
-    with reg.store.read() as conn:
-        inputs = records.dataset_inputs_of(conn, ids)
-        outputs = records.outputs_of(conn, ids)
-        model_inputs = records.model_inputs_of(conn, ids)
-        metrics = store.latest_metrics_of(conn, ids)
+    inputs = records.dataset_inputs_of(conn, ids)
+    outputs = records.outputs_of(conn, ids)
+    model_inputs = records.model_inputs_of(conn, ids)
+    metrics = store.latest_metrics_of(conn, ids)
     return [
         MlflowRun(
             r,
-            tuple(
-                MlflowDataset(
-                    d.name,
-                    d.digest,
-                    d.source_type,
-                    d.source,
-                    d.schema,
-                    d.profile,
-                    tuple((k, v) for k, v in d.tags),
-                )
-                for d in inputs.get(r.id, [])
-            ),
+            tuple(inputs.get(r.id, ())),
             tuple(outputs.get(r.id, [])),
             {k: (v, ts, step) for k, v, ts, step in metrics.get(r.id, [])},
             tuple(model_inputs.get(r.id, [])),

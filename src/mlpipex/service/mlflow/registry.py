@@ -38,6 +38,13 @@ class MlflowVersion:
     version: ModelVersion
     source: str
     model_id: str | None = None
+    edited_at: int | None = None  # its description's last change through MLflow's API
+
+    @property
+    def last_updated(self) -> int:
+        """MLflow's last update of a version: its creation, stage change or edit."""
+        v = self.version
+        return max(v.created_at, v.stage_entered_at, self.edited_at or 0)
 
     @property
     def external(self) -> bool:
@@ -55,12 +62,11 @@ def _with_sources(conn: Connection, found: Sequence[ModelVersion]) -> list[Mlflo
     sources = records.version_sources(conn, [(v.model, v.version) for v in found])
     out = []
     for v in found:
-        source, model_id = sources.get((v.model, v.version), (None, None))
-        out.append(
-            MlflowVersion(
-                v, source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}", model_id
-            )
-        )
+        s = sources.get((v.model, v.version))
+        if s is None:
+            s = records.VersionSource(None, None, None)
+        source = s.source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}"
+        out.append(MlflowVersion(v, source, s.model_id, s.edited_at))
     return out
 
 
@@ -168,6 +174,7 @@ def create_version(
     with reg.store.write() as conn:
         row = require_model(conn, name)
         records.put_version_source(conn, row.id, v.version, source, model_id)
+        registry.update_model(conn, row.id, reg.clock())  # MLflow: a new version updates it
     if model_id:
         logged_models.add_version(reg, model_id, v.model, v.version)
     return MlflowVersion(v, source, model_id)
@@ -238,6 +245,15 @@ def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:
         return _versions(conn, [row])[0]
 
 
+def update_description(reg: Registry, name: str, version: int, description: str) -> None:
+    """The description, and the time of the edit, which MLflow reports as the version's last
+    update (the native stage-entry time, which soak times read, does not move)."""
+    versions.update_description(reg, name, version, description)
+    with reg.store.write() as conn:
+        row = versions.resolve_row(conn, reg, VersionRef(name, version=version))
+        records.mark_version_edited(conn, row.id, reg.clock())
+
+
 def get_by_alias(reg: Registry, name: str, alias: str) -> MlflowVersion:
     reg.require("viewer", name)
     with reg.store.read() as conn:
@@ -254,6 +270,7 @@ def delete_version(reg: Registry, name: str, version: int) -> None:
         row = versions.resolve_row(conn, reg, VersionRef(name, version=version))
         registry.delete_aliases_of(conn, model.id, version)
         registry.delete_version(conn, row.id)
+        registry.update_model(conn, model.id, now)
         reg.record(
             conn,
             time=now,
@@ -276,6 +293,8 @@ def transition(
             f"({result.approvals_missing} more needed); the request is recorded",
             hint=f"approve it with `mlpipex approve {name} {version} --to {result.to_stage}`",
         )
+    with reg.store.write() as conn:
+        registry.update_model(conn, require_model(conn, name).id, reg.clock())
     if archive_existing and reg.policy_of(_policy(reg, name)).replaced_into(stage) is None:
         for other in search_versions(reg, f"name = '{_quote(name)}'", [], MAX_RESULTS, None).items:
             v = other.version

@@ -34,8 +34,22 @@ def require_model(conn: Connection, name: str, *, lock: bool = False) -> ModelRe
     return row
 
 
+class ModelMissing(NotFound):
+    """No model by that name; typed so a front end can say it in its own words (MLflow's)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"model {name!r} does not exist", hint="see `mlpipex models list`")
+        self.name = name
+
+
+class ModelExists(AlreadyExists):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"model {name!r} already exists")
+        self.name = name
+
+
 def missing_model(name: str) -> NotFound:
-    return NotFound(f"model {name!r} does not exist", hint="see `mlpipex models list`")
+    return ModelMissing(name)
 
 
 def create_model(
@@ -53,7 +67,7 @@ def create_model(
     now = reg.clock()
     with reg.store.write() as conn:
         if registry.model_row(conn, name) is not None:
-            raise AlreadyExists(f"model {name!r} already exists")
+            raise ModelExists(name)
         mid = registry.insert_model(conn, name, description, stored, now)
         for k, v in (tags or {}).items():
             registry.set_model_tag(conn, mid, k, v)
@@ -132,7 +146,7 @@ def update_model(
     with reg.store.write() as conn:
         row = require_model(conn, name, lock=True)
         if "name" in values and registry.model_row(conn, values["name"]) is not None:
-            raise AlreadyExists(f"model {values['name']!r} already exists")
+            raise ModelExists(values["name"])
         if values:
             registry.update_model(
                 conn, row.id, now, name=values.get("name"), description=values.get("description")

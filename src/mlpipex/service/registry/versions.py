@@ -14,6 +14,15 @@ from mlpipex.store import registry
 from mlpipex.store.registry import VersionLookup, VersionRecord
 
 
+class VersionMissing(NotFound):
+    """No version by that reference; typed so a front end can say it in its own words."""
+
+    def __init__(self, ref: VersionRef) -> None:
+        what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
+        super().__init__(f"version {what} does not exist")
+        self.ref = ref
+
+
 def _found(
     conn: Connection, ref: VersionRef, *, details: bool = False, files: bool = False
 ) -> VersionLookup:
@@ -26,8 +35,7 @@ def _found(
     if found.alias_version is None:
         raise NotFound(f"model {ref.model!r} has no alias {ref.alias!r}")
     if found.version is None:
-        what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
-        raise NotFound(f"version {what} does not exist")
+        raise VersionMissing(ref)
     return found
 
 

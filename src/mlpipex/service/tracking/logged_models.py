@@ -20,6 +20,9 @@ from mlpipex.service.tracking import runs as tracking
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.tracking import logged_models as store
 from mlpipex.store.tracking import runs
+from mlpipex.store.tracking.logged_models import ModelMetric as ModelMetric  # re-exported
+
+MAX_DATASETS = 100
 
 STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 _ATTRS = {
@@ -47,6 +50,15 @@ class LoggedModel:
     updated_at: int
     tags: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[ModelMetric, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRef:
+    """A dataset that logged models are searched by (its metrics were measured on it)."""
+
+    name: str
+    digest: str | None = None
 
 
 def is_model_id(text: str) -> bool:
@@ -110,6 +122,7 @@ def _require(conn: Any, model_id: str) -> Any:
 def _models(conn: Any, rows: Sequence[Any]) -> list[LoggedModel]:
     ids = [r.id for r in rows]
     tags, params = store.tags_of(conn, ids), store.params_of(conn, ids)
+    metrics = store.metrics_of(conn, ids)
     return [
         LoggedModel(
             r.id,
@@ -124,6 +137,7 @@ def _models(conn: Any, rows: Sequence[Any]) -> list[LoggedModel]:
             r.updated_at,
             tags.get(r.id, {}),
             params.get(r.id, {}),
+            tuple(metrics.get(r.id, ())),
         )
         for r in rows
     ]
@@ -198,10 +212,18 @@ def search_models(
     order_by: Sequence[tuple[str, bool]],
     max_results: int,
     page_token: str | None,
+    datasets: Sequence[DatasetRef] = (),
 ) -> Page[LoggedModel]:
-    """Logged models of the experiments matching filter (attributes, tags., params.)."""
+    """Logged models of the experiments matching filter (attributes, tags., params.), and with a
+    metric measured on one of datasets when any is given."""
     reg.require("viewer")
     conds = _conditions(search.parse_filter(filter, "logged model filter"), reg.store.dialect)
+    if len(datasets) > MAX_DATASETS:
+        raise Invalid(f"at most {MAX_DATASETS} datasets to search by, got {len(datasets)}")
+    if datasets:
+        conds.append(
+            sa.or_(*(store.LM.id.in_(store.with_dataset(d.name, d.digest)) for d in datasets))
+        )
     cols = {**_ATTRS, **_NUMERIC}
     order = []
     for name, ascending in order_by:

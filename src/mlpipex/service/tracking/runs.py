@@ -137,10 +137,15 @@ def check_metric(m: Metric) -> tuple[str, float, int, int]:
     return m.key, value, m.timestamp, m.step
 
 
+class UnsafePath(Invalid):
+    """An artifact path that is absolute or climbs out with '..'; typed so a front end can say
+    it in its own words."""
+
+
 def check_artifact_path(path: str) -> str:
     p = PurePosixPath(path.replace("\\", "/")) if path else PurePosixPath("")
     if p.is_absolute() or ".." in p.parts:
-        raise Invalid(f"artifact path {path!r} must be relative and stay inside the run")
+        raise UnsafePath(f"artifact path {path!r} must be relative and stay inside the run")
     return "" if str(p) == "." else safe_relpath(str(p))
 
 
@@ -286,12 +291,32 @@ def create_run(reg: Registry, new: NewRun) -> Run:
     return get_run(reg, run_id)
 
 
+class RunMissing(NotFound):
+    """Typed, like the two below, so a front end can say it in its own words (MLflow's)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} does not exist")
+        self.run_id = run_id
+
+
+class RunNotActive(Invalid):
+    def __init__(self, run_id: str, stage: str) -> None:
+        super().__init__(f"run {run_id} is {stage}; restore it before logging to it")
+        self.run_id, self.stage = run_id, stage
+
+
+class RunTagMissing(NotFound):
+    def __init__(self, run_id: str, key: str) -> None:
+        super().__init__(f"run {run_id} has no tag {key!r}")
+        self.run_id, self.key = run_id, key
+
+
 def _require_run(conn: Any, run_id: str, *, active: bool = False) -> Any:
     row = store.run_row(conn, run_id) if isinstance(run_id, str) else None
     if row is None:
-        raise NotFound(f"run {run_id!r} does not exist")
+        raise RunMissing(run_id)
     if active and row.lifecycle_stage != "active":
-        raise Invalid(f"run {run_id} is deleted; restore it before logging to it")
+        raise RunNotActive(run_id, row.lifecycle_stage)
     return row
 
 
@@ -328,7 +353,12 @@ def _runs(conn: Any, rows: Sequence[Any]) -> list[Run]:
 def get_run(reg: Registry, run_id: str) -> Run:
     reg.require("viewer")
     with reg.store.read() as conn:
-        return _runs(conn, [_require_run(conn, run_id)])[0]
+        return run_in(conn, run_id)
+
+
+def run_in(conn: Any, run_id: str) -> Run:
+    """The run, read in the caller's transaction (the caller holds the viewer role)."""
+    return _runs(conn, [_require_run(conn, run_id)])[0]
 
 
 def end_run(
@@ -360,6 +390,45 @@ def delete_run(reg: Registry, run_id: str, *, restore: bool = False) -> None:
         store.update_run(conn, run_id, lifecycle_stage="active" if restore else "deleted")
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one log_batch call writes, checked: (key, value, timestamp, step) metric rows."""
+
+    metrics: list[tuple[str, float, int, int]]
+    params: dict[str, str]
+    tags: dict[str, str]
+
+
+def check_batch(
+    metrics: Sequence[Metric] = (),
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> Batch:
+    return Batch(
+        [check_metric(m) for m in metrics], check_params(params or {}), check_tags(tags or {})
+    )
+
+
+def write_batch(conn: Any, run_id: str, batch: Batch) -> None:
+    """Write a checked batch in the caller's transaction (the caller holds the editor role). A
+    param keeps its first value: logging it again with a different value is refused (MLflow's
+    rule)."""
+    _require_run(conn, run_id, active=True)
+    if batch.params:
+        old = store.existing_params(conn, run_id, batch.params)
+        changed = sorted(k for k, v in batch.params.items() if k in old and old[k] != v)
+        if changed:
+            k = changed[0]
+            raise Invalid(
+                f"run {run_id}: param {k!r} was logged as {old[k]!r} and cannot change to "
+                f"{batch.params[k]!r}",
+                hint="params are immutable; log a tag or a metric for values that change",
+            )
+        store.insert_params(conn, run_id, {k: v for k, v in batch.params.items() if k not in old})
+    store.set_run_tags(conn, run_id, batch.tags)
+    store.log_metrics(conn, run_id, batch.metrics)
+
+
 def log_batch(
     reg: Registry,
     run_id: str,
@@ -367,28 +436,11 @@ def log_batch(
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> None:
-    """Log everything in one transaction, or nothing when any item is invalid. A param keeps its
-    first value: logging it again with a different value is refused (MLflow's rule)."""
-    rows = [check_metric(m) for m in metrics]
-    checked_params, checked_tags = check_params(params or {}), check_tags(tags or {})
+    """Log everything in one transaction, or nothing when any item is invalid."""
+    batch = check_batch(metrics, params, tags)
     reg.require("editor")
     with reg.store.write() as conn:
-        _require_run(conn, run_id, active=True)
-        if checked_params:
-            old = store.existing_params(conn, run_id, checked_params)
-            changed = sorted(k for k, v in checked_params.items() if k in old and old[k] != v)
-            if changed:
-                k = changed[0]
-                raise Invalid(
-                    f"run {run_id}: param {k!r} was logged as {old[k]!r} and cannot change to "
-                    f"{checked_params[k]!r}",
-                    hint="params are immutable; log a tag or a metric for values that change",
-                )
-            store.insert_params(
-                conn, run_id, {k: v for k, v in checked_params.items() if k not in old}
-            )
-        store.set_run_tags(conn, run_id, checked_tags)
-        store.log_metrics(conn, run_id, rows)
+        write_batch(conn, run_id, batch)
 
 
 def delete_tag(reg: Registry, run_id: str, key: str) -> None:
@@ -396,7 +448,7 @@ def delete_tag(reg: Registry, run_id: str, key: str) -> None:
     with reg.store.write() as conn:
         _require_run(conn, run_id, active=True)
         if not store.delete_run_tag(conn, run_id, key):
-            raise NotFound(f"run {run_id} has no tag {key!r}")
+            raise RunTagMissing(run_id, key)
 
 
 def metric_history(reg: Registry, run_id: str, key: str) -> list[Metric]:
@@ -428,6 +480,49 @@ def log_input(reg: Registry, run_id: str, dataset: DatasetInput) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """A checked search over runs: which experiments and stages, the filter's conditions, the
+    order and the page."""
+
+    experiment_ids: list[int]
+    stages: list[str]
+    conditions: list[Any]
+    order: list[Any]
+    offset: int
+    limit: int
+
+
+def run_query(
+    reg: Registry,
+    experiment_ids: Sequence[str | int],
+    filter: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+    view: str = "active",
+) -> RunQuery:
+    reg.require("viewer")
+    conds = search.run_conditions(search.parse_filter(filter), reg.store.dialect)
+    order = search.run_order(order_by)
+    stages = {"active": ["active"], "deleted": ["deleted"], "all": ["active", "deleted"]}.get(view)
+    if stages is None:
+        raise Invalid(f"run view {view!r} is not active, deleted or all")
+    ids = [i for i in (_search_id(e) for e in experiment_ids) if i is not None]
+    offset, limit = search.decode_page_token(page_token), _limit(max_results)
+    return RunQuery(ids, stages, conds, order, offset, limit)
+
+
+def query_runs(conn: Any, q: RunQuery) -> Page[Run]:
+    """The page of runs q asks for, in the caller's transaction."""
+    rows = store.search_run_rows(
+        conn, q.experiment_ids, q.stages, q.conditions, q.order, q.limit + 1, q.offset
+    )
+    items = _runs(conn, rows[: q.limit])
+    more = len(rows) > q.limit
+    return Page(items, search.encode_page_token(q.offset + q.limit) if more else None)
+
+
 def search_runs(
     reg: Registry,
     experiment_ids: Sequence[str | int],
@@ -438,18 +533,9 @@ def search_runs(
     view: str = "active",
 ) -> Page[Run]:
     """Runs of the experiments matching filter, in MLflow's grammar; newest first by default."""
-    reg.require("viewer")
-    conds = search.run_conditions(search.parse_filter(filter), reg.store.dialect)
-    order = search.run_order(order_by)
-    stages = {"active": ["active"], "deleted": ["deleted"], "all": ["active", "deleted"]}.get(view)
-    if stages is None:
-        raise Invalid(f"run view {view!r} is not active, deleted or all")
-    offset, limit = search.decode_page_token(page_token), _limit(max_results)
-    ids = [i for i in (_search_id(e) for e in experiment_ids) if i is not None]
+    q = run_query(reg, experiment_ids, filter, order_by, max_results, page_token, view)
     with reg.store.read() as conn:
-        rows = store.search_run_rows(conn, ids, stages, conds, order, limit + 1, offset)
-        items = _runs(conn, rows[:limit])
-    return Page(items, search.encode_page_token(offset + limit) if len(rows) > limit else None)
+        return query_runs(conn, q)
 
 
 def _search_id(experiment_id: str | int) -> int | None:

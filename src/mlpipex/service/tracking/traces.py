@@ -24,6 +24,7 @@ from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.mlflow.compat import ensure_default, experiment_id, order_terms, paged
 from mlpipex.service.registry import search
+from mlpipex.service.tracking import runs as tracking
 from mlpipex.store import schema_traces as tt
 from mlpipex.store.tracking import runs as runs_store
 from mlpipex.store.tracking import traces as store
@@ -233,7 +234,7 @@ def link_to_run(reg: Registry, trace_ids: Sequence[str], run_id: str) -> None:
         raise Invalid(f"at most {MAX_IDS} trace ids at a time, got {len(trace_ids)}")
     with reg.store.write() as conn:
         if runs_store.run_row(conn, run_id) is None:
-            raise NotFound(f"run {run_id!r} does not exist")
+            raise tracking.RunMissing(run_id)
         store.link_run(conn, trace_ids, run_id)
 
 

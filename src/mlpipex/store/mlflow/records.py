@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection
 from mlpipex.store import schema as t
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
+from mlpipex.store.tracking.runs import in_ids
 
 # -- artifact files outside runs (scope: a logged model's id, or "" for free paths) ------------
 
@@ -79,13 +81,33 @@ def put_dataset_input(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(sa.insert(m.dataset_inputs).values(run_id=run_id, **values))
 
 
-def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[sa.Row[Any]]]:
-    out: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-    d = m.dataset_inputs.c
-    for r in conn.execute(
-        sa.select(m.dataset_inputs).where(d.run_id.in_(run_ids)).order_by(d.name, d.digest)
-    ):
-        out[r.run_id].append(r)
+_DATASET_INPUTS = (
+    sa.select(m.dataset_inputs)
+    .where(in_ids(m.dataset_inputs.c.run_id))
+    .order_by(m.dataset_inputs.c.name, m.dataset_inputs.c.digest)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MlflowDataset:
+    """A dataset input in MLflow's shape: source, schema and profile are JSON strings."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[MlflowDataset]]:
+    out: dict[str, list[MlflowDataset]] = defaultdict(list)
+    for r in conn.execute(_DATASET_INPUTS, {"ids": list(run_ids)}):
+        tags = tuple((k, v) for k, v in r.tags)
+        out[r.run_id].append(
+            MlflowDataset(r.name, r.digest, r.source_type, r.source, r.schema, r.profile, tags)
+        )
     return out
 
 
@@ -123,21 +145,30 @@ def put_model_inputs(conn: Connection, run_id: str, model_ids: Sequence[str]) ->
     conn.execute(ins.on_conflict_do_nothing(), rows)
 
 
+_MODEL_INPUTS = (
+    sa.select(m.model_inputs.c.run_id, m.model_inputs.c.model_id)
+    .where(in_ids(m.model_inputs.c.run_id))
+    .order_by(m.model_inputs.c.model_id)
+)
+
+
 def model_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
-    c = m.model_inputs.c
-    q = sa.select(c.run_id, c.model_id).where(c.run_id.in_(run_ids)).order_by(c.model_id)
-    for run_id, model_id in conn.execute(q):
+    for run_id, model_id in conn.execute(_MODEL_INPUTS, {"ids": list(run_ids)}):
         out[run_id].append(model_id)
     return out
 
 
+_OUTPUTS = (
+    sa.select(m.run_outputs.c.run_id, m.run_outputs.c.model_id, m.run_outputs.c.step)
+    .where(in_ids(m.run_outputs.c.run_id))
+    .order_by(m.run_outputs.c.model_id)
+)
+
+
 def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
     out: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    o = m.run_outputs.c
-    for rid, mid, step in conn.execute(
-        sa.select(o.run_id, o.model_id, o.step).where(o.run_id.in_(run_ids)).order_by(o.model_id)
-    ):
+    for rid, mid, step in conn.execute(_OUTPUTS, {"ids": list(run_ids)}):
         out[rid].append((mid, step))
     return out
 
@@ -158,21 +189,56 @@ def put_version_source(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class VersionSource:
+    """What the MLflow API recorded about a version: the source it was registered from and the
+    logged model (None for a version registered otherwise), and its last edit through the API."""
+
+    source: str | None
+    model_id: str | None
+    edited_at: int | None
+
+
+def _version_sources_select() -> sa.Select[Any]:
+    s, e, v, mo = m.version_sources.c, m.version_edits.c, t.versions.c, t.models.c
+    return (
+        sa.select(mo.name, v.version, s.source, s.model_id, e.updated_at)
+        .select_from(t.versions)
+        .join(t.models, mo.id == v.model_id)
+        .outerjoin(m.version_sources, s.version_id == v.id)
+        .outerjoin(m.version_edits, e.version_id == v.id)
+        .where(
+            mo.name.in_(sa.bindparam("names", expanding=True)),
+            v.version.in_(sa.bindparam("versions", expanding=True)),
+            sa.or_(s.version_id.is_not(None), e.version_id.is_not(None)),
+        )
+    )
+
+
+_VERSION_SOURCES = _version_sources_select()
+
+
 def version_sources(
     conn: Connection, refs: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], tuple[str, str | None]]:
-    """(model name, version) -> (source, logged model id) of the versions registered with one."""
+) -> dict[tuple[str, int], VersionSource]:
+    """(model name, version) -> what the MLflow API recorded of it, for the versions it did."""
     if not refs:
         return {}
-    s, v = m.version_sources.c, t.versions.c
-    names = {n for n, _ in refs}
     rows = conn.execute(
-        sa.select(t.models.c.name, v.version, s.source, s.model_id)
-        .join(t.versions, t.versions.c.id == s.version_id)
-        .join(t.models, t.models.c.id == v.model_id)
-        .where(t.models.c.name.in_(names), v.version.in_({n for _, n in refs}))
+        _VERSION_SOURCES,
+        {"names": sorted({n for n, _ in refs}), "versions": sorted({v for _, v in refs})},
     )
-    return {(r.name, r.version): (r.source, r.model_id) for r in rows}
+    return {(r.name, r.version): VersionSource(r.source, r.model_id, r.updated_at) for r in rows}
+
+
+def mark_version_edited(conn: Connection, version_id: int, now: int) -> None:
+    ins = upsert_into(conn, m.version_edits)
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=[m.version_edits.c.version_id], set_={"updated_at": now}
+        ),
+        {"version_id": version_id, "updated_at": now},
+    )
 
 
 # -- experiments --------------------------------------------------------------------------------

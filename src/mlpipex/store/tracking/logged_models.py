@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.store import schema_mlflow as m
+from mlpipex.store.engine import upsert_into
+from mlpipex.store.tracking.runs import in_ids, read_value, stored_value
 
 LM = m.logged_models.c
 
@@ -54,10 +57,15 @@ def delete_tag(conn: Connection, model_id: str, key: str) -> bool:
     return bool(res.rowcount)
 
 
+_PAIRS = {
+    table: sa.select(table.c.model_id, table.c.key, table.c.value).where(in_ids(table.c.model_id))
+    for table in (m.logged_model_tags, m.logged_model_params)
+}
+
+
 def _pairs(conn: Connection, table: sa.Table, ids: Sequence[str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = defaultdict(dict)
-    c = table.c
-    for mid, k, v in conn.execute(sa.select(c.model_id, c.key, c.value).where(c.model_id.in_(ids))):
+    for mid, k, v in conn.execute(_PAIRS[table], {"ids": list(ids)}):
         out[mid][k] = v
     return out
 
@@ -86,3 +94,85 @@ def search(
         .offset(offset)
     )
     return list(conn.execute(q).all())
+
+
+# -- metrics logged with a model_id ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMetric:
+    """A metric a run logged for a logged model, on the dataset it was measured on."""
+
+    model_id: str
+    run_id: str
+    key: str
+    value: float
+    timestamp: int
+    step: int
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+MM = m.logged_model_metrics.c
+
+
+def existing(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ids are logged models here."""
+    return set(conn.execute(sa.select(LM.id).where(LM.id.in_(ids))).scalars())
+
+
+def put_metrics(conn: Connection, metrics: Sequence[ModelMetric]) -> None:
+    """Record each metric once: the same key, time, step and run again is kept as first logged
+    (MLflow's primary key)."""
+    if not metrics:
+        return
+    rows = []
+    for x in metrics:
+        value, is_nan = stored_value(x.value)
+        rows.append(
+            {
+                "model_id": x.model_id,
+                "run_id": x.run_id,
+                "key": x.key,
+                "value": value,
+                "is_nan": is_nan,
+                "timestamp": x.timestamp,
+                "step": x.step,
+                "dataset_name": x.dataset_name,
+                "dataset_digest": x.dataset_digest,
+            }
+        )
+    conn.execute(upsert_into(conn, m.logged_model_metrics).on_conflict_do_nothing(), rows)
+
+
+_METRICS = (
+    sa.select(m.logged_model_metrics)
+    .where(in_ids(MM.model_id))
+    .order_by(MM.key, MM.step, MM.timestamp)
+)
+
+
+def metrics_of(conn: Connection, ids: Sequence[str]) -> dict[str, list[ModelMetric]]:
+    out: dict[str, list[ModelMetric]] = defaultdict(list)
+    for r in conn.execute(_METRICS, {"ids": list(ids)}):
+        out[r.model_id].append(
+            ModelMetric(
+                r.model_id,
+                r.run_id,
+                r.key,
+                read_value(r.value, r.is_nan),
+                r.timestamp,
+                r.step,
+                r.dataset_name,
+                r.dataset_digest,
+            )
+        )
+    return out
+
+
+def with_dataset(name: str, digest: str | None) -> sa.Select[tuple[str]]:
+    """The ids of logged models with a metric measured on the dataset (any digest when None)."""
+    cond = MM.dataset_name == name
+    if digest:
+        cond = sa.and_(cond, MM.dataset_digest == digest)
+    return sa.select(MM.model_id).where(cond)

@@ -5,6 +5,7 @@ Every function takes the connection of a transaction opened by ``Store.read()``/
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections import defaultdict
@@ -144,11 +145,22 @@ def search_run_rows(
     return list(conn.execute(q).all())
 
 
+def in_ids(col: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """col IN the list bound as "ids" at execution. A statement over a page of ids is then
+    built and compiled once, not once per call with a literal per id."""
+    return col.in_(sa.bindparam("ids", expanding=True))
+
+
+@functools.cache
+def _by_run_select(table: sa.Table, cols: tuple[sa.Column[Any], ...]) -> sa.Select[Any]:
+    return sa.select(table.c.run_id, *cols).where(in_ids(table.c.run_id))
+
+
 def _by_run(
     conn: Connection, table: sa.Table, run_ids: Sequence[str], *cols: sa.Column[Any]
 ) -> dict[str, list[sa.Row[Any]]]:
     out: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-    for r in conn.execute(sa.select(table.c.run_id, *cols).where(table.c.run_id.in_(run_ids))):
+    for r in conn.execute(_by_run_select(table, cols), {"ids": list(run_ids)}):
         out[r.run_id].append(r)
     return out
 
@@ -170,7 +182,7 @@ def latest_metrics_of(
     c = t.latest_metrics.c
     rows = _by_run(conn, t.latest_metrics, run_ids, c.key, c.value, c.is_nan, c.timestamp, c.step)
     return {
-        rid: [(r.key, _read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rs]
+        rid: [(r.key, read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rs]
         for rid, rs in rows.items()
     }
 
@@ -237,7 +249,7 @@ def delete_run_tag(conn: Connection, run_id: str, key: str) -> bool:
 _MAX = sys.float_info.max
 
 
-def _stored_value(v: float) -> tuple[float, bool]:
+def stored_value(v: float) -> tuple[float, bool]:
     """MLflow's storage of odd floats: NaN as 0 with a flag, infinities as the largest double."""
     if math.isnan(v):
         return 0.0, True
@@ -246,7 +258,7 @@ def _stored_value(v: float) -> tuple[float, bool]:
     return v, False
 
 
-def _read_value(v: float, is_nan: bool) -> float:
+def read_value(v: float, is_nan: bool) -> float:
     return math.nan if is_nan else float(v)
 
 
@@ -260,7 +272,7 @@ def log_metrics(
     rows = []
     newest: dict[str, dict[str, Any]] = {}
     for key, value, ts, step in metrics:
-        stored, is_nan = _stored_value(value)
+        stored, is_nan = stored_value(value)
         row = {
             "run_id": run_id,
             "key": key,
@@ -293,7 +305,7 @@ def metric_history(conn: Connection, run_id: str, key: str) -> list[tuple[str, f
         .where(c.run_id == run_id, c.key == key)
         .order_by(c.step, c.timestamp, c.id)
     )
-    return [(key, _read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rows]
+    return [(key, read_value(r.value, r.is_nan), r.timestamp, r.step) for r in rows]
 
 
 # -- inputs and artifacts --------------------------------------------------------------------
