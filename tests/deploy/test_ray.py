@@ -5,7 +5,9 @@ the local runtime: these tests check they work unchanged when the versions run o
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,3 +220,35 @@ def test_a_dropped_versions_last_requests_are_all_reported(stack: Stack) -> None
     assert reported() == want
     health = stack.http.get("/health").json()
     assert list(health["endpoints"]["ep"]["versions"]) == [str(v2)]
+
+
+def test_a_request_in_flight_when_its_version_is_dropped_is_answered_and_reported(
+    stack: Stack,
+) -> None:
+    c = stack.client
+    slow, v2 = stack.model("__import__('time').sleep(4) or 1"), stack.model(2)
+    actor = {"ray_actor_options": {"num_cpus": 0.25}}
+    both = [{"version": slow, "weight": 100}, {"version": v2, "weight": 0}]
+    c.apply_endpoint({"name": "ep", "model": "m", "traffic": both, **actor})
+    wait_for(lambda: _loaded(stack, {str(slow), str(v2)}), 120, "both versions")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(stack.ask)
+        time.sleep(0.5)
+        # v2 is loaded: traffic leaves the slow version while its request is under way.
+        c.apply_endpoint(
+            {"name": "ep", "model": "m", "traffic": [{"version": v2, "weight": 100}], **actor}
+        )
+        wait_for(lambda: _loaded(stack, {str(v2)}), 30, "the switch")
+        assert answer.result() == (200, f"m/{slow}")
+    # Its application stays until the ingress has pushed that request's counters.
+    wait_for(
+        lambda: any(b.version == slow and b.requests for b in c.endpoint_timeseries("ep")),
+        30,
+        "the dropped version's last request to be reported",
+    )
+
+
+def _loaded(stack: Stack, versions: set[str]) -> bool:
+    served = stack.http.get("/health").json().get("endpoints", {}).get("ep", {})
+    listed = served.get("versions", {})
+    return set(listed) == versions and all(v["loaded"] for v in listed.values())
