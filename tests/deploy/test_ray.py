@@ -249,6 +249,9 @@ def test_a_request_in_flight_when_its_version_is_dropped_is_answered_and_reporte
 
 
 def _loaded(stack: Stack, versions: set[str]) -> bool:
-    served = stack.http.get("/health").json().get("endpoints", {}).get("ep", {})
+    try:
+        served = stack.http.get("/health").json().get("endpoints", {}).get("ep", {})
+    except (httpx.HTTPError, ValueError):  # not listening yet, or not the agent's answer yet
+        return False
     listed = served.get("versions", {})
     return set(listed) == versions and all(v["loaded"] for v in listed.values())
