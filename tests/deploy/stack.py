@@ -25,6 +25,10 @@ from mlpipex.pyfunc import PythonModel, set_model
 class Constant(PythonModel):
     calls = itertools.count()
 
+    def load_context(self, context):
+        if {unloadable} and os.path.exists({sentinel!r}):
+            raise RuntimeError("this version cannot load")
+
     def predict(self, context, model_input, params=None):
         if {broken} and len(model_input) == 1 and next(self.calls) % 2:
             raise RuntimeError("broken on every other call")
@@ -35,10 +39,17 @@ set_model(Constant())
 ROW = {"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}
 
 
-def register_model(client: Client, root: Path, value: int | str, broken: bool = False) -> int:
-    """A version of model m answering value (a Python expression) for each row."""
+def register_model(
+    client: Client, root: Path, value: int | str, broken: bool = False, unloadable: bool = False
+) -> int:
+    """A version of model m answering value (a Python expression) for each row; broken, it
+    fails every other call; unloadable, its loading raises once registered (saving the model
+    loads it once)."""
     code = root / f"model_{len(list(root.glob('model_*.py')))}.py"
-    code.write_text(MODEL.format(value=value, broken=broken))
+    sentinel = root / f"{code.stem}.registered"
+    code.write_text(
+        MODEL.format(value=value, broken=broken, unloadable=unloadable, sentinel=str(sentinel))
+    )
     run = client.create_run(commit="c" * 40)
     data = root / "train.csv"
     data.write_text("x\n1\n")
@@ -53,6 +64,7 @@ def register_model(client: Client, root: Path, value: int | str, broken: bool = 
         input_example=pd.DataFrame({"x": [1.0, 2.0]}),
     )
     assert info.registered_model_version is not None
+    sentinel.touch()
     return info.registered_model_version.version
 
 
@@ -90,8 +102,8 @@ class Stack:
         self.agent_url = f"http://127.0.0.1:{port}"
         self.http = httpx.Client(base_url=self.agent_url, timeout=10)
 
-    def model(self, value: int | str, broken: bool = False) -> int:
-        return register_model(self.client, self.root, value, broken)
+    def model(self, value: int | str, broken: bool = False, unloadable: bool = False) -> int:
+        return register_model(self.client, self.root, value, broken, unloadable)
 
     def ask(self) -> tuple[int, str]:
         r = self.http.post("/endpoints/ep/invocations", json=ROW)

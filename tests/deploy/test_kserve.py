@@ -16,7 +16,7 @@ import yaml
 
 from mlpipex.client import Client
 from mlpipex.flavors import load_model
-from tests.conftest import CliResult
+from tests.conftest import CliResult, start_server, stop_server
 from tests.deploy.stack import register_model
 
 CRD = Path(
@@ -113,3 +113,30 @@ def test_an_unknown_format_or_endpoint_is_one_line(
     assert r.code != 0 and "helm" in r.err
     r = cli(*opts, "endpoint", "export", "nope", "--format", "kserve")
     assert r.code != 0 and "nope" in r.err and "Traceback" not in r.err
+
+
+@pytest.mark.slow
+def test_export_against_a_server_publishes_under_the_storage_uri_given(
+    registry: tuple[Client, list[str]], tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    c, _ = registry
+    v1 = register_model(c, tmp_path, 1)
+    c.apply_endpoint({"name": "ep", "model": "m", "traffic": [{"version": v1, "weight": 100}]})
+    server, url = start_server(str(tmp_path / ".mlpipex"), str(tmp_path / "objects"))
+    try:
+        # The server's object store is not the caller's to write: it names where to publish.
+        r = cli("--uri", url, "endpoint", "export", "ep", "--format", "kserve")
+        assert r.code != 0 and "--storage-uri" in r.err and "Traceback" not in r.err
+        published = tmp_path / "published"
+        args = ("--uri", url, "endpoint", "export", "ep", "--format", "kserve")
+        r = cli(*args, "--storage-uri", str(published))
+        assert r.code == 0, r.err
+    finally:
+        stop_server(server)
+    doc = yaml.safe_load(r.out)
+    _validate(doc)
+    uri = doc["spec"]["predictor"]["model"]["storageUri"]
+    assert uri == f"{published}/m/{v1}"
+    # The package came over HTTP from the server, verified, and loads.
+    model = load_model(Path(uri), allow_pickle=True, verify=True)
+    assert model.predict([[1.0]]) == [1]

@@ -137,6 +137,7 @@ class Agent:
         while True:
             await asyncio.sleep(self.config.report_interval)
             await self._guarded(self.report)
+            await self._guarded(self._publish)
 
     async def _guarded(self, step: Callable[[], Any]) -> None:
         # The loops must outlive any one failure: a bug here would otherwise stop the agent
@@ -269,19 +270,31 @@ class Agent:
 
     # -- status ---------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        table = self.table
+        return health(self.table, self.runtime.places_replicas, self.own_status())
+
+    def own_status(self) -> dict[str, Any]:
+        """The part of ``GET /health`` that this process knows (the pulls, the reports)."""
         return {
-            **table_status(table, self.runtime.places_replicas),
             "runtime": self.runtime.name,
             "agent": self.config.name,
             "url": self.config.url,
             "control_plane": self.config.control_plane,
             "last_pull": _iso(self._last_pull),
-            "last_pull_age_s": _age(self._last_pull),
             "pull_error": self._pull_error,
             "last_report": _iso(self._last_report),
             "report_error": self._report_error,
         }
+
+    async def _publish(self) -> None:
+        await self.runtime.publish(self.own_status())
+
+
+def health(table: Table, places_replicas: bool, own: dict[str, Any]) -> dict[str, Any]:
+    """``GET /health``: what the served table decides, and the agent's own part, with the age
+    of its last pull as of now (whichever process answers)."""
+    pulled = own.get("last_pull")
+    age = None if pulled is None else _age(dt.datetime.fromisoformat(pulled).timestamp())
+    return {**table_status(table, places_replicas), **own, "last_pull_age_s": age}
 
 
 def table_status(table: Table, places_replicas: bool) -> dict[str, Any]:

@@ -3,6 +3,8 @@ the agent's port (``mlpipex agent``'s default)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlpipex.agent.app import AgentApp
 from mlpipex.agent.desired import EndpointSpec, VersionSpec
 from mlpipex.agent.loader import VersionLoader
@@ -28,6 +30,9 @@ class LocalRuntime:
     async def collect(self, predictions: PredictionLog) -> None:
         """Nothing to fetch: the app counts into the versions' metrics and logs into
         predictions in this process."""
+
+    async def publish(self, own: dict[str, Any]) -> None:
+        """The app's /health asks the agent itself."""
 
     async def close(self) -> None:
         """The app closes its versions when the server's lifespan ends."""

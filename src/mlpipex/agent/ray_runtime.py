@@ -18,8 +18,9 @@ from typing import Any
 
 import ray
 from ray import serve
-from ray.serve.schema import ApplicationStatus
+from ray.serve.schema import ApplicationStatus, ApplicationStatusOverview
 
+from mlpipex.agent.app import RETIRE_TIMEOUT_S
 from mlpipex.agent.control import Agent, AgentConfig
 from mlpipex.agent.desired import DesiredState, EndpointSpec, Resources, VersionSpec, desired_doc
 from mlpipex.agent.loader import refuse_code
@@ -41,9 +42,10 @@ from mlpipex.serving import VersionMetrics
 log = logging.getLogger("mlpipex.agent")
 
 INGRESS_APP = "mlpipex"
-# A version dropped from the table keeps its replicas this long, for the requests the ingress
-# sent it before the switch (and their counters) to finish.
-DROP_GRACE_S = 2.0
+# A version dropped from the table keeps its replicas until the ingress has answered its last
+# requests and pushed their counters; at most this long (the ingress may have been restarted
+# and forgotten it): its own retirement timeout, and time for the push.
+DROP_TIMEOUT_S = RETIRE_TIMEOUT_S + 30.0
 # A version whose replicas fail to start is given up after this many tries of its constructor
 # (the agent tries it again at its next retry, as it does a local load).
 CONSTRUCTOR_TRIES = 2
@@ -164,20 +166,32 @@ class RayRuntime:
         _run(ingress.bind(), INGRESS_APP, "/")
 
     async def _drop(self, live: LiveVersion) -> None:
-        await asyncio.sleep(DROP_GRACE_S)
-        app = self._apps.pop(live)
-        self._resources.pop(app, None)
-        await off_loop(_delete, app)
-        live.closed = True  # the ledger lets it go once its last counters are reported
+        await asyncio.sleep(DROP_TIMEOUT_S)
+        await self._release(live)  # if the ingress never said its counters were final
+
+    async def _release(self, live: LiveVersion) -> None:
+        """Let a dropped version go, its last counters taken: the ledger, once they are
+        reported; Serve, its application (unless the version is served again meanwhile)."""
+        if (app := self._apps.pop(live, None)) is None:
+            return
+        live.closed = True
+        if self._by_app.get(app) is live:
+            del self._by_app[app]
+            self._resources.pop(app, None)
+            await off_loop(_delete, app)
 
     async def collect(self, predictions: PredictionLog) -> None:
-        counts, captured = await self._collector.take.remote()
+        counts, captured, done = await self._collector.take.remote()
         for app, c in counts.items():
             if (live := self._by_app.get(app)) is not None:
                 c.add_to(live.metrics)
-        for app in [a for a, live in self._by_app.items() if live.closed and a not in counts]:
-            del self._by_app[app]
+        for app in done:
+            if (live := self._by_app.get(app)) is not None and live not in self._installed:
+                await self._release(live)
         predictions.extend(captured)
+
+    async def publish(self, own: dict[str, Any]) -> None:
+        await self._collector.publish.remote(own)
 
     async def close(self) -> None:
         for task in list(self._drops):
@@ -215,11 +229,20 @@ def _run(target: Any, name: str, route_prefix: str | None) -> None:
         if state == ApplicationStatus.RUNNING:
             return
         if state == ApplicationStatus.DEPLOY_FAILED:
-            raise Invalid(status.message if status is not None else "its deployment failed")
+            raise Invalid(_why(status) if status is not None else "its deployment failed")
         if time.monotonic() > deadline:
             message = status.message if status is not None else ""
             raise Invalid(f"not running after {DEPLOY_TIMEOUT_S:g} s {message}".strip())
         time.sleep(0.1)
+
+
+def _why(status: ApplicationStatusOverview) -> str:
+    """What made an application fail: the error its failed deployment last saw (the last line
+    of the replica's traceback Serve keeps), else the application's own message."""
+    for d in status.deployments.values():
+        if d.status != "HEALTHY" and d.message.strip():
+            return d.message.strip().splitlines()[-1].strip()
+    return status.message
 
 
 class _Elsewhere:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mlpipex.agent.app import AgentApp, answer_json, error_doc
-from mlpipex.agent.control import table_status
+from mlpipex.agent.control import health
 from mlpipex.agent.desired import EndpointSpec, VersionSpec, parse_desired
 from mlpipex.agent.ledger import Counts
 from mlpipex.agent.loader import VersionLoader
@@ -33,8 +33,8 @@ log = logging.getLogger("mlpipex.agent")
 
 NAMESPACE = "mlpipex"
 VERSION_DEPLOYMENT = "version"
-# The ingress pushes its counters this often: a version dropped from the table loses at most
-# this much of its last counts when its replicas stop.
+# The ingress pushes its counters this often (and says which versions' counters are final:
+# only then does the agent delete their applications).
 PUSH_S = 0.25
 _CAPTURED_MAX = 20_000
 
@@ -189,15 +189,20 @@ class Ingress:
         self._agent = ""
         self._collector = ""
         self._live: dict[str, LiveVersion] = {}  # by application name
+        self._routed: set[str] = set()  # the applications the table routes to
         self._pushed: dict[str, Counts] = {}
         self._pusher: asyncio.Task[None] | None = None
+        self._own: dict[str, Any] = {"runtime": "ray"}  # the agent's part of /health
 
     async def reconfigure(self, config: dict[str, Any]) -> None:
         self._agent, self._collector = config["agent"], config["collector"]
+        if self._pusher is None:
+            self._pusher = asyncio.get_running_loop().create_task(self._push_forever())
         if config["desired"] is None:  # the agent has no desired state yet
             return
         state = parse_desired(config["desired"])
         apps: dict[str, str] = config["apps"]  # "ENDPOINT/VERSION" -> its application
+        self._routed = set(apps.values())
         loaded: dict[VersionKey, LiveVersion] = {}
         for endpoint in state.endpoints:
             for spec in endpoint.all_versions():
@@ -205,7 +210,7 @@ class Ingress:
                 if app is None:
                     continue
                 live = self._live.get(app)
-                if live is None:
+                if live is None or live.closed:
                     metrics = VersionMetrics()
                     handle = serve.get_deployment_handle(
                         VERSION_DEPLOYMENT, app_name=app, _check_exists=False
@@ -216,8 +221,6 @@ class Ingress:
         assert self._app.predictions is not None
         self._app.predictions.rates = {e.name: e.log_sample_rate for e in state.endpoints}
         self._app.install(build_table(state, loaded, config["errors"]))
-        if self._pusher is None:
-            self._pusher = asyncio.get_running_loop().create_task(self._push_forever())
 
     async def __call__(self, request: Request) -> Response:
         body = await request.body()
@@ -236,7 +239,8 @@ class Ingress:
         return response
 
     def _status(self) -> dict[str, Any]:
-        return {**table_status(self._app.table, True), "runtime": "ray", "agent": self._agent}
+        """The local agent's answer: this table's part, and the agent's own as last published."""
+        return health(self._app.table, True, {"agent": self._agent, **self._own})
 
     async def _push_forever(self) -> None:
         collector = None
@@ -253,6 +257,9 @@ class Ingress:
                 collector = None
 
     async def _push(self, collector: Any) -> None:
+        # Closed (its last request answered) and no longer routed to: its counters are final,
+        # and the agent may delete its application once it has them.
+        done = [a for a, live in self._live.items() if live.closed and a not in self._routed]
         now = {app: Counts.of(live.metrics) for app, live in self._live.items()}
         deltas = {
             app: d
@@ -261,29 +268,40 @@ class Ingress:
         }
         assert self._app.predictions is not None
         captured = self._app.predictions.drain()
-        if deltas or captured:
-            await collector.add.remote(deltas, captured)
+        # Every time, counters or not: the answer is the agent's latest part of /health.
+        self._own = await collector.add.remote(deltas, captured, done)
         self._pushed.update(now)
-        for app in [a for a, live in self._live.items() if live.closed]:
-            del self._live[app]  # closed: its last counts are in the push above
+        for app in done:  # its last counts are in the push above
+            del self._live[app]
             self._pushed.pop(app, None)
 
 
 class Collector:
-    """Counters and sampled requests pushed by the ingress replicas, until the agent takes
-    them. A Ray actor owned by the agent: it goes when the agent goes."""
+    """Counters, sampled requests and the applications whose counters are final, pushed by
+    the ingress replicas until the agent takes them; and the agent's own part of /health, for
+    the ingress. A Ray actor owned by the agent: it goes when the agent goes."""
 
     def __init__(self) -> None:
         self._counts: dict[str, Counts] = {}
         self._captured: deque[Captured] = deque(maxlen=_CAPTURED_MAX)
+        self._done: set[str] = set()
+        self._own: dict[str, Any] = {"runtime": "ray"}
 
-    def add(self, deltas: dict[str, Counts], captured: list[Captured]) -> None:
+    def add(
+        self, deltas: dict[str, Counts], captured: list[Captured], done: list[str]
+    ) -> dict[str, Any]:
         for app, d in deltas.items():
             self._counts[app] = self._counts[app].plus(d) if app in self._counts else d
         self._captured.extend(captured)
+        self._done.update(done)
+        return self._own
 
-    def take(self) -> tuple[dict[str, Counts], list[Captured]]:
+    def take(self) -> tuple[dict[str, Counts], list[Captured], set[str]]:
         counts, self._counts = self._counts, {}
+        done, self._done = self._done, set()
         captured = list(self._captured)
         self._captured.clear()
-        return counts, captured
+        return counts, captured, done
+
+    def publish(self, own: dict[str, Any]) -> None:
+        self._own = own

@@ -5,7 +5,7 @@ serves a table, and brings the counters of what it served back into the agent's 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from mlpipex.agent.desired import EndpointSpec, VersionSpec
 from mlpipex.agent.predlog import PredictionLog
@@ -31,6 +31,11 @@ class Runtime(Protocol):
     async def collect(self, predictions: PredictionLog) -> None:
         """Bring what was served since the last call into this process: each live version's
         ``metrics``, and the sampled requests into predictions."""
+        ...
+
+    async def publish(self, own: dict[str, Any]) -> None:
+        """The agent's own part of its status (pulls, reports), after each report: for a
+        runtime whose ``GET /health`` another process answers."""
         ...
 
     async def close(self) -> None:
