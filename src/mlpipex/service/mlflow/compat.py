@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from mlpipex.domain.models import Page
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
@@ -26,6 +27,7 @@ from mlpipex.store.mlflow.records import MlflowDataset as MlflowDataset  # re-ex
 from mlpipex.store.tracking import logged_models as lm_store
 from mlpipex.store.tracking import runs as store
 from mlpipex.store.tracking.logged_models import ModelMetric
+from mlpipex.store.tracking.records import ExperimentRecord
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 SOURCE_NAME_TAG = "mlflow.source.name"
@@ -208,7 +210,7 @@ def delete_experiment_tag(reg: Registry, eid: str, key: str) -> None:
             raise NotFound(f"experiment {eid} has no tag {key!r}")
 
 
-def _require_experiment(conn: Any, key: int) -> Any:
+def _require_experiment(conn: Connection, key: int) -> ExperimentRecord:
     row = store.experiment_row(conn, id=key)
     if row is None:
         raise NotFound(f"experiment {key!r} does not exist")
@@ -391,7 +393,7 @@ def search_runs(
         return Page(_with_extras(conn, page.items), page.next_token)
 
 
-def _with_extras(conn: Any, runs: Sequence[Run]) -> list[MlflowRun]:
+def _with_extras(conn: Connection, runs: Sequence[Run]) -> list[MlflowRun]:
     ids = [r.id for r in runs]
     if not ids:
         return []

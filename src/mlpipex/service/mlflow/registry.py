@@ -25,6 +25,7 @@ from mlpipex.service.tracking import logged_models
 from mlpipex.store import registry, schema_mlflow
 from mlpipex.store import schema as t
 from mlpipex.store.mlflow import records
+from mlpipex.store.registry import ModelRecord, VersionRecord
 from mlpipex.store.tracking import runs as runs_store
 
 MODEL_DELETED = ev.MODEL_DELETED
@@ -70,11 +71,11 @@ def _with_sources(conn: Connection, found: Sequence[ModelVersion]) -> list[Mlflo
     return out
 
 
-def _versions(conn: Connection, rows: Sequence[Any]) -> list[MlflowVersion]:
+def _versions(conn: Connection, rows: Sequence[VersionRecord]) -> list[MlflowVersion]:
     return _with_sources(conn, registry.to_versions(conn, rows))
 
 
-def _model(conn: Connection, row: Any) -> MlflowModel:
+def _model(conn: Connection, row: ModelRecord) -> MlflowModel:
     latest = _versions(conn, records.latest_per_stage(conn, row.id))
     return MlflowModel(registry.to_model(conn, row), tuple(latest))
 

@@ -6,7 +6,6 @@ A refusal is recorded as an event and then raised, so the audit log keeps every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -150,7 +149,7 @@ def _load(
 
 
 def _gates(
-    conn: Connection, policy: Policy, model: Any, v: ModelVersion, stage: str, now: int
+    conn: Connection, policy: Policy, model: ModelRecord, v: ModelVersion, stage: str, now: int
 ) -> list[str]:
     prod = policy.production()
     rows = registry.version_rows(conn, model.id, stage=prod, limit=2) if prod else []

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from mlpipex.domain.models import Page
 from mlpipex.errors import Invalid, NotFound
@@ -21,6 +22,7 @@ from mlpipex.store import schema_mlflow as m
 from mlpipex.store.tracking import logged_models as store
 from mlpipex.store.tracking import runs
 from mlpipex.store.tracking.logged_models import ModelMetric as ModelMetric  # re-exported
+from mlpipex.store.tracking.records import LoggedModelRecord
 
 MAX_DATASETS = 100
 
@@ -112,14 +114,14 @@ def get(reg: Registry, model_id: str) -> LoggedModel:
         return _models(conn, [_require(conn, model_id)])[0]
 
 
-def _require(conn: Any, model_id: str) -> Any:
+def _require(conn: Connection, model_id: str) -> LoggedModelRecord:
     row = store.row(conn, model_id)
     if row is None:
         raise NotFound(f"Logged model with ID '{model_id}' not found.")
     return row
 
 
-def _models(conn: Any, rows: Sequence[Any]) -> list[LoggedModel]:
+def _models(conn: Connection, rows: Sequence[LoggedModelRecord]) -> list[LoggedModel]:
     ids = [r.id for r in rows]
     tags, params = store.tags_of(conn, ids), store.params_of(conn, ids)
     metrics = store.metrics_of(conn, ids)

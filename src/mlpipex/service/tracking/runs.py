@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from mlpipex.domain.manifest import FileEntry, safe_relpath
 from mlpipex.domain.models import Page
 from mlpipex.domain.refs import check_label
@@ -22,6 +24,7 @@ from mlpipex.objects.manifest import store_tree
 from mlpipex.service.context import ANONYMOUS, Registry
 from mlpipex.service.registry import search
 from mlpipex.store.tracking import runs as store
+from mlpipex.store.tracking.records import ExperimentRecord, RunRecord
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
@@ -156,7 +159,7 @@ def _check_name(what: str, name: str) -> str:
 # -- experiments -----------------------------------------------------------------------------
 
 
-def _experiment(row: Any, tags: Mapping[str, str]) -> Experiment:
+def _experiment(row: ExperimentRecord, tags: Mapping[str, str]) -> Experiment:
     return Experiment(
         str(row.id), row.name, row.lifecycle_stage, row.created_at, row.updated_at, dict(tags)
     )
@@ -183,6 +186,7 @@ def create_experiment(
         eid = store.insert_experiment(conn, name, now, fixed)
         store.set_experiment_tags(conn, eid, checked)
         row = store.experiment_row(conn, id=eid)
+        assert row is not None  # inserted in this transaction
         return _experiment(row, checked)
 
 
@@ -311,7 +315,7 @@ class RunTagMissing(NotFound):
         self.run_id, self.key = run_id, key
 
 
-def _require_run(conn: Any, run_id: str, *, active: bool = False) -> Any:
+def _require_run(conn: Connection, run_id: str, *, active: bool = False) -> RunRecord:
     row = store.run_row(conn, run_id) if isinstance(run_id, str) else None
     if row is None:
         raise RunMissing(run_id)
@@ -320,7 +324,7 @@ def _require_run(conn: Any, run_id: str, *, active: bool = False) -> Any:
     return row
 
 
-def _runs(conn: Any, rows: Sequence[Any]) -> list[Run]:
+def _runs(conn: Connection, rows: Sequence[RunRecord]) -> list[Run]:
     ids = [r.id for r in rows]
     params, tags = store.params_of(conn, ids), store.tags_of(conn, ids)
     metrics, inputs = store.latest_metrics_of(conn, ids), store.inputs_of(conn, ids)
@@ -356,7 +360,7 @@ def get_run(reg: Registry, run_id: str) -> Run:
         return run_in(conn, run_id)
 
 
-def run_in(conn: Any, run_id: str) -> Run:
+def run_in(conn: Connection, run_id: str) -> Run:
     """The run, read in the caller's transaction (the caller holds the viewer role)."""
     return _runs(conn, [_require_run(conn, run_id)])[0]
 
@@ -409,7 +413,7 @@ def check_batch(
     )
 
 
-def write_batch(conn: Any, run_id: str, batch: Batch) -> None:
+def write_batch(conn: Connection, run_id: str, batch: Batch) -> None:
     """Write a checked batch in the caller's transaction (the caller holds the editor role). A
     param keeps its first value: logging it again with a different value is refused (MLflow's
     rule)."""
@@ -513,7 +517,7 @@ def run_query(
     return RunQuery(ids, stages, conds, order, offset, limit)
 
 
-def query_runs(conn: Any, q: RunQuery) -> Page[Run]:
+def query_runs(conn: Connection, q: RunQuery) -> Page[Run]:
     """The page of runs q asks for, in the caller's transaction."""
     rows = store.search_run_rows(
         conn, q.experiment_ids, q.stages, q.conditions, q.order, q.limit + 1, q.offset

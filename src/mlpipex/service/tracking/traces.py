@@ -106,17 +106,17 @@ def start_trace(reg: Registry, info: TraceInfo, artifact_location: str) -> Trace
     return get_info(reg, info.trace_id)
 
 
-def _require(conn: sa.Connection, trace_id: str) -> sa.Row[Any]:
-    row = store.trace_row(conn, trace_id)
-    if row is None:
+def _require(conn: sa.Connection, trace_id: str) -> TraceInfo:
+    found = store.trace(conn, trace_id)
+    if found is None:
         raise NotFound(f"Trace with ID {trace_id} is not found.")
-    return row
+    return found
 
 
 def get_info(reg: Registry, trace_id: str) -> TraceInfo:
     reg.require("viewer")
     with reg.store.read() as conn:
-        return store.to_infos(conn, [_require(conn, trace_id)])[0]
+        return _require(conn, trace_id)
 
 
 def get_traces(reg: Registry, trace_ids: Sequence[str]) -> list[Trace]:
@@ -125,8 +125,8 @@ def get_traces(reg: Registry, trace_ids: Sequence[str]) -> list[Trace]:
     if len(trace_ids) > MAX_IDS:
         raise Invalid(f"at most {MAX_IDS} trace ids at a time, got {len(trace_ids)}")
     with reg.store.read() as conn:
-        rows = store.search(conn, [T.id.in_(list(trace_ids))], [], MAX_IDS, 0)
-        infos = {i.trace_id: i for i in store.to_infos(conn, rows)}
+        found = store.search(conn, [T.id.in_(list(trace_ids))], [], MAX_IDS, 0)
+        infos = {i.trace_id: i for i in found}
         spans = store.spans_of(conn, list(infos))
     return [Trace(infos[t], tuple(spans.get(t, []))) for t in trace_ids if t in infos]
 
@@ -157,9 +157,8 @@ def search_traces(
     order = order_terms(order_by, {**_NUMBERS, "status": T.state}) or [T.request_time.desc()]
     offset = search.decode_page_token(page_token)
     with reg.store.read() as conn:
-        rows = store.search(conn, conds, order, max_results + 1, offset)
-        infos = store.to_infos(conn, rows[:max_results])
-    return paged(infos, len(rows) > max_results, offset)
+        infos = store.search(conn, conds, order, max_results + 1, offset)
+    return paged(infos[:max_results], len(infos) > max_results, offset)
 
 
 def conditions(text: str | None, dialect: str) -> list[sa.ColumnElement[bool]]:

@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection
 from mlpipex.store import schema as t
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
+from mlpipex.store.registry.records import ModelRecord, VersionRecord
+from mlpipex.store.tracking.records import ExperimentRecord
 from mlpipex.store.tracking.runs import in_ids
 
 # -- artifact files outside runs (scope: a logged model's id, or "" for free paths) ------------
@@ -111,10 +113,20 @@ def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, lis
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class DatasetSeen:
+    """A dataset an experiment's runs logged, with its input tags."""
+
+    experiment_id: int
+    name: str
+    digest: str
+    tags: tuple[tuple[str, str], ...]
+
+
 def dataset_summaries(
     conn: Connection, experiment_ids: Sequence[int], limit: int
-) -> list[sa.Row[Any]]:
-    """(experiment id, name, digest, tags) of the datasets the experiments' runs logged."""
+) -> list[DatasetSeen]:
+    """The datasets the experiments' runs logged."""
     d, r = m.dataset_inputs.c, t.runs.c
     q = (
         sa.select(r.experiment_id, d.name, d.digest, d.tags)
@@ -123,7 +135,10 @@ def dataset_summaries(
         .order_by(r.experiment_id, d.name, d.digest)
         .limit(limit)
     )
-    return list(conn.execute(q))
+    return [
+        DatasetSeen(x.experiment_id, x.name, x.digest, tuple((k, v) for k, v in x.tags or ()))
+        for x in conn.execute(q)
+    ]
 
 
 def put_outputs(conn: Connection, run_id: str, outputs: Mapping[str, int]) -> None:
@@ -265,7 +280,7 @@ def experiment_rows(
     order: Sequence[sa.ColumnElement[Any]],
     limit: int,
     offset: int,
-) -> list[sa.Row[Any]]:
+) -> list[ExperimentRecord]:
     e = t.experiments.c
     q = (
         sa.select(t.experiments)
@@ -274,7 +289,7 @@ def experiment_rows(
         .limit(limit)
         .offset(offset)
     )
-    return list(conn.execute(q).all())
+    return [ExperimentRecord.of(r) for r in conn.execute(q)]
 
 
 # -- registry searches --------------------------------------------------------------------------
@@ -287,10 +302,13 @@ def search_version_rows(
     limit: int,
     offset: int,
     only: frozenset[str] | None = None,
-) -> list[sa.Row[Any]]:
+) -> list[VersionRecord]:
     q = sa.select(t.versions, t.models.c.name.label("model_name")).join(t.models)
     tail = (t.models.c.name, t.versions.c.version.desc())
-    return _page(conn, q, conditions, [*order, *tail], limit, offset, only)
+    return [
+        VersionRecord.of(r)
+        for r in _page(conn, q, conditions, [*order, *tail], limit, offset, only)
+    ]
 
 
 def search_model_rows(
@@ -300,9 +318,10 @@ def search_model_rows(
     limit: int,
     offset: int,
     only: frozenset[str] | None = None,
-) -> list[sa.Row[Any]]:
+) -> list[ModelRecord]:
     q = sa.select(t.models)
-    return _page(conn, q, conditions, [*order, t.models.c.name], limit, offset, only)
+    rows = _page(conn, q, conditions, [*order, t.models.c.name], limit, offset, only)
+    return [ModelRecord.of(r) for r in rows]
 
 
 def _page(
@@ -321,7 +340,7 @@ def _page(
     return list(conn.execute(q).all())
 
 
-def latest_per_stage(conn: Connection, model_id: int) -> list[sa.Row[Any]]:
+def latest_per_stage(conn: Connection, model_id: int) -> list[VersionRecord]:
     """The newest version in each stage (MLflow's get-latest-versions)."""
     v = t.versions.c
     newest = (
@@ -337,4 +356,4 @@ def latest_per_stage(conn: Connection, model_id: int) -> list[sa.Row[Any]]:
         .where(v.model_id == model_id)
         .order_by(v.version)
     )
-    return list(conn.execute(q).all())
+    return [VersionRecord.of(r) for r in conn.execute(q)]

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
+from mlpipex.store.tracking.records import LoggedModelRecord
 from mlpipex.store.tracking.runs import in_ids, read_value, stored_value
 
 LM = m.logged_models.c
@@ -21,8 +22,9 @@ def insert(conn: Connection, **values: Any) -> None:
     conn.execute(sa.insert(m.logged_models).values(**values))
 
 
-def row(conn: Connection, model_id: str) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(m.logged_models).where(LM.id == model_id)).first()
+def row(conn: Connection, model_id: str) -> LoggedModelRecord | None:
+    found = conn.execute(sa.select(m.logged_models).where(LM.id == model_id)).first()
+    return None if found is None else LoggedModelRecord.of(found)
 
 
 def update(conn: Connection, model_id: str, **values: Any) -> None:
@@ -85,7 +87,7 @@ def search(
     order: Sequence[sa.ColumnElement[Any]],
     limit: int,
     offset: int,
-) -> list[sa.Row[Any]]:
+) -> list[LoggedModelRecord]:
     q = (
         sa.select(m.logged_models)
         .where(LM.experiment_id.in_(experiment_ids), *conditions)
@@ -93,7 +95,7 @@ def search(
         .limit(limit)
         .offset(offset)
     )
-    return list(conn.execute(q).all())
+    return [LoggedModelRecord.of(r) for r in conn.execute(q)]
 
 
 # -- metrics logged with a model_id ------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mlpipex.store import schema as t
 from mlpipex.store.engine import upsert_into
+from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
 
 DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT = "Default"
@@ -27,10 +28,11 @@ DEFAULT_EXPERIMENT = "Default"
 
 def experiment_row(
     conn: Connection, *, id: int | None = None, name: str | None = None
-) -> sa.Row[Any] | None:
+) -> ExperimentRecord | None:
     c = t.experiments.c
     cond = c.id == id if id is not None else c.name == name
-    return conn.execute(sa.select(t.experiments).where(cond)).first()
+    row = conn.execute(sa.select(t.experiments).where(cond)).first()
+    return None if row is None else ExperimentRecord.of(row)
 
 
 def insert_experiment(conn: Connection, name: str, now: int, id: int | None = None) -> int:
@@ -49,7 +51,7 @@ def insert_experiment(conn: Connection, name: str, now: int, id: int | None = No
     )
 
 
-def ensure_experiment(conn: Connection, name: str, now: int) -> tuple[sa.Row[Any], bool]:
+def ensure_experiment(conn: Connection, name: str, now: int) -> tuple[ExperimentRecord, bool]:
     """The experiment named name, created when missing (Default gets id 0); safe against a
     concurrent creator."""
     row = experiment_row(conn, name=name)
@@ -69,14 +71,14 @@ def ensure_experiment(conn: Connection, name: str, now: int) -> tuple[sa.Row[Any
 
 def experiment_rows(
     conn: Connection, conditions: Sequence[sa.ColumnElement[bool]], limit: int, offset: int
-) -> list[sa.Row[Any]]:
+) -> list[ExperimentRecord]:
     """Active experiments meeting conditions, by name."""
     q = (
         sa.select(t.experiments)
         .where(t.experiments.c.lifecycle_stage == "active", *conditions)
         .order_by(t.experiments.c.name)
     )
-    return list(conn.execute(q.limit(limit).offset(offset)).all())
+    return [ExperimentRecord.of(r) for r in conn.execute(q.limit(limit).offset(offset))]
 
 
 def set_experiment_tags(conn: Connection, experiment_id: int, tags: Mapping[str, str]) -> None:
@@ -111,11 +113,12 @@ def insert_run(conn: Connection, **values: Any) -> None:
     conn.execute(sa.insert(t.runs).values(**values))
 
 
-def run_row(conn: Connection, run_id: str, *, lock: bool = False) -> sa.Row[Any] | None:
+def run_row(conn: Connection, run_id: str, *, lock: bool = False) -> RunRecord | None:
     q = sa.select(t.runs).where(t.runs.c.id == run_id)
     if lock:
         q = q.with_for_update()
-    return conn.execute(q).first()
+    row = conn.execute(q).first()
+    return None if row is None else RunRecord.of(row)
 
 
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
@@ -130,7 +133,7 @@ def search_run_rows(
     order: Sequence[sa.ColumnElement[Any]],
     limit: int,
     offset: int,
-) -> list[sa.Row[Any]]:
+) -> list[RunRecord]:
     q = (
         sa.select(t.runs)
         .where(
@@ -142,7 +145,7 @@ def search_run_rows(
         .limit(limit)
         .offset(offset)
     )
-    return list(conn.execute(q).all())
+    return [RunRecord.of(r) for r in conn.execute(q)]
 
 
 def in_ids(col: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
@@ -187,20 +190,11 @@ def latest_metrics_of(
     }
 
 
-def inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[sa.Row[Any]]]:
+def inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[RunInputRecord]]:
     c = t.run_inputs.c
-    return _by_run(
-        conn,
-        t.run_inputs,
-        run_ids,
-        c.name,
-        c.uri,
-        c.digest,
-        c.size,
-        c.schema,
-        c.num_rows,
-        c.context,
-    )
+    cols = (c.name, c.uri, c.digest, c.size, c.schema, c.num_rows, c.context)
+    rows = _by_run(conn, t.run_inputs, run_ids, *cols)
+    return {rid: [RunInputRecord.of(r) for r in rs] for rid, rs in rows.items()}
 
 
 # -- params and tags -------------------------------------------------------------------------

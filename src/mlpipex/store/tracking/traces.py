@@ -17,8 +17,9 @@ from mlpipex.store.engine import upsert_into
 T = tt.traces.c
 
 
-def trace_row(conn: Connection, trace_id: str) -> sa.Row[Any] | None:
-    return conn.execute(sa.select(tt.traces).where(T.id == trace_id)).first()
+def trace(conn: Connection, trace_id: str) -> TraceInfo | None:
+    found = search(conn, [T.id == trace_id], [], 1, 0)
+    return found[0] if found else None
 
 
 def put_trace(conn: Connection, info: TraceInfo, experiment_id: int) -> None:
@@ -126,12 +127,13 @@ def search(
     order: Sequence[Any],
     limit: int,
     offset: int,
-) -> list[sa.Row[Any]]:
+) -> list[TraceInfo]:
+    """The traces meeting conds, one page, with their tags, metadata and assessments."""
     q = sa.select(tt.traces).where(*conds).order_by(*order, T.id).limit(limit).offset(offset)
-    return list(conn.execute(q))
+    return _infos(conn, list(conn.execute(q)))
 
 
-def to_infos(conn: Connection, rows: Sequence[sa.Row[Any]]) -> list[TraceInfo]:
+def _infos(conn: Connection, rows: Sequence[sa.Row[Any]]) -> list[TraceInfo]:
     ids = [r.id for r in rows]
     tags, meta = _pairs(conn, tt.trace_tags, ids), _pairs(conn, tt.trace_metadata, ids)
     found = assessments_of(conn, ids)
