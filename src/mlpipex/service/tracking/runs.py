@@ -93,7 +93,9 @@ class Run:
 def check_key(what: str, key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY:
         raise Invalid(f"{what} key {str(key)[:40]!r} must be 1 to {MAX_KEY} characters")
-    if not _KEY.fullmatch(key) or key.startswith("/") or ".." in PurePosixPath(key).parts:
+    # split, not PurePosixPath(key).parts: the same '..' test at a tenth of the cost, which a
+    # batch of 1,000 metrics pays per key
+    if not _KEY.fullmatch(key) or key.startswith("/") or ".." in key.split("/"):
         raise Invalid(
             f"invalid {what} key {key!r}",
             hint="use letters, digits, underscores, dashes, periods, spaces, colons and "
@@ -124,17 +126,21 @@ def check_tags(tags: Mapping[str, Any]) -> dict[str, str]:
 
 def check_metric(m: Metric) -> tuple[str, float, int, int]:
     check_key("metric", m.key)
-    if isinstance(m.value, bool) or not isinstance(m.value, (int, float)):
+    value, ts, step = m.value, m.timestamp, m.step
+    # exact types first: what every HTTP batch holds, checked at a fraction of the general path
+    if type(value) is float and type(ts) is int and type(step) is int:
+        return m.key, value, ts, step
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
-            value = float(m.value)  # numpy scalars and the like
+            value = float(value)  # numpy scalars and the like
         except (TypeError, ValueError):
-            raise Invalid(f"metric {m.key!r}: {m.value!r} is not a number") from None
+            raise Invalid(f"metric {m.key!r}: {value!r} is not a number") from None
     else:
-        value = float(m.value)
-    for name, n in (("timestamp", m.timestamp), ("step", m.step)):
+        value = float(value)
+    for name, n in (("timestamp", ts), ("step", step)):
         if isinstance(n, bool) or not isinstance(n, int):
             raise Invalid(f"metric {m.key!r}: {name} {n!r} is not an integer")
-    return m.key, value, m.timestamp, m.step
+    return m.key, value, ts, step
 
 
 class UnsafePath(Invalid):
