@@ -5,9 +5,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Connection
 
 from mlpipex.client import Client
-from mlpipex.errors import Invalid, NotFound, PolicyViolation
+from mlpipex.domain.models import DatasetRef
+from mlpipex.errors import Conflict, Invalid, NotFound, PolicyViolation
+from mlpipex.service.registry import register
 from tests.conftest import Backend
 
 
@@ -49,6 +52,38 @@ def test_complete_registration_records_commit_datasets_metrics_and_files(
     (f,) = v.files
     assert (f.path, f.size) == ("model.skops", 50_000)
     assert client.registry.objects.read_bytes(f.digest) == model.read_bytes()
+    assert client.get_version("fraud/1") == v
+
+
+@pytest.mark.direct
+def test_what_a_caller_writes_beside_a_version_lands_with_it_or_not_at_all(
+    client: Client, make_file: Callable[..., Path]
+) -> None:
+    r = register.Registration(
+        "fraud",
+        make_file(size=1000),
+        commit="c0ffee" * 6 + "abcd",
+        metrics={"auc": 0.9},
+        datasets=[DatasetRef("train", "s3://bucket/x.parquet", "md5:" + "f" * 32)],
+    )
+    seen: list[tuple[int, int]] = []
+
+    def refuse(conn: Connection, model: int, version: int) -> None:
+        seen.append((model, version))
+        raise Conflict("the caller's own write failed")
+
+    with pytest.raises(Conflict, match="own write"):
+        register.register_version(client.registry, r, also=refuse)
+    assert seen == [(seen[0][0], 1)]
+    with pytest.raises(NotFound):  # neither the model it created nor the version is left
+        client.get_model("fraud")
+    assert client.events(kind="version_registered") == []
+
+    def note(conn: Connection, model: int, version: int) -> None:
+        seen.append((model, version))
+
+    v = register.register_version(client.registry, r, also=note)
+    assert v.version == 1 and seen[-1][1] == 1
     assert client.get_version("fraud/1") == v
 
 

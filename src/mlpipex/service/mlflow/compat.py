@@ -389,18 +389,21 @@ def search_runs(
         reg, experiment_ids, filter, order_by, max_results, page_token, view_name
     )
     with reg.store.read() as conn:  # the page and what MLflow shows beside it, read at once
-        page = tracking.query_runs(conn, q)
-        return Page(_with_extras(conn, page.items), page.next_token)
+        page, latest = tracking.query_runs_latest(conn, q)
+        return Page(_with_extras(conn, page.items, latest), page.next_token)
 
 
-def _with_extras(conn: Connection, runs: Sequence[Run]) -> list[MlflowRun]:
+def _with_extras(
+    conn: Connection, runs: Sequence[Run], metrics: tracking.Latest | None = None
+) -> list[MlflowRun]:
     ids = [r.id for r in runs]
     if not ids:
         return []
     inputs = records.dataset_inputs_of(conn, ids)
     outputs = records.outputs_of(conn, ids)
     model_inputs = records.model_inputs_of(conn, ids)
-    metrics = store.latest_metrics_of(conn, ids)
+    if metrics is None:
+        metrics = store.latest_metrics_of(conn, ids)
     return [
         MlflowRun(
             r,

@@ -159,6 +159,11 @@ def create_version(
     with reg.store.read() as conn:
         run_known = run_id is None or runs_store.run_row(conn, run_id) is not None
     flavor, facts = _describe(reg, found or [], describe)
+
+    def mlflow_source(conn: Connection, model: int, version: int) -> None:
+        records.put_version_source(conn, model, version, source, model_id)
+        registry.update_model(conn, model, reg.clock())  # MLflow: a new version updates it
+
     v = register.register_version(
         reg,
         register.Registration(
@@ -171,11 +176,8 @@ def create_version(
             external="" if found and run_known else source or f"runs:/{run_id}",
             flavor=flavor,
         ),
+        also=mlflow_source,
     )
-    with reg.store.write() as conn:
-        row = require_model(conn, name)
-        records.put_version_source(conn, row.id, v.version, source, model_id)
-        registry.update_model(conn, row.id, reg.clock())  # MLflow: a new version updates it
     if model_id:
         logged_models.add_version(reg, model_id, v.model, v.version)
     return MlflowVersion(v, source, model_id)

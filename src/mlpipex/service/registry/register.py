@@ -4,9 +4,11 @@ but the refusal event is written."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
 from mlpipex.domain.manifest import FileEntry, Manifest
@@ -145,8 +147,13 @@ def check_registration(reg: Registry, r: Registration, *, artifact: bool = True)
     return replace(r, metrics=metrics)
 
 
+# More writes of the caller's about the new version (model id, version number), in the
+# registration's own transaction: what a front end records beside it lands with it or not at all.
+Also = Callable[[Connection, int, int], None]
+
+
 def register_version(
-    reg: Registry, r: Registration, progress: Progress | None = None
+    reg: Registry, r: Registration, progress: Progress | None = None, also: Also | None = None
 ) -> ModelVersion:
     """Validate everything, store the artifact's objects, then record the version in one
     transaction. The model is created when it does not exist yet, as MLflow does."""
@@ -205,6 +212,8 @@ def register_version(
                 "datasets": {d.name: d.digest for d in r.datasets},
             },
         )
+        if also is not None:
+            also(conn, row.id, version)
         vrow = registry.version_row(conn, row.id, version)
         assert vrow is not None
         return registry.to_versions(conn, [vrow], files=True)[0]

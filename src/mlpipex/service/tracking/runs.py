@@ -96,7 +96,9 @@ class Run:
 def check_key(what: str, key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY:
         raise Invalid(f"{what} key {str(key)[:40]!r} must be 1 to {MAX_KEY} characters")
-    if not _KEY.fullmatch(key) or key.startswith("/") or ".." in PurePosixPath(key).parts:
+    # split, not PurePosixPath(key).parts: the same '..' test at a tenth of the cost, which a
+    # batch of 1,000 metrics pays per key
+    if not _KEY.fullmatch(key) or key.startswith("/") or ".." in key.split("/"):
         raise Invalid(
             f"invalid {what} key {key!r}",
             hint="use letters, digits, underscores, dashes, periods, spaces, colons and "
@@ -127,17 +129,21 @@ def check_tags(tags: Mapping[str, Any]) -> dict[str, str]:
 
 def check_metric(m: Metric) -> tuple[str, float, int, int]:
     check_key("metric", m.key)
-    if isinstance(m.value, bool) or not isinstance(m.value, (int, float)):
+    value, ts, step = m.value, m.timestamp, m.step
+    # exact types first: what every HTTP batch holds, checked at a fraction of the general path
+    if type(value) is float and type(ts) is int and type(step) is int:
+        return m.key, value, ts, step
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
-            value = float(m.value)  # numpy scalars and the like
+            value = float(value)  # numpy scalars and the like
         except (TypeError, ValueError):
-            raise Invalid(f"metric {m.key!r}: {m.value!r} is not a number") from None
+            raise Invalid(f"metric {m.key!r}: {value!r} is not a number") from None
     else:
-        value = float(m.value)
-    for name, n in (("timestamp", m.timestamp), ("step", m.step)):
+        value = float(value)
+    for name, n in (("timestamp", ts), ("step", step)):
         if isinstance(n, bool) or not isinstance(n, int):
             raise Invalid(f"metric {m.key!r}: {name} {n!r} is not an integer")
-    return m.key, value, m.timestamp, m.step
+    return m.key, value, ts, step
 
 
 class UnsafePath(Invalid):
@@ -324,10 +330,16 @@ def _require_run(conn: Connection, run_id: str, *, active: bool = False) -> RunR
     return row
 
 
-def _runs(conn: Connection, rows: Sequence[RunRecord]) -> list[Run]:
+# run id -> (key, value, timestamp, step) of each metric's latest value
+Latest = dict[str, list[tuple[str, float, int, int]]]
+
+
+def _runs(conn: Connection, rows: Sequence[RunRecord], metrics: Latest | None = None) -> list[Run]:
     ids = [r.id for r in rows]
     params, tags = store.params_of(conn, ids), store.tags_of(conn, ids)
-    metrics, inputs = store.latest_metrics_of(conn, ids), store.inputs_of(conn, ids)
+    if metrics is None:
+        metrics = store.latest_metrics_of(conn, ids)
+    inputs = store.inputs_of(conn, ids)
     return [
         Run(
             id=r.id,
@@ -519,12 +531,19 @@ def run_query(
 
 def query_runs(conn: Connection, q: RunQuery) -> Page[Run]:
     """The page of runs q asks for, in the caller's transaction."""
+    return query_runs_latest(conn, q)[0]
+
+
+def query_runs_latest(conn: Connection, q: RunQuery) -> tuple[Page[Run], Latest]:
+    """query_runs, with the latest metrics it read (their timestamps and steps, which a Run
+    does not keep) for a front end that shows them: one statement fewer than reading again."""
     rows = store.search_run_rows(
         conn, q.experiment_ids, q.stages, q.conditions, q.order, q.limit + 1, q.offset
     )
-    items = _runs(conn, rows[: q.limit])
+    latest = store.latest_metrics_of(conn, [r.id for r in rows[: q.limit]])
+    items = _runs(conn, rows[: q.limit], latest)
     more = len(rows) > q.limit
-    return Page(items, search.encode_page_token(q.offset + q.limit) if more else None)
+    return Page(items, search.encode_page_token(q.offset + q.limit) if more else None), latest
 
 
 def search_runs(

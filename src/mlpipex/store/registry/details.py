@@ -81,8 +81,11 @@ _SHARED = sorted({f.name for f in fields(VersionRecord)} & {f.name for f in fiel
 def to_version(r: VersionRecord, row: Any) -> ModelVersion:
     """The domain's version from its record and the row that carries ``detail_columns``."""
 
+    present = row._fields  # files are selected only when asked for; a miss costs an exception
+
     def rows(label: str) -> list[list[Any]]:
-        return getattr(row, label, None) or []  # PostgreSQL aggregates no rows to NULL
+        # PostgreSQL aggregates no rows to NULL
+        return (getattr(row, label) if label in present else None) or []
 
     return ModelVersion(
         model=r.model_name,
@@ -105,7 +108,7 @@ def to_versions(
     q = sa.select(t.versions.c.id, *detail_columns(conn, files=files)).where(
         t.versions.c.id.in_([r.id for r in records])
     )
-    found = {row.id: row for row in conn.execute(q)}
+    found = {row.id: row for row in conn.execute(q).all()}
     # Rows selected elsewhere (store/mlflow) become records here: SQLite's booleans are ints.
     return [
         to_version(r if isinstance(r, VersionRecord) else VersionRecord.of(r), found[r.id])

@@ -163,7 +163,8 @@ def _by_run(
     conn: Connection, table: sa.Table, run_ids: Sequence[str], *cols: sa.Column[Any]
 ) -> dict[str, list[sa.Row[Any]]]:
     out: dict[str, list[sa.Row[Any]]] = defaultdict(list)
-    for r in conn.execute(_by_run_select(table, cols), {"ids": list(run_ids)}):
+    # all() fetches the rows in one call; iterating the result fetches them one by one
+    for r in conn.execute(_by_run_select(table, cols), {"ids": list(run_ids)}).all():
         out[r.run_id].append(r)
     return out
 
