@@ -87,3 +87,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
+
+
+def _command() -> object:
+    """The click tree of every command, built once per process. Kept under this name for
+    process pools that build it before forking workers (the MLflow suite's harness does)."""
+    from mlpipex.cli.root import command
+
+    return command()
