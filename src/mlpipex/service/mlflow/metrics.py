@@ -17,9 +17,10 @@ MAX_INTERVAL_STEPS = 2500
 
 
 def _histories(reg: Registry, run_ids: Sequence[str], key: str) -> list[tuple[str, list[Metric]]]:
-    """Each known run's history of key, by run id (a run that does not exist has none)."""
+    """Each known run's history of key, in the order the runs were asked for, as MLflow answers
+    (a run that does not exist has none)."""
     out = []
-    for run_id in sorted(set(run_ids)):
+    for run_id in dict.fromkeys(run_ids):
         try:
             out.append((run_id, tracking.metric_history(reg, run_id, key)))
         except NotFound:
