@@ -131,10 +131,12 @@ def seed_tracking(conn: psycopg.Connection, runs: int, points: int) -> int:
 
 def seed_events(conn: psycopg.Connection, n: int) -> None:
     """n events chained exactly as the service chains them, written with COPY."""
-    row = conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
+    row = conn.execute("SELECT seq, hash FROM chain_heads WHERE workspace = 'default'").fetchone()
     seq, prev = (row[0], row[1]) if row else (0, "0" * 64)
     if row is None:
-        conn.execute("INSERT INTO chain_head (id, seq, hash) VALUES (1, 0, %s)", (prev,))
+        conn.execute(
+            "INSERT INTO chain_heads (workspace, seq, hash) VALUES ('default', 0, %s)", (prev,)
+        )
     cols = "seq, time, actor, kind, model, version, reason, payload, prev_hash, hash"
     with conn.cursor() as cur, cur.copy(f"COPY events ({cols}) FROM STDIN") as copy:
         for i in range(n):
@@ -154,7 +156,9 @@ def seed_events(conn: psycopg.Connection, n: int) -> None:
             row_ = (seq, T0 + i, "seed", "version.registered", model, version, "", payload, prev, h)
             copy.write_row((*row_[:7], json.dumps(payload), *row_[8:]))
             prev = h
-    conn.execute("UPDATE chain_head SET seq = %s, hash = %s WHERE id = 1", (seq, prev))
+    conn.execute(
+        "UPDATE chain_heads SET seq = %s, hash = %s WHERE workspace = 'default'", (seq, prev)
+    )
     conn.commit()
 
 

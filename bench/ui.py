@@ -36,6 +36,7 @@ def seed_ui(client: Client, versions: int, n_events: int) -> None:
         for i in range(n_events):
             events.append(
                 conn,
+                reg.workspace,
                 time=reg.clock(),
                 actor=("ci", "alice", "bob", "carol")[i % 4],
                 kind="tag_set",

@@ -105,6 +105,12 @@ def _reset(db: str) -> None:
         else:
             for name in reversed(present):
                 conn.execute(sa.text(f"DELETE FROM {name}"))
+        if "workspaces" in existing:  # the migration's row, which every registry has
+            conn.execute(
+                sa.text(
+                    "INSERT INTO workspaces (name, description, created_at) VALUES ('default', '', 0)"
+                )
+            )
     engine.dispose()
     request_index.forget(db)  # PostgreSQL restarts the ids the mirrors caught up to
 

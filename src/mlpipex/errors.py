@@ -6,10 +6,12 @@ the CLI into exit codes (``cli/errors.py``), the server into HTTP bodies.
     MLPipeXError                 base; ``exit_code`` 70 (internal error)
     ├── Invalid                  bad input or a rule broken; exit 1
     │   ├── PolicyViolation      registration or transition refused by the policy; exit 1
-    │   └── Corrupt              bytes whose digest does not match what was recorded; exit 1
+    │   ├── Corrupt              bytes whose digest does not match what was recorded; exit 1
+    │   └── FeatureDisabled      asks for what this server was not started with; exit 1
     ├── NotFound                 no such model, version, alias, object...; exit 4
     ├── AlreadyExists            the name is taken; exit 5
     ├── Conflict                 the state changed under you, or forbids this now; exit 5
+    │   └── QuotaExceeded        a workspace quota would be passed; exit 5
     ├── Unauthorized             no or wrong credentials; exit 1
     │   └── Throttled            too many failed sign-ins: wait ``retry_after_s``; exit 1
     ├── Forbidden                the credentials lack the right; exit 1
@@ -55,6 +57,10 @@ class Corrupt(Invalid):
     code = "CORRUPT"
 
 
+class FeatureDisabled(Invalid):
+    code = "FEATURE_DISABLED"
+
+
 class NotFound(MLPipeXError):
     exit_code = 4
     code = "NOT_FOUND"
@@ -68,6 +74,10 @@ class AlreadyExists(MLPipeXError):
 class Conflict(MLPipeXError):
     exit_code = 5
     code = "CONFLICT"
+
+
+class QuotaExceeded(Conflict):
+    code = "QUOTA_EXCEEDED"
 
 
 class Unauthorized(MLPipeXError):
@@ -101,9 +111,11 @@ def from_code(
         Invalid,
         PolicyViolation,
         Corrupt,
+        FeatureDisabled,
         NotFound,
         AlreadyExists,
         Conflict,
+        QuotaExceeded,
         Unauthorized,
         Throttled,
         Forbidden,
@@ -121,11 +133,13 @@ __all__ = [
     "AlreadyExists",
     "Conflict",
     "Corrupt",
+    "FeatureDisabled",
     "Forbidden",
     "Invalid",
     "MLPipeXError",
     "NotFound",
     "PolicyViolation",
+    "QuotaExceeded",
     "Throttled",
     "Unauthorized",
     "Unavailable",

@@ -14,7 +14,7 @@ from mlpipex.store import schema as t
 def test_listing_versions_walks_the_index_and_stops_at_the_limit(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'registry.db'}")
     with store.write() as conn:
-        mid = registry.insert_model(conn, "m", "", None, 0)
+        mid = registry.insert_model(conn, "default", "m", "", None, 0)
         conn.execute(
             sa.insert(t.versions),
             [

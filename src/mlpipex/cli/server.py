@@ -27,6 +27,12 @@ def server(
         help="strict (default), permissive (plain MLflow behaviour) or a YAML file.",
     ),
     auth: bool = typer.Option(False, "--auth", help="Require users or tokens, enforce roles."),
+    enable_workspaces: bool = typer.Option(
+        False,
+        "--enable-workspaces",
+        help="Serve many workspaces: the X-MLFLOW-WORKSPACE header (mlflow.set_workspace, "
+        "--workspace) picks one; without it everything is in `default`.",
+    ),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
     log_level: str = typer.Option("warning", "--log-level"),
 ) -> None:
@@ -38,7 +44,11 @@ def server(
     state = ctx.find_root().obj
     loc = resolve(store or state.settings.uri, objects or state.settings.objects)
     target = loc.url if loc.kind == "database" else str(loc.root)
-    env = {"MLPIPEX_STORE": target, "MLPIPEX_AUTH": "true" if auth else "false"}
+    env = {
+        "MLPIPEX_STORE": target,
+        "MLPIPEX_AUTH": "true" if auth else "false",
+        "MLPIPEX_ENABLE_WORKSPACES": "true" if enable_workspaces else "false",
+    }
     if objects or state.settings.objects:
         env["MLPIPEX_OBJECTS"] = str(objects or state.settings.objects)
     if policy:

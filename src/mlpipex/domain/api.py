@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlpipex.domain.bounds import ByteSize, TokenSeconds, VersionNumber
+from mlpipex.domain.bounds import ByteSize, RowId, TokenSeconds, VersionNumber
 
 # -- models and versions ----------------------------------------------------------------------
 
@@ -114,6 +114,39 @@ class TokenCreate(BaseModel):
     user: str | None = None
     name: str = Field("", max_length=256)
     expires_in_s: TokenSeconds | None = None
+    workspace: str | None = Field(None, max_length=63, description="the one workspace it acts in")
+
+
+# -- workspaces ---------------------------------------------------------------------------------
+
+
+class WorkspaceCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=63)
+    description: str = Field("", max_length=5000)
+    default_artifact_root: str | None = Field(None, max_length=2048)
+
+
+class WorkspaceUpdate(BaseModel):
+    description: str | None = Field(None, max_length=5000)
+    default_artifact_root: str | None = Field(None, max_length=2048)
+
+
+class QuotaBody(BaseModel):
+    """Upper limits; null (or left out) is unlimited."""
+
+    models: RowId | None = None
+    versions: RowId | None = None
+    bytes: ByteSize | None = None
+    endpoints: RowId | None = None
+
+
+class WorkspaceRoleBody(BaseModel):
+    role: str | None = Field(None, description="viewer, editor, approver, admin; null removes it")
+
+
+class Member(BaseModel):
+    user: str
+    role: str
 
 
 class TokenCreated(BaseModel):

@@ -40,6 +40,10 @@ DEPLOYMENT_PAUSED = "deployment_paused"
 ROLLBACK = "rollback"
 ALERT_RAISED = "alert_raised"
 ALERT_CLEARED = "alert_cleared"
+WORKSPACE_CREATED = "workspace_created"
+WORKSPACE_UPDATED = "workspace_updated"
+WORKSPACE_ROLE_SET = "workspace_role_set"
+QUOTA_SET = "quota_set"
 
 KINDS = frozenset(v for k, v in dict(globals()).items() if k.isupper() and k != "GENESIS")
 

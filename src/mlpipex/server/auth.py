@@ -22,7 +22,7 @@ from mlpipex.errors import Unauthorized
 from mlpipex.server.deps import ServerState
 from mlpipex.server.errors import respond
 from mlpipex.service.access import users as access
-from mlpipex.service.context import Actor
+from mlpipex.service.context import Actor, Principal
 
 CACHE_SECONDS = 5.0
 PUBLIC = (
@@ -50,29 +50,29 @@ def cookie_accepted(method: str, path: str) -> bool:
 
 class _Cache:
     def __init__(self, size: int = 4096) -> None:
-        self._items: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Actor | None:
+    def get(self, key: str) -> Principal | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is None or hit[0] < time.monotonic():
                 return None
             return hit[1]
 
-    def put(self, key: str, actor: Actor) -> None:
+    def put(self, key: str, principal: Principal) -> None:
         with self._lock:
-            self._items[key] = (time.monotonic() + CACHE_SECONDS, actor)
+            self._items[key] = (time.monotonic() + CACHE_SECONDS, principal)
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
 
-def credentials_actor(
+def credentials_principal(
     st: ServerState, header: str, cache: _Cache, client: str | None = None
-) -> Actor:
-    """The actor of an Authorization header value; Unauthorized when missing or wrong."""
+) -> Principal:
+    """Who an Authorization header value names; Unauthorized when missing or wrong."""
     key = hashlib.sha256(header.encode()).hexdigest()
     if (hit := cache.get(key)) is not None:
         return hit
@@ -111,8 +111,8 @@ class AuthMiddleware:
                     "credentials required: a Bearer token or Basic user and password"
                 )
             client = request.client.host if request.client else None
-            actor = await run_in_threadpool(
-                credentials_actor, self.state, header, self.cache, client
+            principal = await run_in_threadpool(
+                credentials_principal, self.state, header, self.cache, client
             )
         except Unauthorized as exc:
             response = respond(request, exc)
@@ -120,7 +120,7 @@ class AuthMiddleware:
                 response.headers["WWW-Authenticate"] = 'Basic realm="mlpipex", Bearer'
             await response(scope, receive, send)
             return
-        scope.setdefault("state", {})["actor"] = actor
+        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from mlpipex.domain.policy import Policy
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, NAME_MAX, check_workspace_name
+from mlpipex.errors import FeatureDisabled, Forbidden, NotFound
 from mlpipex.objects import ObjectStore
 from mlpipex.server.settings import ServerSettings
+from mlpipex.service.access import workspaces
 from mlpipex.service.access.secrets import SecretBox
-from mlpipex.service.context import Actor, Registry
+from mlpipex.service.context import Actor, Principal, Registry
 from mlpipex.store import Store
 
 
@@ -24,6 +28,7 @@ class ServerState:
     objects: ObjectStore
     policy: Policy
     secrets: SecretBox
+    known_workspaces: dict[str, float] = field(default_factory=dict)  # name -> until (monotonic)
 
     def own_places(self) -> list[tuple[str, str]]:
         """The server's own locations (longest first) and the words a caller sees instead: a
@@ -51,7 +56,7 @@ class ServerState:
             text = re.sub(rf"(?<![\w.~/-]){re.escape(place)}(?![\w~-]|\.\w)", shown, text)
         return text
 
-    def registry(self, actor: Actor) -> Registry:
+    def registry(self, actor: Actor, workspace: str = DEFAULT_WORKSPACE) -> Registry:
         return Registry(
             store=self.store,
             objects=self.objects,
@@ -59,7 +64,23 @@ class ServerState:
             default_policy=self.policy,
             secrets=self.secrets,
             allow_private_webhooks=self.settings.allow_private_webhooks,
+            workspace=workspace,
         )
+
+    def workspace_exists(self, name: str) -> bool:
+        """Whether the workspace exists, remembered a few seconds (one read per request would
+        double the cost of the cheapest calls); a deleted one is forgotten at once here and
+        within those seconds on other replicas."""
+        now = time.monotonic()
+        if self.known_workspaces.get(name, 0.0) > now:
+            return True
+        found = workspaces.exists(self.store, name)
+        if found:
+            self.known_workspaces[name] = now + _KNOWN_SECONDS
+        return found
+
+    def forget_workspace(self, name: str) -> None:
+        self.known_workspaces.pop(name, None)
 
 
 def _absolute(place: str) -> bool:
@@ -71,20 +92,79 @@ def state(request: Request) -> ServerState:
     return s
 
 
+# The header MLflow's client sends (``mlflow.set_workspace``); the native API reads it too.
+WORKSPACE_HEADER = "x-mlflow-workspace"
+# The UI's workspace switcher remembers the choice in this cookie.
+WORKSPACE_COOKIE = "mlpipex_workspace"
+_KNOWN_SECONDS = 5.0
+
+
+def workspace(request: Request) -> str:
+    """The workspace a request acts in: the header's, else the UI's cookie, else the one the
+    token is limited to, else ``default``. A workspace the caller may not enter is reported
+    missing, as a model is."""
+    st = state(request)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    only = principal.only_workspace if principal is not None else None
+    asked = (request.headers.get(WORKSPACE_HEADER) or "").strip()
+    if not asked and request.url.path.startswith("/ui"):
+        asked = (request.cookies.get(WORKSPACE_COOKIE) or "").strip()[: NAME_MAX + 1]
+    name = asked or only or DEFAULT_WORKSPACE
+    if name == DEFAULT_WORKSPACE and not asked and only is None:
+        return name
+    if not st.settings.enable_workspaces:
+        if name == DEFAULT_WORKSPACE:
+            return name
+        raise FeatureDisabled(
+            "workspaces are not enabled on this server",
+            hint="start it with `mlpipex server --enable-workspaces`, or send no workspace",
+        )
+    check_workspace_name(name)
+    if only is not None and name != only:
+        raise Forbidden(f"this token acts only in workspace {only!r}")
+    if not st.workspace_exists(name) or (principal is not None and not principal.member_of(name)):
+        raise NotFound(f"workspace {name!r} does not exist", hint="see `mlpipex workspace list`")
+    return name
+
+
+def workspaces_enabled(request: Request) -> None:
+    """Refuse workspace management on a server started without --enable-workspaces."""
+    if not state(request).settings.enable_workspaces:
+        raise FeatureDisabled(
+            "Workspace APIs are not available: workspaces are not enabled on this server",
+            hint="start it with `mlpipex server --enable-workspaces`",
+        )
+
+
+def visible_workspaces(request: Request) -> frozenset[str] | None:
+    """The workspaces the caller may know of (None: every one)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        return None
+    if principal.only_workspace is not None:
+        return frozenset({principal.only_workspace})
+    if principal.roles:
+        return None
+    return frozenset(principal.workspace_roles) | frozenset(principal.grants)
+
+
 def actor(request: Request) -> Actor:
-    """Who calls: authenticated by the auth middleware when --auth is on, else the name the
-    client sends (events still say who acted) with full rights, as the embedded registry."""
-    found: Actor | None = getattr(request.state, "actor", None)
-    if found is not None:
-        return found
+    """Who calls, with the roles held in the request's workspace: authenticated by the auth
+    middleware when --auth is on, else the name the client sends (events still say who acted)
+    with full rights, as the embedded registry."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal.actor_in(workspace(request))
     name = request.headers.get("x-mlpipex-user") or "anonymous"
     return Actor(name[:256])
 
 
 def registry(
-    st: Annotated[ServerState, Depends(state)], who: Annotated[Actor, Depends(actor)]
+    request: Request,
+    st: Annotated[ServerState, Depends(state)],
+    who: Annotated[Actor, Depends(actor)],
 ) -> Registry:
-    return st.registry(who)
+    return st.registry(who, workspace(request))
 
 
 def model_read_check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:

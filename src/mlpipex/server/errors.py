@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mlpipex.errors import (
     AlreadyExists,
     Conflict,
+    FeatureDisabled,
     Forbidden,
     Invalid,
     MLPipeXError,
@@ -47,6 +48,7 @@ MLFLOW_CODES: list[tuple[type[MLPipeXError], str, int]] = [
     (AlreadyExists, "RESOURCE_ALREADY_EXISTS", 400),
     (Conflict, "INVALID_STATE", 400),
     (Throttled, "REQUEST_LIMIT_EXCEEDED", 429),
+    (FeatureDisabled, "FEATURE_DISABLED", 400),
     (Unauthorized, "UNAUTHENTICATED", 401),
     (Forbidden, "PERMISSION_DENIED", 403),
     (Invalid, "INVALID_PARAMETER_VALUE", 400),

@@ -18,6 +18,9 @@ class ServerSettings(BaseSettings):
     allow_private_webhooks: bool = Field(False, description="Allow webhooks to private addresses")
     secret_key: str | None = Field(None, description="Key that seals stored webhook secrets")
     default_artifact_root: str = Field("mlflow-artifacts:/", description="MLflow artifact root")
+    enable_workspaces: bool = Field(
+        False, description="Serve many workspaces (the X-MLFLOW-WORKSPACE header picks one)"
+    )
 
     @field_validator("store")
     @classmethod

@@ -12,13 +12,14 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain.models import Event
 from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.domain.roles import ROLES
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.errors import Forbidden, NotFound
 from mlpipex.objects import ObjectStore
 from mlpipex.service.access.secrets import SecretBox
 from mlpipex.store import Store
 from mlpipex.store.events import log as events
 
-__all__ = ["ANONYMOUS", "ROLES", "Actor", "Registry", "now_ms"]
+__all__ = ["ANONYMOUS", "ROLES", "Actor", "Principal", "Registry", "now_ms"]
 
 # the caller of a server without --auth that names nobody
 ANONYMOUS = "anonymous"
@@ -28,20 +29,52 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _rank(roles: frozenset[str] | set[str]) -> int:
+    return max((ROLES.index(r) for r in roles if r in ROLES), default=-1)
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who acts, with roles globally and per model. Embedded use acts as admin of its own files."""
+    """Who acts in one workspace, with the roles held there (everywhere, or in that workspace)
+    and per model. Embedded use acts as admin of its own files."""
 
     name: str
     roles: frozenset[str] = frozenset({"admin"})
     model_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # the roles held in every workspace: creating workspaces and setting quotas needs admin here
+    everywhere: frozenset[str] = frozenset({"admin"})
 
     def rank(self, model: str | None) -> int:
-        granted = set(self.roles) | (set(self.model_roles.get(model, ())) if model else set())
-        return max((ROLES.index(r) for r in granted if r in ROLES), default=-1)
+        return _rank(self.roles | (self.model_roles.get(model, frozenset()) if model else set()))
 
     def can(self, role: str, model: str | None = None) -> bool:
         return self.rank(model) >= ROLES.index(role)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request's credentials name, with every role they hold: everywhere, per workspace
+    and per model; ``only_workspace`` when the token is limited to one workspace."""
+
+    name: str
+    roles: frozenset[str]
+    workspace_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    grants: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
+    only_workspace: str | None = None
+
+    def member_of(self, ws: str) -> bool:
+        """Whether the workspace is any of this principal's business (else it is not shown)."""
+        if self.only_workspace is not None and ws != self.only_workspace:
+            return False
+        return bool(self.roles) or ws in self.workspace_roles or ws in self.grants
+
+    def actor_in(self, ws: str) -> Actor:
+        return Actor(
+            self.name,
+            self.roles | self.workspace_roles.get(ws, frozenset()),
+            self.grants.get(ws, {}),
+            everywhere=self.roles,
+        )
 
 
 @dataclass
@@ -53,6 +86,9 @@ class Registry:
     clock: Callable[[], int] = now_ms
     secrets: SecretBox = field(default_factory=SecretBox)
     allow_private_webhooks: bool = False
+    # The workspace every operation reads and writes in: names are looked up there, rows are
+    # created there, events join its chain.
+    workspace: str = DEFAULT_WORKSPACE
 
     def require(self, role: str, model: str | None = None) -> None:
         """Raise unless the actor has role (globally or on model). Someone who may not even
@@ -63,6 +99,11 @@ class Registry:
             raise NotFound(f"model {model!r} does not exist")
         where = f" on model {model!r}" if model else ""
         raise Forbidden(f"{self.actor.name} lacks the {role} role{where}")
+
+    def require_everywhere(self, role: str) -> None:
+        """Raise unless the actor holds role in every workspace (organisation-wide)."""
+        if _rank(self.actor.everywhere) < ROLES.index(role):
+            raise Forbidden(f"{self.actor.name} lacks the {role} role in every workspace")
 
     def visible_models(self) -> frozenset[str] | None:
         """None when the actor may read every model, else the models it has a role on."""
@@ -84,6 +125,7 @@ class Registry:
         (the rollout controller acts in its own name)."""
         return events.append(
             conn,
+            self.workspace,
             time=time,
             actor=self.actor.name if actor is None else actor,
             kind=kind,

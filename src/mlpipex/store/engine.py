@@ -19,7 +19,7 @@ from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from mlpipex.errors import Conflict, Invalid, MLPipeXError, Unavailable
 
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"
 _MIGRATION_LOCK = 72_430_119
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -180,6 +180,10 @@ class Store:
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
+                # A migration that rebuilds a table (SQLite's only way to change a key) drops
+                # the old one; with foreign keys enforced that would cascade into its children.
+                # The pragma is read only outside a transaction, so it goes to the driver.
+                _driver_pragma(conn, "foreign_keys=OFF")
                 conn = conn.execution_options(mlpipex_write=True)
             else:
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
@@ -189,9 +193,17 @@ class Store:
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, "head")
             finally:
-                if self.dialect != "sqlite":
+                if self.dialect == "sqlite":
+                    _driver_pragma(conn, "foreign_keys=ON")
+                else:
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
                     conn.commit()
+
+
+def _driver_pragma(conn: Connection, pragma: str) -> None:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA {pragma}")
 
 
 def upsert_into(conn: Connection, table: sa.Table) -> Any:

@@ -18,6 +18,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
+
+
+def workspace_column() -> Column[str]:
+    """The workspace a row belongs to (migration 0012): it leads the unique keys and the indexes
+    listings read, so names repeat across workspaces and a big workspace never slows a small one."""
+    return Column("workspace", String(63), nullable=False, server_default=DEFAULT_WORKSPACE)
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,16 +43,32 @@ settings = Table(
     Column("value", Text, nullable=False),
 )
 
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("default_artifact_root", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    # quotas; NULL is unlimited
+    Column("max_models", Integer, nullable=True),
+    Column("max_versions", Integer, nullable=True),
+    Column("max_bytes", BigInteger, nullable=True),
+    Column("max_endpoints", Integer, nullable=True),
+)
+
 models = Table(
     "registered_models",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(256), nullable=False, unique=True),
+    workspace_column(),
+    Column("name", String(256), nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("policy", JSON, nullable=True),
     Column("last_version", Integer, nullable=False, default=0),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("workspace", "name"),
 )
 
 model_tags = Table(
@@ -169,11 +194,12 @@ approvals = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
-# The hash chain's head: one row, locked by every append so the chain stays linear.
-chain_head = Table(
-    "chain_head",
+# Each workspace's hash chain head: one row per workspace, locked by every append there so
+# that chain stays linear while other workspaces append beside it.
+chain_heads = Table(
+    "chain_heads",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("workspace", String(63), primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
@@ -181,6 +207,7 @@ chain_head = Table(
 events = Table(
     "events",
     metadata,
+    Column("workspace", String(63), primary_key=True, server_default=DEFAULT_WORKSPACE),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("time", BigInteger, nullable=False),
     Column("actor", String(256), nullable=False),
@@ -191,7 +218,7 @@ events = Table(
     Column("payload", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    Index("ix_events_model_seq", "model", "seq"),
+    Index("ix_events_workspace_model_seq", "workspace", "model", "seq"),
 )
 
 # -- experiment tracking (MLflow's nouns) ----------------------------------------------------
@@ -201,10 +228,12 @@ experiments = Table(
     metadata,
     # MLflow's ids are strings; ours are integers shown as strings, with "0" the Default experiment.
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(256), nullable=False, unique=True),
+    workspace_column(),
+    Column("name", String(256), nullable=False),
     Column("lifecycle_stage", String(32), nullable=False, default="active"),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("workspace", "name"),
 )
 
 experiment_tags = Table(
@@ -328,8 +357,19 @@ model_grants = Table(
     "model_grants",
     metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace", String(63), primary_key=True, server_default=DEFAULT_WORKSPACE),
     Column("model", String(256), primary_key=True),
     Column("role", String(32), nullable=False),
+)
+
+# A user's role in one workspace, beside the roles held everywhere (users.roles).
+workspace_roles = Table(
+    "workspace_roles",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace", String(63), primary_key=True),
+    Column("role", String(32), nullable=False),
+    Index("ix_workspace_roles_workspace", "workspace"),
 )
 
 tokens = Table(
@@ -342,6 +382,7 @@ tokens = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=True),
     Column("revoked_at", BigInteger, nullable=True),
+    Column("workspace", String(63), nullable=True),  # the one workspace it acts in; NULL: any
 )
 
 # Failed sign-ins per user name and per client address, shared by every server replica.
@@ -361,12 +402,14 @@ webhooks = Table(
     "webhooks",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    workspace_column(),
     Column("url", Text, nullable=False),
     Column("events", JSON, nullable=False),
     Column("secret_enc", Text, nullable=False),  # encrypted with the server's key, never clear
     Column("active", Boolean, nullable=False, default=True),
     Column("created_by", String(256), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Index("ix_webhooks_workspace", "workspace"),
 )
 
 webhook_deliveries = Table(

@@ -14,22 +14,27 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
-from mlpipex.store.schema import metadata
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
+from mlpipex.store.schema import metadata, workspace_column
 
 endpoints = Table(
     "endpoints",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(256), nullable=False, unique=True),
-    Column("model", String(256), nullable=False, index=True),
+    workspace_column(),
+    Column("name", String(256), nullable=False),
+    Column("model", String(256), nullable=False),
     Column("spec", JSON, nullable=False),
     Column("traffic", JSON, nullable=False),  # [{"version": 3, "weight": 90}, ...]
     Column("stable_version", Integer, nullable=True),
     Column("created_by", String(256), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("workspace", "name"),
+    Index("ix_endpoints_workspace_model", "workspace", "model"),
 )
 
 deployments = Table(
@@ -55,6 +60,7 @@ deployments = Table(
 agents = Table(
     "agents",
     metadata,
+    Column("workspace", String(63), primary_key=True, server_default=DEFAULT_WORKSPACE),
     Column("name", String(256), primary_key=True),
     Column("url", Text, nullable=False),
     Column("generation", BigInteger, nullable=False),
@@ -66,6 +72,7 @@ traffic_samples = Table(
     "traffic_samples",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    workspace_column(),
     Column("endpoint", String(256), nullable=False),
     Column("version", Integer, nullable=False),
     Column("agent", String(256), nullable=False),
@@ -75,5 +82,11 @@ traffic_samples = Table(
     Column("client_errors", Integer, nullable=False),
     Column("latency_buckets", JSON, nullable=False),
     Column("latency_sum_ms", Float, nullable=False),
-    Index("ix_traffic_samples_endpoint_version_time", "endpoint", "version", "time"),
+    Index(
+        "ix_traffic_samples_workspace_endpoint_version_time",
+        "workspace",
+        "endpoint",
+        "version",
+        "time",
+    ),
 )

@@ -17,6 +17,7 @@ def routers() -> list[APIRouter]:
         runs,
         versions,
         webhooks,
+        workspaces,
     )
 
     out = [
@@ -30,6 +31,7 @@ def routers() -> list[APIRouter]:
         endpoints.router,
         monitor.router,
         runs.router,
+        workspaces.router,
     ]
     from mlpipex.server.ui import ui_router
 

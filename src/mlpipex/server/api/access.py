@@ -41,7 +41,9 @@ def list_tokens(reg: RegistryDep, user: str | None = None) -> list[access.Token]
 @router.post("/tokens", status_code=201)
 def create_token(reg: RegistryDep, body: TokenCreate) -> TokenCreated:
     ttl = body.expires_in_s * 1000 if body.expires_in_s is not None else None
-    token, clear = access.create_token(reg, body.user or reg.actor.name, body.name, ttl)
+    token, clear = access.create_token(
+        reg, body.user or reg.actor.name, body.name, ttl, body.workspace
+    )
     return TokenCreated(token=clear, id=token.id, user=token.user)
 
 

@@ -19,6 +19,7 @@ def routers() -> list[APIRouter]:
         traces,
         unsupported,
         versions,
+        workspaces,
     )
 
     out = [meta.router, traces.ingest, artifacts.files]
@@ -32,6 +33,10 @@ def routers() -> list[APIRouter]:
     for prefix in ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0"):
         api = APIRouter(prefix=prefix)
         api.include_router(traces.router, include_in_schema=prefix == "/api/3.0")
+        out.append(api)
+    for prefix in ("/api/3.0", "/ajax-api/3.0"):
+        api = APIRouter(prefix=prefix)
+        api.include_router(workspaces.router, include_in_schema=prefix == "/api/3.0")
         out.append(api)
     out.append(unsupported.router)
     return out

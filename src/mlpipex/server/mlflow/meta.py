@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from mlpipex.server.deps import StateDep
+
 router = APIRouter(tags=["mlflow"])
 
 # The MLflow release whose REST API this server speaks: the mlflow client gates features (logged
@@ -19,12 +21,12 @@ def version() -> PlainTextResponse:
 
 @router.get("/api/3.0/mlflow/server-info")
 @router.get("/ajax-api/3.0/mlflow/server-info")
-def server_info() -> JSONResponse:
+def server_info(st: StateDep) -> JSONResponse:
     """Uploads and downloads go through the proxy whole (no multipart, no presigned URLs)."""
     return JSONResponse(
         {
             "store_type": "SqlStore",
-            "workspaces_enabled": False,
+            "workspaces_enabled": st.settings.enable_workspaces,
             "multipart_uploads_enabled": False,
             "multipart_downloads_enabled": False,
         }

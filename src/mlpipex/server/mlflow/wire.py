@@ -88,7 +88,7 @@ def _problem(e: Any) -> str:
 # Async, so that FastAPI runs them on the event loop: a sync dependency costs a threadpool hop,
 # and the handler's own hop is the only one these calls need.
 async def _registry(request: Request) -> Registry:
-    return deps.state(request).registry(deps.actor(request))
+    return deps.state(request).registry(deps.actor(request), deps.workspace(request))
 
 
 async def _root(request: Request) -> str:

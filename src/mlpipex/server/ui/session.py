@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.errors import NotFound, Throttled, Unauthorized
 from mlpipex.server.deps import RegistryDep, StateDep
 from mlpipex.server.ui import csrf, render
@@ -51,7 +52,7 @@ def login_form(
 def _sign_in(st: StateDep, user: str, password: str, client: str | None) -> tuple[str, int]:
     anonymous = Registry(st.store, st.objects, Actor("anonymous", frozenset()), st.policy)
     who = access.authenticate_password(anonymous, user, password, client)
-    as_user = Registry(st.store, st.objects, who, st.policy)
+    as_user = Registry(st.store, st.objects, who.actor_in(DEFAULT_WORKSPACE), st.policy)
     _, secret = access.create_token(as_user, who.name, SESSION_NAME, SESSION_HOURS * 3600 * 1000)
     return secret, SESSION_HOURS * 3600
 

@@ -21,8 +21,9 @@ from mlpipex.domain.refs import check_label
 from mlpipex.domain.roles import check_roles
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
 from mlpipex.service.access import throttle
-from mlpipex.service.context import Actor, Registry
+from mlpipex.service.context import Principal, Registry
 from mlpipex.store.access import users as access
+from mlpipex.store.access import workspaces
 from mlpipex.store.access.users import UserRecord
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -48,6 +49,7 @@ class Token:
     created_at: int
     expires_at: int | None
     revoked_at: int | None
+    workspace: str | None = None  # the one workspace it acts in
 
 
 def hash_password(password: str) -> str:
@@ -68,11 +70,11 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def _user(conn: Connection, row: UserRecord) -> User:
+def _user(conn: Connection, ws: str, row: UserRecord) -> User:
     return User(
         row.name,
         list(row.roles),
-        access.grants_of(conn, row.id),
+        access.grants_of(conn, row.id).get(ws, {}),
         bool(row.disabled),
         row.created_at,
     )
@@ -96,7 +98,7 @@ def create_user(reg: Registry, name: str, roles: list[str], password: str | None
             kind=ev.USER_CREATED,
             payload={"user": name, "roles": roles},
         )
-        return _user(conn, _require_user(conn, name))
+        return _user(conn, reg.workspace, _require_user(conn, name))
 
 
 def _require_user(conn: Connection, name: str) -> UserRecord:
@@ -128,7 +130,7 @@ def update_user(
     with reg.store.write() as conn:
         row = _require_user(conn, name)
         if not values:  # nothing to change: the user as it is, and no event
-            return _user(conn, row)
+            return _user(conn, reg.workspace, row)
         access.update_user(
             conn,
             row.id,
@@ -145,18 +147,18 @@ def update_user(
             kind=ev.USER_UPDATED,
             payload={"user": name, **shown},
         )
-        return _user(conn, _require_user(conn, name))
+        return _user(conn, reg.workspace, _require_user(conn, name))
 
 
 def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
-    """Give name a role on one model (None removes it)."""
+    """Give name a role on one model of the registry's workspace (None removes it)."""
     reg.require("admin")
     if role is not None:
         check_roles([role])
     now = reg.clock()
     with reg.store.write() as conn:
         row = _require_user(conn, name)
-        access.set_grant(conn, row.id, model, role)
+        access.set_grant(conn, row.id, reg.workspace, model, role)
         reg.record(
             conn,
             time=now,
@@ -164,21 +166,25 @@ def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
             model=model,
             payload={"user": name, "role": role},
         )
-        return _user(conn, row)
+        return _user(conn, reg.workspace, row)
 
 
 def list_users(reg: Registry) -> list[User]:
     reg.require("admin")
     with reg.store.read() as conn:
-        return [_user(conn, r) for r in access.list_users(conn)]
+        return [_user(conn, reg.workspace, r) for r in access.list_users(conn)]
 
 
 def create_token(
-    reg: Registry, user: str, name: str = "", ttl_ms: int | None = None
+    reg: Registry,
+    user: str,
+    name: str = "",
+    ttl_ms: int | None = None,
+    workspace: str | None = None,
 ) -> tuple[Token, str]:
-    """A new token for user, expiring ttl_ms after its creation (never, with None); the clear
-    value is returned here and never again. Users may create tokens for themselves; admins for
-    anyone."""
+    """A new token for user, expiring ttl_ms after its creation (never, with None), acting only
+    in workspace when one is named; the clear value is returned here and never again. Users
+    may create tokens for themselves; admins for anyone."""
     if user != reg.actor.name:
         reg.require("admin")
     if ttl_ms is not None and not MIN_TOKEN_SECONDS * 1000 <= ttl_ms <= MAX_TOKEN_SECONDS * 1000:
@@ -192,14 +198,17 @@ def create_token(
     expires_at = now + ttl_ms if ttl_ms is not None else None
     with reg.store.write() as conn:
         row = _require_user(conn, user)
-        access.insert_token(conn, token_id, row.id, name, _sha(secret), now, expires_at)
+        if workspace is not None and workspaces.get(conn, workspace) is None:
+            raise NotFound(f"workspace {workspace!r} does not exist")
+        access.insert_token(conn, token_id, row.id, name, _sha(secret), now, expires_at, workspace)
         reg.record(
             conn,
             time=now,
             kind=ev.TOKEN_CREATED,
-            payload={"user": user, "token": token_id, "name": name},
+            payload={"user": user, "token": token_id, "name": name, "workspace": workspace},
         )
-    return Token(token_id, user, name, now, expires_at, None), f"{TOKEN_PREFIX}{token_id}_{secret}"
+    token = Token(token_id, user, name, now, expires_at, None, workspace)
+    return token, f"{TOKEN_PREFIX}{token_id}_{secret}"
 
 
 def revoke_token(reg: Registry, token_id: str) -> None:
@@ -226,7 +235,7 @@ def list_tokens(reg: Registry, user: str | None = None) -> list[Token]:
     with reg.store.read() as conn:
         uid = _require_user(conn, user).id if user else None
         return [
-            Token(r.id, r.user, r.name, r.created_at, r.expires_at, r.revoked_at)
+            Token(r.id, r.user, r.name, r.created_at, r.expires_at, r.revoked_at, r.workspace)
             for r in access.list_tokens(conn, uid)
         ]
 
@@ -235,12 +244,18 @@ def _sha(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _actor(conn: Connection, row: UserRecord) -> Actor:
+def _principal(conn: Connection, row: UserRecord, only: str | None = None) -> Principal:
     grants = access.grants_of(conn, row.id)
-    return Actor(row.name, frozenset(row.roles), {m: frozenset({r}) for m, r in grants.items()})
+    return Principal(
+        row.name,
+        frozenset(row.roles),
+        {w: frozenset({r}) for w, r in access.workspace_roles_of(conn, row.id).items()},
+        {w: {m: frozenset({r}) for m, r in g.items()} for w, g in grants.items()},
+        only,
+    )
 
 
-def authenticate_token(reg: Registry, token: str, now: int) -> Actor:
+def authenticate_token(reg: Registry, token: str, now: int) -> Principal:
     """The actor of a token ``mpx_<id>_<secret>``; Unauthorized for any flaw, saying no more."""
     body = token.removeprefix(TOKEN_PREFIX)
     token_id, _, secret = body.partition("_")
@@ -258,12 +273,12 @@ def authenticate_token(reg: Registry, token: str, now: int) -> Actor:
         user = access.user_by_id(conn, row.user_id)
         if user is None or user.disabled:
             raise Unauthorized("invalid credentials")
-        return _actor(conn, user)
+        return _principal(conn, user, row.workspace)
 
 
 def authenticate_password(
     reg: Registry, name: str, password: str, client: str | None = None
-) -> Actor:
+) -> Principal:
     """The actor of a user name and password (or token); Unauthorized when wrong, Throttled
     after too many failures for the name or the client address (see service/access/throttle.py).
     A token given as the password is not throttled: its 192 random bits cannot be guessed, and
@@ -283,7 +298,7 @@ def authenticate_password(
     return found
 
 
-def _verify(reg: Registry, name: str, password: str) -> Actor:
+def _verify(reg: Registry, name: str, password: str) -> Principal:
     with reg.store.read() as conn:
         user = access.user_row(conn, name)
     # The scrypt work is done for unknown and disabled users too, against a decoy hash, so the
@@ -293,4 +308,4 @@ def _verify(reg: Registry, name: str, password: str) -> Actor:
     if user is None or user.disabled or not user.password_hash or not right:
         raise Unauthorized("invalid credentials")
     with reg.store.read() as conn:
-        return _actor(conn, user)
+        return _principal(conn, user)

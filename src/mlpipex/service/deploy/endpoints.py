@@ -50,7 +50,7 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
     reg.require("editor", spec.model)
     now = reg.clock()
     with reg.store.write() as conn:
-        model_row = require_model(conn, spec.model)
+        model_row = require_model(conn, reg.workspace, spec.model)
         if spec.follow is not None and spec.alias is None:
             reg.policy_of(model_row.policy).stage(spec.follow)
         for v in _fixed_versions(spec):
@@ -209,7 +209,7 @@ def desired(reg: Registry) -> dict[str, Any]:
     out = []
     with reg.store.read() as conn:
         for ep in deploy.endpoints(conn):
-            model_row = registry.model_row(conn, ep.model)
+            model_row = registry.model_row(conn, reg.workspace, ep.model)
             if model_row is None:
                 continue
             shadow = ep.spec.shadow

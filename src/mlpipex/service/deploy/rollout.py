@@ -75,7 +75,7 @@ def sync_followers(
 ) -> None:
     """After a registry change of model: start a rollout on every endpoint following it whose
     target moved; end rollouts whose target moved back to what serves."""
-    model_row = registry.model_row(conn, model)
+    model_row = registry.model_row(conn, reg.workspace, model)
     if model_row is None:
         return
     now = reg.clock()
@@ -113,7 +113,7 @@ def start(
     now: int,
 ) -> int:
     """Begin rolling ep out to target (straight to 100% when nothing serves yet)."""
-    model_row = registry.model_row(conn, ep.model)
+    model_row = registry.model_row(conn, reg.workspace, ep.model)
     target_row = registry.version_row(conn, model_row.id, target) if model_row else None
     if target_row is not None:
         require_deployable(f"{ep.model}/{target}", target_row.artifact_digest)
@@ -417,7 +417,7 @@ def _revert_registry(
     actor: str,
     now: int,
 ) -> None:
-    model_row = registry.model_row(conn, model)
+    model_row = registry.model_row(conn, reg.workspace, model)
     if model_row is None:
         return
     why = f"rollback: {reason}"

@@ -31,6 +31,7 @@ def list_events(
     with reg.store.read() as conn:
         found = events.query(
             conn,
+            reg.workspace,
             model=model,
             version=version,
             kind=kind,
@@ -50,11 +51,12 @@ def _redacted(e: Event) -> Event:
 
 
 def verify_chain(reg: Registry) -> ChainReport:
-    """Recompute every hash; name the first event altered, removed or out of place."""
+    """Recompute every hash of the workspace's chain; name the first event altered, removed or
+    out of place."""
     reg.require("viewer")
     prev, expected_seq, n = GENESIS, 1, 0
     with reg.store.read() as conn:
-        for e in events.scan(conn):
+        for e in events.scan(conn, reg.workspace):
             n += 1
             if e.seq != expected_seq:
                 return ChainReport(False, n, expected_seq, f"event {expected_seq} is missing")
@@ -76,7 +78,7 @@ def verify_chain(reg: Registry) -> ChainReport:
             if h != e.hash:
                 return ChainReport(False, n, e.seq, f"event {e.seq} ({e.kind}) was altered")
             prev, expected_seq = e.hash, e.seq + 1
-        head_seq, head_hash = events.head(conn)
+        head_seq, head_hash = events.head(conn, reg.workspace)
     if head_seq != expected_seq - 1 or head_hash != prev:
         return ChainReport(False, n, expected_seq, f"events after {expected_seq - 1} were removed")
     return ChainReport(True, n)

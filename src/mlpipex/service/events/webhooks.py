@@ -76,7 +76,7 @@ def create(reg: Registry, url: str, kinds: list[str], secret: str) -> Webhook:
     sealed = reg.secrets.seal(secret)
     now = reg.clock()
     with reg.store.write() as conn:
-        wid = webhooks.insert(conn, url, kinds, sealed, reg.actor.name, now)
+        wid = webhooks.insert(conn, reg.workspace, url, kinds, sealed, reg.actor.name, now)
         reg.record(
             conn,
             time=now,
@@ -89,14 +89,14 @@ def create(reg: Registry, url: str, kinds: list[str], secret: str) -> Webhook:
 def list_webhooks(reg: Registry) -> list[Webhook]:
     reg.require("admin")
     with reg.store.read() as conn:
-        return [_webhook(r) for r in webhooks.list_all(conn)]
+        return [_webhook(r) for r in webhooks.list_all(conn, reg.workspace)]
 
 
 def delete(reg: Registry, webhook_id: int) -> None:
     reg.require("admin")
     now = reg.clock()
     with reg.store.write() as conn:
-        if not webhooks.delete(conn, webhook_id):
+        if not webhooks.delete(conn, reg.workspace, webhook_id):
             raise NotFound(f"webhook {webhook_id} does not exist")
         reg.record(
             conn,
@@ -109,7 +109,7 @@ def delete(reg: Registry, webhook_id: int) -> None:
 def deliveries(reg: Registry, webhook_id: int, limit: int = 50) -> list[Delivery]:
     reg.require("admin")
     with reg.store.read() as conn:
-        if webhooks.get(conn, webhook_id) is None:
+        if webhooks.get(conn, webhook_id, reg.workspace) is None:
             raise NotFound(f"webhook {webhook_id} does not exist")
         return [
             Delivery(
@@ -145,7 +145,7 @@ def test(reg: Registry, webhook_id: int) -> int:
 
     reg.require("admin")
     with reg.store.read() as conn:
-        row = webhooks.get(conn, webhook_id)
+        row = webhooks.get(conn, webhook_id, reg.workspace)
     if row is None:
         raise NotFound(f"webhook {webhook_id} does not exist")
     body = json.dumps({"kind": TEST_KIND, "webhook": webhook_id, "time": reg.clock()}).encode()
@@ -173,14 +173,21 @@ def deliver_due(reg: Registry, limit: int = 50) -> int:
         for d in claimed:
             webhooks.lease(conn, d.id, now + LEASE_MS)
         hooks = {d.webhook_id: webhooks.get(conn, d.webhook_id) for d in claimed}
-        evs = {e.seq: e for e in events.query_seqs(conn, [d.event_seq for d in claimed])}
+        # each event is read from the chain of its webhook's workspace
+        seqs: dict[str, list[int]] = {}
+        for d in claimed:
+            if (hook := hooks[d.webhook_id]) is not None:
+                seqs.setdefault(hook.workspace, []).append(d.event_seq)
+        evs = {(ws, e.seq): e for ws, s in seqs.items() for e in events.query_seqs(conn, ws, s)}
     sent = 0
     for d in claimed:
-        hook, event = hooks[d.webhook_id], evs.get(d.event_seq)
+        hook = hooks[d.webhook_id]
+        event = evs.get((hook.workspace, d.event_seq)) if hook is not None else None
         if hook is None or event is None:
             continue
         body = json.dumps(
             {
+                "workspace": hook.workspace,
                 "seq": event.seq,
                 "time": event.time,
                 "actor": event.actor,

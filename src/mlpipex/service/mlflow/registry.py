@@ -86,13 +86,13 @@ def _model(conn: Connection, row: ModelRecord) -> MlflowModel:
 def get_model(reg: Registry, name: str) -> MlflowModel:
     reg.require("viewer", name)
     with reg.store.read() as conn:
-        return _model(conn, require_model(conn, name))
+        return _model(conn, require_model(conn, reg.workspace, name))
 
 
 def latest_versions(reg: Registry, name: str, stages: Sequence[str]) -> list[MlflowVersion]:
     reg.require("viewer", name)
     with reg.store.read() as conn:
-        model = require_model(conn, name)
+        model = require_model(conn, reg.workspace, name)
         policy = reg.policy_of(model.policy)
         wanted = {policy.stage(s) for s in stages}
         found = _versions(conn, records.latest_per_stage(conn, model.id))
@@ -104,7 +104,7 @@ def delete_model(reg: Registry, name: str) -> None:
     reg.require("editor", name)
     now = reg.clock()
     with reg.store.write() as conn:
-        row = require_model(conn, name, lock=True)
+        row = require_model(conn, reg.workspace, name, lock=True)
         registry.delete_model(conn, row.id)
         reg.record(
             conn,
@@ -129,7 +129,7 @@ def search_models(
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
         rows = records.search_model_rows(
-            conn, conds, order, limit + 1, offset, reg.visible_models()
+            conn, reg.workspace, conds, order, limit + 1, offset, reg.visible_models()
         )
         return paged([_model(conn, r) for r in rows[:limit]], len(rows) > limit, offset)
 
@@ -269,7 +269,7 @@ def delete_version(reg: Registry, name: str, version: int) -> None:
     reg.require("editor", name)
     now = reg.clock()
     with reg.store.write() as conn:
-        model = require_model(conn, name, lock=True)
+        model = require_model(conn, reg.workspace, name, lock=True)
         row = versions.resolve_row(conn, reg, VersionRef(name, version=version))
         registry.delete_aliases_of(conn, model.id, version)
         registry.delete_version(conn, row.id)
@@ -297,7 +297,7 @@ def transition(
             hint=f"approve it with `mlpipex approve {name} {version} --to {result.to_stage}`",
         )
     with reg.store.write() as conn:
-        registry.update_model(conn, require_model(conn, name).id, reg.clock())
+        registry.update_model(conn, require_model(conn, reg.workspace, name).id, reg.clock())
     if archive_existing and reg.policy_of(_policy(reg, name)).replaced_into(stage) is None:
         for other in search_versions(reg, f"name = '{_quote(name)}'", [], MAX_RESULTS, None).items:
             v = other.version
@@ -308,7 +308,7 @@ def transition(
 
 def _policy(reg: Registry, name: str) -> Any:
     with reg.store.read() as conn:
-        return require_model(conn, name).policy
+        return require_model(conn, reg.workspace, name).policy
 
 
 def _quote(s: str) -> str:
@@ -333,7 +333,7 @@ def search_versions(
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
         rows = records.search_version_rows(
-            conn, conds, order, limit + 1, offset, reg.visible_models()
+            conn, reg.workspace, conds, order, limit + 1, offset, reg.visible_models()
         )
         return paged(_versions(conn, rows[:limit]), len(rows) > limit, offset)
 

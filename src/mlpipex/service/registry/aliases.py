@@ -18,7 +18,7 @@ def set_alias(reg: Registry, name: str, alias: str, version: int) -> int | None:
     reg.require("editor", name)
     now = reg.clock()
     with reg.store.write() as conn:
-        model = require_model(conn, name, lock=True)
+        model = require_model(conn, reg.workspace, name, lock=True)
         resolve_row(conn, reg, VersionRef(name, version=version))
         before = registry.alias_version(conn, model.id, alias)
         registry.set_alias(conn, model.id, alias, version)
@@ -40,7 +40,7 @@ def delete_alias(reg: Registry, name: str, alias: str) -> None:
     reg.require("editor", name)
     now = reg.clock()
     with reg.store.write() as conn:
-        model = require_model(conn, name, lock=True)
+        model = require_model(conn, reg.workspace, name, lock=True)
         before = registry.alias_version(conn, model.id, alias)
         if before is None or not registry.delete_alias(conn, model.id, alias):
             raise NotFound(f"model {name!r} has no alias {alias!r}")

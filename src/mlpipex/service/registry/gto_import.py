@@ -113,7 +113,7 @@ def with_files(reg: Registry, name: str) -> frozenset[str]:
     """The GTO versions of a model imported with their files: nothing to fetch for them."""
     reg.require("viewer")
     with reg.store.read() as conn:
-        row = registry.model_row(conn, name)
+        row = registry.model_row(conn, reg.workspace, name)
         have = _imported(conn, row.id) if row is not None else {}
     return frozenset(k for k, v in have.items() if EXTERNAL_TAG not in v.tags)
 
@@ -123,7 +123,7 @@ def _import_model(reg: Registry, m: GtoModel, report: ImportReport) -> None:
     new = [v for v in m.versions if v.path is not None]
     manifests = {v.version: store_tree(reg.objects, v.path) for v in new if v.path is not None}
     with reg.store.write() as conn:
-        row, created = registry.ensure_model(conn, m.name, now)
+        row, created = registry.ensure_model(conn, reg.workspace, m.name, now)
         if created:
             registry.update_model(conn, row.id, now, description=m.description)
             for label in m.labels:
@@ -150,7 +150,7 @@ def _import_model(reg: Registry, m: GtoModel, report: ImportReport) -> None:
                 report.versions.append((m.name, v.version, n))
             elif EXTERNAL_TAG in have.tags and v.version in manifests:
                 _complete(conn, reg, policy, row.id, have, manifests[v.version], report)
-        applied, held = _replayed(conn, m.name)
+        applied, held = _replayed(conn, reg.workspace, m.name)
         for mv in m.moves:
             if mv.tag in applied:
                 continue
@@ -332,11 +332,11 @@ def _register(
     return n
 
 
-def _replayed(conn: Connection, name: str) -> tuple[set[str], dict[int, list[str]]]:
+def _replayed(conn: Connection, ws: str, name: str) -> tuple[set[str], dict[int, list[str]]]:
     """Tags applied by earlier imports, and the GTO stages each version held after them."""
     applied: set[str] = set()
     held: dict[int, list[str]] = {}
-    for e in events.query(conn, model=name):
+    for e in events.query(conn, ws, model=name):
         if e.payload.get("imported") != IMPORTED:
             continue
         applied.add(str(e.payload.get("tag", "")))

@@ -38,7 +38,9 @@ class Lineage:
 def lineage(reg: Registry, name: str, version: int) -> Lineage:
     v = get_version(reg, f"{name}/{version}", files=False)
     with reg.store.read() as conn:
-        history = events.query(conn, model=name, version=version, kind=ev.TRANSITION_DONE)
+        history = events.query(
+            conn, reg.workspace, model=name, version=version, kind=ev.TRANSITION_DONE
+        )
         run = _run(conn, v)
         rollouts = [
             {

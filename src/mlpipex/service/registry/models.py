@@ -27,8 +27,8 @@ def check_tag(key: str, value: str) -> None:
         raise Invalid(f"tag {key!r}: value of {len(value)} characters exceeds {MAX_TAG_VALUE}")
 
 
-def require_model(conn: Connection, name: str, *, lock: bool = False) -> ModelRecord:
-    row = registry.model_row(conn, name, lock=lock)
+def require_model(conn: Connection, ws: str, name: str, *, lock: bool = False) -> ModelRecord:
+    row = registry.model_row(conn, ws, name, lock=lock)
     if row is None:
         raise missing_model(name)
     return row
@@ -66,9 +66,9 @@ def create_model(
         check_tag(k, v)
     now = reg.clock()
     with reg.store.write() as conn:
-        if registry.model_row(conn, name) is not None:
+        if registry.model_row(conn, reg.workspace, name) is not None:
             raise ModelExists(name)
-        mid = registry.insert_model(conn, name, description, stored, now)
+        mid = registry.insert_model(conn, reg.workspace, name, description, stored, now)
         for k, v in (tags or {}).items():
             registry.set_model_tag(conn, mid, k, v)
         reg.record(
@@ -78,20 +78,22 @@ def create_model(
             model=name,
             payload={"description": description, "policy": stored},
         )
-        return registry.to_model(conn, require_model(conn, name))
+        return registry.to_model(conn, require_model(conn, reg.workspace, name))
 
 
 def get_model(reg: Registry, name: str) -> RegisteredModel:
     reg.require("viewer", name)
     with reg.store.read() as conn:
-        return registry.to_model(conn, require_model(conn, name))
+        return registry.to_model(conn, require_model(conn, reg.workspace, name))
 
 
 def list_models(
     reg: Registry, query: str | None = None, limit: int = 100, page_token: str | None = None
 ) -> Page[RegisteredModel]:
     with reg.store.read() as conn:
-        rows = registry.list_model_rows(conn, query, limit + 1, page_token, reg.visible_models())
+        rows = registry.list_model_rows(
+            conn, reg.workspace, query, limit + 1, page_token, reg.visible_models()
+        )
         more = len(rows) > limit
         items = [registry.to_model(conn, r) for r in rows[:limit]]
     return Page(items, items[-1].name if more else None)
@@ -100,7 +102,7 @@ def list_models(
 def stage_summary(reg: Registry, names: list[str]) -> dict[str, dict[str, list[int]]]:
     """For each model, the versions in each stage other than None."""
     with reg.store.read() as conn:
-        rows = {n: registry.model_row(conn, n) for n in names}
+        rows = {n: registry.model_row(conn, reg.workspace, n) for n in names}
         by_id = registry.stage_summary(conn, [r.id for r in rows.values() if r is not None])
         return {n: dict(by_id.get(r.id, {})) for n, r in rows.items() if r is not None}
 
@@ -108,7 +110,7 @@ def stage_summary(reg: Registry, names: list[str]) -> dict[str, dict[str, list[i
 def effective_policy(reg: Registry, name: str) -> Policy:
     reg.require("viewer", name)
     with reg.store.read() as conn:
-        return reg.policy_of(require_model(conn, name).policy)
+        return reg.policy_of(require_model(conn, reg.workspace, name).policy)
 
 
 def set_policy(
@@ -120,7 +122,7 @@ def set_policy(
     stored = parsed.model_dump(mode="json") if parsed else None
     now = reg.clock()
     with reg.store.write() as conn:
-        row = require_model(conn, name, lock=True)
+        row = require_model(conn, reg.workspace, name, lock=True)
         registry.set_policy(conn, row.id, stored, now)
         reg.record(
             conn,
@@ -144,8 +146,8 @@ def update_model(
     if new_name is not None and new_name != name:
         values["name"] = check_model_name(new_name)
     with reg.store.write() as conn:
-        row = require_model(conn, name, lock=True)
-        if "name" in values and registry.model_row(conn, values["name"]) is not None:
+        row = require_model(conn, reg.workspace, name, lock=True)
+        if "name" in values and registry.model_row(conn, reg.workspace, values["name"]) is not None:
             raise ModelExists(values["name"])
         if values:
             registry.update_model(
@@ -158,7 +160,7 @@ def update_model(
                 model=values.get("name", name),
                 payload={**values, "previous_name": name},
             )
-        return registry.to_model(conn, require_model(conn, values.get("name", name)))
+        return registry.to_model(conn, require_model(conn, reg.workspace, values.get("name", name)))
 
 
 def set_model_tag(reg: Registry, name: str, key: str, value: str) -> None:
@@ -166,7 +168,7 @@ def set_model_tag(reg: Registry, name: str, key: str, value: str) -> None:
     reg.require("editor", name)
     now = reg.clock()
     with reg.store.write() as conn:
-        row = require_model(conn, name)
+        row = require_model(conn, reg.workspace, name)
         registry.set_model_tag(conn, row.id, key, value)
         registry.update_model(conn, row.id, now)
         reg.record(
@@ -182,7 +184,7 @@ def delete_model_tag(reg: Registry, name: str, key: str) -> None:
     reg.require("editor", name)
     now = reg.clock()
     with reg.store.write() as conn:
-        row = require_model(conn, name)
+        row = require_model(conn, reg.workspace, name)
         if not registry.delete_model_tag(conn, row.id, key):
             raise NotFound(f"model {name!r} has no tag {key!r}")
         reg.record(

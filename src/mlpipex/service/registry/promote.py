@@ -135,13 +135,15 @@ def approve(
 def requests(reg: Registry, name: str, status: str | None = "pending") -> list[TransitionRequest]:
     reg.require("viewer", name)
     with reg.store.read() as conn:
-        return registry.requests_for(conn, require_model(conn, name).id, status=status)
+        return registry.requests_for(
+            conn, require_model(conn, reg.workspace, name).id, status=status
+        )
 
 
 def _load(
     conn: Connection, reg: Registry, name: str, version: int, to_stage: str
 ) -> tuple[ModelRecord, Policy, VersionRecord, ModelVersion, str]:
-    model = require_model(conn, name, lock=True)
+    model = require_model(conn, reg.workspace, name, lock=True)
     policy = reg.policy_of(model.policy)
     stage = policy.stage(to_stage)
     row = resolve_row(conn, reg, VersionRef(name, version=version))

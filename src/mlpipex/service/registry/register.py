@@ -108,7 +108,7 @@ def check_registration(reg: Registry, r: Registration, *, artifact: bool = True)
         raise Invalid(f"dataset names repeat: {', '.join(sorted(names))}")
     if r.external:
         with reg.store.read() as conn:
-            row = registry.model_row(conn, r.name)
+            row = registry.model_row(conn, reg.workspace, r.name)
             if reg.policy_of(row.policy if row else None).require.files:
                 raise PolicyViolation(
                     f"registration of {r.name} refused: {r.source} is not held by this registry",
@@ -124,7 +124,7 @@ def check_registration(reg: Registry, r: Registration, *, artifact: bool = True)
         raise NotFound(f"{r.source} holds no files to register")
 
     with reg.store.read() as conn:
-        row = registry.model_row(conn, r.name)
+        row = registry.model_row(conn, reg.workspace, r.name)
         policy = reg.policy_of(row.policy if row else None)
     missing = missing_for_registration(policy, r.commit, r.datasets, metrics, r.tags)
     if missing:
@@ -174,7 +174,7 @@ def register_version(
         )
     now = reg.clock()
     with reg.store.write() as conn:
-        row, created = registry.ensure_model(conn, r.name, now)
+        row, created = registry.ensure_model(conn, reg.workspace, r.name, now)
         if created:
             reg.record(conn, time=now, kind=ev.MODEL_CREATED, model=r.name)
         version = registry.allocate_version(conn, row.id)

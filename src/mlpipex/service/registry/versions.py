@@ -24,11 +24,11 @@ class VersionMissing(NotFound):
 
 
 def _found(
-    conn: Connection, ref: VersionRef, *, details: bool = False, files: bool = False
+    conn: Connection, ws: str, ref: VersionRef, *, details: bool = False, files: bool = False
 ) -> VersionLookup:
     """The version NAME/3 or NAME@alias names, in one statement; NotFound says what is missing."""
     found = registry.find_version(
-        conn, ref.model, version=ref.version, alias=ref.alias, details=details, files=files
+        conn, ws, ref.model, version=ref.version, alias=ref.alias, details=details, files=files
     )
     if found is None:
         raise missing_model(ref.model)
@@ -42,10 +42,10 @@ def _found(
 def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> VersionRecord:
     """The version a reference names; NotFound says which part is missing."""
     if ref.version is not None or ref.alias is not None:
-        found = _found(conn, ref).version
+        found = _found(conn, reg.workspace, ref).version
         assert found is not None
         return found
-    model = require_model(conn, ref.model)
+    model = require_model(conn, reg.workspace, ref.model)
     if ref.latest:
         rows = registry.version_rows(conn, model.id, limit=1)
         if not rows:
@@ -66,7 +66,7 @@ def get_version(reg: Registry, ref: str | VersionRef, *, files: bool = True) -> 
     with reg.store.lookup() as conn:
         if vref.version is not None or vref.alias is not None:
             # The lookups `show` makes (NAME/3, NAME@alias): one statement with the details.
-            full = _found(conn, vref, details=True, files=files).full
+            full = _found(conn, reg.workspace, vref, details=True, files=files).full
             assert full is not None
             return full
         return registry.to_versions(conn, [resolve_row(conn, reg, vref)], files=files)[0]
@@ -83,7 +83,7 @@ def list_versions(
     reg.require("viewer", name)
     before = int(page_token) if page_token and page_token.isdigit() else None
     with reg.store.read() as conn:
-        model = require_model(conn, name)
+        model = require_model(conn, reg.workspace, name)
         if stage is not None:
             stage = reg.policy_of(model.policy).stage(stage)
         rows = registry.version_rows(conn, model.id, stage=stage, limit=limit + 1, before=before)

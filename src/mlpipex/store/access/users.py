@@ -1,4 +1,4 @@
-"""Queries over users, per-model grants and API tokens."""
+"""Queries over users, their roles per workspace and per model, and API tokens."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class TokenRecord:
     created_at: int
     expires_at: int | None
     revoked_at: int | None
+    workspace: str | None  # the one workspace it acts in; None: any the user may enter
 
 
 def _user(r: sa.Row[Any] | None) -> UserRecord | None:
@@ -51,6 +52,7 @@ def _token(r: sa.Row[Any]) -> TokenRecord:
         r.created_at,
         r.expires_at,
         r.revoked_at,
+        r.workspace,
     )
 
 
@@ -100,23 +102,51 @@ def list_users(conn: Connection) -> list[UserRecord]:
     return [u for u in map(_user, rows) if u is not None]
 
 
-def grants_of(conn: Connection, user_id: int) -> dict[str, str]:
-    rows = conn.execute(
-        sa.select(t.model_grants.c.model, t.model_grants.c.role).where(
-            t.model_grants.c.user_id == user_id
-        )
-    )
-    return {m: r for m, r in rows}
+def grants_of(conn: Connection, user_id: int) -> dict[str, dict[str, str]]:
+    """workspace -> model -> the role granted on it."""
+    g = t.model_grants.c
+    out: dict[str, dict[str, str]] = {}
+    for ws, model, role in conn.execute(
+        sa.select(g.workspace, g.model, g.role).where(g.user_id == user_id)
+    ):
+        out.setdefault(ws, {})[model] = role
+    return out
 
 
-def set_grant(conn: Connection, user_id: int, model: str, role: str | None) -> None:
+def set_grant(conn: Connection, user_id: int, ws: str, model: str, role: str | None) -> None:
+    g = t.model_grants.c
     conn.execute(
-        sa.delete(t.model_grants).where(
-            t.model_grants.c.user_id == user_id, t.model_grants.c.model == model
-        )
+        sa.delete(t.model_grants).where(g.user_id == user_id, g.workspace == ws, g.model == model)
     )
     if role is not None:
-        conn.execute(sa.insert(t.model_grants).values(user_id=user_id, model=model, role=role))
+        conn.execute(
+            sa.insert(t.model_grants).values(user_id=user_id, workspace=ws, model=model, role=role)
+        )
+
+
+def workspace_roles_of(conn: Connection, user_id: int) -> dict[str, str]:
+    """workspace -> the user's role there."""
+    w = t.workspace_roles.c
+    return dict(conn.execute(sa.select(w.workspace, w.role).where(w.user_id == user_id)).all())
+
+
+def set_workspace_role(conn: Connection, user_id: int, ws: str, role: str | None) -> None:
+    w = t.workspace_roles.c
+    conn.execute(sa.delete(t.workspace_roles).where(w.user_id == user_id, w.workspace == ws))
+    if role is not None:
+        conn.execute(sa.insert(t.workspace_roles).values(user_id=user_id, workspace=ws, role=role))
+
+
+def members(conn: Connection, ws: str) -> list[tuple[str, str]]:
+    """(user, role) of everyone with a role in the workspace, by name."""
+    w = t.workspace_roles.c
+    q = (
+        sa.select(t.users.c.name, w.role)
+        .join(t.users, t.users.c.id == w.user_id)
+        .where(w.workspace == ws)
+        .order_by(t.users.c.name)
+    )
+    return [(n, r) for n, r in conn.execute(q)]
 
 
 def insert_token(
@@ -127,10 +157,12 @@ def insert_token(
     secret_hash: str,
     now: int,
     expires_at: int | None,
+    workspace: str | None = None,
 ) -> None:
     conn.execute(
         sa.insert(t.tokens).values(
             id=token_id,
+            workspace=workspace,
             user_id=user_id,
             name=name,
             secret_hash=secret_hash,

@@ -18,6 +18,7 @@ from mlpipex.store.events import webhooks
 
 def append(
     conn: Connection,
+    ws: str,
     *,
     time: int,
     actor: str,
@@ -27,9 +28,10 @@ def append(
     reason: str = "",
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event, chained to the previous one; the head row serializes concurrent appends."""
+    """Append one event to the workspace's chain, after its previous event; the workspace's head
+    row serializes concurrent appends there (other workspaces append beside it)."""
     payload = payload or {}
-    head = _locked_head(conn)
+    head = _locked_head(conn, ws)
     seq, prev = head.seq + 1, head.hash
     h = event_hash(
         seq=seq,
@@ -44,6 +46,7 @@ def append(
     )
     conn.execute(
         sa.insert(t.events).values(
+            workspace=ws,
             seq=seq,
             time=time,
             actor=actor,
@@ -56,19 +59,22 @@ def append(
             hash=h,
         )
     )
-    conn.execute(sa.update(t.chain_head).where(t.chain_head.c.id == 1).values(seq=seq, hash=h))
-    webhooks.enqueue(conn, seq, kind, time)
+    conn.execute(
+        sa.update(t.chain_heads).where(t.chain_heads.c.workspace == ws).values(seq=seq, hash=h)
+    )
+    webhooks.enqueue(conn, ws, seq, kind, time)
     return Event(seq, time, actor, kind, model, version, reason, payload, prev, h)
 
 
-def _locked_head(conn: Connection) -> sa.Row[Any]:
-    """The chain's head row, locked; created once (two first writers cannot both create it)."""
-    select = sa.select(t.chain_head).where(t.chain_head.c.id == 1).with_for_update()
+def _locked_head(conn: Connection, ws: str) -> sa.Row[Any]:
+    """The workspace chain's head row, locked; created once (two first writers cannot both
+    create it)."""
+    select = sa.select(t.chain_heads).where(t.chain_heads.c.workspace == ws).with_for_update()
     head = conn.execute(select).first()
     if head is None:
         conn.execute(
-            upsert_into(conn, t.chain_head)
-            .values(id=1, seq=0, hash=GENESIS)
+            upsert_into(conn, t.chain_heads)
+            .values(workspace=ws, seq=0, hash=GENESIS)
             .on_conflict_do_nothing()
         )
         head = conn.execute(select).first()
@@ -93,6 +99,7 @@ def _event(r: sa.Row[Any]) -> Event:
 
 def query(
     conn: Connection,
+    ws: str,
     *,
     model: str | None = None,
     version: int | None = None,
@@ -101,7 +108,7 @@ def query(
     before: int | None = None,
     newest_first: bool = False,
 ) -> list[Event]:
-    q = sa.select(t.events)
+    q = sa.select(t.events).where(t.events.c.workspace == ws)
     if model is not None:
         q = q.where(t.events.c.model == model)
     if version is not None:
@@ -116,34 +123,40 @@ def query(
     return [_event(r) for r in conn.execute(q)]
 
 
-def scan(conn: Connection, batch: int = 10_000) -> Iterator[Event]:
-    """Every event in order, streamed (a server-side cursor on PostgreSQL), in constant memory.
-    The payload is read as text and parsed here: the driver's JSON decoding and full row
-    processing cost more than hashing the chain (1,000,000 events: 43 s then, 18 s now)."""
+def scan(conn: Connection, ws: str, batch: int = 10_000) -> Iterator[Event]:
+    """Every event of the workspace's chain in order, streamed (a server-side cursor on
+    PostgreSQL), in constant memory. The payload is read as text and parsed here: the driver's
+    JSON decoding and full row processing cost more than hashing the chain (1,000,000 events:
+    43 s then, 18 s now)."""
     e = t.events.c
-    q = sa.select(
-        e.seq,
-        e.time,
-        e.actor,
-        e.kind,
-        e.model,
-        e.version,
-        e.reason,
-        sa.cast(e.payload, sa.Text),
-        e.prev_hash,
-        e.hash,
-    ).order_by(e.seq)
+    q = (
+        sa.select(
+            e.seq,
+            e.time,
+            e.actor,
+            e.kind,
+            e.model,
+            e.version,
+            e.reason,
+            sa.cast(e.payload, sa.Text),
+            e.prev_hash,
+            e.hash,
+        )
+        .where(e.workspace == ws)
+        .order_by(e.seq)
+    )
     for r in conn.execution_options(yield_per=batch).execute(q):
         payload = json.loads(r[7]) if r[7] else {}
         yield Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], payload, r[8], r[9])
 
 
-def head(conn: Connection) -> tuple[int, str]:
-    row = conn.execute(sa.select(t.chain_head).where(t.chain_head.c.id == 1)).first()
+def head(conn: Connection, ws: str) -> tuple[int, str]:
+    row = conn.execute(sa.select(t.chain_heads).where(t.chain_heads.c.workspace == ws)).first()
     return (row.seq, row.hash) if row else (0, GENESIS)
 
 
-def query_seqs(conn: Connection, seqs: list[int]) -> list[Event]:
+def query_seqs(conn: Connection, ws: str, seqs: list[int]) -> list[Event]:
     if not seqs:
         return []
-    return [_event(r) for r in conn.execute(sa.select(t.events).where(t.events.c.seq.in_(seqs)))]
+    q = sa.select(t.events).where(t.events.c.workspace == ws, t.events.c.seq.in_(seqs))
+    return [_event(r) for r in conn.execute(q)]

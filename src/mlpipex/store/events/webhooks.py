@@ -21,6 +21,7 @@ class DeliveryStatus(StrEnum):
 @dataclass(frozen=True, slots=True)
 class WebhookRecord:
     id: int
+    workspace: str
     url: str
     events: tuple[str, ...]  # the kinds subscribed to; "*": every kind
     secret_enc: str  # sealed with the server's key
@@ -45,7 +46,14 @@ class DeliveryRecord:
 
 def _webhook(r: sa.Row[Any]) -> WebhookRecord:
     return WebhookRecord(
-        r.id, r.url, tuple(r.events), r.secret_enc, bool(r.active), r.created_by, r.created_at
+        r.id,
+        r.workspace,
+        r.url,
+        tuple(r.events),
+        r.secret_enc,
+        bool(r.active),
+        r.created_by,
+        r.created_at,
     )
 
 
@@ -65,12 +73,13 @@ def _delivery(r: sa.Row[Any]) -> DeliveryRecord:
 
 
 def insert(
-    conn: Connection, url: str, kinds: list[str], secret_enc: str, actor: str, now: int
+    conn: Connection, ws: str, url: str, kinds: list[str], secret_enc: str, actor: str, now: int
 ) -> int:
     return int(
         conn.execute(
             sa.insert(t.webhooks)
             .values(
+                workspace=ws,
                 url=url,
                 events=kinds,
                 secret_enc=secret_enc,
@@ -83,23 +92,32 @@ def insert(
     )
 
 
-def get(conn: Connection, webhook_id: int) -> WebhookRecord | None:
-    r = conn.execute(sa.select(t.webhooks).where(t.webhooks.c.id == webhook_id)).first()
+def get(conn: Connection, webhook_id: int, ws: str | None = None) -> WebhookRecord | None:
+    """The webhook; with ws, only when it belongs to that workspace."""
+    q = sa.select(t.webhooks).where(t.webhooks.c.id == webhook_id)
+    if ws is not None:
+        q = q.where(t.webhooks.c.workspace == ws)
+    r = conn.execute(q).first()
     return None if r is None else _webhook(r)
 
 
-def list_all(conn: Connection) -> list[WebhookRecord]:
-    return [_webhook(r) for r in conn.execute(sa.select(t.webhooks).order_by(t.webhooks.c.id))]
+def list_all(conn: Connection, ws: str) -> list[WebhookRecord]:
+    q = sa.select(t.webhooks).where(t.webhooks.c.workspace == ws).order_by(t.webhooks.c.id)
+    return [_webhook(r) for r in conn.execute(q)]
 
 
-def delete(conn: Connection, webhook_id: int) -> bool:
-    return bool(conn.execute(sa.delete(t.webhooks).where(t.webhooks.c.id == webhook_id)).rowcount)
+def delete(conn: Connection, ws: str, webhook_id: int) -> bool:
+    q = sa.delete(t.webhooks).where(t.webhooks.c.workspace == ws, t.webhooks.c.id == webhook_id)
+    return bool(conn.execute(q).rowcount)
 
 
-def enqueue(conn: Connection, event_seq: int, kind: str, now: int) -> None:
-    """One pending delivery per active webhook subscribed to kind (or to every kind)."""
+def enqueue(conn: Connection, ws: str, event_seq: int, kind: str, now: int) -> None:
+    """One pending delivery per active webhook of the event's workspace subscribed to kind (or
+    to every kind)."""
     rows = conn.execute(
-        sa.select(t.webhooks.c.id, t.webhooks.c.events).where(t.webhooks.c.active.is_(True))
+        sa.select(t.webhooks.c.id, t.webhooks.c.events).where(
+            t.webhooks.c.workspace == ws, t.webhooks.c.active.is_(True)
+        )
     ).all()
     due = [r.id for r in rows if "*" in r.events or kind in r.events]
     if due:

@@ -297,6 +297,7 @@ def experiment_rows(
 
 def search_version_rows(
     conn: Connection,
+    ws: str,
     conditions: Sequence[sa.ColumnElement[bool]],
     order: Sequence[sa.ColumnElement[Any]],
     limit: int,
@@ -307,12 +308,13 @@ def search_version_rows(
     tail = (t.models.c.name, t.versions.c.version.desc())
     return [
         VersionRecord.of(r)
-        for r in _page(conn, q, conditions, [*order, *tail], limit, offset, only)
+        for r in _page(conn, ws, q, conditions, [*order, *tail], limit, offset, only)
     ]
 
 
 def search_model_rows(
     conn: Connection,
+    ws: str,
     conditions: Sequence[sa.ColumnElement[bool]],
     order: Sequence[sa.ColumnElement[Any]],
     limit: int,
@@ -320,12 +322,13 @@ def search_model_rows(
     only: frozenset[str] | None = None,
 ) -> list[ModelRecord]:
     q = sa.select(t.models)
-    rows = _page(conn, q, conditions, [*order, t.models.c.name], limit, offset, only)
+    rows = _page(conn, ws, q, conditions, [*order, t.models.c.name], limit, offset, only)
     return [ModelRecord.of(r) for r in rows]
 
 
 def _page(
     conn: Connection,
+    ws: str,
     q: sa.Select[Any],
     conditions: Sequence[sa.ColumnElement[bool]],
     order: Sequence[sa.ColumnElement[Any]],
@@ -333,8 +336,14 @@ def _page(
     offset: int,
     only: frozenset[str] | None,
 ) -> list[sa.Row[Any]]:
-    """Rows of models (only those in ``only`` when given) meeting conditions, one page."""
-    q = q.where(*conditions).order_by(*order).limit(limit).offset(offset)
+    """Rows of the workspace's models (only those in ``only`` when given) meeting conditions,
+    one page."""
+    q = (
+        q.where(t.models.c.workspace == ws, *conditions)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    )
     if only is not None:
         q = q.where(t.models.c.name.in_(sorted(only)))
     return list(conn.execute(q).all())

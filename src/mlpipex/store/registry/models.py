@@ -16,8 +16,8 @@ from mlpipex.store import schema as t
 from mlpipex.store.registry.records import ModelRecord
 
 
-def model_row(conn: Connection, name: str, *, lock: bool = False) -> ModelRecord | None:
-    q = sa.select(t.models).where(t.models.c.name == name)
+def model_row(conn: Connection, ws: str, name: str, *, lock: bool = False) -> ModelRecord | None:
+    q = sa.select(t.models).where(t.models.c.workspace == ws, t.models.c.name == name)
     if lock:
         q = q.with_for_update()
     row = conn.execute(q).first()
@@ -25,12 +25,18 @@ def model_row(conn: Connection, name: str, *, lock: bool = False) -> ModelRecord
 
 
 def insert_model(
-    conn: Connection, name: str, description: str, policy: dict[str, Any] | None, now: int
+    conn: Connection,
+    ws: str,
+    name: str,
+    description: str,
+    policy: dict[str, Any] | None,
+    now: int,
 ) -> int:
     return int(
         conn.execute(
             sa.insert(t.models)
             .values(
+                workspace=ws,
                 name=name,
                 description=description,
                 policy=policy,
@@ -43,18 +49,18 @@ def insert_model(
     )
 
 
-def ensure_model(conn: Connection, name: str, now: int) -> tuple[ModelRecord, bool]:
+def ensure_model(conn: Connection, ws: str, name: str, now: int) -> tuple[ModelRecord, bool]:
     """The model, created when missing; safe against a concurrent creator."""
-    row = model_row(conn, name)
+    row = model_row(conn, ws, name)
     if row is not None:
         return row, False
     try:
         with conn.begin_nested():
-            insert_model(conn, name, "", None, now)
+            insert_model(conn, ws, name, "", None, now)
         created = True
     except IntegrityError:
         created = False
-    row = model_row(conn, name)
+    row = model_row(conn, ws, name)
     assert row is not None
     return row, created
 
@@ -113,13 +119,14 @@ def to_model(conn: Connection, row: ModelRecord) -> RegisteredModel:
 
 def list_model_rows(
     conn: Connection,
+    ws: str,
     query: str | None,
     limit: int,
     after: str | None,
     only: frozenset[str] | None = None,
 ) -> list[ModelRecord]:
     """Models by name; ``only`` restricts them in the query (what a user may see)."""
-    q = sa.select(t.models).order_by(t.models.c.name).limit(limit)
+    q = sa.select(t.models).where(t.models.c.workspace == ws).order_by(t.models.c.name).limit(limit)
     if only is not None:
         q = q.where(t.models.c.name.in_(sorted(only)))
     if query:

@@ -149,6 +149,7 @@ def version_rows(
 
 def find_version(
     conn: Connection,
+    ws: str,
     model: str,
     *,
     version: int | None = None,
@@ -171,7 +172,7 @@ def find_version(
         q = q.add_columns(sa.literal(version).label("alias_version"))
         number = version
     q = q.outerjoin(v, (v.c.model_id == m.c.id) & (v.c.version == number))
-    row = conn.execute(q.where(m.c.name == model)).first()
+    row = conn.execute(q.where(m.c.workspace == ws, m.c.name == model)).first()
     if row is None:
         return None
     found = None if row.id is None else VersionRecord.of(row)

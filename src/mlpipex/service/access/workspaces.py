@@ -1,0 +1,196 @@
+"""Workspaces: creating them, who may enter one, their quotas.
+
+A workspace is created, described and limited by an administrator of every workspace (the
+organisation); its own admins give roles in it. Someone with no role in a workspace is told it
+does not exist, as for models. Every workspace keeps its own audit chain, whose first event is
+its creation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy.engine import Connection
+
+from mlpipex.domain import events as ev
+from mlpipex.domain.roles import check_roles
+from mlpipex.domain.workspaces import (
+    DEFAULT_WORKSPACE,
+    Quota,
+    Quotas,
+    Usage,
+    Workspace,
+    check_workspace_name,
+)
+from mlpipex.errors import AlreadyExists, Conflict, Invalid, NotFound, QuotaExceeded
+from mlpipex.service.context import Registry
+from mlpipex.store import Store
+from mlpipex.store.access import users as access
+from mlpipex.store.access import workspaces as store
+
+
+class WorkspaceMissing(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"workspace {name!r} does not exist", hint="see `mlpipex workspace list`")
+        self.name = name
+
+
+def _visible(reg: Registry, name: str) -> None:
+    """NotFound unless the actor may know of the workspace."""
+    if reg.actor.everywhere or reg.actor.name in _member_names(reg, name):
+        return
+    raise WorkspaceMissing(name)
+
+
+def _member_names(reg: Registry, name: str) -> set[str]:
+    with reg.store.read() as conn:
+        return {user for user, _ in access.members(conn, name)}
+
+
+def exists(db: Store, name: str) -> bool:
+    with db.read() as conn:
+        return store.get(conn, name) is not None
+
+
+def _require(conn: Connection, name: str) -> Workspace:
+    found = store.get(conn, name)
+    if found is None:
+        raise WorkspaceMissing(name)
+    return found
+
+
+def create(
+    reg: Registry, name: str, description: str = "", artifact_root: str | None = None
+) -> Workspace:
+    reg.require_everywhere("admin")
+    check_workspace_name(name)
+    if len(description) > 5000:
+        raise Invalid("a workspace description holds at most 5000 characters")
+    now = reg.clock()
+    with reg.store.write() as conn:
+        if store.get(conn, name) is not None:
+            raise AlreadyExists(f"workspace {name!r} already exists")
+        store.insert(conn, name, description, artifact_root, now)
+        # the first event of the new workspace's own chain
+        replace(reg, workspace=name).record(
+            conn, time=now, kind=ev.WORKSPACE_CREATED, payload={"workspace": name}
+        )
+        return _require(conn, name)
+
+
+def get(reg: Registry, name: str) -> Workspace:
+    _visible(reg, name)
+    with reg.store.read() as conn:
+        return _require(conn, name)
+
+
+def list_workspaces(reg: Registry, only: frozenset[str] | None = None) -> list[Workspace]:
+    """Every workspace, or those in only (the ones the caller may enter)."""
+    with reg.store.read() as conn:
+        return store.list_all(conn, only)
+
+
+def update(
+    reg: Registry,
+    name: str,
+    *,
+    description: str | None = None,
+    artifact_root: str | None = None,
+) -> Workspace:
+    _visible(reg, name)
+    replace(reg, workspace=name).require("admin")
+    if description is not None and len(description) > 5000:
+        raise Invalid("a workspace description holds at most 5000 characters")
+    now = reg.clock()
+    with reg.store.write() as conn:
+        _require(conn, name)
+        store.update(conn, name, description=description, artifact_root=artifact_root)
+        replace(reg, workspace=name).record(
+            conn,
+            time=now,
+            kind=ev.WORKSPACE_UPDATED,
+            payload={"description": description, "default_artifact_root": artifact_root},
+        )
+        return _require(conn, name)
+
+
+def delete(reg: Registry, name: str) -> None:
+    """Remove an empty workspace (its chain with it); one that holds anything is refused."""
+    reg.require_everywhere("admin")
+    if name == DEFAULT_WORKSPACE:
+        raise Invalid("the default workspace cannot be deleted")
+    with reg.store.write() as conn:
+        _require(conn, name)
+        if held := store.holds(conn, name):
+            raise Conflict(
+                f"workspace {name!r} holds {', '.join(held)}",
+                hint="delete or move them first",
+            )
+        store.delete(conn, name)
+
+
+def set_quotas(reg: Registry, name: str, quotas: Quotas) -> Workspace:
+    reg.require_everywhere("admin")
+    for q in Quota:
+        limit = quotas.limit(q)
+        if limit is not None and limit < 0:
+            raise Invalid(f"a {q.value} quota cannot be negative")
+    now = reg.clock()
+    with reg.store.write() as conn:
+        _require(conn, name)
+        store.set_quotas(conn, name, quotas)
+        replace(reg, workspace=name).record(
+            conn, time=now, kind=ev.QUOTA_SET, payload=quotas.to_json()
+        )
+        return _require(conn, name)
+
+
+def usage(reg: Registry, name: str) -> Usage:
+    _visible(reg, name)
+    with reg.store.read() as conn:
+        _require(conn, name)
+        return store.usage(conn, name)
+
+
+def set_role(reg: Registry, name: str, user: str, role: str | None) -> list[tuple[str, str]]:
+    """Give user a role in the workspace (None removes it); the workspace's members after."""
+    in_ws = replace(reg, workspace=name)
+    _visible(reg, name)
+    in_ws.require("admin")
+    if role is not None:
+        check_roles([role])
+    now = reg.clock()
+    with reg.store.write() as conn:
+        _require(conn, name)
+        row = access.user_row(conn, user)
+        if row is None:
+            raise NotFound(f"user {user!r} does not exist", hint="see `mlpipex users list`")
+        access.set_workspace_role(conn, row.id, name, role)
+        in_ws.record(
+            conn, time=now, kind=ev.WORKSPACE_ROLE_SET, payload={"user": user, "role": role}
+        )
+        return access.members(conn, name)
+
+
+def members(reg: Registry, name: str) -> list[tuple[str, str]]:
+    _visible(reg, name)
+    with reg.store.read() as conn:
+        _require(conn, name)
+        return access.members(conn, name)
+
+
+def check_quota(conn: Connection, ws: str, quota: Quota, adding: int = 1) -> None:
+    """Raise when adding this much would pass the workspace's quota (none set: nothing read
+    beyond the workspace's row)."""
+    found = store.get(conn, ws)
+    limit = found.quotas.limit(quota) if found is not None else None
+    if limit is None:
+        return
+    used = store.usage(conn, ws).of(quota)
+    if used + adding > limit:
+        shown = f"{limit:,} bytes" if quota is Quota.BYTES else f"{limit:,} {quota.value}"
+        raise QuotaExceeded(
+            f"workspace {ws!r} is limited to {shown} and holds {used:,}; this would add {adding:,}",
+            hint="delete what is no longer needed, or ask an administrator to raise the quota "
+            f"(`mlpipex workspace quota {ws} --{quota.value} N`)",
+        )

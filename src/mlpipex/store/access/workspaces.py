@@ -1,0 +1,108 @@
+"""Queries over workspaces, their quotas and what each one holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mlpipex.domain.workspaces import Quotas, Usage, Workspace
+from mlpipex.store import schema as t
+from mlpipex.store import schema_deploy as d
+
+_W = t.workspaces.c
+
+
+def _workspace(r: sa.Row[Any]) -> Workspace:
+    quotas = Quotas(r.max_models, r.max_versions, r.max_bytes, r.max_endpoints)
+    return Workspace(r.name, r.description, r.default_artifact_root, r.created_at, quotas)
+
+
+def get(conn: Connection, name: str) -> Workspace | None:
+    r = conn.execute(sa.select(t.workspaces).where(_W.name == name)).first()
+    return None if r is None else _workspace(r)
+
+
+def names(conn: Connection) -> frozenset[str]:
+    return frozenset(conn.execute(sa.select(_W.name)).scalars())
+
+
+def list_all(conn: Connection, only: frozenset[str] | None = None) -> list[Workspace]:
+    q = sa.select(t.workspaces).order_by(_W.name)
+    if only is not None:
+        q = q.where(_W.name.in_(sorted(only)))
+    return [_workspace(r) for r in conn.execute(q)]
+
+
+def insert(
+    conn: Connection, name: str, description: str, artifact_root: str | None, now: int
+) -> None:
+    conn.execute(
+        sa.insert(t.workspaces).values(
+            name=name, description=description, default_artifact_root=artifact_root, created_at=now
+        )
+    )
+
+
+def update(
+    conn: Connection, name: str, *, description: str | None, artifact_root: str | None
+) -> None:
+    """Change what is given (None: unchanged)."""
+    values = {"description": description, "default_artifact_root": artifact_root}
+    changed = {k: v for k, v in values.items() if v is not None}
+    if changed:
+        conn.execute(sa.update(t.workspaces).where(_W.name == name).values(**changed))
+
+
+def set_quotas(conn: Connection, name: str, quotas: Quotas) -> None:
+    conn.execute(
+        sa.update(t.workspaces)
+        .where(_W.name == name)
+        .values(
+            max_models=quotas.models,
+            max_versions=quotas.versions,
+            max_bytes=quotas.bytes,
+            max_endpoints=quotas.endpoints,
+        )
+    )
+
+
+def delete(conn: Connection, name: str) -> None:
+    """The workspace, its roles, grants, webhooks, agents and its audit chain (the caller has
+    checked it holds no model, experiment or endpoint)."""
+    for table in (t.webhooks, t.model_grants, t.events, t.chain_heads, d.agents):
+        conn.execute(sa.delete(table).where(table.c.workspace == name))
+    conn.execute(sa.delete(t.workspace_roles).where(t.workspace_roles.c.workspace == name))
+    conn.execute(sa.delete(t.workspaces).where(_W.name == name))
+
+
+def usage(conn: Connection, name: str) -> Usage:
+    """What the workspace holds, in one statement."""
+    m, v, e = t.models.c, t.versions.c, d.endpoints.c
+    versions = sa.select(v.artifact_size).join(t.models).where(m.workspace == name).subquery()
+    row = conn.execute(
+        sa.select(
+            sa.select(sa.func.count()).where(m.workspace == name).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(versions).scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(versions.c.artifact_size), 0)).scalar_subquery(),
+            sa.select(sa.func.count()).where(e.workspace == name).scalar_subquery(),
+        )
+    ).one()
+    return Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def holds(conn: Connection, name: str) -> list[str]:
+    """What keeps the workspace from being deleted: 'N models', 'N experiments', ..."""
+    out = []
+    for what, table in (
+        ("models", t.models),
+        ("experiments", t.experiments),
+        ("endpoints", d.endpoints),
+    ):
+        n = conn.execute(
+            sa.select(sa.func.count()).select_from(table).where(table.c.workspace == name)
+        ).scalar_one()
+        if n:
+            out.append(f"{n} {what}")
+    return out
