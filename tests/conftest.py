@@ -108,7 +108,8 @@ def _reset(db: str) -> None:
         if "workspaces" in existing:  # the migration's row, which every registry has
             conn.execute(
                 sa.text(
-                    "INSERT INTO workspaces (name, description, created_at) VALUES ('default', '', 0)"
+                    "INSERT INTO workspaces (name, description, created_at)"
+                    " VALUES ('default', '', 0)"
                 )
             )
     engine.dispose()

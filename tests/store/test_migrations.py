@@ -68,8 +68,8 @@ def test_the_migrated_postgresql_schema_is_the_declared_one(fresh_pg: str) -> No
 def _seed_0011(conn: sa.Connection) -> None:
     run = conn.exec_driver_sql
     run(
-        "INSERT INTO registered_models (id, name, description, last_version, created_at, updated_at)"
-        " VALUES (1, 'fraud', '', 1, 1, 1)"
+        "INSERT INTO registered_models (id, name, description, last_version, created_at,"
+        " updated_at) VALUES (1, 'fraud', '', 1, 1, 1)"
     )
     run(
         "INSERT INTO model_versions (id, model_id, version, stage, status, description,"
