@@ -32,6 +32,9 @@ OPEN_TO_ANYONE = {
     ("get", "/api/v1/endpoints"),
     ("get", "/api/2.0/mlflow/registered-models/search"),
     ("get", "/api/2.0/mlflow/model-versions/search"),
+    # the workspaces the caller may enter (here: none but default)
+    ("get", "/api/v1/workspaces"),
+    ("get", "/api/3.0/mlflow/workspaces"),
 }
 # Unsafe methods that only read (searches sent as POST) or act on the caller's own account.
 READS_BY_POST = {
@@ -116,9 +119,14 @@ def world(tmp_path: Path) -> Iterator[World]:
         "experiment_name": "Default",
         "metric_key": "m",
         "new_name": "renamed",
+        "user": "nogrant",
     }
     admin.close()
-    with TestClient(create_app(ServerSettings(store=str(tmp_path / ".mlpipex"), auth=True))) as c:
+    with TestClient(
+        create_app(
+            ServerSettings(store=str(tmp_path / ".mlpipex"), auth=True, enable_workspaces=True)
+        )
+    ) as c:
         yield World(c, values, headers)
 
 
