@@ -200,7 +200,7 @@ def server(
     else:
         uri = str(root / ".mlpipex")
         db = f"sqlite:///{root / '.mlpipex' / 'registry.db'}"
-    proc, url = start_server(uri, str(root / "objects"))
+    proc, url = start_server(uri, str(root / "objects"), "--enable-workspaces")
     yield url, db, str(root / "objects")
     stop_server(proc)
 

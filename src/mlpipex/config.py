@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     policy: str | None = None
     secret_key: str | None = None
     allow_private_webhooks: bool = False
+    workspace: str | None = None  # the workspace to act in (None: the server's or `default`)
 
     def actor(self) -> str:
         return self.user or getpass.getuser()

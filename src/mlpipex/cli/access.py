@@ -89,10 +89,15 @@ def token_create(
     user: str | None = typer.Option(None, "--user", help="For this user (admins); default: you."),
     name: str = typer.Option("", "--name", help="What it is for, e.g. ci."),
     expires: str | None = typer.Option(None, "--expires", help="Lifetime, e.g. 30d."),
+    only: str | None = typer.Option(
+        None,
+        "--only-workspace",
+        help="Limit it to one workspace (an agent's token: it sees only that workspace).",
+    ),
 ) -> None:
     """Create a token and print it once (use it as MLPIPEX_TOKEN or MLFLOW_TRACKING_TOKEN)."""
     seconds = int(parse_duration(expires)) if expires else None
-    token, clear = client(ctx).create_token(user, name, seconds)
+    token, clear = client(ctx).create_token(user, name, seconds, only)
     out.print(f"token {token.id} for {token.user} (shown once, keep it secret):")
     print(clear)
 

@@ -52,6 +52,7 @@ GROUPS = {
     "plots": "metrics:plots_app",
     "experiments": "runs:experiments_app",
     "runs": "runs:runs_app",
+    "workspace": "workspaces:app",
 }
 _SETTINGS: dict[str, Any] = {
     "add_completion": False,
@@ -138,12 +139,20 @@ def _root(
     user: str | None = typer.Option(
         None, "--user", envvar="MLPIPEX_USER", help="Actor recorded in events."
     ),
+    workspace: str | None = typer.Option(
+        None,
+        "--workspace",
+        "-w",
+        envvar="MLPIPEX_WORKSPACE",
+        help="Workspace to act in (default: `default`); a server needs --enable-workspaces.",
+    ),
     traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback on errors."),
     version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_version, help="Print the version and exit."
     ),
 ) -> None:
-    ctx.obj = State({"uri": uri, "objects": objects, "user": user}, traceback)
+    options = {"uri": uri, "objects": objects, "user": user, "workspace": workspace}
+    ctx.obj = State(options, traceback)
 
 
 @functools.cache

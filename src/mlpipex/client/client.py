@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
     from mlpipex.domain.models import Event, Page, RegisteredModel, TransitionRequest
     from mlpipex.domain.policy import Policy
+    from mlpipex.domain.workspaces import Quotas, Usage, Workspace
     from mlpipex.monitor.feedback import FeedbackResult
     from mlpipex.monitor.quality import QualityReport
     from mlpipex.objects.hashing import Progress
@@ -44,7 +45,8 @@ DatasetsArg = Mapping[str, str] | Sequence[DatasetRef] | None
 
 class Client(TrackingMethods, ModelMethods):
     """The registry at ``uri`` (default: ``MLPIPEX_URI``, else the nearest ``.mlpipex`` folder);
-    a server URL (``http(s)://``) gives the same methods over HTTP.
+    a server URL (``http(s)://``) gives the same methods over HTTP. Everything acts in
+    ``workspace`` (default: ``MLPIPEX_WORKSPACE``, else ``default``).
 
     Models loaded by URI are materialized under ``cache_dir`` (default: ``.mlpipex/cache`` of a
     local registry, else ``~/.cache/mlpipex``)."""
@@ -55,6 +57,7 @@ class Client(TrackingMethods, ModelMethods):
         *,
         objects: str | None = None,
         user: str | None = None,
+        workspace: str | None = None,
         settings: Settings | None = None,
         actor: Actor | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
@@ -63,7 +66,12 @@ class Client(TrackingMethods, ModelMethods):
         self.settings = base.model_copy(
             update={
                 k: v
-                for k, v in {"uri": uri, "objects": objects, "user": user}.items()
+                for k, v in {
+                    "uri": uri,
+                    "objects": objects,
+                    "user": user,
+                    "workspace": workspace,
+                }.items()
                 if v is not None
             }
         )
@@ -319,16 +327,57 @@ class Client(TrackingMethods, ModelMethods):
         return self._backend.grant(user, model, role)
 
     def create_token(
-        self, user: str | None = None, name: str = "", expires_in_s: int | None = None
+        self,
+        user: str | None = None,
+        name: str = "",
+        expires_in_s: int | None = None,
+        workspace: str | None = None,
     ) -> tuple[Token, str]:
-        """A new API token; the clear value is returned once and never stored."""
-        return self._backend.create_token(user, name, expires_in_s)
+        """A new API token (acting only in workspace, when one is named); the clear value is
+        returned once and never stored."""
+        return self._backend.create_token(user, name, expires_in_s, workspace)
 
     def list_tokens(self, user: str | None = None) -> list[Token]:
         return self._backend.list_tokens(user)
 
     def revoke_token(self, token_id: str) -> None:
         self._backend.revoke_token(token_id)
+
+    # -- workspaces ----------------------------------------------------------------------------
+    def create_workspace(
+        self, name: str, description: str = "", artifact_root: str | None = None
+    ) -> Workspace:
+        """A new workspace (an administrator of every workspace creates them)."""
+        return self._backend.create_workspace(name, description, artifact_root)
+
+    def list_workspaces(self) -> list[Workspace]:
+        """The workspaces the caller may enter."""
+        return self._backend.list_workspaces()
+
+    def get_workspace(self, name: str) -> Workspace:
+        return self._backend.get_workspace(name)
+
+    def update_workspace(
+        self, name: str, description: str | None = None, artifact_root: str | None = None
+    ) -> Workspace:
+        return self._backend.update_workspace(name, description, artifact_root)
+
+    def delete_workspace(self, name: str) -> None:
+        """Delete an empty workspace; one that holds models, experiments or endpoints is refused."""
+        self._backend.delete_workspace(name)
+
+    def set_quotas(self, name: str, quotas: Quotas) -> Workspace:
+        return self._backend.set_quotas(name, quotas)
+
+    def workspace_usage(self, name: str) -> Usage:
+        return self._backend.workspace_usage(name)
+
+    def set_workspace_role(self, name: str, user: str, role: str | None) -> list[tuple[str, str]]:
+        """Give user a role in the workspace (None removes it); the members after."""
+        return self._backend.set_workspace_role(name, user, role)
+
+    def workspace_members(self, name: str) -> list[tuple[str, str]]:
+        return self._backend.workspace_members(name)
 
     # -- webhooks ------------------------------------------------------------------------------
     def create_webhook(self, url: str, events: Sequence[str], secret: str) -> Webhook:

@@ -13,8 +13,10 @@ from mlpipex.config import Location, Settings
 from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy
+from mlpipex.domain.workspaces import Quotas, Usage, Workspace
 from mlpipex.objects.hashing import Progress
 from mlpipex.service.access import users as access
+from mlpipex.service.access import workspaces
 from mlpipex.service.context import Actor, Registry
 from mlpipex.service.deploy import endpoints
 from mlpipex.service.events import audit, webhooks
@@ -187,11 +189,11 @@ class LocalBackend(LocalTracking):
         return access.grant(self.open(), user, model, role)
 
     def create_token(
-        self, user: str | None, name: str, expires_in_s: int | None
+        self, user: str | None, name: str, expires_in_s: int | None, workspace: str | None
     ) -> tuple[access.Token, str]:
         reg = self.open(True)
         ttl = expires_in_s * 1000 if expires_in_s is not None else None
-        return access.create_token(reg, user or reg.actor.name, name, ttl)
+        return access.create_token(reg, user or reg.actor.name, name, ttl, workspace)
 
     def list_tokens(self, user: str | None) -> list[access.Token]:
         reg = self.open()
@@ -199,6 +201,38 @@ class LocalBackend(LocalTracking):
 
     def revoke_token(self, token_id: str) -> None:
         access.revoke_token(self.open(), token_id)
+
+    # -- workspaces ----------------------------------------------------------------------------
+    def create_workspace(self, name: str, description: str, artifact_root: str | None) -> Workspace:
+        return workspaces.create(self.open(True), name, description, artifact_root)
+
+    def list_workspaces(self) -> list[Workspace]:
+        return workspaces.list_workspaces(self.open())
+
+    def get_workspace(self, name: str) -> Workspace:
+        return workspaces.get(self.open(), name)
+
+    def update_workspace(
+        self, name: str, description: str | None, artifact_root: str | None
+    ) -> Workspace:
+        return workspaces.update(
+            self.open(), name, description=description, artifact_root=artifact_root
+        )
+
+    def delete_workspace(self, name: str) -> None:
+        workspaces.delete(self.open(), name)
+
+    def set_quotas(self, name: str, quotas: Quotas) -> Workspace:
+        return workspaces.set_quotas(self.open(), name, quotas)
+
+    def workspace_usage(self, name: str) -> Usage:
+        return workspaces.usage(self.open(), name)
+
+    def set_workspace_role(self, name: str, user: str, role: str | None) -> list[tuple[str, str]]:
+        return workspaces.set_role(self.open(), name, user, role)
+
+    def workspace_members(self, name: str) -> list[tuple[str, str]]:
+        return workspaces.members(self.open(), name)
 
     # -- webhooks ------------------------------------------------------------------------------
     def create_webhook(self, url: str, events: list[str], secret: str) -> webhooks.Webhook:

@@ -20,6 +20,7 @@ from mlpipex.domain.deployment import EndpointStatus, TrafficBucket
 from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import Event, ModelVersion, Page, RegisteredModel, TransitionRequest
 from mlpipex.domain.policy import Policy, parse_policy
+from mlpipex.domain.workspaces import Quotas, Usage, Workspace
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects.hashing import Progress
 from mlpipex.objects.manifest import hash_tree, list_files
@@ -44,7 +45,9 @@ def _q(name: str) -> str:
 
 class RemoteBackend(RemoteTracking):
     def __init__(self, url: str, settings: Settings) -> None:
-        self.http = Http(url, token=settings.token, user=settings.user)
+        self.http = Http(
+            url, token=settings.token, user=settings.user, workspace=settings.workspace
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -254,11 +257,13 @@ class RemoteBackend(RemoteTracking):
         return wire.read(access.User, self.http.send("PUT", path, body))
 
     def create_token(
-        self, user: str | None, name: str, expires_in_s: int | None
+        self, user: str | None, name: str, expires_in_s: int | None, workspace: str | None
     ) -> tuple[access.Token, str]:
-        body = api.TokenCreate.model_construct(user=user, name=name, expires_in_s=expires_in_s)
+        body = api.TokenCreate.model_construct(
+            user=user, name=name, expires_in_s=expires_in_s, workspace=workspace
+        )
         made = api.TokenCreated.model_validate(self.http.send("POST", "/api/v1/tokens", body))
-        return access.Token(made.id, made.user, name, 0, None, None), made.token
+        return access.Token(made.id, made.user, name, 0, None, None, workspace), made.token
 
     def list_tokens(self, user: str | None) -> list[access.Token]:
         params = {"user": user} if user else {}
@@ -266,6 +271,55 @@ class RemoteBackend(RemoteTracking):
 
     def revoke_token(self, token_id: str) -> None:
         self.http.call("DELETE", f"/api/v1/tokens/{_q(token_id)}")
+
+    # -- workspaces ----------------------------------------------------------------------------
+    def create_workspace(self, name: str, description: str, artifact_root: str | None) -> Workspace:
+        body = api.WorkspaceCreate.model_construct(
+            name=name, description=description, default_artifact_root=artifact_root
+        )
+        return wire.read(Workspace, self.http.send("POST", "/api/v1/workspaces", body))
+
+    def list_workspaces(self) -> list[Workspace]:
+        return wire.read(list[Workspace], self.http.call("GET", "/api/v1/workspaces"))
+
+    def get_workspace(self, name: str) -> Workspace:
+        return wire.read(Workspace, self.http.call("GET", f"/api/v1/workspaces/{_q(name)}"))
+
+    def update_workspace(
+        self, name: str, description: str | None, artifact_root: str | None
+    ) -> Workspace:
+        body = api.WorkspaceUpdate.model_construct(
+            description=description, default_artifact_root=artifact_root
+        )
+        path = f"/api/v1/workspaces/{_q(name)}"
+        return wire.read(Workspace, self.http.send("PATCH", path, body))
+
+    def delete_workspace(self, name: str) -> None:
+        self.http.call("DELETE", f"/api/v1/workspaces/{_q(name)}")
+
+    def set_quotas(self, name: str, quotas: Quotas) -> Workspace:
+        body = api.QuotaBody.model_construct(
+            models=quotas.models,
+            versions=quotas.versions,
+            bytes=quotas.bytes,
+            endpoints=quotas.endpoints,
+        )
+        path = f"/api/v1/workspaces/{_q(name)}/quotas"
+        return wire.read(Workspace, self.http.send("PUT", path, body))
+
+    def workspace_usage(self, name: str) -> Usage:
+        return wire.read(Usage, self.http.call("GET", f"/api/v1/workspaces/{_q(name)}/usage"))
+
+    def set_workspace_role(self, name: str, user: str, role: str | None) -> list[tuple[str, str]]:
+        body = api.WorkspaceRoleBody.model_construct(role=role)
+        path = f"/api/v1/workspaces/{_q(name)}/members/{_q(user)}"
+        return [
+            (m.user, m.role) for m in wire.read(list[api.Member], self.http.send("PUT", path, body))
+        ]
+
+    def workspace_members(self, name: str) -> list[tuple[str, str]]:
+        path = f"/api/v1/workspaces/{_q(name)}/members"
+        return [(m.user, m.role) for m in wire.read(list[api.Member], self.http.call("GET", path))]
 
     # -- webhooks ------------------------------------------------------------------------------
     def create_webhook(self, url: str, events: list[str], secret: str) -> webhooks.Webhook:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from mlpipex.config import Location, Settings, require_existing
 from mlpipex.domain.policy import PRESETS, Policy, parse_policy
-from mlpipex.errors import Invalid
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, check_workspace_name
+from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects import open_store
 from mlpipex.service.access.secrets import SecretBox
 from mlpipex.service.context import Actor, Registry
 from mlpipex.store import Store, registry
+from mlpipex.store.access import workspaces
 
 OBJECTS_KEY = "objects_uri"
 
@@ -39,8 +41,15 @@ def open_registry(
     if not create:
         require_existing(loc)
     store = Store(loc.url)
+    ws = settings.workspace or DEFAULT_WORKSPACE
     with store.lookup() as conn:  # every CLI command opens: one round trip, not three
         recorded = registry.get_setting(conn, OBJECTS_KEY)
+        if ws != DEFAULT_WORKSPACE and workspaces.get(conn, check_workspace_name(ws)) is None:
+            raise NotFound(
+                f"workspace {ws!r} does not exist",
+                hint=f"create it with `mlpipex workspace create {ws}`, or see "
+                "`mlpipex workspace list`",
+            )
     objects_url = settings.objects or recorded or loc.objects
     if objects_url is None:
         store.close()
@@ -58,4 +67,5 @@ def open_registry(
         default_policy=load_policy(settings.policy),
         secrets=SecretBox(settings.secret_key, loc.root / "secret.key" if loc.root else None),
         allow_private_webhooks=settings.allow_private_webhooks,
+        workspace=ws,
     )

@@ -186,6 +186,7 @@ def check_quota(conn: Connection, ws: str, quota: Quota, adding: int = 1) -> Non
     limit = found.quotas.limit(quota) if found is not None else None
     if limit is None:
         return
+    store.get(conn, ws, lock=True)  # writers to a limited workspace count one at a time
     used = store.usage(conn, ws).of(quota)
     if used + adding > limit:
         shown = f"{limit:,} bytes" if quota is Quota.BYTES else f"{limit:,} {quota.value}"

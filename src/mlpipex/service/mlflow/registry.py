@@ -59,20 +59,17 @@ class MlflowModel:
     latest: tuple[MlflowVersion, ...] = ()
 
 
-def _with_sources(conn: Connection, found: Sequence[ModelVersion]) -> list[MlflowVersion]:
-    sources = records.version_sources(conn, [(v.model, v.version) for v in found])
+def _versions(conn: Connection, rows: Sequence[VersionRecord]) -> list[MlflowVersion]:
+    found = registry.to_versions(conn, rows)  # in the order of rows
+    sources = records.version_sources(conn, [r.id for r in rows])
     out = []
-    for v in found:
-        s = sources.get((v.model, v.version))
+    for row, v in zip(rows, found, strict=True):
+        s = sources.get(row.id)
         if s is None:
             s = records.VersionSource(None, None, None)
         source = s.source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}"
         out.append(MlflowVersion(v, source, s.model_id, s.edited_at))
     return out
-
-
-def _versions(conn: Connection, rows: Sequence[VersionRecord]) -> list[MlflowVersion]:
-    return _with_sources(conn, registry.to_versions(conn, rows))
 
 
 def _model(conn: Connection, row: ModelRecord) -> MlflowModel:

@@ -11,7 +11,9 @@ from mlpipex.domain import events as ev
 from mlpipex.domain.models import Page, RegisteredModel
 from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.domain.refs import check_model_name
+from mlpipex.domain.workspaces import Quota
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
+from mlpipex.service.access import workspaces
 from mlpipex.service.context import Registry
 from mlpipex.store import registry
 from mlpipex.store.registry import ModelRecord
@@ -68,6 +70,7 @@ def create_model(
     with reg.store.write() as conn:
         if registry.model_row(conn, reg.workspace, name) is not None:
             raise ModelExists(name)
+        workspaces.check_quota(conn, reg.workspace, Quota.MODELS)
         mid = registry.insert_model(conn, reg.workspace, name, description, stored, now)
         for k, v in (tags or {}).items():
             registry.set_model_tag(conn, mid, k, v)

@@ -15,10 +15,12 @@ from mlpipex.domain.manifest import FileEntry, Manifest
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.policy import missing_for_registration
 from mlpipex.domain.refs import check_model_name
+from mlpipex.domain.workspaces import Quota
 from mlpipex.errors import Invalid, NotFound, PolicyViolation
 from mlpipex.objects.hashing import Progress
 from mlpipex.objects.manifest import list_files, store_tree
 from mlpipex.objects.store import PARALLEL_MIN
+from mlpipex.service.access import workspaces
 from mlpipex.service.context import Registry
 from mlpipex.service.registry.models import check_tag
 from mlpipex.store import registry
@@ -176,7 +178,10 @@ def register_version(
     with reg.store.write() as conn:
         row, created = registry.ensure_model(conn, reg.workspace, r.name, now)
         if created:
+            workspaces.check_quota(conn, reg.workspace, Quota.MODELS, adding=0)
             reg.record(conn, time=now, kind=ev.MODEL_CREATED, model=r.name)
+        workspaces.check_quota(conn, reg.workspace, Quota.VERSIONS)
+        workspaces.check_quota(conn, reg.workspace, Quota.BYTES, adding=manifest.size)
         version = registry.allocate_version(conn, row.id)
         registry.insert_version(
             conn,

@@ -19,8 +19,9 @@ def _workspace(r: sa.Row[Any]) -> Workspace:
     return Workspace(r.name, r.description, r.default_artifact_root, r.created_at, quotas)
 
 
-def get(conn: Connection, name: str) -> Workspace | None:
-    r = conn.execute(sa.select(t.workspaces).where(_W.name == name)).first()
+def get(conn: Connection, name: str, *, lock: bool = False) -> Workspace | None:
+    q = sa.select(t.workspaces).where(_W.name == name)
+    r = conn.execute(q.with_for_update() if lock else q).first()
     return None if r is None else _workspace(r)
 
 

@@ -215,16 +215,14 @@ class VersionSource:
 
 
 def _version_sources_select() -> sa.Select[Any]:
-    s, e, v, mo = m.version_sources.c, m.version_edits.c, t.versions.c, t.models.c
+    s, e, v = m.version_sources.c, m.version_edits.c, t.versions.c
     return (
-        sa.select(mo.name, v.version, s.source, s.model_id, e.updated_at)
+        sa.select(v.id, s.source, s.model_id, e.updated_at)
         .select_from(t.versions)
-        .join(t.models, mo.id == v.model_id)
         .outerjoin(m.version_sources, s.version_id == v.id)
         .outerjoin(m.version_edits, e.version_id == v.id)
         .where(
-            mo.name.in_(sa.bindparam("names", expanding=True)),
-            v.version.in_(sa.bindparam("versions", expanding=True)),
+            v.id.in_(sa.bindparam("ids", expanding=True)),
             sa.or_(s.version_id.is_not(None), e.version_id.is_not(None)),
         )
     )
@@ -233,17 +231,13 @@ def _version_sources_select() -> sa.Select[Any]:
 _VERSION_SOURCES = _version_sources_select()
 
 
-def version_sources(
-    conn: Connection, refs: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], VersionSource]:
-    """(model name, version) -> what the MLflow API recorded of it, for the versions it did."""
-    if not refs:
+def version_sources(conn: Connection, version_ids: Sequence[int]) -> dict[int, VersionSource]:
+    """version row id -> what the MLflow API recorded of it, for the versions it did. By row
+    id: a model's name repeats across workspaces."""
+    if not version_ids:
         return {}
-    rows = conn.execute(
-        _VERSION_SOURCES,
-        {"names": sorted({n for n, _ in refs}), "versions": sorted({v for _, v in refs})},
-    )
-    return {(r.name, r.version): VersionSource(r.source, r.model_id, r.updated_at) for r in rows}
+    rows = conn.execute(_VERSION_SOURCES, {"ids": sorted(set(version_ids))})
+    return {r.id: VersionSource(r.source, r.model_id, r.updated_at) for r in rows}
 
 
 def mark_version_edited(conn: Connection, version_id: int, now: int) -> None:

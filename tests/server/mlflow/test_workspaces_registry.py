@@ -1,0 +1,89 @@
+"""MLflow 3's workspaces with the real mlflow client: two teams register a model of the same
+name, each sees only its own; the native SDK reads the same rows through the same header."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import mlflow
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from mlpipex.client import Client
+from tests.server.mlflow.conftest import Server
+
+
+@pytest.fixture(scope="module")
+def teams_server(make_server: Callable[..., Server]) -> Server:
+    return make_server(None, "--policy", "permissive", "--enable-workspaces")
+
+
+@pytest.fixture
+def mlflow_at(teams_server: Server) -> Iterator[MlflowClient]:
+    mlflow.set_tracking_uri(teams_server.url)
+    yield MlflowClient(teams_server.url)
+    mlflow.set_workspace(None)
+
+
+def test_two_workspaces_hold_models_of_the_same_name_each_invisible_to_the_other(
+    mlflow_at: MlflowClient, teams_server: Server
+) -> None:
+    c = mlflow_at
+    for ws in ("fraud-team", "risk-team"):
+        mlflow.create_workspace(ws, description=f"the {ws}")
+    assert {"default", "fraud-team", "risk-team"} <= {w.name for w in mlflow.list_workspaces()}
+    assert mlflow.get_workspace("risk-team").description == "the risk-team"
+    for ws, versions in (("fraud-team", 2), ("risk-team", 1)):
+        mlflow.set_workspace(ws)
+        c.create_registered_model("fraud", description=ws)
+        for i in range(versions):
+            c.create_model_version("fraud", f"s3://bucket/{ws}/{i}")
+        c.set_registered_model_alias("fraud", "champion", versions)
+    for ws, versions in (("fraud-team", 2), ("risk-team", 1)):
+        mlflow.set_workspace(ws)
+        assert [m.description for m in c.search_registered_models()] == [ws]
+        found = c.search_model_versions("name='fraud'")
+        assert sorted(v.source for v in found) == [f"s3://bucket/{ws}/{i}" for i in range(versions)]
+        assert c.get_model_version_by_alias("fraud", "champion").version == str(versions)
+    mlflow.set_workspace("risk-team")
+    with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):
+        c.get_model_version("fraud", "2")
+    mlflow.set_workspace("default")
+    assert c.search_registered_models() == []
+    # the native SDK, through the same header
+    with Client(teams_server.url, workspace="fraud-team") as native:
+        assert [v.version for v in native.list_versions("fraud").items] == [2, 1]
+        assert native.verify_audit().ok
+
+
+def test_a_workspace_that_does_not_exist_or_a_bad_name_is_refused(mlflow_at: MlflowClient) -> None:
+    mlflow.set_workspace("no-such-team")
+    with pytest.raises(MlflowException, match="workspace 'no-such-team' does not exist"):
+        mlflow_at.search_registered_models()
+    mlflow.set_workspace(None)
+    with pytest.raises(MlflowException, match="RESOURCE_ALREADY_EXISTS"):
+        mlflow.create_workspace("dup-team")
+        mlflow.create_workspace("dup-team")
+    mlflow.delete_workspace("dup-team")
+    assert "dup-team" not in {w.name for w in mlflow.list_workspaces()}
+
+
+def test_without_enable_workspaces_the_header_is_refused(
+    make_server: Callable[..., Server],
+) -> None:
+    plain = make_server(None, "--policy", "permissive")
+    mlflow.set_tracking_uri(plain.url)
+    try:
+        mlflow.set_workspace("fraud-team")
+        # the client reads server-info's workspaces_enabled and refuses before sending
+        with pytest.raises(MlflowException, match="does not support workspaces"):
+            MlflowClient(plain.url).search_registered_models()
+        raw = httpx.get(
+            f"{plain.url}/api/2.0/mlflow/registered-models/search",
+            headers={"X-MLFLOW-WORKSPACE": "fraud-team"},
+        )
+        assert raw.status_code == 400 and raw.json()["error_code"] == "FEATURE_DISABLED"
+    finally:
+        mlflow.set_workspace(None)

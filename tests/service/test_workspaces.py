@@ -1,0 +1,133 @@
+"""Workspaces through the SDK, on SQLite, PostgreSQL and a server: names repeat across
+workspaces and each sees only its own; one audit chain per workspace; quotas; deletion."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mlpipex.client import Client
+from mlpipex.domain.workspaces import Quotas
+from mlpipex.errors import AlreadyExists, Conflict, Invalid, NotFound, QuotaExceeded
+from tests.conftest import Backend
+
+
+def _version(c: Client, make_file: Callable[..., Path], name: str = "fraud", size: int = 64) -> int:
+    data = make_file("train.csv", content=b"x,y\n1,0\n")
+    v = c.register(
+        name,
+        make_file(size=size),
+        metrics={"auc": 0.9},
+        commit="a" * 40,
+        datasets={"train": str(data)},
+    )
+    return v.version
+
+
+@pytest.fixture
+def teams(backend: Backend) -> Iterator[Callable[[str], Client]]:
+    """A client acting in the named workspace, created on first use."""
+    admin = backend.client()
+    opened: list[Client] = [admin]
+
+    def make(ws: str) -> Client:
+        with contextlib.suppress(AlreadyExists):
+            admin.create_workspace(ws, f"team {ws}")
+        c = Client(backend.uri, objects=backend.objects, user="alice", workspace=ws)
+        opened.append(c)
+        return c
+
+    yield make
+    for c in opened:
+        c.close()
+
+
+def test_the_same_name_in_two_workspaces_is_two_models(
+    teams: Callable[[str], Client], make_file: Callable[..., Path], backend: Backend
+) -> None:
+    a, b = teams("team-a"), teams("team-b")
+    for c in (a, b, a):
+        _version(c, make_file)
+    assert [v.version for v in a.list_versions("fraud").items] == [2, 1]
+    assert [v.version for v in b.list_versions("fraud").items] == [1]
+    assert a.get_version("fraud/2").artifact_digest != b.get_version("fraud/1").artifact_digest
+    with pytest.raises(NotFound):
+        b.get_version("fraud/2")
+    a.set_alias("fraud", "champion", 2)
+    with pytest.raises(NotFound):
+        b.get_version("fraud@champion")
+    default = backend.client()
+    assert [m.name for m in default.list_models().items] == []
+    assert {w.name for w in default.list_workspaces()} >= {"default", "team-a", "team-b"}
+
+
+def test_an_unknown_workspace_is_refused_before_anything_is_written(
+    backend: Backend, make_file: Callable[..., Path]
+) -> None:
+    c = Client(backend.uri, objects=backend.objects, user="alice", workspace="nowhere")
+    with pytest.raises(NotFound, match="workspace 'nowhere' does not exist"):
+        _version(c, make_file)
+    c.close()
+    bad = Client(backend.uri, objects=backend.objects, user="alice", workspace="Bad_Name")
+    with pytest.raises(Invalid, match="workspace name"):
+        bad.list_models()
+    bad.close()
+
+
+def test_each_workspace_keeps_its_own_audit_chain(
+    teams: Callable[[str], Client], make_file: Callable[..., Path]
+) -> None:
+    a, b = teams("team-a"), teams("team-b")
+    _version(a, make_file)
+    _version(a, make_file)
+    _version(b, make_file)
+    kinds_a = [e.kind for e in a.events()]
+    kinds_b = [e.kind for e in b.events()]
+    assert kinds_a.count("version_registered") == 2 and kinds_b.count("version_registered") == 1
+    for events in (a.events(), b.events()):
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert events[0].kind == "workspace_created"
+    assert a.verify_audit().ok and a.verify_audit().checked == len(kinds_a)
+    assert b.verify_audit().ok and b.verify_audit().checked == len(kinds_b)
+
+
+def test_quotas_refuse_what_would_pass_them_and_write_nothing(
+    teams: Callable[[str], Client], make_file: Callable[..., Path], backend: Backend
+) -> None:
+    a = teams("team-a")
+    admin = backend.client()
+    admin.set_quotas("team-a", Quotas(models=1, versions=2, bytes=1000))
+    _version(a, make_file, size=100)
+    _version(a, make_file, size=100)
+    with pytest.raises(QuotaExceeded, match="limited to 2 versions"):
+        _version(a, make_file, size=100)
+    with pytest.raises(QuotaExceeded, match="limited to 1 models"):
+        a.create_model("second")
+    admin.set_quotas("team-a", Quotas(bytes=250))
+    with pytest.raises(QuotaExceeded, match="250 bytes"):
+        _version(a, make_file, size=100)
+    assert [v.version for v in a.list_versions("fraud").items] == [2, 1]
+    used = admin.workspace_usage("team-a")
+    assert (used.models, used.versions, used.bytes) == (1, 2, 200)
+    admin.set_quotas("team-a", Quotas())
+    assert _version(a, make_file) == 3
+
+
+def test_a_workspace_holding_anything_is_not_deleted(
+    teams: Callable[[str], Client], make_file: Callable[..., Path], backend: Backend
+) -> None:
+    a = teams("team-a")
+    teams("team-empty")
+    _version(a, make_file)
+    admin = backend.client()
+    with pytest.raises(Conflict, match="holds 1 models"):
+        admin.delete_workspace("team-a")
+    admin.delete_workspace("team-empty")
+    assert "team-empty" not in {w.name for w in admin.list_workspaces()}
+    with pytest.raises(Invalid, match="cannot be deleted"):
+        admin.delete_workspace("default")
+    with pytest.raises(Invalid, match="workspace name"):
+        admin.create_workspace("API")
