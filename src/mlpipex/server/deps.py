@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -12,8 +13,9 @@ from fastapi import Depends, Request
 
 from mlpipex.domain.policy import Policy
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, NAME_MAX, check_workspace_name
-from mlpipex.errors import FeatureDisabled, Forbidden, NotFound
+from mlpipex.errors import FeatureDisabled, Forbidden, MLPipeXError, NotFound
 from mlpipex.objects import ObjectStore
+from mlpipex.server.paths import is_ui
 from mlpipex.server.settings import ServerSettings
 from mlpipex.service.access import workspaces
 from mlpipex.service.access.secrets import SecretBox
@@ -100,18 +102,28 @@ _KNOWN_SECONDS = 5.0
 
 
 def workspace(request: Request) -> str:
-    """The workspace a request acts in: the header's, else the UI's cookie, else the one the
-    token is limited to, else ``default``. A workspace the caller may not enter is reported
-    missing, as a model is."""
-    st = state(request)
+    """The workspace a request acts in: the header's, else (in the UI) the switcher's cookie,
+    else the one the token is limited to, else ``default``. A workspace the caller may not
+    enter is reported missing, as a model is."""
     principal: Principal | None = getattr(request.state, "principal", None)
     only = principal.only_workspace if principal is not None else None
     asked = (request.headers.get(WORKSPACE_HEADER) or "").strip()
-    if not asked and request.url.path.startswith("/ui"):
-        asked = (request.cookies.get(WORKSPACE_COOKIE) or "").strip()[: NAME_MAX + 1]
-    name = asked or only or DEFAULT_WORKSPACE
-    if name == DEFAULT_WORKSPACE and not asked and only is None:
-        return name
+    if not asked and is_ui(request.url.path):
+        chosen = (request.cookies.get(WORKSPACE_COOKIE) or "").strip()[: NAME_MAX + 1]
+        if chosen:
+            # a choice gone stale (deleted, role removed) falls back rather than lock the UI
+            with contextlib.suppress(MLPipeXError):
+                return entered(request, chosen)
+    if not asked and only is None:
+        return DEFAULT_WORKSPACE
+    return entered(request, asked or only or DEFAULT_WORKSPACE)
+
+
+def entered(request: Request, name: str) -> str:
+    """name, when the caller may act in that workspace; else why not."""
+    st = state(request)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    only = principal.only_workspace if principal is not None else None
     if not st.settings.enable_workspaces:
         if name == DEFAULT_WORKSPACE:
             return name
@@ -137,10 +149,11 @@ def workspaces_enabled(request: Request) -> None:
 
 
 def visible_workspaces(request: Request) -> frozenset[str] | None:
-    """The workspaces the caller may know of (None: every one)."""
+    """The workspaces the caller may know of (None: every one). Nobody signed in on a server
+    with --auth (the sign-in page) knows of none."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
-        return None
+        return frozenset() if state(request).settings.auth else None
     if principal.only_workspace is not None:
         return frozenset({principal.only_workspace})
     if principal.roles:

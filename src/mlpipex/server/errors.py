@@ -28,7 +28,7 @@ from mlpipex.errors import (
     Unavailable,
 )
 from mlpipex.server.mlflow.words import in_mlflow_words
-from mlpipex.server.paths import is_mlflow
+from mlpipex.server.paths import is_mlflow, is_ui
 
 log = logging.getLogger("mlpipex.server")
 
@@ -74,8 +74,7 @@ def _is_mlflow(request: Request) -> bool:
 
 
 def _is_ui(request: Request) -> bool:
-    path = request.url.path
-    return path == "/" or path.startswith("/ui/")
+    return is_ui(request.url.path)
 
 
 def _ui_response(request: Request, exc: MLPipeXError) -> Response:

@@ -24,5 +24,10 @@ def is_mlflow(path: str) -> bool:
     return path.startswith(MLFLOW_PREFIXES)
 
 
+def is_ui(path: str) -> bool:
+    """The UI's pages (the model list is the site's root)."""
+    return path == "/" or path.startswith("/ui/")
+
+
 def is_upload(path: str) -> bool:
     return path.startswith(UPLOADS)

@@ -212,3 +212,34 @@ def test_viewer_has_no_approve_button_and_is_refused(
         assert c.get_version("fraud/2").stage == "None"
     page.click("header button:has-text('Sign out')")
     expect(page).to_have_url(f"{url}/ui/login")
+
+
+def test_the_workspace_switcher_shows_each_workspace_its_own_models(
+    browser: Browser, tmp_path: Path
+) -> None:
+    seeded = seed(tmp_path)
+    with Client(seeded.uri, objects=seeded.objects, user="root") as root:
+        root.create_workspace("risk-team")
+    with Client(seeded.uri, objects=seeded.objects, user="root", workspace="risk-team") as c:
+        c.create_model("risk-scorer", description="only in risk-team")
+    proc, url = start_server(seeded.uri, seeded.objects, "--auth", "--enable-workspaces")
+    try:
+        page = session(browser, url, "ann")
+        page.goto("/")
+        expect(page.locator("header form.workspace select")).to_have_value("default")
+        expect(page.locator("#models")).to_contain_text("fraud")
+        page.select_option("header form.workspace select", "risk-team")
+        page.click("header form.workspace button")
+        expect(page).to_have_url(f"{url}/")
+        expect(page.locator("header form.workspace select")).to_have_value("risk-team")
+        expect(page.locator("#models tbody tr")).to_have_count(1)
+        expect(page.locator("#models")).to_contain_text("risk-scorer")
+        expect(page.locator("#models")).not_to_contain_text("fraud")
+        shot(page, "workspace-switched")
+        page.goto("/ui/models/fraud")  # fraud lives in default only
+        expect(page.locator("main")).to_contain_text("does not exist")
+        page.select_option("header form.workspace select", "default")
+        page.click("header form.workspace button")
+        expect(page.locator("#models")).to_contain_text("fraud")
+    finally:
+        stop_server(proc)

@@ -353,3 +353,32 @@ def test_sign_out_revokes_the_session_token(seeded: Seeded, make_app: App, tmp_p
     assert len(tokens) == 1 and tokens[0].revoked_at is not None
     assert tokens[0].expires_at is not None
     assert tokens[0].expires_at - tokens[0].created_at == 12 * 3600 * 1000
+
+
+def test_the_workspace_switcher_refuses_strangers_and_forgets_a_stale_choice(
+    seeded: Seeded, make_app: App
+) -> None:
+    with Client(seeded.uri, objects=seeded.objects, user="root") as root:
+        root.create_workspace("risk-team")
+    ui = make_app(enable_workspaces=True)
+    html = ui.get("/").text
+    assert '<option value="risk-team"' in html
+    token = csrf_of(html)
+    r = ui.post("/ui/workspace", data={"workspace": "nowhere", "csrf": token})
+    assert r.status_code == 404 and "does not exist" in r.text
+    r = ui.post("/ui/workspace", data={"workspace": "risk-team", "csrf": "0" * 64})
+    assert r.status_code == 403
+    r = ui.post(
+        "/ui/workspace", data={"workspace": "risk-team", "csrf": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and "mlpipex_workspace=risk-team" in r.headers["set-cookie"]
+    assert "fraud" not in ui.get("/").text.split('id="models"')[1]
+    ui.cookies.set("mlpipex_workspace", "deleted-team")
+    assert "fraud" in ui.get("/").text.split('id="models"')[1]  # back to default
+
+
+def test_the_sign_in_page_names_no_workspace(seeded: Seeded, make_app: App) -> None:
+    with Client(seeded.uri, objects=seeded.objects, user="root") as root:
+        root.create_workspace("secret-team")
+    html = make_app(auth=True, enable_workspaces=True).get("/ui/login").text
+    assert "secret-team" not in html and "workspace" not in html.lower()

@@ -13,8 +13,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from mlpipex.server.deps import actor, state
+from mlpipex.server.deps import actor, state, visible_workspaces, workspace
 from mlpipex.server.ui import csrf
+from mlpipex.service.access import workspaces
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -87,10 +88,17 @@ def _env() -> Environment:
 ENV = _env()
 
 
+def _switchable(request: Request) -> list[str]:
+    """The workspaces the switcher offers: those the caller may enter."""
+    reg = state(request).registry(actor(request))
+    return [w.name for w in workspaces.list_workspaces(reg, visible_workspaces(request))]
+
+
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a template with the shared context; sets the CSRF cookie when the browser has none."""
     who = actor(request)
-    auth = state(request).settings.auth
+    st = state(request)
+    auth = st.settings.auth
     secret, fresh = csrf.secret(request)
     html = ENV.get_template(template).render(
         request=request,
@@ -99,6 +107,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         auth=auth,
         signed_in=auth and request.cookies.get("mlpipex_token") is not None,
         csrf_token=csrf.token(secret, request),
+        workspace=workspace(request),
+        workspaces=_switchable(request) if st.settings.enable_workspaces else [],
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.errors import NotFound, Throttled, Unauthorized
+from mlpipex.server import deps
 from mlpipex.server.deps import RegistryDep, StateDep
 from mlpipex.server.ui import csrf, render
 from mlpipex.service.access import users as access
@@ -109,4 +110,23 @@ async def logout(request: Request, reg: RegistryDep) -> Response:
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(csrf.SESSION_COOKIE, path="/")
     response.delete_cookie(csrf.COOKIE, path="/")
+    return response
+
+
+@router.post("/ui/workspace")
+async def switch_workspace(request: Request) -> Response:
+    """The switcher in the page header: remember the workspace the UI shows, once the caller
+    may enter it (else the same "does not exist" as anywhere)."""
+    form = await csrf.checked_form(request)
+    name = deps.entered(request, form.get("workspace", "")[:64] or DEFAULT_WORKSPACE)
+    response = RedirectResponse("/", status_code=303)  # another workspace's page would be gone
+    response.set_cookie(
+        deps.WORKSPACE_COOKIE,
+        name,
+        max_age=365 * 86400,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
