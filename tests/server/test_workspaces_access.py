@@ -123,3 +123,29 @@ def test_a_server_without_workspaces_refuses_the_header(make_app: App) -> None:
     assert c.get("/api/v1/models", headers={WS: "default"}).status_code == 200
     r = c.get("/api/3.0/mlflow/workspaces")
     assert r.status_code == 400 and r.json()["error_code"] == "FEATURE_DISABLED"
+
+
+def test_an_admin_of_one_workspace_cannot_reach_beyond_it(
+    org: tuple[TestClient, dict[str, dict[str, str]]], tmp_path: Path
+) -> None:
+    c, h = org
+    with Client(str(tmp_path / ".mlpipex"), actor=Actor("root")) as root:
+        root.create_user("wanda", [])
+        root.set_workspace_role("team-a", "wanda", "admin")
+        wanda = {"Authorization": "Bearer " + root.create_token("wanda")[1], WS: "team-a"}
+    # users, their global roles and other people's tokens span every workspace
+    made = c.post("/api/v1/users", json={"name": "mole", "roles": ["admin"]}, headers=wanda)
+    assert made.status_code == 403
+    assert c.post("/api/v1/tokens", json={"user": "boss"}, headers=wanda).status_code == 403
+    assert c.get("/api/v1/tokens", params={"user": "boss"}, headers=wanda).status_code == 403
+    assert c.post("/api/v1/admin/fsck", headers=wanda).status_code == 403
+    # within team-a she is admin: she gives roles there
+    r = c.put("/api/v1/workspaces/team-a/members/vic", json={"role": "editor"}, headers=wanda)
+    assert r.status_code == 200 and {"user": "vic", "role": "editor"} in r.json()
+    refused = c.put("/api/v1/workspaces/team-b/members/vic", json={"role": "admin"}, headers=wanda)
+    assert refused.status_code == 404
+    # a token limited to team-a acts for nobody else, even when its user is an admin everywhere
+    with Client(str(tmp_path / ".mlpipex"), actor=Actor("root")) as root:
+        boss_a = {"Authorization": "Bearer " + root.create_token("boss", workspace="team-a")[1]}
+    assert c.get("/api/v1/workspaces/team-b", headers=boss_a).status_code == 404
+    assert c.post("/api/v1/workspaces", json={"name": "team-x"}, headers=boss_a).status_code == 403

@@ -73,7 +73,8 @@ class Principal:
             self.name,
             self.roles | self.workspace_roles.get(ws, frozenset()),
             self.grants.get(ws, {}),
-            everywhere=self.roles,
+            # a token limited to one workspace never acts for the whole organisation
+            everywhere=self.roles if self.only_workspace is None else frozenset(),
         )
 
 

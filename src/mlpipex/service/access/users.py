@@ -81,7 +81,8 @@ def _user(conn: Connection, ws: str, row: UserRecord) -> User:
 
 
 def create_user(reg: Registry, name: str, roles: list[str], password: str | None = None) -> User:
-    reg.require("admin")
+    # Users and their roles span every workspace: an admin of one workspace must not mint one.
+    reg.require_everywhere("admin")
     if ":" in check_label("user", name):
         raise Invalid(f"invalid user name {name!r}", hint="a user name has no colon (Basic auth)")
     if password is not None and len(password) < 8:
@@ -116,7 +117,7 @@ def update_user(
     password: str | None = None,
     disabled: bool | None = None,
 ) -> User:
-    reg.require("admin")
+    reg.require_everywhere("admin")
     values: dict[str, Any] = {}
     if roles is not None:
         values["roles"] = check_roles(roles)
@@ -170,7 +171,7 @@ def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
 
 
 def list_users(reg: Registry) -> list[User]:
-    reg.require("admin")
+    reg.require_everywhere("admin")
     with reg.store.read() as conn:
         return [_user(conn, reg.workspace, r) for r in access.list_users(conn)]
 
@@ -185,8 +186,8 @@ def create_token(
     """A new token for user, expiring ttl_ms after its creation (never, with None), acting only
     in workspace when one is named; the clear value is returned here and never again. Users
     may create tokens for themselves; admins for anyone."""
-    if user != reg.actor.name:
-        reg.require("admin")
+    if user != reg.actor.name:  # a token acts wherever its user may: only an admin everywhere
+        reg.require_everywhere("admin")
     if ttl_ms is not None and not MIN_TOKEN_SECONDS * 1000 <= ttl_ms <= MAX_TOKEN_SECONDS * 1000:
         raise Invalid(
             f"a token lives from {MIN_TOKEN_SECONDS} s to {MAX_TOKEN_SECONDS // 86400} days",
@@ -218,7 +219,7 @@ def revoke_token(reg: Registry, token_id: str) -> None:
         if row is None:
             raise NotFound(f"token {token_id!r} does not exist")
         if row.user != reg.actor.name:
-            reg.require("admin")
+            reg.require_everywhere("admin")
         if not access.revoke_token(conn, token_id, now):
             raise NotFound(f"token {token_id!r} is already revoked")
         reg.record(
@@ -231,7 +232,7 @@ def revoke_token(reg: Registry, token_id: str) -> None:
 
 def list_tokens(reg: Registry, user: str | None = None) -> list[Token]:
     if user != reg.actor.name:
-        reg.require("admin")
+        reg.require_everywhere("admin")
     with reg.store.read() as conn:
         uid = _require_user(conn, user).id if user else None
         return [
