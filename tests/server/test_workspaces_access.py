@@ -128,7 +128,7 @@ def test_a_server_without_workspaces_refuses_the_header(make_app: App) -> None:
 def test_an_admin_of_one_workspace_cannot_reach_beyond_it(
     org: tuple[TestClient, dict[str, dict[str, str]]], tmp_path: Path
 ) -> None:
-    c, h = org
+    c, _ = org
     with Client(str(tmp_path / ".mlpipex"), actor=Actor("root")) as root:
         root.create_user("wanda", [])
         root.set_workspace_role("team-a", "wanda", "admin")
