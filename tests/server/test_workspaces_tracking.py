@@ -206,6 +206,16 @@ def test_start_run_with_no_experiment_set_in_a_new_workspace(tracking: str) -> N
         mlflow.log_param("where", "default")
     assert home.info.experiment_id == "0"
 
+    # looking makes nothing: the workspace stays empty, and so can still be deleted
+    looked = unique("looked")
+    mlflow.create_workspace(looked)
+    mlflow.set_workspace(looked)
+    assert client.search_experiments() == []
+    assert client.search_runs(["0"]) == []
+    _missing(lambda: client.get_experiment("0"))
+    mlflow.set_workspace(None)
+    mlflow.delete_workspace(looked)
+
     mlflow.set_workspace(ws)
     with mlflow.start_run() as run:
         mlflow.log_param("where", ws)

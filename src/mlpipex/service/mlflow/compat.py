@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain.models import Page
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.registry import search
@@ -36,7 +37,7 @@ CONTEXT_TAG = "mlflow.data.context"
 T = TypeVar("T")
 VIEWS = {"ACTIVE_ONLY": ["active"], "DELETED_ONLY": ["deleted"], "ALL": ["active", "deleted"]}
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
-_DEFAULT_READY: set[tuple[str, str]] = set()
+_DEFAULT_READY: set[str] = set()
 _DEFAULT_LOCK = threading.Lock()
 
 
@@ -52,18 +53,26 @@ class MlflowRun:
 # -- experiments -------------------------------------------------------------------------------
 
 
-def ensure_default(reg: Registry) -> None:
-    """The workspace's Default experiment exists, as MLflow clients assume (they send id 0 when
-    no experiment is set); checked once per store and workspace. ``default``'s has id 0; in
-    another workspace 0 names that workspace's own, so ``mlflow.start_run()`` works there too
-    (MLflow 3.17 answers RESOURCE_DOES_NOT_EXIST instead, since it stopped creating one per
-    workspace)."""
-    key = (reg.store.url, reg.workspace)
-    if key in _DEFAULT_READY:
+def ensure_default(reg: Registry, eid: str | None = None) -> None:
+    """The Default experiment MLflow clients assume, named 0 (they send it when no experiment
+    is set). ``default``'s, id 0, is made on first use, checked once per store. Elsewhere 0
+    names the workspace's own Default, made when eid (what a run, logged model or trace is
+    created in) names it, so ``mlflow.start_run()`` works there too, while a workspace only
+    looked at stays empty and can be deleted. (MLflow 3.17 makes none outside ``default`` and
+    answers RESOURCE_DOES_NOT_EXIST to such a run.)"""
+    if reg.workspace != DEFAULT_WORKSPACE:
+        if eid is not None and _names_default(eid):
+            tracking.ensure_experiment(reg, None)
+        return
+    if reg.store.url in _DEFAULT_READY:
         return
     tracking.ensure_experiment(reg, None)
     with _DEFAULT_LOCK:
-        _DEFAULT_READY.add(key)
+        _DEFAULT_READY.add(reg.store.url)
+
+
+def _names_default(eid: str) -> bool:
+    return not eid or (eid.isdigit() and int(eid) == store.DEFAULT_EXPERIMENT_ID)
 
 
 def experiment_id(value: str | int) -> int:
@@ -237,7 +246,7 @@ def create_run(
 ) -> MlflowRun:
     """A run, with its commit and entry point read from MLflow's source tags; user_id is who
     the client says runs it (kept when the server does not authenticate)."""
-    ensure_default(reg)
+    ensure_default(reg, eid)
     name = run_name or tags.get(RUN_NAME_TAG) or f"run-{secrets.token_hex(4)}"
     run = tracking.create_run(
         reg,

@@ -77,7 +77,7 @@ def create(
     tags: Mapping[str, str],
 ) -> LoggedModel:
     reg.require("editor")
-    ensure_default(reg)
+    ensure_default(reg, eid)
     checked_tags, checked_params = tracking.check_tags(tags), tracking.check_params(params)
     mid = f"m-{uuid.uuid4().hex}"
     now = reg.clock()

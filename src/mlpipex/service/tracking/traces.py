@@ -76,7 +76,7 @@ def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:
     reg.require("editor")
     if not spans:
         return
-    ensure_default(reg)
+    ensure_default(reg, eid)
     with reg.store.write() as conn:
         key = _experiment(conn, reg.workspace, eid)
         for trace_id, first_ns in _earliest_starts(spans).items():
@@ -98,7 +98,7 @@ def start_trace(reg: Registry, info: TraceInfo, artifact_location: str) -> Trace
     """Record a trace's info (MLflow's StartTraceV3, sent when the trace ends). Its spans are
     kept here, which the tag says, so the client does not upload them as an artifact."""
     reg.require("editor")
-    ensure_default(reg)
+    ensure_default(reg, info.experiment_id)
     tags = {**info.tags, SPANS_LOCATION: TRACKING_STORE, ARTIFACT_LOCATION: artifact_location}
     info = replace(info, tags=tags)
     with reg.store.write() as conn:
