@@ -271,10 +271,28 @@ def test_logged_models_and_traces_are_seen_in_their_workspace_only(tracking: str
     assert mlflow.get_trace(trace_id) is None
     with pytest.raises(MlflowException):
         client.set_trace_tag(trace_id, "stolen", "yes")
+    # nor can its id be taken over by sending the trace again from here
+    info = {
+        "trace_id": trace_id,
+        "trace_location": {
+            "type": "MLFLOW_EXPERIMENT",
+            "mlflow_experiment": {"experiment_id": exp_b},
+        },
+        "request_time": "2026-01-01T00:00:00Z",
+        "execution_duration": "1s",
+        "state": "OK",
+    }
+    taken = httpx.post(
+        f"{tracking}/api/3.0/mlflow/traces",
+        json={"trace": {"trace_info": info}},
+        headers={HEADER: b},
+    )
+    assert taken.status_code == 404 and taken.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
 
     mlflow.set_workspace(a)
     assert client.get_logged_model(model.model_id).tags.get("stolen") is None
-    assert "stolen" not in client.get_trace(trace_id).info.tags
+    kept = client.get_trace(trace_id).info
+    assert "stolen" not in kept.tags and kept.experiment_id == exp_a
 
 
 def test_the_native_api_takes_the_header_too(tracking: str, tmp_path: Path) -> None:

@@ -79,7 +79,9 @@ def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:
     ensure_default(reg, eid)
     with reg.store.write() as conn:
         key = _experiment(conn, reg.workspace, eid)
-        for trace_id, first_ns in _earliest_starts(spans).items():
+        starts = _earliest_starts(spans)
+        _refuse_foreign(conn, reg.workspace, list(starts))
+        for trace_id, first_ns in starts.items():
             store.ensure_trace(conn, trace_id, key, first_ns // 1_000_000)
         store.put_spans(conn, spans)
 
@@ -102,7 +104,9 @@ def start_trace(reg: Registry, info: TraceInfo, artifact_location: str) -> Trace
     tags = {**info.tags, SPANS_LOCATION: TRACKING_STORE, ARTIFACT_LOCATION: artifact_location}
     info = replace(info, tags=tags)
     with reg.store.write() as conn:
-        store.put_trace(conn, info, _experiment(conn, reg.workspace, info.experiment_id))
+        key = _experiment(conn, reg.workspace, info.experiment_id)
+        _refuse_foreign(conn, reg.workspace, [info.trace_id])
+        store.put_trace(conn, info, key)
     return get_info(reg, info.trace_id)
 
 
@@ -112,6 +116,14 @@ def _require(conn: sa.Connection, ws: str, trace_id: str) -> TraceInfo:
     if not found:
         raise NotFound(f"Trace with ID {trace_id} is not found.")
     return found[0]
+
+
+def _refuse_foreign(conn: sa.Connection, ws: str, trace_ids: Sequence[str]) -> None:
+    """Refuse to write to a trace of another workspace (its id is taken there), as to a trace
+    that is not found."""
+    foreign = store.search(conn, [T.id.in_(list(trace_ids)), ~_in(ws)], [], 1, 0)
+    if foreign:
+        raise NotFound(f"Trace with ID {foreign[0].trace_id} is not found.")
 
 
 def _in(ws: str) -> sa.ColumnElement[bool]:
