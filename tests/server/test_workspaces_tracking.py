@@ -308,6 +308,22 @@ def test_the_native_api_takes_the_header_too(tracking: str, tmp_path: Path) -> N
     assert other.status_code == 404 and other.json()["error"]["code"] == "NOT_FOUND"
     assert httpx.get(url).status_code == 404  # no header: the default workspace
 
+    # the artifact proxy: a run's files through the other workspace are missing, and free
+    # paths (outside any run) are each workspace's own
+    proxy = f"{tracking}/api/2.0/mlflow-artifacts/artifacts"
+    exp_id = mlflow.get_run(run_id).info.experiment_id
+    in_run = f"{proxy}/{exp_id}/{run_id}/artifacts/notes/notes-0.5.txt"
+    assert httpx.get(in_run, headers={HEADER: a}).content == b"value 0.5\n"
+    assert httpx.get(in_run, headers={HEADER: b}).status_code == 404
+    assert httpx.delete(in_run, headers={HEADER: b}).status_code == 404
+    free = f"{proxy}/shared/readme.txt"
+    assert httpx.put(free, content=b"from a", headers={HEADER: a}).status_code == 200
+    assert httpx.get(free, headers={HEADER: b}).status_code == 404
+    assert httpx.put(free, content=b"from b", headers={HEADER: b}).status_code == 200
+    assert httpx.get(free, headers={HEADER: a}).content == b"from a"
+    assert httpx.get(free, headers={HEADER: b}).content == b"from b"
+    assert httpx.get(in_run, headers={HEADER: a}).status_code == 200
+
 
 def test_a_server_without_workspaces_refuses_the_header(
     servers: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
