@@ -16,7 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
+from sqlalchemy.engine import Connection
+
 from mlpipex.domain.manifest import FileEntry
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects.store import Readable, VerifyingReader
 from mlpipex.service.context import Registry
@@ -25,6 +28,7 @@ from mlpipex.service.tracking import logged_models
 from mlpipex.service.tracking import runs as tracking
 from mlpipex.store.mlflow import records
 from mlpipex.store.tracking import logged_models as models_store
+from mlpipex.store.tracking import runs as runs_store
 
 _RUN = re.compile(r"^(\d+)/([0-9a-f]{32})/artifacts(?:/(.*))?$")
 _MODEL = re.compile(r"^(\d+)/models/(m-[0-9a-f]{32})/artifacts(?:/(.*))?$")
@@ -97,10 +101,27 @@ def files(reg: Registry, place: Place) -> list[FileEntry]:
         found = versions.get_version(reg, f"{name}/{number}").files
         return [f for f in found if _under(f.path, place.path)]
     with reg.store.read() as conn:
-        if place.kind == "model" and models_store.row(conn, place.key) is None:
+        if place.kind == "model" and models_store.row(conn, reg.workspace, place.key) is None:
             raise NotFound(f"logged model {place.key!r} does not exist")
-        rows = records.files_of(conn, place.key, place.path)
+        rows = records.files_of(conn, _scope(reg, place), place.path)
     return [FileEntry(p, d, s) for p, d, s in rows]
+
+
+def _held(conn: Connection, ws: str, place: Place) -> bool:
+    """Whether the run or logged model place names is in the workspace (free places are)."""
+    if place.kind == "run":
+        return runs_store.run_row(conn, ws, place.key) is not None
+    if place.kind == "model":
+        return models_store.row(conn, ws, place.key) is not None
+    return True
+
+
+def _scope(reg: Registry, place: Place) -> str:
+    """Whose files a model or free place holds: the logged model's, or the workspace's own free
+    paths (``default`` keeps the scope it always had; "@" never starts a model id)."""
+    if place.kind == "free" and reg.workspace != DEFAULT_WORKSPACE:
+        return f"@{reg.workspace}"
+    return place.key
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -212,9 +233,9 @@ def upload(reg: Registry, path: str, body: Readable) -> FileEntry:
         tracking.record_artifacts(reg, place.key, [entry])
         return entry
     with reg.store.write() as conn:
-        if place.kind == "model" and models_store.row(conn, place.key) is None:
+        if place.kind == "model" and models_store.row(conn, reg.workspace, place.key) is None:
             raise NotFound(f"logged model {place.key!r} does not exist")
-        records.put_files(conn, place.key, [(entry.path, entry.digest, entry.size)])
+        records.put_files(conn, _scope(reg, place), [(entry.path, entry.digest, entry.size)])
     return entry
 
 
@@ -225,9 +246,11 @@ def delete(reg: Registry, path: str) -> None:
         raise Invalid("a registered version's files cannot be deleted")
     reg.require("editor")
     with reg.store.write() as conn:
-        if place.kind == "run":
+        if not _held(conn, reg.workspace, place):
+            n = 0  # another workspace's run or logged model holds nothing here
+        elif place.kind == "run":
             n = records.delete_run_files(conn, place.key, place.path)
         else:
-            n = records.delete_files(conn, place.key, place.path)
+            n = records.delete_files(conn, _scope(reg, place), place.path)
     if n == 0:
         raise NotFound(f"artifact {path!r} does not exist")

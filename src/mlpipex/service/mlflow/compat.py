@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain.models import Page
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.registry import search
@@ -52,13 +53,26 @@ class MlflowRun:
 # -- experiments -------------------------------------------------------------------------------
 
 
-def ensure_default(reg: Registry) -> None:
-    """The Default experiment (id 0) exists, as MLflow clients assume; checked once per store."""
+def ensure_default(reg: Registry, eid: str | None = None) -> None:
+    """The Default experiment MLflow clients assume, named 0 (they send it when no experiment
+    is set). ``default``'s, id 0, is made on first use, checked once per store. Elsewhere 0
+    names the workspace's own Default, made when eid (what a run, logged model or trace is
+    created in) names it, so ``mlflow.start_run()`` works there too, while a workspace only
+    looked at stays empty and can be deleted. (MLflow 3.17 makes none outside ``default`` and
+    answers RESOURCE_DOES_NOT_EXIST to such a run.)"""
+    if reg.workspace != DEFAULT_WORKSPACE:
+        if eid is not None and _names_default(eid):
+            tracking.ensure_experiment(reg, None)
+        return
     if reg.store.url in _DEFAULT_READY:
         return
     tracking.ensure_experiment(reg, None)
     with _DEFAULT_LOCK:
         _DEFAULT_READY.add(reg.store.url)
+
+
+def _names_default(eid: str) -> bool:
+    return not eid or (eid.isdigit() and int(eid) == store.DEFAULT_EXPERIMENT_ID)
 
 
 def experiment_id(value: str | int) -> int:
@@ -116,7 +130,9 @@ def search_experiments(
     offset = search.decode_page_token(page_token)
     search.check_max_results(max_results, tracking.MAX_RESULTS)
     with reg.store.read() as conn:
-        rows = records.experiment_rows(conn, stages, conds, order, max_results + 1, offset)
+        rows = records.experiment_rows(
+            conn, reg.workspace, stages, conds, order, max_results + 1, offset
+        )
         tags = store.experiment_tags(conn, [r.id for r in rows[:max_results]])
     items = [
         Experiment(
@@ -173,24 +189,24 @@ def rename_experiment(reg: Registry, eid: str, new_name: str) -> None:
     if not new_name or not new_name.strip() or len(new_name) > tracking.MAX_NAME:
         raise Invalid(f"experiment name {new_name[:40]!r} must be 1 to {tracking.MAX_NAME} chars")
     with reg.store.write() as conn:
-        row = _require_experiment(conn, key)
-        other = store.experiment_row(conn, name=new_name)
+        row = _require_experiment(conn, reg.workspace, key)
+        other = store.experiment_row(conn, reg.workspace, name=new_name)
         if other is not None and other.id != row.id:
             raise AlreadyExists(f"experiment {new_name!r} already exists")
-        records.update_experiment(conn, key, name=new_name, updated_at=reg.clock())
+        records.update_experiment(conn, row.id, name=new_name, updated_at=reg.clock())
 
 
 def set_experiment_deleted(reg: Registry, eid: str, deleted: bool) -> None:
     """Delete (or restore) an experiment and its runs, as MLflow: marked, nothing removed."""
     key = _edit_experiment(reg, eid)
-    if deleted and key == store.DEFAULT_EXPERIMENT_ID:
-        raise Invalid("the Default experiment (id 0) cannot be deleted")
     stage = "deleted" if deleted else "active"
     with reg.store.write() as conn:
-        _require_experiment(conn, key)
-        records.update_experiment(conn, key, lifecycle_stage=stage, updated_at=reg.clock())
+        row = _require_experiment(conn, reg.workspace, key)
+        if deleted and store.is_default(reg.workspace, row):
+            raise Invalid(f"the Default experiment (id {eid}) cannot be deleted")
+        records.update_experiment(conn, row.id, lifecycle_stage=stage, updated_at=reg.clock())
         conn.execute(
-            sa.update(t.runs).where(t.runs.c.experiment_id == key).values(lifecycle_stage=stage)
+            sa.update(t.runs).where(t.runs.c.experiment_id == row.id).values(lifecycle_stage=stage)
         )
 
 
@@ -198,20 +214,20 @@ def set_experiment_tag(reg: Registry, eid: str, key: str, value: str) -> None:
     tags = tracking.check_tags({key: value})
     exp = _edit_experiment(reg, eid)
     with reg.store.write() as conn:
-        _require_experiment(conn, exp)
-        store.set_experiment_tags(conn, exp, tags)
+        row = _require_experiment(conn, reg.workspace, exp)
+        store.set_experiment_tags(conn, row.id, tags)
 
 
 def delete_experiment_tag(reg: Registry, eid: str, key: str) -> None:
     exp = _edit_experiment(reg, eid)
     with reg.store.write() as conn:
-        _require_experiment(conn, exp)
-        if not records.delete_experiment_tag(conn, exp, key):
+        row = _require_experiment(conn, reg.workspace, exp)
+        if not records.delete_experiment_tag(conn, row.id, key):
             raise NotFound(f"experiment {eid} has no tag {key!r}")
 
 
-def _require_experiment(conn: Connection, key: int) -> ExperimentRecord:
-    row = store.experiment_row(conn, id=key)
+def _require_experiment(conn: Connection, ws: str, key: int) -> ExperimentRecord:
+    row = store.experiment_row(conn, ws, id=key)
     if row is None:
         raise NotFound(f"experiment {key!r} does not exist")
     return row
@@ -230,7 +246,7 @@ def create_run(
 ) -> MlflowRun:
     """A run, with its commit and entry point read from MLflow's source tags; user_id is who
     the client says runs it (kept when the server does not authenticate)."""
-    ensure_default(reg)
+    ensure_default(reg, eid)
     name = run_name or tags.get(RUN_NAME_TAG) or f"run-{secrets.token_hex(4)}"
     run = tracking.create_run(
         reg,
@@ -284,12 +300,12 @@ def log_batch(
     if batch.tags.get(RUN_NAME_TAG):
         updates["name"] = batch.tags[RUN_NAME_TAG][: tracking.MAX_NAME]
     with reg.store.write() as conn:
-        tracking.write_batch(conn, run_id, batch)
+        tracking.write_batch(conn, reg.workspace, run_id, batch)
         if updates:
             store.update_run(conn, run_id, **updates)
         if model_metrics:
             wanted = sorted({x.model_id for x in model_metrics})
-            missing = set(wanted) - lm_store.existing(conn, wanted)
+            missing = set(wanted) - lm_store.existing(conn, reg.workspace, wanted)
             if missing:
                 raise NotFound(f"Logged model with ID '{min(missing)}' not found.")
             lm_store.put_metrics(conn, model_metrics)
@@ -303,7 +319,7 @@ def log_inputs(
     reg.require("editor")  # a write, even when the list is empty
     if models:
         with reg.store.write() as conn:
-            if store.run_row(conn, run_id) is None:
+            if store.run_row(conn, reg.workspace, run_id) is None:
                 raise tracking.RunMissing(run_id)
             records.put_model_inputs(conn, run_id, models)
     for d in datasets:
@@ -359,7 +375,7 @@ def _num_rows(profile: str | None) -> int | None:
 def log_outputs(reg: Registry, run_id: str, models: Mapping[str, int]) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
-        if store.run_row(conn, run_id) is None:
+        if store.run_row(conn, reg.workspace, run_id) is None:
             raise tracking.RunMissing(run_id)
         records.put_outputs(conn, run_id, models)
 
@@ -367,7 +383,7 @@ def log_outputs(reg: Registry, run_id: str, models: Mapping[str, int]) -> None:
 def get_run(reg: Registry, run_id: str) -> MlflowRun:
     reg.require("viewer")
     with reg.store.read() as conn:
-        return _with_extras(conn, [tracking.run_in(conn, run_id)])[0]
+        return _with_extras(conn, [tracking.run_in(conn, reg.workspace, run_id)])[0]
 
 
 def search_runs(
@@ -440,7 +456,7 @@ def dataset_summaries(reg: Registry, experiment_ids: Sequence[str]) -> list[Data
     reg.require("viewer")
     ids = [experiment_id(e) for e in experiment_ids]
     with reg.store.read() as conn:
-        rows = records.dataset_summaries(conn, ids, MAX_DATASET_SUMMARIES)
+        rows = records.dataset_summaries(conn, reg.workspace, ids, MAX_DATASET_SUMMARIES)
     found = {
         DatasetSummary(str(r.experiment_id), r.name, r.digest, dict(r.tags).get(CONTEXT_TAG))
         for r in rows

@@ -154,7 +154,7 @@ def create_version(
     check_model_name(name)
     found, run_id, model_id = _held(reg, source, run_id, model_id)
     with reg.store.read() as conn:
-        run_known = run_id is None or runs_store.run_row(conn, run_id) is not None
+        run_known = run_id is None or runs_store.run_row(conn, reg.workspace, run_id) is not None
     flavor, facts = _describe(reg, found or [], describe)
 
     def mlflow_source(conn: Connection, model: int, version: int) -> None:

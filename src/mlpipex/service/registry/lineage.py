@@ -41,7 +41,7 @@ def lineage(reg: Registry, name: str, version: int) -> Lineage:
         history = events.query(
             conn, reg.workspace, model=name, version=version, kind=ev.TRANSITION_DONE
         )
-        run = _run(conn, v)
+        run = _run(conn, reg.workspace, v)
         rollouts = [
             {
                 "endpoint": endpoint,
@@ -58,15 +58,15 @@ def lineage(reg: Registry, name: str, version: int) -> Lineage:
     return Lineage(v, v.datasets, run, [_change(e) for e in history], rollouts)
 
 
-def _run(conn: Connection, v: ModelVersion) -> dict[str, Any] | None:
+def _run(conn: Connection, ws: str, v: ModelVersion) -> dict[str, Any] | None:
     """The source run as recorded by tracking (params, metrics, commit, inputs), or what the
     version says of it when the run is not in this registry."""
     if v.run_id is None:
         return None
-    row = runs.run_row(conn, v.run_id)
+    row = runs.run_row(conn, ws, v.run_id)
     if row is None:
         return {"id": v.run_id, "commit": v.commit, "metrics": v.metrics}
-    exp = runs.experiment_row(conn, id=row.experiment_id)
+    exp = runs.experiment_row(conn, ws, id=row.experiment_id)
     commit = row.commit and row.commit + (" (dirty)" if row.commit_dirty else "")
     latest = runs.latest_metrics_of(conn, [row.id]).get(row.id, [])
     return {

@@ -78,7 +78,7 @@ def inherit_from_run(reg: Registry, r: Registration) -> Registration:
     if r.run_id is None:
         return r
     with reg.store.read() as conn:
-        row = runs.run_row(conn, r.run_id)
+        row = runs.run_row(conn, reg.workspace, r.run_id)
         if row is None and r.external:
             return r
         if row is None:

@@ -77,12 +77,12 @@ def create(
     tags: Mapping[str, str],
 ) -> LoggedModel:
     reg.require("editor")
-    ensure_default(reg)
+    ensure_default(reg, eid)
     checked_tags, checked_params = tracking.check_tags(tags), tracking.check_params(params)
     mid = f"m-{uuid.uuid4().hex}"
     now = reg.clock()
     with reg.store.write() as conn:
-        exp = runs.experiment_row(conn, id=experiment_id(eid))
+        exp = runs.experiment_row(conn, reg.workspace, id=experiment_id(eid))
         if exp is None:
             raise NotFound(f"experiment {eid!r} does not exist")
         # the source run is a reference, as in MLflow: one this server does not know is kept
@@ -111,11 +111,12 @@ def create(
 def get(reg: Registry, model_id: str) -> LoggedModel:
     reg.require("viewer")
     with reg.store.read() as conn:
-        return _models(conn, [_require(conn, model_id)])[0]
+        return _models(conn, [_require(conn, reg.workspace, model_id)])[0]
 
 
-def _require(conn: Connection, model_id: str) -> LoggedModelRecord:
-    row = store.row(conn, model_id)
+def _require(conn: Connection, ws: str, model_id: str) -> LoggedModelRecord:
+    """The workspace's logged model; one of another workspace is missing here."""
+    row = store.row(conn, ws, model_id)
     if row is None:
         raise NotFound(f"Logged model with ID '{model_id}' not found.")
     return row
@@ -148,7 +149,7 @@ def _models(conn: Connection, rows: Sequence[LoggedModelRecord]) -> list[LoggedM
 def _edit(reg: Registry, model_id: str, **values: Any) -> LoggedModel:
     reg.require("editor")
     with reg.store.write() as conn:
-        _require(conn, model_id)
+        _require(conn, reg.workspace, model_id)
         store.update(conn, model_id, updated_at=reg.clock(), **values)
     return get(reg, model_id)
 
@@ -163,7 +164,7 @@ def set_tags(reg: Registry, model_id: str, tags: Mapping[str, str]) -> LoggedMod
     checked = tracking.check_tags(tags)
     reg.require("editor")
     with reg.store.write() as conn:
-        _require(conn, model_id)
+        _require(conn, reg.workspace, model_id)
         store.set_tags(conn, model_id, checked)
     return get(reg, model_id)
 
@@ -176,7 +177,7 @@ def add_version(reg: Registry, model_id: str, name: str, version: int) -> None:
     tag: a JSON list of {name, version})."""
     reg.require("editor")
     with reg.store.write() as conn:
-        _require(conn, model_id)
+        _require(conn, reg.workspace, model_id)
         current = store.tags_of(conn, [model_id]).get(model_id, {}).get(MODEL_VERSIONS_TAG)
         listed = json.loads(current) if current else []
         listed.append({"name": name, "version": version})
@@ -186,7 +187,7 @@ def add_version(reg: Registry, model_id: str, name: str, version: int) -> None:
 def delete_tag(reg: Registry, model_id: str, key: str) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
-        _require(conn, model_id)
+        _require(conn, reg.workspace, model_id)
         if not store.delete_tag(conn, model_id, key):
             raise NotFound(f"No tag with key {key!r} found for logged model {model_id}")
 
@@ -195,7 +196,7 @@ def log_params(reg: Registry, model_id: str, params: Mapping[str, str]) -> None:
     checked = tracking.check_params(params)
     reg.require("editor")
     with reg.store.write() as conn:
-        _require(conn, model_id)
+        _require(conn, reg.workspace, model_id)
         store.set_params(conn, model_id, checked)
 
 
@@ -203,7 +204,7 @@ def delete(reg: Registry, model_id: str) -> None:
     """Forget the logged model and its file records; versions registered from it keep theirs."""
     reg.require("editor")
     with reg.store.write() as conn:
-        _require(conn, model_id)
+        _require(conn, reg.workspace, model_id)
         store.delete(conn, model_id)
 
 
@@ -238,7 +239,7 @@ def search_models(
     offset = search.decode_page_token(page_token)
     limit = max(1, min(max_results or 100, tracking.MAX_RESULTS))
     with reg.store.read() as conn:
-        rows = store.search(conn, ids, conds, order, limit + 1, offset)
+        rows = store.search(conn, reg.workspace, ids, conds, order, limit + 1, offset)
         return paged(_models(conn, rows[:limit]), len(rows) > limit, offset)
 
 

@@ -186,12 +186,12 @@ def create_experiment(
     reg.require("editor")
     now = reg.clock()
     with reg.store.write() as conn:
-        if store.experiment_row(conn, name=name) is not None:
+        if store.experiment_row(conn, reg.workspace, name=name) is not None:
             raise AlreadyExists(f"experiment {name!r} already exists")
-        fixed = store.DEFAULT_EXPERIMENT_ID if name == store.DEFAULT_EXPERIMENT else None
-        eid = store.insert_experiment(conn, name, now, fixed)
+        fixed = store.default_id(reg.workspace, name)
+        eid = store.insert_experiment(conn, reg.workspace, name, now, fixed)
         store.set_experiment_tags(conn, eid, checked)
-        row = store.experiment_row(conn, id=eid)
+        row = store.experiment_row(conn, reg.workspace, id=eid)
         assert row is not None  # inserted in this transaction
         return _experiment(row, checked)
 
@@ -201,11 +201,11 @@ def ensure_experiment(reg: Registry, name: str | None = None) -> Experiment:
     set_experiment does."""
     name = _check_name("experiment", name or store.DEFAULT_EXPERIMENT)
     with reg.store.read() as conn:
-        row = store.experiment_row(conn, name=name)
+        row = store.experiment_row(conn, reg.workspace, name=name)
     if row is None:
         reg.require("editor")
         with reg.store.write() as conn:
-            row, _ = store.ensure_experiment(conn, name, reg.clock())
+            row, _ = store.ensure_experiment(conn, reg.workspace, name, reg.clock())
     with reg.store.read() as conn:
         return _experiment(row, store.experiment_tags(conn, [row.id]).get(row.id, {}))
 
@@ -213,7 +213,7 @@ def ensure_experiment(reg: Registry, name: str | None = None) -> Experiment:
 def get_experiment(reg: Registry, experiment_id: str | int) -> Experiment:
     reg.require("viewer")
     with reg.store.read() as conn:
-        row = store.experiment_row(conn, id=_exp_id(experiment_id))
+        row = store.experiment_row(conn, reg.workspace, id=_exp_id(experiment_id))
         if row is None:
             raise NotFound(f"experiment {experiment_id!r} does not exist")
         return _experiment(row, store.experiment_tags(conn, [row.id]).get(row.id, {}))
@@ -223,7 +223,7 @@ def get_experiment_by_name(reg: Registry, name: str) -> Experiment | None:
     """The experiment, or None when there is none by that name (as MLflow)."""
     reg.require("viewer")
     with reg.store.read() as conn:
-        row = store.experiment_row(conn, name=name)
+        row = store.experiment_row(conn, reg.workspace, name=name)
         if row is None:
             return None
         return _experiment(row, store.experiment_tags(conn, [row.id]).get(row.id, {}))
@@ -239,7 +239,7 @@ def search_experiments(
     )
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
-        rows = store.experiment_rows(conn, conds, limit + 1, offset)
+        rows = store.experiment_rows(conn, reg.workspace, conds, limit + 1, offset)
         tags = store.experiment_tags(conn, [r.id for r in rows[:limit]])
     items = [_experiment(r, tags.get(r.id, {})) for r in rows[:limit]]
     return Page(items, search.encode_page_token(offset + limit) if len(rows) > limit else None)
@@ -275,12 +275,12 @@ def create_run(reg: Registry, new: NewRun) -> Run:
     name = _check_name("run", new.name) if new.name else f"run-{run_id[:8]}"
     now = reg.clock()
     with reg.store.write() as conn:
-        exp = store.experiment_row(conn, id=_exp_id(new.experiment_id))
+        exp = store.experiment_row(conn, reg.workspace, id=_exp_id(new.experiment_id))
         if exp is None:
             raise NotFound(f"experiment {new.experiment_id!r} does not exist")
         if exp.lifecycle_stage != "active":
             raise Invalid(f"experiment {exp.name!r} is deleted; restore it to start runs in it")
-        if new.parent_id is not None and store.run_row(conn, new.parent_id) is None:
+        if new.parent_id is not None and store.run_row(conn, reg.workspace, new.parent_id) is None:
             raise NotFound(f"parent run {new.parent_id!r} does not exist")
         store.insert_run(
             conn,
@@ -321,8 +321,10 @@ class RunTagMissing(NotFound):
         self.run_id, self.key = run_id, key
 
 
-def _require_run(conn: Connection, run_id: str, *, active: bool = False) -> RunRecord:
-    row = store.run_row(conn, run_id) if isinstance(run_id, str) else None
+def _require_run(conn: Connection, ws: str, run_id: str, *, active: bool = False) -> RunRecord:
+    """The run, when it is in the workspace; one of another workspace is missing, worded as
+    one that never was."""
+    row = store.run_row(conn, ws, run_id) if isinstance(run_id, str) else None
     if row is None:
         raise RunMissing(run_id)
     if active and row.lifecycle_stage != "active":
@@ -369,12 +371,13 @@ def _runs(conn: Connection, rows: Sequence[RunRecord], metrics: Latest | None = 
 def get_run(reg: Registry, run_id: str) -> Run:
     reg.require("viewer")
     with reg.store.read() as conn:
-        return run_in(conn, run_id)
+        return run_in(conn, reg.workspace, run_id)
 
 
-def run_in(conn: Connection, run_id: str) -> Run:
-    """The run, read in the caller's transaction (the caller holds the viewer role)."""
-    return _runs(conn, [_require_run(conn, run_id)])[0]
+def run_in(conn: Connection, ws: str, run_id: str) -> Run:
+    """The workspace's run, read in the caller's transaction (the caller holds the viewer
+    role)."""
+    return _runs(conn, [_require_run(conn, ws, run_id)])[0]
 
 
 def end_run(
@@ -393,7 +396,7 @@ def set_status(reg: Registry, run_id: str, status: str, end_time: int | None = N
     reg.require("editor")
     ended = None if status in ("RUNNING", "SCHEDULED") else (end_time or reg.clock())
     with reg.store.write() as conn:
-        _require_run(conn, run_id, active=True)
+        _require_run(conn, reg.workspace, run_id, active=True)
         store.update_run(conn, run_id, status=status, end_time=ended)
     return get_run(reg, run_id)
 
@@ -402,7 +405,7 @@ def delete_run(reg: Registry, run_id: str, *, restore: bool = False) -> None:
     """Mark a run deleted (or active again); its rows and artifacts stay, as in MLflow."""
     reg.require("editor")
     with reg.store.write() as conn:
-        _require_run(conn, run_id)
+        _require_run(conn, reg.workspace, run_id)
         store.update_run(conn, run_id, lifecycle_stage="active" if restore else "deleted")
 
 
@@ -425,11 +428,11 @@ def check_batch(
     )
 
 
-def write_batch(conn: Connection, run_id: str, batch: Batch) -> None:
+def write_batch(conn: Connection, ws: str, run_id: str, batch: Batch) -> None:
     """Write a checked batch in the caller's transaction (the caller holds the editor role). A
     param keeps its first value: logging it again with a different value is refused (MLflow's
     rule)."""
-    _require_run(conn, run_id, active=True)
+    _require_run(conn, ws, run_id, active=True)
     if batch.params:
         old = store.existing_params(conn, run_id, batch.params)
         changed = sorted(k for k, v in batch.params.items() if k in old and old[k] != v)
@@ -456,13 +459,13 @@ def log_batch(
     batch = check_batch(metrics, params, tags)
     reg.require("editor")
     with reg.store.write() as conn:
-        write_batch(conn, run_id, batch)
+        write_batch(conn, reg.workspace, run_id, batch)
 
 
 def delete_tag(reg: Registry, run_id: str, key: str) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
-        _require_run(conn, run_id, active=True)
+        _require_run(conn, reg.workspace, run_id, active=True)
         if not store.delete_run_tag(conn, run_id, key):
             raise RunTagMissing(run_id, key)
 
@@ -471,7 +474,7 @@ def metric_history(reg: Registry, run_id: str, key: str) -> list[Metric]:
     """Every value logged for key, by step then time."""
     reg.require("viewer")
     with reg.store.read() as conn:
-        _require_run(conn, run_id)
+        _require_run(conn, reg.workspace, run_id)
         rows = store.metric_history(conn, run_id, key)
     return [Metric(k, v, ts, step) for k, v, ts, step in rows]
 
@@ -482,7 +485,7 @@ def log_input(reg: Registry, run_id: str, dataset: DatasetInput) -> None:
         raise Invalid(f"dataset {dataset.name!r} has no digest")
     reg.require("editor")
     with reg.store.write() as conn:
-        _require_run(conn, run_id, active=True)
+        _require_run(conn, reg.workspace, run_id, active=True)
         store.set_input(
             conn,
             run_id,
@@ -501,6 +504,7 @@ class RunQuery:
     """A checked search over runs: which experiments and stages, the filter's conditions, the
     order and the page."""
 
+    workspace: str
     experiment_ids: list[int]
     stages: list[str]
     conditions: list[Any]
@@ -526,7 +530,7 @@ def run_query(
         raise Invalid(f"run view {view!r} is not active, deleted or all")
     ids = [i for i in (_search_id(e) for e in experiment_ids) if i is not None]
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
-    return RunQuery(ids, stages, conds, order, offset, limit)
+    return RunQuery(reg.workspace, ids, stages, conds, order, offset, limit)
 
 
 def query_runs(conn: Connection, q: RunQuery) -> Page[Run]:
@@ -538,7 +542,7 @@ def query_runs_latest(conn: Connection, q: RunQuery) -> tuple[Page[Run], Latest]
     """query_runs, with the latest metrics it read (their timestamps and steps, which a Run
     does not keep) for a front end that shows them: one statement fewer than reading again."""
     rows = store.search_run_rows(
-        conn, q.experiment_ids, q.stages, q.conditions, q.order, q.limit + 1, q.offset
+        conn, q.workspace, q.experiment_ids, q.stages, q.conditions, q.order, q.limit + 1, q.offset
     )
     latest = store.latest_metrics_of(conn, [r.id for r in rows[: q.limit]])
     items = _runs(conn, rows[: q.limit], latest)
@@ -578,7 +582,7 @@ def log_artifacts(
     content-addressed objects and list them on the run."""
     prefix = check_artifact_path(artifact_path)
     with reg.store.read() as conn:
-        _require_run(conn, run_id, active=True)
+        _require_run(conn, reg.workspace, run_id, active=True)
     manifest = store_tree(reg.objects, local)
     files = [
         FileEntry(f"{prefix}/{e.path}" if prefix else e.path, e.digest, e.size)
@@ -600,7 +604,7 @@ def record_artifacts(reg: Registry, run_id: str, files: Sequence[FileEntry]) -> 
             f"{sorted(missing)[0]}"
         )
     with reg.store.write() as conn:
-        _require_run(conn, run_id, active=True)
+        _require_run(conn, reg.workspace, run_id, active=True)
         store.put_artifacts(conn, run_id, [(f.path, f.digest, f.size) for f in files])
 
 
@@ -609,5 +613,5 @@ def list_artifacts(reg: Registry, run_id: str, path: str = "") -> list[FileEntry
     prefix = check_artifact_path(path)
     reg.require("viewer")
     with reg.store.read() as conn:
-        _require_run(conn, run_id)
+        _require_run(conn, reg.workspace, run_id)
         return [FileEntry(p, d, s) for p, d, s in store.artifacts_of(conn, run_id, prefix)]

@@ -64,11 +64,11 @@ _NUMBERS: dict[str, sa.ColumnElement[Any]] = {
 TRACE_NAME = "mlflow.traceName"
 
 
-def _experiment(conn: sa.Connection, eid: str) -> int:
-    key = experiment_id(eid)
-    if runs_store.experiment_row(conn, id=key) is None:
+def _experiment(conn: sa.Connection, ws: str, eid: str) -> int:
+    row = runs_store.experiment_row(conn, ws, id=experiment_id(eid))
+    if row is None:
         raise NotFound(f"experiment {eid!r} does not exist")
-    return key
+    return row.id
 
 
 def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:
@@ -76,10 +76,12 @@ def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:
     reg.require("editor")
     if not spans:
         return
-    ensure_default(reg)
+    ensure_default(reg, eid)
     with reg.store.write() as conn:
-        key = _experiment(conn, eid)
-        for trace_id, first_ns in _earliest_starts(spans).items():
+        key = _experiment(conn, reg.workspace, eid)
+        starts = _earliest_starts(spans)
+        _refuse_foreign(conn, reg.workspace, list(starts))
+        for trace_id, first_ns in starts.items():
             store.ensure_trace(conn, trace_id, key, first_ns // 1_000_000)
         store.put_spans(conn, spans)
 
@@ -98,25 +100,40 @@ def start_trace(reg: Registry, info: TraceInfo, artifact_location: str) -> Trace
     """Record a trace's info (MLflow's StartTraceV3, sent when the trace ends). Its spans are
     kept here, which the tag says, so the client does not upload them as an artifact."""
     reg.require("editor")
-    ensure_default(reg)
+    ensure_default(reg, info.experiment_id)
     tags = {**info.tags, SPANS_LOCATION: TRACKING_STORE, ARTIFACT_LOCATION: artifact_location}
     info = replace(info, tags=tags)
     with reg.store.write() as conn:
-        store.put_trace(conn, info, _experiment(conn, info.experiment_id))
+        key = _experiment(conn, reg.workspace, info.experiment_id)
+        _refuse_foreign(conn, reg.workspace, [info.trace_id])
+        store.put_trace(conn, info, key)
     return get_info(reg, info.trace_id)
 
 
-def _require(conn: sa.Connection, trace_id: str) -> TraceInfo:
-    found = store.trace(conn, trace_id)
-    if found is None:
+def _require(conn: sa.Connection, ws: str, trace_id: str) -> TraceInfo:
+    """The workspace's trace; one of another workspace is missing here."""
+    found = store.search(conn, [T.id == trace_id, _in(ws)], [], 1, 0)
+    if not found:
         raise NotFound(f"Trace with ID {trace_id} is not found.")
-    return found
+    return found[0]
+
+
+def _refuse_foreign(conn: sa.Connection, ws: str, trace_ids: Sequence[str]) -> None:
+    """Refuse to write to a trace of another workspace (its id is taken there), as to a trace
+    that is not found."""
+    foreign = store.search(conn, [T.id.in_(list(trace_ids)), ~_in(ws)], [], 1, 0)
+    if foreign:
+        raise NotFound(f"Trace with ID {foreign[0].trace_id} is not found.")
+
+
+def _in(ws: str) -> sa.ColumnElement[bool]:
+    return runs_store.in_workspace(T.experiment_id, ws)
 
 
 def get_info(reg: Registry, trace_id: str) -> TraceInfo:
     reg.require("viewer")
     with reg.store.read() as conn:
-        return _require(conn, trace_id)
+        return _require(conn, reg.workspace, trace_id)
 
 
 def get_traces(reg: Registry, trace_ids: Sequence[str]) -> list[Trace]:
@@ -125,7 +142,7 @@ def get_traces(reg: Registry, trace_ids: Sequence[str]) -> list[Trace]:
     if len(trace_ids) > MAX_IDS:
         raise Invalid(f"at most {MAX_IDS} trace ids at a time, got {len(trace_ids)}")
     with reg.store.read() as conn:
-        found = store.search(conn, [T.id.in_(list(trace_ids))], [], MAX_IDS, 0)
+        found = store.search(conn, [T.id.in_(list(trace_ids)), _in(reg.workspace)], [], MAX_IDS, 0)
         infos = {i.trace_id: i for i in found}
         spans = store.spans_of(conn, list(infos))
     return [Trace(infos[t], tuple(spans.get(t, []))) for t in trace_ids if t in infos]
@@ -150,8 +167,9 @@ def search_traces(
     search.check_max_results(max_results, MAX_RESULTS)
     if not experiment_ids:
         raise Invalid("search_traces needs at least one experiment id")
+    ids = [experiment_id(e) for e in experiment_ids]
     conds: list[sa.ColumnElement[bool]] = [
-        T.experiment_id.in_([experiment_id(e) for e in experiment_ids])
+        T.experiment_id.in_(runs_store.experiment_ids_in(reg.workspace, ids))
     ]
     conds += conditions(filter, reg.store.dialect)
     order = order_terms(order_by, {**_NUMBERS, "status": T.state}) or [T.request_time.desc()]
@@ -201,7 +219,8 @@ def delete_traces(
     limit = max_traces if max_traces is not None else MAX_IDS * 1000
     if limit < 1:
         raise Invalid(f"max_traces must be positive, got {limit}")
-    conds: list[sa.ColumnElement[bool]] = [T.experiment_id == experiment_id(eid)]
+    ids = runs_store.experiment_ids_in(reg.workspace, [experiment_id(eid)])
+    conds: list[sa.ColumnElement[bool]] = [T.experiment_id.in_(ids)]
     if trace_ids:
         conds.append(T.id.in_(list(trace_ids)))
     else:
@@ -215,14 +234,14 @@ def set_tag(reg: Registry, trace_id: str, key: str, value: str) -> None:
     if not key or len(key) > 250:
         raise Invalid("a trace tag key is 1 to 250 characters")
     with reg.store.write() as conn:
-        _require(conn, trace_id)
+        _require(conn, reg.workspace, trace_id)
         store.put_pairs(conn, tt.trace_tags, trace_id, {key: value})
 
 
 def delete_tag(reg: Registry, trace_id: str, key: str) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
-        _require(conn, trace_id)
+        _require(conn, reg.workspace, trace_id)
         if not store.delete_tag(conn, trace_id, key):
             raise NotFound(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
 
@@ -232,9 +251,10 @@ def link_to_run(reg: Registry, trace_ids: Sequence[str], run_id: str) -> None:
     if len(trace_ids) > MAX_IDS:
         raise Invalid(f"at most {MAX_IDS} trace ids at a time, got {len(trace_ids)}")
     with reg.store.write() as conn:
-        if runs_store.run_row(conn, run_id) is None:
+        if runs_store.run_row(conn, reg.workspace, run_id) is None:
             raise tracking.RunMissing(run_id)
-        store.link_run(conn, trace_ids, run_id)
+        found = store.search(conn, [T.id.in_(list(trace_ids)), _in(reg.workspace)], [], MAX_IDS, 0)
+        store.link_run(conn, [i.trace_id for i in found], run_id)
 
 
 # -- assessments ---------------------------------------------------------------------------
@@ -247,7 +267,7 @@ def new_assessment_id() -> str:
 def put_assessment(reg: Registry, a: Assessment) -> Assessment:
     reg.require("editor")
     with reg.store.write() as conn:
-        _require(conn, a.trace_id)
+        _require(conn, reg.workspace, a.trace_id)
         store.put_assessment(conn, a, reg.clock())
     return a
 
@@ -255,6 +275,7 @@ def put_assessment(reg: Registry, a: Assessment) -> Assessment:
 def get_assessment(reg: Registry, trace_id: str, assessment_id: str) -> Assessment:
     reg.require("viewer")
     with reg.store.read() as conn:
+        _require(conn, reg.workspace, trace_id)
         found = store.assessment(conn, trace_id, assessment_id)
     if found is None:
         raise NotFound(f"Assessment with ID '{assessment_id}' not found for trace '{trace_id}'")
@@ -264,5 +285,6 @@ def get_assessment(reg: Registry, trace_id: str, assessment_id: str) -> Assessme
 def delete_assessment(reg: Registry, trace_id: str, assessment_id: str) -> None:
     reg.require("editor")
     with reg.store.write() as conn:
+        _require(conn, reg.workspace, trace_id)
         if not store.delete_assessment(conn, trace_id, assessment_id):
             raise NotFound(f"Assessment with ID '{assessment_id}' not found for trace '{trace_id}'")

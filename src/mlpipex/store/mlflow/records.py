@@ -17,7 +17,7 @@ from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
 from mlpipex.store.registry.records import ModelRecord, VersionRecord
 from mlpipex.store.tracking.records import ExperimentRecord
-from mlpipex.store.tracking.runs import in_ids
+from mlpipex.store.tracking.runs import experiment_ids_in, in_ids
 
 # -- artifact files outside runs (scope: a logged model's id, or "" for free paths) ------------
 
@@ -124,14 +124,14 @@ class DatasetSeen:
 
 
 def dataset_summaries(
-    conn: Connection, experiment_ids: Sequence[int], limit: int
+    conn: Connection, ws: str, experiment_ids: Sequence[int], limit: int
 ) -> list[DatasetSeen]:
-    """The datasets the experiments' runs logged."""
+    """The datasets the workspace's experiments' runs logged."""
     d, r = m.dataset_inputs.c, t.runs.c
     q = (
         sa.select(r.experiment_id, d.name, d.digest, d.tags)
         .join(t.runs, r.id == d.run_id)
-        .where(r.experiment_id.in_(experiment_ids))
+        .where(r.experiment_id.in_(experiment_ids_in(ws, experiment_ids)))
         .order_by(r.experiment_id, d.name, d.digest)
         .limit(limit)
     )
@@ -269,6 +269,7 @@ def delete_experiment_tag(conn: Connection, experiment_id: int, key: str) -> boo
 
 def experiment_rows(
     conn: Connection,
+    ws: str,
     lifecycle: Sequence[str],
     conditions: Sequence[sa.ColumnElement[bool]],
     order: Sequence[sa.ColumnElement[Any]],
@@ -278,7 +279,7 @@ def experiment_rows(
     e = t.experiments.c
     q = (
         sa.select(t.experiments)
-        .where(e.lifecycle_stage.in_(lifecycle), *conditions)
+        .where(e.workspace == ws, e.lifecycle_stage.in_(lifecycle), *conditions)
         .order_by(*order, e.id)
         .limit(limit)
         .offset(offset)

@@ -13,7 +13,13 @@ from sqlalchemy.engine import Connection
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
 from mlpipex.store.tracking.records import LoggedModelRecord
-from mlpipex.store.tracking.runs import in_ids, read_value, stored_value
+from mlpipex.store.tracking.runs import (
+    experiment_ids_in,
+    in_ids,
+    in_workspace,
+    read_value,
+    stored_value,
+)
 
 LM = m.logged_models.c
 
@@ -22,8 +28,10 @@ def insert(conn: Connection, **values: Any) -> None:
     conn.execute(sa.insert(m.logged_models).values(**values))
 
 
-def row(conn: Connection, model_id: str) -> LoggedModelRecord | None:
-    found = conn.execute(sa.select(m.logged_models).where(LM.id == model_id)).first()
+def row(conn: Connection, ws: str, model_id: str) -> LoggedModelRecord | None:
+    """The logged model, when its experiment is in the workspace."""
+    q = sa.select(m.logged_models).where(LM.id == model_id, in_workspace(LM.experiment_id, ws))
+    found = conn.execute(q).first()
     return None if found is None else LoggedModelRecord.of(found)
 
 
@@ -82,6 +90,7 @@ def params_of(conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, str]]
 
 def search(
     conn: Connection,
+    ws: str,
     experiment_ids: Sequence[int],
     conditions: Sequence[sa.ColumnElement[bool]],
     order: Sequence[sa.ColumnElement[Any]],
@@ -90,7 +99,7 @@ def search(
 ) -> list[LoggedModelRecord]:
     q = (
         sa.select(m.logged_models)
-        .where(LM.experiment_id.in_(experiment_ids), *conditions)
+        .where(LM.experiment_id.in_(experiment_ids_in(ws, experiment_ids)), *conditions)
         .order_by(*order, LM.created_at.desc(), LM.id)
         .limit(limit)
         .offset(offset)
@@ -118,9 +127,10 @@ class ModelMetric:
 MM = m.logged_model_metrics.c
 
 
-def existing(conn: Connection, ids: Sequence[str]) -> set[str]:
-    """Which of ids are logged models here."""
-    return set(conn.execute(sa.select(LM.id).where(LM.id.in_(ids))).scalars())
+def existing(conn: Connection, ws: str, ids: Sequence[str]) -> set[str]:
+    """Which of ids are logged models in the workspace."""
+    q = sa.select(LM.id).where(LM.id.in_(ids), in_workspace(LM.experiment_id, ws))
+    return set(conn.execute(q).scalars())
 
 
 def put_metrics(conn: Connection, metrics: Sequence[ModelMetric]) -> None:

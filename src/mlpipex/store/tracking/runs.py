@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.store import schema as t
 from mlpipex.store.engine import upsert_into
 from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
@@ -26,17 +27,52 @@ DEFAULT_EXPERIMENT = "Default"
 # -- experiments -----------------------------------------------------------------------------
 
 
+def _is_default(ws: str, id: int | None) -> bool:
+    """Whether id names the workspace's Default experiment in another workspace than
+    ``default``: MLflow clients send id 0 when no experiment is set, and 0 is ``default``'s, so
+    elsewhere it means the workspace's own experiment named Default."""
+    return id == DEFAULT_EXPERIMENT_ID and ws != DEFAULT_WORKSPACE
+
+
+def is_default(ws: str, row: ExperimentRecord) -> bool:
+    """Whether the experiment is the one MLflow clients name 0 in the workspace."""
+    if ws == DEFAULT_WORKSPACE:
+        return row.id == DEFAULT_EXPERIMENT_ID
+    return row.name == DEFAULT_EXPERIMENT
+
+
 def experiment_row(
-    conn: Connection, *, id: int | None = None, name: str | None = None
+    conn: Connection, ws: str, *, id: int | None = None, name: str | None = None
 ) -> ExperimentRecord | None:
     c = t.experiments.c
-    cond = c.id == id if id is not None else c.name == name
-    row = conn.execute(sa.select(t.experiments).where(cond)).first()
+    if id is not None and not _is_default(ws, id):
+        cond = c.id == id
+    else:
+        cond = c.name == (DEFAULT_EXPERIMENT if id is not None else name)
+    row = conn.execute(sa.select(t.experiments).where(c.workspace == ws, cond)).first()
     return None if row is None else ExperimentRecord.of(row)
 
 
-def insert_experiment(conn: Connection, name: str, now: int, id: int | None = None) -> int:
+def experiment_ids_in(ws: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
+    """The ids among ids of the workspace's experiments (0 in another workspace than
+    ``default``: its Default experiment), for ``IN`` filters of runs, traces, logged models."""
+    c = t.experiments.c
+    cond: sa.ColumnElement[bool] = c.id.in_(list(ids))
+    if ws != DEFAULT_WORKSPACE and DEFAULT_EXPERIMENT_ID in ids:
+        cond = sa.or_(cond, c.name == DEFAULT_EXPERIMENT)
+    return sa.select(c.id).where(c.workspace == ws, cond)
+
+
+def in_workspace(experiment_id: sa.ColumnElement[int], ws: str) -> sa.ColumnElement[bool]:
+    """That a row's experiment (its experiment_id column) is in the workspace: what keeps a row
+    reached by a global id (run, trace, logged model) to the workspace it was made in."""
+    c = t.experiments.c
+    return experiment_id.in_(sa.select(c.id).where(c.workspace == ws))
+
+
+def insert_experiment(conn: Connection, ws: str, name: str, now: int, id: int | None = None) -> int:
     values: dict[str, Any] = {
+        "workspace": ws,
         "name": name,
         "lifecycle_stage": "active",
         "created_at": now,
@@ -51,32 +87,44 @@ def insert_experiment(conn: Connection, name: str, now: int, id: int | None = No
     )
 
 
-def ensure_experiment(conn: Connection, name: str, now: int) -> tuple[ExperimentRecord, bool]:
-    """The experiment named name, created when missing (Default gets id 0); safe against a
-    concurrent creator."""
-    row = experiment_row(conn, name=name)
+def default_id(ws: str, name: str) -> int | None:
+    """The fixed id an experiment of that name takes: 0 for ``default``'s Default only (ids
+    are global; another workspace's Default takes the next one)."""
+    return DEFAULT_EXPERIMENT_ID if name == DEFAULT_EXPERIMENT and ws == DEFAULT_WORKSPACE else None
+
+
+def ensure_experiment(
+    conn: Connection, ws: str, name: str, now: int
+) -> tuple[ExperimentRecord, bool]:
+    """The workspace's experiment named name, created when missing (``default``'s Default gets
+    id 0); safe against a concurrent creator."""
+    row = experiment_row(conn, ws, name=name)
     if row is not None:
         return row, False
     try:
         with conn.begin_nested():
-            fixed = DEFAULT_EXPERIMENT_ID if name == DEFAULT_EXPERIMENT else None
-            insert_experiment(conn, name, now, fixed)
+            insert_experiment(conn, ws, name, now, default_id(ws, name))
         created = True
     except IntegrityError:
         created = False
-    row = experiment_row(conn, name=name)
+    row = experiment_row(conn, ws, name=name)
     assert row is not None
     return row, created
 
 
 def experiment_rows(
-    conn: Connection, conditions: Sequence[sa.ColumnElement[bool]], limit: int, offset: int
+    conn: Connection,
+    ws: str,
+    conditions: Sequence[sa.ColumnElement[bool]],
+    limit: int,
+    offset: int,
 ) -> list[ExperimentRecord]:
-    """Active experiments meeting conditions, by name."""
+    """The workspace's active experiments meeting conditions, by name."""
+    c = t.experiments.c
     q = (
         sa.select(t.experiments)
-        .where(t.experiments.c.lifecycle_stage == "active", *conditions)
-        .order_by(t.experiments.c.name)
+        .where(c.workspace == ws, c.lifecycle_stage == "active", *conditions)
+        .order_by(c.name)
     )
     return [ExperimentRecord.of(r) for r in conn.execute(q.limit(limit).offset(offset))]
 
@@ -113,8 +161,9 @@ def insert_run(conn: Connection, **values: Any) -> None:
     conn.execute(sa.insert(t.runs).values(**values))
 
 
-def run_row(conn: Connection, run_id: str, *, lock: bool = False) -> RunRecord | None:
-    q = sa.select(t.runs).where(t.runs.c.id == run_id)
+def run_row(conn: Connection, ws: str, run_id: str, *, lock: bool = False) -> RunRecord | None:
+    """The run, when its experiment is in the workspace (a run of another is missing here)."""
+    q = sa.select(t.runs).where(t.runs.c.id == run_id, in_workspace(t.runs.c.experiment_id, ws))
     if lock:
         q = q.with_for_update()
     row = conn.execute(q).first()
@@ -127,6 +176,7 @@ def update_run(conn: Connection, run_id: str, **values: Any) -> None:
 
 def search_run_rows(
     conn: Connection,
+    ws: str,
     experiment_ids: Sequence[int],
     lifecycle: Sequence[str],
     conditions: Sequence[sa.ColumnElement[bool]],
@@ -137,7 +187,7 @@ def search_run_rows(
     q = (
         sa.select(t.runs)
         .where(
-            t.runs.c.experiment_id.in_(experiment_ids),
+            t.runs.c.experiment_id.in_(experiment_ids_in(ws, experiment_ids)),
             t.runs.c.lifecycle_stage.in_(lifecycle),
             *conditions,
         )
