@@ -22,9 +22,17 @@ CHUNK = 4 * 1024 * 1024
 
 class Http:
     def __init__(
-        self, base: str, *, token: str | None, user: str | None, timeout: float = 60.0
+        self,
+        base: str,
+        *,
+        token: str | None,
+        user: str | None,
+        workspace: str | None = None,
+        timeout: float = 60.0,
     ) -> None:
         headers = {"User-Agent": f"mlpipex/{__version__}"}
+        if workspace:  # the header MLflow's client sends, which the server reads for both APIs
+            headers["X-MLFLOW-WORKSPACE"] = workspace
         if token:
             headers["Authorization"] = f"Bearer {token}"
         elif user:
