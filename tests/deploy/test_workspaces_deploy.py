@@ -1,29 +1,34 @@
-"""Deployment by workspace, end to end: a real `mlpipex server --enable-workspaces --auth`, two
+"""Deployment by workspace. End to end: a real `mlpipex server --enable-workspaces --auth`, two
 workspaces each with a model `m` and an endpoint `fraud` following its own model, and real
 agents, one per workspace (one with a token limited to its workspace, one sending
-`--workspace`)."""
+`--workspace`). Directly, on SQLite and PostgreSQL: the background loops (controller, alerts)
+acting on every workspace, each in its own, and the request-id index kept per workspace."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mlpipex.client import Client
 from mlpipex.config import Settings
 from mlpipex.flavors import save_model
-from mlpipex.service.context import Actor
+from mlpipex.monitor import alerts, exposition, feedback, predictions
+from mlpipex.service.access import workspaces
+from mlpipex.service.context import Actor, Registry
+from mlpipex.service.deploy import endpoints, rollout
+from mlpipex.service.events import audit
+from mlpipex.service.registry import promote, register
 from tests.conftest import free_port, start_server, stop_server, wait_for
-
-pytestmark = pytest.mark.slow
 
 A, B = "team-a", "team-b"
 HEADER = "X-MLFLOW-WORKSPACE"
@@ -192,6 +197,7 @@ def _logged(p: Plane, ws: str) -> set[str]:
     return {row["request_id"] for row in r.json()}
 
 
+@pytest.mark.slow
 def test_each_workspace_serves_and_rolls_out_its_own_fraud(plane: Plane) -> None:
     p = plane
     for ws, value in ((A, 100), (B, 200)):
@@ -265,6 +271,7 @@ def test_each_workspace_serves_and_rolls_out_its_own_fraud(plane: Plane) -> None
         assert verified["ok"], verified
 
 
+@pytest.mark.slow
 def test_the_endpoint_quota_and_a_token_limited_to_one_workspace(plane: Plane) -> None:
     p = plane
     p.register(A, 100)
@@ -298,3 +305,156 @@ def test_the_endpoint_quota_and_a_token_limited_to_one_workspace(plane: Plane) -
     assert refused_b.status_code == 403
     assert refused_b.json()["error"]["code"] == "PERMISSION_DENIED"
     assert p.api("GET", "/api/v1/endpoints/second", A).status_code == 404
+
+
+# -- directly, on SQLite and PostgreSQL --------------------------------------------------------
+
+
+@pytest.fixture
+def two(
+    client: Client, make_version: Callable[..., int], make_file: Callable[..., Path]
+) -> tuple[Registry, Registry]:
+    """The default workspace and team-b, each with model fraud v1 and v2 (none promoted)."""
+    reg = client.registry
+    workspaces.create(reg, B)
+    reg_b = replace(reg, workspace=B)
+    data = client.resolve_datasets({"train": str(make_file("t.csv", content=b"x,y\n1,0\n"))})
+    for _ in range(2):
+        make_version()
+        r = register.Registration(
+            "fraud", make_file(), commit="a" * 40, datasets=data, metrics={"auc": 0.9}
+        )
+        register.register_version(reg_b, r, None)
+    return reg, reg_b
+
+
+def _report(reg: Registry, requests: int, errors: int) -> None:
+    """What agent a1 of reg's workspace counted on fraud-ep v1 (all within 1 ms)."""
+    buckets = [0] * 16
+    buckets[2] = requests
+    counts = {"requests": requests, "errors": errors, "latency_ms_buckets": buckets}
+    endpoints.report(
+        reg,
+        {
+            "agent": "a1",
+            "url": f"http://{reg.workspace}.invalid",
+            "endpoints": {"fraud-ep": {"versions": {"1": counts}}},
+        },
+    )
+
+
+def _scrape(reg: Registry) -> dict[tuple[str, tuple[str, ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.values()))): s.value
+        for f in text_string_to_metric_families(exposition.render(reg).decode())
+        for s in f.samples
+    }
+
+
+@pytest.mark.direct
+def test_alerts_traffic_and_metrics_of_one_workspace_stay_there(
+    two: tuple[Registry, Registry],
+) -> None:
+    reg, reg_b = two
+    spec = {
+        "name": "fraud-ep",
+        "model": "fraud",
+        "traffic": [{"version": 1, "weight": 100}],
+        "rollout": {"analysis": {"max_error_rate": 0.05, "min_requests": 10}},
+    }
+    for r in (reg, reg_b):
+        endpoints.apply(r, spec)
+    _report(reg, 100, 0)
+    _report(reg_b, 100, 50)
+
+    assert endpoints.get_status(reg, "fraud-ep").stats["1"].errors_1m == 0
+    assert endpoints.get_status(reg_b, "fraud-ep").stats["1"].errors_1m == 50
+    assert [(a.name, a.url) for a in endpoints.agents(reg_b)] == [("a1", f"http://{B}.invalid")]
+    assert [(a.name, a.url) for a in endpoints.agents(reg)] == [("a1", "http://default.invalid")]
+
+    # the alert loop runs in the default workspace's registry and judges every workspace's
+    assert alerts.evaluate(reg) == 1
+    assert alerts.open_alerts(reg) == []
+    [opened] = alerts.open_alerts(reg_b)
+    assert (opened.endpoint, opened.version, opened.kind) == ("fraud-ep", 1, "error_rate")
+    assert [e.actor for e in audit.list_events(reg_b, kind="alert_raised")] == [alerts.MONITOR]
+    assert audit.list_events(reg, kind="alert_raised") == []
+    assert audit.verify_chain(reg_b).ok and audit.verify_chain(reg).ok
+
+    scraped = {ws: _scrape(r) for ws, r in (("default", reg), (B, reg_b))}
+    key = ("mlpipex_endpoint_errors_total", ("1", "fraud-ep"))
+    assert (scraped["default"][key], scraped[B][key]) == (0, 50)
+    alert_key = ("mlpipex_alerts_open", ("1", "error_rate", "fraud-ep"))
+    assert alert_key in scraped[B] and alert_key not in scraped["default"]
+
+
+@pytest.mark.direct
+def test_the_controller_advances_each_rollout_in_its_own_workspace(
+    two: tuple[Registry, Registry],
+) -> None:
+    reg, reg_b = two
+    spec = {
+        "name": "fraud-ep",
+        "model": "fraud",
+        "follow": "production",
+        "rollout": {"steps": [50, 100], "interval": "1s", "analysis": {"min_requests": 0}},
+    }
+    endpoints.apply(reg_b, spec)
+    promote.promote(reg_b, "fraud", 1, "Production")
+    promote.promote(reg_b, "fraud", 2, "Production")
+    # the same name in the default workspace, following its own model, serving nothing new
+    endpoints.apply(reg, spec)
+    promote.promote(reg, "fraud", 1, "Production")
+
+    seen: list[tuple[str, int, str]] = []
+
+    def drift(endpoint: str, version: int, since: int, workspace: str) -> float | None:
+        seen.append((endpoint, version, workspace))
+        return None
+
+    start = reg.clock()
+    controller = replace(reg, actor=Actor(rollout.CONTROLLER), clock=lambda: start + 5_000)
+    assert rollout.advance(controller, drift) == 1
+    assert seen == [("fraud-ep", 2, B)]
+    controller.clock = lambda: start + 10_000
+    assert rollout.advance(controller, drift) == 1
+
+    d = endpoints.get_status(reg_b, "fraud-ep").deployment
+    assert d is not None and (d.to_version, d.state) == (2, "succeeded")
+    served = endpoints.get_status(reg, "fraud-ep")
+    assert [(s.version, s.weight) for s in served.traffic] == [(1, 100)]
+    by_controller = [
+        (e.kind, e.version) for e in audit.list_events(reg_b) if e.actor == rollout.CONTROLLER
+    ]
+    assert by_controller == [("deployment_step", 2), ("deployment_succeeded", 2)]
+    assert not [e for e in audit.list_events(reg) if e.actor == rollout.CONTROLLER]
+
+
+@pytest.mark.direct
+def test_request_ids_and_labels_are_looked_up_in_the_workspace(
+    two: tuple[Registry, Registry],
+) -> None:
+    reg, reg_b = two
+    spec = {"name": "fraud-ep", "model": "fraud", "traffic": [{"version": 1, "weight": 100}]}
+    now = reg.clock()
+    for r, ids in ((reg, range(0, 10)), (reg_b, range(5, 15))):
+        endpoints.apply(r, spec)
+        rows = [
+            {"request_id": f"r-{i}", "time": now - 1000 + i, "version": 1, "output": [1]}
+            for i in ids
+        ]
+        assert predictions.ingest(r, "fraud-ep", rows) == 10
+    labels = [{"request_id": f"r-{i}", "label": 1} for i in range(15)]
+    # the same endpoint name and overlapping ids: each workspace knows only its own
+    for r, unknown in (
+        (reg, [f"r-{i}" for i in range(10, 15)]),
+        (reg_b, [f"r-{i}" for i in range(5)]),
+    ):
+        result = feedback.ingest(r, "fraud-ep", labels)
+        assert (result.stored, result.unknown) == (10, 5)
+        assert sorted(result.unknown_ids) == sorted(unknown)
+    assert set(feedback.read(reg, "fraud-ep").column("request_id").to_pylist()) == {
+        f"r-{i}" for i in range(10)
+    }
+    logged = predictions.read(reg_b, "fraud-ep").column("request_id").to_pylist()
+    assert logged == [f"r-{i}" for i in range(5, 15)]
