@@ -430,9 +430,9 @@ def test_live_quality_is_measured_outside_the_write_transaction(
     live = quality.live_quality(reg)
     seen: list[int] = []
 
-    def measured(endpoint: str, version: int, since: int) -> tuple[int, dict[str, float]]:
+    def measured(endpoint: str, version: int, since: int, ws: str) -> tuple[int, dict[str, float]]:
         seen.append(writing[0])  # scoring Parquet under the write lock would block every writer
-        return live(endpoint, version, since)
+        return live(endpoint, version, since, ws)
 
     reg.clock = lambda: start + 11_000
     _served(canary, 2, 5)  # below min_requests: nothing to judge, so nothing measured
@@ -460,7 +460,7 @@ def test_the_request_index_mirrors_only_the_endpoint_asked_about(two_endpoints: 
     reg = two_endpoints.registry
     hits = request_index.lookup(reg, "fraud-ep", ["v1-0", "v1-9", "ghost"])
     assert [h is not None for h in hits] == [True, True, False]
-    assert [ep for _, ep in request_index._mirrors] == ["fraud-ep"]
+    assert [ep for _, _, ep in request_index._mirrors] == ["fraud-ep"]
     assert len(next(iter(request_index._mirrors.values())).found) == 10
 
 
@@ -472,7 +472,7 @@ def test_the_request_index_is_bounded_over_all_endpoints(
     for name in ("fraud-ep", "other-ep", "fraud-ep"):
         assert None not in request_index.lookup(reg, name, [f"v1-{i}" for i in range(10)])
         assert sum(len(m.found) for m in request_index._mirrors.values()) <= 15
-    assert [ep for _, ep in request_index._mirrors] == ["fraud-ep"]  # the least recent went
+    assert [ep for _, _, ep in request_index._mirrors] == ["fraud-ep"]  # the least recent went
 
 
 def test_ids_older_than_the_horizon_are_pruned_and_unknown(two_endpoints: Client) -> None:

@@ -57,6 +57,8 @@ class AgentConfig:
     cache_dir: Path
     url: str  # where the control plane and callers reach this agent
     token: str | None = None
+    # sent as X-MLFLOW-WORKSPACE (None: the token's only workspace, else ``default``)
+    workspace: str | None = None
     poll_interval: float = 1.0
     report_interval: float = 1.0
     timeout: float = 10.0  # per call to the control plane (downloads: per chunk)
@@ -76,11 +78,15 @@ class Agent:
 
     def __init__(self, config: AgentConfig, runtime: Runtime | None = None) -> None:
         self.config = config
-        self._pull = Http(
-            config.control_plane, token=config.token, user=None, timeout=config.timeout
-        )
-        self._push = Http(
-            config.control_plane, token=config.token, user=None, timeout=config.timeout
+        self._pull, self._push = (
+            Http(
+                config.control_plane,
+                token=config.token,
+                user=None,
+                workspace=config.workspace,
+                timeout=config.timeout,
+            )
+            for _ in range(2)
         )
         self._ledger = Ledger()
         self._loaded: dict[VersionKey, LiveVersion] = {}

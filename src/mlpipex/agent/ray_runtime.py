@@ -75,6 +75,7 @@ class RayRuntime:
             config.timeout,
             str(config.cache_dir),
             config.allow_pickle,
+            config.workspace,
         )
         self._collector_name = "mlpipex-collector-" + re.sub(r"[^A-Za-z0-9_-]", "_", config.name)
         self._collector: Any = None

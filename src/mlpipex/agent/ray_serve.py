@@ -66,6 +66,7 @@ class Source:
     timeout: float
     cache_dir: str
     allow_pickle: bool
+    workspace: str | None = None
 
 
 class VersionReplica:
@@ -73,7 +74,13 @@ class VersionReplica:
     of files is another application), so Serve can scale it without restarting it."""
 
     def __init__(self, name: str, model: str, spec: VersionSpec, source: Source) -> None:
-        http = Http(source.control_plane, token=source.token, user=None, timeout=source.timeout)
+        http = Http(
+            source.control_plane,
+            token=source.token,
+            user=None,
+            workspace=source.workspace,
+            timeout=source.timeout,
+        )
         loader = VersionLoader(http, Path(source.cache_dir), allow_pickle=source.allow_pickle)
         try:
             served = loader.load(EndpointSpec(name, model, None, (spec,), None), spec)

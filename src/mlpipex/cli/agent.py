@@ -29,6 +29,12 @@ def agent(
     token: str | None = typer.Option(
         None, "--token", envvar="MLPIPEX_TOKEN", help="API token of the agent (Bearer)."
     ),
+    workspace: str | None = typer.Option(
+        None,
+        "--workspace",
+        envvar="MLPIPEX_WORKSPACE",
+        help="Workspace whose endpoints to serve (default: the token's, else default).",
+    ),
     name: str = typer.Option(
         "", "--name", help="Name the control plane knows this agent by (default: hostname)."
     ),
@@ -81,6 +87,7 @@ def agent(
         cache_dir=(cache_dir or Path.home() / ".cache" / "mlpipex" / "agent").expanduser(),
         url="",
         token=token,
+        workspace=workspace or None,
         allow_pickle=allow_pickle,
         poll_interval=poll,
         report_interval=report,

@@ -66,6 +66,7 @@ def up(
         agent(
             control_plane=url,
             token=state.settings.token,
+            workspace=None,  # the server `up` starts has the one workspace, default
             name="local",
             host=host,
             port=agent_port,

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from mlpipex.domain.endpoint import ActorOptions, Autoscaling, EndpointSpec, Rollout, Shadow
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 
 
 class _Record:
@@ -44,10 +45,13 @@ class RevertKind(StrEnum):
 
 
 class DriftShare(Protocol):
-    """The share of drifted features of a version's requests to an endpoint since a time, or
-    None when there is no verdict (no reference profile, not enough data)."""
+    """The share of drifted features of a version's requests to an endpoint (of a workspace:
+    the controller serves them all) since a time, or None when there is no verdict (no
+    reference profile, not enough data)."""
 
-    def __call__(self, endpoint: str, version: int, since_ms: int) -> float | None: ...
+    def __call__(
+        self, endpoint: str, version: int, since_ms: int, workspace: str
+    ) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,7 @@ class Endpoint:
     created_by: str
     created_at: int
     updated_at: int
+    workspace: str = DEFAULT_WORKSPACE
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ it ends (and sent to webhooks like every event)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from mlpipex.domain import events as ev
@@ -26,7 +27,7 @@ log = logging.getLogger("mlpipex.alerts")
 
 def open_alerts(reg: Registry, endpoint: str | None = None) -> list[Alert]:
     with reg.store.read() as conn:
-        return store.open_alerts(conn, endpoint)
+        return store.open_alerts(conn, reg.workspace, endpoint)
 
 
 def quality_findings(reg: Registry, ep: Endpoint) -> dict[int, dict[str, Any] | None]:
@@ -50,7 +51,9 @@ def findings(
     rules = spec.rollout.analysis
     out: dict[str, dict[str, Any] | None] = {}
     with reg.store.read() as conn:
-        requests, errors, _, buckets = traffic.window(conn, ep.name, version, now - WINDOW_MS, now)
+        requests, errors, _, buckets = traffic.window(
+            conn, ep.workspace, ep.name, version, now - WINDOW_MS, now
+        )
     if requests >= max(rules.min_requests, 1):
         rate = errors / requests
         out["error_rate"] = (
@@ -77,14 +80,15 @@ def findings(
 
 
 def evaluate(reg: Registry) -> int:
-    """One pass over every endpoint's serving versions; returns how many alerts changed."""
+    """One pass over the serving versions of every endpoint of every workspace, each judged and
+    recorded in its own workspace; returns how many alerts changed."""
     now = reg.clock()
     changed = 0
     with reg.store.read() as conn:
-        eps = deploy.endpoints(conn)
+        eps = deploy.every_endpoint(conn)
     for ep in eps:
         try:
-            changed += _evaluate(reg, ep, now)
+            changed += _evaluate(replace(reg, workspace=ep.workspace), ep, now)
         except Exception:  # one endpoint's failure must not silence the others' alerts
             log.exception("alerts for endpoint %s failed", ep.name)
     return changed
@@ -108,9 +112,9 @@ def _record(
     reg: Registry, ep: Endpoint, version: int, kind: str, finding: dict[str, Any] | None, now: int
 ) -> int:
     with reg.store.write() as conn:
-        current = store.open_alert(conn, ep.name, version, kind)
+        current = store.open_alert(conn, ep.workspace, ep.name, version, kind)
         if finding is not None and current is None:
-            store.raise_alert(conn, ep.name, version, kind, finding, now)
+            store.raise_alert(conn, ep.workspace, ep.name, version, kind, finding, now)
             reg.record(
                 conn,
                 time=now,

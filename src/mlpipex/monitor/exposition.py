@@ -1,6 +1,7 @@
-"""Prometheus exposition of the control plane: per endpoint and version, requests, errors and a
-latency histogram (from what agents reported), traffic weights, rollout state, open alerts,
-live quality per version (over each endpoint's monitoring.quality.window)."""
+"""Prometheus exposition of the control plane, for the workspace scraped (its header): per
+endpoint and version, requests, errors and a latency histogram (from what agents reported),
+traffic weights, rollout state, open alerts, live quality per version (over each endpoint's
+monitoring.quality.window)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,9 @@ class ControlPlaneCollector(Collector):
             labels=["endpoint", "version"],
         )
         with self.reg.store.read() as conn:
-            for ep_name, version, req, err, _client, buckets, total_ms in traffic.totals(conn):
+            for ep_name, version, req, err, _client, buckets, total_ms in traffic.totals(
+                conn, self.reg.workspace
+            ):
                 lv = [ep_name, str(version)]
                 requests.add_metric(lv, req)
                 errors.add_metric(lv, err)
@@ -73,7 +76,7 @@ class ControlPlaneCollector(Collector):
                     running += count
                     cumulative.append((_le(bound), running))
                 latency.add_metric(lv, cumulative, total_ms)
-            eps = deploy.endpoints(conn)
+            eps = deploy.endpoints(conn, self.reg.workspace)
             for ep in eps:
                 for w in ep.traffic:
                     weight.add_metric([ep.name, str(w.version)], w.weight)

@@ -191,6 +191,7 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Any]) -> FeedbackResult:
         pq.write_table(part, buf, compression="zstd")
         index.append(
             {
+                "workspace": reg.workspace,
                 "endpoint": endpoint,
                 "hour": hour,
                 "digest": reg.objects.put_bytes(buf.getvalue()),
@@ -217,6 +218,7 @@ def read(reg: Registry, endpoint: str, since_ms: int = 0, version: int | None = 
         files = conn.execute(
             sa.select(t.feedback_logs.c.digest, t.feedback_logs.c.versions)
             .where(
+                t.feedback_logs.c.workspace == reg.workspace,
                 t.feedback_logs.c.endpoint == endpoint,
                 t.feedback_logs.c.hour >= since_ms // HOUR_MS * HOUR_MS,
             )

@@ -84,7 +84,7 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Mapping[str, Any]]) -> i
         versions = tuple(sorted({int(r["version"]) for r in part}))
         files.append(LogFile(endpoint, hour, digest, len(part), versions, min(times), max(times)))
     with reg.store.write() as conn:
-        logs.index(conn, files, named)
+        logs.index(conn, reg.workspace, files, named)
     return len(rows)
 
 
@@ -114,7 +114,7 @@ def read(
     )
     endpoints.endpoint(reg, endpoint)  # who may read its model; NotFound for no such endpoint
     with reg.store.read() as conn:
-        files = logs.files_since(conn, endpoint, since_ms)
+        files = logs.files_since(conn, reg.workspace, endpoint, since_ms)
     tables = [
         _current(_columns(reg.objects.read_bytes(digest), schema), schema)
         for digest, versions in files

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -262,13 +262,18 @@ def breaches(report: VersionQuality, tolerance: float, min_labels: int) -> dict[
     return {"labelled": report.labelled, "tolerance": tolerance, "metrics": worse}
 
 
-def live_quality(reg: Registry) -> Callable[[str, int, int], tuple[int, dict[str, float]]]:
-    """For rollout analysis: (labelled, metric values) of a version's predictions since a time
-    ((0, {}) when they cannot be scored)."""
+def live_quality(
+    reg: Registry,
+) -> Callable[[str, int, int, str], tuple[int, dict[str, float]]]:
+    """For rollout analysis: (labelled, metric values) of a version's predictions to an
+    endpoint of a workspace since a time ((0, {}) when they cannot be scored)."""
 
-    def measure_since(endpoint: str, version: int, since_ms: int) -> tuple[int, dict[str, float]]:
+    def measure_since(
+        endpoint: str, version: int, since_ms: int, workspace: str
+    ) -> tuple[int, dict[str, float]]:
+        there = replace(reg, workspace=workspace)
         try:
-            found = measure(reg, endpoint, version, since_ms=since_ms).of(version)
+            found = measure(there, endpoint, version, since_ms=since_ms).of(version)
         except MLPipeXError:
             return 0, {}
         if found is None:

@@ -1,9 +1,9 @@
 """Which logged prediction a request id names (the ``prediction_ids`` table), mirrored in this
-process: a dict per endpoint asked about that catches up on the endpoint's rows added since it
-last looked (a range of the primary key), so a batch of 10,000 labels costs 10,000 dict lookups
-instead of 10,000 index probes through SQL. Ids a mirror lacks (mirrors are bounded, and a row
-committed late can sit below the high-water mark) are asked of the table, so every answer is the
-table's.
+process: a dict per endpoint (of a workspace) asked about that catches up on the endpoint's rows
+added since it last looked (a range of the primary key), so a batch of 10,000 labels costs
+10,000 dict lookups instead of 10,000 index probes through SQL. Ids a mirror lacks (mirrors are
+bounded, and a row committed late can sit below the high-water mark) are asked of the table, so
+every answer is the table's.
 
 Labels match predictions made within ``HORIZON_MS`` (90 days) of their arrival; older rows are
 pruned from the table by the server's background loop (``prune``)."""
@@ -41,8 +41,8 @@ class _Mirror:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-# (database URL, endpoint) -> its mirror, least recently asked first.
-_mirrors: OrderedDict[tuple[str, str], _Mirror] = OrderedDict()
+# (database URL, workspace, endpoint) -> its mirror, least recently asked first.
+_mirrors: OrderedDict[tuple[str, str, str], _Mirror] = OrderedDict()
 _lock = threading.Lock()  # guards _mirrors itself; each mirror's catch-up holds its own lock
 
 
@@ -50,15 +50,16 @@ def lookup(reg: Registry, endpoint: str, ids: Sequence[str]) -> list[Hit | None]
     """Per id: (version, time) of the prediction it names (the latest, if one was reused), or
     None for an id the log does not know (or older than the horizon)."""
     cutoff = reg.clock() - HORIZON_MS
-    mirror = _mirror(reg.store.url, endpoint)
+    ws = reg.workspace
+    mirror = _mirror(reg.store.url, ws, endpoint)
     with mirror.lock, reg.store.read() as conn:
-        _catch_up(conn, endpoint, mirror)
+        _catch_up(conn, ws, endpoint, mirror)
         found = mirror.found
         hits = [h if h is not None and h[1] >= cutoff else None for h in map(found.get, ids)]
         if None in hits:
             pairs = list(zip(ids, hits, strict=True))
             missing = sorted({i for i, h in pairs if h is None})
-            asked = _query(conn, endpoint, missing, cutoff)
+            asked = _query(conn, ws, endpoint, missing, cutoff)
             hits = [h if h is not None else asked.get(i) for i, h in pairs]
     _evict()
     return hits
@@ -72,10 +73,10 @@ def forget(url: str) -> None:
             del _mirrors[key]
 
 
-def _mirror(url: str, endpoint: str) -> _Mirror:
+def _mirror(url: str, ws: str, endpoint: str) -> _Mirror:
     with _lock:
-        mirror = _mirrors.pop((url, endpoint), None) or _Mirror()
-        _mirrors[(url, endpoint)] = mirror  # now the most recently asked
+        mirror = _mirrors.pop((url, ws, endpoint), None) or _Mirror()
+        _mirrors[(url, ws, endpoint)] = mirror  # now the most recently asked
         return mirror
 
 
@@ -87,11 +88,11 @@ def _evict() -> None:
             total -= len(_mirrors.popitem(last=False)[1].found)
 
 
-def _catch_up(conn: Connection, endpoint: str, mirror: _Mirror) -> None:
+def _catch_up(conn: Connection, ws: str, endpoint: str, mirror: _Mirror) -> None:
     c = t.prediction_ids.c
     rows = conn.execute(
         sa.select(c.id, c.request_id, c.version, c.time)
-        .where(c.endpoint == endpoint, c.id > mirror.last_id)
+        .where(c.workspace == ws, c.endpoint == endpoint, c.id > mirror.last_id)
         .order_by(c.id)
     ).all()
     if not rows:
@@ -104,13 +105,14 @@ def _catch_up(conn: Connection, endpoint: str, mirror: _Mirror) -> None:
     mirror.last_id = rows[-1][0]
 
 
-def _query(conn: Connection, endpoint: str, ids: Sequence[str], cutoff: int) -> Found:
+def _query(conn: Connection, ws: str, endpoint: str, ids: Sequence[str], cutoff: int) -> Found:
     c = t.prediction_ids.c
     found: Found = {}
     for start in range(0, len(ids), _CHUNK):
         for r in conn.execute(
             sa.select(c.request_id, c.version, c.time)
             .where(
+                c.workspace == ws,
                 c.endpoint == endpoint,
                 c.request_id.in_(ids[start : start + _CHUNK]),
                 c.time >= cutoff,

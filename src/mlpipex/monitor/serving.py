@@ -4,6 +4,7 @@ profile stored with that version's package."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from mlpipex.domain.deployment import DriftShare, Endpoint
@@ -66,12 +67,15 @@ def drift(
 
 
 def drift_share(reg: Registry) -> DriftShare:
-    """For rollout analysis: the share of drifted features of a version's requests since a time
-    (None when there is no profile or not enough data for a verdict)."""
+    """For rollout analysis: the share of drifted features of a version's requests to an
+    endpoint of a workspace since a time (None when there is no profile or not enough data
+    for a verdict)."""
 
-    def share(endpoint: str, version: int, since_ms: int) -> float | None:
+    def share(endpoint: str, version: int, since_ms: int, workspace: str) -> float | None:
         try:
-            _, result = drift(reg, endpoint, version, since_ms=since_ms)
+            _, result = drift(
+                replace(reg, workspace=workspace), endpoint, version, since_ms=since_ms
+            )
         except NotFound:
             return None
         return result.share if result.drifted is not None else None

@@ -26,7 +26,9 @@ from mlpipex.domain.endpoint import RESOURCES_NOTE, EndpointSpec, parse_endpoint
 from mlpipex.domain.latency import LATENCY_BUCKETS_MS, merge, quantile
 from mlpipex.domain.manifest import require_deployable
 from mlpipex.domain.models import PICKLE_TAG, ModelVersion
+from mlpipex.domain.workspaces import Quota
 from mlpipex.errors import Conflict, NotFound
+from mlpipex.service.access.workspaces import check_quota
 from mlpipex.service.context import Registry
 from mlpipex.service.deploy import rollout
 from mlpipex.service.registry.models import require_model
@@ -36,8 +38,8 @@ from mlpipex.store.deploy import traffic
 from mlpipex.store.deploy.traffic import TrafficSample
 
 
-def _require(conn: Connection, name: str, *, lock: bool = False) -> Endpoint:
-    row = deploy.endpoint_row(conn, name, lock=lock)
+def _require(conn: Connection, ws: str, name: str, *, lock: bool = False) -> Endpoint:
+    row = deploy.endpoint_row(conn, ws, name, lock=lock)
     if row is None:
         raise NotFound(f"endpoint {name!r} does not exist", hint="see `mlpipex endpoint list`")
     return row
@@ -58,11 +60,12 @@ def apply(reg: Registry, data: Mapping[str, Any]) -> EndpointStatus:
             if vrow is None:
                 raise NotFound(f"version {spec.model}/{v} does not exist")
             require_deployable(f"{spec.model}/{v}", vrow.artifact_digest)
-        ep = deploy.endpoint_row(conn, spec.name, lock=True)
+        ep = deploy.endpoint_row(conn, reg.workspace, spec.name, lock=True)
         if ep is not None and ep.model != spec.model:
             raise Conflict(f"endpoint {spec.name!r} serves model {ep.model!r}; delete it first")
         if ep is None:
-            eid = deploy.insert_endpoint(conn, spec, reg.actor.name, now)
+            check_quota(conn, reg.workspace, Quota.ENDPOINTS)
+            eid = deploy.insert_endpoint(conn, reg.workspace, spec, reg.actor.name, now)
         else:
             eid = ep.id
             deploy.update_endpoint(conn, eid, now, spec=spec)
@@ -112,14 +115,14 @@ def _fixed_versions(spec: EndpointSpec) -> list[int]:
 def endpoint(reg: Registry, name: str) -> Endpoint:
     """The endpoint (model, spec, traffic, stable version), for readers of its model."""
     with reg.store.read() as conn:
-        ep = _require(conn, name)
+        ep = _require(conn, reg.workspace, name)
     reg.require("viewer", ep.model)
     return ep
 
 
 def get_status(reg: Registry, name: str) -> EndpointStatus:
     with reg.store.read() as conn:
-        ep = _require(conn, name)
+        ep = _require(conn, reg.workspace, name)
         reg.require("viewer", ep.model)
         return _status(conn, reg, ep)
 
@@ -129,7 +132,7 @@ def list_endpoints(reg: Registry) -> list[EndpointStatus]:
         visible = reg.visible_models()
         return [
             _status(conn, reg, ep)
-            for ep in deploy.endpoints(conn)
+            for ep in deploy.endpoints(conn, reg.workspace)
             if visible is None or ep.model in visible
         ]
 
@@ -137,7 +140,7 @@ def list_endpoints(reg: Registry) -> list[EndpointStatus]:
 def delete(reg: Registry, name: str) -> None:
     now = reg.clock()
     with reg.store.write() as conn:
-        ep = _require(conn, name, lock=True)
+        ep = _require(conn, reg.workspace, name, lock=True)
         reg.require("editor", ep.model)
         deploy.delete_endpoint(conn, ep.id)
         reg.record(
@@ -153,7 +156,7 @@ def rollback(reg: Registry, name: str, reason: str = "") -> EndpointStatus:
     """By hand: the rollout under way (or the last one that succeeded) is undone, traffic and
     registry alike."""
     with reg.store.write() as conn:
-        ep = _require(conn, name, lock=True)
+        ep = _require(conn, reg.workspace, name, lock=True)
         reg.require("editor", ep.model)
         d = deploy.active_deployment(conn, ep.id) or deploy.latest_deployment(conn, ep.id)
         if d is None or d.from_version is None or d.state == DeploymentState.ROLLED_BACK:
@@ -172,7 +175,9 @@ def _status(conn: Connection, reg: Registry, ep: Endpoint) -> EndpointStatus:
     now = reg.clock()
     stats = {}
     for w in ep.traffic:
-        req, err, cerr, buckets = traffic.window(conn, ep.name, w.version, now - 60_000, now)
+        req, err, cerr, buckets = traffic.window(
+            conn, ep.workspace, ep.name, w.version, now - 60_000, now
+        )
         stats[str(w.version)] = VersionStats(req, err, cerr, quantile(buckets, 0.99))
     return EndpointStatus(
         name=ep.name,
@@ -195,7 +200,7 @@ def _status(conn: Connection, reg: Registry, ep: Endpoint) -> EndpointStatus:
 
 def history(reg: Registry, name: str, limit: int = 20) -> list[Deployment]:
     with reg.store.read() as conn:
-        ep = _require(conn, name)
+        ep = _require(conn, reg.workspace, name)
         reg.require("viewer", ep.model)
         return deploy.deployments_of(conn, ep.id, limit)
 
@@ -204,11 +209,12 @@ def history(reg: Registry, name: str, limit: int = 20) -> list[Deployment]:
 
 
 def desired(reg: Registry) -> dict[str, Any]:
-    """What every agent must serve: per endpoint, its versions with weights and files."""
+    """What every agent of the workspace must serve: per endpoint, its versions with weights and
+    files."""
     reg.require("viewer")
     out = []
     with reg.store.read() as conn:
-        for ep in deploy.endpoints(conn):
+        for ep in deploy.endpoints(conn, reg.workspace):
             model_row = registry.model_row(conn, reg.workspace, ep.model)
             if model_row is None:
                 continue
@@ -278,8 +284,10 @@ def report(reg: Registry, body: Mapping[str, Any]) -> None:
                     )
                 )
     with reg.store.write() as conn:
-        traffic.insert_samples(conn, rows)
-        traffic.upsert_agent(conn, sent.agent, sent.url or "", sent.generation or 0, errors, now)
+        traffic.insert_samples(conn, reg.workspace, rows)
+        traffic.upsert_agent(
+            conn, reg.workspace, sent.agent, sent.url or "", sent.generation or 0, errors, now
+        )
 
 
 def agents(reg: Registry) -> list[AgentInfo]:
@@ -287,16 +295,16 @@ def agents(reg: Registry) -> list[AgentInfo]:
     with reg.store.read() as conn:
         return [
             AgentInfo(a.name, a.url, a.generation, a.errors, a.last_seen)
-            for a in traffic.agents(conn)
+            for a in traffic.agents(conn, reg.workspace)
         ]
 
 
 def timeseries(reg: Registry, name: str, since_ms: int, bucket_s: int = 10) -> list[TrafficBucket]:
     """Per version and time bucket: requests, errors, p50 and p99 latency (for charts)."""
     with reg.store.read() as conn:
-        ep = _require(conn, name)
+        ep = _require(conn, reg.workspace, name)
         reg.require("viewer", ep.model)
-        samples = traffic.samples_since(conn, name, since_ms)
+        samples = traffic.samples_since(conn, reg.workspace, name, since_ms)
     buckets: dict[tuple[int, int], list[TrafficSample]] = {}
     step = bucket_s * 1000
     for s in samples:

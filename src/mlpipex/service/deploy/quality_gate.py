@@ -13,10 +13,10 @@ from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.endpoint import EndpointSpec
 from mlpipex.domain.outcome import LOWER_IS_BETTER, worse_by
 
-# (endpoint, version, since ms) -> (labelled requests, live value per metric); the monitor
-# layer provides it (monitor/quality.live_quality), as it does drift.
+# (endpoint, version, since ms, workspace) -> (labelled requests, live value per metric); the
+# monitor layer provides it (monitor/quality.live_quality), as it does drift.
 LiveQuality = tuple[int, dict[str, float]]
-QualityFn = Callable[[str, int, int], LiveQuality]
+QualityFn = Callable[[str, int, int, str], LiveQuality]
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def sync_followers(
     if model_row is None:
         return
     now = reg.clock()
-    for ep in deploy.endpoints(conn, model):
+    for ep in deploy.endpoints(conn, reg.workspace, model):
         if ep.id == skip_endpoint:
             continue
         spec = ep.spec
@@ -178,7 +178,7 @@ def analyze(
     """The step's verdict from the new version's requests in [step start, now]."""
     rules = spec.rollout.analysis
     requests, errors, _client, buckets = traffic.window(
-        conn, ep.name, d.to_version, d.step_started_at, now
+        conn, ep.workspace, ep.name, d.to_version, d.step_started_at, now
     )
     rate = errors / requests if requests else 0.0
     p99 = quantile(buckets, 0.99)
@@ -213,9 +213,10 @@ def advance(
     drift_share: DriftShare | None = None,
     quality: quality_gate.QualityFn | None = None,
 ) -> int:
-    """One controller pass over deployments under way; returns how many changed state.
-    ``drift_share(endpoint, version, since)`` gives the share of drifted features, if known;
-    ``quality`` the live quality that ``min_quality`` judges.
+    """One controller pass over deployments under way in every workspace; returns how many
+    changed state. ``drift_share(endpoint, version, since, workspace)`` gives the share of
+    drifted features, if known; ``quality`` the live quality that ``min_quality`` judges. Each
+    deployment is advanced in its endpoint's workspace, so its events join that chain.
 
     Drift and quality read logged predictions and score them: they are measured between a read
     of the steps that are due and the write transaction, which holds its lock only to judge."""
@@ -238,7 +239,7 @@ def advance(
             ep = deploy.endpoint_by_id(conn, d.endpoint_id)
             if m is None or ep is None:  # not due, or moved on since the read: the next pass
                 continue
-            changed += _step(conn, reg, ep, d, m, now)
+            changed += _step(conn, replace(reg, workspace=ep.workspace), ep, d, m, now)
     return changed
 
 
@@ -251,9 +252,10 @@ def _measure(
 ) -> quality_gate.Measured:
     """Drift and live quality of the step's new version; quality only when the step has the
     requests to be judged on (without them it cannot go on, whatever the labels say)."""
-    drift = drift_share(ep.name, d.to_version, d.step_started_at) if drift_share else None
+    since = d.step_started_at
+    drift = drift_share(ep.name, d.to_version, since, ep.workspace) if drift_share else None
     wanted = quality is not None and enough and quality_gate.wanted(ep.spec, d.steps[d.step])
-    live = quality(ep.name, d.to_version, d.step_started_at) if quality and wanted else None
+    live = quality(ep.name, d.to_version, since, ep.workspace) if quality and wanted else None
     return quality_gate.Measured(drift, live)
 
 

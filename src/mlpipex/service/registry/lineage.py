@@ -53,7 +53,7 @@ def lineage(reg: Registry, name: str, version: int) -> Lineage:
                 "started_at": d.started_at,
                 "reason": d.reason,
             }
-            for endpoint, d in deploy.deployments_with_version(conn, name, version)
+            for endpoint, d in deploy.deployments_with_version(conn, reg.workspace, name, version)
         ]
     return Lineage(v, v.datasets, run, [_change(e) for e in history], rollouts)
 

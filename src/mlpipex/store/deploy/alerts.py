@@ -42,18 +42,24 @@ def _alert(r: sa.Row[Any]) -> Alert:
     )
 
 
-def open_alerts(conn: Connection, endpoint: str | None = None) -> list[Alert]:
-    q = sa.select(t.alerts).where(t.alerts.c.state == AlertState.OPEN).order_by(t.alerts.c.id)
+def open_alerts(conn: Connection, ws: str, endpoint: str | None = None) -> list[Alert]:
+    q = (
+        sa.select(t.alerts)
+        .where(t.alerts.c.workspace == ws, t.alerts.c.state == AlertState.OPEN)
+        .order_by(t.alerts.c.id)
+    )
     if endpoint is not None:
         q = q.where(t.alerts.c.endpoint == endpoint)
     return [_alert(r) for r in conn.execute(q)]
 
 
-def open_alert(conn: Connection, endpoint: str, version: int, kind: str) -> Alert | None:
-    """The episode open for (endpoint, version, kind), locked until the transaction ends."""
+def open_alert(conn: Connection, ws: str, endpoint: str, version: int, kind: str) -> Alert | None:
+    """The episode open for (endpoint, version, kind) of the workspace, locked until the
+    transaction ends."""
     row = conn.execute(
         sa.select(t.alerts)
         .where(
+            t.alerts.c.workspace == ws,
             t.alerts.c.endpoint == endpoint,
             t.alerts.c.version == version,
             t.alerts.c.kind == kind,
@@ -65,10 +71,17 @@ def open_alert(conn: Connection, endpoint: str, version: int, kind: str) -> Aler
 
 
 def raise_alert(
-    conn: Connection, endpoint: str, version: int, kind: str, details: dict[str, Any], now: int
+    conn: Connection,
+    ws: str,
+    endpoint: str,
+    version: int,
+    kind: str,
+    details: dict[str, Any],
+    now: int,
 ) -> None:
     conn.execute(
         sa.insert(t.alerts).values(
+            workspace=ws,
             endpoint=endpoint,
             version=version,
             kind=kind,

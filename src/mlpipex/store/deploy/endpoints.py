@@ -37,6 +37,7 @@ def _endpoint(row: sa.Row[Any] | None) -> Endpoint | None:
         created_by=row.created_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        workspace=row.workspace,
     )
 
 
@@ -65,29 +66,37 @@ def _deployments(rows: Any) -> list[Deployment]:
     return [d for d in (_deployment(r) for r in rows) if d is not None]
 
 
-def endpoint_row(conn: Connection, name: str, *, lock: bool = False) -> Endpoint | None:
-    q = sa.select(t.endpoints).where(t.endpoints.c.name == name)
+def endpoint_row(conn: Connection, ws: str, name: str, *, lock: bool = False) -> Endpoint | None:
+    q = sa.select(t.endpoints).where(t.endpoints.c.workspace == ws, t.endpoints.c.name == name)
     return _endpoint(conn.execute(q.with_for_update() if lock else q).first())
 
 
 def endpoint_by_id(conn: Connection, endpoint_id: int) -> Endpoint | None:
+    """The endpoint whatever its workspace (the controller's read: the record names it)."""
     q = sa.select(t.endpoints).where(t.endpoints.c.id == endpoint_id)
     return _endpoint(conn.execute(q).first())
 
 
-def endpoints(conn: Connection, model: str | None = None) -> list[Endpoint]:
-    q = sa.select(t.endpoints).order_by(t.endpoints.c.name)
+def endpoints(conn: Connection, ws: str, model: str | None = None) -> list[Endpoint]:
+    q = sa.select(t.endpoints).where(t.endpoints.c.workspace == ws).order_by(t.endpoints.c.name)
     if model is not None:
         q = q.where(t.endpoints.c.model == model)
     return [e for e in (_endpoint(r) for r in conn.execute(q)) if e is not None]
 
 
-def insert_endpoint(conn: Connection, spec: EndpointSpec, actor: str, now: int) -> int:
-    """A new endpoint, serving nothing until its first deployment."""
+def every_endpoint(conn: Connection) -> list[Endpoint]:
+    """The endpoints of every workspace, each naming its own (for the background loops)."""
+    q = sa.select(t.endpoints).order_by(t.endpoints.c.workspace, t.endpoints.c.name)
+    return [e for e in (_endpoint(r) for r in conn.execute(q)) if e is not None]
+
+
+def insert_endpoint(conn: Connection, ws: str, spec: EndpointSpec, actor: str, now: int) -> int:
+    """A new endpoint of the workspace, serving nothing until its first deployment."""
     return int(
         conn.execute(
             sa.insert(t.endpoints)
             .values(
+                workspace=ws,
                 name=spec.name,
                 model=spec.model,
                 spec=spec.to_json(),
@@ -160,13 +169,15 @@ def deployments_of(conn: Connection, endpoint_id: int, limit: int = 20) -> list[
 
 
 def deployments_with_version(
-    conn: Connection, model: str, version: int
+    conn: Connection, ws: str, model: str, version: int
 ) -> list[tuple[str, Deployment]]:
-    """(endpoint name, deployment) of every rollout to or from the version, oldest first."""
+    """(endpoint name, deployment) of every rollout to or from the version of the workspace's
+    model, oldest first."""
     rows = conn.execute(
         sa.select(t.deployments, t.endpoints.c.name.label("endpoint"))
         .join(t.endpoints, t.endpoints.c.id == t.deployments.c.endpoint_id)
         .where(
+            t.endpoints.c.workspace == ws,
             t.endpoints.c.model == model,
             sa.or_(t.deployments.c.to_version == version, t.deployments.c.from_version == version),
         )

@@ -35,12 +35,16 @@ class NamedPrediction:
     time: int
 
 
-def index(conn: Connection, files: Sequence[LogFile], named: Sequence[NamedPrediction]) -> None:
+def index(
+    conn: Connection, ws: str, files: Sequence[LogFile], named: Sequence[NamedPrediction]
+) -> None:
+    """Index the workspace's log files and named predictions."""
     if files:
         conn.execute(
             sa.insert(t.prediction_logs),
             [
                 {
+                    "workspace": ws,
                     "endpoint": f.endpoint,
                     "hour": f.hour,
                     "digest": f.digest,
@@ -57,6 +61,7 @@ def index(conn: Connection, files: Sequence[LogFile], named: Sequence[NamedPredi
             sa.insert(t.prediction_ids),
             [
                 {
+                    "workspace": ws,
                     "endpoint": n.endpoint,
                     "request_id": n.request_id,
                     "version": n.version,
@@ -68,13 +73,14 @@ def index(conn: Connection, files: Sequence[LogFile], named: Sequence[NamedPredi
 
 
 def files_since(
-    conn: Connection, endpoint: str, since_ms: int
+    conn: Connection, ws: str, endpoint: str, since_ms: int
 ) -> list[tuple[str, tuple[int, ...]]]:
-    """(digest, versions) of the endpoint's log objects with a prediction after since_ms, oldest
-    first."""
+    """(digest, versions) of the workspace endpoint's log objects with a prediction after
+    since_ms, oldest first."""
+    c = t.prediction_logs.c
     rows = conn.execute(
-        sa.select(t.prediction_logs.c.digest, t.prediction_logs.c.versions)
-        .where(t.prediction_logs.c.endpoint == endpoint, t.prediction_logs.c.last_time > since_ms)
+        sa.select(c.digest, c.versions)
+        .where(c.workspace == ws, c.endpoint == endpoint, c.last_time > since_ms)
         .order_by(t.prediction_logs.c.first_time)
     ).all()
     return [(r.digest, tuple(r.versions)) for r in rows]

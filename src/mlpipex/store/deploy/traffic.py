@@ -16,12 +16,13 @@ from mlpipex.store import schema_deploy as t
 
 
 def upsert_agent(
-    conn: Connection, name: str, url: str, generation: int, errors: list[str], now: int
+    conn: Connection, ws: str, name: str, url: str, generation: int, errors: list[str], now: int
 ) -> None:
-    conn.execute(sa.delete(t.agents).where(t.agents.c.name == name))
+    """The agent of that name in the workspace (an agent of the same name elsewhere is another)."""
+    conn.execute(sa.delete(t.agents).where(t.agents.c.workspace == ws, t.agents.c.name == name))
     conn.execute(
         sa.insert(t.agents).values(
-            name=name, url=url, generation=generation, errors=errors, last_seen=now
+            workspace=ws, name=name, url=url, generation=generation, errors=errors, last_seen=now
         )
     )
 
@@ -35,8 +36,10 @@ class AgentRecord:
     last_seen: int
 
 
-def agents(conn: Connection) -> list[AgentRecord]:
-    rows = conn.execute(sa.select(t.agents).order_by(t.agents.c.name))
+def agents(conn: Connection, ws: str) -> list[AgentRecord]:
+    rows = conn.execute(
+        sa.select(t.agents).where(t.agents.c.workspace == ws).order_by(t.agents.c.name)
+    )
     return [AgentRecord(a.name, a.url, a.generation, tuple(a.errors), a.last_seen) for a in rows]
 
 
@@ -58,18 +61,23 @@ class TrafficSample:
 _SAMPLE_COLUMNS = [f.name for f in fields(TrafficSample)]
 
 
-def insert_samples(conn: Connection, samples: Sequence[TrafficSample]) -> None:
+def insert_samples(conn: Connection, ws: str, samples: Sequence[TrafficSample]) -> None:
+    """Samples of the workspace's endpoints."""
     if samples:
         conn.execute(
             sa.insert(t.traffic_samples),
-            [{**asdict(s), "latency_buckets": list(s.latency_buckets)} for s in samples],
+            [
+                {**asdict(s), "latency_buckets": list(s.latency_buckets), "workspace": ws}
+                for s in samples
+            ],
         )
 
 
 def window(
-    conn: Connection, endpoint: str, version: int, since: int, until: int
+    conn: Connection, ws: str, endpoint: str, version: int, since: int, until: int
 ) -> tuple[int, int, int, list[int]]:
-    """(requests, errors, client errors, merged latency buckets) of one version in a window."""
+    """(requests, errors, client errors, merged latency buckets) of one version of the
+    workspace's endpoint in a window."""
     rows = conn.execute(
         sa.select(
             t.traffic_samples.c.requests,
@@ -77,6 +85,7 @@ def window(
             t.traffic_samples.c.client_errors,
             t.traffic_samples.c.latency_buckets,
         ).where(
+            t.traffic_samples.c.workspace == ws,
             t.traffic_samples.c.endpoint == endpoint,
             t.traffic_samples.c.version == version,
             t.traffic_samples.c.time > since,
@@ -91,11 +100,15 @@ def window(
     )
 
 
-def samples_since(conn: Connection, endpoint: str, since: int) -> list[TrafficSample]:
+def samples_since(conn: Connection, ws: str, endpoint: str, since: int) -> list[TrafficSample]:
     cols = [t.traffic_samples.c[n] for n in _SAMPLE_COLUMNS]
     rows = conn.execute(
         sa.select(*cols)
-        .where(t.traffic_samples.c.endpoint == endpoint, t.traffic_samples.c.time > since)
+        .where(
+            t.traffic_samples.c.workspace == ws,
+            t.traffic_samples.c.endpoint == endpoint,
+            t.traffic_samples.c.time > since,
+        )
         .order_by(t.traffic_samples.c.time)
     )
     return [
@@ -103,9 +116,9 @@ def samples_since(conn: Connection, endpoint: str, since: int) -> list[TrafficSa
     ]
 
 
-def totals(conn: Connection) -> list[tuple[str, int, int, int, int, list[int], float]]:
-    """Per (endpoint, version), everything ever reported: requests, errors, client errors,
-    latency buckets and latency sum (the counters a metrics scrape exposes)."""
+def totals(conn: Connection, ws: str) -> list[tuple[str, int, int, int, int, list[int], float]]:
+    """Per (endpoint, version) of the workspace, everything ever reported: requests, errors,
+    client errors, latency buckets and latency sum (the counters a metrics scrape exposes)."""
     acc: dict[tuple[str, int], list[Any]] = {}
     rows = conn.execute(
         sa.select(
@@ -116,7 +129,7 @@ def totals(conn: Connection) -> list[tuple[str, int, int, int, int, list[int], f
             t.traffic_samples.c.client_errors,
             t.traffic_samples.c.latency_buckets,
             t.traffic_samples.c.latency_sum_ms,
-        )
+        ).where(t.traffic_samples.c.workspace == ws)
     )
     for r in rows:
         a = acc.setdefault((r.endpoint, r.version), [0, 0, 0, [], 0.0])
