@@ -137,3 +137,19 @@ def test_an_override_invalidates_the_assessment_until_it_is_deleted(
         f"{tracking}/api/3.0/mlflow/traces/get", params={"trace_id": trace.info.trace_id}
     ).json()["trace"]["spans"][0]
     assert "start_time_unix_nano" in span  # protobuf's JSON with the .proto's field names
+
+
+def test_an_expectation_sent_as_an_object_reads_back_through_the_client(
+    traced: str, tracking: str, client: MlflowClient
+) -> None:
+    assert _predict(2) == 5
+    mlflow.flush_trace_async_logging()
+    (trace,) = mlflow.search_traces(locations=[traced], return_type="list")
+    url = f"{tracking}/api/3.0/mlflow/traces/{trace.info.trace_id}/assessments"
+    value = {"threshold_ms": 1000, "passed": True}
+    sent = {"assessment_name": "latency", "expectation": {"value": value}}
+    made = httpx.post(url, json={"assessment": {**sent, "source": {"source_type": "CODE"}}})
+    wire = made.json()["assessment"]["expectation"]["serialized_value"]
+    assert wire["serialization_format"] == "JSON_FORMAT"
+    (stored,) = client.get_trace(trace.info.trace_id).info.assessments
+    assert (stored.name, stored.value) == ("latency", value)

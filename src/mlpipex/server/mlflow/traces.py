@@ -276,7 +276,20 @@ def _assessment_json(a: Assessment) -> dict[str, Any]:
     return body
 
 
+def _serialized(body: dict[str, Any]) -> dict[str, Any]:
+    """An expectation whose value is a list or an object is kept as a JSON string, as MLflow
+    stores it (its clients read such values back from ``serialized_value``)."""
+    expectation = body.get("expectation")
+    if isinstance(expectation, dict) and isinstance(expectation.get("value"), dict | list):
+        text = json.dumps(expectation["value"])
+        body["expectation"] = {
+            "serialized_value": {"serialization_format": "JSON_FORMAT", "value": text}
+        }
+    return body
+
+
 def _put(reg: Reg, trace_id: str, body: dict[str, Any]) -> Assessment:
+    body = _serialized(body)
     content = json.dumps(body, separators=(",", ":"))
     return traces.put_assessment(reg, Assessment(body["assessment_id"], trace_id, content))
 
