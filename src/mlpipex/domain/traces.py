@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 SOURCE_RUN = "mlflow.sourceRun"
@@ -13,6 +14,8 @@ SPANS_LOCATION = "mlflow.trace.spansLocation"
 ARTIFACT_LOCATION = "mlflow.artifactLocation"
 # Spans live in this database: the client then never uploads them as an artifact.
 TRACKING_STORE = "TRACKING_STORE"
+# The latest time a trace may carry (ms): what Python's datetime can print back in UTC.
+MAX_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, UTC).timestamp() * 1000)
 
 
 class TraceState(StrEnum):

@@ -17,6 +17,7 @@ def routers() -> list[APIRouter]:
         models,
         runs,
         traces,
+        traces_v2,
         unsupported,
         versions,
     )
@@ -24,7 +25,7 @@ def routers() -> list[APIRouter]:
     out = [meta.router, traces.ingest, artifacts.files]
     for prefix in ("/api/2.0", "/ajax-api/2.0"):
         api = APIRouter(prefix=prefix)
-        for module in (experiments, runs, models, versions, logged_models, artifacts):
+        for module in (experiments, runs, models, versions, logged_models, artifacts, traces_v2):
             # the ajax-api copy serves the same routes; documenting them twice would only repeat
             api.include_router(module.router, include_in_schema=prefix == "/api/2.0")
         out.append(api)

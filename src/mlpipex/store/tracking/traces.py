@@ -70,9 +70,13 @@ def delete_tag(conn: Connection, trace_id: str, key: str) -> bool:
     return bool(res.rowcount)
 
 
-def link_run(conn: Connection, trace_ids: Sequence[str], run_id: str) -> int:
-    res = conn.execute(sa.update(tt.traces).where(T.id.in_(trace_ids)).values(run_id=run_id))
-    return int(res.rowcount)
+def link_run(conn: Connection, trace_ids: Sequence[str], run_id: str) -> None:
+    if not trace_ids:
+        return
+    ins = upsert_into(conn, tt.trace_runs).on_conflict_do_nothing(
+        index_elements=[tt.trace_runs.c.trace_id, tt.trace_runs.c.run_id]
+    )
+    conn.execute(ins, [{"trace_id": t, "run_id": run_id} for t in dict.fromkeys(trace_ids)])
 
 
 def put_spans(conn: Connection, spans: Sequence[Span]) -> None:
@@ -170,7 +174,7 @@ def delete_traces(conn: Connection, conds: Sequence[sa.ColumnElement[bool]], lim
     if not ids:
         return 0
     # children first: SQLite enforces foreign keys only when told to
-    for table in (tt.spans, tt.trace_tags, tt.trace_metadata, tt.assessments):
+    for table in (tt.spans, tt.trace_tags, tt.trace_metadata, tt.assessments, tt.trace_runs):
         conn.execute(sa.delete(table).where(table.c.trace_id.in_(ids)))
     conn.execute(sa.delete(tt.traces).where(T.id.in_(ids)))
     return len(ids)
