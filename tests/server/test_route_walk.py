@@ -44,6 +44,8 @@ READS_BY_POST = {
     ("post", "/api/2.0/mlflow/experiments/search-datasets"),
     ("post", "/api/3.0/mlflow/traces/search"),
     ("post", "/api/3.0/mlflow/traces/batchGetInfos"),
+    ("post", "/api/3.0/mlflow/traces/metrics"),
+    ("post", "/api/3.0/mlflow/traces/calculate-filter-correlation"),
 }
 # Bodies the generic filler cannot guess: a strict spec replaces it, typed fields are merged in.
 BODIES: dict[tuple[str, str], dict[str, object]] = {

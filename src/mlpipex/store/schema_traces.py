@@ -60,6 +60,8 @@ spans = Table(
     Column("end_ns", BigInteger, nullable=True),
     Column("status", String(32), nullable=False),
     Column("content", Text, nullable=False),
+    # name and values, for full-text search (migration 0013; spans stored before it have none)
+    Column("text", Text, nullable=False, server_default=""),
 )
 
 assessments = Table(

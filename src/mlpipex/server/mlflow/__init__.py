@@ -16,6 +16,7 @@ def routers() -> list[APIRouter]:
         meta,
         models,
         runs,
+        trace_analytics,
         traces,
         traces_v2,
         unsupported,
@@ -32,7 +33,8 @@ def routers() -> list[APIRouter]:
     # MLflow serves its trace routes under 2.0 (tags, deletes) and 3.0 (the rest) alike
     for prefix in ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0"):
         api = APIRouter(prefix=prefix)
-        api.include_router(traces.router, include_in_schema=prefix == "/api/3.0")
+        for module in (traces, trace_analytics):
+            api.include_router(module.router, include_in_schema=prefix == "/api/3.0")
         out.append(api)
     out.append(unsupported.router)
     return out

@@ -67,7 +67,19 @@ def _span(s: OtlpSpan) -> Span:
         content=json.dumps(
             json_format.MessageToDict(s, preserving_proto_field_name=True), separators=(",", ":")
         ),
+        text=_text(s),
     )
+
+
+def _text(s: OtlpSpan) -> str:
+    """What full-text search over the span sees: its name, its attributes' and events' values
+    (never the JSON around them, whose field names would match every span)."""
+    values = [kv.value for kv in s.attributes]
+    for e in s.events:
+        values += [kv.value for kv in e.attributes]
+    words = [s.name, *(e.name for e in s.events)]
+    words += [v if isinstance(v, str) else json.dumps(v) for v in map(_plain, values)]
+    return "\n".join(words)
 
 
 def _unquote(value: str) -> str:

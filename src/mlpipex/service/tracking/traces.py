@@ -199,13 +199,16 @@ def search_traces(
 
 
 def conditions(text: str | None, dialect: str) -> list[sa.ColumnElement[bool]]:
-    """tags.KEY, metadata.KEY, and the trace's status, run_id, ids, name, timestamp_ms and
-    execution_time_ms (bare, or prefixed trace. or attributes.)."""
+    """tags.KEY, metadata.KEY, and the trace's status, run_id, ids, name, text (LIKE over its
+    previews and spans), timestamp_ms and execution_time_ms (bare, or prefixed trace. or
+    attributes.)."""
     out: list[sa.ColumnElement[bool]] = []
     for c in search.parse_filter(text, "trace filter", GRAMMAR):
         key = c.key.lower()
         if c.entity == "attributes" and key == "run_id":
             out.append(_run_cmp(c.op, c.value, dialect))
+        elif c.entity == "attributes" and key == "text":
+            out.append(_text_cmp(c.op, c.value, dialect))
         elif c.entity == "attributes" and key in _NUMBERS:
             out.append(search._numeric_cmp(_NUMBERS[key], c.op, c.value))
         elif c.entity == "attributes" and key in _STRINGS:
@@ -218,10 +221,24 @@ def conditions(text: str | None, dialect: str) -> list[sa.ColumnElement[bool]]:
         else:
             raise Invalid(
                 f"invalid trace filter: {c.entity}.{c.key} is not searchable",
-                hint="filter by tags.KEY, metadata.KEY, trace.status, trace.run_id, "
+                hint="filter by tags.KEY, metadata.KEY, trace.status, trace.run_id, trace.text, "
                 "trace.timestamp_ms or trace.execution_time_ms",
             )
     return out
+
+
+def _text_cmp(op: str, value: Any, dialect: str) -> sa.ColumnElement[bool]:
+    """Full text: the request and response previews, and any span (its name, attributes,
+    events, as stored)."""
+    if op not in ("LIKE", "ILIKE"):
+        raise Invalid(f"invalid trace filter: text is compared with LIKE or ILIKE, not {op}")
+    spans = tt.spans.c
+    in_spans = sa.select(spans.trace_id).where(search._string_cmp(spans.text, op, value, dialect))
+    return sa.or_(
+        search._string_cmp(T.request_preview, op, value, dialect),
+        search._string_cmp(T.response_preview, op, value, dialect),
+        T.id.in_(in_spans),
+    )
 
 
 def _run_cmp(op: str, value: Any, dialect: str) -> sa.ColumnElement[bool]:

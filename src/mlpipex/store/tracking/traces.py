@@ -83,7 +83,7 @@ def put_spans(conn: Connection, spans: Sequence[Span]) -> None:
     """Spans by (trace, span id): a span sent again (retried) replaces the one stored."""
     ins = upsert_into(conn, tt.spans)
     c = tt.spans.c
-    fields = ("parent_id", "name", "start_ns", "end_ns", "status", "content")
+    fields = ("parent_id", "name", "start_ns", "end_ns", "status", "content", "text")
     upsert = ins.on_conflict_do_update(
         index_elements=[c.trace_id, c.span_id], set_={f: ins.excluded[f] for f in fields}
     )
@@ -99,6 +99,7 @@ def put_spans(conn: Connection, spans: Sequence[Span]) -> None:
                 "end_ns": s.end_ns,
                 "status": s.status,
                 "content": s.content,
+                "text": s.text,
             }
             for s in spans
         ],
@@ -120,6 +121,7 @@ def spans_of(conn: Connection, trace_ids: Sequence[str]) -> dict[str, list[Span]
                 r.end_ns,
                 r.status,
                 r.content,
+                r.text,
             )
         )
     return out
@@ -217,3 +219,21 @@ def assessments_of(conn: Connection, ids: Sequence[str]) -> dict[str, list[Asses
     for r in conn.execute(q):
         out[r.trace_id].append(Assessment(r.id, r.trace_id, r.content))
     return out
+
+
+def count(conn: Connection, conds: Sequence[sa.ColumnElement[bool]]) -> int:
+    return int(
+        conn.execute(sa.select(sa.func.count()).select_from(tt.traces).where(*conds)).scalar_one()
+    )
+
+
+def metric_rows(
+    conn: Connection, conds: Sequence[sa.ColumnElement[bool]], name_key: str, limit: int
+) -> list[tuple[int, int | None, str, str | None]]:
+    """(request time, duration, state, name) of the traces meeting conds, at most limit."""
+    tags = tt.trace_tags.c
+    name = (
+        sa.select(tags.value).where(tags.trace_id == T.id, tags.key == name_key).scalar_subquery()
+    )
+    q = sa.select(T.request_time, T.execution_duration, T.state, name).where(*conds).limit(limit)
+    return [(r[0], r[1], r[2], r[3]) for r in conn.execute(q)]

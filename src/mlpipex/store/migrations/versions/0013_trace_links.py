@@ -1,4 +1,5 @@
-"""MLflow traces linked to several runs (MLflow's LinkTracesToRun)
+"""MLflow traces linked to several runs (MLflow's LinkTracesToRun); spans' text for full-text
+search
 
 Revision ID: 0013
 Revises: 0011
@@ -24,6 +25,12 @@ def upgrade() -> None:
     with op.batch_alter_table('mlflow_trace_runs', schema=None) as batch_op:
         batch_op.create_index('ix_mlflow_trace_runs_run_id', ['run_id', 'trace_id'], unique=False)
 
+    with op.batch_alter_table('mlflow_spans', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('text', sa.Text(), server_default='', nullable=False))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('mlflow_spans', schema=None) as batch_op:
+        batch_op.drop_column('text')
+
     op.drop_table('mlflow_trace_runs')
