@@ -16,6 +16,7 @@ def routers() -> list[APIRouter]:
         meta,
         models,
         runs,
+        scorers,
         trace_analytics,
         traces,
         traces_v2,
@@ -33,7 +34,7 @@ def routers() -> list[APIRouter]:
     # MLflow serves its trace routes under 2.0 (tags, deletes) and 3.0 (the rest) alike
     for prefix in ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0"):
         api = APIRouter(prefix=prefix)
-        for module in (traces, trace_analytics):
+        for module in (traces, trace_analytics, scorers):
             api.include_router(module.router, include_in_schema=prefix == "/api/3.0")
         out.append(api)
     out.append(unsupported.router)

@@ -66,7 +66,8 @@ _NUMBERS: dict[str, sa.ColumnElement[Any]] = {
 TRACE_NAME = "mlflow.traceName"
 
 
-def _experiment(conn: sa.Connection, eid: str) -> int:
+def experiment_key(conn: sa.Connection, eid: str) -> int:
+    """The experiment's row id, or NotFound (an id that is not a number included)."""
     key = experiment_id(eid)
     if runs_store.experiment_row(conn, id=key) is None:
         raise NotFound(f"experiment {eid!r} does not exist")
@@ -80,7 +81,7 @@ def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:
         return
     ensure_default(reg)
     with reg.store.write() as conn:
-        key = _experiment(conn, eid)
+        key = experiment_key(conn, eid)
         for trace_id, first_ns in _earliest_starts(spans).items():
             store.ensure_trace(conn, trace_id, key, first_ns // 1_000_000)
         store.put_spans(conn, spans)
@@ -106,7 +107,7 @@ def start_trace(reg: Registry, info: TraceInfo, artifact_location: str) -> Trace
     tags = {**info.tags, SPANS_LOCATION: TRACKING_STORE, ARTIFACT_LOCATION: artifact_location}
     info = replace(info, tags=tags)
     with reg.store.write() as conn:
-        store.put_trace(conn, info, _experiment(conn, info.experiment_id))
+        store.put_trace(conn, info, experiment_key(conn, info.experiment_id))
     return get_info(reg, info.trace_id)
 
 
