@@ -1,6 +1,7 @@
 """The MLflow-compatible API: tracking and registry under /api/2.0/mlflow (and /ajax-api/2.0),
-MLflow 3 logged models and traces (/api/3.0/mlflow/traces, OTLP /v1/traces), and the artifact
-proxy /api/2.0/mlflow-artifacts, so the mlflow client
+MLflow 3 logged models and traces (/api/3.0/mlflow/traces, OTLP /v1/traces), GenAI evaluation
+datasets and scorers (/api/3.0/mlflow/datasets, /scorers), and the artifact proxy
+/api/2.0/mlflow-artifacts, so the mlflow client
 and every framework that logs to MLflow work unchanged against MLPipeX."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     from mlpipex.server.mlflow import (
         artifacts,
+        eval_datasets,
         experiments,
         logged_models,
         meta,
@@ -34,7 +36,7 @@ def routers() -> list[APIRouter]:
     # MLflow serves its trace routes under 2.0 (tags, deletes) and 3.0 (the rest) alike
     for prefix in ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0"):
         api = APIRouter(prefix=prefix)
-        for module in (traces, trace_analytics, scorers):
+        for module in (traces, trace_analytics, scorers, eval_datasets):
             api.include_router(module.router, include_in_schema=prefix == "/api/3.0")
         out.append(api)
     out.append(unsupported.router)
