@@ -47,6 +47,9 @@ READS_BY_POST = {
     ("post", "/api/2.0/mlflow/experiments/search-datasets"),
     ("post", "/api/3.0/mlflow/traces/search"),
     ("post", "/api/3.0/mlflow/traces/batchGetInfos"),
+    ("post", "/api/3.0/mlflow/traces/metrics"),
+    ("post", "/api/3.0/mlflow/traces/calculate-filter-correlation"),
+    ("post", "/api/3.0/mlflow/datasets/search"),
 }
 # Bodies the generic filler cannot guess: a strict spec replaces it, typed fields are merged in.
 BODIES: dict[tuple[str, str], dict[str, object]] = {
@@ -110,6 +113,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         "model_id": "m-0",
         "trace_id": "tr-0",
         "assessment_id": "a-0",
+        "dataset_id": "d-0",
         "token_id": token.id,
         "webhook_id": "1",
         "path": "model/m.bin",

@@ -431,6 +431,7 @@ webhook_deliveries = Table(
 # Tables of other parts register on this metadata when their module is imported.
 from mlpipex.store import (  # noqa: E402, F401
     schema_deploy,
+    schema_genai,
     schema_mlflow,
     schema_monitor,
     schema_traces,

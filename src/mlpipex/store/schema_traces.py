@@ -60,6 +60,8 @@ spans = Table(
     Column("end_ns", BigInteger, nullable=True),
     Column("status", String(32), nullable=False),
     Column("content", Text, nullable=False),
+    # name and values, for full-text search (migration 0013; spans stored before it have none)
+    Column("text", Text, nullable=False, server_default=""),
 )
 
 assessments = Table(
@@ -75,4 +77,14 @@ assessments = Table(
     ),
     Column("content", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# Runs a trace was linked to after the fact (MLflow's LinkTracesToRun), beside the run it was
+# made under (its metadata). No key to the trace: a link may arrive before the trace's info.
+trace_runs = Table(
+    "mlflow_trace_runs",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_mlflow_trace_runs_run_id", "run_id", "trace_id"),
 )

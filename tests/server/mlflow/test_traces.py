@@ -11,6 +11,8 @@ import httpx
 import mlflow
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities import SpanEvent, TraceData
+from mlflow.entities.trace_status import TraceStatus
 
 from tests.server.mlflow.conftest import Server, unique
 
@@ -137,3 +139,80 @@ def test_an_override_invalidates_the_assessment_until_it_is_deleted(
         f"{tracking}/api/3.0/mlflow/traces/get", params={"trace_id": trace.info.trace_id}
     ).json()["trace"]["spans"][0]
     assert "start_time_unix_nano" in span  # protobuf's JSON with the .proto's field names
+
+
+def test_an_expectation_sent_as_an_object_reads_back_through_the_client(
+    traced: str, tracking: str, client: MlflowClient
+) -> None:
+    assert _predict(2) == 5
+    mlflow.flush_trace_async_logging()
+    (trace,) = mlflow.search_traces(locations=[traced], return_type="list")
+    url = f"{tracking}/api/3.0/mlflow/traces/{trace.info.trace_id}/assessments"
+    value = {"threshold_ms": 1000, "passed": True}
+    sent = {"assessment_name": "latency", "expectation": {"value": value}}
+    made = httpx.post(url, json={"assessment": {**sent, "source": {"source_type": "CODE"}}})
+    wire = made.json()["assessment"]["expectation"]["serialized_value"]
+    assert wire["serialization_format"] == "JSON_FORMAT"
+    (stored,) = client.get_trace(trace.info.trace_id).info.assessments
+    assert (stored.name, stored.value) == ("latency", value)
+
+
+def test_mlflow_2_start_and_end_trace(traced: str, client: MlflowClient, tracking: str) -> None:
+    store = client._tracing_client.store
+    started = store.deprecated_start_trace_v2(
+        experiment_id=traced, timestamp_ms=1000, request_metadata={"m": "1"}, tags={"t": "a"}
+    )
+    assert (started.timestamp_ms, started.execution_time_ms) == (1000, 0)
+    assert started.status == "IN_PROGRESS" and started.request_metadata == {"m": "1"}
+    ended = store.deprecated_end_trace_v2(
+        request_id=started.request_id,
+        timestamp_ms=3500,
+        status=TraceStatus.ERROR,
+        request_metadata={"m2": "2"},
+        tags={"t": "b"},
+    )
+    assert (ended.execution_time_ms, ended.status) == (2500, "ERROR")
+    assert ended.request_metadata == {"m": "1", "m2": "2"} and ended.tags["t"] == "b"
+    assert client.get_trace(started.request_id).info.state == "ERROR"
+    url = f"{tracking}/api/2.0/mlflow/traces/{started.request_id}"
+    bad = httpx.patch(url, json={"timestamp_ms": 4000, "status": "DONE"})
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    late = httpx.patch(url, json={"timestamp_ms": 10**18})
+    assert late.status_code == 400
+    missing = httpx.patch(f"{tracking}/api/2.0/mlflow/traces/tr-nope", json={"timestamp_ms": 1})
+    assert missing.status_code == 404
+
+
+def test_spans_download_as_mlflow_trace_data(traced: str, tracking: str) -> None:
+    with mlflow.start_span(name="outer") as span:
+        span.set_attributes({"fruit": "apple", "n": 3})
+        span.add_event(SpanEvent("seen", timestamp=5, attributes={"k": "v"}))
+    mlflow.flush_trace_async_logging()
+    url = f"{tracking}/ajax-api/2.0/mlflow/get-trace-artifact"
+    r = httpx.get(url, params={"request_id": span.trace_id})
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == "attachment; filename=traces.json"
+    (read,) = TraceData.from_dict(r.json()).spans
+    assert read.to_dict() == span.to_dict()
+    assert read.attributes["fruit"] == "apple" and read.attributes["n"] == 3
+    assert httpx.get(url, params={"request_id": "tr-missing"}).status_code == 404
+
+
+def test_a_trace_linked_to_several_runs_is_found_by_each(traced: str, client: MlflowClient) -> None:
+    under = client.create_run(traced).info.run_id
+    others = [client.create_run(traced).info.run_id for _ in range(2)]
+    with mlflow.start_run(run_id=under):
+        assert _predict(5) == 11
+    mlflow.flush_trace_async_logging()
+    (trace,) = mlflow.search_traces(locations=[traced], return_type="list")
+    for run_id in others:
+        client.link_traces_to_run([trace.info.trace_id], run_id=run_id)
+    for run_id in [under, *others]:
+        found = client.search_traces(
+            locations=[traced], filter_string=f"attribute.run_id = '{run_id}'"
+        )
+        assert [t.info.trace_id for t in found] == [trace.info.trace_id]
+    assert client.delete_traces(traced, trace_ids=[trace.info.trace_id]) == 1
+    assert not client.search_traces(
+        locations=[traced], filter_string=f"attribute.run_id = '{others[0]}'"
+    )

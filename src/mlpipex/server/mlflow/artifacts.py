@@ -90,13 +90,13 @@ def file_response(reader: VerifyingReader, size: int, path: str) -> StreamingRes
         headers={
             "Content-Type": kind or "application/octet-stream",
             "Content-Length": str(size),
-            "Content-Disposition": _disposition(name),
+            "Content-Disposition": disposition(name),
             "X-Content-Type-Options": "nosniff",
         },
     )
 
 
-def _disposition(name: str) -> str:
+def disposition(name: str) -> str:
     """A plain name as is (as MLflow writes it); any other quoted, with its UTF-8 form too."""
     if _TOKEN.fullmatch(name):
         return f"attachment; filename={name}"

@@ -11,6 +11,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
@@ -66,7 +67,19 @@ def _span(s: OtlpSpan) -> Span:
         content=json.dumps(
             json_format.MessageToDict(s, preserving_proto_field_name=True), separators=(",", ":")
         ),
+        text=_text(s),
     )
+
+
+def _text(s: OtlpSpan) -> str:
+    """What full-text search over the span sees: its name, its attributes' and events' values
+    (never the JSON around them, whose field names would match every span)."""
+    values = [kv.value for kv in s.attributes]
+    for e in s.events:
+        values += [kv.value for kv in e.attributes]
+    words = [s.name, *(e.name for e in s.events)]
+    words += [v if isinstance(v, str) else json.dumps(v) for v in map(_plain, values)]
+    return "\n".join(words)
 
 
 def _unquote(value: str) -> str:
@@ -92,3 +105,50 @@ def _ids_to_base64(data: Any) -> Any:
                 raise Invalid(f"{k} {v[:40]!r} is not hex") from None
         out[k] = _ids_to_base64(v)
     return out
+
+
+def mlflow_span(content: str) -> dict[str, Any]:
+    """A stored span as MLflow writes it in a trace's data artifact (``traces.json``): ids in
+    base64, times as numbers, attributes as plain values."""
+    s = OtlpSpan()
+    json_format.ParseDict(json.loads(content), s)
+    return {
+        "trace_id": base64.b64encode(s.trace_id).decode(),
+        "span_id": base64.b64encode(s.span_id).decode(),
+        "parent_span_id": base64.b64encode(s.parent_span_id).decode() if s.parent_span_id else None,
+        "name": s.name,
+        "start_time_unix_nano": s.start_time_unix_nano,
+        "end_time_unix_nano": s.end_time_unix_nano or None,
+        "events": [
+            {
+                "name": e.name,
+                "time_unix_nano": e.time_unix_nano,
+                "attributes": {kv.key: _plain(kv.value) for kv in e.attributes},
+            }
+            for e in s.events
+        ],
+        "status": {"code": Status.StatusCode.Name(s.status.code), "message": s.status.message},
+        # MLflow keeps a span's attributes as JSON text; its exporter sent them decoded
+        "attributes": {
+            kv.key: json.dumps(_plain(kv.value), ensure_ascii=False) for kv in s.attributes
+        },
+        "links": [
+            {
+                "trace_id": f"tr-{link.trace_id.hex()}",
+                "span_id": link.span_id.hex(),
+                "attributes": {kv.key: _plain(kv.value) for kv in link.attributes} or None,
+            }
+            for link in s.links
+        ],
+    }
+
+
+def _plain(v: AnyValue) -> Any:
+    kind = v.WhichOneof("value")
+    if kind == "array_value":
+        return [_plain(x) for x in v.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _plain(kv.value) for kv in v.kvlist_value.values}
+    if kind == "bytes_value":
+        return base64.b64encode(v.bytes_value).decode()
+    return getattr(v, kind) if kind else None

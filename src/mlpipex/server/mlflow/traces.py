@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from mlpipex.domain.traces import Assessment, Trace, TraceInfo, TraceState
+from mlpipex.domain.traces import MAX_MS, Assessment, Trace, TraceInfo, TraceState
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.server.deps import global_role
-from mlpipex.server.mlflow import otlp
+from mlpipex.server.mlflow import otlp, traces_v2
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, Root, StrList, ok, parse
 from mlpipex.service.context import now_ms
 from mlpipex.service.tracking import traces
@@ -31,9 +31,6 @@ EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _DURATION = re.compile(r"^(\d{1,12})(?:\.(\d{1,9}))?s$")  # >= 0, at most ~31,000 years
-# Times a trace may carry: what Python's datetime can print back in UTC, from the epoch on.
-_MIN_MS = 0
-_MAX_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, UTC).timestamp() * 1000)
 
 
 @ingest.post("/v1/traces")
@@ -64,7 +61,7 @@ def _ms(text: str) -> int:
     except ValueError as e:  # month 13, offset +99:00...
         raise Invalid(f"time {text[:40]!r} is not a valid date and time: {e}") from None
     ms = int(base.timestamp()) * 1000 + int((m.group(2) or "0").ljust(9, "0")[:3])
-    if not _MIN_MS <= ms <= _MAX_MS:
+    if not 0 <= ms <= MAX_MS:
         raise Invalid(f"time {text[:40]!r} is outside the years 1970 to 9999 (UTC)")
     return ms
 
@@ -156,7 +153,9 @@ class Start(Args):
 
 @router.post("")
 def start(reg: Reg, root: Root, args: Payload) -> Response:
-    """StartTraceV3 (sent when the trace ends, whatever its name says)."""
+    """StartTraceV3 (sent when the trace ends), or MLflow 2's StartTrace (no ``trace``)."""
+    if "trace" not in args and "experiment_id" in args:
+        return traces_v2.start(reg, root, args)
     a = parse(Start, args)
     if "trace_info" not in a.trace:
         raise Invalid("StartTraceV3 carries trace.trace_info")
@@ -276,7 +275,20 @@ def _assessment_json(a: Assessment) -> dict[str, Any]:
     return body
 
 
+def _serialized(body: dict[str, Any]) -> dict[str, Any]:
+    """An expectation whose value is a list or an object is kept as a JSON string, as MLflow
+    stores it (its clients read such values back from ``serialized_value``)."""
+    expectation = body.get("expectation")
+    if isinstance(expectation, dict) and isinstance(expectation.get("value"), dict | list):
+        text = json.dumps(expectation["value"])
+        body["expectation"] = {
+            "serialized_value": {"serialization_format": "JSON_FORMAT", "value": text}
+        }
+    return body
+
+
 def _put(reg: Reg, trace_id: str, body: dict[str, Any]) -> Assessment:
+    body = _serialized(body)
     content = json.dumps(body, separators=(",", ":"))
     return traces.put_assessment(reg, Assessment(body["assessment_id"], trace_id, content))
 

@@ -4,7 +4,7 @@ its root ends, search by MLflow's trace filter, tags, links to runs, deletes, as
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +19,7 @@ from mlpipex.domain.traces import (
     Span,
     Trace,
     TraceInfo,
+    TraceState,
 )
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
@@ -31,6 +32,8 @@ from mlpipex.store.tracking import traces as store
 
 MAX_RESULTS = 1000
 MAX_IDS = 1000
+MAX_PAIRS = 1000  # tags or metadata one request may set on a trace
+MAX_KEY = 250
 T = tt.traces.c
 
 GRAMMAR = search.Grammar(
@@ -51,7 +54,6 @@ GRAMMAR = search.Grammar(
 _STRINGS: dict[str, sa.ColumnElement[Any]] = {
     "status": T.state,
     "state": T.state,
-    "run_id": T.run_id,
     "trace_id": T.id,
     "request_id": T.id,
     "client_request_id": T.client_request_id,
@@ -64,7 +66,9 @@ _NUMBERS: dict[str, sa.ColumnElement[Any]] = {
 TRACE_NAME = "mlflow.traceName"
 
 
-def _experiment(conn: sa.Connection, ws: str, eid: str) -> int:
+def experiment_key(conn: sa.Connection, ws: str, eid: str) -> int:
+    """The row id of the workspace's experiment, or NotFound (an id that is not a number
+    included)."""
     row = runs_store.experiment_row(conn, ws, id=experiment_id(eid))
     if row is None:
         raise NotFound(f"experiment {eid!r} does not exist")
@@ -78,7 +82,7 @@ def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:
         return
     ensure_default(reg, eid)
     with reg.store.write() as conn:
-        key = _experiment(conn, reg.workspace, eid)
+        key = experiment_key(conn, reg.workspace, eid)
         starts = _earliest_starts(spans)
         _refuse_foreign(conn, reg.workspace, list(starts))
         for trace_id, first_ns in starts.items():
@@ -100,14 +104,49 @@ def start_trace(reg: Registry, info: TraceInfo, artifact_location: str) -> Trace
     """Record a trace's info (MLflow's StartTraceV3, sent when the trace ends). Its spans are
     kept here, which the tag says, so the client does not upload them as an artifact."""
     reg.require("editor")
+    _check_pairs(info.metadata, "metadata")
+    _check_pairs(info.tags, "tags")
     ensure_default(reg, info.experiment_id)
     tags = {**info.tags, SPANS_LOCATION: TRACKING_STORE, ARTIFACT_LOCATION: artifact_location}
     info = replace(info, tags=tags)
     with reg.store.write() as conn:
-        key = _experiment(conn, reg.workspace, info.experiment_id)
+        key = experiment_key(conn, reg.workspace, info.experiment_id)
         _refuse_foreign(conn, reg.workspace, [info.trace_id])
         store.put_trace(conn, info, key)
     return get_info(reg, info.trace_id)
+
+
+def end_trace(
+    reg: Registry,
+    trace_id: str,
+    end_ms: int,
+    state: TraceState,
+    metadata: Mapping[str, str],
+    tags: Mapping[str, str],
+) -> TraceInfo:
+    """MLflow 2's EndTrace: the state and duration set, metadata and tags merged in."""
+    reg.require("editor")
+    _check_pairs(metadata, "metadata")
+    _check_pairs(tags, "tags")
+    with reg.store.write() as conn:
+        info = _require(conn, reg.workspace, trace_id)
+        ended = replace(
+            info,
+            execution_duration=max(0, end_ms - info.request_time),
+            state=state,
+            metadata={**info.metadata, **metadata},
+            tags={**info.tags, **tags},
+        )
+        store.put_trace(conn, ended, int(info.experiment_id))
+    return get_info(reg, trace_id)
+
+
+def _check_pairs(items: Mapping[str, str], what: str) -> None:
+    if len(items) > MAX_PAIRS:
+        raise Invalid(f"at most {MAX_PAIRS} trace {what} at a time, got {len(items)}")
+    for key in items:
+        if not 0 < len(key) <= MAX_KEY:
+            raise Invalid(f"a trace's {what} key is 1 to {MAX_KEY} characters: {key[:80]!r}")
 
 
 def _require(conn: sa.Connection, ws: str, trace_id: str) -> TraceInfo:
@@ -180,12 +219,17 @@ def search_traces(
 
 
 def conditions(text: str | None, dialect: str) -> list[sa.ColumnElement[bool]]:
-    """tags.KEY, metadata.KEY, and the trace's status, run_id, ids, name, timestamp_ms and
-    execution_time_ms (bare, or prefixed trace. or attributes.)."""
+    """tags.KEY, metadata.KEY, and the trace's status, run_id, ids, name, text (LIKE over its
+    previews and spans), timestamp_ms and execution_time_ms (bare, or prefixed trace. or
+    attributes.)."""
     out: list[sa.ColumnElement[bool]] = []
     for c in search.parse_filter(text, "trace filter", GRAMMAR):
         key = c.key.lower()
-        if c.entity == "attributes" and key in _NUMBERS:
+        if c.entity == "attributes" and key == "run_id":
+            out.append(_run_cmp(c.op, c.value, dialect))
+        elif c.entity == "attributes" and key == "text":
+            out.append(_text_cmp(c.op, c.value, dialect))
+        elif c.entity == "attributes" and key in _NUMBERS:
             out.append(search._numeric_cmp(_NUMBERS[key], c.op, c.value))
         elif c.entity == "attributes" and key in _STRINGS:
             out.append(search._string_cmp(_STRINGS[key], c.op, c.value, dialect))
@@ -197,10 +241,31 @@ def conditions(text: str | None, dialect: str) -> list[sa.ColumnElement[bool]]:
         else:
             raise Invalid(
                 f"invalid trace filter: {c.entity}.{c.key} is not searchable",
-                hint="filter by tags.KEY, metadata.KEY, trace.status, trace.run_id, "
+                hint="filter by tags.KEY, metadata.KEY, trace.status, trace.run_id, trace.text, "
                 "trace.timestamp_ms or trace.execution_time_ms",
             )
     return out
+
+
+def _text_cmp(op: str, value: Any, dialect: str) -> sa.ColumnElement[bool]:
+    """Full text: the request and response previews, and any span (its name, attributes,
+    events, as stored)."""
+    if op not in ("LIKE", "ILIKE"):
+        raise Invalid(f"invalid trace filter: text is compared with LIKE or ILIKE, not {op}")
+    spans = tt.spans.c
+    in_spans = sa.select(spans.trace_id).where(search._string_cmp(spans.text, op, value, dialect))
+    return sa.or_(
+        search._string_cmp(T.request_preview, op, value, dialect),
+        search._string_cmp(T.response_preview, op, value, dialect),
+        T.id.in_(in_spans),
+    )
+
+
+def _run_cmp(op: str, value: Any, dialect: str) -> sa.ColumnElement[bool]:
+    """The run a trace was made under, or any run it was linked to since."""
+    links = tt.trace_runs.c
+    linked = sa.select(links.trace_id).where(search._string_cmp(links.run_id, op, value, dialect))
+    return sa.or_(search._string_cmp(T.run_id, op, value, dialect), T.id.in_(linked))
 
 
 def delete_traces(
@@ -231,8 +296,7 @@ def delete_traces(
 
 def set_tag(reg: Registry, trace_id: str, key: str, value: str) -> None:
     reg.require("editor")
-    if not key or len(key) > 250:
-        raise Invalid("a trace tag key is 1 to 250 characters")
+    _check_pairs({key: value}, "tags")
     with reg.store.write() as conn:
         _require(conn, reg.workspace, trace_id)
         store.put_pairs(conn, tt.trace_tags, trace_id, {key: value})

@@ -70,16 +70,20 @@ def delete_tag(conn: Connection, trace_id: str, key: str) -> bool:
     return bool(res.rowcount)
 
 
-def link_run(conn: Connection, trace_ids: Sequence[str], run_id: str) -> int:
-    res = conn.execute(sa.update(tt.traces).where(T.id.in_(trace_ids)).values(run_id=run_id))
-    return int(res.rowcount)
+def link_run(conn: Connection, trace_ids: Sequence[str], run_id: str) -> None:
+    if not trace_ids:
+        return
+    ins = upsert_into(conn, tt.trace_runs).on_conflict_do_nothing(
+        index_elements=[tt.trace_runs.c.trace_id, tt.trace_runs.c.run_id]
+    )
+    conn.execute(ins, [{"trace_id": t, "run_id": run_id} for t in dict.fromkeys(trace_ids)])
 
 
 def put_spans(conn: Connection, spans: Sequence[Span]) -> None:
     """Spans by (trace, span id): a span sent again (retried) replaces the one stored."""
     ins = upsert_into(conn, tt.spans)
     c = tt.spans.c
-    fields = ("parent_id", "name", "start_ns", "end_ns", "status", "content")
+    fields = ("parent_id", "name", "start_ns", "end_ns", "status", "content", "text")
     upsert = ins.on_conflict_do_update(
         index_elements=[c.trace_id, c.span_id], set_={f: ins.excluded[f] for f in fields}
     )
@@ -95,6 +99,7 @@ def put_spans(conn: Connection, spans: Sequence[Span]) -> None:
                 "end_ns": s.end_ns,
                 "status": s.status,
                 "content": s.content,
+                "text": s.text,
             }
             for s in spans
         ],
@@ -116,6 +121,7 @@ def spans_of(conn: Connection, trace_ids: Sequence[str]) -> dict[str, list[Span]
                 r.end_ns,
                 r.status,
                 r.content,
+                r.text,
             )
         )
     return out
@@ -170,7 +176,7 @@ def delete_traces(conn: Connection, conds: Sequence[sa.ColumnElement[bool]], lim
     if not ids:
         return 0
     # children first: SQLite enforces foreign keys only when told to
-    for table in (tt.spans, tt.trace_tags, tt.trace_metadata, tt.assessments):
+    for table in (tt.spans, tt.trace_tags, tt.trace_metadata, tt.assessments, tt.trace_runs):
         conn.execute(sa.delete(table).where(table.c.trace_id.in_(ids)))
     conn.execute(sa.delete(tt.traces).where(T.id.in_(ids)))
     return len(ids)
@@ -213,3 +219,21 @@ def assessments_of(conn: Connection, ids: Sequence[str]) -> dict[str, list[Asses
     for r in conn.execute(q):
         out[r.trace_id].append(Assessment(r.id, r.trace_id, r.content))
     return out
+
+
+def count(conn: Connection, conds: Sequence[sa.ColumnElement[bool]]) -> int:
+    return int(
+        conn.execute(sa.select(sa.func.count()).select_from(tt.traces).where(*conds)).scalar_one()
+    )
+
+
+def metric_rows(
+    conn: Connection, conds: Sequence[sa.ColumnElement[bool]], name_key: str, limit: int
+) -> list[tuple[int, int | None, str, str | None]]:
+    """(request time, duration, state, name) of the traces meeting conds, at most limit."""
+    tags = tt.trace_tags.c
+    name = (
+        sa.select(tags.value).where(tags.trace_id == T.id, tags.key == name_key).scalar_subquery()
+    )
+    q = sa.select(T.request_time, T.execution_duration, T.state, name).where(*conds).limit(limit)
+    return [(r[0], r[1], r[2], r[3]) for r in conn.execute(q)]
