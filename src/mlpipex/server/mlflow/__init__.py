@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from mlpipex.server.sections import sections
+
 
 def routers() -> list[APIRouter]:
     from mlpipex.server.mlflow import (
@@ -21,17 +23,12 @@ def routers() -> list[APIRouter]:
         versions,
     )
 
-    out = [meta.router, traces.ingest, artifacts.files]
+    out = sections([meta.router, traces.ingest, artifacts.files])
+    modules = (experiments, runs, models, versions, logged_models, artifacts)
     for prefix in ("/api/2.0", "/ajax-api/2.0"):
-        api = APIRouter(prefix=prefix)
-        for module in (experiments, runs, models, versions, logged_models, artifacts):
-            # the ajax-api copy serves the same routes; documenting them twice would only repeat
-            api.include_router(module.router, include_in_schema=prefix == "/api/2.0")
-        out.append(api)
+        # the ajax-api copy serves the same routes; documenting them twice would only repeat
+        out += sections([m.router for m in modules], prefix, include_in_schema=prefix == "/api/2.0")
     # MLflow serves its trace routes under 2.0 (tags, deletes) and 3.0 (the rest) alike
     for prefix in ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0"):
-        api = APIRouter(prefix=prefix)
-        api.include_router(traces.router, include_in_schema=prefix == "/api/3.0")
-        out.append(api)
-    out.append(unsupported.router)
-    return out
+        out += sections([traces.router], prefix, include_in_schema=prefix == "/api/3.0")
+    return [*out, *sections([unsupported.router])]
