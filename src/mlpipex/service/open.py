@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlpipex.config import Location, Settings, require_existing
 from mlpipex.domain.policy import PRESETS, Policy, parse_policy
 from mlpipex.errors import Invalid
+from mlpipex.location import Location, PlainSettings, require_existing
 from mlpipex.objects import open_store
 from mlpipex.service.access.secrets import SecretBox
 from mlpipex.service.context import Actor, Registry
 from mlpipex.store import Store, registry
+
+if TYPE_CHECKING:
+    from mlpipex.config import Settings
 
 OBJECTS_KEY = "objects_uri"
 
@@ -30,7 +34,7 @@ def load_policy(spec: str | None) -> Policy:
 
 
 def open_registry(
-    loc: Location, settings: Settings, *, create: bool, actor: Actor | None = None
+    loc: Location, settings: Settings | PlainSettings, *, create: bool, actor: Actor | None = None
 ) -> Registry:
     """Open (and, for writes, create) the registry at loc. Objects: an explicit URL wins, then
     the one recorded in the database, then the folder beside a local database."""
