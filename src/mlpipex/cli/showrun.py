@@ -31,7 +31,7 @@ def show(loc: Location, settings: PlainSettings, ref: str) -> None:
     from mlpipex.service.open import open_registry
     from mlpipex.service.registry.versions import get_version
 
-    reg = open_registry(loc, settings, create=False)
+    reg = open_registry(loc, settings, create=False, read_only=True)
     try:
         echo(version_detail(get_version(reg, ref)))
     finally:

@@ -34,17 +34,27 @@ def load_policy(spec: str | None) -> Policy:
 
 
 def open_registry(
-    loc: Location, settings: Settings | PlainSettings, *, create: bool, actor: Actor | None = None
+    loc: Location,
+    settings: Settings | PlainSettings,
+    *,
+    create: bool,
+    actor: Actor | None = None,
+    read_only: bool = False,
 ) -> Registry:
     """Open (and, for writes, create) the registry at loc. Objects: an explicit URL wins, then
-    the one recorded in the database, then the folder beside a local database."""
+    the one recorded in the database (the first opener records its own), then the folder beside
+    a local database. A registry opened ``read_only`` and given its objects records nothing,
+    so it need not ask the database (a `show` is then one round trip in all)."""
     if loc.kind == "http":
         raise Invalid("this operation needs direct access to the registry, not a server URL")
     if not create:
         require_existing(loc)
     store = Store(loc.url)
-    with store.lookup() as conn:  # every CLI command opens: one round trip, not three
-        recorded = registry.get_setting(conn, OBJECTS_KEY)
+    if settings.objects and read_only:
+        recorded: str | None = settings.objects
+    else:
+        with store.lookup() as conn:  # every CLI command opens: one round trip, not three
+            recorded = registry.get_setting(conn, OBJECTS_KEY)
     objects_url = settings.objects or recorded or loc.objects
     if objects_url is None:
         store.close()
