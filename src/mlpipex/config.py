@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mlpipex.location import (
     DIRNAME,
+    ENV_PREFIX,
     Location,
     find_root,
     require_existing,
@@ -22,7 +23,7 @@ from mlpipex.location import (
 class Settings(BaseSettings):
     """Everything a user can set; ``MLPIPEX_URI`` is the registry, ``MLPIPEX_USER`` the actor."""
 
-    model_config = SettingsConfigDict(env_prefix="MLPIPEX_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     uri: str | None = None
     objects: str | None = None

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlpipex.errors import Invalid, NotFound
 
 DIRNAME = ".mlpipex"
+ENV_PREFIX = "MLPIPEX_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +30,42 @@ class Location:
             return True
         assert self.root is not None
         return (self.root / "registry.db").exists()
+
+
+@dataclass(frozen=True, slots=True)
+class PlainSettings:
+    """The settings a read-only command needs (registry, objects, actor), read from the
+    environment without pydantic, for the CLI's fast path; the rest keep their defaults."""
+
+    uri: str | None = None
+    objects: str | None = None
+    user: str | None = None
+    token: None = None
+    policy: None = None
+    secret_key: None = None
+    allow_private_webhooks: bool = False
+    workspace: str | None = None
+
+    def actor(self) -> str:
+        return self.user or getpass.getuser()
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> PlainSettings | None:
+        """The MLPIPEX_ variables of these fields, named in any case as ``config.Settings``
+        reads them (others are ignored, as there); None when one only ``Settings`` parses is
+        set (a token, a policy, ...), or one is set twice."""
+        fields = {f: ENV_PREFIX + f.upper() for f in cls.__dataclass_fields__}
+        given: dict[str, str] = {}
+        for name, value in environ.items():
+            field = name[len(ENV_PREFIX) :].lower()
+            if name.upper() == fields.get(field):
+                if field in given or field not in _PLAIN:
+                    return None
+                given[field] = value
+        return cls(**given)  # type: ignore[arg-type]
+
+
+_PLAIN = ("uri", "objects", "user", "workspace")
 
 
 def find_root(start: Path) -> Path | None:

@@ -15,7 +15,7 @@ import sys
 from mlpipex.cli.main import main
 code = main(sys.argv[1:])
 heavy = ("httpx", "fsspec", "sqlalchemy", "fastapi", "mlpipex.cli.quickstart", "mlpipex.server",
-         "typer", "pydantic", "rich")
+         "typer", "pydantic", "rich", "pydantic_settings", "mlpipex.client")
 print(code, *sorted(m for m in heavy if m in sys.modules))
 """
 
@@ -46,19 +46,47 @@ def test_light_commands_leave_heavy_modules_unloaded(tmp_path: Path) -> None:
     assert _loaded(tmp_path, "repro") == ["0"]
     # a registry command needs the database layer, and still not the server, httpx or fsspec
     loaded = _loaded(tmp_path, "--uri", str(tmp_path / "r"), "models", "list")
-    assert loaded == ["0", "pydantic", "rich", "sqlalchemy", "typer"]
+    assert loaded == [
+        "0",
+        "mlpipex.client",
+        "pydantic",
+        "pydantic_settings",
+        "rich",
+        "sqlalchemy",
+        "typer",
+    ]
+
+
+def _one_version(cli: Callable[..., CliResult], tmp_path: Path, registry: Path) -> None:
+    """Model m, version 1 at @champion, in the registry folder given."""
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    uri = ("--uri", str(registry))
+    reg = ["--commit", "c" * 40, "--dataset", f"train={tmp_path / 'a.csv'}", "--metric", "auc=0.9"]
+    assert cli(*uri, "register", "m", str(tmp_path / "model.bin"), *reg).code == 0
+    assert cli(*uri, "alias", "set", "m", "champion", "1").code == 0
 
 
 def test_show_prints_plain_lines_without_rich(
     cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
-    (tmp_path / "a.csv").write_text("x\n1\n")
-    (tmp_path / "model.bin").write_bytes(b"weights")
-    uri = ("--uri", str(tmp_path / "r"))
-    reg = ["--commit", "c" * 40, "--dataset", f"train={tmp_path / 'a.csv'}", "--metric", "auc=0.9"]
-    assert cli(*uri, "register", "m", str(tmp_path / "model.bin"), *reg).code == 0
-    assert cli(*uri, "alias", "set", "m", "champion", "1").code == 0
-    assert _loaded(tmp_path, *uri, "show", "m@champion") == ["0", "pydantic", "sqlalchemy", "typer"]
+    _one_version(cli, tmp_path, tmp_path / "r")
+    typed = ["0", "mlpipex.client", "pydantic", "pydantic_settings", "sqlalchemy", "typer"]
+    assert _loaded(tmp_path, "--uri", str(tmp_path / "r"), "show", "m@champion") == typed
+
+
+def test_show_on_an_embedded_registry_runs_without_typer(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """`show REF` takes the fast path (no typer, click, pydantic-settings, rich or client), and
+    prints and exits exactly as the typer command does (`--` sends it there)."""
+    _one_version(cli, tmp_path, tmp_path / ".mlpipex")
+    assert _loaded(tmp_path, "show", "m@champion") == ["0", "pydantic", "sqlalchemy"]
+    for ref in ("m@champion", "m/1", "m:None", "m@nope", "m/9", "nope/1", "m@"):
+        fast, typed = cli("show", ref, cwd=tmp_path), cli("show", "--", ref, cwd=tmp_path)
+        assert fast == typed, ref
+    assert cli("show", "m/1", cwd=tmp_path).out.startswith("version        m/1\n")
+    assert cli("show", "m@nope", cwd=tmp_path).code == 4
 
 
 def test_fast_path_leaves_help_and_errors_to_typer(

@@ -1,7 +1,8 @@
 """Entry point of ``mlpipex`` and its error boundary.
 
-The few commands run in loops and scripts (`--version`, `data status`, a plain `repro`) take a
-fast path that never imports typer, click or pydantic (about 80 ms of imports): it runs only for
+The few commands run in loops and scripts (`--version`, `data status`, a plain `repro`, `show
+REF` on an embedded registry) take a fast path that never imports typer, click or
+pydantic-settings (about 80 ms of imports): it runs only for
 argv of plain words it fully understands; anything else (--help, an option, a typo) goes to the
 typer app in ``cli.root``, so help, usage errors and exit codes stay typer's.
 """
@@ -43,6 +44,10 @@ def _fast(args: list[str]) -> Callable[[], None] | None:
         return partial(datarun.status, args[2:] or None)
     if args[:1] == ["repro"]:
         return _repro(args[1:])
+    if args[:1] == ["show"] and len(args) == 2 and not args[1].startswith("-"):
+        from mlpipex.cli import showrun
+
+        return showrun.fast(args[1])
     return None
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlpipex.config import Location, Settings, require_existing
 from mlpipex.domain.policy import PRESETS, Policy, parse_policy
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, check_workspace_name
 from mlpipex.errors import Invalid, NotFound
+from mlpipex.location import Location, PlainSettings, require_existing
 from mlpipex.objects import open_store
 from mlpipex.service.access.secrets import SecretBox
 from mlpipex.service.context import Actor, Registry
 from mlpipex.store import Store, registry
 from mlpipex.store.access import workspaces
+
+if TYPE_CHECKING:
+    from mlpipex.config import Settings
 
 OBJECTS_KEY = "objects_uri"
 
@@ -32,24 +36,35 @@ def load_policy(spec: str | None) -> Policy:
 
 
 def open_registry(
-    loc: Location, settings: Settings, *, create: bool, actor: Actor | None = None
+    loc: Location,
+    settings: Settings | PlainSettings,
+    *,
+    create: bool,
+    actor: Actor | None = None,
+    read_only: bool = False,
 ) -> Registry:
     """Open (and, for writes, create) the registry at loc. Objects: an explicit URL wins, then
-    the one recorded in the database, then the folder beside a local database."""
+    the one recorded in the database (the first opener records its own), then the folder beside
+    a local database. A registry opened ``read_only`` and given its objects records nothing,
+    so it need not ask the database (a `show` is then one round trip in all)."""
     if loc.kind == "http":
         raise Invalid("this operation needs direct access to the registry, not a server URL")
     if not create:
         require_existing(loc)
     store = Store(loc.url)
     ws = settings.workspace or DEFAULT_WORKSPACE
-    with store.lookup() as conn:  # every CLI command opens: one round trip, not three
-        recorded = registry.get_setting(conn, OBJECTS_KEY)
-        if ws != DEFAULT_WORKSPACE and workspaces.get(conn, check_workspace_name(ws)) is None:
-            raise NotFound(
-                f"workspace {ws!r} does not exist",
-                hint=f"create it with `mlpipex workspace create {ws}`, or see "
-                "`mlpipex workspace list`",
-            )
+    recorded: str | None
+    if settings.objects and read_only and ws == DEFAULT_WORKSPACE:
+        recorded = settings.objects
+    else:
+        with store.lookup() as conn:  # every CLI command opens: one round trip, not three
+            recorded = registry.get_setting(conn, OBJECTS_KEY)
+            if ws != DEFAULT_WORKSPACE and workspaces.get(conn, check_workspace_name(ws)) is None:
+                raise NotFound(
+                    f"workspace {ws!r} does not exist",
+                    hint=f"create it with `mlpipex workspace create {ws}`, or see "
+                    "`mlpipex workspace list`",
+                )
     objects_url = settings.objects or recorded or loc.objects
     if objects_url is None:
         store.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from mlpipex.server.sections import sections
+
 
 def routers() -> list[APIRouter]:
     from mlpipex.server.api import (
@@ -33,9 +35,9 @@ def routers() -> list[APIRouter]:
         runs.router,
         workspaces.router,
     ]
-    from mlpipex.server.ui import ui_router
+    from mlpipex.server.ui import ui_routers
 
-    out.append(ui_router())
+    out = sections(out) + ui_routers()
     try:  # the MLflow-compatible API, when present
         from mlpipex.server.mlflow import routers as mlflow_routers
     except ImportError:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from mlpipex.server.sections import sections
+
 
 def routers() -> list[APIRouter]:
     from mlpipex.server.mlflow import (
@@ -27,22 +29,15 @@ def routers() -> list[APIRouter]:
         workspaces,
     )
 
-    out = [meta.router, traces.ingest, artifacts.files]
+    out = sections([meta.router, traces.ingest, artifacts.files])
+    modules = (experiments, runs, models, versions, logged_models, artifacts, traces_v2)
     for prefix in ("/api/2.0", "/ajax-api/2.0"):
-        api = APIRouter(prefix=prefix)
-        for module in (experiments, runs, models, versions, logged_models, artifacts, traces_v2):
-            # the ajax-api copy serves the same routes; documenting them twice would only repeat
-            api.include_router(module.router, include_in_schema=prefix == "/api/2.0")
-        out.append(api)
+        # the ajax-api copy serves the same routes; documenting them twice would only repeat
+        out += sections([m.router for m in modules], prefix, include_in_schema=prefix == "/api/2.0")
     # MLflow serves its trace routes under 2.0 (tags, deletes) and 3.0 (the rest) alike
+    genai = (traces, trace_analytics, scorers, eval_datasets)
     for prefix in ("/api/2.0", "/api/3.0", "/ajax-api/2.0", "/ajax-api/3.0"):
-        api = APIRouter(prefix=prefix)
-        for module in (traces, trace_analytics, scorers, eval_datasets):
-            api.include_router(module.router, include_in_schema=prefix == "/api/3.0")
-        out.append(api)
+        out += sections([m.router for m in genai], prefix, include_in_schema=prefix == "/api/3.0")
     for prefix in ("/api/3.0", "/ajax-api/3.0"):
-        api = APIRouter(prefix=prefix)
-        api.include_router(workspaces.router, include_in_schema=prefix == "/api/3.0")
-        out.append(api)
-    out.append(unsupported.router)
-    return out
+        out += sections([workspaces.router], prefix, include_in_schema=prefix == "/api/3.0")
+    return [*out, *sections([unsupported.router])]

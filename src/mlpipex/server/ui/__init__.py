@@ -6,6 +6,8 @@ from types import ModuleType
 
 from fastapi import APIRouter
 
+from mlpipex.server.sections import sections
+
 
 def ui_modules() -> tuple[ModuleType, ...]:
     """The UI's modules, each with its ``router``."""
@@ -14,8 +16,5 @@ def ui_modules() -> tuple[ModuleType, ...]:
     return (static, session, models, tracking, endpoints, audit)
 
 
-def ui_router() -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-    for sub in ui_modules():
-        router.include_router(sub.router)
-    return router
+def ui_routers() -> list[APIRouter]:
+    return sections([sub.router for sub in ui_modules()], include_in_schema=False)

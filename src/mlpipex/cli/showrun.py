@@ -1,0 +1,38 @@
+"""`show NAME@ALIAS` (or NAME/VERSION, NAME:STAGE) on an embedded registry, free of typer and
+pydantic-settings and of the client's other operations, so that the fast path of ``cli.main``
+runs it importing only the database layer and the version lookup (cli/versions.py's `show`
+prints the same lines, for every registry, through the client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from mlpipex.cli.context import echo
+from mlpipex.errors import MLPipeXError
+from mlpipex.location import Location, PlainSettings, resolve
+
+
+def fast(ref: str) -> Callable[[], None] | None:
+    """The command, or None when the client has to run it: a server's URL, an environment only
+    ``Settings`` reads, or a location it refuses (typer's path reports the error)."""
+    settings = PlainSettings.from_environment()
+    if settings is None:
+        return None
+    try:
+        loc = resolve(settings.uri, settings.objects)
+    except MLPipeXError:
+        return None
+    return None if loc.kind == "http" else partial(show, loc, settings, ref)
+
+
+def show(loc: Location, settings: PlainSettings, ref: str) -> None:
+    from mlpipex.cli.render import version_detail
+    from mlpipex.service.open import open_registry
+    from mlpipex.service.registry.versions import get_version
+
+    reg = open_registry(loc, settings, create=False, read_only=True)
+    try:
+        echo(version_detail(get_version(reg, ref)))
+    finally:
+        reg.close()
