@@ -30,6 +30,7 @@ with warnings.catch_warnings():
     import mlflow.pyfunc
 
 HEADER = "X-MLFLOW-WORKSPACE"
+NEVER = "0123456789abcdef0123456789abcdef"  # a run id no test makes
 
 
 @pytest.fixture(scope="module")
@@ -141,12 +142,17 @@ def test_experiments_and_runs_of_one_name_are_two_and_each_sees_its_own(
         assert Path(local).read_text() == f"value {value}\n"
 
         # the other workspace's run and experiment answer as ones that never were
-        assert other_run in _missing(lambda r=other_run: client.get_run(r))  # type: ignore[misc]
-        _missing(lambda e=other_exp: client.get_experiment(e))  # type: ignore[misc]
-        _missing(lambda r=other_run: client.log_metric(r, "loss", 9.0))  # type: ignore[misc]
-        _missing(lambda r=other_run: client.set_terminated(r))  # type: ignore[misc]
-        _missing(lambda r=other_run: client.delete_run(r))  # type: ignore[misc]
-        _missing(lambda r=other_run: client.get_metric_history(r, "loss"))  # type: ignore[misc]
+        # worded exactly as for an id that never was
+        said = _missing(lambda r=other_run: client.get_run(r))
+        assert said.replace(other_run, NEVER) == _missing(lambda: client.get_run(NEVER))
+        _missing(lambda e=other_exp: client.get_experiment(e))
+        _missing(lambda r=other_run: client.log_metric(r, "loss", 9.0))
+        _missing(lambda r=other_run: client.set_terminated(r))
+        _missing(lambda r=other_run: client.delete_run(r))
+        _missing(lambda r=other_run: client.set_tag(r, "owner", "x"))
+        _missing(lambda e=other_exp: client.create_run(e))
+        _missing(lambda e=other_exp: client.create_logged_model(e))
+        _missing(lambda r=other_run: client.get_metric_history(r, "loss"))
         with pytest.raises(MlflowException):
             client.list_artifacts(other_run)
         with pytest.raises(MlflowException):
@@ -262,9 +268,9 @@ def test_logged_models_and_traces_are_seen_in_their_workspace_only(tracking: str
     mlflow.set_workspace(b)
     exp_b = mlflow.set_experiment(unique("genai")).experiment_id
     assert client.search_logged_models([exp_a, exp_b]) == []
-    with pytest.raises(MlflowException) as err:
-        client.get_logged_model(model.model_id)
-    assert err.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    never = "m-0123456789abcdef0123456789abcdef"
+    said = _missing(lambda: client.get_logged_model(model.model_id))
+    assert said.replace(model.model_id, never) == _missing(lambda: client.get_logged_model(never))
     with pytest.raises(MlflowException):
         client.set_logged_model_tags(model.model_id, {"stolen": "yes"})
     assert mlflow.search_traces(locations=[exp_a, exp_b], return_type="list") == []

@@ -67,7 +67,8 @@ def in_workspace(experiment_id: sa.ColumnElement[int], ws: str) -> sa.ColumnElem
     """That a row's experiment (its experiment_id column) is in the workspace: what keeps a row
     reached by a global id (run, trace, logged model) to the workspace it was made in."""
     c = t.experiments.c
-    return experiment_id.in_(sa.select(c.id).where(c.workspace == ws))
+    # correlated, so each row costs one primary-key probe whatever the workspace holds
+    return sa.exists().where(c.id == experiment_id, c.workspace == ws)
 
 
 def insert_experiment(conn: Connection, ws: str, name: str, now: int, id: int | None = None) -> int:
