@@ -513,3 +513,18 @@ def test_the_loops_hot_queries_seek_by_workspace_first(tmp_path: Path) -> None:
     for table, index in wanted.items():
         assert f"USING INDEX {index} (workspace=? AND endpoint=?" in plans[table], plans[table]
     store.engine.dispose()
+
+
+def test_agents_of_one_name_in_two_workspaces_keep_their_own_saved_state(tmp_path: Path) -> None:
+    """One host, one cache, the same --name for two workspaces: neither restores the other's."""
+    from mlpipex.agent import Agent, AgentConfig
+
+    files = [
+        Agent(AgentConfig("http://127.0.0.1:9", "edge", tmp_path, "", workspace=ws)).state_file
+        for ws in (None, A, B)
+    ]
+    assert [f.name for f in files] == [
+        "desired-edge.json",  # as before workspaces: a restarted agent finds its state
+        f"desired-{A}.edge.json",
+        f"desired-{B}.edge.json",
+    ]

@@ -97,7 +97,9 @@ class Agent:
         self._pull_error: str | None = None
         self._report_error: str | None = None
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", config.name)
-        self.state_file = config.cache_dir / f"desired-{safe}.json"
+        # agents of one name serving two workspaces from one cache keep their own states
+        where = f"{config.workspace}." if config.workspace else ""
+        self.state_file = config.cache_dir / f"desired-{where}{safe}.json"
         self.app = AgentApp(self.status, self._start, self._stop)
         self.predictions = PredictionLog()
         self.app.predictions = self.predictions
