@@ -1,7 +1,7 @@
-"""Deployment by workspace. End to end: a real `mlpipex server --enable-workspaces --auth`, two
-workspaces each with a model `m` and an endpoint `fraud` following its own model, and real
-agents, one per workspace (one with a token limited to its workspace, one sending
-`--workspace`). Directly, on SQLite and PostgreSQL: the background loops (controller, alerts)
+"""Deployment by workspace, on SQLite and PostgreSQL. End to end: a real `mlpipex server
+--enable-workspaces --auth`, two workspaces each with a model `m` and an endpoint `fraud`
+following its own model, and real agents, one per workspace (one with a token limited to its
+workspace, one sending `--workspace`). Directly: the background loops (controller, alerts)
 acting on every workspace, each in its own, and the request-id index kept per workspace."""
 
 from __future__ import annotations
@@ -36,7 +36,14 @@ from mlpipex.store.deploy import predictions as logs
 from mlpipex.store.deploy import traffic
 from mlpipex.store.deploy.predictions import NamedPrediction
 from mlpipex.store.deploy.traffic import TrafficSample
-from tests.conftest import free_port, start_server, stop_server, wait_for
+from tests.conftest import (
+    BACKENDS,
+    _reset_postgres,
+    free_port,
+    start_server,
+    stop_server,
+    wait_for,
+)
 
 A, B = "team-a", "team-b"
 HEADER = "X-MLFLOW-WORKSPACE"
@@ -147,9 +154,12 @@ def _agent(root: Path, url: str, token: str, *extra: str) -> Agent:
     return Agent(proc, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10), token)
 
 
-@pytest.fixture
-def plane(tmp_path: Path) -> Iterator[Plane]:
+@pytest.fixture(params=BACKENDS[:2])  # SQLite, PostgreSQL
+def plane(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Plane]:
     uri, objects = str(tmp_path / ".mlpipex"), str(tmp_path / "objects")
+    if request.param == "postgresql":
+        uri = request.getfixturevalue("pg_url")
+        _reset_postgres(uri)
     with Client(uri, objects=objects, actor=Actor("root")) as boot:
         boot.create_user("root", ["admin"])
         admin = {"Authorization": "Bearer " + boot.create_token("root")[1]}
@@ -191,6 +201,8 @@ def plane(tmp_path: Path) -> Iterator[Plane]:
         for c in clients:
             c.close()
         stop_server(server)
+        if request.param == "postgresql":
+            _reset_postgres(uri)
 
 
 def _requests(p: Plane, ws: str, endpoint: str) -> int:
