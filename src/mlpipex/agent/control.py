@@ -78,16 +78,17 @@ class Agent:
 
     def __init__(self, config: AgentConfig, runtime: Runtime | None = None) -> None:
         self.config = config
-        self._pull, self._push = (
-            Http(
+
+        def http() -> Http:
+            return Http(
                 config.control_plane,
                 token=config.token,
                 user=None,
                 workspace=config.workspace,
                 timeout=config.timeout,
             )
-            for _ in range(2)
-        )
+
+        self._pull, self._push = http(), http()
         self._ledger = Ledger()
         self._loaded: dict[VersionKey, LiveVersion] = {}
         self._failed: dict[VersionKey, _Failure] = {}
