@@ -1,7 +1,7 @@
-"""Deployment by workspace. End to end: a real `mlpipex server --enable-workspaces --auth`, two
-workspaces each with a model `m` and an endpoint `fraud` following its own model, and real
-agents, one per workspace (one with a token limited to its workspace, one sending
-`--workspace`). Directly, on SQLite and PostgreSQL: the background loops (controller, alerts)
+"""Deployment by workspace, on SQLite and PostgreSQL. End to end: a real `mlpipex server
+--enable-workspaces --auth`, two workspaces each with a model `m` and an endpoint `fraud`
+following its own model, and real agents, one per workspace (one with a token limited to its
+workspace, one sending `--workspace`). Directly: the background loops (controller, alerts)
 acting on every workspace, each in its own, and the request-id index kept per workspace."""
 
 from __future__ import annotations
@@ -17,18 +17,33 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlpipex.client import Client
 from mlpipex.config import Settings
 from mlpipex.flavors import save_model
-from mlpipex.monitor import alerts, exposition, feedback, predictions
+from mlpipex.monitor import alerts, exposition, feedback, predictions, request_index
+from mlpipex.objects.local import LocalStore
 from mlpipex.service.access import workspaces
 from mlpipex.service.context import Actor, Registry
 from mlpipex.service.deploy import endpoints, rollout
 from mlpipex.service.events import audit
 from mlpipex.service.registry import promote, register
-from tests.conftest import free_port, start_server, stop_server, wait_for
+from mlpipex.store import Store
+from mlpipex.store.deploy import alerts as store_alerts
+from mlpipex.store.deploy import predictions as logs
+from mlpipex.store.deploy import traffic
+from mlpipex.store.deploy.predictions import NamedPrediction
+from mlpipex.store.deploy.traffic import TrafficSample
+from tests.conftest import (
+    BACKENDS,
+    _reset_postgres,
+    free_port,
+    start_server,
+    stop_server,
+    wait_for,
+)
 
 A, B = "team-a", "team-b"
 HEADER = "X-MLFLOW-WORKSPACE"
@@ -139,9 +154,12 @@ def _agent(root: Path, url: str, token: str, *extra: str) -> Agent:
     return Agent(proc, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10), token)
 
 
-@pytest.fixture
-def plane(tmp_path: Path) -> Iterator[Plane]:
+@pytest.fixture(params=BACKENDS[:2])  # SQLite, PostgreSQL
+def plane(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Plane]:
     uri, objects = str(tmp_path / ".mlpipex"), str(tmp_path / "objects")
+    if request.param == "postgresql":
+        uri = request.getfixturevalue("pg_url")
+        _reset_postgres(uri)
     with Client(uri, objects=objects, actor=Actor("root")) as boot:
         boot.create_user("root", ["admin"])
         admin = {"Authorization": "Bearer " + boot.create_token("root")[1]}
@@ -183,6 +201,8 @@ def plane(tmp_path: Path) -> Iterator[Plane]:
         for c in clients:
             c.close()
         stop_server(server)
+        if request.param == "postgresql":
+            _reset_postgres(uri)
 
 
 def _requests(p: Plane, ws: str, endpoint: str) -> int:
@@ -458,3 +478,65 @@ def test_request_ids_and_labels_are_looked_up_in_the_workspace(
     }
     logged = predictions.read(reg_b, "fraud-ep").column("request_id").to_pylist()
     assert logged == [f"r-{i}" for i in range(5, 15)]
+
+
+def test_the_loops_hot_queries_seek_by_workspace_first(tmp_path: Path) -> None:
+    """A small workspace's traffic window, request ids and open alert are found through the
+    indexes that lead with the workspace, however many rows a big workspace holds."""
+    store = Store(f"sqlite:///{tmp_path / 'registry.db'}")
+    with store.write() as conn:
+        for ws, n in (("big", 3000), ("small", 30)):
+            samples = [TrafficSample("fraud", 1, "a1", i, 1, 0, 0, (1,), 1.0) for i in range(n)]
+            traffic.insert_samples(conn, ws, samples)
+            named = [NamedPrediction("fraud", f"r-{i}", 1, i) for i in range(n)]
+            logs.index(conn, ws, [], named)
+            for v in range(1, n // 10 + 1):
+                store_alerts.raise_alert(conn, ws, "fraud", v, "drift", {}, 0)
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    captured: list[tuple[str, Any]] = []
+    sa.event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda c, cur, stmt, params, *a: captured.append((stmt, params)),
+    )
+    with store.read() as conn:
+        assert traffic.window(conn, "small", "fraud", 1, -1, 10**6)[0] == 30
+        assert store_alerts.open_alert(conn, "small", "fraud", 1, "drift") is not None
+        wanted = {
+            "traffic_samples": "ix_traffic_samples_workspace_endpoint_version_time",
+            "alerts": "ix_alerts_workspace_endpoint_state",
+        }
+        plans = {}
+        for stmt, params in list(captured):
+            for table in (name for name in wanted if f"FROM {name}" in stmt):
+                plans[table] = " ".join(
+                    str(r) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + stmt, params)
+                )
+    objects = LocalStore(str(tmp_path / "objects"))
+    # the ids' predictions are at times 0..n ms: the clock keeps them within the horizon
+    small = Registry(store, objects, Actor("a"), clock=lambda: 10_000, workspace="small")
+    assert request_index.lookup(small, "fraud", ["r-0", "r-29", "r-2999"]) == [
+        (1, 0),
+        (1, 29),
+        None,  # the big workspace's id
+    ]
+    for table, index in wanted.items():
+        assert f"USING INDEX {index} (workspace=? AND endpoint=?" in plans[table], plans[table]
+    store.engine.dispose()
+
+
+def test_agents_of_one_name_in_two_workspaces_keep_their_own_saved_state(tmp_path: Path) -> None:
+    """One host, one cache, the same --name for two workspaces: neither restores the other's."""
+    from mlpipex.agent import Agent, AgentConfig
+
+    files = [
+        Agent(AgentConfig("http://127.0.0.1:9", "edge", tmp_path, "", workspace=ws)).state_file
+        for ws in (None, A, B)
+    ]
+    assert [f.name for f in files] == [
+        "desired-edge.json",  # as before workspaces: a restarted agent finds its state
+        f"desired-{A}.edge.json",
+        f"desired-{B}.edge.json",
+    ]

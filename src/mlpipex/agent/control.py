@@ -78,16 +78,17 @@ class Agent:
 
     def __init__(self, config: AgentConfig, runtime: Runtime | None = None) -> None:
         self.config = config
-        self._pull, self._push = (
-            Http(
+
+        def http() -> Http:
+            return Http(
                 config.control_plane,
                 token=config.token,
                 user=None,
                 workspace=config.workspace,
                 timeout=config.timeout,
             )
-            for _ in range(2)
-        )
+
+        self._pull, self._push = http(), http()
         self._ledger = Ledger()
         self._loaded: dict[VersionKey, LiveVersion] = {}
         self._failed: dict[VersionKey, _Failure] = {}
@@ -97,7 +98,9 @@ class Agent:
         self._pull_error: str | None = None
         self._report_error: str | None = None
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", config.name)
-        self.state_file = config.cache_dir / f"desired-{safe}.json"
+        # agents of one name serving two workspaces from one cache keep their own states
+        where = f"{config.workspace}." if config.workspace else ""
+        self.state_file = config.cache_dir / f"desired-{where}{safe}.json"
         self.app = AgentApp(self.status, self._start, self._stop)
         self.predictions = PredictionLog()
         self.app.predictions = self.predictions
