@@ -12,6 +12,7 @@ import pytest
 from mlpipex.client import Client
 from mlpipex.domain.workspaces import Quotas
 from mlpipex.errors import AlreadyExists, Conflict, Invalid, NotFound, QuotaExceeded
+from mlpipex.service.mlflow import compat
 from tests.conftest import Backend
 
 
@@ -131,3 +132,27 @@ def test_a_workspace_holding_anything_is_not_deleted(
         admin.delete_workspace("default")
     with pytest.raises(Invalid, match="workspace name"):
         admin.create_workspace("API")
+
+
+def test_a_workspace_whose_experiments_are_deleted_can_be_deleted(tmp_path: Path) -> None:
+    uri = str(tmp_path / ".mlpipex")
+    with Client(uri, user="root") as admin:
+        admin.create_workspace("team-a")
+    a = Client(uri, user="alice", workspace="team-a")
+    eid = a.create_experiment("churn")
+    run = a.create_run(eid)
+    a.log_metric(run.id, "auc", 0.9)
+    admin = Client(uri, user="root")
+    with pytest.raises(Conflict, match="holds 1 experiments"):
+        admin.delete_workspace("team-a")
+    compat.set_experiment_deleted(a.registry, eid, True)
+    admin.delete_workspace("team-a")
+    assert "team-a" not in {w.name for w in admin.list_workspaces()}
+    # made again by that name, it starts empty
+    admin.create_workspace("team-a")
+    again = Client(uri, user="alice", workspace="team-a")
+    assert [e.name for e in again.search_experiments().items] in ([], ["Default"])
+    with pytest.raises(NotFound):
+        again.get_run(run.id)
+    for c in (a, admin, again):
+        c.close()

@@ -10,6 +10,10 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain.workspaces import Quotas, Usage, Workspace
 from mlpipex.store import schema as t
 from mlpipex.store import schema_deploy as d
+from mlpipex.store import schema_genai as g
+from mlpipex.store import schema_mlflow as m
+from mlpipex.store import schema_monitor as mon
+from mlpipex.store import schema_traces as tr
 
 _W = t.workspaces.c
 
@@ -72,7 +76,17 @@ def set_quotas(conn: Connection, name: str, quotas: Quotas) -> None:
 def delete(conn: Connection, name: str) -> None:
     """The workspace, its roles, grants, webhooks, agents and its audit chain (the caller has
     checked it holds no model, experiment or endpoint)."""
-    for table in (t.webhooks, t.model_grants, t.events, t.chain_heads, d.agents):
+    # its experiments (deleted ones, an unused Default) cascade to their runs
+    conn.execute(sa.delete(t.experiments).where(t.experiments.c.workspace == name))
+    # what its endpoints left behind, so a workspace made again by that name starts empty
+    left = (
+        d.traffic_samples,
+        mon.alerts,
+        mon.prediction_logs,
+        mon.prediction_ids,
+        mon.feedback_logs,
+    )
+    for table in (t.webhooks, t.model_grants, t.events, t.chain_heads, d.agents, *left):
         conn.execute(sa.delete(table).where(table.c.workspace == name))
     conn.execute(sa.delete(t.workspace_roles).where(t.workspace_roles.c.workspace == name))
     conn.execute(sa.delete(t.workspaces).where(_W.name == name))
@@ -94,16 +108,28 @@ def usage(conn: Connection, name: str) -> Usage:
 
 
 def holds(conn: Connection, name: str) -> list[str]:
-    """What keeps the workspace from being deleted: 'N models', 'N experiments', ..."""
+    """What keeps the workspace from being deleted: 'N models', 'N experiments', ... An
+    experiment counts while it is active and holds a run, a logged model or a trace (a deleted
+    one, or a Default made but never used, goes with the workspace)."""
+    e = t.experiments.c
+    used = sa.or_(
+        *(
+            sa.exists().where(table.c.experiment_id == e.id)
+            for table in (t.runs, m.logged_models, tr.traces)
+        )
+    )
+    counts = {
+        "models": sa.select(sa.func.count()).where(t.models.c.workspace == name),
+        "experiments": sa.select(sa.func.count()).where(
+            e.workspace == name, e.lifecycle_stage == "active", used
+        ),
+        "endpoints": sa.select(sa.func.count()).where(d.endpoints.c.workspace == name),
+        "evaluation datasets": sa.select(sa.func.count()).where(
+            g.eval_datasets.c.workspace == name
+        ),
+    }
     out = []
-    for what, table in (
-        ("models", t.models),
-        ("experiments", t.experiments),
-        ("endpoints", d.endpoints),
-    ):
-        n = conn.execute(
-            sa.select(sa.func.count()).select_from(table).where(table.c.workspace == name)
-        ).scalar_one()
-        if n:
+    for what, q in counts.items():
+        if n := conn.execute(q).scalar_one():
             out.append(f"{n} {what}")
     return out
