@@ -24,11 +24,11 @@ def test_datasets_are_created_found_tagged_linked_and_deleted(client: MlflowClie
     assert a.dataset_id.startswith("d-") and a.experiment_ids == [one]
     assert sorted(client.get_dataset(b.dataset_id).experiment_ids) == sorted([one, two])
 
-    in_two = client.search_datasets(experiment_ids=two)
+    in_two = client.search_datasets(experiment_ids=[two])
     assert [d.dataset_id for d in in_two] == [b.dataset_id]
     tagged = client.search_datasets(filter_string=f"tags.team = '{team}'")
     assert [d.dataset_id for d in tagged] == [a.dataset_id]
-    by_name = client.search_datasets(experiment_ids=one, order_by=["name DESC"])
+    by_name = client.search_datasets(experiment_ids=[one], order_by=["name DESC"])
     assert [d.name for d in by_name] == sorted([a.name, b.name], reverse=True)
 
     client.set_dataset_tags(a.dataset_id, {"team": "new", "stage": "dev"})

@@ -4,11 +4,11 @@ two trace filters (CalculateTraceFilterCorrelation)."""
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Any
 
-from annotated_types import Ge, Le
 from fastapi import APIRouter, Response
 
+from mlpipex.domain.bounds import Millis, Seconds
 from mlpipex.domain.traces import Aggregation, MetricAggregation, MetricQuery, MetricView
 from mlpipex.server.deps import global_role
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, StrList, ok, parse
@@ -18,7 +18,6 @@ READS = ("/metrics", "/calculate-filter-correlation")
 router = APIRouter(
     prefix="/mlflow/traces", tags=["mlflow traces"], dependencies=[global_role(*READS)]
 )
-Stamp = Annotated[int, Ge(0), Le(2**63 - 1)]
 
 
 class AggregationIn(Args):
@@ -33,9 +32,9 @@ class MetricsQuery(Args):
     aggregations: list[AggregationIn] = []
     dimensions: StrList = []
     filters: StrList = []
-    time_interval_seconds: Stamp | None = None
-    start_time_ms: Stamp | None = None
-    end_time_ms: Stamp | None = None
+    time_interval_seconds: Seconds | None = None
+    start_time_ms: Millis | None = None
+    end_time_ms: Millis | None = None
     max_results: int = trace_analytics.MAX_POINTS
     page_token: str | None = None
 
