@@ -172,15 +172,23 @@ def actor(request: Request) -> Actor:
     return Actor(name[:256])
 
 
-def registry(
-    request: Request,
-    st: Annotated[ServerState, Depends(state)],
-    who: Annotated[Actor, Depends(actor)],
-) -> Registry:
-    return st.registry(who, workspace(request))
+# The dependencies below are async though they never wait: FastAPI runs a sync dependency on
+# its thread pool, one hop each (about 0.1 ms of CPU a request apiece); the handler's own hop
+# is the only one a request needs. (Naming a workspace other than default reads the database
+# at most once in a few seconds per name: ServerState.workspace_exists.)
+async def _state(request: Request) -> ServerState:
+    return state(request)
 
 
-def model_read_check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
+async def _actor(request: Request) -> Actor:
+    return actor(request)
+
+
+async def registry(request: Request) -> Registry:
+    return state(request).registry(actor(request), workspace(request))
+
+
+async def model_read_check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
     """Shared by every route under /api/v1/models/{name}: who may not read the model is told it
     does not exist before the handler runs, so no route can forget the check."""
     name = request.path_params.get("name")
@@ -197,7 +205,7 @@ def global_role(*reads_by_post: str) -> Any:
     editor to write, checked before the body is parsed so a refusal tells nothing of the
     request's shape. ``reads_by_post``: path endings of searches sent as POST."""
 
-    def check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
+    async def check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
         path = getattr(request.scope.get("route"), "path", request.url.path)
         read = request.method in _SAFE_METHODS or path.endswith(reads_by_post)
         reg.require("viewer" if read else "editor")
@@ -205,6 +213,6 @@ def global_role(*reads_by_post: str) -> Any:
     return Depends(check)
 
 
-StateDep = Annotated[ServerState, Depends(state)]
-ActorDep = Annotated[Actor, Depends(actor)]
+StateDep = Annotated[ServerState, Depends(_state)]
+ActorDep = Annotated[Actor, Depends(_actor)]
 RegistryDep = Annotated[Registry, Depends(registry)]

@@ -13,7 +13,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from mlpipex.domain.models import ModelVersion, RegisteredModel
 from mlpipex.errors import Invalid
 from mlpipex.server import deps
-from mlpipex.service.context import Registry
 from mlpipex.service.mlflow.artifacts import Listed, model_dir, run_dir
 from mlpipex.service.mlflow.compat import MlflowRun
 from mlpipex.service.mlflow.registry import MlflowModel, MlflowVersion
@@ -85,17 +84,12 @@ def _problem(e: Any) -> str:
     return f"Invalid value {value} for parameter '{name}' supplied: {e['msg']}"
 
 
-# Async, so that FastAPI runs them on the event loop: a sync dependency costs a threadpool hop,
-# and the handler's own hop is the only one these calls need.
-async def _registry(request: Request) -> Registry:
-    return deps.state(request).registry(deps.actor(request), deps.workspace(request))
-
-
+# Async, so that FastAPI runs it on the event loop (see server/deps.py)
 async def _root(request: Request) -> str:
     return deps.state(request).settings.default_artifact_root.rstrip("/")
 
 
-Reg = Annotated[Registry, Depends(_registry)]
+Reg = deps.RegistryDep
 Root = Annotated[str, Depends(_root)]
 
 

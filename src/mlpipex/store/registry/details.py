@@ -78,14 +78,13 @@ def _detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
 _SHARED = sorted({f.name for f in fields(VersionRecord)} & {f.name for f in fields(ModelVersion)})
 
 
-def to_version(r: VersionRecord, row: Any) -> ModelVersion:
-    """The domain's version from its record and the row that carries ``detail_columns``."""
-
-    present = row._fields  # files are selected only when asked for; a miss costs an exception
+def to_version(r: VersionRecord, row: Any, *, files: bool) -> ModelVersion:
+    """The domain's version from its record and the row that carries ``detail_columns`` (with
+    the files when ``files``)."""
 
     def rows(label: str) -> list[list[Any]]:
         # PostgreSQL aggregates no rows to NULL
-        return (getattr(row, label) if label in present else None) or []
+        return getattr(row, label) or []
 
     return ModelVersion(
         model=r.model_name,
@@ -95,7 +94,7 @@ def to_version(r: VersionRecord, row: Any) -> ModelVersion:
         tags={k: x for k, x in rows(_TAGS)},
         datasets=tuple(DatasetRef(*d) for d in rows(_DATASETS)),
         aliases=tuple(sorted(x for (x,) in rows(_ALIASES))),
-        files=tuple(FileEntry(*f) for f in rows(_FILES)),
+        files=tuple(FileEntry(*f) for f in rows(_FILES)) if files else (),
     )
 
 
@@ -111,6 +110,8 @@ def to_versions(
     found = {row.id: row for row in conn.execute(q).all()}
     # Rows selected elsewhere (store/mlflow) become records here: SQLite's booleans are ints.
     return [
-        to_version(r if isinstance(r, VersionRecord) else VersionRecord.of(r), found[r.id])
+        to_version(
+            r if isinstance(r, VersionRecord) else VersionRecord.of(r), found[r.id], files=files
+        )
         for r in records
     ]

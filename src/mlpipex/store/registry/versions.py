@@ -176,7 +176,7 @@ def find_version(
     if row is None:
         return None
     found = None if row.id is None else VersionRecord.of(row)
-    full = to_version(found, row) if details and found is not None else None
+    full = to_version(found, row, files=files) if details and found is not None else None
     return VersionLookup(row.found_model_id, row.alias_version, found, full)
 
 

@@ -1,0 +1,39 @@
+"""The shared dependencies run on the event loop: FastAPI runs each sync dependency on its
+thread pool, one hop apiece, and a request needs only its handler's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+import pytest
+from fastapi.testclient import TestClient
+
+
+def test_a_request_hops_to_a_thread_once(
+    make_app: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = make_app()
+    eid = c.post("/api/2.0/mlflow/experiments/create", json={"name": "e"}).json()["experiment_id"]
+    assert c.post("/api/v1/models", json={"name": "m"}).status_code in (200, 201)
+    hops: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    # a tracking search (router-wide role check, the registry, the payload), a native read
+    # behind the per-model read check, and a registry call of the MLflow API
+    for method, path, body in [
+        ("POST", "/api/2.0/mlflow/runs/search", {"experiment_ids": [eid]}),
+        ("GET", "/api/v1/models/m", None),
+        ("GET", "/api/2.0/mlflow/registered-models/get?name=m", None),
+    ]:
+        hops.clear()
+        assert c.request(method, path, json=body).status_code == 200, path
+        hopped = {getattr(getattr(h, "func", h), "__module__", "") for h in hops}
+        assert not {m for m in hopped if m.startswith("mlpipex")}, (path, hops)
+        assert len(hops) <= 2, (path, hops)  # the handler, and FastAPI checking its answer
