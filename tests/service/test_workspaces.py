@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from mlpipex.client import Client
+from mlpipex.domain.traces import TraceInfo, TraceState
 from mlpipex.domain.workspaces import Quotas
 from mlpipex.errors import AlreadyExists, Conflict, Invalid, NotFound, QuotaExceeded
 from mlpipex.service.mlflow import compat
+from mlpipex.service.tracking import traces
 from tests.conftest import Backend
 
 
@@ -155,4 +157,33 @@ def test_a_workspace_whose_experiments_are_deleted_can_be_deleted(tmp_path: Path
     with pytest.raises(NotFound):
         again.get_run(run.id)
     for c in (a, admin, again):
+        c.close()
+
+
+def test_a_trace_linked_to_a_run_before_it_arrives_is_found_by_the_run(tmp_path: Path) -> None:
+    """MLflow exports spans in the background: a link may come first. Another workspace's
+    trace is never linked."""
+    uri = str(tmp_path / ".mlpipex")
+    with Client(uri, user="root") as admin:
+        admin.create_workspace("team-b")
+    a = Client(uri, user="alice")
+    b = Client(uri, user="bob", workspace="team-b")
+    eid_a, eid_b = a.create_experiment("chat"), b.create_experiment("chat")
+    run = a.create_run(eid_a)
+
+    def trace(c: Client, eid: str, n: int) -> str:
+        info = TraceInfo(f"tr-{n:032x}", eid, 1_700_000_000_000, 5, TraceState.OK)
+        return traces.start_trace(c.registry, info, "mlflow-artifacts:/traces").trace_id
+
+    foreign = trace(b, eid_b, 2)
+    traces.link_to_run(a.registry, [f"tr-{1:032x}", foreign], run.id)
+    early = trace(a, eid_a, 1)  # arrives after its link
+    found = traces.search_traces(
+        a.registry, [eid_a], f"attribute.run_id = '{run.id}'", [], 10, None
+    )
+    assert [t.trace_id for t in found.items] == [early]
+    assert not traces.search_traces(
+        b.registry, [eid_b], f"attribute.run_id = '{run.id}'", [], 10, None
+    ).items
+    for c in (a, b):
         c.close()

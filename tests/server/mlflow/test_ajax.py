@@ -19,9 +19,24 @@ def test_metric_history_of_many_runs_whole_and_sampled(client: MlflowClient, tra
         for step in range(10):
             client.log_metric(run_id, "loss", step + n, timestamp=1, step=step)
     url = f"{tracking}/ajax-api/2.0/mlflow/metrics"
-    whole = httpx.get(f"{url}/get-history-bulk", params={"run_id": runs, "metric_key": "loss"})
-    got = [(m["run_id"], m["step"], m["value"]) for m in whole.json()["metrics"]]
-    assert got == [(r, s, float(s + n)) for n, r in enumerate(runs) for s in range(10)]
+    # the whole histories come by run id whatever order they are asked in, as MLflow's do
+    for asked in (runs, runs[::-1]):
+        params = {"run_id": asked, "metric_key": "loss"}
+        whole = httpx.get(f"{url}/get-history-bulk", params=params)
+        got = [(m["run_id"], m["step"], m["value"]) for m in whole.json()["metrics"]]
+        assert got == [(r, s, float(s + n)) for n, r in enumerate(runs) for s in range(10)]
+    # and each run's values by time, then step, then value, whatever order they were logged in
+    early = client.create_run(eid).info.run_id
+    for value, ts, step in ((3.0, 2, 0), (2.0, 1, 5), (1.0, 1, 5), (0.5, 1, 4)):
+        client.log_metric(early, "loss", value, timestamp=ts, step=step)
+    params = {"run_id": [early], "metric_key": "loss"}
+    got = httpx.get(f"{url}/get-history-bulk", params=params).json()["metrics"]
+    assert [(m["timestamp"], m["step"], m["value"]) for m in got] == [
+        (1, 4, 0.5),
+        (1, 5, 1.0),
+        (1, 5, 2.0),
+        (2, 0, 3.0),
+    ]
 
     params = {"run_ids": runs[:1], "metric_key": "loss", "max_results": 5}
     sampled = httpx.get(f"{url}/get-history-bulk-interval", params=params).json()["metrics"]

@@ -42,7 +42,13 @@ def history_bulk(
         raise Invalid("GetMetricHistoryBulk request must specify a metric_key.")
     if not 1 <= max_results <= MAX_VALUES:
         raise Invalid(f"max_results must be between 1 and {MAX_VALUES}, got {max_results}")
-    out = [(run_id, m) for run_id, found in _histories(reg, run_ids, key) for m in found]
+    # MLflow answers this one by run id, each run's values by time, step and value (the
+    # interval call below keeps the order asked for)
+    out = [
+        (run_id, m)
+        for run_id, found in _histories(reg, sorted(run_ids), key)
+        for m in sorted(found, key=lambda m: (m.timestamp, m.step, m.value))
+    ]
     return out[:max_results]
 
 

@@ -317,8 +317,13 @@ def link_to_run(reg: Registry, trace_ids: Sequence[str], run_id: str) -> None:
     with reg.store.write() as conn:
         if runs_store.run_row(conn, reg.workspace, run_id) is None:
             raise tracking.RunMissing(run_id)
-        found = store.search(conn, [T.id.in_(list(trace_ids)), _in(reg.workspace)], [], MAX_IDS, 0)
-        store.link_run(conn, [i.trace_id for i in found], run_id)
+        # A trace may be linked before its spans arrive (MLflow exports them in the background),
+        # so unknown ids are linked too; another workspace's are left out.
+        foreign = store.search(
+            conn, [T.id.in_(list(trace_ids)), ~_in(reg.workspace)], [], MAX_IDS, 0
+        )
+        taken = {i.trace_id for i in foreign}
+        store.link_run(conn, [t for t in trace_ids if t not in taken], run_id)
 
 
 # -- assessments ---------------------------------------------------------------------------
