@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef
-from mlpipex.domain.policy import Stage
+from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
 from mlpipex.store.registry.details import detail_columns, to_version
 from mlpipex.store.registry.records import VersionLookup, VersionRecord
