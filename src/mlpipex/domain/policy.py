@@ -9,7 +9,6 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -17,19 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.roles import ROLES, unknown_roles
+from mlpipex.domain.stage import Stage
 from mlpipex.domain.validation import validated
 from mlpipex.errors import Invalid
-
-
-class Stage(StrEnum):
-    """The built-in stages (a policy may name others). NONE is "no stage", where every version
-    starts; its value is "None", as stored and as MLflow's API sends it."""
-
-    NONE = "None"
-    STAGING = "Staging"
-    PRODUCTION = "Production"
-    ARCHIVED = "Archived"
-
 
 DEFAULT_STAGES = [s.value for s in Stage]
 # A version recorded without all its policy asks for (imported from GTO, say) carries what it

@@ -39,7 +39,7 @@ def open_state(settings: ServerSettings) -> ServerState:
         actor=Actor("mlpipex-server"),
     )
     return ServerState(
-        settings, opened.store, opened.objects, opened.default_policy, opened.secrets
+        settings, opened.store, opened.objects, opened.policy_of(None), opened.secrets
     )
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain.models import Event
-from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.domain.roles import ROLES
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.errors import Forbidden, NotFound
@@ -18,6 +17,9 @@ from mlpipex.objects import ObjectStore
 from mlpipex.service.access.secrets import SecretBox
 from mlpipex.store import Store
 from mlpipex.store.events import log as events
+
+if TYPE_CHECKING:
+    from mlpipex.domain.policy import Policy
 
 __all__ = ["ANONYMOUS", "ROLES", "Actor", "Principal", "Registry", "now_ms"]
 
@@ -83,7 +85,9 @@ class Registry:
     store: Store
     objects: ObjectStore
     actor: Actor
-    default_policy: Policy = field(default_factory=Policy)
+    # None: the strict preset, built when a policy is first asked for (so a read that needs no
+    # policy imports no pydantic)
+    default_policy: Policy | None = None
     clock: Callable[[], int] = now_ms
     secrets: SecretBox = field(default_factory=SecretBox)
     allow_private_webhooks: bool = False
@@ -137,7 +141,12 @@ class Registry:
         )
 
     def policy_of(self, stored: Mapping[str, Any] | None) -> Policy:
-        return parse_policy(stored) if stored else self.default_policy
+        """A model's stored policy, else the registry's default (the strict preset unless given)."""
+        from mlpipex.domain.policy import STRICT, parse_policy
+
+        if stored:
+            return parse_policy(stored)
+        return STRICT if self.default_policy is None else self.default_policy
 
     def close(self) -> None:
         self.store.close()

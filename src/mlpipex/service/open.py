@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlpipex.domain.policy import PRESETS, Policy, parse_policy
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, check_workspace_name
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.location import Location, PlainSettings, require_existing
@@ -17,12 +16,15 @@ from mlpipex.store.access import workspaces
 
 if TYPE_CHECKING:
     from mlpipex.config import Settings
+    from mlpipex.domain.policy import Policy
 
 OBJECTS_KEY = "objects_uri"
 
 
 def load_policy(spec: str | None) -> Policy:
     """``strict`` (default), ``permissive``, or a YAML file."""
+    from mlpipex.domain.policy import PRESETS, parse_policy
+
     if not spec:
         return PRESETS["strict"]
     if spec.lower() in PRESETS:
@@ -79,7 +81,7 @@ def open_registry(
         store=store,
         objects=open_store(objects_url),
         actor=actor or Actor(settings.actor()),
-        default_policy=load_policy(settings.policy),
+        default_policy=load_policy(settings.policy) if settings.policy else None,
         secrets=SecretBox(settings.secret_key, loc.root / "secret.key" if loc.root else None),
         allow_private_webhooks=settings.allow_private_webhooks,
         workspace=ws,

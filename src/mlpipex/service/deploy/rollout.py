@@ -25,7 +25,7 @@ from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.endpoint import EndpointSpec
 from mlpipex.domain.latency import quantile
 from mlpipex.domain.manifest import require_deployable
-from mlpipex.domain.policy import Stage
+from mlpipex.domain.stage import Stage
 from mlpipex.service.context import Registry
 from mlpipex.service.deploy import quality_gate
 from mlpipex.store import registry

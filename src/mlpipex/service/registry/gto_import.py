@@ -27,8 +27,9 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain import events as ev
 from mlpipex.domain.manifest import Manifest
 from mlpipex.domain.models import DatasetRef, ModelVersion
-from mlpipex.domain.policy import MISSING_TAG, Policy, Stage, missing_for_registration
+from mlpipex.domain.policy import MISSING_TAG, Policy, missing_for_registration
 from mlpipex.domain.refs import check_alias, check_model_name
+from mlpipex.domain.stage import Stage
 from mlpipex.errors import Invalid
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service.context import Registry

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
 from mlpipex.domain.models import Page, RegisteredModel
-from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.domain.refs import check_model_name
 from mlpipex.domain.workspaces import Quota
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
@@ -17,6 +16,9 @@ from mlpipex.service.access import workspaces
 from mlpipex.service.context import Registry
 from mlpipex.store import registry
 from mlpipex.store.registry import ModelRecord
+
+if TYPE_CHECKING:  # parsed where a policy is set: reading versions (`show`) needs no pydantic
+    from mlpipex.domain.policy import Policy
 
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 8000
@@ -63,6 +65,8 @@ def create_model(
 ) -> RegisteredModel:
     check_model_name(name)
     reg.require("editor")
+    from mlpipex.domain.policy import parse_policy
+
     stored = parse_policy(policy).model_dump(mode="json") if policy else None
     for k, v in (tags or {}).items():
         check_tag(k, v)
@@ -121,6 +125,8 @@ def set_policy(
 ) -> Policy:
     """Set a model's policy (None: back to the registry default). Admins only."""
     reg.require("admin", name)
+    from mlpipex.domain.policy import parse_policy
+
     parsed = parse_policy(policy) if policy else None
     stored = parsed.model_dump(mode="json") if parsed else None
     now = reg.clock()
@@ -135,7 +141,7 @@ def set_policy(
             reason=reason,
             payload={"policy": stored},
         )
-    return parsed or reg.default_policy
+    return parsed or reg.policy_of(None)
 
 
 def update_model(

@@ -27,13 +27,10 @@ _METRICS, _TAGS, _DATASETS, _ALIASES, _FILES = (
 )
 
 
-def detail_columns(conn: Connection, *, files: bool) -> tuple[sa.Label[Any], ...]:
-    """Columns to add to a select over ``model_versions``: each a JSON array of arrays."""
-    return _detail_columns(conn.dialect.name == "postgresql", files)
-
-
 @functools.cache  # built once per dialect and kind: a lookup is dominated by its Python work
-def _detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
+def detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
+    """Columns to add to a select over ``model_versions`` (on PostgreSQL when ``pg``), each a
+    JSON array of arrays."""
     v, vm, vt, vd, vf, a = (
         t.versions,
         t.version_metrics,
@@ -78,6 +75,12 @@ def _detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
 _SHARED = sorted({f.name for f in fields(VersionRecord)} & {f.name for f in fields(ModelVersion)})
 
 
+@functools.cache  # built once: a statement's cache key is computed once per object
+def _details_of(pg: bool, files: bool) -> sa.Select[Any]:
+    ids: sa.BindParameter[int] = sa.bindparam("ids", expanding=True)
+    return sa.select(t.versions.c.id, *detail_columns(pg, files)).where(t.versions.c.id.in_(ids))
+
+
 def to_version(r: VersionRecord, row: Any, *, files: bool) -> ModelVersion:
     """The domain's version from its record and the row that carries ``detail_columns`` (with
     the files when ``files``)."""
@@ -104,10 +107,8 @@ def to_versions(
     """Domain versions for records found by another query, their details in one statement."""
     if not records:
         return []
-    q = sa.select(t.versions.c.id, *detail_columns(conn, files=files)).where(
-        t.versions.c.id.in_([r.id for r in records])
-    )
-    found = {row.id: row for row in conn.execute(q).all()}
+    q = _details_of(conn.dialect.name == "postgresql", files)
+    found = {row.id: row for row in conn.execute(q, {"ids": [r.id for r in records]}).all()}
     # Rows selected elsewhere (store/mlflow) become records here: SQLite's booleans are ints.
     return [
         to_version(

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from mlpipex.domain.models import RegisteredModel
-from mlpipex.domain.policy import Stage
+from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
 from mlpipex.store.registry.records import ModelRecord
 

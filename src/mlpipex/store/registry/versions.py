@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef
-from mlpipex.domain.policy import Stage
+from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
 from mlpipex.store.registry.details import detail_columns, to_version
 from mlpipex.store.registry.records import VersionLookup, VersionRecord
@@ -159,25 +160,39 @@ def find_version(
 ) -> VersionLookup | None:
     """A version by number or alias in one statement: None when the model does not exist. With
     details, the same statement reads what the domain's version carries (and its files)."""
-    m, v, a = t.models, t.versions, t.aliases
-    q = sa.select(*_VERSION_COLS, m.c.id.label("found_model_id")).select_from(m)
-    if details:
-        q = q.add_columns(*detail_columns(conn, files=files))
-    if alias is not None:
-        q = q.add_columns(a.c.version.label("alias_version")).outerjoin(
-            a, (a.c.model_id == m.c.id) & (a.c.alias == alias)
-        )
-        number: Any = a.c.version
-    else:
-        q = q.add_columns(sa.literal(version).label("alias_version"))
-        number = version
-    q = q.outerjoin(v, (v.c.model_id == m.c.id) & (v.c.version == number))
-    row = conn.execute(q.where(m.c.workspace == ws, m.c.name == model)).first()
+    q = _find(conn.dialect.name == "postgresql", details, files, alias is not None)
+    given = {
+        "ws": ws,
+        "model": model,
+        **({"alias": alias} if alias is not None else {"number": version}),
+    }
+    row = conn.execute(q, given).first()
     if row is None:
         return None
     found = None if row.id is None else VersionRecord.of(row)
     full = to_version(found, row, files=files) if details and found is not None else None
     return VersionLookup(row.found_model_id, row.alias_version, found, full)
+
+
+@functools.cache  # built once per shape: SQLAlchemy then computes its cache key once, not per call
+def _find(pg: bool, details: bool, files: bool, by_alias: bool) -> sa.Select[Any]:
+    m, v, a = t.models, t.versions, t.aliases
+    q = sa.select(*_VERSION_COLS, m.c.id.label("found_model_id")).select_from(m)
+    if details:
+        q = q.add_columns(*detail_columns(pg, files))
+    if by_alias:
+        q = q.add_columns(a.c.version.label("alias_version")).outerjoin(
+            a, (a.c.model_id == m.c.id) & (a.c.alias == sa.bindparam("alias", type_=sa.String))
+        )
+        number: Any = a.c.version
+    else:
+        number = sa.bindparam("number", type_=sa.Integer)
+        q = q.add_columns(sa.cast(number, sa.Integer).label("alias_version"))
+    q = q.outerjoin(v, (v.c.model_id == m.c.id) & (v.c.version == number))
+    return q.where(
+        m.c.workspace == sa.bindparam("ws", type_=sa.String),
+        m.c.name == sa.bindparam("model", type_=sa.String),
+    )
 
 
 def set_stage(conn: Connection, version_id: int, stage: str, now: int) -> None:

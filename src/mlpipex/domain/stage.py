@@ -1,0 +1,15 @@
+"""The built-in stages, apart from the policy (pydantic) so that reading versions needs neither."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """The built-in stages (a policy may name others). NONE is "no stage", where every version
+    starts; its value is "None", as stored and as MLflow's API sends it."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
