@@ -35,6 +35,11 @@ def test_the_same_model_name_in_two_workspaces_from_the_cli(cli: Cli, tmp_path: 
     assert a.code == 0 and b.code == 0
     assert [line.split()[0] for line in a.out.splitlines()[1:]] == ["2", "1"]
     assert [line.split()[0] for line in b.out.splitlines()[1:]] == ["1"]
+    # `show` (the fast path, without typer) reads MLPIPEX_WORKSPACE too
+    assert cli("show", "fraud/2", env={**env, "MLPIPEX_WORKSPACE": "team-a"}).code == 0
+    missing = cli("show", "fraud/2", env={**env, "MLPIPEX_WORKSPACE": "team-b"})
+    assert missing.code == 4 and "fraud/2 does not exist" in missing.err
+    assert cli("show", "fraud/1", env=env).code == 4  # not in default
     default = cli("models", "list", env=env)
     assert "seed" in default.out and "fraud" not in default.out
     listed = cli("workspace", "list", env=env)
