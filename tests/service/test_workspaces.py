@@ -62,6 +62,13 @@ def test_the_same_name_in_two_workspaces_is_two_models(
     a.set_alias("fraud", "champion", 2)
     with pytest.raises(NotFound):
         b.get_version("fraud@champion")
+    # a models:/ URI (what load_model resolves) names the caller's workspace's version
+    assert a.get_version("models:/fraud@champion").version == 2
+    assert (
+        b.get_version("models:/fraud/1").artifact_digest == b.get_version("fraud/1").artifact_digest
+    )
+    with pytest.raises(NotFound):
+        b.get_version("models:/fraud@champion")
     default = backend.client()
     assert [m.name for m in default.list_models().items] == []
     assert {w.name for w in default.list_workspaces()} >= {"default", "team-a", "team-b"}
