@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -61,20 +62,28 @@ def _pg(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A database of this test session's own on the server, so parallel sessions never collide."""
+@contextlib.contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A new, empty database of that name on the test server (the URL as given, database
+    swapped), dropped afterwards."""
     assert PG_SERVER is not None
-    name = f"mlpipex_test_{os.getpid()}"
     admin = sa.create_engine(_pg(PG_SERVER), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
         conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    base, _, _ = PG_SERVER.rpartition("/")
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    try:
+        yield f"{PG_SERVER.rpartition('/')[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database of this test session's own on the server, so parallel sessions never collide."""
+    with postgres_database(f"mlpipex_test_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

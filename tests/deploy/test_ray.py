@@ -104,7 +104,11 @@ def test_a_good_canary_walks_to_100_and_a_broken_one_is_rolled_back(stack: Stack
     d = stack.client.endpoint_status("ep").deployment
     assert d is not None and d.to_version == v3 and d.state == "rolled_back"
     # Judged on its first step's requests: within two analysis intervals of taking traffic.
-    assert 1 <= len(d.analysis) <= 2 and not d.analysis[-1].passed
+    *passed, failed = d.analysis
+    assert len(passed) <= 1 and all(v.passed or not v.enough_data for v in passed)
+    # failed on the broken version's own errors, not for want of data
+    assert failed.enough_data and failed.errors > 0
+    assert [b for b in failed.breached if b.startswith("error rate")]
 
 
 def test_a_fixed_split_is_observed_on_ray(stack: Stack) -> None:

@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 
 import mlpipex.store.engine as engine_mod
 from mlpipex.store import Store, schema
-from tests.conftest import PG_SERVER, _pg
+from tests.conftest import PG_SERVER, _pg, postgres_database
 
 _MIGRATIONS = str(Path(engine_mod.__file__).parent / "migrations")
 
@@ -46,17 +46,10 @@ def test_the_migrated_sqlite_schema_is_the_declared_one(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fresh_pg() -> Iterator[str]:
-    """A new, empty database (the session's own is migrated already)."""
-    assert PG_SERVER is not None
-    name = f"mlpipex_migrations_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(_pg(PG_SERVER), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    yield _pg(f"{PG_SERVER.rpartition('/')[0]}/{name}")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    """A new, empty database (the session's own is migrated already; a name of its own, since
+    an engine is kept per URL and knows its schema current)."""
+    with postgres_database(f"mlpipex_migrations_{os.getpid()}_{uuid.uuid4().hex[:8]}") as url:
+        yield _pg(url)
 
 
 @pytest.mark.skipif(PG_SERVER is None, reason="MLPIPEX_TEST_POSTGRES_URL is not set")

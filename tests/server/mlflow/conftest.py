@@ -15,9 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import PG_SERVER
+from tests.conftest import PG_SERVER, postgres_database
 
 MLPIPEX = str(Path(sys.executable).parent / "mlpipex")
 KINDS = [
@@ -97,18 +96,8 @@ def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[.
 @pytest.fixture(scope="session")
 def mlflow_pg() -> Iterator[str]:
     """A database of its own on the PostgreSQL server, for this session's server process."""
-    assert PG_SERVER is not None
-    name = f"mlpipex_mlflow_{os.getpid()}"
-    admin = sa.create_engine(
-        "postgresql+psycopg://" + PG_SERVER.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    yield f"{PG_SERVER.rpartition('/')[0]}/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with postgres_database(f"mlpipex_mlflow_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=KINDS)

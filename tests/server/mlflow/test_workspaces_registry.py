@@ -70,20 +70,18 @@ def test_a_workspace_that_does_not_exist_or_a_bad_name_is_refused(mlflow_at: Mlf
     assert "dup-team" not in {w.name for w in mlflow.list_workspaces()}
 
 
-def test_without_enable_workspaces_the_header_is_refused(
-    make_server: Callable[..., Server],
-) -> None:
-    plain = make_server(None, "--policy", "permissive")
-    mlflow.set_tracking_uri(plain.url)
+def test_without_enable_workspaces_the_header_is_refused(permissive: Server) -> None:
+    mlflow.set_tracking_uri(permissive.url)
     try:
         mlflow.set_workspace("fraud-team")
         # the client reads server-info's workspaces_enabled and refuses before sending
         with pytest.raises(MlflowException, match="does not support workspaces"):
-            MlflowClient(plain.url).search_registered_models()
-        raw = httpx.get(
-            f"{plain.url}/api/2.0/mlflow/registered-models/search",
-            headers={"X-MLFLOW-WORKSPACE": "fraud-team"},
-        )
-        assert raw.status_code == 400 and raw.json()["error_code"] == "FEATURE_DISABLED"
+            MlflowClient(permissive.url).search_registered_models()
     finally:
         mlflow.set_workspace(None)
+    url = f"{permissive.url}/api/2.0/mlflow/registered-models/search"
+    raw = httpx.get(url, headers={"X-MLFLOW-WORKSPACE": "fraud-team"})
+    assert raw.status_code == 400 and raw.json()["error_code"] == "FEATURE_DISABLED"
+    # the default workspace named, or none, is what such a server always serves
+    for headers in ({"X-MLFLOW-WORKSPACE": "default"}, {}):
+        assert httpx.get(url, headers=headers).status_code == 200

@@ -187,7 +187,7 @@ def check_quota(conn: Connection, ws: str, quota: Quota, adding: int = 1) -> Non
     if limit is None:
         return
     store.get(conn, ws, lock=True)  # writers to a limited workspace count one at a time
-    used = store.usage(conn, ws).of(quota)
+    used = store.used(conn, ws, quota)
     if used + adding > limit:
         shown = f"{limit:,} bytes" if quota is Quota.BYTES else f"{limit:,} {quota.value}"
         raise QuotaExceeded(

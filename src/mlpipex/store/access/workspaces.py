@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mlpipex.domain.workspaces import Quotas, Usage, Workspace
+from mlpipex.domain.workspaces import Quota, Quotas, Usage, Workspace
 from mlpipex.store import schema as t
 from mlpipex.store import schema_deploy as d
 from mlpipex.store import schema_genai as g
@@ -27,10 +27,6 @@ def get(conn: Connection, name: str, *, lock: bool = False) -> Workspace | None:
     q = sa.select(t.workspaces).where(_W.name == name)
     r = conn.execute(q.with_for_update() if lock else q).first()
     return None if r is None else _workspace(r)
-
-
-def names(conn: Connection) -> frozenset[str]:
-    return frozenset(conn.execute(sa.select(_W.name)).scalars())
 
 
 def list_all(conn: Connection, only: frozenset[str] | None = None) -> list[Workspace]:
@@ -92,19 +88,26 @@ def delete(conn: Connection, name: str) -> None:
     conn.execute(sa.delete(t.workspaces).where(_W.name == name))
 
 
-def usage(conn: Connection, name: str) -> Usage:
-    """What the workspace holds, in one statement."""
+def used(conn: Connection, name: str, quota: Quota) -> int:
+    """How much of quota the workspace uses: one count (a registration checking its version
+    quota does not also sum the bytes)."""
     m, v, e = t.models.c, t.versions.c, d.endpoints.c
-    versions = sa.select(v.artifact_size).join(t.models).where(m.workspace == name).subquery()
-    row = conn.execute(
-        sa.select(
-            sa.select(sa.func.count()).where(m.workspace == name).scalar_subquery(),
-            sa.select(sa.func.count()).select_from(versions).scalar_subquery(),
-            sa.select(sa.func.coalesce(sa.func.sum(versions.c.artifact_size), 0)).scalar_subquery(),
-            sa.select(sa.func.count()).where(e.workspace == name).scalar_subquery(),
-        )
-    ).one()
-    return Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    in_ws = m.workspace == name
+    q: sa.Select[Any] = {
+        Quota.MODELS: sa.select(sa.func.count()).where(in_ws),
+        Quota.VERSIONS: sa.select(sa.func.count())
+        .select_from(t.versions.join(t.models))
+        .where(in_ws),
+        Quota.BYTES: sa.select(sa.func.coalesce(sa.func.sum(v.artifact_size), 0))
+        .select_from(t.versions.join(t.models))
+        .where(in_ws),
+        Quota.ENDPOINTS: sa.select(sa.func.count()).where(e.workspace == name),
+    }[quota]
+    return int(conn.execute(q).scalar_one())
+
+
+def usage(conn: Connection, name: str) -> Usage:
+    return Usage(**{q.value: used(conn, name, q) for q in Quota})
 
 
 def holds(conn: Connection, name: str) -> list[str]:

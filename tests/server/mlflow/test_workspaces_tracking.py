@@ -14,12 +14,11 @@ from pathlib import Path
 import httpx
 import mlflow
 import pytest
-import sqlalchemy as sa
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from tests.conftest import PG_SERVER
-from tests.server.mlflow.conftest import KINDS, Server, start_server, unique
+from tests.conftest import postgres_database
+from tests.server.mlflow.conftest import KINDS, Server, unique
 
 pytestmark = pytest.mark.slow
 
@@ -34,41 +33,16 @@ NEVER = "0123456789abcdef0123456789abcdef"  # a run id no test makes
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
-    started: list[Server] = []
-
-    def make(store: str | None, *args: str) -> Server:
-        d = tmp_path_factory.mktemp("ws-server")
-        s = start_server(store or str(d / ".mlpipex"), str(d / "objects"), d / "server.log", *args)
-        started.append(s)
-        return s
-
-    yield make
-    for s in started:
-        s.stop()
-
-
-@pytest.fixture(scope="module")
 def ws_pg() -> Iterator[str]:
     """A database of its own for this module's PostgreSQL server."""
-    assert PG_SERVER is not None
-    name = f"mlpipex_wstrack_{os.getpid()}"
-    admin = sa.create_engine(
-        "postgresql+psycopg://" + PG_SERVER.split("://", 1)[1], isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    yield f"{PG_SERVER.rpartition('/')[0]}/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with postgres_database(f"mlpipex_wstrack_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=KINDS)
-def ws_server(request: pytest.FixtureRequest, servers: Callable[..., Server]) -> Server:
+def ws_server(request: pytest.FixtureRequest, make_server: Callable[..., Server]) -> Server:
     store = request.getfixturevalue("ws_pg") if request.param == "postgresql" else None
-    return servers(store, "--enable-workspaces", "--policy", "permissive")
+    return make_server(store, "--enable-workspaces", "--policy", "permissive")
 
 
 @pytest.fixture
@@ -329,26 +303,3 @@ def test_the_native_api_takes_the_header_too(tracking: str, tmp_path: Path) -> N
     assert httpx.get(free, headers={HEADER: a}).content == b"from a"
     assert httpx.get(free, headers={HEADER: b}).content == b"from b"
     assert httpx.get(in_run, headers={HEADER: a}).status_code == 200
-
-
-def test_a_server_without_workspaces_refuses_the_header(
-    servers: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    plain = servers(None, "--policy", "permissive")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    url = f"{plain.url}/api/2.0/mlflow/experiments/search"
-    refused = httpx.post(url, json={"max_results": 10}, headers={HEADER: "team-a"})
-    assert refused.status_code == 400
-    assert refused.json()["error_code"] == "FEATURE_DISABLED"
-    # the default workspace named, or none, is what such a server always serves
-    for headers in ({HEADER: "default"}, {}):
-        assert httpx.post(url, json={"max_results": 10}, headers=headers).status_code == 200
-
-    client = MlflowClient(plain.url)
-    mlflow.set_workspace("team-a")
-    try:
-        with pytest.raises(MlflowException) as err:
-            client.search_experiments()
-        assert err.value.error_code == "FEATURE_DISABLED"
-    finally:
-        mlflow.set_workspace(None)
