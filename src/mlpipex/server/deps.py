@@ -104,7 +104,15 @@ _KNOWN_SECONDS = 5.0
 def workspace(request: Request) -> str:
     """The workspace a request acts in: the header's, else (in the UI) the switcher's cookie,
     else the one the token is limited to, else ``default``. A workspace the caller may not
-    enter is reported missing, as a model is."""
+    enter is reported missing, as a model is. Resolved once per request (the caller, the
+    registry and a page each ask)."""
+    found: str | None = getattr(request.state, "workspace", None)
+    if found is None:
+        found = request.state.workspace = _resolve_workspace(request)
+    return found
+
+
+def _resolve_workspace(request: Request) -> str:
     principal: Principal | None = getattr(request.state, "principal", None)
     only = principal.only_workspace if principal is not None else None
     asked = (request.headers.get(WORKSPACE_HEADER) or "").strip()
