@@ -16,7 +16,8 @@ import pytest
 from mlpipex.client import Client
 from mlpipex.domain.manifest import EXTERNAL_DIGEST
 from mlpipex.domain.policy import MISSING_TAG
-from mlpipex.errors import Invalid, PolicyViolation
+from mlpipex.domain.workspaces import Quotas
+from mlpipex.errors import Invalid, PolicyViolation, QuotaExceeded
 from mlpipex.service.registry.gto_import import VERSION_TAG
 from tests.conftest import BACKENDS, CliResult, _reset, _reset_postgres
 from tests.data import dvcrepo
@@ -262,6 +263,30 @@ def test_policy_without_files_keeps_external_versions_promotable(
         local.load_model("models:/churn/1")
 
 
+def test_an_import_passing_a_quota_writes_nothing(local: Client, gto_repo: Path) -> None:
+    local.create_workspace("team-a")
+    local.set_quotas("team-a", Quotas(versions=2))
+    settings = local.settings
+    with Client(settings.uri, objects=settings.objects, workspace="team-a") as team:
+        events = len(team.events())
+        # churn's two versions fit; old's is the third: the import is refused whole
+        with pytest.raises(QuotaExceeded, match="limited to 2 versions"):
+            team.import_gto(gto_repo, data=False)
+        assert team.list_models().items == [] and len(team.events()) == events
+        local.set_quotas("team-a", Quotas(versions=3, bytes=20))
+        assert sorted(team.import_gto(gto_repo, data=False).created) == ["churn", "old"]
+
+        # completing the external versions adds their bytes (17 each): refused whole too
+        with pytest.raises(QuotaExceeded, match="limited to 20 bytes"):
+            team.import_gto(gto_repo)
+        assert all("mlpipex.external" in v.tags for v in team.list_versions("churn").items)
+        assert local.workspace_usage("team-a").bytes == 0
+        local.set_quotas("team-a", Quotas())
+        assert len(team.import_gto(gto_repo).completed) == 3
+        assert team.verify_audit().ok
+    assert local.list_models().items == []  # none of it in the default workspace
+
+
 def test_refused_through_a_server(server: tuple[str, str, str], gto_repo: Path) -> None:
     url, db, objects = server
     _reset(db)
@@ -295,3 +320,15 @@ def test_cli(cli: Callable[..., CliResult], gto_repo: Path, tmp_path: Path) -> N
     assert cli("audit", "--verify", env=env).code == 0
     r = cli("promote", "churn", "1", "--to", "Staging", env=env)
     assert r.code == 1 and "lacks files" in r.err
+
+
+def test_cli_refuses_an_import_past_a_quota(
+    cli: Callable[..., CliResult], gto_repo: Path, tmp_path: Path
+) -> None:
+    env = {"MLPIPEX_URI": str(tmp_path / ".mlpipex"), "MLPIPEX_USER": "root"}
+    assert cli("workspace", "create", "team-a", env=env).code == 0
+    assert cli("workspace", "quota", "team-a", "--models", "1", env=env).code == 0
+    r = cli("-w", "team-a", "models", "import-gto", "--repo", str(gto_repo), "--no-data", env=env)
+    assert r.code == 5 and "limited to 1 models" in r.err
+    assert "workspace quota team-a" in r.err  # says what to do
+    assert "churn" not in cli("-w", "team-a", "models", "list", env=env).out

@@ -10,7 +10,8 @@ after it, so the history keeps what a single stage cannot. A deregistered versio
 ``Archived``; a deprecated artifact's model gets the tag ``gto.deprecated``.
 
 The import is a replay: tags already applied (named in the payloads of imported events) are
-skipped, so importing twice changes nothing and new tags import incrementally.
+skipped, so importing twice changes nothing and new tags import incrementally. It is held to the
+workspace's quotas like a registration, in one transaction, so a refusal writes nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.policy import MISSING_TAG, Policy, missing_for_registration
 from mlpipex.domain.refs import check_alias, check_model_name
 from mlpipex.domain.stage import Stage
+from mlpipex.domain.workspaces import Quota
 from mlpipex.errors import Invalid
 from mlpipex.objects.manifest import store_tree
+from mlpipex.service.access import workspaces
 from mlpipex.service.context import Registry
 from mlpipex.service.registry.models import check_tag
 from mlpipex.store import registry
@@ -99,14 +102,23 @@ class ImportReport:
 
 
 def import_gto(reg: Registry, models: list[GtoModel]) -> ImportReport:
-    """Write what the models hold that the registry lacks; each model in one transaction."""
+    """Write what the models hold that the registry lacks, all in one transaction: a quota
+    passed midway leaves nothing of the import behind (the stored bytes are gc's)."""
     reg.require("admin")  # imported moves skip gates and approvals
-    report = ImportReport()
     for m in models:
         check_model_name(m.name)
         for label in m.labels:
             check_tag(f"gto.label.{label}", "true")
-        _import_model(reg, m, report)
+    manifests = {
+        (m.name, v.version): store_tree(reg.objects, v.path)
+        for m in models
+        for v in m.versions
+        if v.path is not None
+    }
+    report = ImportReport()
+    with reg.store.write() as conn:
+        for m in models:
+            _import_model(conn, reg, m, manifests, report)
     return report
 
 
@@ -119,44 +131,49 @@ def with_files(reg: Registry, name: str) -> frozenset[str]:
     return frozenset(k for k, v in have.items() if EXTERNAL_TAG not in v.tags)
 
 
-def _import_model(reg: Registry, m: GtoModel, report: ImportReport) -> None:
+def _import_model(
+    conn: Connection,
+    reg: Registry,
+    m: GtoModel,
+    manifests: Mapping[tuple[str, str], Manifest],
+    report: ImportReport,
+) -> None:
     now = reg.clock()
-    new = [v for v in m.versions if v.path is not None]
-    manifests = {v.version: store_tree(reg.objects, v.path) for v in new if v.path is not None}
-    with reg.store.write() as conn:
-        row, created = registry.ensure_model(conn, reg.workspace, m.name, now)
-        if created:
-            registry.update_model(conn, row.id, now, description=m.description)
-            for label in m.labels:
-                registry.set_model_tag(conn, row.id, f"gto.label.{label}", "true")
-            _event(
-                conn,
-                reg,
-                _Importer(reg.actor.name, now),
-                ev.MODEL_CREATED,
-                m.name,
-                None,
-                {"description": m.description, "labels": list(m.labels)},
-            )
-            report.created.append(m.name)
-        policy = _with_stages(conn, reg, row, m)
-        imported = _imported(conn, row.id)
-        numbers = {k: v.version for k, v in imported.items()}
-        for v in m.versions:
-            have = imported.get(v.version)
-            if have is None:
-                manifest = manifests.get(v.version)
-                n = _register(conn, reg, policy, row.id, m.name, v, manifest, report)
-                numbers[v.version] = n
-                report.versions.append((m.name, v.version, n))
-            elif EXTERNAL_TAG in have.tags and v.version in manifests:
-                _complete(conn, reg, policy, row.id, have, manifests[v.version], report)
-        applied, held = _replayed(conn, reg.workspace, m.name)
-        for mv in m.moves:
-            if mv.tag in applied:
-                continue
-            _apply(conn, reg, policy, row.id, m.name, mv, numbers, held)
-            report.moves += 1
+    row, created = registry.ensure_model(conn, reg.workspace, m.name, now)
+    if created:
+        # the row just ensured counts itself, as in a registration
+        workspaces.check_quota(conn, reg.workspace, Quota.MODELS, adding=0)
+        registry.update_model(conn, row.id, now, description=m.description)
+        for label in m.labels:
+            registry.set_model_tag(conn, row.id, f"gto.label.{label}", "true")
+        _event(
+            conn,
+            reg,
+            _Importer(reg.actor.name, now),
+            ev.MODEL_CREATED,
+            m.name,
+            None,
+            {"description": m.description, "labels": list(m.labels)},
+        )
+        report.created.append(m.name)
+    policy = _with_stages(conn, reg, row, m)
+    imported = _imported(conn, row.id)
+    numbers = {k: v.version for k, v in imported.items()}
+    for v in m.versions:
+        have = imported.get(v.version)
+        manifest = manifests.get((m.name, v.version))
+        if have is None:
+            n = _register(conn, reg, policy, row.id, m.name, v, manifest, report)
+            numbers[v.version] = n
+            report.versions.append((m.name, v.version, n))
+        elif EXTERNAL_TAG in have.tags and manifest is not None:
+            _complete(conn, reg, policy, row.id, have, manifest, report)
+    applied, held = _replayed(conn, reg.workspace, m.name)
+    for mv in m.moves:
+        if mv.tag in applied:
+            continue
+        _apply(conn, reg, policy, row.id, m.name, mv, numbers, held)
+        report.moves += 1
 
 
 class _Stamped(Protocol):
@@ -245,6 +262,8 @@ def _complete(
     assert row is not None
     tags = {k: x for k, x in v.tags.items() if k not in (EXTERNAL_TAG, MISSING_TAG)}
     missing = _missing(policy, v, tags)
+    # an external version held no bytes: all of these are new
+    workspaces.check_quota(conn, reg.workspace, Quota.BYTES, adding=manifest.size)
     registry.set_artifact(conn, row.id, manifest.digest, manifest.size)
     registry.insert_files(conn, row.id, manifest.files)
     registry.delete_version_tag(conn, row.id, EXTERNAL_TAG)
@@ -288,6 +307,8 @@ def _register(
             missing.insert(0, f"files (only referenced: {v.external}; import again with the data)")
     if missing:
         tags[MISSING_TAG] = _lacks(missing)
+    workspaces.check_quota(conn, reg.workspace, Quota.VERSIONS)
+    workspaces.check_quota(conn, reg.workspace, Quota.BYTES, adding=manifest.size)
     n = registry.allocate_version(conn, model_id)
     registry.insert_version(
         conn,
