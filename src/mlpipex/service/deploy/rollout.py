@@ -5,6 +5,7 @@ and moves on, succeeds, pauses or rolls back; a rollback reverts the registry to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy.engine import Connection
@@ -356,9 +357,18 @@ def _pause(
 
 
 def end(
-    conn: Connection, ep: Endpoint, d: Deployment, state: DeploymentState, reason: str, now: int
+    conn: Connection,
+    ep: Endpoint,
+    d: Deployment,
+    state: DeploymentState,
+    reason: str,
+    now: int,
+    analysis: Sequence[StepVerdict] | None = None,
 ) -> None:
-    deploy.update_deployment(conn, d.id, state=state, reason=reason, finished_at=now)
+    """Close d in state (its analysis, when given, with it); all traffic to the stable version."""
+    deploy.update_deployment(
+        conn, d.id, state=state, reason=reason, finished_at=now, analysis=analysis
+    )
     if ep.stable_version is not None:
         deploy.update_endpoint(conn, ep.id, now, traffic=traffic_for(None, ep.stable_version, 100))
 
@@ -373,20 +383,13 @@ def rollback(
     actor: str = CONTROLLER,
 ) -> None:
     """Traffic back to the stable version, then the registry: the failed version leaves the
-    stage (or the alias moves back) and the stable version returns to it."""
+    stage (or the alias moves back) and the stable version returns to it. The endpoint's stable
+    version is the deployment's from_version (a manual rollback of a finished one sets it back
+    first)."""
     now = reg.clock()
     analysis = [*d.analysis, measured] if measured else list(d.analysis)
-    deploy.update_deployment(
-        conn,
-        d.id,
-        state=DeploymentState.ROLLED_BACK,
-        reason=reason,
-        finished_at=now,
-        analysis=analysis,
-    )
+    end(conn, ep, d, DeploymentState.ROLLED_BACK, reason, now, analysis)
     stable = d.from_version
-    if stable is not None:
-        deploy.update_endpoint(conn, ep.id, now, traffic=traffic_for(None, stable, 100))
     reg.record(
         conn,
         time=now,
@@ -403,53 +406,39 @@ def rollback(
             "measured": measured.to_json() if measured else None,
         },
     )
-    if d.revert and stable is not None:
-        _revert_registry(conn, reg, ep.model, d.to_version, stable, d.revert, reason, actor, now)
+    for kind, version, payload in _revert_registry(conn, reg.workspace, ep.model, d, now):
+        reg.record(
+            conn,
+            time=now,
+            actor=actor,
+            kind=kind,
+            model=ep.model,
+            version=version,
+            reason=f"rollback: {reason}",
+            payload=payload,
+        )
     sync_followers(conn, reg, ep.model, None, skip_endpoint=ep.id)
 
 
 def _revert_registry(
-    conn: Connection,
-    reg: Registry,
-    model: str,
-    failed: int,
-    stable: int,
-    revert: Revert,
-    reason: str,
-    actor: str,
-    now: int,
-) -> None:
-    model_row = registry.model_row(conn, reg.workspace, model)
+    conn: Connection, ws: str, model: str, d: Deployment, now: int
+) -> list[tuple[str, int, dict[str, object]]]:
+    """Undo the registry change d's rollout started from (none when nothing served before it);
+    what changed, as events to record: (kind, version, payload)."""
+    revert, failed, stable = d.revert, d.to_version, d.from_version
+    if revert is None or stable is None:
+        return []
+    model_row = registry.model_row(conn, ws, model)
     if model_row is None:
-        return
-    why = f"rollback: {reason}"
+        return []
     if revert.kind == RevertKind.ALIAS:
         registry.set_alias(conn, model_row.id, revert.target, stable)
-        reg.record(
-            conn,
-            time=now,
-            actor=actor,
-            kind=ev.ALIAS_SET,
-            model=model,
-            version=stable,
-            reason=why,
-            payload={"alias": revert.target, "previous": failed},
-        )
-        return
-    stage = revert.target
-    moves = [(failed, revert.failed_from or Stage.NONE.value), (stable, stage)]
-    for version, to in moves:
+        return [(ev.ALIAS_SET, stable, {"alias": revert.target, "previous": failed})]
+    undone: list[tuple[str, int, dict[str, object]]] = []
+    for version, to in [(failed, revert.failed_from or Stage.NONE.value), (stable, revert.target)]:
         row = registry.version_row(conn, model_row.id, version)
         if row is None or row.stage == to:
             continue
         registry.set_stage(conn, row.id, to, now)
-        reg.record(
-            conn,
-            time=now,
-            actor=actor,
-            kind=ev.TRANSITION_DONE,
-            model=model,
-            version=version,
-            reason=why,
-            payload={"from": row.stage, "to": to},
-        )
+        undone.append((ev.TRANSITION_DONE, version, {"from": row.stage, "to": to}))
+    return undone
