@@ -20,14 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as csv
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from mlpipex.errors import Invalid
 from mlpipex.monitor import request_index
 from mlpipex.monitor.predictions import HOUR_MS, MAX_REQUEST_ID
 from mlpipex.service.context import Registry
 from mlpipex.service.deploy import endpoints
-from mlpipex.store import schema_monitor as t
+from mlpipex.store.deploy import predictions as logs
+from mlpipex.store.deploy.predictions import FeedbackFile
 
 MAX_ROWS = 10_000
 _UNKNOWN_SHOWN = 10
@@ -184,24 +184,17 @@ def ingest(reg: Registry, endpoint: str, rows: Sequence[Any]) -> FeedbackResult:
     versions = [h[0] for h in hits]  # type: ignore[index]
     table = pa.table([ids, versions, labels], schema=SCHEMA)
     hours = np.asarray([h[1] for h in hits], dtype=np.int64) // HOUR_MS * HOUR_MS  # type: ignore[index]
-    index = []
+    index: list[FeedbackFile] = []
     for hour in np.unique(hours).tolist():
         part = table.filter(pa.array(hours == hour))
         buf = io.BytesIO()
         pq.write_table(part, buf, compression="zstd")
-        index.append(
-            {
-                "workspace": reg.workspace,
-                "endpoint": endpoint,
-                "hour": hour,
-                "digest": reg.objects.put_bytes(buf.getvalue()),
-                "rows": part.num_rows,
-                "versions": pc.unique(part.column("version")).to_pylist(),
-            }
-        )
+        digest = reg.objects.put_bytes(buf.getvalue())
+        held = tuple(pc.unique(part.column("version")).to_pylist())
+        index.append(FeedbackFile(endpoint, hour, digest, part.num_rows, held))
     if index:
         with reg.store.write() as conn:
-            conn.execute(sa.insert(t.feedback_logs), index)
+            logs.index_feedback(conn, reg.workspace, index)
     return FeedbackResult(
         received=len(ids) + len(unknown),
         stored=len(ids),
@@ -215,19 +208,12 @@ def read(reg: Registry, endpoint: str, since_ms: int = 0, version: int | None = 
     they were stored (an id labelled again appears again; the last one holds)."""
     endpoints.endpoint(reg, endpoint)  # who may read its model; NotFound for no such endpoint
     with reg.store.read() as conn:
-        files = conn.execute(
-            sa.select(t.feedback_logs.c.digest, t.feedback_logs.c.versions)
-            .where(
-                t.feedback_logs.c.workspace == reg.workspace,
-                t.feedback_logs.c.endpoint == endpoint,
-                t.feedback_logs.c.hour >= since_ms // HOUR_MS * HOUR_MS,
-            )
-            .order_by(t.feedback_logs.c.id)
-        ).all()
+        hour = since_ms // HOUR_MS * HOUR_MS
+        files = logs.feedback_since(conn, reg.workspace, endpoint, hour)
     tables = [
-        pq.read_table(io.BytesIO(reg.objects.read_bytes(f.digest)))
-        for f in files
-        if version is None or version in f.versions
+        pq.read_table(io.BytesIO(reg.objects.read_bytes(digest)))
+        for digest, versions in files
+        if version is None or version in versions
     ]
     if not tables:
         return SCHEMA.empty_table()

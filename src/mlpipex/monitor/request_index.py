@@ -15,18 +15,15 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.service.context import Registry
-from mlpipex.store import schema_monitor as t
+from mlpipex.store.deploy import predictions as logs
 
 MAX_MIRRORED = 2_000_000  # ids over every mirror; past it the least recently asked go
 HORIZON_MS = 90 * 86_400_000  # a label for an older prediction is unknown; its row is pruned
 PRUNE_CHUNK = 10_000  # rows deleted per write transaction, so writers wait little
 PRUNE_CHUNKS = 100  # per pass; the rest at the next
-# Request ids looked up per query: well under SQLite's bound on parameters.
-_CHUNK = 900
 
 Hit = tuple[int, int]  # (version, time) of a logged prediction
 Found = dict[str, Hit]
@@ -59,7 +56,7 @@ def lookup(reg: Registry, endpoint: str, ids: Sequence[str]) -> list[Hit | None]
         if None in hits:
             pairs = list(zip(ids, hits, strict=True))
             missing = sorted({i for i, h in pairs if h is None})
-            asked = _query(conn, ws, endpoint, missing, cutoff)
+            asked = logs.named(conn, ws, endpoint, missing, cutoff)
             hits = [h if h is not None else asked.get(i) for i, h in pairs]
     _evict()
     return hits
@@ -89,50 +86,25 @@ def _evict() -> None:
 
 
 def _catch_up(conn: Connection, ws: str, endpoint: str, mirror: _Mirror) -> None:
-    c = t.prediction_ids.c
-    rows = conn.execute(
-        sa.select(c.id, c.request_id, c.version, c.time)
-        .where(c.workspace == ws, c.endpoint == endpoint, c.id > mirror.last_id)
-        .order_by(c.id)
-    ).all()
+    rows = logs.ids_after(conn, ws, endpoint, mirror.last_id)
     if not rows:
         return
     found = mirror.found
-    for r in rows:
+    for _, request_id, version, time in rows:
         if len(found) >= MAX_MIRRORED:  # start again: what is dropped is asked of the table
             found = mirror.found = {}
-        found[r[1]] = (r[2], r[3])
+        found[request_id] = (version, time)
     mirror.last_id = rows[-1][0]
-
-
-def _query(conn: Connection, ws: str, endpoint: str, ids: Sequence[str], cutoff: int) -> Found:
-    c = t.prediction_ids.c
-    found: Found = {}
-    for start in range(0, len(ids), _CHUNK):
-        for r in conn.execute(
-            sa.select(c.request_id, c.version, c.time)
-            .where(
-                c.workspace == ws,
-                c.endpoint == endpoint,
-                c.request_id.in_(ids[start : start + _CHUNK]),
-                c.time >= cutoff,
-            )
-            .order_by(c.id)
-        ):
-            found[r[0]] = (r[1], r[2])
-    return found
 
 
 def prune(reg: Registry) -> int:
     """Delete the ids of predictions older than the horizon, a chunk per transaction; returns
     how many went."""
-    c = t.prediction_ids.c
     cutoff = reg.clock() - HORIZON_MS
     deleted = 0
     for _ in range(PRUNE_CHUNKS):
         with reg.store.write() as conn:
-            old = sa.select(c.id).where(c.time < cutoff).limit(PRUNE_CHUNK)
-            n = conn.execute(sa.delete(t.prediction_ids).where(c.id.in_(old))).rowcount
+            n = logs.delete_ids_before(conn, cutoff, PRUNE_CHUNK)
         deleted += n
         if n < PRUNE_CHUNK:
             break
