@@ -1,4 +1,5 @@
-"""Shared by the bench scripts: timing, tables, the machine, a throwaway PostgreSQL."""
+"""Shared by the bench scripts: timing, tables, the machine, a throwaway PostgreSQL, databases
+made on one and a registry seeded in bulk."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import psycopg
+
+SEED_DIGEST = "a" * 64  # every seeded version's artifact (never read)
+SEED_T0 = 1_700_000_000_000  # when seeded rows were made, in milliseconds
 
 
 def machine() -> str:
@@ -103,3 +109,61 @@ def postgres() -> Iterator[str]:
     finally:
         subprocess.run([*as_pg, f"{pgbin}/pg_ctl -D {d}/data -m fast stop >/dev/null"], check=False)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def libpq_url(url: str) -> str:
+    """url as psycopg takes it (SQLAlchemy's form names the driver)."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def recreate_database(admin: str, name: str) -> str:
+    """A new, empty database of that name on admin's server (dropped first if it is there);
+    its URL."""
+    with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return admin.rpartition("/")[0] + "/" + name
+
+
+def drop_database(admin: str, name: str) -> None:
+    with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def seed_registry(conn: psycopg.Connection, workspace: str, models: int, per: int) -> None:
+    """models models model-1..n of per versions each in workspace, written in bulk and
+    committed: version per is in Production, per // 2 is @champion; each version has a metric,
+    a dataset and a file."""
+    mark = conn.execute("SELECT coalesce(max(id), 0) FROM model_versions").fetchone()
+    first = int(mark[0]) if mark else 0  # the versions seeded here are those above it
+    conn.execute(
+        "INSERT INTO registered_models (workspace, name, description, policy, last_version,"
+        " created_at, updated_at) SELECT %s, 'model-' || i, '', NULL, %s, %s, %s"
+        " FROM generate_series(1, %s) i",
+        (workspace, per, SEED_T0, SEED_T0, models),
+    )
+    conn.execute(
+        "INSERT INTO model_versions (model_id, version, stage, status, description, commit,"
+        " commit_dirty, run_id, flavor, artifact_digest, artifact_size, created_at,"
+        " created_by, stage_entered_at) SELECT m.id, v, CASE WHEN v = %s THEN 'Production'"
+        " ELSE 'None' END, 'READY', '', repeat('c', 40), false, NULL, 'sklearn', %s, 5,"
+        " %s + v, 'seed', %s + v FROM registered_models m CROSS JOIN generate_series(1, %s) v"
+        " WHERE m.workspace = %s ORDER BY m.id, v",
+        (per, SEED_DIGEST, SEED_T0, SEED_T0, per, workspace),
+    )
+    for sql in (
+        "INSERT INTO version_metrics (version_id, key, value)"
+        " SELECT id, 'auc', 0.5 + (version %% 500) / 1000.0 FROM model_versions WHERE id > %s",
+        "INSERT INTO version_datasets (version_id, name, uri, digest, size, stage)"
+        " SELECT id, 'train', 's3://bucket/train.parquet', 'md5:' || repeat('0', 32), NULL,"
+        " NULL FROM model_versions WHERE id > %s",
+        f"INSERT INTO version_files (version_id, path, digest, size) SELECT id, 'model.pkl',"
+        f" '{SEED_DIGEST}', 5 FROM model_versions WHERE id > %s",
+    ):
+        conn.execute(sql, (first,))
+    conn.execute(
+        "INSERT INTO aliases (model_id, alias, version) SELECT id, 'champion', %s"
+        " FROM registered_models WHERE workspace = %s",
+        (per // 2, workspace),
+    )
+    conn.commit()

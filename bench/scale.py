@@ -30,7 +30,18 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from _common import latencies, machine, seconds, table, today
+from _common import (
+    SEED_T0,
+    drop_database,
+    latencies,
+    libpq_url,
+    machine,
+    recreate_database,
+    seconds,
+    seed_registry,
+    table,
+    today,
+)
 from tests.conftest import start_server, stop_server
 
 from mlpipex.client import Client
@@ -40,67 +51,13 @@ from mlpipex.service.registry import versions
 from mlpipex.service.tracking import runs as tracking
 
 DB = "mlpipex_scale"
-DIGEST = "a" * 64
-T0 = 1_700_000_000_000
-
-
-def _psql(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-def recreate(admin: str) -> str:
-    with psycopg.connect(_psql(admin), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
-    return admin.rpartition("/")[0] + "/" + DB
-
-
-def drop(admin: str) -> None:
-    with psycopg.connect(_psql(admin), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-
-
-def seed_registry(conn: psycopg.Connection, models: int, per: int) -> None:
-    conn.execute(
-        "INSERT INTO registered_models (name, description, policy, last_version, created_at,"
-        " updated_at) SELECT 'model-' || i, '', NULL, %s, %s, %s FROM generate_series(1, %s) i",
-        (per, T0, T0, models),
-    )
-    conn.execute(
-        "INSERT INTO model_versions (model_id, version, stage, status, description, commit,"
-        " commit_dirty, run_id, flavor, artifact_digest, artifact_size, created_at, created_by,"
-        " stage_entered_at) SELECT m.id, v, CASE WHEN v = %s THEN 'Production' ELSE 'None' END,"
-        " 'READY', '', repeat('c', 40), false, NULL, 'sklearn', %s, 5, %s + v, 'seed', %s + v"
-        " FROM registered_models m CROSS JOIN generate_series(1, %s) v ORDER BY m.id, v",
-        (per, DIGEST, T0, T0, per),
-    )
-    conn.execute(
-        "INSERT INTO version_metrics (version_id, key, value)"
-        " SELECT id, 'auc', 0.5 + (version % 500) / 1000.0 FROM model_versions"
-    )
-    conn.execute(
-        "INSERT INTO version_datasets (version_id, name, uri, digest, size, stage)"
-        " SELECT id, 'train', 's3://bucket/train.parquet', 'md5:' || repeat('0', 32), NULL, NULL"
-        " FROM model_versions"
-    )
-    conn.execute(
-        "INSERT INTO version_files (version_id, path, digest, size)"
-        " SELECT id, 'model.pkl', %s, 5 FROM model_versions",
-        (DIGEST,),
-    )
-    conn.execute(
-        "INSERT INTO aliases (model_id, alias, version)"
-        " SELECT id, 'champion', %s FROM registered_models",
-        (per // 2,),
-    )
-    conn.commit()
 
 
 def seed_tracking(conn: psycopg.Connection, runs: int, points: int) -> int:
     exp = conn.execute(
         "INSERT INTO experiments (name, lifecycle_stage, created_at, updated_at)"
         " VALUES ('scale', 'active', %s, %s) RETURNING id",
-        (T0, T0),
+        (SEED_T0, SEED_T0),
     ).fetchone()
     assert exp is not None
     keys = ["loss", "acc", "auc", "f1"]
@@ -111,14 +68,14 @@ def seed_tracking(conn: psycopg.Connection, runs: int, points: int) -> int:
         " end_time, parent_id, commit, commit_dirty, entry_point)"
         " SELECT lpad(to_hex(i), 32, '0'), %s, 'run-' || i, 'FINISHED', 'active', 'seed',"
         " %s + i, %s + i + 1000, NULL, NULL, false, NULL FROM generate_series(1, %s) i",
-        (exp[0], T0, T0, runs),
+        (exp[0], SEED_T0, SEED_T0, runs),
     )
     conn.execute(
         "INSERT INTO metric_history (run_id, key, value, is_nan, timestamp, step)"
         " SELECT lpad(to_hex(i), 32, '0'), k,"
         " abs(hashtext(i || k || s) %% 10007) / 10007.0, false, %s + s, s"
         " FROM generate_series(1, %s) i, unnest(%s::text[]) k, generate_series(0, %s) s",
-        (T0, runs, keys, steps - 1),
+        (SEED_T0, runs, keys, steps - 1),
     )
     conn.execute(
         "INSERT INTO latest_metrics (run_id, key, value, is_nan, timestamp, step)"
@@ -144,7 +101,7 @@ def seed_events(conn: psycopg.Connection, n: int) -> None:
             model, version, payload = f"model-{i % 1000 + 1}", i % 1000 + 1, {"stage": "None"}
             h = event_hash(
                 seq=seq,
-                time=T0 + i,
+                time=SEED_T0 + i,
                 actor="seed",
                 kind="version.registered",
                 model=model,
@@ -153,7 +110,18 @@ def seed_events(conn: psycopg.Connection, n: int) -> None:
                 payload=payload,
                 prev_hash=prev,
             )
-            row_ = (seq, T0 + i, "seed", "version.registered", model, version, "", payload, prev, h)
+            row_ = (
+                seq,
+                SEED_T0 + i,
+                "seed",
+                "version.registered",
+                model,
+                version,
+                "",
+                payload,
+                prev,
+                h,
+            )
             copy.write_row((*row_[:7], json.dumps(payload), *row_[8:]))
             prev = h
     conn.execute(
@@ -251,7 +219,7 @@ def main() -> None:
         int(10_000_000 * args.scale),
         int(1_000_000 * args.scale),
     )
-    url = recreate(args.admin_url)
+    url = recreate_database(args.admin_url, DB)
     work = Path(tempfile.mkdtemp(prefix="mlpipex-scale-"))
     objects = str(work / "objects")
     rows: list[list[str]] = []
@@ -259,7 +227,7 @@ def main() -> None:
         with Client(url, objects=objects, user="bench") as c:
             assert c.registry  # creates the schema
         seed: dict[str, float] = {}
-        with psycopg.connect(_psql(url)) as conn:
+        with psycopg.connect(libpq_url(url)) as conn:
             exp_id = 0
 
             def tracking_() -> None:
@@ -267,7 +235,7 @@ def main() -> None:
                 exp_id = seed_tracking(conn, runs, points)
 
             phases: dict[str, Callable[[], object]] = {
-                "registry": lambda: seed_registry(conn, models, per),
+                "registry": lambda: seed_registry(conn, "default", models, per),
                 "tracking": tracking_,
                 "events": lambda: seed_events(conn, n_events),
                 "analyze": lambda: conn.execute("ANALYZE"),
@@ -325,7 +293,7 @@ def main() -> None:
         finally:
             for proc, _u in servers:
                 stop_server(proc)
-        with psycopg.connect(_psql(url)) as conn:
+        with psycopg.connect(libpq_url(url)) as conn:
             dupes = conn.execute(
                 "SELECT count(*) FROM (SELECT model_id, version FROM model_versions"
                 " GROUP BY 1, 2 HAVING count(*) > 1) d"
@@ -339,7 +307,7 @@ def main() -> None:
         ops = {k: v for k, v in load.counts.items() if not k.startswith("v:")}
     finally:
         if not args.keep:
-            drop(args.admin_url)
+            drop_database(args.admin_url, DB)
         shutil.rmtree(work, ignore_errors=True)
     steps = ", ".join(f"{k} {v:.0f} s" for k, v in seed.items())
     dupes_n, gaps_n = (dupes[0] if dupes else "?"), (gaps[0] if gaps else "?")

@@ -16,81 +16,42 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import latencies, machine, table, today
+from _common import (
+    drop_database,
+    latencies,
+    libpq_url,
+    machine,
+    recreate_database,
+    seconds,
+    seed_registry,
+    table,
+    today,
+)
 
 from mlpipex.client import Client
 from mlpipex.service.context import Registry
 from mlpipex.service.mlflow import registry as mlflow_registry
 from mlpipex.service.registry import models, versions
 
-DIGEST = "a" * 64
-T0 = 1_700_000_000_000
 SMALL, BIG = "small-team", "big-team"
 
 
-def _psql(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-def recreate(admin: str, name: str) -> str:
-    with psycopg.connect(_psql(admin), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    return admin.rpartition("/")[0] + "/" + name
-
-
-def drop(admin: str, name: str) -> None:
-    with psycopg.connect(_psql(admin), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 def seed(url: str, workspace: str, n_models: int, per: int) -> float:
-    """n_models models model-1..n of per versions each in workspace, in bulk; seconds taken."""
-    t = time.perf_counter()
-    with psycopg.connect(_psql(url)) as conn:
-        mark = conn.execute("SELECT coalesce(max(id), 0) FROM model_versions").fetchone()
-        first = int(mark[0]) if mark else 0
-        conn.execute(
-            "INSERT INTO registered_models (workspace, name, description, policy, last_version,"
-            " created_at, updated_at) SELECT %s, 'model-' || i, '', NULL, %s, %s, %s"
-            " FROM generate_series(1, %s) i",
-            (workspace, per, T0, T0, n_models),
-        )
-        conn.execute(
-            "INSERT INTO model_versions (model_id, version, stage, status, description, commit,"
-            " commit_dirty, run_id, flavor, artifact_digest, artifact_size, created_at,"
-            " created_by, stage_entered_at) SELECT m.id, v, CASE WHEN v = %s THEN 'Production'"
-            " ELSE 'None' END, 'READY', '', repeat('c', 40), false, NULL, 'sklearn', %s, 5,"
-            " %s + v, 'seed', %s + v FROM registered_models m CROSS JOIN generate_series(1, %s) v"
-            " WHERE m.workspace = %s ORDER BY m.id, v",
-            (per, DIGEST, T0, T0, per, workspace),
-        )
-        for sql in (
-            "INSERT INTO version_metrics (version_id, key, value)"
-            " SELECT id, 'auc', 0.5 + (version %% 500) / 1000.0 FROM model_versions WHERE id > %s",
-            "INSERT INTO version_datasets (version_id, name, uri, digest, size, stage)"
-            " SELECT id, 'train', 's3://bucket/train.parquet', 'md5:' || repeat('0', 32), NULL,"
-            " NULL FROM model_versions WHERE id > %s",
-            f"INSERT INTO version_files (version_id, path, digest, size) SELECT id, 'model.pkl',"
-            f" '{DIGEST}', 5 FROM model_versions WHERE id > %s",
-        ):
-            conn.execute(sql, (first,))
-        conn.execute(
-            "INSERT INTO aliases (model_id, alias, version) SELECT id, 'champion', %s"
-            " FROM registered_models WHERE workspace = %s",
-            (per // 2, workspace),
-        )
-        conn.commit()
-    with psycopg.connect(_psql(url), autocommit=True) as conn:
-        conn.execute("ANALYZE")
-    return time.perf_counter() - t
+    """n_models models of per versions each in workspace, analyzed after; seconds taken."""
+
+    def seed_() -> None:
+        with psycopg.connect(libpq_url(url)) as conn:
+            seed_registry(conn, workspace, n_models, per)
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute("ANALYZE")
+
+    return seconds(seed_)
 
 
 def lookups(reg: Registry) -> dict[str, Callable[[], object]]:
@@ -118,7 +79,7 @@ def main() -> None:
     )
     objects = tempfile.mkdtemp(prefix="mlpipex-ws-bench-")
     names = {"alone": "mlpipex_ws_alone", "shared": "mlpipex_ws_shared"}
-    urls = {k: recreate(admin, v) for k, v in names.items()}
+    urls = {k: recreate_database(admin, v) for k, v in names.items()}
     regs: dict[str, Registry] = {}
     seeded: dict[str, float] = {}
     try:
@@ -187,7 +148,7 @@ def main() -> None:
         for reg in regs.values():
             reg.close()
         for name in names.values():
-            drop(admin, name)
+            drop_database(admin, name)
 
 
 if __name__ == "__main__":
