@@ -113,6 +113,21 @@ def permissive(make_server: Callable[..., Server]) -> Server:
     return make_server(None, "--policy", "permissive")
 
 
+@pytest.fixture(scope="session")
+def workspaces_pg() -> Iterator[str]:
+    """A database of its own on the PostgreSQL server, for the workspaces server."""
+    with postgres_database(f"mlpipex_mlflow_ws_{os.getpid()}") as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=KINDS)
+def workspaces_server(request: pytest.FixtureRequest, make_server: Callable[..., Server]) -> Server:
+    """A permissive server with --enable-workspaces, one per backend for the session, shared by
+    the workspace tests of tracking and the registry (each makes workspaces of its own names)."""
+    store = request.getfixturevalue("workspaces_pg") if request.param == "postgresql" else None
+    return make_server(store, "--enable-workspaces", "--policy", "permissive")
+
+
 @pytest.fixture(autouse=True)
 def _mlflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # A failing call must fail at once, not after MLflow's retries with backoff.

@@ -3,7 +3,7 @@ name, each sees only its own; the native SDK reads the same rows through the sam
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import mlflow
@@ -12,49 +12,48 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlpipex.client import Client
-from tests.server.mlflow.conftest import Server
-
-
-@pytest.fixture(scope="module")
-def teams_server(make_server: Callable[..., Server]) -> Server:
-    return make_server(None, "--policy", "permissive", "--enable-workspaces")
+from tests.server.mlflow.conftest import Server, unique
 
 
 @pytest.fixture
-def mlflow_at(teams_server: Server) -> Iterator[MlflowClient]:
-    mlflow.set_tracking_uri(teams_server.url)
-    yield MlflowClient(teams_server.url)
+def mlflow_at(workspaces_server: Server) -> Iterator[MlflowClient]:
+    mlflow.set_tracking_uri(workspaces_server.url)
+    yield MlflowClient(workspaces_server.url)
     mlflow.set_workspace(None)
 
 
 def test_two_workspaces_hold_models_of_the_same_name_each_invisible_to_the_other(
-    mlflow_at: MlflowClient, teams_server: Server
+    mlflow_at: MlflowClient, workspaces_server: Server
 ) -> None:
     c = mlflow_at
-    for ws in ("fraud-team", "risk-team"):
+    fraud_team, risk_team = unique("fraud-team"), unique("risk-team")
+    name = unique("fraud")  # the server is shared: a name of this test's own
+    for ws in (fraud_team, risk_team):
         mlflow.create_workspace(ws, description=f"the {ws}")
-    assert {"default", "fraud-team", "risk-team"} <= {w.name for w in mlflow.list_workspaces()}
-    assert mlflow.get_workspace("risk-team").description == "the risk-team"
-    for ws, versions in (("fraud-team", 2), ("risk-team", 1)):
+    assert {"default", fraud_team, risk_team} <= {w.name for w in mlflow.list_workspaces()}
+    assert mlflow.get_workspace(risk_team).description == f"the {risk_team}"
+    for ws, versions in ((fraud_team, 2), (risk_team, 1)):
         mlflow.set_workspace(ws)
-        c.create_registered_model("fraud", description=ws)
+        c.create_registered_model(name, description=ws)
         for i in range(versions):
-            c.create_model_version("fraud", f"s3://bucket/{ws}/{i}")
-        c.set_registered_model_alias("fraud", "champion", versions)
-    for ws, versions in (("fraud-team", 2), ("risk-team", 1)):
+            c.create_model_version(name, f"s3://bucket/{ws}/{i}")
+        c.set_registered_model_alias(name, "champion", versions)
+    for ws, versions in ((fraud_team, 2), (risk_team, 1)):
         mlflow.set_workspace(ws)
         assert [m.description for m in c.search_registered_models()] == [ws]
-        found = c.search_model_versions("name='fraud'")
+        found = c.search_model_versions(f"name='{name}'")
         assert sorted(v.source for v in found) == [f"s3://bucket/{ws}/{i}" for i in range(versions)]
-        assert c.get_model_version_by_alias("fraud", "champion").version == str(versions)
-    mlflow.set_workspace("risk-team")
+        assert c.get_model_version_by_alias(name, "champion").version == str(versions)
+    mlflow.set_workspace(risk_team)
     with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):
-        c.get_model_version("fraud", "2")
+        c.get_model_version(name, "2")
     mlflow.set_workspace("default")
-    assert c.search_registered_models() == []
+    assert c.search_registered_models(f"name = '{name}'") == []
+    with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):
+        c.get_registered_model(name)
     # the native SDK, through the same header
-    with Client(teams_server.url, workspace="fraud-team") as native:
-        assert [v.version for v in native.list_versions("fraud").items] == [2, 1]
+    with Client(workspaces_server.url, workspace=fraud_team) as native:
+        assert [v.version for v in native.list_versions(name).items] == [2, 1]
         assert native.verify_audit().ok
 
 
@@ -63,11 +62,12 @@ def test_a_workspace_that_does_not_exist_or_a_bad_name_is_refused(mlflow_at: Mlf
     with pytest.raises(MlflowException, match="workspace 'no-such-team' does not exist"):
         mlflow_at.search_registered_models()
     mlflow.set_workspace(None)
+    dup = unique("dup-team")
     with pytest.raises(MlflowException, match="RESOURCE_ALREADY_EXISTS"):
-        mlflow.create_workspace("dup-team")
-        mlflow.create_workspace("dup-team")
-    mlflow.delete_workspace("dup-team")
-    assert "dup-team" not in {w.name for w in mlflow.list_workspaces()}
+        mlflow.create_workspace(dup)
+        mlflow.create_workspace(dup)
+    mlflow.delete_workspace(dup)
+    assert dup not in {w.name for w in mlflow.list_workspaces()}
 
 
 def test_without_enable_workspaces_the_header_is_refused(permissive: Server) -> None:

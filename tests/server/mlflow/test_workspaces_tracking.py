@@ -6,7 +6,6 @@ server without --enable-workspaces refusing the header."""
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,8 +16,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from tests.conftest import postgres_database
-from tests.server.mlflow.conftest import KINDS, Server, unique
+from tests.server.mlflow.conftest import Server, unique
 
 pytestmark = pytest.mark.slow
 
@@ -32,32 +30,19 @@ HEADER = "X-MLFLOW-WORKSPACE"
 NEVER = "0123456789abcdef0123456789abcdef"  # a run id no test makes
 
 
-@pytest.fixture(scope="module")
-def ws_pg() -> Iterator[str]:
-    """A database of its own for this module's PostgreSQL server."""
-    with postgres_database(f"mlpipex_wstrack_{os.getpid()}") as url:
-        yield url
-
-
-@pytest.fixture(scope="module", params=KINDS)
-def ws_server(request: pytest.FixtureRequest, make_server: Callable[..., Server]) -> Server:
-    store = request.getfixturevalue("ws_pg") if request.param == "postgresql" else None
-    return make_server(store, "--enable-workspaces", "--policy", "permissive")
-
-
 @pytest.fixture
-def tracking(ws_server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def tracking(workspaces_server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The mlflow library pointed at the server; the workspace is reset afterwards."""
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", ws_server.url)
-    mlflow.set_tracking_uri(ws_server.url)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", workspaces_server.url)
+    mlflow.set_tracking_uri(workspaces_server.url)
     # no experiment set, as in a new session (set_experiment keeps it in this global and in
     # the environment)
     monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
-    yield ws_server.url
+    yield workspaces_server.url
     while mlflow.active_run() is not None:
         mlflow.end_run()
     mlflow.set_workspace(None)
