@@ -1,13 +1,17 @@
 """Deployment by workspace, on SQLite and PostgreSQL. End to end: a real `mlpipex server
---enable-workspaces --auth`, two workspaces each with a model `m` and an endpoint `fraud`
-following its own model, and real agents, one per workspace (one with a token limited to its
+--enable-workspaces --auth` (one per backend for the module), two new workspaces per test each
+with a model `m` and an endpoint `fraud` following its own model, and real agents, one per
+workspace (one with a token limited to its
 workspace, one sending `--workspace`). Directly: the background loops (controller, alerts)
 acting on every workspace, each in its own, and the request-id index kept per workspace."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -38,8 +42,8 @@ from mlpipex.store.deploy.predictions import NamedPrediction
 from mlpipex.store.deploy.traffic import TrafficSample
 from tests.conftest import (
     BACKENDS,
-    _reset_postgres,
     free_port,
+    postgres_database,
     start_server,
     stop_server,
     wait_for,
@@ -99,9 +103,11 @@ class Plane:
     url: str
     root: Path
     admin: dict[str, str]  # headers of an admin of every workspace
+    a: str  # the workspaces, team-a-... and team-b-...
+    b: str
     alice: dict[str, Client]  # per workspace, a client whose token acts only there
-    agent_a: Agent  # token limited to team-a
-    agent_b: Agent  # an unlimited token of a user of team-b only, with --workspace team-b
+    agent_a: Agent  # token limited to a
+    agent_b: Agent  # an unlimited token of a user of b only, with --workspace b
 
     def api(self, method: str, path: str, ws: str, **kw: Any) -> httpx.Response:
         headers = {**self.admin, HEADER: ws}
@@ -154,55 +160,76 @@ def _agent(root: Path, url: str, token: str, *extra: str) -> Agent:
     return Agent(proc, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10), token)
 
 
-@pytest.fixture(params=BACKENDS[:2])  # SQLite, PostgreSQL
-def plane(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Plane]:
-    uri, objects = str(tmp_path / ".mlpipex"), str(tmp_path / "objects")
-    if request.param == "postgresql":
-        uri = request.getfixturevalue("pg_url")
-        _reset_postgres(uri)
-    with Client(uri, objects=objects, actor=Actor("root")) as boot:
-        boot.create_user("root", ["admin"])
-        admin = {"Authorization": "Bearer " + boot.create_token("root")[1]}
-    server, url = start_server(uri, objects, "--enable-workspaces", "--auth")
+@dataclass(frozen=True)
+class Control:
+    """A control plane shared by the end-to-end tests of one backend: its URL and the headers
+    of its root admin. Each test makes workspaces and users of its own names."""
+
+    url: str
+    admin: dict[str, str]
+
+    def call(self, method: str, path: str, body: Any = None, ws: str | None = None) -> Any:
+        headers = {**self.admin, **({HEADER: ws} if ws else {})}
+        r = httpx.request(method, self.url + path, json=body, headers=headers, timeout=30)
+        assert r.status_code < 300, r.text
+        return r.json() if r.content else None
+
+    def token(self, user: str, ws: str | None) -> str:
+        found: str = self.call("POST", "/api/v1/tokens", {"user": user, "workspace": ws})["token"]
+        return found
+
+
+@pytest.fixture(scope="module", params=BACKENDS[:2])  # SQLite, PostgreSQL
+def control(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Control]:
+    root = tmp_path_factory.mktemp("plane")
+    uri, objects = str(root / ".mlpipex"), str(root / "objects")
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgresql":
+            # a database of its own: the direct tests empty the session's while this one serves
+            uri = stack.enter_context(postgres_database(f"mlpipex_wsdeploy_{os.getpid()}"))
+        with Client(uri, objects=objects, actor=Actor("root")) as boot:
+            boot.create_user("root", ["admin"])
+            admin = {"Authorization": "Bearer " + boot.create_token("root")[1]}
+        server, url = start_server(uri, objects, "--enable-workspaces", "--auth")
+        stack.callback(stop_server, server)
+        control = Control(url, admin)
+        control.call("POST", "/api/v1/users", {"name": "alice", "roles": ["approver"]})
+        yield control
+
+
+@pytest.fixture
+def plane(control: Control, tmp_path: Path) -> Iterator[Plane]:
+    """Two new workspaces on the shared control plane, a client of alice (an approver) in each
+    through a token limited to it, and an agent for each."""
+    tag = uuid.uuid4().hex[:8]
+    a, b = f"{A}-{tag}", f"{B}-{tag}"
     started: list[Agent] = []
     clients: list[Client] = []
     try:
-
-        def call(method: str, path: str, body: Any = None, ws: str | None = None) -> Any:
-            headers = {**admin, **({HEADER: ws} if ws else {})}
-            r = httpx.request(method, url + path, json=body, headers=headers, timeout=30)
-            assert r.status_code < 300, r.text
-            return r.json() if r.content else None
-
-        def token(user: str, ws: str | None) -> str:
-            found: str = call("POST", "/api/v1/tokens", {"user": user, "workspace": ws})["token"]
-            return found
-
-        for ws in (A, B):
-            call("POST", "/api/v1/workspaces", {"name": ws})
-        call("POST", "/api/v1/users", {"name": "alice", "roles": ["approver"]})
-        for user, ws in (("edge-a", A), ("edge-b", B)):
-            call("POST", "/api/v1/users", {"name": user, "roles": []})
-            call("PUT", f"/api/v1/workspaces/{ws}/members/{user}", {"role": "editor"})
-        alice = {}
-        for ws in (A, B):
-            alice[ws] = Client(url, settings=Settings(token=token("alice", ws)))
-            clients.append(alice[ws])
-        agent_a = _agent(tmp_path, url, token("edge-a", A))
+        for ws in (a, b):
+            control.call("POST", "/api/v1/workspaces", {"name": ws})
+        edge_a, edge_b = f"edge-a-{tag}", f"edge-b-{tag}"
+        for user, ws in ((edge_a, a), (edge_b, b)):
+            control.call("POST", "/api/v1/users", {"name": user, "roles": []})
+            control.call("PUT", f"/api/v1/workspaces/{ws}/members/{user}", {"role": "editor"})
+        alices = {}
+        for ws in (a, b):
+            alices[ws] = Client(control.url, settings=Settings(token=control.token("alice", ws)))
+            clients.append(alices[ws])
+        agent_a = _agent(tmp_path, control.url, control.token(edge_a, a))
         started.append(agent_a)
-        agent_b = _agent(tmp_path, url, token("edge-b", None), "--workspace", B)
+        agent_b = _agent(tmp_path, control.url, control.token(edge_b, None), "--workspace", b)
         started.append(agent_b)
-        yield Plane(url, tmp_path, admin, alice, agent_a, agent_b)
+        yield Plane(control.url, tmp_path, control.admin, a, b, alices, agent_a, agent_b)
     finally:
-        for a in started:
-            a.http.close()
-            a.proc.terminate()
-            a.proc.wait(timeout=20)
+        for agent in started:
+            agent.http.close()
+            agent.proc.terminate()
+            agent.proc.wait(timeout=20)
         for c in clients:
             c.close()
-        stop_server(server)
-        if request.param == "postgresql":
-            _reset_postgres(uri)
 
 
 def _requests(p: Plane, ws: str, endpoint: str) -> int:
@@ -220,12 +247,12 @@ def _logged(p: Plane, ws: str) -> set[str]:
 @pytest.mark.slow
 def test_each_workspace_serves_and_rolls_out_its_own_fraud(plane: Plane) -> None:
     p = plane
-    for ws, value in ((A, 100), (B, 200)):
+    for ws, value in ((p.a, 100), (p.b, 200)):
         v = p.register(ws, value)
         assert v == 1  # version numbers are per model, so per workspace
         p.alice[ws].promote("m", v, "Production")
         p.alice[ws].apply_endpoint(FRAUD)
-    p.alice[B].apply_endpoint({"name": "scoring", "model": "m", "follow": "production"})
+    p.alice[p.b].apply_endpoint({"name": "scoring", "model": "m", "follow": "production"})
 
     # two endpoints named fraud, each following its own workspace's model
     wait_for(lambda: p.agent_a.serves("fraud", 100), 90, "agent A serving A's fraud")
@@ -239,42 +266,42 @@ def test_each_workspace_serves_and_rolls_out_its_own_fraud(plane: Plane) -> None
     # each agent's reports land in its own workspace's traffic only
     for i in range(7):
         assert p.agent_a.ask("fraud", f"a-{i}") == (200, 100)
-    wait_for(lambda: _requests(p, A, "fraud") == p.agent_a.answered["fraud"], 30, "A's reports")
-    wait_for(lambda: _requests(p, B, "fraud") == p.agent_b.answered["fraud"], 30, "B's reports")
-    assert _requests(p, A, "fraud") == p.agent_a.answered["fraud"]
-    agents = {ws: p.api("GET", "/api/v1/agents", ws).json() for ws in (A, B)}
-    assert [a["name"] for a in agents[A]] == ["edge"] == [a["name"] for a in agents[B]]
-    assert agents[A][0]["url"] == str(p.agent_a.http.base_url).rstrip("/")
-    assert agents[B][0]["url"] == str(p.agent_b.http.base_url).rstrip("/")
+    wait_for(lambda: _requests(p, p.a, "fraud") == p.agent_a.answered["fraud"], 30, "A's reports")
+    wait_for(lambda: _requests(p, p.b, "fraud") == p.agent_b.answered["fraud"], 30, "B's reports")
+    assert _requests(p, p.a, "fraud") == p.agent_a.answered["fraud"]
+    agents = {ws: p.api("GET", "/api/v1/agents", ws).json() for ws in (p.a, p.b)}
+    assert [a["name"] for a in agents[p.a]] == ["edge"] == [a["name"] for a in agents[p.b]]
+    assert agents[p.a][0]["url"] == str(p.agent_a.http.base_url).rstrip("/")
+    assert agents[p.b][0]["url"] == str(p.agent_b.http.base_url).rstrip("/")
 
     # so do its logged predictions: labels for them are A's, unknown to B's fraud
-    wait_for(lambda: "a-6" in _logged(p, A), 30, "A's logged predictions")
-    assert not {f"a-{i}" for i in range(7)} & _logged(p, B)
+    wait_for(lambda: "a-6" in _logged(p, p.a), 30, "A's logged predictions")
+    assert not {f"a-{i}" for i in range(7)} & _logged(p, p.b)
     labels = [{"request_id": f"a-{i}", "label": 1} for i in range(7)]
-    to_b = p.api("POST", "/api/v1/endpoints/fraud/feedback", B, json=labels).json()
+    to_b = p.api("POST", "/api/v1/endpoints/fraud/feedback", p.b, json=labels).json()
     assert (to_b["stored"], to_b["unknown"]) == (0, 7)
-    to_a = p.api("POST", "/api/v1/endpoints/fraud/feedback", A, json=labels).json()
+    to_a = p.api("POST", "/api/v1/endpoints/fraud/feedback", p.a, json=labels).json()
     assert (to_a["stored"], to_a["unknown"]) == (7, 0)
 
     # a promotion in B rolls out in B, driven by the controller, and nowhere else
-    v2 = p.register(B, 201)
-    p.alice[B].promote("m", v2, "Production")
+    v2 = p.register(p.b, 201)
+    p.alice[p.b].promote("m", v2, "Production")
 
     def b_rolled_out() -> bool:
-        d = p.alice[B].endpoint_status("fraud").deployment
+        d = p.alice[p.b].endpoint_status("fraud").deployment
         return d is not None and d.to_version == v2 and d.state == "succeeded"
 
     wait_for(b_rolled_out, 60, "B's rollout to v2")
     wait_for(lambda: p.agent_b.serves("fraud", 201), 30, "agent B serving B's v2")
     assert p.agent_a.ask("fraud") == (200, 100)
-    status_a = p.alice[A].endpoint_status("fraud")
+    status_a = p.alice[p.a].endpoint_status("fraud")
     assert [(s.version, s.weight) for s in status_a.traffic] == [(1, 100)]
-    assert len(p.api("GET", "/api/v1/endpoints/fraud/deployments", A).json()) == 1
+    assert len(p.api("GET", "/api/v1/endpoints/fraud/deployments", p.a).json()) == 1
 
-    events = {ws: p.api("GET", "/api/v1/events", ws).json() for ws in (A, B)}
+    events = {ws: p.api("GET", "/api/v1/events", ws).json() for ws in (p.a, p.b)}
     rollout_b = [
         (e["kind"], e["actor"])
-        for e in events[B]
+        for e in events[p.b]
         if e["kind"].startswith("deployment_")
         and e["version"] == v2
         and e["payload"]["endpoint"] == "fraud"
@@ -284,9 +311,9 @@ def test_each_workspace_serves_and_rolls_out_its_own_fraud(plane: Plane) -> None
         ("deployment_step", "mlpipex-controller"),
         ("deployment_succeeded", "mlpipex-controller"),
     ]
-    assert not [e for e in events[A] if e["version"] == v2]
-    assert all(e["payload"].get("endpoint") != "scoring" for e in events[A])
-    for ws in (A, B):
+    assert not [e for e in events[p.a] if e["version"] == v2]
+    assert all(e["payload"].get("endpoint") != "scoring" for e in events[p.a])
+    for ws in (p.a, p.b):
         verified = p.api("GET", "/api/v1/events/verify", ws).json()
         assert verified["ok"], verified
 
@@ -294,37 +321,37 @@ def test_each_workspace_serves_and_rolls_out_its_own_fraud(plane: Plane) -> None
 @pytest.mark.slow
 def test_the_endpoint_quota_and_a_token_limited_to_one_workspace(plane: Plane) -> None:
     p = plane
-    p.register(A, 100)
-    p.alice[A].apply_endpoint(
+    p.register(p.a, 100)
+    p.alice[p.a].apply_endpoint(
         {"name": "fraud", "model": "m", "traffic": [{"version": 1, "weight": 100}]}
     )
-    r = p.api("PUT", f"/api/v1/workspaces/{A}/quotas", A, json={"endpoints": 1})
+    r = p.api("PUT", f"/api/v1/workspaces/{p.a}/quotas", p.a, json={"endpoints": 1})
     assert r.status_code == 200, r.text
 
     second = {"name": "second", "model": "m", "traffic": [{"version": 1, "weight": 100}]}
-    refused = p.api("PUT", "/api/v1/endpoints", A, json=second)
+    refused = p.api("PUT", "/api/v1/endpoints", p.a, json=second)
     assert refused.status_code == 409
     error = refused.json()["error"]
     assert error["code"] == "QUOTA_EXCEEDED"
-    assert "limited to 1 endpoints" in error["message"] and "team-a" in error["message"]
-    assert p.api("GET", "/api/v1/endpoints", A).json()[0]["name"] == "fraud"
-    assert len(p.api("GET", "/api/v1/endpoints", A).json()) == 1
+    assert "limited to 1 endpoints" in error["message"] and p.a in error["message"]
+    assert p.api("GET", "/api/v1/endpoints", p.a).json()[0]["name"] == "fraud"
+    assert len(p.api("GET", "/api/v1/endpoints", p.a).json()) == 1
     # changing an endpoint adds none; the quota of A is not B's
     again = {"name": "fraud", "model": "m", "traffic": [{"version": 1, "weight": 100}]}
-    assert p.api("PUT", "/api/v1/endpoints", A, json=again).status_code == 200
-    p.register(B, 200)
-    assert p.api("PUT", "/api/v1/endpoints", B, json=second).status_code == 200
-    assert p.api("PUT", "/api/v1/endpoints", B, json=again).status_code == 200
+    assert p.api("PUT", "/api/v1/endpoints", p.a, json=again).status_code == 200
+    p.register(p.b, 200)
+    assert p.api("PUT", "/api/v1/endpoints", p.b, json=second).status_code == 200
+    assert p.api("PUT", "/api/v1/endpoints", p.b, json=again).status_code == 200
 
     # the agent's token of A asked for B's desired state: refused; B's endpoints unseen in A
     refused_b = httpx.get(
         p.url + "/api/v1/agent/desired",
-        headers={"Authorization": f"Bearer {p.agent_a.token}", HEADER: B},
+        headers={"Authorization": f"Bearer {p.agent_a.token}", HEADER: p.b},
         timeout=10,
     )
     assert refused_b.status_code == 403
     assert refused_b.json()["error"]["code"] == "PERMISSION_DENIED"
-    assert p.api("GET", "/api/v1/endpoints/second", A).status_code == 404
+    assert p.api("GET", "/api/v1/endpoints/second", p.a).status_code == 404
 
 
 # -- directly, on SQLite and PostgreSQL --------------------------------------------------------
