@@ -13,6 +13,7 @@ import uvicorn
 
 from mlpipex.agent.control import Agent, AgentConfig
 from mlpipex.serving import bind
+from mlpipex.serving.run import uvicorn_config
 
 # Requests in flight get this long to finish once the agent is told to stop.
 GRACEFUL_SHUTDOWN_S = 5
@@ -40,21 +41,7 @@ def run_agent(
     if not config.url:
         config = replace(config, url=advertised_url(bound_host, bound_port))
     agent = Agent(config)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            agent.app,
-            loop="uvloop",
-            http="httptools",
-            ws="none",
-            lifespan="on",
-            access_log=False,
-            log_level=log_level,
-            server_header=False,
-            date_header=False,
-            timeout_keep_alive=30,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        )
-    )
+    server = uvicorn.Server(uvicorn_config(agent.app, log_level, GRACEFUL_SHUTDOWN_S))
     if on_ready is not None:
         on_ready(agent)
     # uvicorn raises the signal it stopped on again once it has shut down: with these handlers

@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
 
 import uvicorn
@@ -60,9 +60,14 @@ def serve(
     return _supervise(server, sock, log_level, children)
 
 
-def _run(server: ModelServer, sock: socket.socket, log_level: str) -> None:
-    config = uvicorn.Config(
-        server,
+def uvicorn_config(
+    app: Callable[..., Awaitable[None]], log_level: str, graceful_shutdown_s: int | None = None
+) -> uvicorn.Config:
+    """How a model server or an agent runs under uvicorn: uvloop and httptools, no websockets,
+    no access log (a line per prediction would cost more than the prediction), no Server or
+    Date header."""
+    return uvicorn.Config(
+        app,
         loop="uvloop",
         http="httptools",
         ws="none",
@@ -72,8 +77,12 @@ def _run(server: ModelServer, sock: socket.socket, log_level: str) -> None:
         server_header=False,
         date_header=False,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=graceful_shutdown_s,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _run(server: ModelServer, sock: socket.socket, log_level: str) -> None:
+    uvicorn.Server(uvicorn_config(server, log_level)).run(sockets=[sock])
 
 
 def _fork(
