@@ -144,29 +144,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def mlpipex_cli(*args: str) -> list[str]:
+    """The command line of `mlpipex ARGS...` in a process of its own, under this interpreter."""
+    import sys
+
+    return [sys.executable, "-m", "mlpipex.cli", *args]
+
+
+def register_args(model: Path, data: Path, metric: str = "auc=0.9") -> list[str]:
+    """`register fraud MODEL` with what the default policy asks: a commit, a dataset, a metric."""
+    return [
+        "register",
+        "fraud",
+        str(model),
+        "--commit",
+        "a" * 40,
+        "--dataset",
+        f"train={data}",
+        "--metric",
+        metric,
+    ]
+
+
 def start_server(
     uri: str, objects: str, *extra: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`mlpipex server` as a real process on a free loopback port, once /health answers."""
-    import sys
-
     import httpx
 
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlpipex.cli",
-            "--uri",
-            uri,
-            "server",
-            "--port",
-            str(port),
-            "--objects",
-            objects,
-            *extra,
-        ],
+        mlpipex_cli("--uri", uri, "server", "--port", str(port), "--objects", objects, *extra),
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

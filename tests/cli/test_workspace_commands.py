@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import CliResult
+from tests.conftest import CliResult, register_args
 
 Cli = Callable[..., CliResult]
 
@@ -16,9 +16,7 @@ def _register(cli: Cli, env: dict[str, str], tmp_path: Path, *ws: str) -> CliRes
     model.write_bytes(b"weights" * 20)
     data = tmp_path / "train.csv"
     data.write_text("x,y\n1,0\n")
-    args = ["register", "fraud", str(model), "--commit", "a" * 40]
-    args += ["--dataset", f"train={data}", "--metric", "auc=0.9"]
-    return cli(*ws, *args, env=env)
+    return cli(*ws, *register_args(model, data), env=env)
 
 
 def test_the_same_model_name_in_two_workspaces_from_the_cli(cli: Cli, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from mlpipex.errors import Corrupt
 from mlpipex.objects.remote import FsspecStore
-from tests.conftest import CliResult, free_port, start_server, stop_server
+from tests.conftest import CliResult, free_port, register_args, start_server, stop_server
 
 pytestmark = pytest.mark.slow  # starts processes
 
@@ -115,18 +115,7 @@ def test_server_with_s3_objects(
         data = tmp_path / "train.csv"
         data.write_text("x\n1\n")
         env = {"MLPIPEX_URI": url, "MLPIPEX_USER": "alice"}
-        r = cli(
-            "register",
-            "fraud",
-            str(model),
-            "--commit",
-            "a" * 40,
-            "--dataset",
-            f"train={data}",
-            "--metric",
-            "auc=0.9",
-            env=env,
-        )
+        r = cli(*register_args(model, data), env=env)
         assert r.code == 0, r.err
         digest = FsspecStore("s3://mlpipex-test/server").read_bytes
         shown = cli("show", "fraud/1", "--json", env=env)

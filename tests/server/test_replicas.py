@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlpipex.client import Client
-from tests.conftest import PG_SERVER, start_server, stop_server
+from tests.conftest import PG_SERVER, mlpipex_cli, register_args, start_server, stop_server
 
 pytestmark = [
     pytest.mark.slow,
@@ -36,20 +35,7 @@ def test_two_servers_one_database(pg_url: str, tmp_path: Path) -> None:
             url = servers[i % 2][1]
             procs.append(
                 subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "mlpipex.cli",
-                        "register",
-                        "fraud",
-                        str(model),
-                        "--commit",
-                        "a" * 40,
-                        "--dataset",
-                        f"train={data}",
-                        "--metric",
-                        "auc=0.9",
-                    ],
+                    mlpipex_cli(*register_args(model, data)),
                     env={**os.environ, "MLPIPEX_URI": url, "MLPIPEX_USER": f"u{i}"},
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,

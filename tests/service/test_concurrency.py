@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from mlpipex.client import Client
-from tests.conftest import Backend
+from tests.conftest import Backend, mlpipex_cli, register_args
 
 pytestmark = pytest.mark.slow  # starts processes
 
@@ -28,20 +27,7 @@ def test_concurrent_registrations_get_distinct_gapless_versions(
         model = make_file(f"model{i}.bin", size=20_000)
         procs.append(
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "mlpipex.cli",
-                    "register",
-                    "fraud",
-                    str(model),
-                    "--commit",
-                    "a" * 40,
-                    "--dataset",
-                    f"train={data}",
-                    "--metric",
-                    f"auc=0.{i:02d}",
-                ],
+                mlpipex_cli(*register_args(model, data, f"auc=0.{i:02d}")),
                 env=env,
                 cwd=tmp_path,
                 stdout=subprocess.PIPE,

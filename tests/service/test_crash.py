@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from mlpipex.client import Client
-from tests.conftest import Backend
+from tests.conftest import Backend, mlpipex_cli, register_args
 
 # slow: starts a process; direct: reaches into the database or objects
 pytestmark = [pytest.mark.slow, pytest.mark.direct]
@@ -37,20 +36,7 @@ def test_sigkill_while_storing_leaves_no_version_and_gc_removes_the_orphan(
     data.write_text("x\n1\n")
     tmpdir = Path(backend.objects) / "tmp"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlpipex.cli",
-            "register",
-            "fraud",
-            str(big),
-            "--commit",
-            "a" * 40,
-            "--dataset",
-            f"train={data}",
-            "--metric",
-            "auc=0.9",
-        ],
+        mlpipex_cli(*register_args(big, data)),
         env={**os.environ, **backend.env()},
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
