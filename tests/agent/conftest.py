@@ -7,7 +7,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from mlpipex.flavors import read_package, save_model
 from tests.agent.plane import ControlPlane
-from tests.conftest import wait_for
+from tests.conftest import mlpipex_cli, wait_for
 
 # A model that fails on every request (it answers only while being saved, which predicts on the
 # example): its errors must never reach a caller when it is a shadow.
@@ -147,7 +146,7 @@ def start_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
         port: int = 0,
         name: str = "host-a",
     ) -> AgentProcess:
-        cmd = [sys.executable, "-m", "mlpipex.cli", "agent", "--control-plane", control_plane]
+        cmd = mlpipex_cli("agent", "--control-plane", control_plane)
         cmd += ["--name", name]
         cmd += ["--port", str(port), "--cache-dir", str(cache_dir or tmp_path / "agent-cache")]
         cmd += ["--poll-interval", "0.2s", "--report-interval", "0.3s", *extra]

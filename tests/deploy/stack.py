@@ -4,7 +4,6 @@ deployment end-to-end tests drive (the local runtime's and the Ray runtime's).""
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 
 from mlpipex.client import Client
-from tests.conftest import free_port, start_server, stop_server
+from tests.conftest import free_port, mlpipex_cli, start_server, stop_server
 
 MODEL = """
 import itertools
@@ -68,6 +67,34 @@ def register_model(
     return info.registered_model_version.version
 
 
+def start_agent(
+    url: str, port: int, name: str, cache_dir: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    """`mlpipex agent` following url, trusting code models (the versions here are), pulling and
+    reporting every 0.2 s."""
+    return subprocess.Popen(
+        mlpipex_cli(
+            "agent",
+            "--control-plane",
+            url,
+            "--allow-pickle",
+            "--port",
+            str(port),
+            "--name",
+            name,
+            "--cache-dir",
+            str(cache_dir),
+            "--poll-interval",
+            "0.2s",
+            "--report-interval",
+            "0.2s",
+            *extra,
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 class Stack:
     def __init__(self, root: Path, *agent_args: str, port: int | None = None) -> None:
         self.root = root
@@ -75,30 +102,7 @@ class Stack:
         # the registry folder the server runs on, opened directly (tracking is not yet over HTTP)
         self.client = Client(str(root / ".mlpipex"), objects=str(root / "objects"), user="alice")
         port = port or free_port()
-        self.agent = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlpipex.cli",
-                "agent",
-                "--control-plane",
-                self.url,
-                "--allow-pickle",  # the versions are code models
-                "--port",
-                str(port),
-                "--name",
-                "a1",
-                "--cache-dir",
-                str(root / "agent-cache"),
-                "--poll-interval",
-                "0.2s",
-                "--report-interval",
-                "0.2s",
-                *agent_args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self.agent = start_agent(self.url, port, "a1", root / "agent-cache", *agent_args)
         self.agent_url = f"http://127.0.0.1:{port}"
         self.http = httpx.Client(base_url=self.agent_url, timeout=10)
 

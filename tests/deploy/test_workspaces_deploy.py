@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -48,6 +47,7 @@ from tests.conftest import (
     stop_server,
     wait_for,
 )
+from tests.deploy.stack import start_agent
 
 A, B = "team-a", "team-b"
 HEADER = "X-MLFLOW-WORKSPACE"
@@ -130,33 +130,8 @@ class Plane:
 
 def _agent(root: Path, url: str, token: str, *extra: str) -> Agent:
     port = free_port()
-    name = f"agent-{port}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlpipex.cli",
-            "agent",
-            "--control-plane",
-            url,
-            "--token",
-            token,
-            "--name",
-            "edge",  # both agents: the same name in two workspaces is two agents
-            "--allow-pickle",  # the versions are code models
-            "--port",
-            str(port),
-            "--cache-dir",
-            str(root / name),
-            "--poll-interval",
-            "0.2s",
-            "--report-interval",
-            "0.2s",
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # both agents named edge: the same name in two workspaces is two agents
+    proc = start_agent(url, port, "edge", root / f"agent-{port}", "--token", token, *extra)
     return Agent(proc, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10), token)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import select
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from mlpipex.flavors import save_model
+from tests.conftest import mlpipex_cli
 
 # Records one line per predict call (its row count) in $MLPIPEX_TEST_CALLS, refuses negative
 # values, and sleeps so that concurrent requests pile up behind it.
@@ -93,7 +93,7 @@ class Server:
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``mlpipex ARGS`` as a process of its own, printing its URL once it listens."""
     return subprocess.Popen(
-        [sys.executable, "-m", "mlpipex.cli", *args],
+        mlpipex_cli(*args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
