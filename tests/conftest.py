@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -146,8 +147,6 @@ def free_port() -> int:
 
 def mlpipex_cli(*args: str) -> list[str]:
     """The command line of `mlpipex ARGS...` in a process of its own, under this interpreter."""
-    import sys
-
     return [sys.executable, "-m", "mlpipex.cli", *args]
 
 
@@ -309,6 +308,33 @@ def git_repo(tmp_path: Path) -> Callable[[Path], str]:
         ).stdout.strip()
 
     return make
+
+
+@pytest.fixture
+def fluent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_repo: Callable[[Path], str]
+) -> Iterator[Callable[[dict[str, str]], str]]:
+    """Point the fluent API (``mlpipex.start_run`` ...) at a registry as a training script run
+    from a git checkout sees it: call with the environment naming the registry; returns the
+    checkout's commit. Afterwards its runs are ended and its clients closed."""
+    import mlpipex
+    from mlpipex import tracking
+
+    def point(env: dict[str, str]) -> str:
+        sha = git_repo(tmp_path / "work")
+        monkeypatch.chdir(tmp_path / "work")
+        monkeypatch.setattr(sys, "argv", ["train.py"])
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        return sha
+
+    yield point
+    while mlpipex.active_run():
+        mlpipex.end_run()
+    for c in tracking._clients.values():
+        c.close()
+    tracking._clients.clear()
 
 
 @dataclass

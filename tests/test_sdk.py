@@ -3,8 +3,7 @@ log_model with registration, load_model by every URI form, a tampered artifact r
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 
 import mlpipex
-from mlpipex import tracking
 from mlpipex.client import Client
 from mlpipex.domain.models import PICKLE_TAG
 from mlpipex.errors import Corrupt, Invalid, PolicyViolation
@@ -46,25 +44,10 @@ PUBLIC = {
 
 
 @pytest.fixture
-def env(
-    backend: Backend,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    git_repo: Callable[[Path], str],
-) -> Iterator[Backend]:
+def env(backend: Backend, fluent: Callable[[dict[str, str]], str]) -> Backend:
     """The fluent API pointed at backend from a git checkout, with its cache under tmp_path."""
-    git_repo(tmp_path / "work")
-    monkeypatch.chdir(tmp_path / "work")
-    monkeypatch.setattr(sys, "argv", ["train.py"])
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for k, v in backend.env().items():
-        monkeypatch.setenv(k, v)
-    yield backend
-    while mlpipex.active_run():
-        mlpipex.end_run()
-    for c in tracking._clients.values():
-        c.close()
-    tracking._clients.clear()
+    fluent(backend.env())
+    return backend
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ PostgreSQL when MLPIPEX_TEST_POSTGRES_URL is set): the same values and errors as
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import mlpipex
-from mlpipex import tracking
 from mlpipex.client import Client
 from mlpipex.client.remote import RemoteBackend
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, PolicyViolation
@@ -56,25 +54,9 @@ def server_url(server: tuple[str, Path]) -> str:
 
 
 @pytest.fixture
-def env(
-    server_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    git_repo: Callable[[Path], str],
-) -> Iterator[str]:
-    """The fluent API pointed at the server from a git checkout; yields the commit."""
-    sha = git_repo(tmp_path / "work")
-    monkeypatch.chdir(tmp_path / "work")
-    monkeypatch.setattr(sys, "argv", ["train.py"])
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("MLPIPEX_URI", server_url)
-    monkeypatch.setenv("MLPIPEX_USER", "alice")
-    yield sha
-    while mlpipex.active_run():
-        mlpipex.end_run()
-    for c in tracking._clients.values():
-        c.close()
-    tracking._clients.clear()
+def env(server_url: str, fluent: Callable[[dict[str, str]], str]) -> str:
+    """The fluent API pointed at the server from a git checkout; the commit."""
+    return fluent({"MLPIPEX_URI": server_url, "MLPIPEX_USER": "alice"})
 
 
 @pytest.fixture
