@@ -301,20 +301,7 @@ def _step(
         deploy.update_endpoint(
             conn, ep.id, now, traffic=traffic_for(d.from_version, d.to_version, nxt)
         )
-        reg.record(
-            conn,
-            time=now,
-            actor=CONTROLLER,
-            kind=ev.DEPLOYMENT_STEP,
-            model=ep.model,
-            version=d.to_version,
-            payload={
-                "endpoint": ep.name,
-                "deployment": d.id,
-                "weight": nxt,
-                "analysis": result.to_json(),
-            },
-        )
+        _event(conn, reg, ep, d, ev.DEPLOYMENT_STEP, now, weight=nxt, analysis=result.to_json())
         return 1
     deploy.update_deployment(
         conn, d.id, state=DeploymentState.SUCCEEDED, analysis=analysis, finished_at=now
@@ -322,15 +309,7 @@ def _step(
     deploy.update_endpoint(
         conn, ep.id, now, traffic=traffic_for(None, d.to_version, 100), stable_version=d.to_version
     )
-    reg.record(
-        conn,
-        time=now,
-        actor=CONTROLLER,
-        kind=ev.DEPLOYMENT_SUCCEEDED,
-        model=ep.model,
-        version=d.to_version,
-        payload={"endpoint": ep.name, "deployment": d.id},
-    )
+    _event(conn, reg, ep, d, ev.DEPLOYMENT_SUCCEEDED, now)
     return 1
 
 
@@ -344,15 +323,33 @@ def _pause(
         analysis=[*d.analysis, result],
         reason="; ".join(result.breached),
     )
+    reason = "; ".join(result.breached)
+    _event(conn, reg, ep, d, ev.DEPLOYMENT_PAUSED, now, reason=reason, analysis=result.to_json())
+
+
+def _event(
+    conn: Connection,
+    reg: Registry,
+    ep: Endpoint,
+    d: Deployment,
+    kind: str,
+    now: int,
+    *,
+    actor: str = CONTROLLER,
+    reason: str = "",
+    **payload: object,
+) -> None:
+    """An event of d's rollout, by the controller unless another actor is named; its payload
+    names the endpoint and the deployment, then what is given."""
     reg.record(
         conn,
         time=now,
-        actor=CONTROLLER,
-        kind=ev.DEPLOYMENT_PAUSED,
+        actor=actor,
+        kind=kind,
         model=ep.model,
         version=d.to_version,
-        reason="; ".join(result.breached),
-        payload={"endpoint": ep.name, "deployment": d.id, "analysis": result.to_json()},
+        reason=reason,
+        payload={"endpoint": ep.name, "deployment": d.id, **payload},
     )
 
 
@@ -390,17 +387,17 @@ def rollback(
     analysis = [*d.analysis, measured] if measured else list(d.analysis)
     end(conn, ep, d, DeploymentState.ROLLED_BACK, reason, now, analysis)
     stable = d.from_version
-    reg.record(
+    _event(
         conn,
-        time=now,
+        reg,
+        ep,
+        d,
+        ev.ROLLBACK,
+        now,
         actor=actor,
-        kind=ev.ROLLBACK,
-        model=ep.model,
-        version=d.to_version,
         reason=reason,
-        payload={
-            "endpoint": ep.name,
-            "deployment": d.id,
+        # "from" is a keyword of Python's: the payload's words are the API's
+        **{
             "from": d.to_version,
             "to": stable,
             "measured": measured.to_json() if measured else None,
