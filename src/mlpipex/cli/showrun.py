@@ -1,7 +1,7 @@
 """`show NAME@ALIAS` (or NAME/VERSION, NAME:STAGE) on an embedded registry, free of typer and
 pydantic-settings and of the client's other operations, so that the fast path of ``cli.main``
-runs it importing only the database layer and the version lookup (cli/versions.py's `show`
-prints the same lines, for every registry, through the client)."""
+runs it importing only the version lookup: on SQLite, not even SQLAlchemy (cli/versions.py's
+`show` prints the same lines, for every registry, through the client)."""
 
 from __future__ import annotations
 
@@ -28,11 +28,17 @@ def fast(ref: str) -> Callable[[], None] | None:
 
 def show(loc: Location, settings: PlainSettings, ref: str) -> None:
     from mlpipex.cli.render import version_detail
-    from mlpipex.service.open import open_registry
-    from mlpipex.service.registry.versions import get_version
+    from mlpipex.service.registry.plain import get_version_plain
 
-    reg = open_registry(loc, settings, create=False, read_only=True)
-    try:
-        echo(version_detail(get_version(reg, ref)))
-    finally:
-        reg.close()
+    # SQLite read through the stdlib driver (no SQLAlchemy) when it can answer exactly as the store
+    version = get_version_plain(loc, settings, ref)
+    if version is None:
+        from mlpipex.service.open import open_registry
+        from mlpipex.service.registry.versions import get_version
+
+        reg = open_registry(loc, settings, create=False, read_only=True)
+        try:
+            version = get_version(reg, ref)
+        finally:
+            reg.close()
+    echo(version_detail(version))

@@ -9,18 +9,11 @@ from mlpipex.domain.models import ModelVersion, Page
 from mlpipex.domain.refs import VersionRef, parse_version_ref
 from mlpipex.errors import NotFound
 from mlpipex.service.context import Registry
-from mlpipex.service.registry.models import check_tag, missing_model, require_model
+from mlpipex.service.registry.missing import VersionMissing as VersionMissing
+from mlpipex.service.registry.missing import require_found
+from mlpipex.service.registry.models import check_tag, require_model
 from mlpipex.store import registry
 from mlpipex.store.registry import VersionLookup, VersionRecord
-
-
-class VersionMissing(NotFound):
-    """No version by that reference; typed so a front end can say it in its own words."""
-
-    def __init__(self, ref: VersionRef) -> None:
-        what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
-        super().__init__(f"version {what} does not exist")
-        self.ref = ref
 
 
 def _found(
@@ -30,13 +23,7 @@ def _found(
     found = registry.find_version(
         conn, ws, ref.model, version=ref.version, alias=ref.alias, details=details, files=files
     )
-    if found is None:
-        raise missing_model(ref.model)
-    if found.alias_version is None:
-        raise NotFound(f"model {ref.model!r} has no alias {ref.alias!r}")
-    if found.version is None:
-        raise VersionMissing(ref)
-    return found
+    return require_found(ref, found)
 
 
 def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> VersionRecord:

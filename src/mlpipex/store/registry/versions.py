@@ -13,8 +13,8 @@ from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef
 from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
-from mlpipex.store.registry.details import detail_columns, to_version
-from mlpipex.store.registry.records import VersionLookup, VersionRecord
+from mlpipex.store.registry.details import detail_columns
+from mlpipex.store.registry.records import VersionLookup, VersionRecord, to_version
 
 
 def allocate_version(conn: Connection, model_id: int) -> int:
@@ -193,6 +193,12 @@ def _find(pg: bool, details: bool, files: bool, by_alias: bool) -> sa.Select[Any
         m.c.workspace == sa.bindparam("ws", type_=sa.String),
         m.c.name == sa.bindparam("model", type_=sa.String),
     )
+
+
+def lookup_statement(*, by_alias: bool) -> sa.Select[Any]:
+    """What ``find_version`` runs on SQLite for a version with its details and files (by alias,
+    or by number): ``scripts/gen_sql.py`` compiles it for the plain reader (``sqlite_read.py``)."""
+    return _find(False, True, True, by_alias)
 
 
 def set_stage(conn: Connection, version_id: int, stage: str, now: int) -> None:

@@ -1,0 +1,66 @@
+"""``get_version`` on an embedded SQLite registry without SQLAlchemy, for the CLI's `show`: the
+store's plain reader (``store/registry/sqlite_read.py``) runs the statements the store would,
+and the answer is the same ``ModelVersion`` or the same error. Whatever the registry's open
+would change, or refuse, or this reader cannot answer exactly, returns None and the caller runs
+``open_registry`` and ``get_version``, so the answer never differs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlpipex.domain.models import ModelVersion
+from mlpipex.domain.refs import parse_version_ref
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
+from mlpipex.location import OBJECTS_SETTING, Location, PlainSettings
+from mlpipex.service.registry.missing import require_found
+from mlpipex.store.registry.sqlite_read import PlainReader, Unreadable
+
+
+def get_version_plain(loc: Location, settings: PlainSettings, ref: str) -> ModelVersion | None:
+    """The version ``get_version(open_registry(loc, settings, read_only=True), ref)`` returns,
+    or None when only that can say (a reference by stage or ``latest`` among them)."""
+    db = _sqlite_file(loc)
+    if db is None:
+        return None
+    try:
+        with PlainReader(db) as r:
+            if not _opens_unchanged(r, loc, settings):
+                return None
+            vref = parse_version_ref(ref)
+            if vref.version is None and vref.alias is None:
+                return None
+            # An embedded registry's caller acts as admin (service/context.py's Actor), so the
+            # viewer check get_version makes passes; no rule is skipped here.
+            ws = settings.workspace or DEFAULT_WORKSPACE
+            found = r.find_version(ws, vref.model, version=vref.version, alias=vref.alias)
+    except Unreadable:
+        return None
+    full = require_found(vref, found).full
+    assert full is not None
+    return full
+
+
+def _sqlite_file(loc: Location) -> Path | None:
+    """The registry's database file when it is SQLite and there (else the store creates it)."""
+    if loc.kind == "http" or not loc.url.startswith("sqlite:///") or "?" in loc.url:
+        return None
+    path = Path(loc.url.removeprefix("sqlite:///"))
+    return path if path.is_file() else None
+
+
+def _opens_unchanged(r: PlainReader, loc: Location, settings: PlainSettings) -> bool:
+    """Whether ``open_registry(..., read_only=True)`` would open this registry without writing
+    or refusing anything (a missing or bad workspace, no object store known, the objects URL
+    to record) and with a local object store (a remote one is built through fsspec, which may
+    refuse it)."""
+    ws = settings.workspace or DEFAULT_WORKSPACE
+    if ws == DEFAULT_WORKSPACE and settings.objects:
+        recorded: str | None = settings.objects
+    else:
+        recorded = r.setting(OBJECTS_SETTING)
+        if ws != DEFAULT_WORKSPACE and not r.workspace_exists(ws):
+            return False
+    objects = settings.objects or recorded or loc.objects
+    if recorded is None or objects is None:
+        return False
+    return "://" not in objects or objects.startswith("file://")
