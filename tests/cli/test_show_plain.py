@@ -81,14 +81,21 @@ _CASES = [
     ({}, "fraud", True),  # names no version
     ({}, "bad!/1", True),  # not a model name
     ({}, "fraud@", True),
+    ({}, "fraud:production", True),
+    ({}, "fraud:Archived", True),
+    ({}, "models:/fraud/Staging", True),
+    ({}, "fraud/latest", True),
+    ({}, "a.b-c_d 2/latest", True),
+    ({}, "fraud:None", True),
+    ({}, "nope:Staging", True),  # no such model
     ({"MLPIPEX_WORKSPACE": "team"}, "fraud/1", True),
     ({"MLPIPEX_WORKSPACE": "team"}, "fraud/2", True),
-    # answered by the store: a stage or latest, a number past SQLite's, a missing workspace
-    ({}, "fraud:production", False),
-    ({}, "fraud:Archived", False),
-    ({}, "fraud/latest", False),
+    ({"MLPIPEX_WORKSPACE": "team"}, "fraud:Staging", True),  # no version in that stage
+    # answered by the store: an unknown stage, a model's own policy (its stages), a number past
+    # SQLite's, a missing or invalid workspace
     ({}, "fraud:Nope", False),
     ({}, "a.b-c_d 2:Canary", False),
+    ({}, "a.b-c_d 2:None", False),
     ({}, f"fraud/{2**70}", False),
     ({"MLPIPEX_WORKSPACE": "other"}, "fraud/1", False),
     ({"MLPIPEX_WORKSPACE": "Bad_Name"}, "fraud/1", False),

@@ -26,7 +26,8 @@ def test_checked_in_sql_is_what_sqlalchemy_compiles_now() -> None:
 @pytest.fixture
 def reg(tmp_path: Path) -> Iterator[Path]:
     """A SQLite registry: model m (v1 with every kind of detail, v2 bare and promoted, alias
-    @best on v1, two aliases on v2), and model "t m" in workspace team."""
+    @best on v1, two aliases on v2), model p with a policy of its own and no version, and model
+    "t m" in workspace team."""
     root = tmp_path / ".mlpipex"
     data = tmp_path / "train.csv"
     data.write_text("x\n1\n")
@@ -47,6 +48,7 @@ def reg(tmp_path: Path) -> Iterator[Path]:
         c.set_alias("m", "champion", 2)
         c.set_alias("m", "z-last", 2)
         c.promote("m", 2, "Production")
+        c.create_model("p", policy={"stages": ["None", "Live"], "replace": {}})
         c.create_workspace("team")
     with Client(str(root), workspace="team") as c:
         c.register("t m", model, commit="e" * 40, datasets={"train": str(data)}, metrics={"x": 2})
@@ -83,6 +85,25 @@ def test_plain_lookup_returns_what_the_store_returns(
         assert got is not None and got.full is not None
         assert got.full.tags["ünï"] == "cödé" and got.full.metrics["auc"] == 0.1 + 0.2
         assert got.full.aliases == ("best",) and len(got.full.files) == 1
+
+
+@pytest.mark.parametrize(
+    ("model", "stage"),
+    [("m", None), ("m", "Production"), ("m", "None"), ("m", "Staging"), ("p", None)],
+)
+def test_plain_newest_version_is_what_the_store_reads(
+    reg: Path, model: str, stage: str | None
+) -> None:
+    with Store(f"sqlite:///{reg}").lookup() as conn:
+        row = registry.model_row(conn, "default", model)
+        assert row is not None
+        want = registry.newest_version(conn, row.id, stage=stage, files=True)
+    with PlainReader(reg) as r:
+        assert r.model("default", model) == row
+        assert r.model("team", model) is None
+        assert r.newest_version(row.id, stage=stage) == want
+    assert (want is None) is (stage == "Staging" or model == "p")
+    assert model != "p" or (row.policy or {})["stages"] == ["None", "Live"]
 
 
 def test_plain_reader_reads_settings_and_workspaces_as_the_store(reg: Path) -> None:

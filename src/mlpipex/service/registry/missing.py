@@ -39,3 +39,10 @@ def require_found(ref: VersionRef, found: VersionLookup | None) -> VersionLookup
     if found.version is None:
         raise VersionMissing(ref)
     return found
+
+
+def no_newest(ref: VersionRef, stage: str | None) -> NotFound:
+    """What NAME/latest (stage None) or NAME:STAGE finds when the model has no such version."""
+    if stage is None:
+        return NotFound(f"version {ref.model}/latest does not exist")
+    return NotFound(f"model {ref.model!r} has no version in {stage}")

@@ -9,16 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlpipex.domain.models import ModelVersion
-from mlpipex.domain.refs import parse_version_ref
+from mlpipex.domain.refs import VersionRef, parse_version_ref
+from mlpipex.domain.stage import Stage, canonical_stage
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.location import OBJECTS_SETTING, Location, PlainSettings
-from mlpipex.service.registry.missing import require_found
+from mlpipex.service.registry.missing import missing_model, no_newest, require_found
 from mlpipex.store.registry.sqlite_read import PlainReader, Unreadable
 
 
 def get_version_plain(loc: Location, settings: PlainSettings, ref: str) -> ModelVersion | None:
     """The version ``get_version(open_registry(loc, settings, read_only=True), ref)`` returns,
-    or None when only that can say (a reference by stage or ``latest`` among them)."""
+    or None when only that can say."""
     db = _sqlite_file(loc)
     if db is None:
         return None
@@ -27,17 +28,38 @@ def get_version_plain(loc: Location, settings: PlainSettings, ref: str) -> Model
             if not _opens_unchanged(r, loc, settings):
                 return None
             vref = parse_version_ref(ref)
-            if vref.version is None and vref.alias is None:
-                return None
             # An embedded registry's caller acts as admin (service/context.py's Actor), so the
             # viewer check get_version makes passes; no rule is skipped here.
             ws = settings.workspace or DEFAULT_WORKSPACE
-            found = r.find_version(ws, vref.model, version=vref.version, alias=vref.alias)
+            if vref.version is not None or vref.alias is not None:
+                found = r.find_version(ws, vref.model, version=vref.version, alias=vref.alias)
+                full = require_found(vref, found).full
+                assert full is not None
+                return full
+            return _newest(r, ws, vref)
     except Unreadable:
         return None
-    full = require_found(vref, found).full
-    assert full is not None
-    return full
+
+
+def _newest(r: PlainReader, ws: str, vref: VersionRef) -> ModelVersion | None:
+    """NAME/latest or NAME:STAGE as get_version reads them; a stage only of a model without a
+    policy of its own (a stored one, which may name other stages, is parsed with pydantic)."""
+    model = r.model(ws, vref.model)
+    if model is None:
+        raise missing_model(vref.model)
+    stage = None
+    if not vref.latest:
+        assert vref.stage is not None
+        if model.policy:
+            return None
+        # the strict preset's stages (Registry.policy_of without a default): the built-in ones
+        stage = canonical_stage([s.value for s in Stage], vref.stage)
+        if stage is None:
+            return None  # the policy's refusal names its stages
+    found = r.newest_version(model.id, stage=stage)
+    if found is None:
+        raise no_newest(vref, stage)
+    return found
 
 
 def _sqlite_file(loc: Location) -> Path | None:

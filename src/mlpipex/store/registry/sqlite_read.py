@@ -13,8 +13,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from mlpipex.domain.models import ModelVersion
 from mlpipex.store.registry import sqlite_sql as sql
-from mlpipex.store.registry.records import VersionLookup, VersionRecord, to_version
+from mlpipex.store.registry.records import (
+    ModelRecord,
+    VersionLookup,
+    VersionRecord,
+    to_version,
+)
 
 _BUSY_TIMEOUT_S = 60  # as the engine waits for a writer (store/engine.py)
 _JSON = frozenset(sql.JSON_COLUMNS)
@@ -74,6 +80,21 @@ class PlainReader:
         found = None if row.id is None else VersionRecord.of(row)
         full = None if found is None else to_version(found, row, files=True)
         return VersionLookup(row.found_model_id, row.alias_version, found, full)
+
+    def model(self, ws: str, name: str) -> ModelRecord | None:
+        """As ``models.model_row``."""
+        rows = self._rows(*_with(sql.MODEL, ws=ws, name=name))
+        return ModelRecord.of(rows[0]) if rows else None
+
+    def newest_version(self, model_id: int, *, stage: str | None = None) -> ModelVersion | None:
+        """As ``versions.newest_version(..., files=True)``."""
+        q = (
+            _with(sql.NEWEST_IN_STAGE, model_id=model_id, stage=stage)
+            if stage is not None
+            else _with(sql.NEWEST_VERSION, model_id=model_id)
+        )
+        rows = self._rows(*q)
+        return to_version(VersionRecord.of(rows[0]), rows[0], files=True) if rows else None
 
     def _scalar(self, text: str, params: dict[str, object]) -> object:
         rows = self._execute(text, params).fetchall()
