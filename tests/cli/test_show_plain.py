@@ -5,6 +5,7 @@ there): the same lines, errors and exit codes, each run as its own process."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,7 +62,9 @@ def _registry(root: Path, tmp_path: Path) -> None:
         c.register("fraud", data, commit="9" * 40, datasets={"t": str(data)}, metrics={"x": 1})
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str] | None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120
     )
@@ -122,3 +125,10 @@ def test_plain_show_says_what_the_store_says(tmp_path: Path) -> None:
         fast_exit |= fast.returncode
     # the cases cover answers and refusals both
     assert fast_exit != 0
+    # A folder SQLAlchemy's URL would rename (it decodes %XX): the store's answer, whatever it is
+    odd = tmp_path / "a%41b"
+    shutil.copytree(tmp_path / ".mlpipex", odd / ".mlpipex")
+    fast = _run([sys.executable, "-c", _PROBE, "show", "fraud/1"], odd, dict(os.environ))
+    typed = _run([sys.executable, "-m", "mlpipex.cli", "show", "--", "fraud/1"], odd, None)
+    assert fast.stdout == typed.stdout and fast.returncode == typed.returncode
+    assert fast.stderr.startswith(typed.stderr) and "sqlalchemy" in fast.stderr.split("@loaded")[1]
