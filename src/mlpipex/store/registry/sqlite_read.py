@@ -38,10 +38,14 @@ class PlainReader:
     def __init__(self, path: Path) -> None:
         try:
             uri = f"{path.resolve().as_uri()}?mode=ro"
-            self._conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S)
+            self._conn = sqlite3.connect(
+                uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None
+            )
         except (sqlite3.Error, ValueError) as exc:
             raise Unreadable(str(exc)) from exc
         try:
+            # one read transaction, as the store's lookup is: every read sees one snapshot
+            self._execute("BEGIN", {})
             # a registry of another schema is migrated (or refused) by the store
             if self._scalar("SELECT version_num FROM alembic_version", {}) != sql.SCHEMA:
                 raise Unreadable("another schema")
