@@ -33,6 +33,16 @@ SQLite from the statements the store runs to show a version (``versions.lookup_s
 of its fixed parameters, for ``sqlite_read.py``; tests/store/test_sqlite_read.py fails when it
 falls behind."""
 
+from typing import NamedTuple
+
+
+class Compiled(NamedTuple):
+    sql: str
+    fixed: dict[str, object]  # the parameters with a fixed value
+    json: frozenset[str]  # the columns to decode as SQLAlchemy's JSON type does
+    flags: frozenset[str]  # the columns to read as booleans, as its Boolean type does
+
+
 # the schema these statements were compiled against
 SCHEMA = {schema!r}
 '''
@@ -79,19 +89,16 @@ def _text(sql: str) -> str:
 
 def sqlite_sql_py() -> str:
     out = [HEADER.format(schema=SCHEMA_HEAD)]
-    json: set[str] = set()
-    flags: set[str] = set()
     for name, q in _statements().items():
-        sql, fixed, j, f = _compiled(q)
-        json |= j
-        flags |= f
-        out.append(f"\n{name}: tuple[str, dict[str, object]] = (\n    (\n{_text(sql)}    ),\n")
-        out.append(f"    {fixed!r},\n)\n")
-    out.append(f"\n# decoded as SQLAlchemy's JSON type does\nJSON_COLUMNS = {sorted(json)!r}\n")
-    out.append(
-        f"# read as booleans, as SQLAlchemy's Boolean type does\nBOOL_COLUMNS = {sorted(flags)!r}\n"
-    )
+        sql, fixed, json, flags = _compiled(q)
+        out.append(f"\n{name} = Compiled(\n    (\n{_text(sql)}    ),\n    {fixed!r},\n")
+        out.append(f"    {_names(json)},\n    {_names(flags)},\n)\n")
     return _formatted("".join(out))
+
+
+def _names(names: set[str]) -> str:
+    """A frozenset literal, its names sorted (a set's own order changes from run to run)."""
+    return f"frozenset({{{', '.join(map(repr, sorted(names)))}}})" if names else "frozenset()"
 
 
 def _formatted(source: str) -> str:

@@ -23,8 +23,6 @@ from mlpipex.store.registry.records import (
 )
 
 _BUSY_TIMEOUT_S = 60  # as the engine waits for a writer (store/engine.py)
-_JSON = frozenset(sql.JSON_COLUMNS)
-_BOOL = frozenset(sql.BOOL_COLUMNS)
 
 
 class Unreadable(Exception):
@@ -47,7 +45,8 @@ class PlainReader:
             # one read transaction, as the store's lookup is: every read sees one snapshot
             self._execute("BEGIN", {})
             # a registry of another schema is migrated (or refused) by the store
-            if self._scalar("SELECT version_num FROM alembic_version", {}) != sql.SCHEMA:
+            version = self._execute("SELECT version_num FROM alembic_version", {}).fetchone()
+            if version is None or version[0] != sql.SCHEMA:
                 raise Unreadable("another schema")
         except BaseException:
             self._conn.close()
@@ -61,23 +60,22 @@ class PlainReader:
 
     def setting(self, key: str) -> str | None:
         """As ``settings.get_setting``."""
-        value = self._scalar(*_with(sql.SETTING, key=key))
-        return None if value is None else str(value)
+        rows = self._rows(sql.SETTING, key=key)
+        return None if not rows or rows[0].value is None else str(rows[0].value)
 
     def workspace_exists(self, name: str) -> bool:
         """Whether ``access.workspaces.get`` finds the workspace."""
-        return bool(self._rows(*_with(sql.WORKSPACE, name=name)))
+        return bool(self._rows(sql.WORKSPACE, name=name))
 
     def find_version(
         self, ws: str, model: str, *, version: int | None = None, alias: str | None = None
     ) -> VersionLookup | None:
         """As ``versions.find_version(..., details=True, files=True)``."""
-        q = (
-            _with(sql.VERSION_BY_ALIAS, ws=ws, model=model, alias=alias)
+        rows = (
+            self._rows(sql.VERSION_BY_ALIAS, ws=ws, model=model, alias=alias)
             if alias is not None
-            else _with(sql.VERSION_BY_NUMBER, ws=ws, model=model, number=version)
+            else self._rows(sql.VERSION_BY_NUMBER, ws=ws, model=model, number=version)
         )
-        rows = self._rows(*q)
         if not rows:
             return None
         row = rows[0]
@@ -87,27 +85,23 @@ class PlainReader:
 
     def model(self, ws: str, name: str) -> ModelRecord | None:
         """As ``models.model_row``."""
-        rows = self._rows(*_with(sql.MODEL, ws=ws, name=name))
+        rows = self._rows(sql.MODEL, ws=ws, name=name)
         return ModelRecord.of(rows[0]) if rows else None
 
     def newest_version(self, model_id: int, *, stage: str | None = None) -> ModelVersion | None:
         """As ``versions.newest_version(..., files=True)``."""
-        q = (
-            _with(sql.NEWEST_IN_STAGE, model_id=model_id, stage=stage)
+        rows = (
+            self._rows(sql.NEWEST_IN_STAGE, model_id=model_id, stage=stage)
             if stage is not None
-            else _with(sql.NEWEST_VERSION, model_id=model_id)
+            else self._rows(sql.NEWEST_VERSION, model_id=model_id)
         )
-        rows = self._rows(*q)
         return to_version(VersionRecord.of(rows[0]), rows[0], files=True) if rows else None
 
-    def _scalar(self, text: str, params: dict[str, object]) -> object:
-        rows = self._execute(text, params).fetchall()
-        return rows[0][0] if rows else None
-
-    def _rows(self, text: str, params: dict[str, object]) -> list[Any]:
-        cur = self._execute(text, params)
+    def _rows(self, q: sql.Compiled, **given: object) -> list[Any]:
+        """The rows q gives, each value as SQLAlchemy's result processors give it."""
+        cur = self._execute(q.sql, {**q.fixed, **given})
         names = [d[0] for d in cur.description]
-        return [SimpleNamespace(**_decoded(names, r)) for r in cur.fetchall()]
+        return [SimpleNamespace(**_decoded(q, names, r)) for r in cur.fetchall()]
 
     def _execute(self, text: str, params: dict[str, object]) -> sqlite3.Cursor:
         try:
@@ -116,20 +110,12 @@ class PlainReader:
             raise Unreadable(str(exc)) from exc
 
 
-def _with(
-    statement: tuple[str, dict[str, object]], **given: object
-) -> tuple[str, dict[str, object]]:
-    text, fixed = statement
-    return text, {**fixed, **given}
-
-
-def _decoded(names: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
-    """A row's values as SQLAlchemy's result processors give them (JSON decoded, booleans)."""
+def _decoded(q: sql.Compiled, names: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
     out = dict(zip(names, row, strict=True))
-    for name in _JSON & out.keys():
+    for name in q.json:
         if out[name] is not None:
             out[name] = json.loads(out[name])
-    for name in _BOOL & out.keys():
+    for name in q.flags:
         if out[name] is not None:
             out[name] = bool(out[name])
     return out

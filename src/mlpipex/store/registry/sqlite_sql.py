@@ -4,10 +4,20 @@ SQLite from the statements the store runs to show a version (``versions.lookup_s
 of its fixed parameters, for ``sqlite_read.py``; tests/store/test_sqlite_read.py fails when it
 falls behind."""
 
+from typing import NamedTuple
+
+
+class Compiled(NamedTuple):
+    sql: str
+    fixed: dict[str, object]  # the parameters with a fixed value
+    json: frozenset[str]  # the columns to decode as SQLAlchemy's JSON type does
+    flags: frozenset[str]  # the columns to read as booleans, as its Boolean type does
+
+
 # the schema these statements were compiled against
 SCHEMA = "0013"
 
-VERSION_BY_ALIAS: tuple[str, dict[str, object]] = (
+VERSION_BY_ALIAS = Compiled(
     (
         "SELECT model_versions.id, model_versions.model_id, model_versions.version, "
         "model_versions.stage, model_versions.status, model_versions.description, "
@@ -45,9 +55,11 @@ VERSION_BY_ALIAS: tuple[str, dict[str, object]] = (
         "WHERE registered_models.workspace = :ws AND registered_models.name = :model"
     ),
     {"printf_1": "%!.17e"},
+    frozenset({"d_aliases", "d_datasets", "d_files", "d_metrics", "d_tags"}),
+    frozenset({"commit_dirty"}),
 )
 
-VERSION_BY_NUMBER: tuple[str, dict[str, object]] = (
+VERSION_BY_NUMBER = Compiled(
     (
         "SELECT model_versions.id, model_versions.model_id, model_versions.version, "
         "model_versions.stage, model_versions.status, model_versions.description, "
@@ -83,9 +95,11 @@ VERSION_BY_NUMBER: tuple[str, dict[str, object]] = (
         "WHERE registered_models.workspace = :ws AND registered_models.name = :model"
     ),
     {"printf_1": "%!.17e"},
+    frozenset({"d_aliases", "d_datasets", "d_files", "d_metrics", "d_tags"}),
+    frozenset({"commit_dirty"}),
 )
 
-NEWEST_VERSION: tuple[str, dict[str, object]] = (
+NEWEST_VERSION = Compiled(
     (
         "SELECT model_versions.id, model_versions.model_id, model_versions.version, "
         "model_versions.stage, model_versions.status, model_versions.description, "
@@ -121,9 +135,11 @@ NEWEST_VERSION: tuple[str, dict[str, object]] = (
         " LIMIT :param_1 OFFSET :param_2"
     ),
     {"printf_1": "%!.17e", "param_1": 1, "param_2": 0},
+    frozenset({"d_aliases", "d_datasets", "d_files", "d_metrics", "d_tags"}),
+    frozenset({"commit_dirty"}),
 )
 
-NEWEST_IN_STAGE: tuple[str, dict[str, object]] = (
+NEWEST_IN_STAGE = Compiled(
     (
         "SELECT model_versions.id, model_versions.model_id, model_versions.version, "
         "model_versions.stage, model_versions.status, model_versions.description, "
@@ -159,9 +175,11 @@ NEWEST_IN_STAGE: tuple[str, dict[str, object]] = (
         " LIMIT :param_1 OFFSET :param_2"
     ),
     {"printf_1": "%!.17e", "param_1": 1, "param_2": 0},
+    frozenset({"d_aliases", "d_datasets", "d_files", "d_metrics", "d_tags"}),
+    frozenset({"commit_dirty"}),
 )
 
-MODEL: tuple[str, dict[str, object]] = (
+MODEL = Compiled(
     (
         "SELECT registered_models.id, registered_models.workspace, registered_models.name, "
         "registered_models.description, registered_models.policy, "
@@ -171,14 +189,18 @@ MODEL: tuple[str, dict[str, object]] = (
         "WHERE registered_models.workspace = :ws AND registered_models.name = :name"
     ),
     {},
+    frozenset({"policy"}),
+    frozenset(),
 )
 
-SETTING: tuple[str, dict[str, object]] = (
+SETTING = Compiled(
     ('SELECT settings.value \nFROM settings \nWHERE settings."key" = :key'),
     {},
+    frozenset(),
+    frozenset(),
 )
 
-WORKSPACE: tuple[str, dict[str, object]] = (
+WORKSPACE = Compiled(
     (
         "SELECT workspaces.name, workspaces.description, workspaces.default_artifact_root, "
         "workspaces.created_at, workspaces.max_models, workspaces.max_versions, "
@@ -187,9 +209,6 @@ WORKSPACE: tuple[str, dict[str, object]] = (
         "WHERE workspaces.name = :name"
     ),
     {},
+    frozenset(),
+    frozenset(),
 )
-
-# decoded as SQLAlchemy's JSON type does
-JSON_COLUMNS = ["d_aliases", "d_datasets", "d_files", "d_metrics", "d_tags", "policy"]
-# read as booleans, as SQLAlchemy's Boolean type does
-BOOL_COLUMNS = ["commit_dirty"]
