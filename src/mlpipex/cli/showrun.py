@@ -5,6 +5,7 @@ runs it importing only the version lookup: on SQLite, not even SQLAlchemy (cli/v
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import partial
 
@@ -30,8 +31,12 @@ def show(loc: Location, settings: PlainSettings, ref: str) -> None:
     from mlpipex.cli.render import version_detail
     from mlpipex.service.registry.plain import get_version_plain
 
-    # SQLite read through the stdlib driver (no SQLAlchemy) when it can answer exactly as the store
-    version = get_version_plain(loc, settings, ref)
+    # On SQLite, read through the stdlib driver when it answers exactly as the store would: it
+    # saves importing SQLAlchemy (about 110 ms). A process that has SQLAlchemy already (the SDK,
+    # a caller running the CLI in a loop) reads faster through the shared engine, which keeps
+    # its connection and prepared statements (about 0.2 ms a lookup; a new connection reads
+    # the schema again, about 0.5 ms).
+    version = None if "sqlalchemy" in sys.modules else get_version_plain(loc, settings, ref)
     if version is None:
         from mlpipex.service.open import open_registry
         from mlpipex.service.registry.versions import get_version
