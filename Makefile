@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: quickstart test fuzz check lint typecheck layers bench compat compat-ci clean
+.PHONY: quickstart test fuzz check lint typecheck layers generate bench compat compat-ci clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ layers: $(BIN)/.installed
 	$(BIN)/lint-imports
 
 check: lint typecheck layers
+
+# What is generated from the code (tests fail when it falls behind): docs/cli.md and docs/http.md,
+# and the SQL the plain SQLite reader runs (src/mlpipex/store/registry/sqlite_sql.py).
+generate: $(BIN)/.installed
+	$(BIN)/python scripts/gen_docs.py
+	$(BIN)/python scripts/gen_sql.py
 
 # MLflow's own REST tests against this checkout (needs ../shared/mlflow-suite, or MLFLOW_SUITE);
 # fails when fewer pass than the floor in .ci/compat-floor. compat-ci: the part CI runs.

@@ -13,6 +13,8 @@ from mlpipex.errors import Invalid, NotFound
 
 DIRNAME = ".mlpipex"
 ENV_PREFIX = "MLPIPEX_"
+# the registry's setting that records its object store's URL, for every client to find
+OBJECTS_SETTING = "objects_uri"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.roles import ROLES, unknown_roles
-from mlpipex.domain.stage import Stage
+from mlpipex.domain.stage import Stage, canonical_stage
 from mlpipex.domain.validation import validated
 from mlpipex.errors import Invalid
 
@@ -116,9 +116,9 @@ class Policy(_Strict):
 
     def stage(self, name: str) -> str:
         """The canonical spelling of a stage name (matched without case)."""
-        for s in self.stages:
-            if s.lower() == str(name).lower():
-                return s
+        found = canonical_stage(self.stages, name)
+        if found is not None:
+            return found
         raise Invalid(f"unknown stage {name!r}", hint="stages are " + ", ".join(self.stages))
 
     def _for(self, section: Mapping[str, Any], stage: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -13,3 +14,8 @@ class Stage(StrEnum):
     STAGING = "Staging"
     PRODUCTION = "Production"
     ARCHIVED = "Archived"
+
+
+def canonical_stage(stages: Iterable[str], name: str) -> str | None:
+    """The spelling of a stage name among stages (matched without case), None when it is none."""
+    return next((s for s in stages if s.lower() == str(name).lower()), None)

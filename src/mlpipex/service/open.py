@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, check_workspace_name
 from mlpipex.errors import Invalid, NotFound
-from mlpipex.location import Location, PlainSettings, require_existing
+from mlpipex.location import OBJECTS_SETTING, Location, PlainSettings, require_existing
 from mlpipex.objects import open_store
 from mlpipex.service.access.secrets import SecretBox
 from mlpipex.service.context import Actor, Registry
@@ -17,8 +17,6 @@ from mlpipex.store.access import workspaces
 if TYPE_CHECKING:
     from mlpipex.config import Settings
     from mlpipex.domain.policy import Policy
-
-OBJECTS_KEY = "objects_uri"
 
 
 def load_policy(spec: str | None) -> Policy:
@@ -60,7 +58,7 @@ def open_registry(
         recorded = settings.objects
     else:
         with store.lookup() as conn:  # every CLI command opens: one round trip, not three
-            recorded = registry.get_setting(conn, OBJECTS_KEY)
+            recorded = registry.get_setting(conn, OBJECTS_SETTING)
             if ws != DEFAULT_WORKSPACE and workspaces.get(conn, check_workspace_name(ws)) is None:
                 raise NotFound(
                     f"workspace {ws!r} does not exist",
@@ -76,7 +74,7 @@ def open_registry(
         )
     if recorded is None:
         with store.write() as conn:
-            registry.record_setting(conn, OBJECTS_KEY, objects_url)
+            registry.record_setting(conn, OBJECTS_SETTING, objects_url)
     return Registry(
         store=store,
         objects=open_store(objects_url),

@@ -14,6 +14,8 @@ from mlpipex.domain.workspaces import Quota
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.service.access import workspaces
 from mlpipex.service.context import Registry
+from mlpipex.service.registry.missing import ModelMissing as ModelMissing
+from mlpipex.service.registry.missing import missing_model as missing_model
 from mlpipex.store import registry
 from mlpipex.store.registry import ModelRecord
 
@@ -38,22 +40,10 @@ def require_model(conn: Connection, ws: str, name: str, *, lock: bool = False) -
     return row
 
 
-class ModelMissing(NotFound):
-    """No model by that name; typed so a front end can say it in its own words (MLflow's)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"model {name!r} does not exist", hint="see `mlpipex models list`")
-        self.name = name
-
-
 class ModelExists(AlreadyExists):
     def __init__(self, name: str) -> None:
         super().__init__(f"model {name!r} already exists")
         self.name = name
-
-
-def missing_model(name: str) -> NotFound:
-    return ModelMissing(name)
 
 
 def create_model(

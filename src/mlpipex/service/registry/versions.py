@@ -9,18 +9,11 @@ from mlpipex.domain.models import ModelVersion, Page
 from mlpipex.domain.refs import VersionRef, parse_version_ref
 from mlpipex.errors import NotFound
 from mlpipex.service.context import Registry
-from mlpipex.service.registry.models import check_tag, missing_model, require_model
+from mlpipex.service.registry.missing import VersionMissing as VersionMissing
+from mlpipex.service.registry.missing import no_newest, require_found
+from mlpipex.service.registry.models import check_tag, require_model
 from mlpipex.store import registry
-from mlpipex.store.registry import VersionLookup, VersionRecord
-
-
-class VersionMissing(NotFound):
-    """No version by that reference; typed so a front end can say it in its own words."""
-
-    def __init__(self, ref: VersionRef) -> None:
-        what = f"{ref.model}/{ref.version}" if ref.alias is None else f"{ref.model}@{ref.alias}"
-        super().__init__(f"version {what} does not exist")
-        self.ref = ref
+from mlpipex.store.registry import ModelRecord, VersionLookup, VersionRecord
 
 
 def _found(
@@ -30,13 +23,7 @@ def _found(
     found = registry.find_version(
         conn, ws, ref.model, version=ref.version, alias=ref.alias, details=details, files=files
     )
-    if found is None:
-        raise missing_model(ref.model)
-    if found.alias_version is None:
-        raise NotFound(f"model {ref.model!r} has no alias {ref.alias!r}")
-    if found.version is None:
-        raise VersionMissing(ref)
-    return found
+    return require_found(ref, found)
 
 
 def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> VersionRecord:
@@ -46,17 +33,19 @@ def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> VersionReco
         assert found is not None
         return found
     model = require_model(conn, reg.workspace, ref.model)
-    if ref.latest:
-        rows = registry.version_rows(conn, model.id, limit=1)
-        if not rows:
-            raise NotFound(f"version {ref.model}/latest does not exist")
-        return rows[0]
-    assert ref.stage is not None
-    stage = reg.policy_of(model.policy).stage(ref.stage)
+    stage = _stage(reg, model, ref)
     rows = registry.version_rows(conn, model.id, stage=stage, limit=1)
     if not rows:
-        raise NotFound(f"model {ref.model!r} has no version in {stage}")
+        raise no_newest(ref, stage)
     return rows[0]
+
+
+def _stage(reg: Registry, model: ModelRecord, ref: VersionRef) -> str | None:
+    """The stage NAME:STAGE names, in the model's spelling; None for NAME/latest."""
+    if ref.latest:
+        return None
+    assert ref.stage is not None
+    return reg.policy_of(model.policy).stage(ref.stage)
 
 
 def get_version(reg: Registry, ref: str | VersionRef, *, files: bool = True) -> ModelVersion:
@@ -69,7 +58,12 @@ def get_version(reg: Registry, ref: str | VersionRef, *, files: bool = True) -> 
             full = _found(conn, reg.workspace, vref, details=True, files=files).full
             assert full is not None
             return full
-        return registry.to_versions(conn, [resolve_row(conn, reg, vref)], files=files)[0]
+        model = require_model(conn, reg.workspace, vref.model)
+        stage = _stage(reg, model, vref)
+        found = registry.newest_version(conn, model.id, stage=stage, files=files)
+        if found is None:
+            raise no_newest(vref, stage)
+        return found
 
 
 def list_versions(

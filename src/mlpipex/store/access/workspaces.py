@@ -23,9 +23,13 @@ def _workspace(r: sa.Row[Any]) -> Workspace:
     return Workspace(r.name, r.description, r.default_artifact_root, r.created_at, quotas)
 
 
+# one statement for every name, which ``scripts/gen_sql.py`` also compiles for the plain reader
+WORKSPACE = sa.select(t.workspaces).where(_W.name == sa.bindparam("name", type_=sa.String))
+
+
 def get(conn: Connection, name: str, *, lock: bool = False) -> Workspace | None:
-    q = sa.select(t.workspaces).where(_W.name == name)
-    r = conn.execute(q.with_for_update() if lock else q).first()
+    q = WORKSPACE.with_for_update() if lock else WORKSPACE
+    r = conn.execute(q, {"name": name}).first()
     return None if r is None else _workspace(r)
 
 

@@ -5,55 +5,77 @@ returns frozen records (``records.py``) or the domain's values, never rows. The 
 re-exported here: callers write ``registry.version_row(...)`` whichever module holds it.
 """
 
-from mlpipex.store.registry.aliases import (
-    alias_version,
-    delete_alias,
-    delete_aliases_of,
-    set_alias,
-)
-from mlpipex.store.registry.details import to_versions
-from mlpipex.store.registry.files import all_files, referenced_digests, stored_sizes
-from mlpipex.store.registry.models import (
-    delete_model,
-    delete_model_tag,
-    ensure_model,
-    insert_model,
-    list_model_rows,
-    model_row,
-    set_model_tag,
-    set_policy,
-    stage_summary,
-    to_model,
-    update_model,
-)
-from mlpipex.store.registry.records import (
-    ModelRecord,
-    RequestRecord,
-    VersionLookup,
-    VersionRecord,
-)
-from mlpipex.store.registry.requests import (
-    add_approval,
-    insert_request,
-    pending_request,
-    requests_for,
-    set_request_status,
-)
-from mlpipex.store.registry.settings import get_setting, record_setting
-from mlpipex.store.registry.versions import (
-    allocate_version,
-    delete_version,
-    delete_version_tag,
-    find_version,
-    insert_files,
-    insert_version,
-    set_artifact,
-    set_description,
-    set_stage,
-    set_version_tag,
-    version_row,
-    version_rows,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlpipex.store.registry.aliases import (
+        alias_version,
+        delete_alias,
+        delete_aliases_of,
+        set_alias,
+    )
+    from mlpipex.store.registry.details import to_versions
+    from mlpipex.store.registry.files import all_files, referenced_digests, stored_sizes
+    from mlpipex.store.registry.models import (
+        delete_model,
+        delete_model_tag,
+        ensure_model,
+        insert_model,
+        list_model_rows,
+        model_row,
+        set_model_tag,
+        set_policy,
+        stage_summary,
+        to_model,
+        update_model,
+    )
+    from mlpipex.store.registry.records import (
+        ModelRecord,
+        RequestRecord,
+        VersionLookup,
+        VersionRecord,
+    )
+    from mlpipex.store.registry.requests import (
+        add_approval,
+        insert_request,
+        pending_request,
+        requests_for,
+        set_request_status,
+    )
+    from mlpipex.store.registry.settings import get_setting, record_setting
+    from mlpipex.store.registry.versions import (
+        allocate_version,
+        delete_version,
+        delete_version_tag,
+        find_version,
+        insert_files,
+        insert_version,
+        newest_version,
+        set_artifact,
+        set_description,
+        set_stage,
+        set_version_tag,
+        version_row,
+        version_rows,
+    )
+
+# The queries load on first use, so that the records and the plain SQLite reader (records.py,
+# sqlite_read.py) import without SQLAlchemy: the CLI's `show` starts without it.
+_MODULES = ("records", "versions", "details", "models", "aliases", "files", "requests", "settings")
+
+
+def __getattr__(name: str) -> object:
+    if name in __all__:
+        for module in _MODULES:
+            found = vars(importlib.import_module(f"{__name__}.{module}")).get(name)
+            if found is not None:
+                globals()[name] = found  # asked once: later reads are plain attributes
+                return found
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ModelRecord",
@@ -79,6 +101,7 @@ __all__ = [
     "insert_version",
     "list_model_rows",
     "model_row",
+    "newest_version",
     "pending_request",
     "record_setting",
     "referenced_digests",

@@ -7,23 +7,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mlpipex.domain.manifest import FileEntry
-from mlpipex.domain.models import DatasetRef, ModelVersion
+from mlpipex.domain.models import ModelVersion
 from mlpipex.store import schema as t
-from mlpipex.store.registry.records import VersionRecord
-
-_METRICS, _TAGS, _DATASETS, _ALIASES, _FILES = (
-    "d_metrics",
-    "d_tags",
-    "d_datasets",
-    "d_aliases",
-    "d_files",
+from mlpipex.store.registry.records import (
+    ALIASES,
+    DATASETS,
+    FILES,
+    METRICS,
+    TAGS,
+    VersionRecord,
+    to_version,
 )
 
 
@@ -52,10 +50,10 @@ def detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
     # give the same double (PostgreSQL writes the shortest exact form itself).
     value = vm.c.value if pg else sa.func.printf("%!.17e", vm.c.value)
     out = [
-        rows(_METRICS, vm.c.version_id == v.c.id, vm.c.key, value),
-        rows(_TAGS, vt.c.version_id == v.c.id, vt.c.key, vt.c.value),
+        rows(METRICS, vm.c.version_id == v.c.id, vm.c.key, value),
+        rows(TAGS, vt.c.version_id == v.c.id, vt.c.key, vt.c.value),
         rows(
-            _DATASETS,
+            DATASETS,
             vd.c.version_id == v.c.id,
             vd.c.name,
             vd.c.uri,
@@ -63,42 +61,17 @@ def detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
             vd.c.size,
             vd.c.stage,
         ),
-        rows(_ALIASES, (a.c.model_id == v.c.model_id) & (a.c.version == v.c.version), a.c.alias),
+        rows(ALIASES, (a.c.model_id == v.c.model_id) & (a.c.version == v.c.version), a.c.alias),
     ]
     if files:
-        out.append(rows(_FILES, vf.c.version_id == v.c.id, vf.c.path, vf.c.digest, vf.c.size))
+        out.append(rows(FILES, vf.c.version_id == v.c.id, vf.c.path, vf.c.digest, vf.c.size))
     return tuple(out)
-
-
-# The columns a record and the domain's version share (all but the ids, the model's name and the
-# details).
-_SHARED = sorted({f.name for f in fields(VersionRecord)} & {f.name for f in fields(ModelVersion)})
 
 
 @functools.cache  # built once: a statement's cache key is computed once per object
 def _details_of(pg: bool, files: bool) -> sa.Select[Any]:
     ids: sa.BindParameter[int] = sa.bindparam("ids", expanding=True)
     return sa.select(t.versions.c.id, *detail_columns(pg, files)).where(t.versions.c.id.in_(ids))
-
-
-def to_version(r: VersionRecord, row: Any, *, files: bool) -> ModelVersion:
-    """The domain's version from its record and the row that carries ``detail_columns`` (with
-    the files when ``files``)."""
-
-    def rows(label: str) -> list[list[Any]]:
-        # PostgreSQL aggregates no rows to NULL
-        return getattr(row, label) or []
-
-    return ModelVersion(
-        model=r.model_name,
-        **{f: getattr(r, f) for f in _SHARED},
-        # float() also reads what JSON cannot hold as a number ("NaN", "Infinity")
-        metrics={k: float(x) for k, x in rows(_METRICS)},
-        tags={k: x for k, x in rows(_TAGS)},
-        datasets=tuple(DatasetRef(*d) for d in rows(_DATASETS)),
-        aliases=tuple(sorted(x for (x,) in rows(_ALIASES))),
-        files=tuple(FileEntry(*f) for f in rows(_FILES)) if files else (),
-    )
 
 
 def to_versions(

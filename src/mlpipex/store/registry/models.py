@@ -15,12 +15,16 @@ from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
 from mlpipex.store.registry.records import ModelRecord
 
+# one statement for every name, which ``scripts/gen_sql.py`` also compiles for the plain reader
+MODEL = sa.select(t.models).where(
+    t.models.c.workspace == sa.bindparam("ws", type_=sa.String),
+    t.models.c.name == sa.bindparam("name", type_=sa.String),
+)
+
 
 def model_row(conn: Connection, ws: str, name: str, *, lock: bool = False) -> ModelRecord | None:
-    q = sa.select(t.models).where(t.models.c.workspace == ws, t.models.c.name == name)
-    if lock:
-        q = q.with_for_update()
-    row = conn.execute(q).first()
+    q = MODEL.with_for_update() if lock else MODEL
+    row = conn.execute(q, {"ws": ws, "name": name}).first()
     return None if row is None else ModelRecord.of(row)
 
 

@@ -1,14 +1,18 @@
 """What the registry's queries return: frozen records of the rows, with the database ids the
-services key their updates by (the domain's values, ``domain/models.py``, carry no ids)."""
+services key their updates by (the domain's values, ``domain/models.py``, carry no ids), and a
+version's record made the domain's value. Free of SQLAlchemy: the plain SQLite reader
+(``sqlite_read.py``) builds the same values from the same rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
+from mlpipex.domain.manifest import FileEntry
+from mlpipex.domain.models import DatasetRef, ModelVersion
 
-from mlpipex.domain.models import ModelVersion
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,40 @@ class VersionRecord:
             created_by=r.created_by,
             stage_entered_at=r.stage_entered_at,
         )
+
+
+# The labels of a version's detail columns (``details.detail_columns``): JSON arrays of arrays.
+METRICS, TAGS, DATASETS, ALIASES, FILES = (
+    "d_metrics",
+    "d_tags",
+    "d_datasets",
+    "d_aliases",
+    "d_files",
+)
+
+# The columns a record and the domain's version share (all but the ids, the model's name and the
+# details).
+_SHARED = sorted({f.name for f in fields(VersionRecord)} & {f.name for f in fields(ModelVersion)})
+
+
+def to_version(r: VersionRecord, row: Any, *, files: bool) -> ModelVersion:
+    """The domain's version from its record and the row that carries the detail columns (with
+    the files when ``files``), their JSON decoded."""
+
+    def rows(label: str) -> list[list[Any]]:
+        # PostgreSQL aggregates no rows to NULL
+        return getattr(row, label) or []
+
+    return ModelVersion(
+        model=r.model_name,
+        **{f: getattr(r, f) for f in _SHARED},
+        # float() also reads what JSON cannot hold as a number ("NaN", "Infinity")
+        metrics={k: float(x) for k, x in rows(METRICS)},
+        tags={k: x for k, x in rows(TAGS)},
+        datasets=tuple(DatasetRef(*d) for d in rows(DATASETS)),
+        aliases=tuple(sorted(x for (x,) in rows(ALIASES))),
+        files=tuple(FileEntry(*f) for f in rows(FILES)) if files else (),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,14 @@ from sqlalchemy.engine import Connection
 from mlpipex.store import schema as t
 from mlpipex.store.engine import upsert_into
 
+# one statement for every key, which ``scripts/gen_sql.py`` also compiles for the plain reader
+SETTING = sa.select(t.settings.c.value).where(
+    t.settings.c.key == sa.bindparam("key", type_=sa.String)
+)
+
 
 def get_setting(conn: Connection, key: str) -> str | None:
-    return conn.execute(sa.select(t.settings.c.value).where(t.settings.c.key == key)).scalar()
+    return conn.execute(SETTING, {"key": key}).scalar()
 
 
 def record_setting(conn: Connection, key: str, value: str) -> None:

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain.manifest import FileEntry
-from mlpipex.domain.models import DatasetRef
+from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
-from mlpipex.store.registry.details import detail_columns, to_version
-from mlpipex.store.registry.records import VersionLookup, VersionRecord
+from mlpipex.store.registry.details import detail_columns
+from mlpipex.store.registry.records import VersionLookup, VersionRecord, to_version
 
 
 def allocate_version(conn: Connection, model_id: int) -> int:
@@ -193,6 +193,41 @@ def _find(pg: bool, details: bool, files: bool, by_alias: bool) -> sa.Select[Any
         m.c.workspace == sa.bindparam("ws", type_=sa.String),
         m.c.name == sa.bindparam("model", type_=sa.String),
     )
+
+
+def newest_version(
+    conn: Connection, model_id: int, *, stage: str | None = None, files: bool = False
+) -> ModelVersion | None:
+    """The model's newest version (in stage, when given) with its details, in one statement."""
+    q = _newest(conn.dialect.name == "postgresql", files, stage is not None)
+    given = {"model_id": model_id, **({"stage": stage} if stage is not None else {})}
+    row = conn.execute(q, given).first()
+    return None if row is None else to_version(VersionRecord.of(row), row, files=files)
+
+
+@functools.cache  # built once per shape, as _find
+def _newest(pg: bool, files: bool, by_stage: bool) -> sa.Select[Any]:
+    v = t.versions
+    q = (
+        sa.select(*_VERSION_COLS, *detail_columns(pg, files))
+        .join(t.models)
+        .where(v.c.model_id == sa.bindparam("model_id", type_=sa.Integer))
+    )
+    if by_stage:
+        q = q.where(v.c.stage == sa.bindparam("stage", type_=sa.String))
+    # ordered as the unique (model_id, version) index is: see version_rows
+    return q.order_by(v.c.model_id.desc(), v.c.version.desc()).limit(1)
+
+
+def lookup_statements() -> dict[str, sa.Select[Any]]:
+    """What ``find_version`` and ``newest_version`` run on SQLite for a version with its details
+    and files: ``scripts/gen_sql.py`` compiles them for the plain reader (``sqlite_read.py``)."""
+    return {
+        "VERSION_BY_ALIAS": _find(False, True, True, True),
+        "VERSION_BY_NUMBER": _find(False, True, True, False),
+        "NEWEST_VERSION": _newest(False, True, False),
+        "NEWEST_IN_STAGE": _newest(False, True, True),
+    }
 
 
 def set_stage(conn: Connection, version_id: int, stage: str, now: int) -> None:
