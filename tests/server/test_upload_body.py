@@ -1,5 +1,6 @@
 """store_body in process: a body fed to the worker in order and whole, the loop reading ahead of
-a slow writer by a bounded amount, and a body cut off midway failing the writer."""
+a slow writer by a bounded amount, a body cut off midway failing the writer, and a refusal
+raised while the loop waits for room."""
 
 from __future__ import annotations
 
@@ -79,3 +80,16 @@ def test_a_body_cut_off_midway_fails_the_writer() -> None:
     with pytest.raises(ExceptionGroup):  # the client is gone; what matters is the writer's end
         asyncio.run(store_body(_request(pieces, [], cut_off=True), store))
     assert len(failed) == 1 and "cut off" in str(failed[0])
+
+
+def test_a_refusal_before_the_body_is_read_is_raised_as_itself_without_waiting_for_it() -> None:
+    pieces = [b"x" * PIECE for _ in range(3 * GROUPS * HOP // PIECE)]
+    received: list[int] = []
+
+    def refuse(body: Readable) -> None:
+        time.sleep(0.2)  # the loop fills the queue meanwhile and waits for room
+        raise Invalid("refused")
+
+    with pytest.raises(Invalid, match="refused"):
+        asyncio.run(store_body(_request(pieces, received), refuse))
+    assert sum(received) < sum(map(len, pieces))  # the rest of the body was never waited for
