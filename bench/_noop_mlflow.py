@@ -1,8 +1,8 @@
 """A no-op MLflow server for bench/mlflow_compat.py: every route the benchmark's client calls
 answered at once with a fixed, valid body, so a call through it costs what the mlflow client
-and HTTP cost, and nothing a server does. Searches answer as many results as were asked for,
-each shaped as a real server's (its fields and a tag), since the client's own cost grows with
-what it decodes.
+and HTTP cost, and nothing a server does (an uploaded artifact is received and dropped).
+Searches answer as many results as were asked for, each shaped as a real server's (its fields
+and a tag), since the client's own cost grows with what it decodes.
 
     python bench/_noop_mlflow.py PORT
 """
@@ -59,6 +59,8 @@ ANSWERS: dict[str, object] = {
     "/mlflow-artifacts/artifacts": {"files": []},
 }
 SEARCHES = ("/runs/search", "/model-versions/search")
+BODY_KEPT = 1 << 20  # larger bodies (artifacts) are received and dropped
+DISCARD = bytearray(1 << 20)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -71,6 +73,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         n = int(self.headers.get("content-length") or 0)
+        if n > BODY_KEPT:  # an artifact: read into one buffer and dropped, as cheaply as it gets
+            view = memoryview(DISCARD)
+            while n > 0:  # a read of 0 (the body cut off) ends it too
+                n -= self.rfile.readinto(view[: min(n, len(view))]) or n
         raw = self.rfile.read(n) if n else b""
         path, _, query = self.path.partition("?")
         body = next((v for k, v in ANSWERS.items() if path.endswith(k)), {})

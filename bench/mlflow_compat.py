@@ -98,34 +98,40 @@ CLIENT = textwrap.dedent(
             with open(big, "wb") as f:
                 for _ in range(mb):
                     f.write(os.urandom(2**20))
-            for k, c in clients.items():
-                if k == "noop":
-                    continue
-                ups, downs = [], []
-                for i in range(3):
+            # each upload on each server in turn, as the calls above; the no-op server takes
+            # the body and keeps nothing (what the client can send), and has nothing to give back
+            ups, downs = {k: [] for k in clients}, {k: [] for k in clients if k != "noop"}
+            for i in range(3):
+                for k, c in clients.items():
                     t = time.perf_counter()
                     c.log_artifact(st[k]["run"], big, f"big{i}")
-                    ups.append(mb / (time.perf_counter() - t))
-                    t = time.perf_counter()
-                    c.download_artifacts(st[k]["run"], f"big{i}/big.bin", f"{d}/down-{k}{i}")
-                    downs.append(mb / (time.perf_counter() - t))
-                out[k]["upload_mb_s"] = sorted(ups)[1]
-                out[k]["download_mb_s"] = sorted(downs)[1]
+                    ups[k].append(mb / (time.perf_counter() - t))
+                    if k in downs:
+                        t = time.perf_counter()
+                        c.download_artifacts(st[k]["run"], f"big{i}/big.bin", f"{d}/down-{k}{i}")
+                        downs[k].append(mb / (time.perf_counter() - t))
+                        os.unlink(f"{d}/down-{k}{i}/big.bin")
+            for k in clients:
+                out[k]["upload_mb_s"] = sorted(ups[k])[1]
+                if k in downs:
+                    out[k]["download_mb_s"] = sorted(downs[k])[1]
     print(json.dumps(out))
     """
 )
 
+# (figure, unit, target ratio to mlflow server, whether being near the no-op client meets it)
 ROWS = [
-    ("create_run", "ops/s", 20),
-    ("log_metric", "ops/s", 20),
-    ("log_batch", "batches/s (1,000 metrics)", 20),
-    ("search_runs", "ops/s", 20),
-    ("create_model_version", "ops/s", 20),
-    ("get_model_version_by_alias", "ops/s", 20),
-    ("search_model_versions", "ops/s", 20),
-    ("set_model_version_tag", "ops/s", 20),
-    ("upload_mb_s", "MB/s, {mb} MB artifact up", 2),
-    ("download_mb_s", "MB/s, {mb} MB artifact down", 2),
+    ("create_run", "ops/s", 20, True),
+    ("log_metric", "ops/s", 20, True),
+    ("log_batch", "batches/s (1,000 metrics)", 20, True),
+    ("search_runs", "ops/s", 20, True),
+    ("create_model_version", "ops/s", 20, True),
+    ("get_model_version_by_alias", "ops/s", 20, True),
+    ("search_model_versions", "ops/s", 20, True),
+    ("set_model_version_tag", "ops/s", 20, True),
+    # the no-op upload is the client's ceiling, shown beside it; the target stays 2x
+    ("upload_mb_s", "MB/s, {mb} MB artifact up", 2, False),
+    ("download_mb_s", "MB/s, {mb} MB artifact down", 2, False),
 ]
 
 
@@ -224,11 +230,11 @@ def main() -> None:
         )
     ours, theirs, noop = figures["ours"], figures["theirs"], figures["noop"]
     rows = []
-    for key, unit, target in ROWS:
+    for key, unit, target, slack in ROWS:
         ratio = ours[key] / theirs[key]
         # the client's own cost per call bounds what any server can give it
         of_noop = noop[key] / ours[key] if key in noop else None
-        met = ratio >= target or (of_noop is not None and of_noop <= NOOP_SLACK)
+        met = ratio >= target or (slack and of_noop is not None and of_noop <= NOOP_SLACK)
         rows.append(
             [
                 key,
@@ -238,7 +244,7 @@ def main() -> None:
                 f"{ratio:,.1f}x",
                 f"{noop[key]:,.1f}" if key in noop else "-",
                 f"{of_noop:,.2f}x" if of_noop is not None else "-",
-                f">= {target}x" + (f" or <= {NOOP_SLACK}x no-op" if key in noop else ""),
+                f">= {target}x" + (f" or <= {NOOP_SLACK}x no-op" if slack else ""),
                 "yes" if met else "NO",
             ]
         )

@@ -107,6 +107,23 @@ def test_put_stream_checks_the_expected_digest(store: ObjectStore) -> None:
     assert store.temp_files() == []
 
 
+def test_put_stream_keeps_every_chunk_in_order_across_write_batches(store: ObjectStore) -> None:
+    from mlpipex.objects.store import WRITE_BATCH
+
+    pieces = [os.urandom(100_000) for _ in range(3 * WRITE_BATCH // 100_000 + 1)]
+
+    class Upload:  # returns less than asked, a received piece at a time, as an upload does
+        chunks = iter(pieces)
+
+        def read(self, n: int = -1) -> bytes:
+            return next(self.chunks, b"")
+
+    e = store.put_stream(Upload())
+    data = b"".join(pieces)
+    assert (e.digest, e.size) == (blake3.blake3(data).hexdigest(), len(data))
+    assert store.read_bytes(e.digest) == data
+
+
 def test_directory_manifest_lists_every_file_and_stores_each(
     store: ObjectStore, tmp_path: Path
 ) -> None:

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 CHUNK = 4 * 1024 * 1024
+AHEAD = 2  # chunks of a file being sent that the disk is asked to read meanwhile
+
+
+def read_ahead(fd: int, start: int, size: int, *, sequential: bool = False) -> None:
+    """Ask the kernel to start reading [start, start + size) of a file from disk, and return;
+    sequential: the whole file will be read in order (a larger read-ahead window).
+
+    An upload reads a chunk, then sends it: without this the disk waits while a chunk is sent
+    (a cold 1 GB upload took 1.25-1.3 s; with it 0.97-1.03 s, `cp` 0.87-1.13 s)."""
+    if hasattr(os, "posix_fadvise"):  # not on macOS or Windows, which read ahead on their own
+        advice = os.POSIX_FADV_SEQUENTIAL if sequential else os.POSIX_FADV_WILLNEED
+        os.posix_fadvise(fd, start, size, advice)
 
 
 class Http:
@@ -76,7 +88,13 @@ class Http:
     def upload(self, digest: str, path: Path, progress: Progress | None) -> None:
         def chunks() -> Iterator[bytes]:
             with path.open("rb") as f:
-                while chunk := f.read(CHUNK):
+                read_ahead(f.fileno(), 0, 0, sequential=True)
+                sent = 0
+                while True:
+                    read_ahead(f.fileno(), sent + CHUNK, AHEAD * CHUNK)
+                    if not (chunk := f.read(CHUNK)):
+                        return
+                    sent += len(chunk)
                     if progress:
                         progress(len(chunk))
                     yield chunk

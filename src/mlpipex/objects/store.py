@@ -23,6 +23,7 @@ from mlpipex.errors import Corrupt, Invalid, NotFound
 from mlpipex.objects.hashing import Progress, hash_bytes, hash_file
 
 READ_CHUNK = 8 * 1024 * 1024
+WRITE_BATCH = 1024 * 1024  # bytes of an upload handed to its writer thread at a time
 PARALLEL_MIN = 64 * 1024 * 1024
 HOST = socket.gethostname()
 
@@ -160,21 +161,31 @@ class ObjectStore(ABC):
     def put_stream(self, stream: Readable, expected: str | None = None) -> FileEntry:
         """Store bytes read from a stream (an upload), hashing as they arrive.
 
-        Each chunk is written by a second thread while this one hashes it (a write releases the
-        GIL): an upload then takes the longer of the two, not their sum."""
+        Chunks are gathered about WRITE_BATCH at a time and written by a second thread while
+        this one hashes the next (a write releases the GIL): an upload then takes the longer of
+        the two, not their sum, and a thread hop is paid per batch rather than per chunk."""
         hasher = blake3.blake3()
         size = 0
         with self._staged() as tmp:
             with self._open_write(tmp) as out, ThreadPoolExecutor(1) as writer:
-                written: Future[int] | None = None
-                while chunk := stream.read(READ_CHUNK):
-                    if written is not None:
-                        written.result()  # one chunk in flight: memory stays bounded
-                    written = writer.submit(out.write, chunk)
+                written: Future[None] | None = None
+                batch: list[bytes] = []
+                held = 0
+                while True:
+                    chunk = stream.read(READ_CHUNK)
                     hasher.update(chunk)
                     size += len(chunk)
-                if written is not None:
-                    written.result()
+                    batch.append(chunk)
+                    held += len(chunk)
+                    if held < WRITE_BATCH and chunk:
+                        continue
+                    if written is not None:
+                        written.result()  # one batch in flight: memory stays bounded
+                    written = writer.submit(out.writelines, batch)
+                    batch, held = [], 0
+                    if not chunk:
+                        break
+                written.result()
             digest = hasher.hexdigest()
             if expected is not None and expected != digest:
                 raise Corrupt(f"upload has digest {digest}, expected {expected}")

@@ -3,13 +3,14 @@ pass, no second copy. The native object PUT and the MLflow artifact proxy both s
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import queue
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 import anyio
-import anyio.from_thread
-from anyio.streams.memory import MemoryObjectReceiveStream
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -22,52 +23,86 @@ T = TypeVar("T")
 # buffer instead cost a copy, and an allocation big enough to be mapped and faulted in anew
 HOP = 1024 * 1024
 GROUPS = 8  # groups in flight: the loop reads ahead of the writer by at most this many
+_END, _BROKEN = object(), object()  # what follows the last group: the body's end, or not
 
 
 class _Body:
     """Received chunks as a blocking stream for the object store's hashing writer: each read
-    returns the next chunk whole (a stream may return fewer bytes than asked), never a copy."""
+    returns the next chunk whole (a stream may return fewer bytes than asked), never a copy.
 
-    def __init__(self, groups: MemoryObjectReceiveStream[list[bytes]]) -> None:
-        self._groups, self._pending, self._done = groups, collections.deque[bytes](), False
-        self.broken = False  # set by the receiving side when the body did not arrive whole
+    Groups cross from the loop in a plain queue: the worker blocks on it without the loop's
+    help, and wakes the loop only when the loop waits for room (an awaited call from the
+    thread per group cost ten times as much CPU as the queue)."""
 
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop, self._groups = loop, queue.SimpleQueue[list[bytes] | object]()
+        self._lock = threading.Lock()
+        self._room: asyncio.Future[None] | None = None  # set while the loop waits for room
+        self._pending, self._ended = collections.deque[bytes](), False
+
+    # -- the loop's side ---------------------------------------------------------------------
+    async def put(self, group: list[bytes] | object) -> None:
+        """Queue a group (or _END/_BROKEN), first waiting while GROUPS are not yet taken."""
+        while True:
+            with self._lock:
+                if self._groups.qsize() < GROUPS:
+                    self._groups.put(group)
+                    return
+                self._room = room = self._loop.create_future()
+            await room
+
+    def cut_off(self) -> None:
+        """The body ended before its end: queued past the limit, so that it never waits."""
+        self._groups.put(_BROKEN)
+
+    def _made_room(self) -> None:
+        with self._lock:
+            room, self._room = self._room, None
+        if room is not None:
+            self._loop.call_soon_threadsafe(_settle, room)
+
+    # -- the worker's side -------------------------------------------------------------------
     def read(self, n: int = -1) -> bytes:
-        while not self._pending and not self._done:
-            try:
-                self._pending.extend(anyio.from_thread.run(self._groups.receive))
-            except anyio.EndOfStream:
-                self._done = True
-        if not self._pending and self.broken:
-            # an end that is not the body's: the writer must fail, not store what came
-            raise Invalid("the upload was cut off before its end; nothing was stored")
+        while not self._pending and not self._ended:
+            group = self._groups.get()
+            self._made_room()
+            if group is _BROKEN:  # an end that is not the body's: the writer must fail
+                raise Invalid("the upload was cut off before its end; nothing was stored")
+            if group is _END:
+                self._ended = True
+            else:
+                self._pending.extend(group)  # type: ignore[arg-type]
         return self._pending.popleft() if self._pending else b""
+
+
+def _settle(room: asyncio.Future[None]) -> None:
+    if not room.done():
+        room.set_result(None)
 
 
 async def store_body(request: Request, store: Callable[[Readable], T]) -> T:
     """store(body) in a worker thread, fed the request body as it arrives; its errors are
     raised as themselves. A body cut off midway makes store's read fail, so nothing is kept."""
-    send, receive = anyio.create_memory_object_stream[list[bytes]](max_buffer_size=GROUPS)
-    body = _Body(receive)
+    body = _Body(asyncio.get_running_loop())
 
     async def produce() -> None:
-        async with send:
-            group: list[bytes] = []
-            held = 0
-            try:
-                async for chunk in request.stream():
-                    if not chunk:  # an empty read would look like the end to the writer
-                        continue
-                    group.append(chunk)
-                    held += len(chunk)
-                    if held >= HOP:
-                        await send.send(group)
-                        group, held = [], 0
-            except BaseException:
-                body.broken = True
-                raise
-            if group:
-                await send.send(group)
+        group: list[bytes] = []
+        held = 0
+        try:
+            async for chunk in request.stream():
+                if not chunk:  # an empty read would look like the end to the writer
+                    continue
+                group.append(chunk)
+                held += len(chunk)
+                if held >= HOP:
+                    await body.put(group)
+                    group, held = [], 0
+        except BaseException:
+            body.cut_off()
+            raise
+        if group:
+            await body.put(group)
+        await body.put(_END)
 
     refused: MLPipeXError | None = None
     result: T | None = None
