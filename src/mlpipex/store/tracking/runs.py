@@ -63,9 +63,12 @@ def experiment_ids_in(ws: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
     return sa.select(c.id).where(c.workspace == ws, cond)
 
 
-def in_workspace(experiment_id: sa.ColumnElement[int], ws: str) -> sa.ColumnElement[bool]:
+def in_workspace(
+    experiment_id: sa.ColumnElement[int], ws: str | sa.BindParameter[str]
+) -> sa.ColumnElement[bool]:
     """That a row's experiment (its experiment_id column) is in the workspace: what keeps a row
-    reached by a global id (run, trace, logged model) to the workspace it was made in."""
+    reached by a global id (run, trace, logged model) to the workspace it was made in (ws: its
+    name, or a parameter bound at execution)."""
     c = t.experiments.c
     # correlated, so each row costs one primary-key probe whatever the workspace holds
     return sa.exists().where(c.id == experiment_id, c.workspace == ws)
@@ -164,11 +167,16 @@ def insert_run(conn: Connection, **values: Any) -> None:
 
 def run_row(conn: Connection, ws: str, run_id: str, *, lock: bool = False) -> RunRecord | None:
     """The run, when its experiment is in the workspace (a run of another is missing here)."""
-    q = sa.select(t.runs).where(t.runs.c.id == run_id, in_workspace(t.runs.c.experiment_id, ws))
-    if lock:
-        q = q.with_for_update()
-    row = conn.execute(q).first()
+    row = conn.execute(_run_by_id(lock), {"id": run_id, "ws": ws}).first()
     return None if row is None else RunRecord.of(row)
+
+
+@functools.cache  # built once per shape: every call on a run looks it up
+def _run_by_id(lock: bool) -> sa.Select[Any]:
+    r = t.runs.c
+    ws = sa.bindparam("ws", type_=sa.String)
+    q = sa.select(t.runs).where(r.id == sa.bindparam("id"), in_workspace(r.experiment_id, ws))
+    return q.with_for_update() if lock else q
 
 
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
