@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,9 +25,14 @@ def _workspace(r: sa.Row[Any]) -> Workspace:
 
 
 def get(conn: Connection, name: str, *, lock: bool = False) -> Workspace | None:
-    q = sa.select(t.workspaces).where(_W.name == name)
-    r = conn.execute(q.with_for_update() if lock else q).first()
+    r = conn.execute(_by_name(lock), {"name": name}).first()
     return None if r is None else _workspace(r)
+
+
+@functools.cache  # built once per shape: every registration checks the quotas
+def _by_name(lock: bool) -> sa.Select[Any]:
+    q = sa.select(t.workspaces).where(_W.name == sa.bindparam("name"))
+    return q.with_for_update() if lock else q
 
 
 def list_all(conn: Connection, only: frozenset[str] | None = None) -> list[Workspace]:

@@ -195,14 +195,21 @@ def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple
 def put_version_source(
     conn: Connection, model_id: int, version: int, source: str, logged_model: str | None
 ) -> None:
-    vid = conn.execute(
-        sa.select(t.versions.c.id).where(
-            t.versions.c.model_id == model_id, t.versions.c.version == version
-        )
-    ).scalar_one()
-    conn.execute(
-        sa.insert(m.version_sources).values(version_id=vid, source=source, model_id=logged_model)
+    vid = conn.execute(_version_id(), {"id": model_id, "number": version}).scalar_one()
+    conn.execute(_insert_source(), {"version_id": vid, "source": source, "model_id": logged_model})
+
+
+@functools.cache  # built once: every version the MLflow API creates
+def _version_id() -> sa.Select[Any]:
+    v = t.versions.c
+    return sa.select(v.id).where(
+        v.model_id == sa.bindparam("id"), v.version == sa.bindparam("number")
     )
+
+
+@functools.cache
+def _insert_source() -> sa.Insert:
+    return sa.insert(m.version_sources)
 
 
 @dataclass(frozen=True, slots=True)
