@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.store import schema as t
-from mlpipex.store.engine import upsert_into
+from mlpipex.store.engine import insert_many, upsert_into
 from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
 
 DEFAULT_EXPERIMENT_ID = 0
@@ -324,32 +324,38 @@ def log_metrics(
     if not metrics:
         return
     rows = []
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, tuple[Any, ...]] = {}
     for key, value, ts, step in metrics:
-        stored, is_nan = stored_value(value)
-        row = {
-            "run_id": run_id,
-            "key": key,
-            "value": stored,
-            "is_nan": is_nan,
-            "timestamp": ts,
-            "step": step,
-        }
+        if value != value or value in _INFINITE:  # NaN or infinite: MLflow's stored form
+            row = (run_id, key, *stored_value(value), ts, step)
+        else:
+            row = (run_id, key, value, False, ts, step)
         rows.append(row)
         best = newest.get(key)
-        if best is None or (step, ts) >= (best["step"], best["timestamp"]):
+        if best is None or (step, ts) >= (best[5], best[4]):
             newest[key] = row
-    conn.execute(sa.insert(t.metric_history), rows)
-    ins = upsert_into(conn, t.latest_metrics)
+    insert_many(conn, t.metric_history, _METRIC_COLUMNS, rows)
+    conn.execute(
+        _move_latest(conn.dialect.name),
+        [dict(zip(_METRIC_COLUMNS, r, strict=True)) for r in newest.values()],
+    )
+
+
+_METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "timestamp", "step")
+_INFINITE = (math.inf, -math.inf)
+
+
+@functools.cache  # built once per dialect: every logged metric moves its key's latest value
+def _move_latest(dialect: str) -> Any:
+    ins = upsert_into(dialect, t.latest_metrics)
     lm = t.latest_metrics.c
-    upsert = ins.on_conflict_do_update(
+    return ins.on_conflict_do_update(
         index_elements=[lm.run_id, lm.key],
         set_={c: ins.excluded[c] for c in ("value", "is_nan", "timestamp", "step")},
         where=(
             sa.tuple_(ins.excluded.step, ins.excluded.timestamp) >= sa.tuple_(lm.step, lm.timestamp)
         ),
     )
-    conn.execute(upsert, list(newest.values()))
 
 
 def metric_history(conn: Connection, run_id: str, key: str) -> list[tuple[str, float, int, int]]:
