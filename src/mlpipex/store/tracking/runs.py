@@ -44,13 +44,22 @@ def is_default(ws: str, row: ExperimentRecord) -> bool:
 def experiment_row(
     conn: Connection, ws: str, *, id: int | None = None, name: str | None = None
 ) -> ExperimentRecord | None:
-    c = t.experiments.c
     if id is not None and not _is_default(ws, id):
-        cond = c.id == id
+        row = conn.execute(_experiment_by("id"), {"ws": ws, "key": id}).first()
     else:
-        cond = c.name == (DEFAULT_EXPERIMENT if id is not None else name)
-    row = conn.execute(sa.select(t.experiments).where(c.workspace == ws, cond)).first()
+        key = DEFAULT_EXPERIMENT if id is not None else name
+        row = conn.execute(_experiment_by("name"), {"ws": ws, "key": key}).first()
     return None if row is None else ExperimentRecord.of(row)
+
+
+# The statements below are built once per shape with bound parameters: SQLAlchemy otherwise
+# builds each and computes its cache key on every call, which costs more than SQLite running it.
+@functools.cache
+def _experiment_by(column: str) -> sa.Select[Any]:
+    c = t.experiments.c
+    return sa.select(t.experiments).where(
+        c.workspace == sa.bindparam("ws"), c[column] == sa.bindparam("key")
+    )
 
 
 def experiment_ids_in(ws: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
@@ -162,7 +171,12 @@ def experiment_tags(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str,
 
 
 def insert_run(conn: Connection, **values: Any) -> None:
-    conn.execute(sa.insert(t.runs).values(**values))
+    conn.execute(_insert(t.runs), values)
+
+
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
 
 
 def run_row(conn: Connection, ws: str, run_id: str, *, lock: bool = False) -> RunRecord | None:
@@ -283,12 +297,17 @@ def insert_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> N
 def set_run_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
     if not tags:
         return
+    conn.execute(_replaced_tags(), {"run": run_id, "keys": list(tags)})
     conn.execute(
-        sa.delete(t.run_tags).where(t.run_tags.c.run_id == run_id, t.run_tags.c.key.in_(list(tags)))
+        _insert(t.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
     )
-    conn.execute(
-        sa.insert(t.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-    )
+
+
+@functools.cache
+def _replaced_tags() -> sa.Delete:
+    c = t.run_tags.c
+    keys: sa.BindParameter[str] = sa.bindparam("keys", expanding=True)
+    return sa.delete(t.run_tags).where(c.run_id == sa.bindparam("run"), c.key.in_(keys))
 
 
 def delete_run_tag(conn: Connection, run_id: str, key: str) -> bool:
