@@ -299,7 +299,7 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             entry_point=new.entry_point,
         )
         store.set_run_tags(conn, run_id, tags)
-    return get_run(reg, run_id)
+        return run_in(conn, reg.workspace, run_id)  # read back in the same transaction
 
 
 class RunMissing(NotFound):
