@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -38,8 +39,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     # Writers take the write lock up front, so two writers never deadlock upgrading a read lock.
-    mode = "IMMEDIATE" if conn.get_execution_options().get("mlpipex_write") else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    # Sent to the driver itself: SQLAlchemy's execution path cost half of an empty transaction.
+    begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get("mlpipex_write") else "BEGIN"
+    try:
+        conn.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:  # as SQLAlchemy would raise it, so _translated names it
+        raise OperationalError(begin, None, exc) from exc
 
 
 def _create_private(path: str) -> None:
