@@ -8,7 +8,13 @@ batches/s, an artifact (100 MB by default) up and down in MB/s.
 A call meets its target at >= 20x mlflow server's rate, or, where the client is the limit,
 within 1.5x of the no-op call through the same client.
 
+--cpu also prints each server's own CPU per call (user + system time of its process and its
+children, read from /proc/PID/stat around the timed calls of each operation): the figure that
+moves least with the machine's load. The kernel counts in ticks of 10 ms, so 200 calls of 1 ms
+read to about 5 %; more --calls read finer.
+
     .venv/bin/python bench/mlflow_compat.py [--calls 200] [--batches 20] [--mb 100] [--workers 1]
+        [--cpu]
 """
 
 from __future__ import annotations
@@ -42,20 +48,42 @@ CLIENT = textwrap.dedent(
     from mlflow import MlflowClient
     from mlflow.entities import Dataset, DatasetInput, Metric, RunTag
 
-    urls = json.loads(sys.argv[1])
+    urls, pids = json.loads(sys.argv[1]), json.loads(sys.argv[5])
     calls, batches, mb = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     clients = {k: MlflowClient(u) for k, u in urls.items()}
     out = {k: {} for k in urls}
     st = {k: {} for k in urls}
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_seconds(pid):
+        # user + system time of pid and every process under it (a server's workers)
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue  # gone meanwhile
+                stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+        tree, total = {pid}, 0
+        for p in sorted(stats):  # a child's id is almost always above its parent's
+            if p in tree or stats[p][0] in tree:
+                tree.add(p)
+                total += stats[p][1]
+        return total / tick
 
     def rate(name, n, fn, warmup=5):
         for k, c in clients.items():
             for i in range(warmup):
                 fn(c, st[k], i)
+            used = cpu_seconds(pids[k]) if k in pids else 0.0
             t = time.perf_counter()
             for i in range(n):
                 fn(c, st[k], i)
             out[k][name] = n / (time.perf_counter() - t)
+            if k in pids:
+                out[k]["cpu " + name] = (cpu_seconds(pids[k]) - used) / n * 1000
 
     for k, c in clients.items():
         st[k]["eid"] = c.create_experiment("bench")
@@ -177,8 +205,9 @@ def measure(servers: dict[str, tuple[list[str], int]], d: Path, args: argparse.N
         env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
         urls = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
         sizes = [str(args.calls), str(args.batches), str(args.mb)]
+        pids = {name: p.pid for name, p in zip(servers, procs, strict=True)} if args.cpu else {}
         run = subprocess.run(
-            [sys.executable, "-c", CLIENT, json.dumps(urls), *sizes],
+            [sys.executable, "-c", CLIENT, json.dumps(urls), *sizes, json.dumps(pids)],
             env=env,
             capture_output=True,
             text=True,
@@ -200,6 +229,7 @@ def main() -> None:
     p.add_argument("--mb", type=int, default=100)
     p.add_argument("--workers", type=int, default=1, help="mlpipex server worker processes")
     p.add_argument("--mlflow", type=Path, default=MLFLOW, help="the `mlflow` of mlflow==3.17.2")
+    p.add_argument("--cpu", action="store_true", help="also each server's CPU per call")
     args = p.parse_args()
     if not args.mlflow.exists():
         raise SystemExit(
@@ -260,8 +290,20 @@ def main() -> None:
         "met",
     ]
     print(table(headers, rows))
+    if args.cpu:
+        print("\nserver CPU per call, ms (user + system, the server's processes)\n")
+        print(table(["operation", "MLPipeX", "MLflow 3.17.2", "no-op"], _cpu_rows(figures)))
     print(f"\nmachine: {machine()}; date: {today()}; mlpipex server --workers {args.workers}")
     print(f"{args.calls} calls each, {args.batches} batches, {args.mb} MB artifact (median of 3)")
+
+
+def _cpu_rows(figures: Any) -> list[list[str]]:
+    rows = []
+    for key, _, _ in ROWS:
+        if f"cpu {key}" in figures["noop"]:
+            cells = [f"{figures[k][f'cpu {key}']:.2f}" for k in ("ours", "theirs", "noop")]
+            rows.append([key, *cells])
+    return rows
 
 
 if __name__ == "__main__":

@@ -127,3 +127,23 @@ def test_onnx_directory(mlflow_dirs: MlflowDirs, fitted: Fitted):
     np.testing.assert_array_equal(
         load_model(mlflow_dirs.onnx).predict(X), fitted.logistic.predict(X)
     )
+
+
+def test_an_mlmodel_that_expands_past_the_yaml_limit_is_corrupt(tmp_path: Path) -> None:
+    """An MLmodel is read as any YAML the registry reads (libyaml where installed, the
+    alias-bomb guard): a few hundred bytes standing for a billion nodes are refused, whether
+    the file is read from a directory or from the object store at registration."""
+    from mlpipex.errors import Corrupt
+    from mlpipex.flavors import mlmodel
+
+    lines = ['l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    lines += ["flavors:", "  python_function: {loader_module: m, data: *l8}"]
+    text = "\n".join(lines) + "\n"
+    assert len(text) < 1000
+    with pytest.raises(Corrupt, match="not a valid MLmodel file"):
+        mlmodel.parse(tmp_path, text)
+    with pytest.raises(Corrupt):
+        mlmodel.parse(tmp_path, text.encode())
+    fine = mlmodel.parse(tmp_path, "flavors:\n  python_function: {loader_module: m}\n")
+    assert fine.flavor == "python_function"

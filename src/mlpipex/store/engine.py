@@ -4,10 +4,12 @@ translation of database errors into MLPipeX's own, once, at the transaction boun
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     # Writers take the write lock up front, so two writers never deadlock upgrading a read lock.
-    mode = "IMMEDIATE" if conn.get_execution_options().get("mlpipex_write") else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    # Sent to the driver itself: SQLAlchemy's execution path cost half of an empty transaction.
+    begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get("mlpipex_write") else "BEGIN"
+    try:
+        conn.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:  # as SQLAlchemy would raise it, so _translated names it
+        raise OperationalError(begin, None, exc) from exc
 
 
 def _create_private(path: str) -> None:
@@ -206,11 +212,34 @@ def _driver_pragma(conn: Connection, pragma: str) -> None:
     driver.execute(f"PRAGMA {pragma}")
 
 
-def upsert_into(conn: Connection, table: sa.Table) -> Any:
-    """An INSERT that can say ON CONFLICT, in the connection's dialect (SQLite or PostgreSQL)."""
+def upsert_into(conn: Connection | str, table: sa.Table) -> Any:
+    """An INSERT that can say ON CONFLICT, in the connection's dialect (SQLite or PostgreSQL),
+    or the dialect named (a statement built once per dialect)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    dialect = conn if isinstance(conn, str) else conn.dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def insert_many(
+    conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert rows (tuples, in the order of columns) with one executemany. On SQLite the rows go
+    to the driver as they are: SQLAlchemy's processing of each row's parameters costs more than
+    SQLite inserting it (1,000 metric rows: about 2 ms of 5). PostgreSQL keeps SQLAlchemy's path,
+    which sends many rows in one multi-row INSERT (one round trip)."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_sqlite_insert(table.name, tuple(columns)), list(rows))
+        return
+    conn.execute(sa.insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
+
+
+@functools.cache
+def _sqlite_insert(table: str, columns: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
 
 
 def _first_line(exc: object) -> str:

@@ -3,15 +3,18 @@ search with filters and pages, MLflow's error codes."""
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 import time
 
+import httpx
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 
-from tests.server.mlflow.conftest import unique
+from tests.server.mlflow.conftest import Server, unique
 
 
 def test_experiments_create_get_search_rename_delete_restore(client: MlflowClient) -> None:
@@ -105,6 +108,41 @@ def test_runs_log_and_read_back(client: MlflowClient) -> None:
     assert client.get_run(rid).info.lifecycle_stage == "deleted"
     client.restore_run(rid)
     assert client.get_run(rid).info.lifecycle_stage == "active"
+
+
+def test_batch_of_odd_values_reads_back_as_logged(client: MlflowClient) -> None:
+    """NaN and the infinities in a batch are stored in MLflow's form (an infinity as the
+    largest double) and read back so; the latest value of a key is the one of the highest
+    step, whatever the order sent."""
+    rid = client.create_run(client.create_experiment(unique("odd"))).info.run_id
+    values = [1.5, math.nan, math.inf, -math.inf, -0.0, 1e308]
+    client.log_batch(rid, metrics=[Metric("x", v, 7, step) for step, v in enumerate(values)])
+    client.log_batch(rid, metrics=[Metric("y", 2.0, 9, 5), Metric("y", 3.0, 8, 1)])
+    got = [m.value for m in client.get_metric_history(rid, "x")]
+    big = sys.float_info.max
+    assert got[0] == 1.5 and math.isnan(got[1]) and got[2:4] == [big, -big]
+    assert got[4:] == [0.0, 1e308]
+    latest = client.get_run(rid).data.metrics
+    assert latest["x"] == 1e308 and latest["y"] == 2.0
+
+
+def test_bodies_a_json_library_writes_are_read(mlflow_server: Server) -> None:
+    """Python's json.dumps writes bare NaN and Infinity, which strict parsers refuse; MLflow's
+    server reads them, and so does this one. A body that is not JSON is refused as MLflow's
+    INVALID_PARAMETER_VALUE."""
+    api = f"{mlflow_server.url}/api/2.0/mlflow"
+    with httpx.Client(timeout=30) as http:
+        eid = http.post(f"{api}/experiments/create", json={"name": unique("raw")}).json()
+        rid = http.post(f"{api}/runs/create", json=eid).json()["run"]["info"]["run_id"]
+        body = json.dumps({"run_id": rid, "key": "m", "value": math.inf, "timestamp": 1})
+        assert "Infinity" in body
+        sent = http.post(f"{api}/runs/log-metric", content=body)
+        assert sent.status_code == 200, sent.text
+        bad = http.post(f"{api}/runs/log-metric", content=b'{"run_id": ')
+        assert bad.status_code == 400
+        assert bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        history = http.get(f"{api}/metrics/get-history", params={"run_id": rid, "metric_key": "m"})
+    assert history.json()["metrics"][0]["value"] == sys.float_info.max
 
 
 def test_search_runs_filters_order_and_pages(client: MlflowClient) -> None:

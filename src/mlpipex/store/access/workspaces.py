@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,9 +29,13 @@ WORKSPACE = sa.select(t.workspaces).where(_W.name == sa.bindparam("name", type_=
 
 
 def get(conn: Connection, name: str, *, lock: bool = False) -> Workspace | None:
-    q = WORKSPACE.with_for_update() if lock else WORKSPACE
-    r = conn.execute(q, {"name": name}).first()
+    r = conn.execute(_by_name(lock), {"name": name}).first()
     return None if r is None else _workspace(r)
+
+
+@functools.cache  # built once per shape: every registration checks the quotas
+def _by_name(lock: bool) -> sa.Select[Any]:
+    return WORKSPACE.with_for_update() if lock else WORKSPACE
 
 
 def list_all(conn: Connection, only: frozenset[str] | None = None) -> list[Workspace]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -44,40 +45,56 @@ def append(
         payload=payload,
         prev_hash=prev,
     )
+    insert, move_head = _appending()
     conn.execute(
-        sa.insert(t.events).values(
-            workspace=ws,
-            seq=seq,
-            time=time,
-            actor=actor,
-            kind=kind,
-            model=model,
-            version=version,
-            reason=reason,
-            payload=payload,
-            prev_hash=prev,
-            hash=h,
-        )
+        insert,
+        {
+            "workspace": ws,
+            "seq": seq,
+            "time": time,
+            "actor": actor,
+            "kind": kind,
+            "model": model,
+            "version": version,
+            "reason": reason,
+            "payload": payload,
+            "prev_hash": prev,
+            "hash": h,
+        },
     )
-    conn.execute(
-        sa.update(t.chain_heads).where(t.chain_heads.c.workspace == ws).values(seq=seq, hash=h)
-    )
+    conn.execute(move_head, {"ws": ws, "new_seq": seq, "new_hash": h})
     webhooks.enqueue(conn, ws, seq, kind, time)
     return Event(seq, time, actor, kind, model, version, reason, payload, prev, h)
+
+
+# Built once: every registration and tag change appends, and SQLAlchemy would otherwise build
+# and compute the cache key of each statement on every call.
+@functools.cache
+def _appending() -> tuple[sa.Insert, sa.Update]:
+    h = t.chain_heads.c
+    move = sa.update(t.chain_heads).where(h.workspace == sa.bindparam("ws"))
+    return sa.insert(t.events), move.values(
+        seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash")
+    )
+
+
+@functools.cache
+def _head() -> sa.Select[Any]:
+    heads = t.chain_heads
+    return sa.select(heads).where(heads.c.workspace == sa.bindparam("ws")).with_for_update()
 
 
 def _locked_head(conn: Connection, ws: str) -> sa.Row[Any]:
     """The workspace chain's head row, locked; created once (two first writers cannot both
     create it)."""
-    select = sa.select(t.chain_heads).where(t.chain_heads.c.workspace == ws).with_for_update()
-    head = conn.execute(select).first()
+    head = conn.execute(_head(), {"ws": ws}).first()
     if head is None:
         conn.execute(
             upsert_into(conn, t.chain_heads)
             .values(workspace=ws, seq=0, hash=GENESIS)
             .on_conflict_do_nothing()
         )
-        head = conn.execute(select).first()
+        head = conn.execute(_head(), {"ws": ws}).first()
     assert head is not None
     return head
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -111,14 +112,16 @@ def delete(conn: Connection, ws: str, webhook_id: int) -> bool:
     return bool(conn.execute(q).rowcount)
 
 
+@functools.cache  # built once: every audit event asks it
+def _subscribed() -> sa.Select[Any]:
+    w = t.webhooks.c
+    return sa.select(w.id, w.events).where(w.workspace == sa.bindparam("ws"), w.active.is_(True))
+
+
 def enqueue(conn: Connection, ws: str, event_seq: int, kind: str, now: int) -> None:
     """One pending delivery per active webhook of the event's workspace subscribed to kind (or
     to every kind)."""
-    rows = conn.execute(
-        sa.select(t.webhooks.c.id, t.webhooks.c.events).where(
-            t.webhooks.c.workspace == ws, t.webhooks.c.active.is_(True)
-        )
-    ).all()
+    rows = conn.execute(_subscribed(), {"ws": ws}).all()
     due = [r.id for r in rows if "*" in r.events or kind in r.events]
     if due:
         conn.execute(

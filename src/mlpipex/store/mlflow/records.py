@@ -4,6 +4,7 @@ registry searches by filter."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -194,14 +195,21 @@ def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple
 def put_version_source(
     conn: Connection, model_id: int, version: int, source: str, logged_model: str | None
 ) -> None:
-    vid = conn.execute(
-        sa.select(t.versions.c.id).where(
-            t.versions.c.model_id == model_id, t.versions.c.version == version
-        )
-    ).scalar_one()
-    conn.execute(
-        sa.insert(m.version_sources).values(version_id=vid, source=source, model_id=logged_model)
+    vid = conn.execute(_version_id(), {"id": model_id, "number": version}).scalar_one()
+    conn.execute(_insert_source(), {"version_id": vid, "source": source, "model_id": logged_model})
+
+
+@functools.cache  # built once: every version the MLflow API creates
+def _version_id() -> sa.Select[Any]:
+    v = t.versions.c
+    return sa.select(v.id).where(
+        v.model_id == sa.bindparam("id"), v.version == sa.bindparam("number")
     )
+
+
+@functools.cache
+def _insert_source() -> sa.Insert:
+    return sa.insert(m.version_sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,18 +354,23 @@ def _page(
 
 def latest_per_stage(conn: Connection, model_id: int) -> list[VersionRecord]:
     """The newest version in each stage (MLflow's get-latest-versions)."""
+    return [VersionRecord.of(r) for r in conn.execute(_latest_per_stage(), {"id": model_id})]
+
+
+@functools.cache  # built once: every get of a registered model asks it
+def _latest_per_stage() -> sa.Select[Any]:
     v = t.versions.c
+    model_id = sa.bindparam("id", type_=sa.Integer)
     newest = (
         sa.select(v.stage, sa.func.max(v.version).label("version"))
         .where(v.model_id == model_id)
         .group_by(v.stage)
         .subquery()
     )
-    q = (
+    return (
         sa.select(t.versions, t.models.c.name.label("model_name"))
         .join(t.models)
         .join(newest, sa.and_(newest.c.stage == v.stage, newest.c.version == v.version))
         .where(v.model_id == model_id)
         .order_by(v.version)
     )
-    return [VersionRecord.of(r) for r in conn.execute(q)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -23,9 +24,20 @@ MODEL = sa.select(t.models).where(
 
 
 def model_row(conn: Connection, ws: str, name: str, *, lock: bool = False) -> ModelRecord | None:
-    q = MODEL.with_for_update() if lock else MODEL
-    row = conn.execute(q, {"ws": ws, "name": name}).first()
+    row = conn.execute(_model_by_name(lock), {"ws": ws, "name": name}).first()
     return None if row is None else ModelRecord.of(row)
+
+
+# The statements below are built once (per shape) with bound parameters: SQLAlchemy otherwise
+# builds each and computes its cache key on every call, which costs more than SQLite running it.
+@functools.cache
+def _model_by_name(lock: bool) -> sa.Select[Any]:
+    return MODEL.with_for_update() if lock else MODEL
+
+
+@functools.cache
+def _of_model(table: sa.Table, *cols: str) -> sa.Select[Any]:
+    return sa.select(*(table.c[c] for c in cols)).where(table.c.model_id == sa.bindparam("id"))
 
 
 def insert_model(
@@ -97,17 +109,11 @@ def delete_model(conn: Connection, model_id: int) -> None:
 
 
 def to_model(conn: Connection, row: ModelRecord) -> RegisteredModel:
-    tags = dict(
-        conn.execute(
-            sa.select(t.model_tags.c.key, t.model_tags.c.value).where(
-                t.model_tags.c.model_id == row.id
-            )
-        ).all()
+    tags: dict[str, str] = dict(
+        conn.execute(_of_model(t.model_tags, "key", "value"), {"id": row.id}).all()
     )
-    aliases = dict(
-        conn.execute(
-            sa.select(t.aliases.c.alias, t.aliases.c.version).where(t.aliases.c.model_id == row.id)
-        ).all()
+    aliases: dict[str, int] = dict(
+        conn.execute(_of_model(t.aliases, "alias", "version"), {"id": row.id}).all()
     )
     return RegisteredModel(
         name=row.name,

@@ -19,14 +19,21 @@ from mlpipex.store.registry.records import VersionLookup, VersionRecord, to_vers
 
 def allocate_version(conn: Connection, model_id: int) -> int:
     """The next version number: atomic, and rolled back with the transaction, so gapless."""
-    return int(
-        conn.execute(
-            sa.update(t.models)
-            .where(t.models.c.id == model_id)
-            .values(last_version=t.models.c.last_version + 1)
-            .returning(t.models.c.last_version)
-        ).scalar_one()
-    )
+    return int(conn.execute(_next_number(), {"model": model_id}).scalar_one())
+
+
+# Built once, as the statements of every registration: SQLAlchemy otherwise builds each and
+# computes its cache key per call, which costs more than SQLite running it.
+@functools.cache
+def _next_number() -> sa.Update:
+    m = t.models.c
+    q = sa.update(t.models).where(m.id == sa.bindparam("model"))
+    return q.values(last_version=m.last_version + 1).returning(m.last_version)
+
+
+@functools.cache
+def _insert_version() -> sa.Insert:
+    return sa.insert(t.versions).returning(t.versions.c.id)
 
 
 def insert_version(
@@ -48,28 +55,23 @@ def insert_version(
     datasets: Sequence[DatasetRef],
     files: Sequence[FileEntry],
 ) -> int:
-    vid = int(
-        conn.execute(
-            sa.insert(t.versions)
-            .values(
-                model_id=model_id,
-                version=version,
-                stage=Stage.NONE,
-                status="READY",
-                description=description,
-                commit=commit,
-                commit_dirty=commit_dirty,
-                run_id=run_id,
-                flavor=flavor,
-                artifact_digest=artifact_digest,
-                artifact_size=artifact_size,
-                created_at=now,
-                created_by=created_by,
-                stage_entered_at=now,
-            )
-            .returning(t.versions.c.id)
-        ).scalar_one()
-    )
+    values = {
+        "model_id": model_id,
+        "version": version,
+        "stage": Stage.NONE,
+        "status": "READY",
+        "description": description,
+        "commit": commit,
+        "commit_dirty": commit_dirty,
+        "run_id": run_id,
+        "flavor": flavor,
+        "artifact_digest": artifact_digest,
+        "artifact_size": artifact_size,
+        "created_at": now,
+        "created_by": created_by,
+        "stage_entered_at": now,
+    }
+    vid = int(conn.execute(_insert_version(), values).scalar_one())
     if metrics:
         conn.execute(
             sa.insert(t.version_metrics),
@@ -114,12 +116,15 @@ _VERSION_COLS = (t.versions, t.models.c.name.label("model_name"))
 
 
 def version_row(conn: Connection, model_id: int, version: int) -> VersionRecord | None:
-    row = conn.execute(
-        sa.select(*_VERSION_COLS)
-        .join(t.models)
-        .where(t.versions.c.model_id == model_id, t.versions.c.version == version)
-    ).first()
+    row = conn.execute(_version_of_model(), {"id": model_id, "number": version}).first()
     return None if row is None else VersionRecord.of(row)
+
+
+@functools.cache
+def _version_of_model() -> sa.Select[Any]:
+    v = t.versions.c
+    q = sa.select(*_VERSION_COLS).join(t.models)
+    return q.where(v.model_id == sa.bindparam("id"), v.version == sa.bindparam("number"))
 
 
 def version_rows(

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.store import schema as t
-from mlpipex.store.engine import upsert_into
+from mlpipex.store.engine import insert_many, upsert_into
 from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
 
 DEFAULT_EXPERIMENT_ID = 0
@@ -44,13 +44,22 @@ def is_default(ws: str, row: ExperimentRecord) -> bool:
 def experiment_row(
     conn: Connection, ws: str, *, id: int | None = None, name: str | None = None
 ) -> ExperimentRecord | None:
-    c = t.experiments.c
     if id is not None and not _is_default(ws, id):
-        cond = c.id == id
+        row = conn.execute(_experiment_by("id"), {"ws": ws, "key": id}).first()
     else:
-        cond = c.name == (DEFAULT_EXPERIMENT if id is not None else name)
-    row = conn.execute(sa.select(t.experiments).where(c.workspace == ws, cond)).first()
+        key = DEFAULT_EXPERIMENT if id is not None else name
+        row = conn.execute(_experiment_by("name"), {"ws": ws, "key": key}).first()
     return None if row is None else ExperimentRecord.of(row)
+
+
+# The statements below are built once per shape with bound parameters: SQLAlchemy otherwise
+# builds each and computes its cache key on every call, which costs more than SQLite running it.
+@functools.cache
+def _experiment_by(column: str) -> sa.Select[Any]:
+    c = t.experiments.c
+    return sa.select(t.experiments).where(
+        c.workspace == sa.bindparam("ws"), c[column] == sa.bindparam("key")
+    )
 
 
 def experiment_ids_in(ws: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
@@ -63,9 +72,12 @@ def experiment_ids_in(ws: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
     return sa.select(c.id).where(c.workspace == ws, cond)
 
 
-def in_workspace(experiment_id: sa.ColumnElement[int], ws: str) -> sa.ColumnElement[bool]:
+def in_workspace(
+    experiment_id: sa.ColumnElement[int], ws: str | sa.BindParameter[str]
+) -> sa.ColumnElement[bool]:
     """That a row's experiment (its experiment_id column) is in the workspace: what keeps a row
-    reached by a global id (run, trace, logged model) to the workspace it was made in."""
+    reached by a global id (run, trace, logged model) to the workspace it was made in (ws: its
+    name, or a parameter bound at execution)."""
     c = t.experiments.c
     # correlated, so each row costs one primary-key probe whatever the workspace holds
     return sa.exists().where(c.id == experiment_id, c.workspace == ws)
@@ -159,16 +171,26 @@ def experiment_tags(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str,
 
 
 def insert_run(conn: Connection, **values: Any) -> None:
-    conn.execute(sa.insert(t.runs).values(**values))
+    conn.execute(_insert(t.runs), values)
+
+
+@functools.cache
+def _insert(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
 
 
 def run_row(conn: Connection, ws: str, run_id: str, *, lock: bool = False) -> RunRecord | None:
     """The run, when its experiment is in the workspace (a run of another is missing here)."""
-    q = sa.select(t.runs).where(t.runs.c.id == run_id, in_workspace(t.runs.c.experiment_id, ws))
-    if lock:
-        q = q.with_for_update()
-    row = conn.execute(q).first()
+    row = conn.execute(_run_by_id(lock), {"id": run_id, "ws": ws}).first()
     return None if row is None else RunRecord.of(row)
+
+
+@functools.cache  # built once per shape: every call on a run looks it up
+def _run_by_id(lock: bool) -> sa.Select[Any]:
+    r = t.runs.c
+    ws = sa.bindparam("ws", type_=sa.String)
+    q = sa.select(t.runs).where(r.id == sa.bindparam("id"), in_workspace(r.experiment_id, ws))
+    return q.with_for_update() if lock else q
 
 
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
@@ -275,12 +297,17 @@ def insert_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> N
 def set_run_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
     if not tags:
         return
+    conn.execute(_replaced_tags(), {"run": run_id, "keys": list(tags)})
     conn.execute(
-        sa.delete(t.run_tags).where(t.run_tags.c.run_id == run_id, t.run_tags.c.key.in_(list(tags)))
+        _insert(t.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
     )
-    conn.execute(
-        sa.insert(t.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-    )
+
+
+@functools.cache
+def _replaced_tags() -> sa.Delete:
+    c = t.run_tags.c
+    keys: sa.BindParameter[str] = sa.bindparam("keys", expanding=True)
+    return sa.delete(t.run_tags).where(c.run_id == sa.bindparam("run"), c.key.in_(keys))
 
 
 def delete_run_tag(conn: Connection, run_id: str, key: str) -> bool:
@@ -316,32 +343,38 @@ def log_metrics(
     if not metrics:
         return
     rows = []
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, tuple[Any, ...]] = {}
     for key, value, ts, step in metrics:
-        stored, is_nan = stored_value(value)
-        row = {
-            "run_id": run_id,
-            "key": key,
-            "value": stored,
-            "is_nan": is_nan,
-            "timestamp": ts,
-            "step": step,
-        }
+        if value != value or value in _INFINITE:  # NaN or infinite: MLflow's stored form
+            row = (run_id, key, *stored_value(value), ts, step)
+        else:
+            row = (run_id, key, value, False, ts, step)
         rows.append(row)
         best = newest.get(key)
-        if best is None or (step, ts) >= (best["step"], best["timestamp"]):
+        if best is None or (step, ts) >= (best[5], best[4]):
             newest[key] = row
-    conn.execute(sa.insert(t.metric_history), rows)
-    ins = upsert_into(conn, t.latest_metrics)
+    insert_many(conn, t.metric_history, _METRIC_COLUMNS, rows)
+    conn.execute(
+        _move_latest(conn.dialect.name),
+        [dict(zip(_METRIC_COLUMNS, r, strict=True)) for r in newest.values()],
+    )
+
+
+_METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "timestamp", "step")
+_INFINITE = (math.inf, -math.inf)
+
+
+@functools.cache  # built once per dialect: every logged metric moves its key's latest value
+def _move_latest(dialect: str) -> Any:
+    ins = upsert_into(dialect, t.latest_metrics)
     lm = t.latest_metrics.c
-    upsert = ins.on_conflict_do_update(
+    return ins.on_conflict_do_update(
         index_elements=[lm.run_id, lm.key],
         set_={c: ins.excluded[c] for c in ("value", "is_nan", "timestamp", "step")},
         where=(
             sa.tuple_(ins.excluded.step, ins.excluded.timestamp) >= sa.tuple_(lm.step, lm.timestamp)
         ),
     )
-    conn.execute(upsert, list(newest.values()))
 
 
 def metric_history(conn: Connection, run_id: str, key: str) -> list[tuple[str, float, int, int]]:
