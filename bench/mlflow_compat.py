@@ -299,7 +299,7 @@ def main() -> None:
 
 def _cpu_rows(figures: Any) -> list[list[str]]:
     rows = []
-    for key, _, _ in ROWS:
+    for key, *_ in ROWS:
         if f"cpu {key}" in figures["noop"]:
             cells = [f"{figures[k][f'cpu {key}']:.2f}" for k in ("ours", "theirs", "noop")]
             rows.append([key, *cells])

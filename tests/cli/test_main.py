@@ -57,6 +57,28 @@ def test_light_commands_leave_heavy_modules_unloaded(tmp_path: Path) -> None:
     ]
 
 
+def test_registering_a_plain_file_leaves_the_flavors_unloaded(tmp_path: Path) -> None:
+    # the flavors import numpy and pandas (half a second); only a model package needs them
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    probe = (
+        "import sys\nfrom mlpipex.cli.main import main\ncode = main(sys.argv[1:])\n"
+        "print(code, *sorted(m for m in ('numpy', 'pandas', 'mlpipex.flavors') "
+        "if m in sys.modules))"
+    )
+    args = ["--uri", str(tmp_path / "r"), "register", "m", str(tmp_path / "model.bin")]
+    args += ["--commit", "c" * 40, "--dataset", f"train={tmp_path / 'a.csv'}", "--metric", "a=1"]
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert out.strip().splitlines()[-1].split() == ["0"]
+
+
 def _one_version(cli: Callable[..., CliResult], tmp_path: Path, registry: Path) -> None:
     """Model m, version 1 at @champion, in the registry folder given."""
     (tmp_path / "a.csv").write_text("x\n1\n")
