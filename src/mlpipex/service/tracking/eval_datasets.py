@@ -18,13 +18,13 @@ from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.mlflow.compat import ensure_default, order_terms, paged
 from mlpipex.service.registry import search
+from mlpipex.service.tracking import runs
 from mlpipex.service.tracking.traces import experiment_key
 from mlpipex.store import schema_genai
 from mlpipex.store.tracking import eval_datasets as store
 
 MAX_NAME = 250
 MAX_TAGS = 1000
-MAX_KEY = 250
 MAX_EXPERIMENTS = 100
 MAX_RESULTS = 1000
 MAX_TEXT = 1_000_000  # characters of a schema or profile
@@ -63,8 +63,8 @@ def check_tags(tags: Mapping[str, str]) -> None:
     if len(tags) > MAX_TAGS:
         raise Invalid(f"at most {MAX_TAGS} dataset tags at a time, got {len(tags)}")
     for key in tags:
-        if not 0 < len(key) <= MAX_KEY:
-            raise Invalid(f"a dataset tag key is 1 to {MAX_KEY} characters: {key[:80]!r}")
+        if not 0 < len(key) <= runs.MAX_KEY:
+            raise Invalid(f"a dataset tag key is 1 to {runs.MAX_KEY} characters: {key[:80]!r}")
 
 
 def _experiment_keys(conn: Connection, ws: str, experiment_ids: Sequence[str]) -> list[int]:

@@ -52,18 +52,14 @@ def list_latest(reg: Registry, experiment_ids: list[str]) -> list[ScorerVersion]
         raise Invalid(f"give 1 to {MAX_EXPERIMENTS} experiment ids, got {len(experiment_ids)}")
     with reg.store.read() as conn:
         keys = [experiment_key(conn, reg.workspace, e) for e in experiment_ids]
-        found = store.versions(conn, keys, None, MAX_VERSIONS)
-    latest: dict[tuple[str, str], ScorerVersion] = {}
-    for v in found:  # in version order: the last one seen is the latest
-        latest[(v.experiment_id, v.name)] = v
-    return list(latest.values())
+        return store.latest_of_each(conn, keys)
 
 
 def list_versions(reg: Registry, eid: str, name: str) -> list[ScorerVersion]:
     reg.require("viewer")
     _check_name(name)
     with reg.store.read() as conn:
-        return store.versions(conn, [experiment_key(conn, reg.workspace, eid)], name, MAX_VERSIONS)
+        return store.versions(conn, experiment_key(conn, reg.workspace, eid), name, MAX_VERSIONS)
 
 
 def get(reg: Registry, eid: str, name: str, version: int | None) -> ScorerVersion:

@@ -33,7 +33,6 @@ from mlpipex.store.tracking import traces as store
 MAX_RESULTS = 1000
 MAX_IDS = 1000
 MAX_PAIRS = 1000  # tags or metadata one request may set on a trace
-MAX_KEY = 250
 T = tt.traces.c
 
 GRAMMAR = search.Grammar(
@@ -145,8 +144,10 @@ def _check_pairs(items: Mapping[str, str], what: str) -> None:
     if len(items) > MAX_PAIRS:
         raise Invalid(f"at most {MAX_PAIRS} trace {what} at a time, got {len(items)}")
     for key in items:
-        if not 0 < len(key) <= MAX_KEY:
-            raise Invalid(f"a trace's {what} key is 1 to {MAX_KEY} characters: {key[:80]!r}")
+        if not 0 < len(key) <= tracking.MAX_KEY:
+            raise Invalid(
+                f"a trace's {what} key is 1 to {tracking.MAX_KEY} characters: {key[:80]!r}"
+            )
 
 
 def _require(conn: sa.Connection, ws: str, trace_id: str) -> TraceInfo:

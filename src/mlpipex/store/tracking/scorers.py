@@ -43,14 +43,30 @@ def insert(conn: Connection, experiment_id: int, v: ScorerVersion) -> None:
     )
 
 
-def versions(
-    conn: Connection, experiment_ids: list[int], name: str | None, limit: int
-) -> list[ScorerVersion]:
-    """Versions under the experiments (of one name when given), by experiment, name, version."""
-    q = sa.select(g.scorers).where(S.experiment_id.in_(experiment_ids))
-    if name is not None:
-        q = q.where(S.name == name)
-    q = q.order_by(S.experiment_id, S.name, S.version).limit(limit)
+def versions(conn: Connection, experiment_id: int, name: str, limit: int) -> list[ScorerVersion]:
+    """A scorer's versions, oldest first."""
+    q = sa.select(g.scorers).where(S.experiment_id == experiment_id, S.name == name)
+    q = q.order_by(S.version).limit(limit)
+    return [_version(r) for r in conn.execute(q)]
+
+
+def latest_of_each(conn: Connection, experiment_ids: list[int]) -> list[ScorerVersion]:
+    """Each scorer's newest version under the experiments, by experiment and name."""
+    newest = (
+        sa.select(S.experiment_id, S.name, sa.func.max(S.version).label("version"))
+        .where(S.experiment_id.in_(experiment_ids))
+        .group_by(S.experiment_id, S.name)
+        .subquery()
+    )
+    n = newest.c
+    q = (
+        sa.select(g.scorers)
+        .join(
+            newest,
+            sa.and_(S.experiment_id == n.experiment_id, S.name == n.name, S.version == n.version),
+        )
+        .order_by(S.experiment_id, S.name)
+    )
     return [_version(r) for r in conn.execute(q)]
 
 

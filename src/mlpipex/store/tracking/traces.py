@@ -17,11 +17,6 @@ from mlpipex.store.engine import upsert_into
 T = tt.traces.c
 
 
-def trace(conn: Connection, trace_id: str) -> TraceInfo | None:
-    found = search(conn, [T.id == trace_id], [], 1, 0)
-    return found[0] if found else None
-
-
 def put_trace(conn: Connection, info: TraceInfo, experiment_id: int) -> None:
     """Insert the trace's info, or replace the info of a trace its spans started (the two can
     arrive at once: the client sends them from parallel workers)."""
