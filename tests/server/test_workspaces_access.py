@@ -144,6 +144,21 @@ def test_an_admin_of_one_workspace_cannot_reach_beyond_it(
     assert r.status_code == 200 and {"user": "vic", "role": "editor"} in r.json()
     refused = c.put("/api/v1/workspaces/team-b/members/vic", json={"role": "admin"}, headers=wanda)
     assert refused.status_code == 404
+    # a viewer of team-b: her admin role in team-a does not carry over, from either workspace
+    with Client(str(tmp_path / ".mlpipex"), actor=Actor("root")) as root:
+        root.set_workspace_role("team-b", "wanda", "viewer")
+        wanda = {"Authorization": "Bearer " + root.create_token("wanda")[1]}  # roles read anew
+    for acting in ("team-a", "team-b"):
+        as_member = {**wanda, WS: acting}
+        put = c.put(
+            "/api/v1/workspaces/team-b/members/wanda", json={"role": "admin"}, headers=as_member
+        )
+        assert put.status_code == 403
+        patch = c.patch("/api/v1/workspaces/team-b", json={"description": "x"}, headers=as_member)
+        assert patch.status_code == 403
+    assert {"user": "wanda", "role": "viewer"} in c.get(
+        "/api/v1/workspaces/team-b/members", headers={**wanda, WS: "team-b"}
+    ).json()
     # a token limited to team-a acts for nobody else, even when its user is an admin everywhere
     with Client(str(tmp_path / ".mlpipex"), actor=Actor("root")) as root:
         boss_a = {"Authorization": "Bearer " + root.create_token("boss", workspace="team-a")[1]}

@@ -22,7 +22,7 @@ from mlpipex.domain.workspaces import (
     Workspace,
     check_workspace_name,
 )
-from mlpipex.errors import AlreadyExists, Conflict, Invalid, NotFound, QuotaExceeded
+from mlpipex.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound, QuotaExceeded
 from mlpipex.service.context import Registry
 from mlpipex.store import Store
 from mlpipex.store.access import users as access
@@ -40,6 +40,21 @@ def _visible(reg: Registry, name: str) -> None:
     if reg.actor.everywhere or reg.actor.name in _member_names(reg, name):
         return
     raise WorkspaceMissing(name)
+
+
+def _require_admin_of(reg: Registry, name: str) -> None:
+    """Admin of the workspace named: the actor's roles are those of the workspace the request
+    acts in, so they count for that one only; any other needs admin everywhere."""
+    if name == reg.workspace:
+        reg.require("admin")
+        return
+    try:
+        reg.require_everywhere("admin")
+    except Forbidden as exc:
+        raise Forbidden(
+            f"{reg.actor.name} is not an admin of workspace {name!r} here",
+            hint=f"act in it: --workspace {name} (the X-MLFLOW-WORKSPACE header)",
+        ) from exc
 
 
 def _member_names(reg: Registry, name: str) -> set[str]:
@@ -98,7 +113,7 @@ def update(
     artifact_root: str | None = None,
 ) -> Workspace:
     _visible(reg, name)
-    replace(reg, workspace=name).require("admin")
+    _require_admin_of(reg, name)
     if description is not None and len(description) > 5000:
         raise Invalid("a workspace description holds at most 5000 characters")
     now = reg.clock()
@@ -156,7 +171,7 @@ def set_role(reg: Registry, name: str, user: str, role: str | None) -> list[tupl
     """Give user a role in the workspace (None removes it); the workspace's members after."""
     in_ws = replace(reg, workspace=name)
     _visible(reg, name)
-    in_ws.require("admin")
+    _require_admin_of(reg, name)
     if role is not None:
         check_roles([role])
     now = reg.clock()
