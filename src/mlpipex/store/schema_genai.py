@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from mlpipex.store.schema import metadata
+from mlpipex.store.schema import metadata, workspace_column
 
 
 def _dataset_fk() -> Column[str]:
@@ -22,7 +22,7 @@ eval_datasets = Table(
     "mlflow_eval_datasets",
     metadata,
     Column("id", String(64), primary_key=True),  # "d-" and a random hex
-    Column("workspace", String(63), nullable=False, server_default="default"),
+    workspace_column(),
     Column("name", String(250), nullable=False),
     Column("digest", String(64), nullable=False),
     Column("schema", Text, nullable=True),

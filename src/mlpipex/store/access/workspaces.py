@@ -100,19 +100,24 @@ def delete(conn: Connection, name: str) -> None:
 def used(conn: Connection, name: str, quota: Quota) -> int:
     """How much of quota the workspace uses: one count (a registration checking its version
     quota does not also sum the bytes)."""
+    return int(conn.execute(_used(quota), {"ws": name}).scalar_one())
+
+
+@functools.cache  # built once per quota: a registration checks its quotas on every call
+def _used(quota: Quota) -> sa.Select[Any]:
     m, v, e = t.models.c, t.versions.c, d.endpoints.c
-    in_ws = m.workspace == name
-    q: sa.Select[Any] = {
-        Quota.MODELS: sa.select(sa.func.count()).where(in_ws),
-        Quota.VERSIONS: sa.select(sa.func.count())
-        .select_from(t.versions.join(t.models))
-        .where(in_ws),
-        Quota.BYTES: sa.select(sa.func.coalesce(sa.func.sum(v.artifact_size), 0))
-        .select_from(t.versions.join(t.models))
-        .where(in_ws),
-        Quota.ENDPOINTS: sa.select(sa.func.count()).where(e.workspace == name),
-    }[quota]
-    return int(conn.execute(q).scalar_one())
+    ws = sa.bindparam("ws", type_=sa.String)
+    of_models = t.versions.join(t.models)
+    match quota:
+        case Quota.MODELS:
+            return sa.select(sa.func.count()).where(m.workspace == ws)
+        case Quota.VERSIONS:
+            return sa.select(sa.func.count()).select_from(of_models).where(m.workspace == ws)
+        case Quota.BYTES:
+            total = sa.func.coalesce(sa.func.sum(v.artifact_size), 0)
+            return sa.select(total).select_from(of_models).where(m.workspace == ws)
+        case Quota.ENDPOINTS:
+            return sa.select(sa.func.count()).where(e.workspace == ws)
 
 
 def usage(conn: Connection, name: str) -> Usage:

@@ -44,9 +44,7 @@ def touch(conn: Connection, dataset_id: str, now: int, by: str | None, digest: s
 
 
 def delete(conn: Connection, dataset_id: str) -> bool:
-    # children first: SQLite enforces foreign keys only when told to
-    for table in (g.eval_dataset_tags, g.eval_dataset_experiments, g.eval_dataset_records):
-        conn.execute(sa.delete(table).where(table.c.dataset_id == dataset_id))
+    """The dataset, and by its foreign keys' cascade its tags, links and records."""
     return bool(conn.execute(sa.delete(g.eval_datasets).where(D.id == dataset_id)).rowcount)
 
 
