@@ -16,11 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mlpipex.domain.durations import parse_duration
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.roles import ROLES, unknown_roles
-from mlpipex.domain.stage import Stage, canonical_stage
+from mlpipex.domain.stage import DEFAULT_STAGES, Stage, canonical_stage
 from mlpipex.domain.validation import validated
 from mlpipex.errors import Invalid
 
-DEFAULT_STAGES = [s.value for s in Stage]
 # A version recorded without all its policy asks for (imported from GTO, say) carries what it
 # lacks in this tag; it cannot move to another stage until completed.
 MISSING_TAG = "mlpipex.missing"

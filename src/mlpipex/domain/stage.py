@@ -16,6 +16,9 @@ class Stage(StrEnum):
     ARCHIVED = "Archived"
 
 
+DEFAULT_STAGES = [s.value for s in Stage]  # a policy's stages unless it names its own
+
+
 def canonical_stage(stages: Iterable[str], name: str) -> str | None:
     """The spelling of a stage name among stages (matched without case), None when it is none."""
     return next((s for s in stages if s.lower() == str(name).lower()), None)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mlpipex.errors import Invalid
+from mlpipex.errors import Invalid, NotFound
 
 # What a registry that never enabled workspaces holds everything in; enabling them later keeps
 # everything there.
@@ -89,3 +89,13 @@ class Workspace:
             "created_at": self.created_at,
             "quotas": self.quotas.to_json(),
         }
+
+
+class WorkspaceMissing(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"workspace {name!r} does not exist",
+            hint=f"create it with `mlpipex workspace create {name}`, "
+            "or see `mlpipex workspace list`",
+        )
+        self.name = name

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, check_workspace_name
-from mlpipex.errors import Invalid, NotFound
+from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, WorkspaceMissing, check_workspace_name
+from mlpipex.errors import Invalid
 from mlpipex.location import OBJECTS_SETTING, Location, PlainSettings, require_existing
 from mlpipex.objects import open_store
 from mlpipex.service.access.secrets import SecretBox
@@ -19,12 +19,10 @@ if TYPE_CHECKING:
     from mlpipex.domain.policy import Policy
 
 
-def load_policy(spec: str | None) -> Policy:
-    """``strict`` (default), ``permissive``, or a YAML file."""
+def load_policy(spec: str) -> Policy:
+    """``strict``, ``permissive``, or a YAML file."""
     from mlpipex.domain.policy import PRESETS, parse_policy
 
-    if not spec:
-        return PRESETS["strict"]
     if spec.lower() in PRESETS:
         return PRESETS[spec.lower()]
     path = Path(spec)
@@ -60,11 +58,7 @@ def open_registry(
         with store.lookup() as conn:  # every CLI command opens: one round trip, not three
             recorded = registry.get_setting(conn, OBJECTS_SETTING)
             if ws != DEFAULT_WORKSPACE and workspaces.get(conn, check_workspace_name(ws)) is None:
-                raise NotFound(
-                    f"workspace {ws!r} does not exist",
-                    hint=f"create it with `mlpipex workspace create {ws}`, or see "
-                    "`mlpipex workspace list`",
-                )
+                raise WorkspaceMissing(ws)
     objects_url = settings.objects or recorded or loc.objects
     if objects_url is None:
         store.close()

@@ -19,6 +19,7 @@ from mlpipex.domain import events as ev
 from mlpipex.domain.bounds import MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS
 from mlpipex.domain.refs import check_label
 from mlpipex.domain.roles import check_roles
+from mlpipex.domain.workspaces import WorkspaceMissing
 from mlpipex.errors import AlreadyExists, Invalid, NotFound, Unauthorized
 from mlpipex.service.access import throttle
 from mlpipex.service.context import Principal, Registry
@@ -99,10 +100,10 @@ def create_user(reg: Registry, name: str, roles: list[str], password: str | None
             kind=ev.USER_CREATED,
             payload={"user": name, "roles": roles},
         )
-        return _user(conn, reg.workspace, _require_user(conn, name))
+        return _user(conn, reg.workspace, require_user(conn, name))
 
 
-def _require_user(conn: Connection, name: str) -> UserRecord:
+def require_user(conn: Connection, name: str) -> UserRecord:
     row = access.user_row(conn, name)
     if row is None:
         raise NotFound(f"user {name!r} does not exist", hint="see `mlpipex users list`")
@@ -129,7 +130,7 @@ def update_user(
         values["disabled"] = disabled
     now = reg.clock()
     with reg.store.write() as conn:
-        row = _require_user(conn, name)
+        row = require_user(conn, name)
         if not values:  # nothing to change: the user as it is, and no event
             return _user(conn, reg.workspace, row)
         access.update_user(
@@ -148,7 +149,7 @@ def update_user(
             kind=ev.USER_UPDATED,
             payload={"user": name, **shown},
         )
-        return _user(conn, reg.workspace, _require_user(conn, name))
+        return _user(conn, reg.workspace, require_user(conn, name))
 
 
 def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
@@ -158,7 +159,7 @@ def grant(reg: Registry, name: str, model: str, role: str | None) -> User:
         check_roles([role])
     now = reg.clock()
     with reg.store.write() as conn:
-        row = _require_user(conn, name)
+        row = require_user(conn, name)
         access.set_grant(conn, row.id, reg.workspace, model, role)
         reg.record(
             conn,
@@ -198,9 +199,9 @@ def create_token(
     now = reg.clock()
     expires_at = now + ttl_ms if ttl_ms is not None else None
     with reg.store.write() as conn:
-        row = _require_user(conn, user)
+        row = require_user(conn, user)
         if workspace is not None and workspaces.get(conn, workspace) is None:
-            raise NotFound(f"workspace {workspace!r} does not exist")
+            raise WorkspaceMissing(workspace)
         access.insert_token(conn, token_id, row.id, name, _sha(secret), now, expires_at, workspace)
         reg.record(
             conn,
@@ -234,7 +235,7 @@ def list_tokens(reg: Registry, user: str | None = None) -> list[Token]:
     if user != reg.actor.name:
         reg.require_everywhere("admin")
     with reg.store.read() as conn:
-        uid = _require_user(conn, user).id if user else None
+        uid = require_user(conn, user).id if user else None
         return [
             Token(r.id, r.user, r.name, r.created_at, r.expires_at, r.revoked_at, r.workspace)
             for r in access.list_tokens(conn, uid)

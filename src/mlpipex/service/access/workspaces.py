@@ -20,19 +20,17 @@ from mlpipex.domain.workspaces import (
     Quotas,
     Usage,
     Workspace,
+    WorkspaceMissing,
     check_workspace_name,
 )
-from mlpipex.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound, QuotaExceeded
+from mlpipex.errors import AlreadyExists, Conflict, Forbidden, Invalid, QuotaExceeded
+from mlpipex.service.access import users
 from mlpipex.service.context import Registry
 from mlpipex.store import Store
 from mlpipex.store.access import users as access
 from mlpipex.store.access import workspaces as store
 
-
-class WorkspaceMissing(NotFound):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"workspace {name!r} does not exist", hint="see `mlpipex workspace list`")
-        self.name = name
+MAX_DESCRIPTION = 5000
 
 
 def _visible(reg: Registry, name: str) -> None:
@@ -40,6 +38,11 @@ def _visible(reg: Registry, name: str) -> None:
     if reg.actor.everywhere or reg.actor.name in _member_names(reg, name):
         return
     raise WorkspaceMissing(name)
+
+
+def _check_description(text: str) -> None:
+    if len(text) > MAX_DESCRIPTION:
+        raise Invalid(f"a workspace description holds at most {MAX_DESCRIPTION} characters")
 
 
 def _require_admin_of(reg: Registry, name: str) -> None:
@@ -79,8 +82,7 @@ def create(
 ) -> Workspace:
     reg.require_everywhere("admin")
     check_workspace_name(name)
-    if len(description) > 5000:
-        raise Invalid("a workspace description holds at most 5000 characters")
+    _check_description(description)
     now = reg.clock()
     with reg.store.write() as conn:
         if store.get(conn, name) is not None:
@@ -114,8 +116,8 @@ def update(
 ) -> Workspace:
     _visible(reg, name)
     _require_admin_of(reg, name)
-    if description is not None and len(description) > 5000:
-        raise Invalid("a workspace description holds at most 5000 characters")
+    if description is not None:
+        _check_description(description)
     now = reg.clock()
     with reg.store.write() as conn:
         _require(conn, name)
@@ -177,9 +179,7 @@ def set_role(reg: Registry, name: str, user: str, role: str | None) -> list[tupl
     now = reg.clock()
     with reg.store.write() as conn:
         _require(conn, name)
-        row = access.user_row(conn, user)
-        if row is None:
-            raise NotFound(f"user {user!r} does not exist", hint="see `mlpipex users list`")
+        row = users.require_user(conn, user)
         access.set_workspace_role(conn, row.id, name, role)
         in_ws.record(
             conn, time=now, kind=ev.WORKSPACE_ROLE_SET, payload={"user": user, "role": role}

@@ -316,14 +316,10 @@ def _step(
 def _pause(
     conn: Connection, reg: Registry, ep: Endpoint, d: Deployment, result: StepVerdict, now: int
 ) -> None:
-    deploy.update_deployment(
-        conn,
-        d.id,
-        state=DeploymentState.PAUSED,
-        analysis=[*d.analysis, result],
-        reason="; ".join(result.breached),
-    )
     reason = "; ".join(result.breached)
+    deploy.update_deployment(
+        conn, d.id, state=DeploymentState.PAUSED, analysis=[*d.analysis, result], reason=reason
+    )
     _event(conn, reg, ep, d, ev.DEPLOYMENT_PAUSED, now, reason=reason, analysis=result.to_json())
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlpipex.domain.models import ModelVersion
 from mlpipex.domain.refs import VersionRef, parse_version_ref
-from mlpipex.domain.stage import Stage, canonical_stage
+from mlpipex.domain.stage import DEFAULT_STAGES, canonical_stage
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.location import OBJECTS_SETTING, Location, PlainSettings
 from mlpipex.service.registry.missing import missing_model, no_newest, require_found
@@ -53,7 +53,7 @@ def _newest(r: PlainReader, ws: str, vref: VersionRef) -> ModelVersion | None:
         if model.policy:
             return None
         # the strict preset's stages (Registry.policy_of without a default): the built-in ones
-        stage = canonical_stage([s.value for s in Stage], vref.stage)
+        stage = canonical_stage(DEFAULT_STAGES, vref.stage)
         if stage is None:
             return None  # the policy's refusal names its stages
     found = r.newest_version(model.id, stage=stage)
