@@ -159,6 +159,12 @@ def test_an_admin_of_one_workspace_cannot_reach_beyond_it(
     assert {"user": "wanda", "role": "viewer"} in c.get(
         "/api/v1/workspaces/team-b/members", headers={**wanda, WS: "team-b"}
     ).json()
+    # made an admin of team-b, she manages it whichever workspace the request names
+    with Client(str(tmp_path / ".mlpipex"), actor=Actor("root")) as root:
+        root.set_workspace_role("team-b", "wanda", "admin")
+        wanda = {"Authorization": "Bearer " + root.create_token("wanda")[1], WS: "team-a"}
+    ok = c.put("/api/v1/workspaces/team-b/members/vic", json={"role": "viewer"}, headers=wanda)
+    assert ok.status_code == 200 and {"user": "vic", "role": "viewer"} in ok.json()
     # a token limited to team-a acts for nobody else, even when its user is an admin everywhere
     with Client(str(tmp_path / ".mlpipex"), actor=Actor("root")) as root:
         boss_a = {"Authorization": "Bearer " + root.create_token("boss", workspace="team-a")[1]}

@@ -12,7 +12,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from mlpipex.domain.policy import Policy
-from mlpipex.domain.workspaces import DEFAULT_WORKSPACE, NAME_MAX, check_workspace_name
+from mlpipex.domain.workspaces import (
+    DEFAULT_WORKSPACE,
+    NAME_MAX,
+    WorkspaceMissing,
+    check_workspace_name,
+)
 from mlpipex.errors import FeatureDisabled, Forbidden, MLPipeXError, NotFound
 from mlpipex.objects import ObjectStore
 from mlpipex.server.paths import is_ui
@@ -196,6 +201,18 @@ async def registry(request: Request) -> Registry:
     return state(request).registry(actor(request), workspace(request))
 
 
+async def named_registry(request: Request, name: str) -> Registry:
+    """For the routes about one workspace (/workspaces/{name}...): the caller acts in that
+    workspace, with the roles held there, whichever the header names; one that is none of the
+    caller's business reads as missing."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        return state(request).registry(actor(request), name)
+    if not principal.member_of(name):
+        raise WorkspaceMissing(name)
+    return state(request).registry(principal.actor_in(name), name)
+
+
 async def model_read_check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
     """Shared by every route under /api/v1/models/{name}: who may not read the model is told it
     does not exist before the handler runs, so no route can forget the check."""
@@ -224,3 +241,4 @@ def global_role(*reads_by_post: str) -> Any:
 StateDep = Annotated[ServerState, Depends(_state)]
 ActorDep = Annotated[Actor, Depends(_actor)]
 RegistryDep = Annotated[Registry, Depends(registry)]
+NamedRegistryDep = Annotated[Registry, Depends(named_registry)]
