@@ -14,6 +14,7 @@ from mlpipex.location import resolve
 from mlpipex.server import errors
 from mlpipex.server.background import loops
 from mlpipex.server.deps import ServerState
+from mlpipex.server.direct import Direct
 from mlpipex.server.headers import SecurityHeaders
 from mlpipex.server.limits import BodyLimit
 from mlpipex.server.settings import ServerSettings
@@ -68,8 +69,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     from mlpipex.server import auth
     from mlpipex.server.api import routers
 
-    for router in routers():
+    included = routers()
+    for router in included:
         app.include_router(router)
+    # tried before every other route: the calls that need nothing of FastAPI's but their
+    # dependencies, found by one lookup (server/direct.py)
+    app.router.routes.insert(0, Direct(pair for r in included for pair in getattr(r, "served", ())))
     # Starlette runs the last added outermost: headers, then authentication, then the body
     # limits, so an anonymous caller's body is never read.
     app.add_middleware(

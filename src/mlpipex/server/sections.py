@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
 from starlette.routing import Match
 from starlette.types import Scope
@@ -28,6 +29,8 @@ class Section(APIRouter):
             # a route's pattern is anchored at its start, and only a parameter varies
             starts.append(prefix + path.partition("{")[0])
         self.starts = tuple(sorted(set(starts)))
+        # each route with the prefix it is served under, for server/direct.py
+        self.served = [(prefix, r) for r in router.routes if isinstance(r, APIRoute)]
         self.include_router(router, prefix=prefix, **include)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
