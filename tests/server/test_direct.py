@@ -49,12 +49,16 @@ def test_only_routes_it_can_call_without_fastapi_are_taken() -> None:
     async def asynchronous() -> Response:
         return Response("a")
 
+    @r.get("/undeclared")
+    def undeclared():  # type: ignore[no-untyped-def]
+        return {"a": 1}
+
     @r.get("/yield")
     def yielded(v: Annotated[str, Depends(yields)]) -> Response:
         return Response(v)
 
     direct = Direct(("/p", route) for route in r.routes)  # type: ignore[misc]
-    assert set(direct.table) == {"/p/r/plain"}
+    assert set(direct.table) == {"/p/r/plain", "/p/r/async"}
     app = FastAPI()
     app.include_router(r, prefix="/p")
     app.router.routes.insert(0, direct)
@@ -65,6 +69,8 @@ def test_only_routes_it_can_call_without_fastapi_are_taken() -> None:
     assert c.get("/p/r/query?q=3").text == "3"
     assert c.get("/p/r/query?q=z").status_code == 422
     assert c.get("/p/r/path/z").text == "z"
+    assert c.get("/p/r/async").text == "a"
+    assert c.get("/p/r/undeclared").json() == {"a": 1}
     assert c.post("/p/r/plain").status_code == 405
 
 

@@ -14,6 +14,7 @@ parameter read from the query, a dependency that yields) stays FastAPI's.
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -47,10 +48,20 @@ def _callable(route: APIRoute) -> bool:
     return (
         "{" not in route.path
         and route.response_model is None
-        and not inspect.iscoroutinefunction(route.endpoint)
+        and _answers_a_response(route.endpoint)
         and _by_request_alone(d)
         and _all_async(d)
     )
+
+
+def _answers_a_response(endpoint: Callable[..., Any]) -> bool:
+    """Whether the handler declares a ``Response``: what FastAPI would otherwise serialize is
+    left to it."""
+    try:
+        answer = typing.get_type_hints(endpoint).get("return")
+    except (NameError, TypeError):
+        return False
+    return isinstance(answer, type) and issubclass(answer, Response)
 
 
 def _all_async(d: Dependant) -> bool:
@@ -102,5 +113,8 @@ class Direct(BaseRoute):
         route: APIRoute = scope["route"]
         request = Request(scope, receive)
         kwargs = await _solve(route.dependant, request, {}, call=False)
-        response: Response = await run_in_threadpool(route.endpoint, **kwargs)
+        if inspect.iscoroutinefunction(route.endpoint):
+            response: Response = await route.endpoint(**kwargs)
+        else:
+            response = await run_in_threadpool(route.endpoint, **kwargs)
         await response(scope, receive, send)
