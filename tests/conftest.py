@@ -128,6 +128,21 @@ def _reset(db: str) -> None:
     request_index.forget(db)  # PostgreSQL restarts the ids the mirrors caught up to
 
 
+@contextlib.contextmanager
+def statements_sent(engine: sa.Engine) -> Iterator[list[str]]:
+    """The statements engine sends meanwhile (an executemany is one)."""
+    statements: list[str] = []
+
+    def keep(_c: object, _cur: object, statement: str, *_a: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+
+
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
     """check()'s first truthy answer, polled until timeout (then the test fails naming what)."""
     deadline = time.monotonic() + timeout

@@ -3,12 +3,9 @@ Default, a missing one named; the Default found outside ``default`` in one read.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from mlpipex.client import Client
 from mlpipex.errors import NotFound
@@ -16,23 +13,9 @@ from mlpipex.service.context import Registry
 from mlpipex.service.mlflow import compat
 from mlpipex.service.tracking import runs as tracking
 from mlpipex.service.tracking import scorers
+from tests.conftest import statements_sent
 
 pytestmark = pytest.mark.direct  # counts the statements sent to the database
-
-
-@contextlib.contextmanager
-def sent(reg: Registry) -> Iterator[list[str]]:
-    """The statements reg's engine sends meanwhile."""
-    statements: list[str] = []
-
-    def keep(_c: object, _cur: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
-
-    sa.event.listen(reg.store.engine, "before_cursor_execute", keep)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(reg.store.engine, "before_cursor_execute", keep)
 
 
 def _reading_experiments(statements: list[str]) -> list[str]:
@@ -49,7 +32,7 @@ def test_many_experiments_are_read_in_one_statement(client: Client) -> None:
     eids = [client.create_experiment(f"judged-{i}") for i in range(3)]
     for eid in eids:
         scorers.register(reg, eid, "relevance", '{"v": 1}')
-    with sent(reg) as statements:
+    with statements_sent(reg.store.engine) as statements:
         latest = scorers.list_latest(reg, [*eids, eids[0]])
     assert sorted(s.experiment_id for s in latest) == sorted(eids)
     assert len(_reading_experiments(statements)) == 1, statements
@@ -83,7 +66,7 @@ def test_0_names_each_workspace_s_own_default(client: Client) -> None:
 def test_the_default_outside_default_is_found_in_one_read(client: Client) -> None:
     team = _team(client)
     compat.ensure_default(team, "0")  # made on first use
-    with sent(team) as statements:
+    with statements_sent(team.store.engine) as statements:
         compat.ensure_default(team, "0")
     assert len(_reading_experiments(statements)) == 1, statements
     assert not [s for s in statements if "experiment_tags" in s]
