@@ -152,3 +152,19 @@ def test_a_database_another_process_holds_is_unavailable_on_opening(
     finally:
         other.rollback()
         other.close()
+
+
+@pytest.mark.parametrize("folder", ["a%20b?x=1", "a%41b", "q?mode=memory&cache=shared"])
+def test_a_registry_in_a_folder_named_like_a_url_opens_there(tmp_path: Path, folder: str) -> None:
+    """The folder's name is a path, never a URL's escapes or options."""
+    root = tmp_path / folder / ".mlpipex"
+    with Client(str(root)) as c:
+        c.create_model("fraud")
+        assert c.registry.store.url == f"sqlite:///{root / 'registry.db'}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]
+    db = root / "registry.db"
+    assert db.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT name FROM registered_models").fetchall() == [("fraud",)]
+    with Client(str(root)) as c:  # opened again: the same registry
+        assert [m.name for m in c.list_models().items] == ["fraud"]

@@ -64,8 +64,8 @@ def _on_driver(conn: Connection | sqlite3.Connection, sql: str) -> None:
 def _create_private(path: str) -> None:
     """Create the database file readable by its owner alone (it holds password and token hashes
     and sealed secrets); SQLite gives its -wal and -shm files the same mode."""
-    if not path or path.startswith(":") or "?" in path:
-        return  # in memory, or a URL with options: SQLite creates it
+    if not path or path.startswith(":"):
+        return  # in memory
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
@@ -76,7 +76,9 @@ def make_engine(url: str) -> Engine:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         _create_private(path)
         connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
-        engine = sa.create_engine(url, connect_args=connect_args)
+        # the path as it is: parsed as a URL, %XX would be decoded and ? taken for options
+        literal = sa.engine.URL.create("sqlite", database=path)
+        engine = sa.create_engine(literal, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -263,7 +265,10 @@ def _first_line(exc: object) -> str:
 
 
 def _redact(url: str) -> str:
-    """A database URL without its password, for messages and logs."""
+    """A database URL without its password, for messages and logs (a SQLite one as it is: it
+    names a path, which parsing would change)."""
+    if url.startswith("sqlite"):
+        return url
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except Exception:
