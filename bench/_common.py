@@ -1,5 +1,5 @@
-"""Shared by the bench scripts: timing, tables, the machine, a throwaway PostgreSQL, databases
-made on one and a registry seeded in bulk."""
+"""Shared by the bench scripts: timing, tables, the machine, a throwaway PostgreSQL and a
+registry seeded in bulk (a database on a server: tests.conftest.postgres_database)."""
 
 from __future__ import annotations
 
@@ -114,20 +114,6 @@ def postgres() -> Iterator[str]:
 def libpq_url(url: str) -> str:
     """url as psycopg takes it (SQLAlchemy's form names the driver)."""
     return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-def recreate_database(admin: str, name: str) -> str:
-    """A new, empty database of that name on admin's server (dropped first if it is there);
-    its URL."""
-    with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    return admin.rpartition("/")[0] + "/" + name
-
-
-def drop_database(admin: str, name: str) -> None:
-    with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def seed_registry(conn: psycopg.Connection, workspace: str, models: int, per: int) -> None:

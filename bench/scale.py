@@ -12,6 +12,7 @@ It creates the database mlpipex_scale on that server and drops it at the end (--
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -32,17 +33,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from _common import (
     SEED_T0,
-    drop_database,
     latencies,
     libpq_url,
     machine,
-    recreate_database,
     seconds,
     seed_registry,
     table,
     today,
 )
-from tests.conftest import start_server, stop_server
+from tests.conftest import postgres_database, start_server, stop_server
 
 from mlpipex.client import Client
 from mlpipex.domain.events import event_hash
@@ -219,7 +218,8 @@ def main() -> None:
         int(10_000_000 * args.scale),
         int(1_000_000 * args.scale),
     )
-    url = recreate_database(args.admin_url, DB)
+    database = contextlib.ExitStack()
+    url = database.enter_context(postgres_database(DB, args.admin_url, keep=args.keep))
     work = Path(tempfile.mkdtemp(prefix="mlpipex-scale-"))
     objects = str(work / "objects")
     rows: list[list[str]] = []
@@ -306,8 +306,7 @@ def main() -> None:
         registered = sum(1 for k in load.counts if k.startswith("v:"))
         ops = {k: v for k, v in load.counts.items() if not k.startswith("v:")}
     finally:
-        if not args.keep:
-            drop_database(args.admin_url, DB)
+        database.close()
         shutil.rmtree(work, ignore_errors=True)
     steps = ", ".join(f"{k} {v:.0f} s" for k, v in seed.items())
     dupes_n, gaps_n = (dupes[0] if dupes else "?"), (gaps[0] if gaps else "?")

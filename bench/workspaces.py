@@ -12,6 +12,7 @@ Creates the databases mlpipex_ws_alone and mlpipex_ws_shared on that server, dro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -22,17 +23,17 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
 from _common import (
-    drop_database,
     latencies,
     libpq_url,
     machine,
-    recreate_database,
     seconds,
     seed_registry,
     table,
     today,
 )
+from tests.conftest import postgres_database
 
 from mlpipex.client import Client
 from mlpipex.service.context import Registry
@@ -79,7 +80,8 @@ def main() -> None:
     )
     objects = tempfile.mkdtemp(prefix="mlpipex-ws-bench-")
     names = {"alone": "mlpipex_ws_alone", "shared": "mlpipex_ws_shared"}
-    urls = {k: recreate_database(admin, v) for k, v in names.items()}
+    databases = contextlib.ExitStack()
+    urls = {k: databases.enter_context(postgres_database(v, admin)) for k, v in names.items()}
     regs: dict[str, Registry] = {}
     seeded: dict[str, float] = {}
     try:
@@ -147,8 +149,7 @@ def main() -> None:
     finally:
         for reg in regs.values():
             reg.close()
-        for name in names.values():
-            drop_database(admin, name)
+        databases.close()
 
 
 if __name__ == "__main__":

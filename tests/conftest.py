@@ -66,19 +66,24 @@ def _pg(url: str) -> str:
 
 
 @contextlib.contextmanager
-def postgres_database(name: str) -> Iterator[str]:
-    """A new, empty database of that name on the test server (the URL as given, database
-    swapped), dropped afterwards."""
-    assert PG_SERVER is not None
-    admin = sa.create_engine(_pg(PG_SERVER), isolation_level="AUTOCOMMIT")
+def postgres_database(
+    name: str, server: str | None = PG_SERVER, *, keep: bool = False
+) -> Iterator[str]:
+    """A new, empty database of that name on server (the test server unless another is given),
+    dropped first if it is there and afterwards unless keep; its URL (server's, the database
+    swapped). The tests' databases and the benchmarks' (bench/) are made here."""
+    assert server is not None
+    admin = sa.create_engine(_pg(server), isolation_level="AUTOCOMMIT")
+    drop = sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(drop)
         conn.execute(sa.text(f"CREATE DATABASE {name}"))
     try:
-        yield f"{PG_SERVER.rpartition('/')[0]}/{name}"
+        yield f"{server.rpartition('/')[0]}/{name}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(drop)
         admin.dispose()
 
 
@@ -126,6 +131,21 @@ def _reset(db: str) -> None:
             )
     engine.dispose()
     request_index.forget(db)  # PostgreSQL restarts the ids the mirrors caught up to
+
+
+@contextlib.contextmanager
+def statements_sent(engine: sa.Engine) -> Iterator[list[str]]:
+    """The statements engine sends meanwhile (an executemany is one)."""
+    statements: list[str] = []
+
+    def keep(_c: object, _cur: object, statement: str, *_a: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -10,8 +10,9 @@ model = mlpipex.load_model("models:/fraud@champion")
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mlpipex import lazy
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ _LAZY = {
     "set_tag": "mlpipex.tracking",
     "set_tags": "mlpipex.tracking",
     "start_run": "mlpipex.tracking",
+    "pyfunc": "mlpipex.pyfunc",
 }
 
 if TYPE_CHECKING:
@@ -60,14 +62,7 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name == "pyfunc":
-        return importlib.import_module("mlpipex.pyfunc")
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mlpipex' has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from mlpipex import __version__
 from tests.conftest import CliResult
@@ -130,3 +133,60 @@ def test_fast_path_leaves_help_and_errors_to_typer(
     (tmp_path / "mlpipex.yaml").write_text("stages:\n  a:\n    cmd: echo hi\n")
     fast, typed = cli("repro", "--dry", cwd=tmp_path), cli("repro", "--dry", "--", cwd=tmp_path)
     assert fast == typed and fast.code == 0 and "would run stage a" in fast.out
+
+
+_REPORT = """
+import sys
+from mlpipex.cli.errors import report
+from mlpipex.errors import NotFound
+code = report(NotFound(sys.argv[1], hint=sys.argv[2] or None), traceback=False)
+sys.stderr.write("@loaded " + " ".join(m for m in ("rich", "typer") if m in sys.modules))
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize(
+    ("message", "hint", "printed", "plain"),
+    [
+        ("model 'nope' does not exist", "", "error: model 'nope' does not exist\n", True),
+        ("ünï ✓ 'x'", "see `a b`", "error: ünï ✓ 'x'\n  hint: see `a b`\n", True),
+        # what rich reads as markup or an emoji code is printed by rich, as always
+        ("tag [bold]x[/bold]", "", "error: tag x\n", False),
+        ("a :thumbs_up: b", "", "error: a 👍 b\n", False),
+    ],
+)
+def test_an_error_is_printed_as_rich_prints_it_and_without_it_when_the_same(
+    message: str, hint: str, printed: str, plain: bool
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    r = subprocess.run(
+        [sys.executable, "-c", _REPORT, message, hint],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**env, "PYTHONIOENCODING": "utf-8"},
+        timeout=60,
+        check=False,
+    )
+    err, _, loaded = r.stderr.rpartition("@loaded ")
+    assert (r.returncode, err) == (4, printed)
+    assert (loaded.split() == []) is plain
+
+
+def test_an_error_to_a_terminal_is_rich_s_in_colour() -> None:
+    import pty
+
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPORT, "model 'nope' does not exist", ""],
+        stderr=secondary,
+        env={**env, "TERM": "xterm", "NO_COLOR": ""},
+        timeout=60,
+        check=False,
+    )
+    os.close(secondary)
+    shown = os.read(primary, 4096).decode()
+    os.close(primary)
+    assert proc.returncode == 4 and "\x1b[" in shown and "model 'nope' does not exist" in shown
+    assert shown.rpartition("@loaded ")[2].split() == ["rich"]

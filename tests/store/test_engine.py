@@ -115,3 +115,56 @@ def test_a_write_lock_held_elsewhere_is_unavailable_with_the_database_named(
         other.close()
     with store.write() as conn:
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_a_file_that_is_not_a_database_is_unavailable_in_the_store_s_words(
+    tmp_path: Path,
+    cli,  # type: ignore[no-untyped-def]
+) -> None:
+    root = tmp_path / ".mlpipex"
+    root.mkdir()
+    (root / "registry.db").write_bytes(b"not a database " * 100)
+    with pytest.raises(Unavailable, match="file is not a database") as exc:
+        Store(f"sqlite:///{root / 'registry.db'}")
+    assert "sqlite3" not in str(exc.value) and str(root) in str(exc.value)
+    r = cli("models", "list", env={"MLPIPEX_URI": str(root)})
+    assert r.code == Unavailable.exit_code and "file is not a database" in r.err
+    assert "Traceback" not in r.err and "sqlite3" not in r.err
+
+
+def test_a_database_another_process_holds_is_unavailable_on_opening(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pragmas every connection runs first wait for the lock, then fail as the store's
+    error, however the driver words it."""
+    db = tmp_path / "registry.db"
+    Store(f"sqlite:///{db}").engine.dispose()  # made and migrated, no connection left open
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("CREATE TABLE held (x)")
+    monkeypatch.setattr(engine_mod, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(engine_mod, "_ENGINES", type(engine_mod._ENGINES)())
+    try:
+        with pytest.raises(Unavailable, match="database is locked") as exc:
+            Store(f"sqlite:///{db}")
+        assert "sqlite3" not in str(exc.value) and str(db) in str(exc.value)
+    finally:
+        other.rollback()
+        other.close()
+
+
+@pytest.mark.parametrize("folder", ["a%20b?x=1", "a%41b", "q?mode=memory&cache=shared"])
+def test_a_registry_in_a_folder_named_like_a_url_opens_there(tmp_path: Path, folder: str) -> None:
+    """The folder's name is a path, never a URL's escapes or options."""
+    root = tmp_path / folder / ".mlpipex"
+    with Client(str(root)) as c:
+        c.create_model("fraud")
+        assert c.registry.store.url == f"sqlite:///{root / 'registry.db'}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]
+    db = root / "registry.db"
+    assert db.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT name FROM registered_models").fetchall() == [("fraud",)]
+    with Client(str(root)) as c:  # opened again: the same registry
+        assert [m.name for m in c.list_models().items] == ["fraud"]

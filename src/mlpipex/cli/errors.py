@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
-
-from typer.exceptions import TyperException
 
 from mlpipex.cli.context import console
 from mlpipex.errors import MLPipeXError
@@ -21,10 +21,16 @@ def report(exc: BaseException, *, traceback: bool) -> int:
     if traceback:
         raise exc
     if isinstance(exc, MLPipeXError):
+        lines = [f"error: {exc.message}", *([f"  hint: {exc.hint}"] if exc.hint else [])]
+        if _rich_would_print_as_is(lines):
+            sys.stderr.write("".join(f"{line}\n" for line in lines))
+            return exc.exit_code
         err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
         if exc.hint:
             err.print(f"  hint: {exc.hint}", markup=False)
         return exc.exit_code
+    from typer.exceptions import TyperException
+
     if isinstance(exc, TyperException):
         # typer's (vendored click's) usage and parameter errors: they print their own help line
         exc.show(file=sys.stderr)  # type: ignore[attr-defined]
@@ -38,3 +44,22 @@ def report(exc: BaseException, *, traceback: bool) -> int:
         markup=True,
     )
     return INTERNAL
+
+
+# What rich would change in a line: markup ([...], on the error line), emoji codes (:name:).
+_RICH_READS = re.compile(r"\[|:\S*?:")
+
+
+def _rich_would_print_as_is(lines: list[str]) -> bool:
+    """Whether rich would print lines byte for byte as they are: to a stream it gives no
+    colours (not a terminal, nothing in the environment forcing one), printable characters
+    only, nothing it reads as markup or an emoji code. Then they are written without it: a
+    fast command's refusal (`show` of a missing version) imports neither rich nor typer."""
+    if "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        return False
+    try:
+        if sys.stderr.isatty():
+            return False
+    except (AttributeError, ValueError):
+        return False
+    return all(line.isprintable() and not _RICH_READS.search(line) for line in lines)

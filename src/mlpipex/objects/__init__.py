@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from mlpipex import lazy
 from mlpipex.objects.hashing import hash_bytes, hash_file
 
 if TYPE_CHECKING:
@@ -16,8 +16,4 @@ __all__ = ["ObjectStore", "hash_bytes", "hash_file", "open_store"]
 # The stores load on first use: hashing (what `data status` needs) stays cheap.
 _LAZY = {"ObjectStore": "mlpipex.objects.store", "open_store": "mlpipex.objects.open"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, _LAZY)

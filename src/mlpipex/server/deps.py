@@ -14,7 +14,6 @@ from fastapi import Depends, Request
 from mlpipex.domain.policy import Policy
 from mlpipex.domain.workspaces import (
     DEFAULT_WORKSPACE,
-    NAME_MAX,
     WorkspaceMissing,
     check_workspace_name,
 )
@@ -122,7 +121,7 @@ def _resolve_workspace(request: Request) -> str:
     only = principal.only_workspace if principal is not None else None
     asked = (request.headers.get(WORKSPACE_HEADER) or "").strip()
     if not asked and is_ui(request.url.path):
-        chosen = (request.cookies.get(WORKSPACE_COOKIE) or "").strip()[: NAME_MAX + 1]
+        chosen = (request.cookies.get(WORKSPACE_COOKIE) or "").strip()
         if chosen:
             # a choice gone stale (deleted, role removed) falls back rather than lock the UI
             with contextlib.suppress(MLPipeXError):

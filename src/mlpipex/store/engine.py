@@ -16,7 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from mlpipex.errors import Conflict, Invalid, MLPipeXError, Unavailable
@@ -26,32 +32,40 @@ _MIGRATION_LOCK = 72_430_119
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+BUSY_TIMEOUT_S = 60  # how long SQLite waits for a lock another process holds
+
+
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_begin).
     dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=60000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        _on_driver(dbapi_conn, f"PRAGMA {pragma}")
 
 
 def _sqlite_begin(conn: Connection) -> None:
     # Writers take the write lock up front, so two writers never deadlock upgrading a read lock.
     # Sent to the driver itself: SQLAlchemy's execution path cost half of an empty transaction.
     begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get("mlpipex_write") else "BEGIN"
+    _on_driver(conn, begin)
+
+
+def _on_driver(conn: Connection | sqlite3.Connection, sql: str) -> None:
+    """Run sql on SQLite's own connection (conn's, or conn itself), outside SQLAlchemy's
+    execution path; an error is raised as SQLAlchemy raises the driver's, so that the store
+    translates it as any other."""
+    driver = conn.connection.driver_connection if isinstance(conn, Connection) else conn
+    assert driver is not None  # a connection in use always has its driver's
     try:
-        conn.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
-    except sqlite3.Error as exc:  # as SQLAlchemy would raise it, so _translated names it
-        raise OperationalError(begin, None, exc) from exc
+        driver.execute(sql)
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
 
 
 def _create_private(path: str) -> None:
     """Create the database file readable by its owner alone (it holds password and token hashes
     and sealed secrets); SQLite gives its -wal and -shm files the same mode."""
-    if not path or path.startswith(":") or "?" in path:
-        return  # in memory, or a URL with options: SQLite creates it
+    if not path or path.startswith(":"):
+        return  # in memory
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
@@ -61,7 +75,10 @@ def make_engine(url: str) -> Engine:
         path = url.removeprefix("sqlite:///")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         _create_private(path)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
+        # the path as it is: parsed as a URL, %XX would be decoded and ? taken for options
+        literal = sa.engine.URL.create("sqlite", database=path)
+        engine = sa.create_engine(literal, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -97,6 +114,11 @@ def _mark_current(url: str) -> None:
             _ENGINES[url] = (_ENGINES[url][0], True)
 
 
+# What the database, not the statement, is to blame for: unreachable, locked, read-only, not a
+# database at all (SQLite's DatabaseError); a ProgrammingError (a wrong statement) is a bug.
+_UNAVAILABLE = (OperationalError, SAInterfaceError, DatabaseError)
+
+
 class Store:
     """The metadata database: ``read()`` and ``write()`` each give one transaction."""
 
@@ -108,11 +130,11 @@ class Store:
             if migrate and not current:
                 self._ensure_schema()
                 _mark_current(url)
-        except MLPipeXError:
+        except (MLPipeXError, ProgrammingError):
             raise
-        except (OperationalError, SAInterfaceError) as exc:
+        except _UNAVAILABLE as exc:
             raise Unavailable(
-                f"cannot open the database {_redact(url)}: {_first_line(exc)}"
+                f"cannot open the database {_redact(url)}: {_first_line(exc.orig)}"
             ) from exc
 
     def close(self) -> None:
@@ -160,7 +182,9 @@ class Store:
             ) from exc
         except (OverflowError, DataError) as exc:  # a number no column holds (SQLite, PostgreSQL)
             raise Invalid("a number is out of the range the registry stores") from exc
-        except (OperationalError, SAInterfaceError) as exc:
+        except ProgrammingError:
+            raise
+        except _UNAVAILABLE as exc:
             raise Unavailable(
                 f"database error on {_redact(self.url)}: {_first_line(exc.orig)}"
             ) from exc
@@ -189,7 +213,7 @@ class Store:
                 # A migration that rebuilds a table (SQLite's only way to change a key) drops
                 # the old one; with foreign keys enforced that would cascade into its children.
                 # The pragma is read only outside a transaction, so it goes to the driver.
-                _driver_pragma(conn, "foreign_keys=OFF")
+                _on_driver(conn, "PRAGMA foreign_keys=OFF")
                 conn = conn.execution_options(mlpipex_write=True)
             else:
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
@@ -200,16 +224,10 @@ class Store:
                     command.upgrade(cfg, "head")
             finally:
                 if self.dialect == "sqlite":
-                    _driver_pragma(conn, "foreign_keys=ON")
+                    _on_driver(conn, "PRAGMA foreign_keys=ON")
                 else:
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
                     conn.commit()
-
-
-def _driver_pragma(conn: Connection, pragma: str) -> None:
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    driver.execute(f"PRAGMA {pragma}")
 
 
 def upsert_into(conn: Connection | str, table: sa.Table) -> Any:
@@ -247,7 +265,10 @@ def _first_line(exc: object) -> str:
 
 
 def _redact(url: str) -> str:
-    """A database URL without its password, for messages and logs."""
+    """A database URL without its password, for messages and logs (a SQLite one as it is: it
+    names a path, which parsing would change)."""
+    if url.startswith("sqlite"):
+        return url
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except Exception:

@@ -15,6 +15,7 @@ from mlpipex.client import Client
 from mlpipex.domain.models import FRAMEWORK_TAG
 from mlpipex.service.context import Actor
 from mlpipex.service.deploy import endpoints, rollout
+from tests.conftest import statements_sent
 from tests.server.ui.conftest import PASSWORD, Seeded, bulk_versions
 
 App = Callable[..., TestClient]
@@ -355,12 +356,18 @@ def test_sign_out_revokes_the_session_token(seeded: Seeded, make_app: App, tmp_p
     assert tokens[0].expires_at - tokens[0].created_at == 12 * 3600 * 1000
 
 
-def test_the_workspace_switcher_refuses_strangers_and_forgets_a_stale_choice(
-    seeded: Seeded, make_app: App
-) -> None:
+@pytest.fixture
+def team_ui(seeded: Seeded, make_app: App) -> TestClient:
+    """The UI of a server with workspaces on, and a workspace risk-team beside default."""
     with Client(seeded.uri, objects=seeded.objects, user="root") as root:
         root.create_workspace("risk-team")
-    ui = make_app(enable_workspaces=True)
+    return make_app(enable_workspaces=True)
+
+
+def test_the_workspace_switcher_refuses_strangers_and_forgets_a_stale_choice(
+    team_ui: TestClient,
+) -> None:
+    ui = team_ui
     html = ui.get("/").text
     assert '<option value="risk-team"' in html
     token = csrf_of(html)
@@ -382,3 +389,36 @@ def test_the_sign_in_page_names_no_workspace(seeded: Seeded, make_app: App) -> N
         root.create_workspace("secret-team")
     html = make_app(auth=True, enable_workspaces=True).get("/ui/login").text
     assert "secret-team" not in html and "workspace" not in html.lower()
+
+
+def test_the_switcher_lists_workspaces_once_and_only_where_it_is_shown(
+    team_ui: TestClient, make_app: App
+) -> None:
+    ui = team_ui
+    engine = ui.app.state.mlpipex.store.engine  # type: ignore[attr-defined]
+
+    def listings(path: str, **kw: Any) -> tuple[int, str]:
+        with statements_sent(engine) as sent:
+            r = ui.get(path, **kw)
+        # the switcher's read: every workspace (the caller may enter), by name
+        return len([s for s in sent if "FROM workspaces ORDER BY" in s]), r.text
+
+    n, html = listings("/")
+    assert n == 1 and '<option value="risk-team"' in html
+    n, html = listings("/", params={"q": "fr"}, headers={"HX-Request": "true"})
+    assert n == 0 and "<table" in html and "workspace" not in html  # a fragment: no header
+    signed_out = make_app(auth=True, enable_workspaces=True)
+    engine = signed_out.app.state.mlpipex.store.engine  # type: ignore[attr-defined]
+    with statements_sent(engine) as sent:
+        assert "risk-team" not in signed_out.get("/ui/login").text
+    assert not [s for s in sent if "FROM workspaces ORDER BY" in s]
+
+
+def test_a_workspace_name_past_the_bound_is_refused_as_any_bad_name(make_app: App) -> None:
+    ui = make_app(enable_workspaces=True)
+    token = csrf_of(ui.get("/").text)
+    for name in ("a" * 64, "a" * 500):
+        r = ui.post("/ui/workspace", data={"workspace": name, "csrf": token})
+        assert r.status_code == 400 and "2 to 63 lowercase letters" in r.text
+    ok = ui.post("/ui/workspace", data={"workspace": "default", "csrf": token})
+    assert ok.status_code == 200

@@ -4,6 +4,7 @@ the context every page shares (who is signed in, the CSRF token, whether auth is
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -89,9 +90,18 @@ ENV = _env()
 
 
 def _switchable(request: Request) -> list[str]:
-    """The workspaces the switcher offers: those the caller may enter."""
-    reg = state(request).registry(actor(request))
-    return [w.name for w in workspaces.list_workspaces(reg, visible_workspaces(request))]
+    """The workspaces the switcher offers: those the caller may enter. Read when a page shows
+    the switcher (base.html; a fragment never does), once per request, and not at all where
+    workspaces are off or the caller may enter none (the sign-in page)."""
+    offered: list[str] | None = getattr(request.state, "switchable", None)
+    if offered is None:
+        st, visible = state(request), visible_workspaces(request)
+        offered = []
+        if st.settings.enable_workspaces and visible != frozenset():
+            reg = st.registry(actor(request))
+            offered = [w.name for w in workspaces.list_workspaces(reg, visible)]
+        request.state.switchable = offered
+    return offered
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -108,7 +118,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         signed_in=auth and request.cookies.get("mlpipex_token") is not None,
         csrf_token=csrf.token(secret, request),
         workspace=workspace(request),
-        workspaces=_switchable(request) if st.settings.enable_workspaces else [],
+        workspaces=functools.partial(_switchable, request),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)

@@ -118,7 +118,7 @@ async def switch_workspace(request: Request) -> Response:
     """The switcher in the page header: remember the workspace the UI shows, once the caller
     may enter it (else the same "does not exist" as anywhere)."""
     form = await csrf.checked_form(request)
-    name = deps.entered(request, form.get("workspace", "")[:64] or DEFAULT_WORKSPACE)
+    name = deps.entered(request, form.get("workspace", "") or DEFAULT_WORKSPACE)
     response = RedirectResponse("/", status_code=303)  # another workspace's page would be gone
     response.set_cookie(
         deps.WORKSPACE_COOKIE,

@@ -62,7 +62,11 @@ def ensure_default(reg: Registry, eid: str | None = None) -> None:
     answers RESOURCE_DOES_NOT_EXIST to such a run.)"""
     if reg.workspace != DEFAULT_WORKSPACE:
         if eid is not None and _names_default(eid):
-            tracking.ensure_experiment(reg, None)
+            # one read when it is there, as it is after the first call: its tags are not needed
+            with reg.store.read() as conn:
+                there = store.experiment_row(conn, reg.workspace, name=store.DEFAULT_EXPERIMENT)
+            if there is None:
+                tracking.ensure_experiment(reg, None)
         return
     if reg.store.url in _DEFAULT_READY:
         return
@@ -80,6 +84,32 @@ def experiment_id(value: str | int) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise NotFound(f"experiment {value!r} does not exist") from None
+
+
+def experiments(conn: Connection, ws: str, eids: Sequence[str]) -> list[ExperimentRecord]:
+    """The workspace's experiments that eids name (0: its Default), in their order without
+    repeats, read in one statement; NotFound names the first that is not there (an id that is
+    not a number included)."""
+    named = {experiment_id(e): e for e in eids}
+    query = store.experiment_ids_in(ws, list(named)).with_only_columns(t.experiments)
+    found = [ExperimentRecord.of(r) for r in conn.execute(query)]
+    by_id = {r.id: r for r in found}
+    # outside ``default`` 0 is not a row id: it names the experiment that is the Default there
+    for r in found:
+        if store.is_default(ws, r):
+            by_id.setdefault(store.DEFAULT_EXPERIMENT_ID, r)
+    out = []
+    for key, eid in named.items():
+        row = by_id.get(key)
+        if row is None:
+            raise NotFound(f"experiment {eid!r} does not exist")
+        out.append(row)
+    return out
+
+
+def experiment_key(conn: Connection, ws: str, eid: str) -> int:
+    """The row id of the workspace's experiment eid names, or NotFound."""
+    return experiments(conn, ws, [eid])[0].id
 
 
 def create_experiment(
@@ -178,18 +208,17 @@ def paged(items: list[T], more: bool, offset: int) -> Page[T]:
     return Page(items, search.encode_page_token(offset + len(items)) if more else None)
 
 
-def _edit_experiment(reg: Registry, eid: str) -> Any:
+def _edit_experiment(reg: Registry) -> None:
     reg.require("editor")
     ensure_default(reg)
-    return experiment_id(eid)
 
 
 def rename_experiment(reg: Registry, eid: str, new_name: str) -> None:
-    key = _edit_experiment(reg, eid)
+    _edit_experiment(reg)
     if not new_name or not new_name.strip() or len(new_name) > tracking.MAX_NAME:
         raise Invalid(f"experiment name {new_name[:40]!r} must be 1 to {tracking.MAX_NAME} chars")
     with reg.store.write() as conn:
-        row = _require_experiment(conn, reg.workspace, key)
+        (row,) = experiments(conn, reg.workspace, [eid])
         other = store.experiment_row(conn, reg.workspace, name=new_name)
         if other is not None and other.id != row.id:
             raise AlreadyExists(f"experiment {new_name!r} already exists")
@@ -198,10 +227,10 @@ def rename_experiment(reg: Registry, eid: str, new_name: str) -> None:
 
 def set_experiment_deleted(reg: Registry, eid: str, deleted: bool) -> None:
     """Delete (or restore) an experiment and its runs, as MLflow: marked, nothing removed."""
-    key = _edit_experiment(reg, eid)
+    _edit_experiment(reg)
     stage = "deleted" if deleted else "active"
     with reg.store.write() as conn:
-        row = _require_experiment(conn, reg.workspace, key)
+        (row,) = experiments(conn, reg.workspace, [eid])
         if deleted and store.is_default(reg.workspace, row):
             raise Invalid(f"the Default experiment (id {eid}) cannot be deleted")
         records.update_experiment(conn, row.id, lifecycle_stage=stage, updated_at=reg.clock())
@@ -212,25 +241,16 @@ def set_experiment_deleted(reg: Registry, eid: str, deleted: bool) -> None:
 
 def set_experiment_tag(reg: Registry, eid: str, key: str, value: str) -> None:
     tags = tracking.check_tags({key: value})
-    exp = _edit_experiment(reg, eid)
+    _edit_experiment(reg)
     with reg.store.write() as conn:
-        row = _require_experiment(conn, reg.workspace, exp)
-        store.set_experiment_tags(conn, row.id, tags)
+        store.set_experiment_tags(conn, experiment_key(conn, reg.workspace, eid), tags)
 
 
 def delete_experiment_tag(reg: Registry, eid: str, key: str) -> None:
-    exp = _edit_experiment(reg, eid)
+    _edit_experiment(reg)
     with reg.store.write() as conn:
-        row = _require_experiment(conn, reg.workspace, exp)
-        if not records.delete_experiment_tag(conn, row.id, key):
+        if not records.delete_experiment_tag(conn, experiment_key(conn, reg.workspace, eid), key):
             raise NotFound(f"experiment {eid} has no tag {key!r}")
-
-
-def _require_experiment(conn: Connection, ws: str, key: int) -> ExperimentRecord:
-    row = store.experiment_row(conn, ws, id=key)
-    if row is None:
-        raise NotFound(f"experiment {key!r} does not exist")
-    return row
 
 
 # -- runs --------------------------------------------------------------------------------------

@@ -63,10 +63,9 @@ def _newest(r: PlainReader, ws: str, vref: VersionRef) -> ModelVersion | None:
 
 
 def _sqlite_file(loc: Location) -> Path | None:
-    """The registry's database file when it is SQLite and there (else the store creates it),
-    and named as the store reads its URL (SQLAlchemy takes ``?`` for options and decodes
-    ``%XX``: such a path is the store's to open, or not)."""
-    if loc.kind == "http" or not loc.url.startswith("sqlite:///") or {"?", "%"} & set(loc.url):
+    """The registry's database file when it is SQLite and there (else the store creates it);
+    its path is the URL's rest as it is, as the store takes it."""
+    if loc.kind == "http" or not loc.url.startswith("sqlite:///"):
         return None
     path = Path(loc.url.removeprefix("sqlite:///"))
     return path if path.is_file() else None

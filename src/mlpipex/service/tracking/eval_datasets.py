@@ -16,10 +16,9 @@ from mlpipex.domain.evaluation import EvalDataset
 from mlpipex.domain.models import Page
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow.compat import ensure_default, order_terms, paged
+from mlpipex.service.mlflow.compat import ensure_default, experiments, order_terms, paged
 from mlpipex.service.registry import search
 from mlpipex.service.tracking import runs
-from mlpipex.service.tracking.traces import experiment_key
 from mlpipex.store import schema_genai
 from mlpipex.store.tracking import eval_datasets as store
 
@@ -70,7 +69,7 @@ def check_tags(tags: Mapping[str, str]) -> None:
 def _experiment_keys(conn: Connection, ws: str, experiment_ids: Sequence[str]) -> list[int]:
     if len(experiment_ids) > MAX_EXPERIMENTS:
         raise Invalid(f"at most {MAX_EXPERIMENTS} experiments at a time, got {len(experiment_ids)}")
-    return [experiment_key(conn, ws, e) for e in dict.fromkeys(experiment_ids)]
+    return [e.id for e in experiments(conn, ws, experiment_ids)]
 
 
 def create(

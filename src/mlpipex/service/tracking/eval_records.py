@@ -83,12 +83,13 @@ def upsert(
         dataset = require(conn, reg.workspace, dataset_id)
         known = store.records_by_hash(conn, dataset_id, [_hash(r.inputs) for r in records])
         digest = hashlib.sha256(dataset.digest.encode())
+        changed: dict[str, DatasetRecord] = {}  # each record's last state, written at once
         for r in records:
             key = _hash(r.inputs)
             digest.update(f"{key}\n{r.expectations}\n".encode())
             old = known.get(key)
             if old is None:
-                known[key] = made = DatasetRecord(
+                known[key] = changed[key] = DatasetRecord(
                     record_id=f"dr-{uuid.uuid4().hex}",
                     dataset_id=dataset_id,
                     inputs=r.inputs,
@@ -101,10 +102,9 @@ def upsert(
                     created_by=by,
                     last_updated_by=by,
                 )
-                store.insert_record(conn, made, key)
                 inserted += 1
                 continue
-            known[key] = new = replace(
+            known[key] = changed[key] = replace(
                 old,
                 expectations=_merged(old.expectations, r.expectations),
                 tags=_merged(old.tags, r.tags),
@@ -113,8 +113,8 @@ def upsert(
                 last_update_time=now,
                 last_updated_by=by,
             )
-            store.update_record(conn, new)
             updated += 1
+        store.put_records(conn, changed)
         # the digest follows every change: the last digest and what was upserted
         store.touch(conn, dataset_id, now, by, digest.hexdigest()[:16])
     return Upserted(inserted, updated)

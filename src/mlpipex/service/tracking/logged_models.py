@@ -15,12 +15,11 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain.models import Page
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow.compat import ensure_default, experiment_id, paged
+from mlpipex.service.mlflow.compat import ensure_default, experiments, paged
 from mlpipex.service.registry import search
 from mlpipex.service.tracking import runs as tracking
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.tracking import logged_models as store
-from mlpipex.store.tracking import runs
 from mlpipex.store.tracking.logged_models import ModelMetric as ModelMetric  # re-exported
 from mlpipex.store.tracking.records import LoggedModelRecord
 
@@ -82,9 +81,7 @@ def create(
     mid = f"m-{uuid.uuid4().hex}"
     now = reg.clock()
     with reg.store.write() as conn:
-        exp = runs.experiment_row(conn, reg.workspace, id=experiment_id(eid))
-        if exp is None:
-            raise NotFound(f"experiment {eid!r} does not exist")
+        (exp,) = experiments(conn, reg.workspace, [eid])
         # the source run is a reference, as in MLflow: one this server does not know is kept
         # (a version registered from the model is then an external reference)
         if source_run_id and len(source_run_id) > 32:

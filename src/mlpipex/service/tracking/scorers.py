@@ -8,8 +8,7 @@ import uuid
 from mlpipex.domain.evaluation import ScorerVersion
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow.compat import ensure_default
-from mlpipex.service.tracking.traces import experiment_key
+from mlpipex.service.mlflow.compat import ensure_default, experiment_key, experiments
 from mlpipex.store.tracking import scorers as store
 
 MAX_NAME = 250
@@ -51,7 +50,7 @@ def list_latest(reg: Registry, experiment_ids: list[str]) -> list[ScorerVersion]
     if not 1 <= len(experiment_ids) <= MAX_EXPERIMENTS:
         raise Invalid(f"give 1 to {MAX_EXPERIMENTS} experiment ids, got {len(experiment_ids)}")
     with reg.store.read() as conn:
-        keys = [experiment_key(conn, reg.workspace, e) for e in experiment_ids]
+        keys = [e.id for e in experiments(conn, reg.workspace, experiment_ids)]
         return store.latest_of_each(conn, keys)
 
 

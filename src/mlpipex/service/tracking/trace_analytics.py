@@ -3,8 +3,7 @@ QueryTraceMetrics, traces view), and how two trace filters go together (NPMI).""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -24,10 +23,9 @@ from mlpipex.service.mlflow.compat import experiment_id, paged
 from mlpipex.service.registry import search
 from mlpipex.service.tracking.traces import MAX_RESULTS, TRACE_NAME, T, conditions
 from mlpipex.store.tracking import runs as runs_store
-from mlpipex.store.tracking import traces as store
+from mlpipex.store.tracking import trace_analytics as store
 
 MAX_POINTS = MAX_RESULTS
-MAX_SCAN = 100_000  # traces one metrics query reads; past it, narrow by time or filter
 MAX_EXPERIMENTS = 100
 MAX_FILTERS = 20
 MAX_AGGREGATIONS = 10
@@ -57,40 +55,36 @@ def query_metrics(
         conds.append(T.request_time >= q.start_ms)
     if q.end_ms is not None:
         conds.append(T.request_time < q.end_ms)
-    dimensions, interval_s = q.dimensions, q.interval_s
-    with reg.store.read() as conn:
-        rows = store.metric_rows(conn, conds, TRACE_NAME, MAX_SCAN + 1)
-    if len(rows) > MAX_SCAN:
-        raise Invalid(
-            f"more than {MAX_SCAN} traces match", hint="narrow the query by time or filter"
-        )
-    groups: dict[tuple[str, ...], list[float]] = defaultdict(list)
-    for request_time, duration, state, name in rows:
-        if name is None and TRACE_NAME_DIM in dimensions:
-            continue  # as MLflow: a trace without the dimension is in no group
-        dims = {TRACE_NAME_DIM: name or "", TRACE_STATUS_DIM: state}
-        key = tuple(dims[d] for d in dimensions)
-        if interval_s:
-            bucket = request_time // (interval_s * 1000) * interval_s
-            key = (datetime.fromtimestamp(bucket, UTC).isoformat(), *key)
-        if q.metric_name == LATENCY:
-            if duration is None:
-                continue
-            groups[key].append(float(duration))
-        else:
-            groups[key].append(1.0)
-    names = [TIME_BUCKET, *dimensions] if interval_s else list(dimensions)
-    points = [
-        MetricPoint(
-            q.metric_name,
-            dict(zip(names, key, strict=True)),
-            {a.label: _aggregate(a, values) for a in q.aggregations},
-        )
-        for key, values in sorted(groups.items())
-    ]
+    interval_ms = q.interval_s * 1000 if q.interval_s else None
+    columns = {TRACE_NAME_DIM: store.name_of_trace(TRACE_NAME), TRACE_STATUS_DIM: T.state}
+    keys = [columns[d] for d in q.dimensions]
+    if interval_ms:
+        keys.insert(0, T.request_time // interval_ms)
+    # a trace counts as 1: its count's statistics are those of a list of ones
+    measure = T.execution_duration if q.metric_name == LATENCY else sa.literal(1)
+    percentiles = [a.percentile for a in q.aggregations if a.percentile is not None]
     offset = search.decode_page_token(page_token)
-    window = points[offset : offset + max_results]
-    return paged(window, offset + max_results < len(points), offset)
+    with reg.store.read() as conn:
+        found = store.groups(conn, conds, keys, measure, percentiles, max_results + 1, offset)
+    names = [TIME_BUCKET, *q.dimensions] if interval_ms else list(q.dimensions)
+    points = [
+        MetricPoint(q.metric_name, dict(zip(names, _shown(g.key, q), strict=True)), _values(g, q))
+        for g in found[:max_results]
+    ]
+    return paged(points, len(found) > max_results, offset)
+
+
+def _shown(key: tuple[int | str, ...], q: MetricQuery) -> list[str]:
+    """A group's key as MLflow shows it: the time bucket as the ISO time it starts."""
+    if not q.interval_s:
+        return [str(k) for k in key]
+    start = datetime.fromtimestamp(int(key[0]) * q.interval_s, UTC).isoformat()
+    return [start, *(str(k) for k in key[1:])]
+
+
+def _values(g: store.Group, q: MetricQuery) -> dict[str, float]:
+    ranks = iter(g.ranks)
+    return {a.label: _aggregate(a, g, ranks) for a in q.aggregations}
 
 
 def _check_query(q: MetricQuery) -> None:
@@ -126,26 +120,25 @@ def _check_query(q: MetricQuery) -> None:
         raise Invalid(f"time_interval_seconds is 1 to {366 * 86400}, got {interval_s}")
 
 
-def _aggregate(a: MetricAggregation, values: list[float]) -> float:
+def _aggregate(a: MetricAggregation, g: store.Group, ranks: Iterator[tuple[float, float]]) -> float:
     if a.kind is Aggregation.COUNT:
-        return float(len(values))
+        return float(g.count)
     if a.kind is Aggregation.SUM:
-        return sum(values)
+        return g.sum
     if a.kind is Aggregation.AVG:
-        return sum(values) / len(values)
+        return g.sum / g.count
     if a.kind is Aggregation.MIN:
-        return min(values)
+        return g.min
     if a.kind is Aggregation.MAX:
-        return max(values)
-    return _percentile(sorted(values), a.percentile or 0.0)
+        return g.max
+    return _percentile(g.count, next(ranks), a.percentile or 0.0)
 
 
-def _percentile(ordered: list[float], p: float) -> float:
+def _percentile(count: int, around: tuple[float, float], p: float) -> float:
     """Interpolated between the two nearest values (as PostgreSQL's percentile_cont)."""
-    at = (len(ordered) - 1) * p / 100
-    low = int(at)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+    at = (count - 1) * p / 100
+    low, high = around
+    return low + (high - low) * (at - int(at))
 
 
 def correlation(
@@ -162,12 +155,8 @@ def correlation(
     one = _filter(first, "filter_string1", reg.store.dialect)
     two = _filter(second, "filter_string2", reg.store.dialect)
     with reg.store.read() as conn:
-        return Correlation(
-            total=store.count(conn, scope),
-            first=store.count(conn, scope + one),
-            second=store.count(conn, scope + two),
-            joint=store.count(conn, scope + one + two),
-        )
+        total, first_n, second_n, joint = store.counts(conn, scope, [one, two, one + two])
+    return Correlation(total=total, first=first_n, second=second_n, joint=joint)
 
 
 def _filter(text: str | None, name: str, dialect: str) -> list[sa.ColumnElement[bool]]:

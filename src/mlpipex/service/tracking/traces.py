@@ -23,7 +23,13 @@ from mlpipex.domain.traces import (
 )
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
-from mlpipex.service.mlflow.compat import ensure_default, experiment_id, order_terms, paged
+from mlpipex.service.mlflow.compat import (
+    ensure_default,
+    experiment_id,
+    experiment_key,
+    order_terms,
+    paged,
+)
 from mlpipex.service.registry import search
 from mlpipex.service.tracking import runs as tracking
 from mlpipex.store import schema_traces as tt
@@ -63,15 +69,6 @@ _NUMBERS: dict[str, sa.ColumnElement[Any]] = {
     "execution_time_ms": T.execution_duration,
 }
 TRACE_NAME = "mlflow.traceName"
-
-
-def experiment_key(conn: sa.Connection, ws: str, eid: str) -> int:
-    """The row id of the workspace's experiment, or NotFound (an id that is not a number
-    included)."""
-    row = runs_store.experiment_row(conn, ws, id=experiment_id(eid))
-    if row is None:
-        raise NotFound(f"experiment {eid!r} does not exist")
-    return row.id
 
 
 def log_spans(reg: Registry, eid: str, spans: Sequence[Span]) -> None:

@@ -7,8 +7,9 @@ re-exported here: callers write ``registry.version_row(...)`` whichever module h
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from mlpipex import lazy
 
 if TYPE_CHECKING:
     from mlpipex.store.registry.aliases import (
@@ -64,19 +65,50 @@ if TYPE_CHECKING:
 
 # The queries load on first use, so that the records and the plain SQLite reader (records.py,
 # sqlite_read.py) import without SQLAlchemy: the CLI's `show` starts without it.
-_MODULES = ("records", "versions", "details", "models", "aliases", "files", "requests", "settings")
-
-
-def __getattr__(name: str) -> object:
-    if name in __all__:
-        for module in _MODULES:
-            found = vars(importlib.import_module(f"{__name__}.{module}")).get(name)
-            if found is not None:
-                globals()[name] = found  # asked once: later reads are plain attributes
-                return found
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
+_MODULES = {
+    "records": ("ModelRecord", "RequestRecord", "VersionLookup", "VersionRecord"),
+    "aliases": ("alias_version", "delete_alias", "delete_aliases_of", "set_alias"),
+    "details": ("to_versions",),
+    "files": ("all_files", "referenced_digests", "stored_sizes"),
+    "models": (
+        "delete_model",
+        "delete_model_tag",
+        "ensure_model",
+        "insert_model",
+        "list_model_rows",
+        "model_row",
+        "set_model_tag",
+        "set_policy",
+        "stage_summary",
+        "to_model",
+        "update_model",
+    ),
+    "requests": (
+        "add_approval",
+        "insert_request",
+        "pending_request",
+        "requests_for",
+        "set_request_status",
+    ),
+    "settings": ("get_setting", "record_setting"),
+    "versions": (
+        "allocate_version",
+        "delete_version",
+        "delete_version_tag",
+        "find_version",
+        "insert_files",
+        "insert_version",
+        "newest_version",
+        "set_artifact",
+        "set_description",
+        "set_stage",
+        "set_version_tag",
+        "version_row",
+        "version_rows",
+    ),
+}
+_LAZY = {name: f"{__name__}.{m}" for m, names in _MODULES.items() for name in names}
+__getattr__ = lazy.exports(__name__, _LAZY)
 __all__ = [
     "ModelRecord",
     "RequestRecord",

@@ -159,13 +159,20 @@ def records_by_hash(
     return {r.input_hash: _record(r) for r in conn.execute(q)}
 
 
-def insert_record(conn: Connection, r: DatasetRecord, input_hash: str) -> None:
-    conn.execute(sa.insert(g.eval_dataset_records).values(input_hash=input_hash, **_values(r)))
+def put_records(conn: Connection, by_hash: Mapping[str, DatasetRecord]) -> None:
+    """Records keyed by their inputs' hash, each inserted or, where its dataset holds those
+    inputs, updated (all but its id and creation), in one statement however many there are."""
+    if not by_hash:
+        return
+    q = upsert_into(conn, g.eval_dataset_records)
+    q = q.on_conflict_do_update(
+        index_elements=[R.dataset_id, R.input_hash],
+        set_={c: q.excluded[c] for c in _UPDATED},
+    )
+    conn.execute(q, [{"input_hash": h, **_values(r)} for h, r in by_hash.items()])
 
 
-def update_record(conn: Connection, r: DatasetRecord) -> None:
-    values = _values(r)
-    conn.execute(sa.update(g.eval_dataset_records).where(R.id == r.record_id).values(**values))
+_UPDATED = ("expectations", "outputs", "tags", "source", "last_update_time", "last_updated_by")
 
 
 def records(conn: Connection, dataset_id: str, limit: int, offset: int) -> list[DatasetRecord]:

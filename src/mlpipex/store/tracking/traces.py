@@ -214,21 +214,3 @@ def assessments_of(conn: Connection, ids: Sequence[str]) -> dict[str, list[Asses
     for r in conn.execute(q):
         out[r.trace_id].append(Assessment(r.id, r.trace_id, r.content))
     return out
-
-
-def count(conn: Connection, conds: Sequence[sa.ColumnElement[bool]]) -> int:
-    return int(
-        conn.execute(sa.select(sa.func.count()).select_from(tt.traces).where(*conds)).scalar_one()
-    )
-
-
-def metric_rows(
-    conn: Connection, conds: Sequence[sa.ColumnElement[bool]], name_key: str, limit: int
-) -> list[tuple[int, int | None, str, str | None]]:
-    """(request time, duration, state, name) of the traces meeting conds, at most limit."""
-    tags = tt.trace_tags.c
-    name = (
-        sa.select(tags.value).where(tags.trace_id == T.id, tags.key == name_key).scalar_subquery()
-    )
-    q = sa.select(T.request_time, T.execution_duration, T.state, name).where(*conds).limit(limit)
-    return [(r[0], r[1], r[2], r[3]) for r in conn.execute(q)]
