@@ -193,18 +193,11 @@ def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple
 
 
 def put_version_source(
-    conn: Connection, model_id: int, version: int, source: str, logged_model: str | None
+    conn: Connection, version_id: int, source: str, logged_model: str | None
 ) -> None:
-    vid = conn.execute(_version_id(), {"id": model_id, "number": version}).scalar_one()
-    conn.execute(_insert_source(), {"version_id": vid, "source": source, "model_id": logged_model})
-
-
-@functools.cache  # built once: every version the MLflow API creates
-def _version_id() -> sa.Select[Any]:
-    v = t.versions.c
-    return sa.select(v.id).where(
-        v.model_id == sa.bindparam("id"), v.version == sa.bindparam("number")
-    )
+    """What the MLflow API registered a version (by row id) from: its source and logged model."""
+    given = {"version_id": version_id, "source": source, "model_id": logged_model}
+    conn.execute(_insert_source(), given)
 
 
 @functools.cache

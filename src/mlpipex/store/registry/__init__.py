@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from mlpipex.store.registry.settings import get_setting, record_setting
     from mlpipex.store.registry.versions import (
         allocate_version,
+        allocate_version_of,
         delete_version,
         delete_version_tag,
         find_version,
@@ -86,6 +87,7 @@ __all__ = [
     "alias_version",
     "all_files",
     "allocate_version",
+    "allocate_version_of",
     "delete_alias",
     "delete_aliases_of",
     "delete_model",
