@@ -20,6 +20,7 @@ from mlpipex.service.context import Registry
 from mlpipex.service.mlflow.artifacts import Place, files, locate_uri, relative, version_dir
 from mlpipex.service.mlflow.compat import order_terms, paged
 from mlpipex.service.registry import promote, register, search, versions
+from mlpipex.service.registry.missing import missing_model
 from mlpipex.service.registry.models import require_model
 from mlpipex.service.tracking import logged_models
 from mlpipex.store import registry, schema_mlflow
@@ -72,9 +73,21 @@ def _versions(conn: Connection, rows: Sequence[VersionRecord]) -> list[MlflowVer
     return out
 
 
-def _model(conn: Connection, row: ModelRecord) -> MlflowModel:
-    latest = _versions(conn, records.latest_per_stage(conn, row.id))
-    return MlflowModel(registry.to_model(conn, row), tuple(latest))
+def _model(conn: Connection, row: ModelRecord, model: RegisteredModel | None = None) -> MlflowModel:
+    """The model (``model``, when read with its row) with the newest version in each stage."""
+    latest = _latest(conn, row.id)
+    return MlflowModel(model or registry.to_model(conn, row), tuple(latest))
+
+
+def _latest(conn: Connection, model_id: int) -> list[MlflowVersion]:
+    return [_mlflow_version(v, s) for v, s in records.latest_per_stage(conn, model_id)]
+
+
+def _mlflow_version(v: ModelVersion, s: records.VersionSource) -> MlflowVersion:
+    """A version as MLflow's API shows it: its files are served under the registry's own
+    artifact path unless the API recorded where it came from."""
+    source = s.source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}"
+    return MlflowVersion(v, source, s.model_id, s.edited_at)
 
 
 # -- registered models ---------------------------------------------------------------------
@@ -82,17 +95,20 @@ def _model(conn: Connection, row: ModelRecord) -> MlflowModel:
 
 def get_model(reg: Registry, name: str) -> MlflowModel:
     reg.require("viewer", name)
-    with reg.store.read() as conn:
-        return _model(conn, require_model(conn, reg.workspace, name))
+    with reg.store.lookup() as conn:  # two statements: the model, its latest versions
+        found = registry.model_with_details(conn, reg.workspace, name)
+        if found is None:
+            raise missing_model(name)
+        return _model(conn, *found)
 
 
 def latest_versions(reg: Registry, name: str, stages: Sequence[str]) -> list[MlflowVersion]:
     reg.require("viewer", name)
-    with reg.store.read() as conn:
+    with reg.store.lookup() as conn:
         model = require_model(conn, reg.workspace, name)
         policy = reg.policy_of(model.policy)
         wanted = {policy.stage(s) for s in stages}
-        found = _versions(conn, records.latest_per_stage(conn, model.id))
+        found = _latest(conn, model.id)
     return [v for v in found if not wanted or v.version.stage in wanted]
 
 

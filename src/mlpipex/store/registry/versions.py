@@ -15,6 +15,7 @@ from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
 from mlpipex.store.engine import insert_many
 from mlpipex.store.registry.details import detail_columns
+from mlpipex.store.registry.models import set_tag
 from mlpipex.store.registry.records import VersionLookup, VersionRecord, to_version
 
 
@@ -285,12 +286,7 @@ def delete_version(conn: Connection, version_id: int) -> None:
 
 
 def set_version_tag(conn: Connection, version_id: int, key: str, value: str) -> None:
-    conn.execute(
-        sa.delete(t.version_tags).where(
-            t.version_tags.c.version_id == version_id, t.version_tags.c.key == key
-        )
-    )
-    conn.execute(sa.insert(t.version_tags).values(version_id=version_id, key=key, value=value))
+    set_tag(conn, t.version_tags, version_id, key, value)
 
 
 def delete_version_tag(conn: Connection, version_id: int, key: str) -> bool:
