@@ -210,7 +210,7 @@ def register_version(
         manifest = store_tree(
             reg.objects, r.path, progress=progress, seen_sizes=_seen_sizes(reg, r.path)
         )
-    now = reg.clock()
+    digest, now = manifest.digest, reg.clock()  # the digest hashes the manifest: once
     with reg.store.write() as conn:
         model_id, version = _number(
             conn, reg, r.name, manifest.size, now, basis.model is not None, touch_model
@@ -225,7 +225,7 @@ def register_version(
             run_id=r.run_id,
             flavor=r.flavor,
             description=r.description,
-            artifact_digest=manifest.digest,
+            artifact_digest=digest,
             artifact_size=manifest.size,
             created_by=reg.actor.name,
             now=now,
@@ -241,7 +241,7 @@ def register_version(
             model=r.name,
             version=version,
             payload={
-                "artifact": manifest.digest,
+                "artifact": digest,
                 "size": manifest.size,
                 "commit": r.commit,
                 "commit_dirty": r.commit_dirty,
