@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Connection
 
 from mlpipex.client import Client
-from mlpipex.domain.models import DatasetRef
+from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.errors import Conflict, Invalid, NotFound, PolicyViolation
 from mlpipex.service.registry import register
 from tests.conftest import Backend
@@ -68,8 +68,8 @@ def test_what_a_caller_writes_beside_a_version_lands_with_it_or_not_at_all(
     )
     seen: list[tuple[int, int]] = []
 
-    def refuse(conn: Connection, model: int, version: int) -> None:
-        seen.append((model, version))
+    def refuse(conn: Connection, version_id: int, v: ModelVersion) -> None:
+        seen.append((version_id, v.version))
         raise Conflict("the caller's own write failed")
 
     with pytest.raises(Conflict, match="own write"):
@@ -79,8 +79,8 @@ def test_what_a_caller_writes_beside_a_version_lands_with_it_or_not_at_all(
         client.get_model("fraud")
     assert client.events(kind="version_registered") == []
 
-    def note(conn: Connection, model: int, version: int) -> None:
-        seen.append((model, version))
+    def note(conn: Connection, version_id: int, v: ModelVersion) -> None:
+        seen.append((version_id, v.version))
 
     v = register.register_version(client.registry, r, also=note)
     assert v.version == 1 and seen[-1][1] == 1

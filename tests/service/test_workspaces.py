@@ -126,6 +126,27 @@ def test_quotas_refuse_what_would_pass_them_and_write_nothing(
     assert _version(a, make_file) == 3
 
 
+def test_a_registration_that_creates_its_model_counts_it_against_the_models_quota(
+    teams: Callable[[str], Client], make_file: Callable[..., Path], backend: Backend
+) -> None:
+    a = teams("team-a")
+    admin = backend.client()
+    admin.set_quotas("team-a", Quotas(models=1, versions=1))
+    _version(a, make_file)
+    # a version of a new model would pass both quotas: the models one is named, as it is first
+    with pytest.raises(QuotaExceeded, match="limited to 1 models"):
+        _version(a, make_file, name="second")
+    with pytest.raises(NotFound):  # neither the model nor its version is left
+        a.get_model("second")
+    assert [e.model for e in a.events() if e.kind in ("model_created", "version_registered")] == [
+        "fraud",
+        "fraud",
+    ]
+    admin.set_quotas("team-a", Quotas(models=2, versions=2))
+    assert _version(a, make_file, name="second") == 1
+    assert admin.workspace_usage("team-a").models == 2
+
+
 def test_a_workspace_holding_anything_is_not_deleted(
     teams: Callable[[str], Client], make_file: Callable[..., Path], backend: Backend
 ) -> None:

@@ -8,6 +8,7 @@ its creation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from sqlalchemy.engine import Connection
@@ -197,16 +198,28 @@ def members(reg: Registry, name: str) -> list[tuple[str, str]]:
 def check_quota(conn: Connection, ws: str, quota: Quota, adding: int = 1) -> None:
     """Raise when adding this much would pass the workspace's quota (none set: nothing read
     beyond the workspace's row)."""
+    check_quotas(conn, ws, {quota: adding})
+
+
+def check_quotas(conn: Connection, ws: str, adding: Mapping[Quota, int]) -> None:
+    """Raise when adding these amounts would pass any of the workspace's quotas, the first such
+    in the order given. The workspace's row is read once, and with any of them limited locked
+    once (writers to a limited workspace count one at a time); none limited: nothing more."""
     found = store.get(conn, ws)
-    limit = found.quotas.limit(quota) if found is not None else None
-    if limit is None:
+    if found is None:
         return
-    store.get(conn, ws, lock=True)  # writers to a limited workspace count one at a time
-    used = store.used(conn, ws, quota)
-    if used + adding > limit:
-        shown = f"{limit:,} bytes" if quota is Quota.BYTES else f"{limit:,} {quota.value}"
-        raise QuotaExceeded(
-            f"workspace {ws!r} is limited to {shown} and holds {used:,}; this would add {adding:,}",
-            hint="delete what is no longer needed, or ask an administrator to raise the quota "
-            f"(`mlpipex workspace quota {ws} --{quota.value} N`)",
-        )
+    limited = [
+        (q, n, limit) for q, n in adding.items() if (limit := found.quotas.limit(q)) is not None
+    ]
+    if not limited:
+        return
+    store.get(conn, ws, lock=True)
+    for quota, n, limit in limited:
+        used = store.used(conn, ws, quota)
+        if used + n > limit:
+            shown = f"{limit:,} bytes" if quota is Quota.BYTES else f"{limit:,} {quota.value}"
+            raise QuotaExceeded(
+                f"workspace {ws!r} is limited to {shown} and holds {used:,}; this would add {n:,}",
+                hint="delete what is no longer needed, or ask an administrator to raise the "
+                f"quota (`mlpipex workspace quota {ws} --{quota.value} N`)",
+            )

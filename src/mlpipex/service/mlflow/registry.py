@@ -20,6 +20,7 @@ from mlpipex.service.context import Registry
 from mlpipex.service.mlflow.artifacts import Place, files, locate_uri, relative, version_dir
 from mlpipex.service.mlflow.compat import order_terms, paged
 from mlpipex.service.registry import promote, register, search, versions
+from mlpipex.service.registry.missing import missing_model
 from mlpipex.service.registry.models import require_model
 from mlpipex.service.tracking import logged_models
 from mlpipex.store import registry, schema_mlflow
@@ -72,9 +73,21 @@ def _versions(conn: Connection, rows: Sequence[VersionRecord]) -> list[MlflowVer
     return out
 
 
-def _model(conn: Connection, row: ModelRecord) -> MlflowModel:
-    latest = _versions(conn, records.latest_per_stage(conn, row.id))
-    return MlflowModel(registry.to_model(conn, row), tuple(latest))
+def _model(conn: Connection, row: ModelRecord, model: RegisteredModel | None = None) -> MlflowModel:
+    """The model (``model``, when read with its row) with the newest version in each stage."""
+    latest = _latest(conn, row.id)
+    return MlflowModel(model or registry.to_model(conn, row), tuple(latest))
+
+
+def _latest(conn: Connection, model_id: int) -> list[MlflowVersion]:
+    return [_mlflow_version(v, s) for v, s in records.latest_per_stage(conn, model_id)]
+
+
+def _mlflow_version(v: ModelVersion, s: records.VersionSource) -> MlflowVersion:
+    """A version as MLflow's API shows it: its files are served under the registry's own
+    artifact path unless the API recorded where it came from."""
+    source = s.source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}"
+    return MlflowVersion(v, source, s.model_id, s.edited_at)
 
 
 # -- registered models ---------------------------------------------------------------------
@@ -82,17 +95,20 @@ def _model(conn: Connection, row: ModelRecord) -> MlflowModel:
 
 def get_model(reg: Registry, name: str) -> MlflowModel:
     reg.require("viewer", name)
-    with reg.store.read() as conn:
-        return _model(conn, require_model(conn, reg.workspace, name))
+    with reg.store.lookup() as conn:  # two statements: the model, its latest versions
+        found = registry.model_with_details(conn, reg.workspace, name)
+        if found is None:
+            raise missing_model(name)
+        return _model(conn, *found)
 
 
 def latest_versions(reg: Registry, name: str, stages: Sequence[str]) -> list[MlflowVersion]:
     reg.require("viewer", name)
-    with reg.store.read() as conn:
+    with reg.store.lookup() as conn:
         model = require_model(conn, reg.workspace, name)
         policy = reg.policy_of(model.policy)
         wanted = {policy.stage(s) for s in stages}
-        found = _versions(conn, records.latest_per_stage(conn, model.id))
+        found = _latest(conn, model.id)
     return [v for v in found if not wanted or v.version.stage in wanted]
 
 
@@ -152,14 +168,13 @@ def create_version(
     is missing. A source or run this registry does not hold is recorded, as MLflow records it,
     as an external reference when the policy allows it (never deployable), else refused."""
     check_model_name(name)
-    found, run_id, model_id = _held(reg, source, run_id, model_id)
-    with reg.store.read() as conn:
-        run_known = run_id is None or runs_store.run_row(conn, reg.workspace, run_id) is not None
+    held = _held(reg, name, source, run_id, model_id)
+    found, run_id, model_id = held.files, held.run_id, held.model_id
+    run_known = run_id is None or held.basis.run is not None
     flavor, facts = _describe(reg, found or [], describe)
 
-    def mlflow_source(conn: Connection, model: int, version: int) -> None:
-        records.put_version_source(conn, model, version, source, model_id)
-        registry.update_model(conn, model, reg.clock())  # MLflow: a new version updates it
+    def mlflow_source(conn: Connection, version_id: int, _: ModelVersion) -> None:
+        records.put_version_source(conn, version_id, source, model_id)
 
     v = register.register_version(
         reg,
@@ -174,30 +189,52 @@ def create_version(
             flavor=flavor,
         ),
         also=mlflow_source,
+        basis=held.basis,
+        touch_model=True,  # MLflow: a new version updates its model
     )
     if model_id:
         logged_models.add_version(reg, model_id, v.model, v.version)
     return MlflowVersion(v, source, model_id)
 
 
-def _held(
-    reg: Registry, source: str, run_id: str | None, model_id: str | None
-) -> tuple[list[FileEntry] | None, str | None, str | None]:
-    """The files source names that this registry holds (None when it holds none), and the run
-    and logged model the version comes from."""
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """What a version's source names: the files this registry holds there (None: none), the run
+    and logged model the version comes from, and the basis of its registration."""
+
+    files: list[FileEntry] | None
+    run_id: str | None
+    model_id: str | None
+    basis: register.Basis
+
+
+def _held(reg: Registry, name: str, source: str, run_id: str | None, model_id: str | None) -> _Held:
+    """The source's files, and what its registration is judged against: for a run's artifacts
+    (the common case) the run, its listing, its inputs and metrics and the model are read once,
+    in one connection."""
     place = locate_source(f"models:/{model_id}" if model_id and not source else source)
-    if place is None:
-        return None, run_id, model_id
-    if place.kind == "model" or model_id:
+    found: list[FileEntry] | None = None
+    if place is not None and (place.kind == "model" or model_id):
         lm = logged_models.get(reg, place.key if place.kind == "model" else str(model_id))
         model_id, run_id = lm.id, run_id or lm.source_run_id
-    elif place.kind == "run":
+    elif place is not None and place.kind == "run":
         run_id = run_id or place.key
-    try:
-        found = files(reg, place)
-    except NotFound:
-        return None, run_id, model_id
-    return (relative(found, place.path) if found else None), run_id, model_id
+    if place is not None and place.kind != "run":
+        try:
+            found = files(reg, place)
+        except NotFound:
+            found = None
+    run = None
+    with reg.store.lookup() as conn:
+        if place is not None and place.kind == "run":
+            reg.require("viewer")  # as listing the run's artifacts asks
+            run = runs_store.run_row(conn, reg.workspace, place.key)
+            if run is not None:
+                found = [FileEntry(*f) for f in runs_store.artifacts_of(conn, run.id, place.path)]
+        basis = register.read_basis(conn, reg.workspace, name, run_id or None, run)
+    if place is not None and found:
+        return _Held(relative(found, place.path), run_id, model_id, basis)
+    return _Held(None, run_id, model_id, basis)
 
 
 def external_source(reg: Registry, name: str, version: int) -> str | None:

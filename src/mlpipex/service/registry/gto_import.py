@@ -314,6 +314,7 @@ def _register(
         conn,
         model_id,
         n,
+        model=name,
         commit=v.commit,
         commit_dirty=False,
         run_id=None,

@@ -4,9 +4,14 @@ very errors the store's lookup does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from mlpipex.domain.refs import VersionRef
 from mlpipex.errors import NotFound
-from mlpipex.store.registry.records import VersionLookup
+from mlpipex.store.registry.records import ModelRecord, VersionLookup
+
+T = TypeVar("T")
 
 
 class ModelMissing(NotFound):
@@ -46,3 +51,21 @@ def no_newest(ref: VersionRef, stage: str | None) -> NotFound:
     if stage is None:
         return NotFound(f"version {ref.model}/latest does not exist")
     return NotFound(f"model {ref.model!r} has no version in {stage}")
+
+
+def newest(
+    ref: VersionRef,
+    model: ModelRecord | None,
+    stage_of: Callable[[ModelRecord], str | None],
+    find: Callable[[int, str | None], T | None],
+) -> T:
+    """What NAME/latest or NAME:STAGE names, the one way every reader finds it: the model (the
+    one found by name), the stage in its spelling (``stage_of``; None for NAME/latest), then its
+    newest version there (``find(model id, stage)``); NotFound says which part is missing."""
+    if model is None:
+        raise missing_model(ref.model)
+    stage = stage_of(model)
+    found = find(model.id, stage)
+    if found is None:
+        raise no_newest(ref, stage)
+    return found

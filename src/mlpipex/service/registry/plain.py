@@ -13,7 +13,8 @@ from mlpipex.domain.refs import VersionRef, parse_version_ref
 from mlpipex.domain.stage import DEFAULT_STAGES, canonical_stage
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.location import OBJECTS_SETTING, Location, PlainSettings
-from mlpipex.service.registry.missing import missing_model, no_newest, require_found
+from mlpipex.service.registry.missing import newest, require_found
+from mlpipex.store.registry.records import ModelRecord
 from mlpipex.store.registry.sqlite_read import PlainReader, Unreadable
 
 
@@ -41,25 +42,26 @@ def get_version_plain(loc: Location, settings: PlainSettings, ref: str) -> Model
         return None
 
 
-def _newest(r: PlainReader, ws: str, vref: VersionRef) -> ModelVersion | None:
+def _newest(r: PlainReader, ws: str, vref: VersionRef) -> ModelVersion:
     """NAME/latest or NAME:STAGE as get_version reads them; a stage only of a model without a
     policy of its own (a stored one, which may name other stages, is parsed with pydantic)."""
-    model = r.model(ws, vref.model)
-    if model is None:
-        raise missing_model(vref.model)
-    stage = None
-    if not vref.latest:
+
+    def stage_of(model: ModelRecord) -> str | None:
+        if vref.latest:
+            return None
         assert vref.stage is not None
         if model.policy:
-            return None
+            raise Unreadable("a policy of its own")
         # the strict preset's stages (Registry.policy_of without a default): the built-in ones
         stage = canonical_stage(DEFAULT_STAGES, vref.stage)
         if stage is None:
-            return None  # the policy's refusal names its stages
-    found = r.newest_version(model.id, stage=stage)
-    if found is None:
-        raise no_newest(vref, stage)
-    return found
+            raise Unreadable("not a built-in stage")  # the policy's refusal names its stages
+        return stage
+
+    def newest_version(model_id: int, stage: str | None) -> ModelVersion | None:
+        return r.newest_version(model_id, stage=stage)
+
+    return newest(vref, r.model(ws, vref.model), stage_of, newest_version)
 
 
 def _sqlite_file(loc: Location) -> Path | None:

@@ -24,7 +24,9 @@ from mlpipex.service.access import workspaces
 from mlpipex.service.context import Registry
 from mlpipex.service.registry.models import check_tag
 from mlpipex.store import registry
+from mlpipex.store.registry import ModelRecord
 from mlpipex.store.tracking import runs
+from mlpipex.store.tracking.records import RunInputRecord, RunRecord
 
 MAX_METRIC_KEY = 250
 
@@ -72,22 +74,45 @@ def check_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def inherit_from_run(reg: Registry, r: Registration) -> Registration:
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """What a registration is judged against, read together: its run (None when it names none
+    or the run is not in the workspace) with the run's dataset inputs and the latest value of
+    each of its metrics, and its model (None before the model's first version)."""
+
+    run: RunRecord | None = None
+    inputs: Sequence[RunInputRecord] = ()
+    latest: Sequence[tuple[str, float, int, int]] = ()
+    model: ModelRecord | None = None
+
+
+def read_basis(
+    conn: Connection, ws: str, name: str, run_id: str | None, run: RunRecord | None = None
+) -> Basis:
+    """The basis of a registration of model name from run_id; ``run`` when the caller has read
+    that run already (in the same connection)."""
+    if run_id is not None and (run is None or run.id != run_id):
+        run = runs.run_row(conn, ws, run_id)
+    if run_id is None or run is None:
+        return Basis(model=registry.model_row(conn, ws, name))
+    inputs = runs.inputs_of(conn, [run.id]).get(run.id, [])
+    latest = runs.latest_metrics_of(conn, [run.id]).get(run.id, [])
+    return Basis(run, inputs, latest, registry.model_row(conn, ws, name))
+
+
+def _inherit(r: Registration, basis: Basis) -> Registration:
     """r completed from its run: the run's commit unless one is given, its dataset inputs and the
     latest value of each of its metrics (NaN left out), given values winning on the same name."""
     if r.run_id is None:
         return r
-    with reg.store.read() as conn:
-        row = runs.run_row(conn, reg.workspace, r.run_id)
-        if row is None and r.external:
-            return r
-        if row is None:
-            raise NotFound(f"run {r.run_id!r} does not exist", hint="see `mlpipex runs list`")
-        inputs = runs.inputs_of(conn, [r.run_id]).get(r.run_id, [])
-        latest = runs.latest_metrics_of(conn, [r.run_id]).get(r.run_id, [])
-    datasets = {i.name: DatasetRef(i.name, i.uri, i.digest, i.size) for i in inputs}
+    row = basis.run
+    if row is None and r.external:
+        return r
+    if row is None:
+        raise NotFound(f"run {r.run_id!r} does not exist", hint="see `mlpipex runs list`")
+    datasets = {i.name: DatasetRef(i.name, i.uri, i.digest, i.size) for i in basis.inputs}
     datasets.update({d.name: d for d in r.datasets})
-    metrics = {k: v for k, v, _, _ in latest if not math.isnan(v)}
+    metrics = {k: v for k, v, _, _ in basis.latest if not math.isnan(v)}
     metrics.update(r.metrics)
     commit, dirty = (r.commit, r.commit_dirty) if r.commit else (row.commit, bool(row.commit_dirty))
     return replace(
@@ -95,29 +120,34 @@ def inherit_from_run(reg: Registry, r: Registration) -> Registration:
     )
 
 
-def check_registration(reg: Registry, r: Registration, *, artifact: bool = True) -> Registration:
+def check_registration(
+    reg: Registry, r: Registration, *, artifact: bool = True, basis: Basis | None = None
+) -> Registration:
     """r with what it inherits from its run, once it passes validation and the policy; else
     the refusal is recorded as an event and raised, and nothing else is written. With
-    ``artifact=False`` the artifact is not looked at (a client asks before uploading it)."""
+    ``artifact=False`` the artifact is not looked at (a client asks before uploading it). The
+    run and the model are read once (``basis``, when the caller has read them)."""
     check_model_name(r.name)
     reg.require("editor", r.name)
-    r = inherit_from_run(reg, r)
+    if basis is None:
+        with reg.store.lookup() as conn:
+            basis = read_basis(conn, reg.workspace, r.name, r.run_id)
+    r = _inherit(r, basis)
     metrics = check_metrics(r.metrics)
     for k, v in r.tags.items():
         check_tag(k, v)
     names = [d.name for d in r.datasets]
     if len(set(names)) != len(names):
         raise Invalid(f"dataset names repeat: {', '.join(sorted(names))}")
+    policy = reg.policy_of(basis.model.policy if basis.model else None)
     if r.external:
-        with reg.store.read() as conn:
-            row = registry.model_row(conn, reg.workspace, r.name)
-            if reg.policy_of(row.policy if row else None).require.files:
-                raise PolicyViolation(
-                    f"registration of {r.name} refused: {r.source} is not held by this registry",
-                    ["files this registry holds (the source's run and files)"],
-                    hint="log the model to a run here first, or use a permissive policy to "
-                    "record an external reference",
-                )
+        if policy.require.files:
+            raise PolicyViolation(
+                f"registration of {r.name} refused: {r.source} is not held by this registry",
+                ["files this registry holds (the source's run and files)"],
+                hint="log the model to a run here first, or use a permissive policy to "
+                "record an external reference",
+            )
     elif artifact and r.files is None and (r.path is None or not r.path.exists()):
         raise NotFound(
             f"{r.source} does not exist", hint="give the model file or directory to register"
@@ -125,9 +155,6 @@ def check_registration(reg: Registry, r: Registration, *, artifact: bool = True)
     if artifact and r.files is not None and not r.files and not r.external:
         raise NotFound(f"{r.source} holds no files to register")
 
-    with reg.store.read() as conn:
-        row = registry.model_row(conn, reg.workspace, r.name)
-        policy = reg.policy_of(row.policy if row else None)
     missing = missing_for_registration(policy, r.commit, r.datasets, metrics, r.tags)
     if missing:
         with reg.store.write() as conn:
@@ -149,17 +176,26 @@ def check_registration(reg: Registry, r: Registration, *, artifact: bool = True)
     return replace(r, metrics=metrics)
 
 
-# More writes of the caller's about the new version (model id, version number), in the
+# More writes of the caller's about the new version (its row id and the version), in the
 # registration's own transaction: what a front end records beside it lands with it or not at all.
-Also = Callable[[Connection, int, int], None]
+Also = Callable[[Connection, int, ModelVersion], None]
 
 
 def register_version(
-    reg: Registry, r: Registration, progress: Progress | None = None, also: Also | None = None
+    reg: Registry,
+    r: Registration,
+    progress: Progress | None = None,
+    also: Also | None = None,
+    *,
+    basis: Basis | None = None,
+    touch_model: bool = False,
 ) -> ModelVersion:
     """Validate everything, store the artifact's objects, then record the version in one
-    transaction. The model is created when it does not exist yet, as MLflow does."""
-    r = check_registration(reg, r)
+    transaction. The model is created when it does not exist yet, as MLflow does; with
+    ``touch_model`` its update time moves to the version's creation (MLflow's API does so).
+    ``basis``: the run and model the caller has read for it (see ``check_registration``)."""
+    basis = basis or _basis(reg, r)
+    r = check_registration(reg, r, basis=basis)
     metrics = r.metrics
     if r.files is not None:
         manifest = Manifest.of(r.files)
@@ -174,25 +210,22 @@ def register_version(
         manifest = store_tree(
             reg.objects, r.path, progress=progress, seen_sizes=_seen_sizes(reg, r.path)
         )
-    now = reg.clock()
+    digest, now = manifest.digest, reg.clock()  # the digest hashes the manifest: once
     with reg.store.write() as conn:
-        row, created = registry.ensure_model(conn, reg.workspace, r.name, now)
-        if created:
-            workspaces.check_quota(conn, reg.workspace, Quota.MODELS, adding=0)
-            reg.record(conn, time=now, kind=ev.MODEL_CREATED, model=r.name)
-        workspaces.check_quota(conn, reg.workspace, Quota.VERSIONS)
-        workspaces.check_quota(conn, reg.workspace, Quota.BYTES, adding=manifest.size)
-        version = registry.allocate_version(conn, row.id)
-        registry.insert_version(
+        model_id, version = _number(
+            conn, reg, r.name, manifest.size, now, basis.model is not None, touch_model
+        )
+        vid, v = registry.insert_version(
             conn,
-            row.id,
+            model_id,
             version,
+            model=r.name,
             commit=r.commit,
             commit_dirty=r.commit_dirty,
             run_id=r.run_id,
             flavor=r.flavor,
             description=r.description,
-            artifact_digest=manifest.digest,
+            artifact_digest=digest,
             artifact_size=manifest.size,
             created_by=reg.actor.name,
             now=now,
@@ -208,7 +241,7 @@ def register_version(
             model=r.name,
             version=version,
             payload={
-                "artifact": manifest.digest,
+                "artifact": digest,
                 "size": manifest.size,
                 "commit": r.commit,
                 "commit_dirty": r.commit_dirty,
@@ -218,10 +251,38 @@ def register_version(
             },
         )
         if also is not None:
-            also(conn, row.id, version)
-        vrow = registry.version_row(conn, row.id, version)
-        assert vrow is not None
-        return registry.to_versions(conn, [vrow], files=True)[0]
+            also(conn, vid, v)
+        return v
+
+
+def _basis(reg: Registry, r: Registration) -> Basis:
+    check_model_name(r.name)
+    reg.require("editor", r.name)  # before anything is read
+    with reg.store.lookup() as conn:
+        return read_basis(conn, reg.workspace, r.name, r.run_id)
+
+
+def _number(
+    conn: Connection, reg: Registry, name: str, size: int, now: int, known: bool, touch: bool
+) -> tuple[int, int]:
+    """The model's id and the new version's number, within the workspace's quotas (checked
+    before the model's row is locked, as every writer does). The model is numbered by name in
+    one statement when it was there (``known``); else it is created (as a concurrent creator
+    may have done: then it is not), counted against the models quota and its creation recorded."""
+    ws, touched = reg.workspace, now if touch else None
+    adding = {Quota.VERSIONS: 1, Quota.BYTES: size}
+    if known:
+        workspaces.check_quotas(conn, ws, adding)
+        numbered = registry.allocate_version_of(conn, ws, name, touched=touched)
+        if numbered is not None:
+            return numbered
+    row, created = registry.ensure_model(conn, ws, name, now)
+    if created:  # the row just ensured counts itself
+        workspaces.check_quotas(conn, ws, {Quota.MODELS: 0, **adding})
+        reg.record(conn, time=now, kind=ev.MODEL_CREATED, model=name)
+    elif not known:
+        workspaces.check_quotas(conn, ws, adding)
+    return row.id, registry.allocate_version(conn, row.id, touched=touched)
 
 
 def _seen_sizes(reg: Registry, path: Path) -> frozenset[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Connection
 
 from mlpipex.domain import events as ev
@@ -9,8 +11,8 @@ from mlpipex.domain.models import ModelVersion, Page
 from mlpipex.domain.refs import VersionRef, parse_version_ref
 from mlpipex.errors import NotFound
 from mlpipex.service.context import Registry
+from mlpipex.service.registry.missing import T, newest, require_found
 from mlpipex.service.registry.missing import VersionMissing as VersionMissing
-from mlpipex.service.registry.missing import no_newest, require_found
 from mlpipex.service.registry.models import check_tag, require_model
 from mlpipex.store import registry
 from mlpipex.store.registry import ModelRecord, VersionLookup, VersionRecord
@@ -32,12 +34,19 @@ def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> VersionReco
         found = _found(conn, reg.workspace, ref).version
         assert found is not None
         return found
-    model = require_model(conn, reg.workspace, ref.model)
-    stage = _stage(reg, model, ref)
-    rows = registry.version_rows(conn, model.id, stage=stage, limit=1)
-    if not rows:
-        raise no_newest(ref, stage)
-    return rows[0]
+
+    def newest_row(model_id: int, stage: str | None) -> VersionRecord | None:
+        return next(iter(registry.version_rows(conn, model_id, stage=stage, limit=1)), None)
+
+    return _newest(conn, reg, ref, newest_row)
+
+
+def _newest(
+    conn: Connection, reg: Registry, ref: VersionRef, find: Callable[[int, str | None], T | None]
+) -> T:
+    """NAME/latest or NAME:STAGE (``find``: the model's newest version in a stage, or any)."""
+    model = registry.model_row(conn, reg.workspace, ref.model)
+    return newest(ref, model, lambda m: _stage(reg, m, ref), find)
 
 
 def _stage(reg: Registry, model: ModelRecord, ref: VersionRef) -> str | None:
@@ -58,12 +67,11 @@ def get_version(reg: Registry, ref: str | VersionRef, *, files: bool = True) -> 
             full = _found(conn, reg.workspace, vref, details=True, files=files).full
             assert full is not None
             return full
-        model = require_model(conn, reg.workspace, vref.model)
-        stage = _stage(reg, model, vref)
-        found = registry.newest_version(conn, model.id, stage=stage, files=files)
-        if found is None:
-            raise no_newest(vref, stage)
-        return found
+
+        def newest_version(model_id: int, stage: str | None) -> ModelVersion | None:
+            return registry.newest_version(conn, model_id, stage=stage, files=files)
+
+        return _newest(conn, reg, vref, newest_version)
 
 
 def list_versions(

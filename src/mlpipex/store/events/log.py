@@ -63,7 +63,8 @@ def append(
         },
     )
     conn.execute(move_head, {"ws": ws, "new_seq": seq, "new_hash": h})
-    webhooks.enqueue(conn, ws, seq, kind, time)
+    if head.hooked:  # read with the head: a workspace without webhooks costs no more statements
+        webhooks.enqueue(conn, ws, seq, kind, time)
     return Event(seq, time, actor, kind, model, version, reason, payload, prev, h)
 
 
@@ -80,8 +81,11 @@ def _appending() -> tuple[sa.Insert, sa.Update]:
 
 @functools.cache
 def _head() -> sa.Select[Any]:
-    heads = t.chain_heads
-    return sa.select(heads).where(heads.c.workspace == sa.bindparam("ws")).with_for_update()
+    """The head row, locked, and whether the workspace has an active webhook (not locked)."""
+    heads, w = t.chain_heads, t.webhooks.c
+    ws = sa.bindparam("ws", type_=sa.String)
+    hooked = sa.exists().where(w.workspace == ws, w.active.is_(True)).label("hooked")
+    return sa.select(heads, hooked).where(heads.c.workspace == ws).with_for_update()
 
 
 def _locked_head(conn: Connection, ws: str) -> sa.Row[Any]:

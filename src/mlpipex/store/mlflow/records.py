@@ -13,10 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mlpipex.domain.models import ModelVersion
 from mlpipex.store import schema as t
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
-from mlpipex.store.registry.records import ModelRecord, VersionRecord
+from mlpipex.store.registry.details import detail_columns
+from mlpipex.store.registry.records import ModelRecord, VersionRecord, to_version
 from mlpipex.store.tracking.records import ExperimentRecord
 from mlpipex.store.tracking.runs import experiment_ids_in, in_ids
 
@@ -193,18 +195,11 @@ def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple
 
 
 def put_version_source(
-    conn: Connection, model_id: int, version: int, source: str, logged_model: str | None
+    conn: Connection, version_id: int, source: str, logged_model: str | None
 ) -> None:
-    vid = conn.execute(_version_id(), {"id": model_id, "number": version}).scalar_one()
-    conn.execute(_insert_source(), {"version_id": vid, "source": source, "model_id": logged_model})
-
-
-@functools.cache  # built once: every version the MLflow API creates
-def _version_id() -> sa.Select[Any]:
-    v = t.versions.c
-    return sa.select(v.id).where(
-        v.model_id == sa.bindparam("id"), v.version == sa.bindparam("number")
-    )
+    """What the MLflow API registered a version (by row id) from: its source and logged model."""
+    given = {"version_id": version_id, "source": source, "model_id": logged_model}
+    conn.execute(_insert_source(), given)
 
 
 @functools.cache
@@ -352,14 +347,19 @@ def _page(
     return list(conn.execute(q).all())
 
 
-def latest_per_stage(conn: Connection, model_id: int) -> list[VersionRecord]:
-    """The newest version in each stage (MLflow's get-latest-versions)."""
-    return [VersionRecord.of(r) for r in conn.execute(_latest_per_stage(), {"id": model_id})]
+def latest_per_stage(conn: Connection, model_id: int) -> list[tuple[ModelVersion, VersionSource]]:
+    """The newest version in each stage (MLflow's get-latest-versions), by number, each with
+    its details and what the MLflow API recorded of it, in one statement."""
+    q = _latest_per_stage(conn.dialect.name == "postgresql")
+    return [
+        (to_version(VersionRecord.of(r), r, files=False), VersionSource(r.source, r.lm, r.edited))
+        for r in conn.execute(q, {"id": model_id}).all()
+    ]
 
 
-@functools.cache  # built once: every get of a registered model asks it
-def _latest_per_stage() -> sa.Select[Any]:
-    v = t.versions.c
+@functools.cache  # built once per dialect: every get of a registered model asks it
+def _latest_per_stage(pg: bool) -> sa.Select[Any]:
+    v, s, e = t.versions.c, m.version_sources.c, m.version_edits.c
     model_id = sa.bindparam("id", type_=sa.Integer)
     newest = (
         sa.select(v.stage, sa.func.max(v.version).label("version"))
@@ -368,9 +368,18 @@ def _latest_per_stage() -> sa.Select[Any]:
         .subquery()
     )
     return (
-        sa.select(t.versions, t.models.c.name.label("model_name"))
+        sa.select(
+            t.versions,
+            t.models.c.name.label("model_name"),
+            *detail_columns(pg, False),
+            s.source,
+            s.model_id.label("lm"),
+            e.updated_at.label("edited"),
+        )
         .join(t.models)
         .join(newest, sa.and_(newest.c.stage == v.stage, newest.c.version == v.version))
+        .outerjoin(m.version_sources, s.version_id == v.id)
+        .outerjoin(m.version_edits, e.version_id == v.id)
         .where(v.model_id == model_id)
         .order_by(v.version)
     )

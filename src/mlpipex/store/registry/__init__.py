@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         insert_model,
         list_model_rows,
         model_row,
+        model_with_details,
         set_model_tag,
         set_policy,
         stage_summary,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from mlpipex.store.registry.settings import get_setting, record_setting
     from mlpipex.store.registry.versions import (
         allocate_version,
+        allocate_version_of,
         delete_version,
         delete_version_tag,
         find_version,
@@ -118,6 +120,7 @@ __all__ = [
     "alias_version",
     "all_files",
     "allocate_version",
+    "allocate_version_of",
     "delete_alias",
     "delete_aliases_of",
     "delete_model",
@@ -133,6 +136,7 @@ __all__ = [
     "insert_version",
     "list_model_rows",
     "model_row",
+    "model_with_details",
     "newest_version",
     "pending_request",
     "record_setting",

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from mlpipex.domain.models import RegisteredModel
 from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
+from mlpipex.store.engine import upsert_into
 from mlpipex.store.registry.records import ModelRecord
 
 # one statement for every name, which ``scripts/gen_sql.py`` also compiles for the plain reader
@@ -33,11 +34,6 @@ def model_row(conn: Connection, ws: str, name: str, *, lock: bool = False) -> Mo
 @functools.cache
 def _model_by_name(lock: bool) -> sa.Select[Any]:
     return MODEL.with_for_update() if lock else MODEL
-
-
-@functools.cache
-def _of_model(table: sa.Table, *cols: str) -> sa.Select[Any]:
-    return sa.select(*(table.c[c] for c in cols)).where(table.c.model_id == sa.bindparam("id"))
 
 
 def insert_model(
@@ -109,22 +105,55 @@ def delete_model(conn: Connection, model_id: int) -> None:
 
 
 def to_model(conn: Connection, row: ModelRecord) -> RegisteredModel:
-    tags: dict[str, str] = dict(
-        conn.execute(_of_model(t.model_tags, "key", "value"), {"id": row.id}).all()
-    )
-    aliases: dict[str, int] = dict(
-        conn.execute(_of_model(t.aliases, "alias", "version"), {"id": row.id}).all()
-    )
+    """The domain's model from its record, its tags and aliases read in one statement."""
+    q = _details(conn.dialect.name == "postgresql", False)
+    return _with_details(row, conn.execute(q, {"id": row.id}).one())
+
+
+def model_with_details(
+    conn: Connection, ws: str, name: str
+) -> tuple[ModelRecord, RegisteredModel] | None:
+    """The model's record and domain value (with its tags and aliases) in one statement."""
+    q = _details(conn.dialect.name == "postgresql", True)
+    r = conn.execute(q, {"ws": ws, "name": name}).first()
+    if r is None:
+        return None
+    row = ModelRecord.of(r)
+    return row, _with_details(row, r)
+
+
+def _with_details(row: ModelRecord, r: sa.Row[Any]) -> RegisteredModel:
     return RegisteredModel(
         name=row.name,
         description=row.description,
         policy=row.policy,
-        tags=tags,
-        aliases=aliases,
+        tags={k: v for k, v in r.d_tags or ()},  # PostgreSQL aggregates no rows to NULL
+        aliases={a: v for a, v in r.d_aliases or ()},
         created_at=row.created_at,
         updated_at=row.updated_at,
         last_version=row.last_version,
     )
+
+
+@functools.cache  # built once per dialect and shape
+def _details(pg: bool, by_name: bool) -> sa.Select[Any]:
+    """The model's tags and aliases, each as one JSON array of pairs, with its row (by name) or
+    alone (by id)."""
+    m, mt, a = t.models, t.model_tags, t.aliases
+
+    def pairs(label: str, table: sa.Table, key: sa.Column[Any], value: sa.Column[Any]) -> Any:
+        pair = (sa.func.json_build_array if pg else sa.func.json_array)(key, value)
+        agg = sa.func.json_agg(pair) if pg else sa.func.json_group_array(pair)
+        sub = sa.select(agg).where(table.c.model_id == m.c.id).correlate(m).scalar_subquery()
+        return sa.type_coerce(sub, sa.JSON).label(label)
+
+    cols = (
+        pairs("d_tags", mt, mt.c.key, mt.c.value),
+        pairs("d_aliases", a, a.c.alias, a.c.version),
+    )
+    if by_name:
+        return MODEL.add_columns(*cols)
+    return sa.select(*cols).select_from(m).where(m.c.id == sa.bindparam("id"))
 
 
 def list_model_rows(
@@ -164,12 +193,21 @@ def _escape_like(s: str) -> str:
 
 
 def set_model_tag(conn: Connection, model_id: int, key: str, value: str) -> None:
-    conn.execute(
-        sa.delete(t.model_tags).where(
-            t.model_tags.c.model_id == model_id, t.model_tags.c.key == key
-        )
-    )
-    conn.execute(sa.insert(t.model_tags).values(model_id=model_id, key=key, value=value))
+    set_tag(conn, t.model_tags, model_id, key, value)
+
+
+def set_tag(conn: Connection, table: sa.Table, owner: int, key: str, value: str) -> None:
+    """A model's or version's tag (table: its tags' table, keyed by the owner's id and the key)
+    set in one statement: inserted, or its value moved."""
+    q = _tag_upsert(conn.dialect.name, table)
+    conn.execute(q, {table.primary_key.columns.values()[0].name: owner, "key": key, "value": value})
+
+
+@functools.cache  # built once per dialect and table: every tag change sends it
+def _tag_upsert(dialect: str, table: sa.Table) -> Any:
+    ins = upsert_into(dialect, table)
+    keys = table.primary_key.columns.values()
+    return ins.on_conflict_do_update(index_elements=keys, set_={"value": ins.excluded.value})
 
 
 def delete_model_tag(conn: Connection, model_id: int, key: str) -> bool:

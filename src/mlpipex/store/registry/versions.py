@@ -13,22 +13,40 @@ from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
+from mlpipex.store.engine import insert_many
 from mlpipex.store.registry.details import detail_columns
+from mlpipex.store.registry.models import set_tag
 from mlpipex.store.registry.records import VersionLookup, VersionRecord, to_version
 
 
-def allocate_version(conn: Connection, model_id: int) -> int:
-    """The next version number: atomic, and rolled back with the transaction, so gapless."""
-    return int(conn.execute(_next_number(), {"model": model_id}).scalar_one())
+def allocate_version(conn: Connection, model_id: int, *, touched: int | None = None) -> int:
+    """The next version number: atomic, and rolled back with the transaction, so gapless. With
+    ``touched``, the model's update time moves to it in the same statement."""
+    given = {"model": model_id, **({"now": touched} if touched is not None else {})}
+    return int(conn.execute(_next_number(False, touched is not None), given).one().last_version)
+
+
+def allocate_version_of(
+    conn: Connection, ws: str, name: str, *, touched: int | None = None
+) -> tuple[int, int] | None:
+    """The model's id and its next version number, found by name in the same statement that
+    numbers it (and locks its row); None when there is no such model."""
+    given = {"ws": ws, "model": name, **({"now": touched} if touched is not None else {})}
+    row = conn.execute(_next_number(True, touched is not None), given).first()
+    return None if row is None else (int(row.id), int(row.last_version))
 
 
 # Built once, as the statements of every registration: SQLAlchemy otherwise builds each and
 # computes its cache key per call, which costs more than SQLite running it.
 @functools.cache
-def _next_number() -> sa.Update:
+def _next_number(by_name: bool, touch: bool) -> sa.Update:
     m = t.models.c
-    q = sa.update(t.models).where(m.id == sa.bindparam("model"))
-    return q.values(last_version=m.last_version + 1).returning(m.last_version)
+    model: sa.BindParameter[Any] = sa.bindparam("model")  # the model's name, or its id
+    where = (m.workspace == sa.bindparam("ws")) & (m.name == model) if by_name else m.id == model
+    values: dict[str, Any] = {"last_version": m.last_version + 1}
+    if touch:
+        values["updated_at"] = sa.bindparam("now")
+    return sa.update(t.models).where(where).values(values).returning(m.id, m.last_version)
 
 
 @functools.cache
@@ -41,6 +59,7 @@ def insert_version(
     model_id: int,
     version: int,
     *,
+    model: str,
     commit: str | None,
     commit_dirty: bool,
     run_id: str | None,
@@ -54,62 +73,66 @@ def insert_version(
     tags: Mapping[str, str],
     datasets: Sequence[DatasetRef],
     files: Sequence[FileEntry],
-) -> int:
-    values = {
-        "model_id": model_id,
-        "version": version,
-        "stage": Stage.NONE,
-        "status": "READY",
-        "description": description,
-        "commit": commit,
-        "commit_dirty": commit_dirty,
-        "run_id": run_id,
-        "flavor": flavor,
-        "artifact_digest": artifact_digest,
-        "artifact_size": artifact_size,
-        "created_at": now,
-        "created_by": created_by,
-        "stage_entered_at": now,
-    }
+) -> tuple[int, ModelVersion]:
+    """Insert a new version of the model (named ``model``) with its details; its row id, and
+    the version as a read of it returns it (details by key, as the tables' keys order them), so
+    the caller need not read it back."""
+    mv = ModelVersion(
+        model=model,
+        version=version,
+        stage=Stage.NONE.value,
+        status="READY",
+        description=description,
+        commit=commit,
+        commit_dirty=commit_dirty,
+        run_id=run_id,
+        flavor=flavor,
+        artifact_digest=artifact_digest,
+        artifact_size=artifact_size,
+        created_at=now,
+        created_by=created_by,
+        stage_entered_at=now,
+        metrics=dict(sorted(metrics.items())),
+        tags=dict(sorted(tags.items())),
+        datasets=tuple(sorted(datasets, key=lambda d: d.name)),
+        files=tuple(sorted(files, key=lambda f: f.path)),
+    )
+    values = {f: getattr(mv, f) for f in _COLUMNS} | {"model_id": model_id}
     vid = int(conn.execute(_insert_version(), values).scalar_one())
-    if metrics:
-        conn.execute(
-            sa.insert(t.version_metrics),
-            [{"version_id": vid, "key": k, "value": v} for k, v in metrics.items()],
-        )
-    if tags:
-        conn.execute(
-            sa.insert(t.version_tags),
-            [{"version_id": vid, "key": k, "value": v} for k, v in tags.items()],
-        )
-    if datasets:
-        conn.execute(
-            sa.insert(t.version_datasets),
-            [
-                {
-                    "version_id": vid,
-                    "name": d.name,
-                    "uri": d.uri,
-                    "digest": d.digest,
-                    "size": d.size,
-                    "stage": d.stage,
-                }
-                for d in datasets
-            ],
-        )
-    insert_files(conn, vid, files)
-    return vid
+    insert_many(conn, t.version_metrics, _KV, [(vid, k, v) for k, v in mv.metrics.items()])
+    insert_many(conn, t.version_tags, _KV, [(vid, k, v) for k, v in mv.tags.items()])
+    insert_many(
+        conn,
+        t.version_datasets,
+        ("version_id", "name", "uri", "digest", "size", "stage"),
+        [(vid, d.name, d.uri, d.digest, d.size, d.stage) for d in mv.datasets],
+    )
+    insert_files(conn, vid, mv.files)
+    return vid, mv
+
+
+# a version's own columns, as its domain value names them (all but its model's id)
+_COLUMNS = (
+    "version",
+    "stage",
+    "status",
+    "description",
+    "commit",
+    "commit_dirty",
+    "run_id",
+    "flavor",
+    "artifact_digest",
+    "artifact_size",
+    "created_at",
+    "created_by",
+    "stage_entered_at",
+)
+_KV = ("version_id", "key", "value")
 
 
 def insert_files(conn: Connection, vid: int, files: Sequence[FileEntry]) -> None:
-    if files:
-        conn.execute(
-            sa.insert(t.version_files),
-            [
-                {"version_id": vid, "path": f.path, "digest": f.digest, "size": f.size}
-                for f in files
-            ],
-        )
+    rows = [(vid, f.path, f.digest, f.size) for f in files]
+    insert_many(conn, t.version_files, ("version_id", "path", "digest", "size"), rows)
 
 
 _VERSION_COLS = (t.versions, t.models.c.name.label("model_name"))
@@ -263,12 +286,7 @@ def delete_version(conn: Connection, version_id: int) -> None:
 
 
 def set_version_tag(conn: Connection, version_id: int, key: str, value: str) -> None:
-    conn.execute(
-        sa.delete(t.version_tags).where(
-            t.version_tags.c.version_id == version_id, t.version_tags.c.key == key
-        )
-    )
-    conn.execute(sa.insert(t.version_tags).values(version_id=version_id, key=key, value=value))
+    set_tag(conn, t.version_tags, version_id, key, value)
 
 
 def delete_version_tag(conn: Connection, version_id: int, key: str) -> bool:

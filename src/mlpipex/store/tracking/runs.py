@@ -418,9 +418,19 @@ def put_artifacts(conn: Connection, run_id: str, files: Sequence[tuple[str, str,
 
 def artifacts_of(conn: Connection, run_id: str, prefix: str = "") -> list[tuple[str, str, int]]:
     """(path, digest, size) of the run's artifacts at prefix or under prefix/, by path."""
-    c = t.run_artifacts.c
-    q = sa.select(c.path, c.digest, c.size).where(c.run_id == run_id).order_by(c.path)
+    given = {"run": run_id}
     if prefix:
         esc = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        q = q.where(sa.or_(c.path == prefix, c.path.like(f"{esc}/%", escape="\\")))
-    return [(r.path, r.digest, r.size) for r in conn.execute(q)]
+        given |= {"path": prefix, "under": f"{esc}/%"}
+    rows = conn.execute(_artifacts(bool(prefix)), given).all()
+    return [(r.path, r.digest, r.size) for r in rows]
+
+
+@functools.cache  # built once per shape: every registration from a run lists its artifacts
+def _artifacts(under: bool) -> sa.Select[Any]:
+    c = t.run_artifacts.c
+    q = sa.select(c.path, c.digest, c.size).where(c.run_id == sa.bindparam("run"))
+    if under:
+        at = c.path == sa.bindparam("path", type_=sa.String)
+        q = q.where(sa.or_(at, c.path.like(sa.bindparam("under", type_=sa.String), escape="\\")))
+    return q.order_by(c.path)
