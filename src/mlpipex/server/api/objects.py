@@ -13,7 +13,7 @@ from mlpipex.domain.api import DigestList, MissingDigests
 from mlpipex.domain.digest import is_object_digest
 from mlpipex.errors import Invalid
 from mlpipex.server.deps import RegistryDep
-from mlpipex.server.upload import store_body
+from mlpipex.server.upload import declared_size, store_body
 
 router = APIRouter(prefix="/api/v1/objects", tags=["objects"])
 CHUNK = 4 * 1024 * 1024
@@ -40,7 +40,8 @@ async def upload(reg: RegistryDep, digest: str, request: Request) -> dict[str, o
         async for _ in request.stream():
             pass
         return {"digest": digest, "stored": False}
-    entry = await store_body(request, lambda body: reg.objects.put_stream(body, digest))
+    size = declared_size(request)
+    entry = await store_body(request, lambda body: reg.objects.put_stream(body, digest, size))
     return {"digest": entry.digest, "size": entry.size, "stored": True}
 
 
