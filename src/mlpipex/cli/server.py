@@ -65,7 +65,7 @@ def server(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http="mlpipex.server.http_protocol:BodyProtocol",  # httptools, fewer copies of a body
         log_level=log_level,
         access_log=False,
     )
