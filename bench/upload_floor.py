@@ -4,7 +4,9 @@ BodyProtocol as `mlpipex server` runs) that only receives the body, or receives,
 writes it on the event loop, or hands it to a worker thread as `server/upload.py` does; beside
 `cp` of the file, the same bytes over a bare loopback socket (`sendfile` into `recv_into`, no
 HTTP), and `mlpipex server` itself (PUT by digest, and POST unnamed). Median of --repeat runs
-each, interleaved.
+each, interleaved; with each the CPU seconds of the sender (this process's httpx, or `cp`) and
+of the receiver (the server process, all its threads), which move less with the load than the
+wall time does.
 
     python bench/upload_floor.py [--mb 1024] [--repeat 3]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -110,29 +113,56 @@ def serve(mode: str, http: str, port: int, out: str) -> subprocess.Popen[bytes]:
     raise SystemExit("the bare app did not start")
 
 
-def put(url: str, src: Path, method: str = "PUT") -> float:
+TICK = os.sysconf("SC_CLK_TCK")
+Figure = tuple[float, float, float]  # seconds, the sender's CPU, the receiver's CPU
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system seconds of a live process (all its threads, ended ones too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def own_cpu(who: int = resource.RUSAGE_SELF) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def put(url: str, src: Path, server: int, method: str = "PUT") -> Figure:
     def chunks() -> Iterator[bytes]:
         with src.open("rb") as f:
             while chunk := f.read(4 * 2**20):
                 yield chunk
 
-    start = time.perf_counter()
+    mine, theirs, start = own_cpu(), proc_cpu(server), time.perf_counter()
     httpx.request(method, url, content=chunks(), timeout=600).raise_for_status()
-    return time.perf_counter() - start
+    took = time.perf_counter() - start
+    return took, own_cpu() - mine, proc_cpu(server) - theirs
 
 
-def bare_socket(src: Path) -> float:
+def copy(src: Path, out: str) -> Figure:
+    """`cp`, its CPU all in one process (shown as the sender's)."""
+    used, start = own_cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+    subprocess.run(["cp", str(src), out], check=True)
+    took = time.perf_counter() - start
+    os.unlink(out)
+    return took, own_cpu(resource.RUSAGE_CHILDREN) - used, 0.0
+
+
+def bare_socket(src: Path) -> Figure:
     """The same bytes over loopback TCP with nothing above it: the floor of any HTTP upload."""
     sink = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
     try:
         assert sink.stdout is not None
         port = int(sink.stdout.readline())
+        mine, theirs = own_cpu(), own_cpu(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         with socket.create_connection(("127.0.0.1", port)) as s, src.open("rb") as f:
             s.sendfile(f)
             s.shutdown(socket.SHUT_WR)
-            sink.wait(timeout=600)
-        return time.perf_counter() - start
+            sink.wait(timeout=600)  # reaped: its CPU is counted among the children's
+        took = time.perf_counter() - start
+        return took, own_cpu() - mine, own_cpu(resource.RUSAGE_CHILDREN) - theirs
     finally:
         sink.kill()
         sink.wait()
@@ -143,6 +173,7 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    loads = ["/".join(f"{x:.1f}" for x in os.getloadavg())]
     with tempfile.TemporaryDirectory(prefix="mlpipex-floor-") as d:
         src, out = Path(d) / "big.bin", str(Path(d) / "out.bin")
         with src.open("wb") as f:
@@ -152,18 +183,15 @@ def main() -> None:
         unnamed = "mlpipex server, POST /api/v1/objects (named by the server)"
         digest = hash_file(str(src))[0]
         rows = ("cp", SOCKET, *(row for row, _, _ in APPS), ours, unnamed)
-        times: dict[str, list[float]] = {r: [] for r in rows}
+        figures: dict[str, list[Figure]] = {r: [] for r in rows}
         for _ in range(args.repeat):  # interleaved, so load changes hit every mode alike
-            start = time.perf_counter()
-            subprocess.run(["cp", str(src), out], check=True)
-            times["cp"].append(time.perf_counter() - start)
-            os.unlink(out)
-            times[SOCKET].append(bare_socket(src))
+            figures["cp"].append(copy(src, out))
+            figures[SOCKET].append(bare_socket(src))
             for row, mode, http in APPS:
                 port = free_port()
                 proc = serve(mode, http, port, out)
                 try:
-                    times[row].append(put(f"http://127.0.0.1:{port}/", src))
+                    figures[row].append(put(f"http://127.0.0.1:{port}/", src, proc.pid))
                 finally:
                     proc.terminate()
                     proc.wait(timeout=30)
@@ -172,21 +200,32 @@ def main() -> None:
             server, url = start_server(f"{d}/reg/.mlpipex", f"{d}/reg/objects")
             stored = f"{d}/reg/objects/{digest[:2]}/{digest[2:]}"
             try:
-                times[ours].append(put(f"{url}/api/v1/objects/{digest}", src))
+                figures[ours].append(put(f"{url}/api/v1/objects/{digest}", src, server.pid))
                 os.unlink(stored)
-                times[unnamed].append(put(f"{url}/api/v1/objects", src, "POST"))
+                figures[unnamed].append(put(f"{url}/api/v1/objects", src, server.pid, "POST"))
                 os.unlink(stored)
             finally:
                 stop_server(server)
-    cp = statistics.median(times["cp"])
-    rows = [
-        [m, f"{statistics.median(t):.2f}", f"{statistics.median(t) / cp:.2f}x"]
-        for m, t in times.items()
+    loads.append("/".join(f"{x:.1f}" for x in os.getloadavg()))
+    cp = statistics.median(f[0] for f in figures["cp"])
+
+    def median(fs: list[Figure], i: int) -> float:
+        return statistics.median(f[i] for f in fs)
+
+    table_rows = [
+        [
+            m,
+            f"{median(fs, 0):.2f}",
+            f"{median(fs, 0) / cp:.2f}x",
+            f"{median(fs, 1):.2f}",
+            f"{median(fs, 2):.2f}" if m != "cp" else "-",
+        ]
+        for m, fs in figures.items()
     ]
-    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"# upload floor, {args.mb} MB — {machine()} — {today()}; median of {args.repeat}")
-    print(f"load average at the end {load}\n")
-    print(table(["what", "seconds", "/ cp"], rows))
+    print(f"load average (1/5/15 min) before {loads[0]}, after {loads[1]}\n")
+    heads = ["what", "seconds", "/ cp", "sender CPU s", "receiver CPU s"]
+    print(table(heads, table_rows))
 
 
 if __name__ == "__main__":
