@@ -1,12 +1,12 @@
 """The floor under a native upload on this machine (issue 19): the same 1 GB PUT, from the same
-httpx client, to a bare uvicorn app (uvloop; stock httptools, or `server/http_protocol`'s
-BodyProtocol as `mlpipex server` runs) that only receives the body, or receives, hashes and
-writes it on the event loop, or hands it to a worker thread as `server/upload.py` does; beside
-`cp` of the file, the same bytes over a bare loopback socket (`sendfile` into `recv_into`, no
-HTTP), and `mlpipex server` itself (PUT by digest, and POST unnamed). Median of --repeat runs
-each, interleaved; with each the CPU seconds of the sender (this process's httpx, or `cp`) and
-of the receiver (the server process, all its threads), which move less with the load than the
-wall time does.
+client (httpx with the SDK's file body), to a bare uvicorn app (uvloop; stock httptools, or
+`server/http_protocol`'s BodyProtocol as `mlpipex server` runs) that only receives the body, or
+receives, hashes and writes it on the event loop, or hands it to a worker thread as
+`server/upload.py` does; beside `cp` of the file, the same bytes over a bare loopback socket
+(`sendfile` into `recv_into`, no HTTP), and `mlpipex server` itself (PUT by digest, and POST
+unnamed). Median of --repeat runs each, interleaved; with each the CPU seconds of the sender
+(this process's httpx, or `cp`) and of the receiver (the server process, all its threads),
+which move less with the load than the wall time does.
 
     python bench/upload_floor.py [--mb 1024] [--repeat 3]
 """
@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 from _common import machine, table, today
 from tests.conftest import free_port, start_server, stop_server
 
+from mlpipex.client.http import file_body
 from mlpipex.objects.hashing import hash_file
 
 MODES = ("receive only", "receive, hash, write on the loop", "receive; hash, write in a thread")
@@ -129,13 +129,10 @@ def own_cpu(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def put(url: str, src: Path, server: int, method: str = "PUT") -> Figure:
-    def chunks() -> Iterator[bytes]:
-        with src.open("rb") as f:
-            while chunk := f.read(4 * 2**20):
-                yield chunk
-
+    """The file sent as the SDK sends it (``client/http.file_body``: Content-Length declared,
+    4 MB reads, the disk asked ahead)."""
     mine, theirs, start = own_cpu(), proc_cpu(server), time.perf_counter()
-    httpx.request(method, url, content=chunks(), timeout=600).raise_for_status()
+    httpx.request(method, url, **file_body(src), timeout=600).raise_for_status()
     took = time.perf_counter() - start
     return took, own_cpu() - mine, proc_cpu(server) - theirs
 
