@@ -57,6 +57,9 @@ def server(
     from mlpipex.server.app import create_app
 
     create_app()  # fail here, in one line, if the store or object store cannot be opened
+    from mlpipex.server.malloc import keep_upload_buffers
+
+    keep_upload_buffers()
     err.print(f"MLPipeX control plane on http://{host}:{port} (store {_redacted(target)})")
     uvicorn.run(
         "mlpipex.server.app:create_app",
