@@ -124,6 +124,31 @@ def test_put_stream_keeps_every_chunk_in_order_across_write_batches(store: Objec
     assert store.read_bytes(e.digest) == data
 
 
+def test_a_declared_size_reserves_the_blocks_and_the_object_is_what_arrived(
+    store: ObjectStore,
+) -> None:
+    """The upload's Content-Length reserves the disk before the first write (the file's length
+    untouched); an object shorter than declared is still exactly the bytes that came."""
+    data = os.urandom(3 * 1024 * 1024)
+    reserved: list[int] = []
+
+    class Upload:
+        chunks = iter([data[: 1 << 20], data[1 << 20 :]])
+
+        def read(self, n: int = -1) -> bytes:
+            if not reserved:
+                (tmp,) = store.temp_files()
+                st = os.stat(tmp.path)
+                reserved.append(st.st_blocks * 512 if st.st_size == 0 else -1)
+            return next(self.chunks, b"")
+
+    e = store.put_stream(Upload(), size=len(data))
+    assert reserved[0] >= len(data)
+    assert store.read_bytes(e.digest) == data and e.size == len(data)
+    short = store.put_stream(Upload(), size=len(data))  # nothing left: an empty body
+    assert short.size == 0 and store.read_bytes(short.digest) == b""
+
+
 def test_directory_manifest_lists_every_file_and_stores_each(
     store: ObjectStore, tmp_path: Path
 ) -> None:

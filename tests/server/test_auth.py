@@ -73,6 +73,7 @@ ROUTES: list[tuple[str, str, object, str]] = [
     ("PUT", "/api/v1/models/m/aliases/champion", {"version": 1}, "editor"),
     ("POST", "/api/v1/models/m/versions/1/transitions", {"to_stage": "Staging"}, "editor"),
     ("PUT", f"/api/v1/objects/{DIGEST}", b"weights", "editor"),
+    ("POST", "/api/v1/objects", b"weights", "editor"),
     ("POST", "/api/v1/models/m/versions/1/approvals", {"to_stage": "Production"}, "approver"),
     ("PUT", "/api/v1/models/m/policy", {"policy": None}, "admin"),
     ("GET", "/api/v1/users", None, "admin"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import blake3
 from fastapi.testclient import TestClient
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.types import Message
@@ -86,6 +87,20 @@ def test_ajax_artifact_uploads_stream_past_the_body_limit(make_app: App) -> None
         path = f"{root}/mlflow-artifacts/artifacts/0/run/artifacts/big.bin"
         assert c.put(path, content=data).status_code == 200, root
         assert c.get(path).content == data
+
+
+def test_an_unnamed_object_upload_streams_past_the_body_limit_and_is_named_by_its_digest(
+    make_app: App,
+) -> None:
+    c = make_app(max_body_mb=1)
+    data = b"[" * (2 * 2**20)
+    r = c.post("/api/v1/objects", content=data)
+    assert r.status_code == 200, r.text
+    digest = r.json()["digest"]
+    assert r.json() == {"digest": blake3.blake3(data).hexdigest(), "size": len(data)}
+    assert c.get(f"/api/v1/objects/{digest}").content == data
+    # the collection's path alone streams; a path merely starting like it is a plain body
+    assert c.post("/api/v1/objectsx", content=data).status_code == 413
 
 
 def test_the_depth_check_reads_strings_and_escapes_as_a_parser_does() -> None:

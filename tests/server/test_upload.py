@@ -1,5 +1,5 @@
 """Uploads through a real server: a body cut off midway leaves nothing stored or recorded, on
-the native object PUT and on the MLflow artifact proxy alike."""
+the native object PUT, the unnamed object POST and the MLflow artifact proxy alike."""
 
 from __future__ import annotations
 
@@ -51,6 +51,23 @@ def test_a_cut_off_native_upload_stores_nothing(server: tuple[str, Path]) -> Non
     whole = httpx.put(f"{url}/api/v1/objects/{digest}", content=data, timeout=60)
     assert whole.json() == {"digest": digest, "size": SIZE, "stored": True}
     assert [p.name for p in _stored(objects)] == [digest[2:]]
+
+
+def test_a_cut_off_unnamed_upload_stores_nothing_and_a_whole_one_is_named_by_the_server(
+    server: tuple[str, Path],
+) -> None:
+    url, objects = server
+    data = os.urandom(SIZE)
+    _cut_off(url, "/api/v1/objects", data)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _stored(objects):
+        time.sleep(0.1)
+    assert _stored(objects) == []
+    digest = blake3.blake3(data).hexdigest()
+    for _ in range(2):  # identical bytes sent again are kept once
+        whole = httpx.post(f"{url}/api/v1/objects", content=data, timeout=60)
+        assert whole.json() == {"digest": digest, "size": SIZE}
+        assert [p.name for p in _stored(objects)] == [digest[2:]]
 
 
 def test_a_cut_off_mlflow_artifact_upload_records_nothing(server: tuple[str, Path]) -> None:

@@ -57,6 +57,9 @@ def server(
     from mlpipex.server.app import create_app
 
     create_app()  # fail here, in one line, if the store or object store cannot be opened
+    from mlpipex.server.malloc import keep_upload_buffers
+
+    keep_upload_buffers()
     err.print(f"MLPipeX control plane on http://{host}:{port} (store {_redacted(target)})")
     uvicorn.run(
         "mlpipex.server.app:create_app",
@@ -65,7 +68,7 @@ def server(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http="mlpipex.server.http_protocol:BodyProtocol",  # httptools, fewer copies of a body
         log_level=log_level,
         access_log=False,
     )

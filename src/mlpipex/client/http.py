@@ -17,6 +17,8 @@ from mlpipex.objects.hashing import Progress
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from mlpipex.domain.api import StoredObject
+
 CHUNK = 4 * 1024 * 1024
 AHEAD = 2  # chunks of a file being sent that the disk is asked to read meanwhile
 
@@ -86,26 +88,15 @@ class Http:
         return r.text
 
     def upload(self, digest: str, path: Path, progress: Progress | None) -> None:
-        def chunks() -> Iterator[bytes]:
-            with path.open("rb") as f:
-                read_ahead(f.fileno(), 0, 0, sequential=True)
-                sent = 0
-                while True:
-                    read_ahead(f.fileno(), sent + CHUNK, AHEAD * CHUNK)
-                    if not (chunk := f.read(CHUNK)):
-                        return
-                    sent += len(chunk)
-                    if progress:
-                        progress(len(chunk))
-                    yield chunk
+        """Send a file the client has hashed: the server checks the bytes against digest."""
+        self.call("PUT", f"/api/v1/objects/{digest}", **file_body(path, progress), timeout=None)
 
-        headers = {
-            "Content-Length": str(path.stat().st_size),
-            "Content-Type": "application/octet-stream",
-        }
-        self.call(
-            "PUT", f"/api/v1/objects/{digest}", content=chunks(), headers=headers, timeout=None
-        )
+    def upload_unnamed(self, path: Path, progress: Progress | None) -> StoredObject:
+        """Send a file unhashed, read once: the server names it by the digest it computes."""
+        from mlpipex.domain.api import StoredObject  # pydantic: imported by uploads alone
+
+        answer = self.call("POST", "/api/v1/objects", **file_body(path, progress), timeout=None)
+        return StoredObject.model_validate(answer)
 
     def download(self, digest: str, dest: Path, progress: Progress | None = None) -> None:
         """Stream an object to dest, verified, appearing only when complete and correct."""
@@ -132,6 +123,29 @@ class Http:
             raise Unavailable(f"cannot reach {self.base}: {exc}") from exc
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def file_body(path: Path, progress: Progress | None = None) -> dict[str, Any]:
+    """A file as a streamed request body: read in order, the disk asked ahead of each read."""
+
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as f:
+            read_ahead(f.fileno(), 0, 0, sequential=True)
+            sent = 0
+            while True:
+                read_ahead(f.fileno(), sent + CHUNK, AHEAD * CHUNK)
+                if not (chunk := f.read(CHUNK)):
+                    return
+                sent += len(chunk)
+                if progress:
+                    progress(len(chunk))
+                yield chunk
+
+    headers = {
+        "Content-Length": str(path.stat().st_size),
+        "Content-Type": "application/octet-stream",
+    }
+    return {"content": chunks(), "headers": headers}
 
 
 def _raise_for(r: httpx.Response) -> None:

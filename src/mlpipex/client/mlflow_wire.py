@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from mlpipex.client.http import CHUNK, Http
+from mlpipex.client.http import Http
 from mlpipex.errors import (
     AlreadyExists,
     Conflict,
@@ -86,12 +85,6 @@ def number(v: float) -> float | str:
     if math.isinf(v):
         return "Infinity" if v > 0 else "-Infinity"
     return v
-
-
-def chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            yield chunk
 
 
 def experiment(d: Mapping[str, Any]) -> Experiment:

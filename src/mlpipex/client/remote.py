@@ -1,7 +1,8 @@
 """``RemoteBackend``: the client's operations over a control plane's native API
 (``MLPIPEX_URI=http://...``), returning the same values and raising the same errors as the
-embedded registry. Artifacts are hashed here, the server is asked which digests it lacks, and
-only those are streamed up."""
+embedded registry. Small artifact files are hashed here, the server is asked which digests it
+lacks, and only those are streamed up; large ones are streamed once, unhashed, and named by
+the server."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from mlpipex.domain.policy import Policy, parse_policy
 from mlpipex.domain.workspaces import Quotas, Usage, Workspace
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects.hashing import Progress
-from mlpipex.objects.manifest import hash_tree, list_files
+from mlpipex.objects.manifest import hash_files, list_files
 from mlpipex.service.access import users as access
 from mlpipex.service.events import webhooks
 from mlpipex.service.events.audit import ChainReport
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
     from mlpipex.client.backend import Fetcher
     from mlpipex.monitor.feedback import FeedbackResult
     from mlpipex.monitor.quality import QualityReport
+
+
+# files this large go up unhashed, read once, and the server names them: hashing first read each
+# twice (a 1 GB registration through a server took 2.9x `cp`, the upload alone 2x); identical
+# bytes are still stored once, but sent again
+STREAM_MIN = 64 * 1024 * 1024
 
 
 def _q(name: str) -> str:
@@ -121,17 +128,32 @@ class RemoteBackend(RemoteTracking):
                     f"{r.path} does not exist", hint="give the model file or directory to register"
                 )
             self.check_registration(r)
-            manifest = hash_tree(r.path, progress)
-            self._upload(r.path, manifest, progress)
-            files = manifest.files
+            files = self._store_tree(r.path, progress).files
         target = f"/api/v1/models/{_q(r.name)}/versions"
         return wire.read(ModelVersion, self.http.send("POST", target, _body(r, files)))
 
-    def _upload(self, root: Path, manifest: Manifest, progress: Progress | None) -> None:
+    def _store_tree(self, root: Path, progress: Progress | None) -> Manifest:
+        """Every file under root stored on the server; their manifest. Files under STREAM_MIN
+        are hashed first and sent only when the server lacks them; larger ones are sent once."""
+        local = list_files(root)
+        small = [(rel, p) for rel, p in local if p.stat().st_size < STREAM_MIN]
+        hashed = hash_files(small, progress)
+        self._upload(hashed, dict(small), progress)
+        sent = []
+        for rel, p in local:
+            if p.stat().st_size >= STREAM_MIN:
+                stored = self.http.upload_unnamed(p, progress)
+                sent.append(FileEntry(rel, stored.digest, stored.size))
+        return Manifest.of([*hashed.files, *sent])
+
+    def _upload(
+        self, manifest: Manifest, local: dict[str, Path], progress: Progress | None
+    ) -> None:
+        if not manifest.files:
+            return
         asked = api.DigestList.model_construct(digests=[f.digest for f in manifest.files])
         answer = self.http.send("POST", "/api/v1/objects/missing", asked)
         missing = set(api.MissingDigests.model_validate(answer).missing)
-        local = {rel: p for rel, p in list_files(root)}
         for f in manifest.files:
             if f.digest in missing:
                 self.http.upload(f.digest, local[f.path], progress)

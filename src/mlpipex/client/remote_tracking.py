@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from mlpipex.client import mlflow_wire as mw
 from mlpipex.client.backend import ExperimentRef
-from mlpipex.client.http import Http
+from mlpipex.client.http import Http, file_body
 from mlpipex.client.tracking import experiment_ids
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
@@ -195,14 +195,7 @@ class RemoteTracking:
         for f in manifest.files:
             rel = f"{prefix}/{f.path}" if prefix else f.path
             self._mlflow.call(
-                "PUT",
-                f"{base}/{quote(rel)}",
-                content=mw.chunks(paths[f.path]),
-                headers={
-                    "Content-Length": str(f.size),
-                    "Content-Type": "application/octet-stream",
-                },
-                timeout=None,
+                "PUT", f"{base}/{quote(rel)}", **file_body(paths[f.path]), timeout=None
             )
             out.append(FileEntry(rel, f.digest, f.size))
         return out

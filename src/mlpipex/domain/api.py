@@ -91,6 +91,13 @@ class MissingDigests(BaseModel):
     missing: list[str]
 
 
+class StoredObject(BaseModel):
+    """An object stored from an upload: the digest the server computed, and its size."""
+
+    digest: str
+    size: int
+
+
 # -- users, tokens, webhooks ------------------------------------------------------------------
 
 

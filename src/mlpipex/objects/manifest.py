@@ -43,7 +43,12 @@ def _run(files: list[tuple[str, Path]], fn: Callable[[Path], tuple[str, int]]) -
 
 def hash_tree(root: Path, progress: Progress | None = None) -> Manifest:
     """The manifest of a file or directory, hashed in parallel, nothing stored."""
-    return _run(list_files(root), lambda p: hash_file(p, progress))
+    return hash_files(list_files(root), progress)
+
+
+def hash_files(files: list[tuple[str, Path]], progress: Progress | None = None) -> Manifest:
+    """The manifest of (relative path, local path) pairs as ``list_files`` gives them."""
+    return _run(files, lambda p: hash_file(p, progress)) if files else Manifest.of(())
 
 
 def store_tree(

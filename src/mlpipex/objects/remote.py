@@ -75,7 +75,7 @@ class FsspecStore(ObjectStore):
             self.fs.pipe_file(self.path(digest), data)
         return digest
 
-    def _open_write(self, tmp: str) -> IO[bytes]:
+    def _open_write(self, tmp: str, size: int | None = None) -> IO[bytes]:
         f: IO[bytes] = self.fs.open(tmp, "wb")
         return f
 

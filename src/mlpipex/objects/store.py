@@ -76,7 +76,8 @@ class ObjectStore(ABC):
     def _open_read(self, path: str) -> IO[bytes]: ...
 
     @abstractmethod
-    def _open_write(self, tmp: str) -> IO[bytes]: ...
+    def _open_write(self, tmp: str, size: int | None = None) -> IO[bytes]:
+        """A new file at tmp; size, when known, is how many bytes will be written to it."""
 
     @abstractmethod
     def _copy_in(self, src: str, tmp: str) -> None:
@@ -158,16 +159,19 @@ class ObjectStore(ABC):
                 self._publish(tmp, digest)
         return digest
 
-    def put_stream(self, stream: Readable, expected: str | None = None) -> FileEntry:
-        """Store bytes read from a stream (an upload), hashing as they arrive.
+    def put_stream(
+        self, stream: Readable, expected: str | None = None, size: int | None = None
+    ) -> FileEntry:
+        """Store bytes read from a stream (an upload), hashing as they arrive; size: how many
+        the stream will give, when known (the upload's Content-Length).
 
         Chunks are gathered about WRITE_BATCH at a time and written by a second thread while
         this one hashes the next (a write releases the GIL): an upload then takes the longer of
         the two, not their sum, and a thread hop is paid per batch rather than per chunk."""
         hasher = blake3.blake3()
-        size = 0
+        declared, size = size, 0
         with self._staged() as tmp:
-            with self._open_write(tmp) as out, ThreadPoolExecutor(1) as writer:
+            with self._open_write(tmp, declared) as out, ThreadPoolExecutor(1) as writer:
                 written: Future[None] | None = None
                 batch: list[bytes] = []
                 held = 0

@@ -12,7 +12,9 @@ MLFLOW_PREFIXES = (
     "/get-artifact",
     "/model-versions/get-artifact",
 )
-# bodies streamed to the object store rather than read whole (their own size limit; not JSON)
+# bodies streamed to the object store rather than read whole (their own size limit; not JSON):
+# these paths, and those under the prefixes
+UPLOAD_PATHS = frozenset({"/api/v1/objects"})
 UPLOADS = (
     "/api/v1/objects/",
     "/api/2.0/mlflow-artifacts/artifacts",
@@ -30,4 +32,4 @@ def is_ui(path: str) -> bool:
 
 
 def is_upload(path: str) -> bool:
-    return path.startswith(UPLOADS)
+    return path in UPLOAD_PATHS or path.startswith(UPLOADS)

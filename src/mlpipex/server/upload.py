@@ -75,6 +75,13 @@ class _Body:
         return self._pending.popleft() if self._pending else b""
 
 
+def declared_size(request: Request) -> int | None:
+    """The body's Content-Length (BodyLimit has checked it is a number under the limit); None
+    for a chunked body."""
+    declared = request.headers.get("content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
 def _settle(room: asyncio.Future[None]) -> None:
     if not room.done():
         room.set_result(None)

@@ -1,5 +1,7 @@
 """/api/v1/objects: content-addressed uploads and downloads. Clients ask which digests are
-missing first, so bytes the server has are never sent again."""
+missing first, so bytes the server has are never sent again; or, for a large file, send it
+once without naming it (POST), and the server names it by the digest it computes as it
+stores it, so the client reads the file once instead of hashing it first."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from mlpipex.domain.api import DigestList, MissingDigests
+from mlpipex.domain.api import DigestList, MissingDigests, StoredObject
 from mlpipex.domain.digest import is_object_digest
 from mlpipex.errors import Invalid
 from mlpipex.server.deps import RegistryDep
-from mlpipex.server.upload import store_body
+from mlpipex.server.upload import declared_size, store_body
 
 router = APIRouter(prefix="/api/v1/objects", tags=["objects"])
 CHUNK = 4 * 1024 * 1024
@@ -31,6 +33,15 @@ def missing(reg: RegistryDep, body: DigestList) -> MissingDigests:
     return MissingDigests(missing=sorted(reg.objects.missing(_check(d) for d in body.digests)))
 
 
+@router.post("")
+async def upload_unnamed(reg: RegistryDep, request: Request) -> StoredObject:
+    """Store the body under the digest computed as it arrives; identical bytes are kept once."""
+    reg.require("editor")
+    size = declared_size(request)
+    entry = await store_body(request, lambda body: reg.objects.put_stream(body, size=size))
+    return StoredObject(digest=entry.digest, size=entry.size)
+
+
 @router.put("/{digest}")
 async def upload(reg: RegistryDep, digest: str, request: Request) -> dict[str, object]:
     """Store the body under digest; refused (and nothing kept) when the bytes hash otherwise."""
@@ -40,7 +51,8 @@ async def upload(reg: RegistryDep, digest: str, request: Request) -> dict[str, o
         async for _ in request.stream():
             pass
         return {"digest": digest, "stored": False}
-    entry = await store_body(request, lambda body: reg.objects.put_stream(body, digest))
+    size = declared_size(request)
+    entry = await store_body(request, lambda body: reg.objects.put_stream(body, digest, size))
     return {"digest": entry.digest, "size": entry.size, "stored": True}
 
 

@@ -219,15 +219,16 @@ def _open_in(reg: Registry, kind: str, key: str, path: str) -> tuple[VerifyingRe
     raise NotFound(f"{kind} {key} has no file {path!r}")
 
 
-def upload(reg: Registry, path: str, body: Readable) -> FileEntry:
-    """Store the bytes (hashed as they stream in) and record them at path."""
+def upload(reg: Registry, path: str, body: Readable, size: int | None = None) -> FileEntry:
+    """Store the bytes (hashed as they stream in; size: how many, when declared) and record
+    them at path."""
     place = locate(path)
     if not place.path:
         raise Invalid(f"artifact path {path!r} names a directory, not a file")
     if place.kind == "version":
         raise Invalid("a registered version's files cannot change; register a new version")
     reg.require("editor")
-    stored = reg.objects.put_stream(body)
+    stored = reg.objects.put_stream(body, size=size)
     entry = FileEntry(place.path, stored.digest, stored.size)
     if place.kind == "run":
         tracking.record_artifacts(reg, place.key, [entry])
