@@ -79,6 +79,7 @@ _MODULES = {
         "insert_model",
         "list_model_rows",
         "model_row",
+        "model_with_details",
         "set_model_tag",
         "set_policy",
         "stage_summary",
@@ -95,6 +96,7 @@ _MODULES = {
     "settings": ("get_setting", "record_setting"),
     "versions": (
         "allocate_version",
+        "allocate_version_of",
         "delete_version",
         "delete_version_tag",
         "find_version",
