@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,15 +259,18 @@ def _string_cmp(
     return col.like(value)
 
 
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _numeric_cmp(col: sa.ColumnElement[Any], op: str, value: Any) -> sa.ColumnElement[bool]:
-    out: sa.ColumnElement[bool] = {
-        "=": col == value,
-        "!=": col != value,
-        "<": col < value,
-        "<=": col <= value,
-        ">": col > value,
-        ">=": col >= value,
-    }[op]
+    out: sa.ColumnElement[bool] = _COMPARE[op](col, value)  # only the one asked for is built
     return out
 
 

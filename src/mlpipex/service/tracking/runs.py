@@ -270,6 +270,9 @@ class NewRun:
 
 
 def create_run(reg: Registry, new: NewRun) -> Run:
+    """A run, in one transaction of three statements: its experiment read, the run and its tags
+    inserted. It is returned as written (a new run has no params, metrics or inputs), not read
+    back."""
     tags = check_tags(new.tags)
     reg.require("editor")
     run_id = uuid.uuid4().hex
@@ -283,8 +286,7 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             raise Invalid(f"experiment {exp.name!r} is deleted; restore it to start runs in it")
         if new.parent_id is not None and store.run_row(conn, reg.workspace, new.parent_id) is None:
             raise NotFound(f"parent run {new.parent_id!r} does not exist")
-        store.insert_run(
-            conn,
+        row = RunRecord(
             id=run_id,
             experiment_id=exp.id,
             name=name,
@@ -298,8 +300,9 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             commit_dirty=new.commit_dirty,
             entry_point=new.entry_point,
         )
-        store.set_run_tags(conn, run_id, tags)
-        return run_in(conn, reg.workspace, run_id)  # read back in the same transaction
+        store.insert_run(conn, row, tags)
+    # in key order, as a read of the run lists them
+    return _run(row, tags=dict(sorted(tags.items())))
 
 
 class RunMissing(NotFound):
@@ -344,29 +347,45 @@ def _runs(conn: Connection, rows: Sequence[RunRecord], metrics: Latest | None = 
         metrics = store.latest_metrics_of(conn, ids)
     inputs = store.inputs_of(conn, ids)
     return [
-        Run(
-            id=r.id,
-            experiment_id=str(r.experiment_id),
-            name=r.name,
-            status=r.status,
-            lifecycle_stage=r.lifecycle_stage,
-            user_id=r.user_id,
-            start_time=r.start_time,
-            end_time=r.end_time,
-            parent_id=r.parent_id,
-            commit=r.commit,
-            commit_dirty=bool(r.commit_dirty),
-            entry_point=r.entry_point,
-            params=params.get(r.id, {}),
-            metrics={k: v for k, v, _, _ in metrics.get(r.id, [])},
-            tags=tags.get(r.id, {}),
-            inputs=tuple(
+        _run(
+            r,
+            params.get(r.id, {}),
+            {k: v for k, v, _, _ in metrics.get(r.id, [])},
+            tags.get(r.id, {}),
+            tuple(
                 DatasetInput(i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context)
                 for i in inputs.get(r.id, [])
             ),
         )
         for r in rows
     ]
+
+
+def _run(
+    r: RunRecord,
+    params: dict[str, str] | None = None,
+    metrics: dict[str, float] | None = None,
+    tags: dict[str, str] | None = None,
+    inputs: tuple[DatasetInput, ...] = (),
+) -> Run:
+    return Run(
+        id=r.id,
+        experiment_id=str(r.experiment_id),
+        name=r.name,
+        status=r.status,
+        lifecycle_stage=r.lifecycle_stage,
+        user_id=r.user_id,
+        start_time=r.start_time,
+        end_time=r.end_time,
+        parent_id=r.parent_id,
+        commit=r.commit,
+        commit_dirty=r.commit_dirty,
+        entry_point=r.entry_point,
+        params=params or {},
+        metrics=metrics or {},
+        tags=tags or {},
+        inputs=inputs,
+    )
 
 
 def get_run(reg: Registry, run_id: str) -> Run:

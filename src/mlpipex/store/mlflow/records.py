@@ -230,7 +230,7 @@ def _version_sources_select() -> sa.Select[Any]:
         .outerjoin(m.version_sources, s.version_id == v.id)
         .outerjoin(m.version_edits, e.version_id == v.id)
         .where(
-            v.id.in_(sa.bindparam("ids", expanding=True)),
+            in_ids(v.id),
             sa.or_(s.version_id.is_not(None), e.version_id.is_not(None)),
         )
     )

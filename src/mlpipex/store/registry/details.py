@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.domain.models import ModelVersion
 from mlpipex.store import schema as t
+from mlpipex.store.ids import in_ids
 from mlpipex.store.registry.records import (
     ALIASES,
     DATASETS,
@@ -70,8 +71,7 @@ def detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
 
 @functools.cache  # built once: a statement's cache key is computed once per object
 def _details_of(pg: bool, files: bool) -> sa.Select[Any]:
-    ids: sa.BindParameter[int] = sa.bindparam("ids", expanding=True)
-    return sa.select(t.versions.c.id, *detail_columns(pg, files)).where(t.versions.c.id.in_(ids))
+    return sa.select(t.versions.c.id, *detail_columns(pg, files)).where(in_ids(t.versions.c.id))
 
 
 def to_versions(

@@ -5,6 +5,7 @@ Every function takes the connection of a transaction opened by ``Store.read()``/
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import sys
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.store import schema as t
 from mlpipex.store.engine import insert_many, upsert_into
+from mlpipex.store.ids import in_ids as in_ids  # where the page reads import it from
 from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
 
 DEFAULT_EXPERIMENT_ID = 0
@@ -66,7 +68,7 @@ def experiment_ids_in(ws: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
     """The ids among ids of the workspace's experiments (0 in another workspace than
     ``default``: its Default experiment), for ``IN`` filters of runs, traces, logged models."""
     c = t.experiments.c
-    cond: sa.ColumnElement[bool] = c.id.in_(list(ids))
+    cond: sa.ColumnElement[bool] = in_ids(c.id, ids)
     if ws != DEFAULT_WORKSPACE and DEFAULT_EXPERIMENT_ID in ids:
         cond = sa.or_(cond, c.name == DEFAULT_EXPERIMENT)
     return sa.select(c.id).where(c.workspace == ws, cond)
@@ -170,8 +172,16 @@ def experiment_tags(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str,
 # -- runs ------------------------------------------------------------------------------------
 
 
-def insert_run(conn: Connection, **values: Any) -> None:
-    conn.execute(_insert(t.runs), values)
+def insert_run(conn: Connection, run: RunRecord, tags: Mapping[str, str] | None = None) -> None:
+    """A new run and its tags (it has none yet, so none is replaced)."""
+    conn.execute(_insert(t.runs), {c: getattr(run, c) for c in _RUN_COLUMNS})
+    if tags:
+        conn.execute(
+            _insert(t.run_tags), [{"run_id": run.id, "key": k, "value": v} for k, v in tags.items()]
+        )
+
+
+_RUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RunRecord))  # the runs table's
 
 
 @functools.cache
@@ -211,20 +221,14 @@ def search_run_rows(
         sa.select(t.runs)
         .where(
             t.runs.c.experiment_id.in_(experiment_ids_in(ws, experiment_ids)),
-            t.runs.c.lifecycle_stage.in_(lifecycle),
+            in_ids(t.runs.c.lifecycle_stage, lifecycle),
             *conditions,
         )
         .order_by(*order, t.runs.c.start_time.desc(), t.runs.c.id)
         .limit(limit)
         .offset(offset)
     )
-    return [RunRecord.of(r) for r in conn.execute(q)]
-
-
-def in_ids(col: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """col IN the list bound as "ids" at execution. A statement over a page of ids is then
-    built and compiled once, not once per call with a literal per id."""
-    return col.in_(sa.bindparam("ids", expanding=True))
+    return [RunRecord.of(r) for r in conn.execute(q).all()]
 
 
 @functools.cache
@@ -297,7 +301,7 @@ def insert_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> N
 def set_run_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
     if not tags:
         return
-    conn.execute(_replaced_tags(), {"run": run_id, "keys": list(tags)})
+    conn.execute(_replaced_tags(), {"run": run_id, "ids": list(tags)})
     conn.execute(
         _insert(t.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
     )
@@ -306,8 +310,7 @@ def set_run_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None
 @functools.cache
 def _replaced_tags() -> sa.Delete:
     c = t.run_tags.c
-    keys: sa.BindParameter[str] = sa.bindparam("keys", expanding=True)
-    return sa.delete(t.run_tags).where(c.run_id == sa.bindparam("run"), c.key.in_(keys))
+    return sa.delete(t.run_tags).where(c.run_id == sa.bindparam("run"), in_ids(c.key))
 
 
 def delete_run_tag(conn: Connection, run_id: str, key: str) -> bool:
