@@ -62,10 +62,10 @@ _LIST = _IdList()  # one instance: SQLAlchemy computes a type's cache key once p
 
 
 def in_ids(
-    col: sa.ColumnElement[Any], values: Iterable[Any] | None = None
+    col: sa.ColumnElement[Any], values: Iterable[Any] | None = None, *, name: str = "ids"
 ) -> sa.ColumnElement[bool]:
-    """col IN a list: bound as "ids" at execution when values is None (a statement built once
+    """col IN a list: bound as name at execution when values is None (a statement built once
     over any page), else bound now to values."""
     if values is None:
-        return _InIds(col, sa.bindparam("ids", type_=_LIST))
+        return _InIds(col, sa.bindparam(name, type_=_LIST))
     return _InIds(col, sa.bindparam(None, list(values), type_=_LIST))

@@ -27,6 +27,7 @@ from mlpipex.store import schema as t
 from mlpipex.store.mlflow import records
 from mlpipex.store.registry import ModelRecord, VersionRecord
 from mlpipex.store.tracking import runs as runs_store
+from mlpipex.store.tracking.search import string_cmp
 
 MODEL_DELETED = ev.MODEL_DELETED
 VERSION_DELETED = ev.VERSION_DELETED
@@ -364,19 +365,19 @@ def _conditions(
     for c in search.parse_filter(text, what):
         if versions_too and (c.entity, c.key) == ("attributes", "source_path"):
             s = schema_mlflow.version_sources.c
-            cmp = search._string_cmp(s.source, c.op, c.value, dialect)
+            cmp = string_cmp(s.source, c.op, c.value, dialect)
             out.append(v.id.in_(sa.select(s.version_id).where(cmp)))
         elif c.entity == "attributes" and c.key in attrs:
             value: Any = c.value
             if c.key == "version_number":
                 value = _numbers(value)
-            out.append(search._string_cmp(attrs[c.key], c.op, value, dialect))
+            out.append(string_cmp(attrs[c.key], c.op, value, dialect))
         elif c.entity == "tags":
             kv, owner = (t.version_tags, v.id) if versions_too else (t.model_tags, t.models.c.id)
             fk = kv.c.version_id if versions_too else kv.c.model_id
             # != and NOT IN match what lacks the tag too (MLflow hides prompts this way)
             negated = {"!=": "=", "NOT IN": "IN"}.get(c.op)
-            cmp = search._string_cmp(kv.c.value, negated or c.op, c.value, dialect)
+            cmp = string_cmp(kv.c.value, negated or c.op, c.value, dialect)
             having = owner.in_(sa.select(fk).where(kv.c.key == c.key, cmp))
             out.append(sa.not_(having) if negated else having)
         else:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -25,6 +25,10 @@ from mlpipex.service.context import ANONYMOUS, Registry
 from mlpipex.service.registry import search
 from mlpipex.store.tracking import runs as store
 from mlpipex.store.tracking.records import ExperimentRecord, RunRecord
+from mlpipex.store.tracking.search import experiment_conditions, run_search
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
 MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
@@ -235,7 +239,7 @@ def search_experiments(
 ) -> Page[Experiment]:
     """Active experiments matching filter (``name LIKE 'fraud%'``, ``tags.team = 'risk'``)."""
     reg.require("viewer")
-    conds = search.experiment_conditions(
+    conds = experiment_conditions(
         search.parse_filter(filter, "experiment filter"), reg.store.dialect
     )
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
@@ -532,14 +536,13 @@ def log_input(reg: Registry, run_id: str, dataset: DatasetInput) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RunQuery:
-    """A checked search over runs: which experiments and stages, the filter's conditions, the
-    order and the page."""
+    """A checked search over runs: its statement (``store.tracking.search.run_search``), which
+    experiments and stages, and the page."""
 
+    statement: Select[Any]
     workspace: str
     experiment_ids: list[int]
     stages: list[str]
-    conditions: list[Any]
-    order: list[Any]
     offset: int
     limit: int
 
@@ -554,14 +557,15 @@ def run_query(
     view: str = "active",
 ) -> RunQuery:
     reg.require("viewer")
-    conds = search.run_conditions(search.parse_filter(filter), reg.store.dialect)
-    order = search.run_order(order_by)
+    clauses, order = tuple(search.parse_filter(filter)), search.parse_order(order_by)
     stages = {"active": ["active"], "deleted": ["deleted"], "all": ["active", "deleted"]}.get(view)
     if stages is None:
         raise Invalid(f"run view {view!r} is not active, deleted or all")
     ids = [i for i in (_search_id(e) for e in experiment_ids) if i is not None]
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
-    return RunQuery(reg.workspace, ids, stages, conds, order, offset, limit)
+    default_too = store.names_default(reg.workspace, ids)
+    statement = run_search(clauses, order, reg.store.dialect, default_too)
+    return RunQuery(statement, reg.workspace, ids, stages, offset, limit)
 
 
 def query_runs(conn: Connection, q: RunQuery) -> Page[Run]:
@@ -573,7 +577,7 @@ def query_runs_latest(conn: Connection, q: RunQuery) -> tuple[Page[Run], Latest]
     """query_runs, with the latest metrics it read (their timestamps and steps, which a Run
     does not keep) for a front end that shows them: one statement fewer than reading again."""
     rows = store.search_run_rows(
-        conn, q.workspace, q.experiment_ids, q.stages, q.conditions, q.order, q.limit + 1, q.offset
+        conn, q.statement, q.workspace, q.experiment_ids, q.stages, q.limit + 1, q.offset
     )
     latest = store.latest_metrics_of(conn, [r.id for r in rows[: q.limit]])
     items = _runs(conn, rows[: q.limit], latest)

@@ -29,24 +29,25 @@ DEFAULT_EXPERIMENT = "Default"
 # -- experiments -----------------------------------------------------------------------------
 
 
-def _is_default(ws: str, id: int | None) -> bool:
-    """Whether id names the workspace's Default experiment in another workspace than
-    ``default``: MLflow clients send id 0 when no experiment is set, and 0 is ``default``'s, so
-    elsewhere it means the workspace's own experiment named Default."""
-    return id == DEFAULT_EXPERIMENT_ID and ws != DEFAULT_WORKSPACE
+def zero_is_named(ws: str) -> bool:
+    """Whether experiment id 0 names, in the workspace, its own experiment called Default: MLflow
+    clients send 0 when no experiment is set, and 0 is ``default``'s (ids are global), so in any
+    other workspace 0 means that workspace's Default, found by its name. The one place of the
+    rule; the functions below apply it."""
+    return ws != DEFAULT_WORKSPACE
 
 
 def is_default(ws: str, row: ExperimentRecord) -> bool:
     """Whether the experiment is the one MLflow clients name 0 in the workspace."""
-    if ws == DEFAULT_WORKSPACE:
-        return row.id == DEFAULT_EXPERIMENT_ID
-    return row.name == DEFAULT_EXPERIMENT
+    if zero_is_named(ws):
+        return row.name == DEFAULT_EXPERIMENT
+    return row.id == DEFAULT_EXPERIMENT_ID
 
 
 def experiment_row(
     conn: Connection, ws: str, *, id: int | None = None, name: str | None = None
 ) -> ExperimentRecord | None:
-    if id is not None and not _is_default(ws, id):
+    if id is not None and not (id == DEFAULT_EXPERIMENT_ID and zero_is_named(ws)):
         row = conn.execute(_experiment_by("id"), {"ws": ws, "key": id}).first()
     else:
         key = DEFAULT_EXPERIMENT if id is not None else name
@@ -67,10 +68,21 @@ def _experiment_by(column: str) -> sa.Select[Any]:
 def experiment_ids_in(ws: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
     """The ids among ids of the workspace's experiments (0 in another workspace than
     ``default``: its Default experiment), for ``IN`` filters of runs, traces, logged models."""
+    return experiments_among(ws, in_ids(t.experiments.c.id, ids), names_default(ws, ids))
+
+
+def names_default(ws: str, ids: Sequence[int]) -> bool:
+    """Whether ids name the workspace's Default by 0, which is then found by its name."""
+    return zero_is_named(ws) and DEFAULT_EXPERIMENT_ID in ids
+
+
+def experiments_among(
+    ws: str | sa.BindParameter[str], among: sa.ColumnElement[bool], default_too: bool
+) -> sa.Select[tuple[int]]:
+    """The ids of the workspace's experiments meeting among (and its Default when
+    default_too); ws is a name or a parameter bound at execution."""
     c = t.experiments.c
-    cond: sa.ColumnElement[bool] = in_ids(c.id, ids)
-    if ws != DEFAULT_WORKSPACE and DEFAULT_EXPERIMENT_ID in ids:
-        cond = sa.or_(cond, c.name == DEFAULT_EXPERIMENT)
+    cond = sa.or_(among, c.name == DEFAULT_EXPERIMENT) if default_too else among
     return sa.select(c.id).where(c.workspace == ws, cond)
 
 
@@ -105,7 +117,9 @@ def insert_experiment(conn: Connection, ws: str, name: str, now: int, id: int | 
 def default_id(ws: str, name: str) -> int | None:
     """The fixed id an experiment of that name takes: 0 for ``default``'s Default only (ids
     are global; another workspace's Default takes the next one)."""
-    return DEFAULT_EXPERIMENT_ID if name == DEFAULT_EXPERIMENT and ws == DEFAULT_WORKSPACE else None
+    if name == DEFAULT_EXPERIMENT and not zero_is_named(ws):
+        return DEFAULT_EXPERIMENT_ID
+    return None
 
 
 def ensure_experiment(
@@ -209,26 +223,23 @@ def update_run(conn: Connection, run_id: str, **values: Any) -> None:
 
 def search_run_rows(
     conn: Connection,
+    q: sa.Select[Any],
     ws: str,
     experiment_ids: Sequence[int],
     lifecycle: Sequence[str],
-    conditions: Sequence[sa.ColumnElement[bool]],
-    order: Sequence[sa.ColumnElement[Any]],
     limit: int,
     offset: int,
 ) -> list[RunRecord]:
-    q = (
-        sa.select(t.runs)
-        .where(
-            t.runs.c.experiment_id.in_(experiment_ids_in(ws, experiment_ids)),
-            in_ids(t.runs.c.lifecycle_stage, lifecycle),
-            *conditions,
-        )
-        .order_by(*order, t.runs.c.start_time.desc(), t.runs.c.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [RunRecord.of(r) for r in conn.execute(q).all()]
+    """The page of a run search (``search.run_search``) in the workspace's experiments among
+    experiment_ids, with a stage in lifecycle."""
+    values = {
+        "ws": ws,
+        "experiments": list(experiment_ids),
+        "stages": list(lifecycle),
+        "limit": limit,
+        "offset": offset,
+    }
+    return [RunRecord.of(r) for r in conn.execute(q, values).all()]
 
 
 @functools.cache
