@@ -25,7 +25,7 @@ from mlpipex.service.tracking import logged_models
 from mlpipex.store import registry, schema_mlflow
 from mlpipex.store import schema as t
 from mlpipex.store.mlflow import records
-from mlpipex.store.registry import ModelRecord, VersionRecord
+from mlpipex.store.registry import ModelRecord, VersionRecord, details
 from mlpipex.store.tracking import runs as runs_store
 from mlpipex.store.tracking.search import string_cmp
 
@@ -61,13 +61,11 @@ class MlflowModel:
 
 
 def _versions(conn: Connection, rows: Sequence[VersionRecord]) -> list[MlflowVersion]:
-    found = registry.to_versions(conn, rows)  # in the order of rows
-    sources = records.version_sources(conn, [r.id for r in rows])
+    """The versions of rows, in their order, with their details and what the MLflow API recorded
+    of them (source, logged model, last edit), all read in one statement."""
     out = []
-    for row, v in zip(rows, found, strict=True):
-        s = sources.get(row.id)
-        if s is None:
-            s = records.VersionSource(None, None, None)
+    for v, row in details.versions_with(conn, rows, records.version_source_columns()):
+        s = records.version_source(row)
         source = s.source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}"
         out.append(MlflowVersion(v, source, s.model_id, s.edited_at))
     return out
