@@ -261,6 +261,8 @@ def main() -> None:
     ours, theirs, noop = figures["ours"], figures["theirs"], figures["noop"]
     rows = []
     for key, unit, target, slack in ROWS:
+        if key not in ours:
+            continue  # not measured this run (--mb 0 skips the artifact rows)
         ratio = ours[key] / theirs[key]
         # the client's own cost per call bounds what any server can give it
         of_noop = noop[key] / ours[key] if key in noop else None

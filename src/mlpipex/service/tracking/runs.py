@@ -346,7 +346,7 @@ Latest = dict[str, list[tuple[str, float, int, int]]]
 
 def _runs(conn: Connection, rows: Sequence[RunRecord], metrics: Latest | None = None) -> list[Run]:
     ids = [r.id for r in rows]
-    params, tags = store.params_of(conn, ids), store.tags_of(conn, ids)
+    params, tags = store.params_and_tags_of(conn, ids)
     if metrics is None:
         metrics = store.latest_metrics_of(conn, ids)
     inputs = store.inputs_of(conn, ids)
