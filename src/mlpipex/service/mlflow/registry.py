@@ -4,6 +4,7 @@ transitions through promote, deletions, searches by MLflow filter, latest versio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -318,14 +319,7 @@ def search_versions(
     max_results: int,
     page_token: str | None,
 ) -> Page[MlflowVersion]:
-    conds = _conditions(
-        filter, "model version filter", versions_too=True, dialect=reg.store.dialect
-    )
-    v = t.versions.c
-    order = order_terms(
-        order_by,
-        {"name": t.models.c.name, "version_number": v.version, **_TIMES_VERSION},
-    ) or [v.stage_entered_at.desc(), v.created_at.desc()]  # MLflow: latest updated first
+    conds, order = _version_query(filter, tuple(order_by), reg.store.dialect)
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
         rows = records.search_version_rows(
@@ -335,6 +329,22 @@ def search_versions(
 
 
 # -- filters and order -----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _version_query(
+    filter: str | None, order_by: tuple[str, ...], dialect: str
+) -> tuple[list[sa.ColumnElement[bool]], list[Any]]:
+    """The WHERE and ORDER BY terms of a version search, parsed and built once per filter,
+    order and dialect (a pure function of them). The caller must not change the lists."""
+    conds = _conditions(filter, "model version filter", versions_too=True, dialect=dialect)
+    v = t.versions.c
+    order = order_terms(
+        order_by,
+        {"name": t.models.c.name, "version_number": v.version, **_TIMES_VERSION},
+    ) or [v.stage_entered_at.desc(), v.created_at.desc()]  # MLflow: latest updated first
+    return conds, order
+
 
 _TIMES_MODEL: dict[str, sa.ColumnElement[Any]] = {
     "creation_timestamp": t.models.c.created_at,
