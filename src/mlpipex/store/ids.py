@@ -10,10 +10,10 @@ and PostgreSQL as an array (``= ANY(%(ids)s)``). Neither has a limit on the list
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -29,7 +29,8 @@ class _IdList(sa.types.TypeDecorator[Any]):
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         items = list(value)
-        return items if dialect.name == "postgresql" else json.dumps(items)
+        # str: SQLite's json_each reads text (orjson writes bytes, in a fifth of json's time)
+        return items if dialect.name == "postgresql" else orjson.dumps(items).decode()
 
 
 class _InIds(sa.ColumnElement[bool]):
