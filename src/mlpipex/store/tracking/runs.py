@@ -47,7 +47,7 @@ def is_default(ws: str, row: ExperimentRecord) -> bool:
 def experiment_row(
     conn: Connection, ws: str, *, id: int | None = None, name: str | None = None
 ) -> ExperimentRecord | None:
-    if id is not None and not (id == DEFAULT_EXPERIMENT_ID and zero_is_named(ws)):
+    if id is not None and not names_default(ws, (id,)):
         row = conn.execute(_experiment_by("id"), {"ws": ws, "key": id}).first()
     else:
         key = DEFAULT_EXPERIMENT if id is not None else name
