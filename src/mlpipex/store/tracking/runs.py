@@ -163,9 +163,7 @@ def set_experiment_tags(conn: Connection, experiment_id: int, tags: Mapping[str,
         return
     et = t.experiment_tags.c
     conn.execute(
-        sa.delete(t.experiment_tags).where(
-            et.experiment_id == experiment_id, et.key.in_(list(tags))
-        )
+        sa.delete(t.experiment_tags).where(et.experiment_id == experiment_id, in_ids(et.key, tags))
     )
     conn.execute(
         sa.insert(t.experiment_tags),
@@ -177,7 +175,7 @@ def experiment_tags(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str,
     out: dict[int, dict[str, str]] = defaultdict(dict)
     et = t.experiment_tags.c
     for eid, k, v in conn.execute(
-        sa.select(et.experiment_id, et.key, et.value).where(et.experiment_id.in_(ids))
+        sa.select(et.experiment_id, et.key, et.value).where(in_ids(et.experiment_id, ids))
     ):
         out[eid][k] = v
     return out
@@ -315,7 +313,7 @@ def existing_params(conn: Connection, run_id: str, keys: Iterable[str]) -> dict[
     return dict(
         conn.execute(
             sa.select(t.params.c.key, t.params.c.value).where(
-                t.params.c.run_id == run_id, t.params.c.key.in_(list(keys))
+                t.params.c.run_id == run_id, in_ids(t.params.c.key, keys)
             )
         )
         .tuples()
