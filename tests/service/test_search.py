@@ -8,7 +8,8 @@ import pytest
 
 from mlpipex.client import Client
 from mlpipex.errors import Invalid
-from mlpipex.service.registry.search import parse_filter, run_conditions
+from mlpipex.service.registry.search import parse_filter
+from mlpipex.store.tracking.search import run_conditions
 
 pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
 

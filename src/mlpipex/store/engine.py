@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import sqlite3
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -70,6 +72,16 @@ def _create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def _json_loads(text: str) -> Any:
+    """SQLite's JSON columns read by orjson (a page of 50 versions decodes 200 detail arrays; the
+    standard library took a fifth of its time), or by the standard library where orjson refuses
+    what it reads (NaN, integers past 64 bits), so every value reads as it did."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
@@ -78,7 +90,7 @@ def make_engine(url: str) -> Engine:
         connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
         # the path as it is: parsed as a URL, %XX would be decoded and ? taken for options
         literal = sa.engine.URL.create("sqlite", database=path)
-        engine = sa.create_engine(literal, connect_args=connect_args)
+        engine = sa.create_engine(literal, connect_args=connect_args, json_deserializer=_json_loads)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

@@ -4,6 +4,7 @@ transitions through promote, deletions, searches by MLflow filter, latest versio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +27,9 @@ from mlpipex.service.tracking import logged_models
 from mlpipex.store import registry, schema_mlflow
 from mlpipex.store import schema as t
 from mlpipex.store.mlflow import records
-from mlpipex.store.registry import ModelRecord, VersionRecord
+from mlpipex.store.registry import ModelRecord, VersionRecord, details
 from mlpipex.store.tracking import runs as runs_store
+from mlpipex.store.tracking.search import string_cmp
 
 MODEL_DELETED = ev.MODEL_DELETED
 VERSION_DELETED = ev.VERSION_DELETED
@@ -61,13 +63,11 @@ class MlflowModel:
 
 
 def _versions(conn: Connection, rows: Sequence[VersionRecord]) -> list[MlflowVersion]:
-    found = registry.to_versions(conn, rows)  # in the order of rows
-    sources = records.version_sources(conn, [r.id for r in rows])
+    """The versions of rows, in their order, with their details and what the MLflow API recorded
+    of them (source, logged model, last edit), all read in one statement."""
     out = []
-    for row, v in zip(rows, found, strict=True):
-        s = sources.get(row.id)
-        if s is None:
-            s = records.VersionSource(None, None, None)
+    for v, row in details.versions_with(conn, rows, records.version_source_columns()):
+        s = records.version_source(row)
         source = s.source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}"
         out.append(MlflowVersion(v, source, s.model_id, s.edited_at))
     return out
@@ -356,14 +356,7 @@ def search_versions(
     max_results: int,
     page_token: str | None,
 ) -> Page[MlflowVersion]:
-    conds = _conditions(
-        filter, "model version filter", versions_too=True, dialect=reg.store.dialect
-    )
-    v = t.versions.c
-    order = order_terms(
-        order_by,
-        {"name": t.models.c.name, "version_number": v.version, **_TIMES_VERSION},
-    ) or [v.stage_entered_at.desc(), v.created_at.desc()]  # MLflow: latest updated first
+    conds, order = _version_query(filter, tuple(order_by), reg.store.dialect)
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
         rows = records.search_version_rows(
@@ -373,6 +366,22 @@ def search_versions(
 
 
 # -- filters and order -----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _version_query(
+    filter: str | None, order_by: tuple[str, ...], dialect: str
+) -> tuple[list[sa.ColumnElement[bool]], list[Any]]:
+    """The WHERE and ORDER BY terms of a version search, parsed and built once per filter,
+    order and dialect (a pure function of them). The caller must not change the lists."""
+    conds = _conditions(filter, "model version filter", versions_too=True, dialect=dialect)
+    v = t.versions.c
+    order = order_terms(
+        order_by,
+        {"name": t.models.c.name, "version_number": v.version, **_TIMES_VERSION},
+    ) or [v.stage_entered_at.desc(), v.created_at.desc()]  # MLflow: latest updated first
+    return conds, order
+
 
 _TIMES_MODEL: dict[str, sa.ColumnElement[Any]] = {
     "creation_timestamp": t.models.c.created_at,
@@ -401,19 +410,19 @@ def _conditions(
     for c in search.parse_filter(text, what):
         if versions_too and (c.entity, c.key) == ("attributes", "source_path"):
             s = schema_mlflow.version_sources.c
-            cmp = search._string_cmp(s.source, c.op, c.value, dialect)
+            cmp = string_cmp(s.source, c.op, c.value, dialect)
             out.append(v.id.in_(sa.select(s.version_id).where(cmp)))
         elif c.entity == "attributes" and c.key in attrs:
             value: Any = c.value
             if c.key == "version_number":
                 value = _numbers(value)
-            out.append(search._string_cmp(attrs[c.key], c.op, value, dialect))
+            out.append(string_cmp(attrs[c.key], c.op, value, dialect))
         elif c.entity == "tags":
             kv, owner = (t.version_tags, v.id) if versions_too else (t.model_tags, t.models.c.id)
             fk = kv.c.version_id if versions_too else kv.c.model_id
             # != and NOT IN match what lacks the tag too (MLflow hides prompts this way)
             negated = {"!=": "=", "NOT IN": "IN"}.get(c.op)
-            cmp = search._string_cmp(kv.c.value, negated or c.op, c.value, dialect)
+            cmp = string_cmp(kv.c.value, negated or c.op, c.value, dialect)
             having = owner.in_(sa.select(fk).where(kv.c.key == c.key, cmp))
             out.append(sa.not_(having) if negated else having)
         else:

@@ -1,4 +1,5 @@
-"""MLflow's search grammar for runs and experiments, parsed and compiled to SQLAlchemy.
+"""MLflow's search grammar for runs and experiments, parsed (store/tracking/search.py compiles
+the comparisons to SQL).
 
 ``metrics.auc > 0.9 and params.model = 'rf' and tags.team IN ('risk', 'fraud')``: comparisons
 joined by AND only, as in MLflow; every error names the token at fault.
@@ -11,12 +12,18 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import sqlalchemy as sa
 
 from mlpipex.errors import Invalid
-from mlpipex.store import schema as t
+from mlpipex.store.tracking import search as _compiled
+from mlpipex.store.tracking.search import EXP_NUMERIC_ATTRS, RUN_NUMERIC_ATTRS, OrderTerm
+from mlpipex.store.tracking.search import Comparison as Comparison  # the parser's output
+
+# The compilers, under the names the other searches' modules (traces, logged models, evaluation
+# datasets, MLflow's experiments) still use; new code takes them from store/tracking/search.py.
+_string_cmp = _compiled.string_cmp
+_numeric_cmp = _compiled.numeric_cmp
+_int_id = _compiled.int_id
+experiment_conditions = _compiled.experiment_conditions
 
 _ENTITIES = {
     "metric": "metrics",
@@ -37,36 +44,12 @@ _ENTITIES = {
 _NUMERIC_OPS = ("=", "!=", "<", "<=", ">", ">=")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 
-# Run attributes by their MLflow names; "created" is MLflow's alias of start_time.
-_RUN_STRING_ATTRS = {
-    "run_id": "id",
-    "run_name": "name",
-    "status": "status",
-    "user_id": "user_id",
-    "lifecycle_stage": "lifecycle_stage",
-    "commit": "commit",
-    "parent_run_id": "parent_id",
-    "entry_point": "entry_point",
-}
-_RUN_NUMERIC_ATTRS = {"start_time": "start_time", "end_time": "end_time", "created": "start_time"}
-_EXP_STRING_ATTRS = {"name": "name", "experiment_id": "id", "lifecycle_stage": "lifecycle_stage"}
-_EXP_NUMERIC_ATTRS = {"creation_time": "created_at", "last_update_time": "updated_at"}
-_DATASET_FIELDS = ("name", "digest", "context", "uri")
-
 _WS = re.compile(r"\s*")
 _WORD = re.compile(r"[A-Za-z_]+")
 _BARE_KEY = re.compile(r"[\w.\-/:]+")
 _OP = re.compile(r"(<=|>=|!=|<>|=|<|>|(?:NOT\s+IN|IN|ILIKE|LIKE)\b)", re.IGNORECASE)
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _QUOTED = {"'": re.compile(r"'((?:[^'\\]|\\.)*)'"), '"': re.compile(r'"((?:[^"\\]|\\.)*)"')}
-
-
-@dataclass(frozen=True)
-class Comparison:
-    entity: str  # metrics, params, tags, attributes, datasets
-    key: str
-    op: str  # canonical: =, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN
-    value: float | str | tuple[str, ...]
 
 
 class _Scanner:
@@ -129,7 +112,7 @@ class Grammar:
 RUNS = Grammar(
     _ENTITIES,
     frozenset({"metrics"}),
-    frozenset(("attributes", k) for k in (*_RUN_NUMERIC_ATTRS, *_EXP_NUMERIC_ATTRS)),
+    frozenset(("attributes", k) for k in (*RUN_NUMERIC_ATTRS, *EXP_NUMERIC_ATTRS)),
 )
 
 
@@ -236,137 +219,15 @@ def _check(
         )
 
 
-# -- compiling -------------------------------------------------------------------------------
-
-
-def _string_cmp(
-    col: sa.ColumnElement[Any], op: str, value: Any, dialect: str
-) -> sa.ColumnElement[bool]:
-    if op in ("=", "!="):
-        return _numeric_cmp(col, op, value)
-    if op == "IN":
-        return col.in_(list(value))
-    if op == "NOT IN":
-        return col.not_in(list(value))
-    if op == "ILIKE":
-        return col.ilike(value)
-    if dialect == "sqlite":
-        # SQLite's LIKE ignores case; GLOB does not, and MLflow's LIKE is case-sensitive.
-        glob = re.sub(r"[*?\[]", lambda m: f"[{m.group(0)}]", value)
-        glob = glob.replace("%", "*").replace("_", "?")
-        return col.op("GLOB")(glob)
-    return col.like(value)
-
-
-def _numeric_cmp(col: sa.ColumnElement[Any], op: str, value: Any) -> sa.ColumnElement[bool]:
-    out: sa.ColumnElement[bool] = {
-        "=": col == value,
-        "!=": col != value,
-        "<": col < value,
-        "<=": col <= value,
-        ">": col > value,
-        ">=": col >= value,
-    }[op]
-    return out
-
-
-def run_conditions(clauses: Sequence[Comparison], dialect: str) -> list[sa.ColumnElement[bool]]:
-    """WHERE conditions on the runs table; each key's rows are found through a subquery."""
-    out: list[sa.ColumnElement[bool]] = []
-    for c in clauses:
-        if c.entity == "attributes":
-            key = c.key.lower()
-            if key in _RUN_NUMERIC_ATTRS:
-                out.append(_numeric_cmp(t.runs.c[_RUN_NUMERIC_ATTRS[key]], c.op, c.value))
-            elif key in _RUN_STRING_ATTRS:
-                out.append(_string_cmp(t.runs.c[_RUN_STRING_ATTRS[key]], c.op, c.value, dialect))
-            else:
-                raise _unknown_attr(c.key, [*_RUN_STRING_ATTRS, *_RUN_NUMERIC_ATTRS])
-        elif c.entity == "metrics":
-            m = t.latest_metrics.c
-            cond = (
-                sa.or_(m.is_nan, m.value != c.value)
-                if c.op == "!="
-                else sa.and_(~m.is_nan, _numeric_cmp(m.value, c.op, c.value))
-            )
-            out.append(t.runs.c.id.in_(sa.select(m.run_id).where(m.key == c.key, cond)))
-        elif c.entity == "datasets":
-            if c.key not in _DATASET_FIELDS:
-                raise Invalid(
-                    f"invalid filter: datasets.{c.key} is not searchable",
-                    hint="use datasets." + ", datasets.".join(_DATASET_FIELDS),
-                )
-            i = t.run_inputs.c
-            out.append(
-                t.runs.c.id.in_(
-                    sa.select(i.run_id).where(_string_cmp(i[c.key], c.op, c.value, dialect))
-                )
-            )
-        else:
-            kv = t.params if c.entity == "params" else t.run_tags
-            out.append(
-                t.runs.c.id.in_(
-                    sa.select(kv.c.run_id).where(
-                        kv.c.key == c.key, _string_cmp(kv.c.value, c.op, c.value, dialect)
-                    )
-                )
-            )
-    return out
-
-
-def experiment_conditions(
-    clauses: Sequence[Comparison], dialect: str
-) -> list[sa.ColumnElement[bool]]:
-    out: list[sa.ColumnElement[bool]] = []
-    for c in clauses:
-        key = c.key.lower()
-        if c.entity == "tags":
-            et = t.experiment_tags.c
-            out.append(
-                t.experiments.c.id.in_(
-                    sa.select(et.experiment_id).where(
-                        et.key == c.key, _string_cmp(et.value, c.op, c.value, dialect)
-                    )
-                )
-            )
-        elif c.entity == "attributes" and key in _EXP_NUMERIC_ATTRS:
-            out.append(_numeric_cmp(t.experiments.c[_EXP_NUMERIC_ATTRS[key]], c.op, c.value))
-        elif c.entity == "attributes" and key in _EXP_STRING_ATTRS:
-            value = c.value
-            if key == "experiment_id":  # ids are integers stored, strings shown
-                value = (
-                    tuple(_int_id(v) for v in value) if isinstance(value, tuple) else _int_id(value)
-                )
-            out.append(_string_cmp(t.experiments.c[_EXP_STRING_ATTRS[key]], c.op, value, dialect))
-        elif c.entity == "attributes":
-            raise _unknown_attr(c.key, [*_EXP_STRING_ATTRS, *_EXP_NUMERIC_ATTRS])
-        else:
-            raise Invalid(
-                f"invalid experiment filter: {c.entity}.{c.key} does not apply",
-                hint="filter by name, creation_time, last_update_time or tags.",
-            )
-    return out
-
-
-def _int_id(v: Any) -> Any:
-    return int(v) if isinstance(v, str) and v.isdigit() else v
-
-
-def _unknown_attr(key: str, known: Sequence[str]) -> Invalid:
-    return Invalid(
-        f"invalid filter: unknown attribute {key!r}", hint="attributes are " + ", ".join(known)
-    )
-
-
 # -- ordering and pages ----------------------------------------------------------------------
 
 _ORDER = re.compile(r"^\s*(?P<ident>.+?)(?:\s+(?P<dir>ASC|DESC))?\s*$", re.IGNORECASE)
 
 
-def run_order(order_by: Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
-    """ORDER BY terms for MLflow's order_by strings (``metrics.auc DESC``); runs without the key
-    and NaN metrics come last either way, as in MLflow."""
-    out: list[sa.ColumnElement[Any]] = []
+def parse_order(order_by: Sequence[str] | None) -> tuple[OrderTerm, ...]:
+    """MLflow's order_by strings (``metrics.auc DESC``), parsed; store/tracking/search.py makes
+    them ORDER BY terms."""
+    out = []
     for text in order_by or []:
         m = _ORDER.match(text)
         if m is None:
@@ -375,31 +236,8 @@ def run_order(order_by: Sequence[str] | None) -> list[sa.ColumnElement[Any]]:
         entity, key = _identifier(s, dict(s.grammar.entities))
         if not s.at_end():
             raise s.fail("ASC or DESC")
-        desc = (m.group("dir") or "ASC").upper() == "DESC"
-        col: sa.ColumnElement[Any]
-        if entity == "attributes":
-            name = {**_RUN_STRING_ATTRS, **_RUN_NUMERIC_ATTRS}.get(key.lower())
-            if name is None:
-                raise _unknown_attr(key, [*_RUN_STRING_ATTRS, *_RUN_NUMERIC_ATTRS])
-            col = t.runs.c[name]
-        elif entity == "metrics":
-            lm = t.latest_metrics.c
-            col = (
-                sa.select(sa.case((lm.is_nan, sa.null()), else_=lm.value))
-                .where(lm.run_id == t.runs.c.id, lm.key == key)
-                .scalar_subquery()
-            )
-        elif entity in ("params", "tags"):
-            kv = t.params if entity == "params" else t.run_tags
-            col = (
-                sa.select(kv.c.value)
-                .where(kv.c.run_id == t.runs.c.id, kv.c.key == key)
-                .scalar_subquery()
-            )
-        else:
-            raise Invalid(f"invalid order_by {text!r}: cannot order by {entity}")
-        out += [sa.case((col.is_(None), 1), else_=0), col.desc() if desc else col.asc()]
-    return out
+        out.append(OrderTerm(entity, key, (m.group("dir") or "ASC").upper() == "DESC", text))
+    return tuple(out)
 
 
 def check_max_results(max_results: int, most: int) -> int:

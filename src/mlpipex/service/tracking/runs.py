@@ -7,32 +7,45 @@ is for registry state changes, and tracking must keep up with thousands of value
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from mlpipex.domain.manifest import FileEntry, safe_relpath
+from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
-from mlpipex.domain.refs import check_label
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service.context import ANONYMOUS, Registry
 from mlpipex.service.registry import search
+
+# the checks and limits, where callers of this module find them
+from mlpipex.service.tracking.checks import MAX_KEY as MAX_KEY
+from mlpipex.service.tracking.checks import MAX_NAME as MAX_NAME
+from mlpipex.service.tracking.checks import MAX_PARAM_VALUE as MAX_PARAM_VALUE
+from mlpipex.service.tracking.checks import MAX_RESULTS as MAX_RESULTS
+from mlpipex.service.tracking.checks import MAX_TAG_VALUE as MAX_TAG_VALUE
+from mlpipex.service.tracking.checks import STATUSES as STATUSES
+from mlpipex.service.tracking.checks import Batch as Batch
+from mlpipex.service.tracking.checks import Metric as Metric
+from mlpipex.service.tracking.checks import UnsafePath as UnsafePath
+from mlpipex.service.tracking.checks import check_artifact_path as check_artifact_path
+from mlpipex.service.tracking.checks import check_batch as check_batch
+from mlpipex.service.tracking.checks import check_key as check_key
+from mlpipex.service.tracking.checks import check_metric as check_metric
+from mlpipex.service.tracking.checks import check_metrics as check_metrics
+from mlpipex.service.tracking.checks import check_name as check_name
+from mlpipex.service.tracking.checks import check_params as check_params
+from mlpipex.service.tracking.checks import check_tags as check_tags
 from mlpipex.store.tracking import runs as store
 from mlpipex.store.tracking.records import ExperimentRecord, RunRecord
+from mlpipex.store.tracking.search import experiment_conditions, run_search
 
-MAX_KEY = 250
-MAX_PARAM_VALUE = 6000
-MAX_TAG_VALUE = 8000
-MAX_NAME = 250
-MAX_RESULTS = 50_000
-STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
-_KEY = re.compile(r"^[\w.\- /:]+$")
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +56,6 @@ class Experiment:
     created_at: int
     updated_at: int
     tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Metric:
-    key: str
-    value: float
-    timestamp: int
-    step: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,79 +95,6 @@ class Run:
         return f"runs:/{self.id}"
 
 
-# -- validation (MLflow's rules and limits) --------------------------------------------------
-
-
-def check_key(what: str, key: str) -> str:
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY:
-        raise Invalid(f"{what} key {str(key)[:40]!r} must be 1 to {MAX_KEY} characters")
-    # split, not PurePosixPath(key).parts: the same '..' test at a tenth of the cost, which a
-    # batch of 1,000 metrics pays per key
-    if not _KEY.fullmatch(key) or key.startswith("/") or ".." in key.split("/"):
-        raise Invalid(
-            f"invalid {what} key {key!r}",
-            hint="use letters, digits, underscores, dashes, periods, spaces, colons and "
-            "slashes, not starting with / and without '..'",
-        )
-    return key
-
-
-def _check_value(what: str, key: str, value: Any, limit: int) -> str:
-    text = str(value)
-    if len(text) > limit:
-        raise Invalid(
-            f"{what} {key!r}: value of {len(text)} characters exceeds the limit of {limit}"
-        )
-    return text
-
-
-def check_params(params: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        check_key("param", k): _check_value("param", k, v, MAX_PARAM_VALUE)
-        for k, v in params.items()
-    }
-
-
-def check_tags(tags: Mapping[str, Any]) -> dict[str, str]:
-    return {check_key("tag", k): _check_value("tag", k, v, MAX_TAG_VALUE) for k, v in tags.items()}
-
-
-def check_metric(m: Metric, *, key_checked: bool = False) -> tuple[str, float, int, int]:
-    if not key_checked:
-        check_key("metric", m.key)
-    value, ts, step = m.value, m.timestamp, m.step
-    # exact types first: what every HTTP batch holds, checked at a fraction of the general path
-    if type(value) is float and type(ts) is int and type(step) is int:
-        return m.key, value, ts, step
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(value)  # numpy scalars and the like
-        except (TypeError, ValueError):
-            raise Invalid(f"metric {m.key!r}: {value!r} is not a number") from None
-    else:
-        value = float(value)
-    for name, n in (("timestamp", ts), ("step", step)):
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise Invalid(f"metric {m.key!r}: {name} {n!r} is not an integer")
-    return m.key, value, ts, step
-
-
-class UnsafePath(Invalid):
-    """An artifact path that is absolute or climbs out with '..'; typed so a front end can say
-    it in its own words."""
-
-
-def check_artifact_path(path: str) -> str:
-    p = PurePosixPath(path.replace("\\", "/")) if path else PurePosixPath("")
-    if p.is_absolute() or ".." in p.parts:
-        raise UnsafePath(f"artifact path {path!r} must be relative and stay inside the run")
-    return "" if str(p) == "." else safe_relpath(str(p))
-
-
-def _check_name(what: str, name: str) -> str:
-    return check_label(what, name, MAX_NAME)
-
-
 # -- experiments -----------------------------------------------------------------------------
 
 
@@ -182,7 +114,7 @@ def _exp_id(experiment_id: str | int) -> int:
 def create_experiment(
     reg: Registry, name: str, tags: Mapping[str, str] | None = None
 ) -> Experiment:
-    _check_name("experiment", name)
+    check_name("experiment", name)
     checked = check_tags(tags or {})
     reg.require("editor")
     now = reg.clock()
@@ -200,7 +132,7 @@ def create_experiment(
 def ensure_experiment(reg: Registry, name: str | None = None) -> Experiment:
     """The experiment named name (the Default one when None), created on first use as MLflow's
     set_experiment does."""
-    name = _check_name("experiment", name or store.DEFAULT_EXPERIMENT)
+    name = check_name("experiment", name or store.DEFAULT_EXPERIMENT)
     with reg.store.read() as conn:
         row = store.experiment_row(conn, reg.workspace, name=name)
     if row is None:
@@ -235,7 +167,7 @@ def search_experiments(
 ) -> Page[Experiment]:
     """Active experiments matching filter (``name LIKE 'fraud%'``, ``tags.team = 'risk'``)."""
     reg.require("viewer")
-    conds = search.experiment_conditions(
+    conds = experiment_conditions(
         search.parse_filter(filter, "experiment filter"), reg.store.dialect
     )
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
@@ -270,10 +202,13 @@ class NewRun:
 
 
 def create_run(reg: Registry, new: NewRun) -> Run:
+    """A run, in one transaction of three statements: its experiment read, the run and its tags
+    inserted. It is returned as written (a new run has no params, metrics or inputs), not read
+    back."""
     tags = check_tags(new.tags)
     reg.require("editor")
     run_id = uuid.uuid4().hex
-    name = _check_name("run", new.name) if new.name else f"run-{run_id[:8]}"
+    name = check_name("run", new.name) if new.name else f"run-{run_id[:8]}"
     now = reg.clock()
     with reg.store.write() as conn:
         exp = store.experiment_row(conn, reg.workspace, id=_exp_id(new.experiment_id))
@@ -283,8 +218,7 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             raise Invalid(f"experiment {exp.name!r} is deleted; restore it to start runs in it")
         if new.parent_id is not None and store.run_row(conn, reg.workspace, new.parent_id) is None:
             raise NotFound(f"parent run {new.parent_id!r} does not exist")
-        store.insert_run(
-            conn,
+        row = RunRecord(
             id=run_id,
             experiment_id=exp.id,
             name=name,
@@ -298,8 +232,9 @@ def create_run(reg: Registry, new: NewRun) -> Run:
             commit_dirty=new.commit_dirty,
             entry_point=new.entry_point,
         )
-        store.set_run_tags(conn, run_id, tags)
-        return run_in(conn, reg.workspace, run_id)  # read back in the same transaction
+        store.insert_run(conn, row, tags)
+    # in key order, as a read of the run lists them
+    return _run(row, tags=dict(sorted(tags.items())))
 
 
 class RunMissing(NotFound):
@@ -339,34 +274,50 @@ Latest = dict[str, list[tuple[str, float, int, int]]]
 
 def _runs(conn: Connection, rows: Sequence[RunRecord], metrics: Latest | None = None) -> list[Run]:
     ids = [r.id for r in rows]
-    params, tags = store.params_of(conn, ids), store.tags_of(conn, ids)
+    params, tags = store.params_and_tags_of(conn, ids)
     if metrics is None:
         metrics = store.latest_metrics_of(conn, ids)
     inputs = store.inputs_of(conn, ids)
     return [
-        Run(
-            id=r.id,
-            experiment_id=str(r.experiment_id),
-            name=r.name,
-            status=r.status,
-            lifecycle_stage=r.lifecycle_stage,
-            user_id=r.user_id,
-            start_time=r.start_time,
-            end_time=r.end_time,
-            parent_id=r.parent_id,
-            commit=r.commit,
-            commit_dirty=bool(r.commit_dirty),
-            entry_point=r.entry_point,
-            params=params.get(r.id, {}),
-            metrics={k: v for k, v, _, _ in metrics.get(r.id, [])},
-            tags=tags.get(r.id, {}),
-            inputs=tuple(
+        _run(
+            r,
+            params.get(r.id, {}),
+            {k: v for k, v, _, _ in metrics.get(r.id, [])},
+            tags.get(r.id, {}),
+            tuple(
                 DatasetInput(i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context)
                 for i in inputs.get(r.id, [])
             ),
         )
         for r in rows
     ]
+
+
+def _run(
+    r: RunRecord,
+    params: dict[str, str] | None = None,
+    metrics: dict[str, float] | None = None,
+    tags: dict[str, str] | None = None,
+    inputs: tuple[DatasetInput, ...] = (),
+) -> Run:
+    return Run(
+        id=r.id,
+        experiment_id=str(r.experiment_id),
+        name=r.name,
+        status=r.status,
+        lifecycle_stage=r.lifecycle_stage,
+        user_id=r.user_id,
+        start_time=r.start_time,
+        end_time=r.end_time,
+        parent_id=r.parent_id,
+        commit=r.commit,
+        commit_dirty=r.commit_dirty,
+        entry_point=r.entry_point,
+        params=params or {},
+        metrics=metrics or {},
+        tags=tags or {},
+        inputs=inputs,
+    )
 
 
 def get_run(reg: Registry, run_id: str) -> Run:
@@ -408,36 +359,6 @@ def delete_run(reg: Registry, run_id: str, *, restore: bool = False) -> None:
     with reg.store.write() as conn:
         _require_run(conn, reg.workspace, run_id)
         store.update_run(conn, run_id, lifecycle_stage="active" if restore else "deleted")
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """What one log_batch call writes, checked: (key, value, timestamp, step) metric rows."""
-
-    metrics: list[tuple[str, float, int, int]]
-    params: dict[str, str]
-    tags: dict[str, str]
-
-
-def check_batch(
-    metrics: Sequence[Metric] = (),
-    params: Mapping[str, Any] | None = None,
-    tags: Mapping[str, Any] | None = None,
-) -> Batch:
-    return Batch(check_metrics(metrics), check_params(params or {}), check_tags(tags or {}))
-
-
-def check_metrics(metrics: Sequence[Metric]) -> list[tuple[str, float, int, int]]:
-    """Each metric checked in order (the first bad one is refused); a key is checked once, as a
-    batch of 1,000 metrics often repeats one key."""
-    keys: set[str] = set()
-    out = []
-    for m in metrics:
-        seen = type(m.key) is str and m.key in keys
-        out.append(check_metric(m, key_checked=seen))
-        if not seen and type(m.key) is str:
-            keys.add(m.key)
-    return out
 
 
 def write_batch(conn: Connection, ws: str, run_id: str, batch: Batch) -> None:
@@ -513,14 +434,13 @@ def log_input(reg: Registry, run_id: str, dataset: DatasetInput) -> None:
 
 @dataclass(frozen=True, slots=True)
 class RunQuery:
-    """A checked search over runs: which experiments and stages, the filter's conditions, the
-    order and the page."""
+    """A checked search over runs: its statement (``store.tracking.search.run_search``), which
+    experiments and stages, and the page."""
 
+    statement: Select[Any]
     workspace: str
     experiment_ids: list[int]
     stages: list[str]
-    conditions: list[Any]
-    order: list[Any]
     offset: int
     limit: int
 
@@ -535,14 +455,15 @@ def run_query(
     view: str = "active",
 ) -> RunQuery:
     reg.require("viewer")
-    conds = search.run_conditions(search.parse_filter(filter), reg.store.dialect)
-    order = search.run_order(order_by)
+    clauses, order = tuple(search.parse_filter(filter)), search.parse_order(order_by)
     stages = {"active": ["active"], "deleted": ["deleted"], "all": ["active", "deleted"]}.get(view)
     if stages is None:
         raise Invalid(f"run view {view!r} is not active, deleted or all")
     ids = [i for i in (_search_id(e) for e in experiment_ids) if i is not None]
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
-    return RunQuery(reg.workspace, ids, stages, conds, order, offset, limit)
+    default_too = store.names_default(reg.workspace, ids)
+    statement = run_search(clauses, order, reg.store.dialect, default_too)
+    return RunQuery(statement, reg.workspace, ids, stages, offset, limit)
 
 
 def query_runs(conn: Connection, q: RunQuery) -> Page[Run]:
@@ -554,7 +475,7 @@ def query_runs_latest(conn: Connection, q: RunQuery) -> tuple[Page[Run], Latest]
     """query_runs, with the latest metrics it read (their timestamps and steps, which a Run
     does not keep) for a front end that shows them: one statement fewer than reading again."""
     rows = store.search_run_rows(
-        conn, q.workspace, q.experiment_ids, q.stages, q.conditions, q.order, q.limit + 1, q.offset
+        conn, q.statement, q.workspace, q.experiment_ids, q.stages, q.limit + 1, q.offset
     )
     latest = store.latest_metrics_of(conn, [r.id for r in rows[: q.limit]])
     items = _runs(conn, rows[: q.limit], latest)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.domain.models import ModelVersion
 from mlpipex.store import schema as t
+from mlpipex.store.ids import in_ids
 from mlpipex.store.registry.records import (
     ALIASES,
     DATASETS,
@@ -68,24 +69,36 @@ def detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
     return tuple(out)
 
 
-@functools.cache  # built once: a statement's cache key is computed once per object
-def _details_of(pg: bool, files: bool) -> sa.Select[Any]:
-    ids: sa.BindParameter[int] = sa.bindparam("ids", expanding=True)
-    return sa.select(t.versions.c.id, *detail_columns(pg, files)).where(t.versions.c.id.in_(ids))
+@functools.cache  # built once per shape: a statement's cache key is computed once per object
+def _details_of(pg: bool, files: bool, extra: tuple[sa.Label[Any], ...]) -> sa.Select[Any]:
+    cols = (*detail_columns(pg, files), *extra)
+    return sa.select(t.versions.c.id, *cols).where(in_ids(t.versions.c.id))
 
 
 def to_versions(
     conn: Connection, records: Sequence[VersionRecord], *, files: bool = False
 ) -> list[ModelVersion]:
     """Domain versions for records found by another query, their details in one statement."""
+    return [v for v, _ in versions_with(conn, records, files=files)]
+
+
+def versions_with(
+    conn: Connection,
+    records: Sequence[VersionRecord],
+    extra: tuple[sa.Label[Any], ...] = (),
+    *,
+    files: bool = False,
+) -> list[tuple[ModelVersion, sa.Row[Any]]]:
+    """to_versions, each with its row of the extra columns (scalar subqueries correlated to
+    ``model_versions``, built once by the caller), read in the same statement."""
     if not records:
         return []
-    q = _details_of(conn.dialect.name == "postgresql", files)
+    q = _details_of(conn.dialect.name == "postgresql", files, extra)
     found = {row.id: row for row in conn.execute(q, {"ids": [r.id for r in records]}).all()}
     # Rows selected elsewhere (store/mlflow) become records here: SQLite's booleans are ints.
-    return [
-        to_version(
-            r if isinstance(r, VersionRecord) else VersionRecord.of(r), found[r.id], files=files
-        )
-        for r in records
-    ]
+    out = []
+    for r in records:
+        row = found[r.id]
+        record = r if isinstance(r, VersionRecord) else VersionRecord.of(r)
+        out.append((to_version(record, row, files=files), row))
+    return out

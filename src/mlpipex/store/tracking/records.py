@@ -3,6 +3,7 @@ MLflow-shaped values the front ends send)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,20 +39,12 @@ class RunRecord:
     entry_point: str | None
 
     @classmethod
-    def of(cls, r: sa.Row[Any]) -> RunRecord:
+    def of(cls, r: Sequence[Any]) -> RunRecord:
+        """From a row of ``select(runs)``, whose columns are these fields in this order: taken
+        by position, a third of the cost of by name (a page of runs is 51 rows)."""
+        id, eid, name, status, stage, user, start, end, parent, commit, dirty, entry = r
         return cls(
-            r.id,
-            r.experiment_id,
-            r.name,
-            r.status,
-            r.lifecycle_stage,
-            r.user_id,
-            r.start_time,
-            r.end_time,
-            r.parent_id,
-            r.commit,
-            bool(r.commit_dirty),
-            r.entry_point,
+            id, eid, name, status, stage, user, start, end, parent, commit, bool(dirty), entry
         )
 
 

@@ -5,6 +5,7 @@ Every function takes the connection of a transaction opened by ``Store.read()``/
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import sys
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.store import schema as t
 from mlpipex.store.engine import insert_many, upsert_into
+from mlpipex.store.ids import in_ids as in_ids  # where the page reads import it from
 from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
 
 DEFAULT_EXPERIMENT_ID = 0
@@ -27,24 +29,25 @@ DEFAULT_EXPERIMENT = "Default"
 # -- experiments -----------------------------------------------------------------------------
 
 
-def _is_default(ws: str, id: int | None) -> bool:
-    """Whether id names the workspace's Default experiment in another workspace than
-    ``default``: MLflow clients send id 0 when no experiment is set, and 0 is ``default``'s, so
-    elsewhere it means the workspace's own experiment named Default."""
-    return id == DEFAULT_EXPERIMENT_ID and ws != DEFAULT_WORKSPACE
+def zero_is_named(ws: str) -> bool:
+    """Whether experiment id 0 names, in the workspace, its own experiment called Default: MLflow
+    clients send 0 when no experiment is set, and 0 is ``default``'s (ids are global), so in any
+    other workspace 0 means that workspace's Default, found by its name. The one place of the
+    rule; the functions below apply it."""
+    return ws != DEFAULT_WORKSPACE
 
 
 def is_default(ws: str, row: ExperimentRecord) -> bool:
     """Whether the experiment is the one MLflow clients name 0 in the workspace."""
-    if ws == DEFAULT_WORKSPACE:
-        return row.id == DEFAULT_EXPERIMENT_ID
-    return row.name == DEFAULT_EXPERIMENT
+    if zero_is_named(ws):
+        return row.name == DEFAULT_EXPERIMENT
+    return row.id == DEFAULT_EXPERIMENT_ID
 
 
 def experiment_row(
     conn: Connection, ws: str, *, id: int | None = None, name: str | None = None
 ) -> ExperimentRecord | None:
-    if id is not None and not _is_default(ws, id):
+    if id is not None and not names_default(ws, (id,)):
         row = conn.execute(_experiment_by("id"), {"ws": ws, "key": id}).first()
     else:
         key = DEFAULT_EXPERIMENT if id is not None else name
@@ -65,10 +68,21 @@ def _experiment_by(column: str) -> sa.Select[Any]:
 def experiment_ids_in(ws: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
     """The ids among ids of the workspace's experiments (0 in another workspace than
     ``default``: its Default experiment), for ``IN`` filters of runs, traces, logged models."""
+    return experiments_among(ws, in_ids(t.experiments.c.id, ids), names_default(ws, ids))
+
+
+def names_default(ws: str, ids: Sequence[int]) -> bool:
+    """Whether ids name the workspace's Default by 0, which is then found by its name."""
+    return zero_is_named(ws) and DEFAULT_EXPERIMENT_ID in ids
+
+
+def experiments_among(
+    ws: str | sa.BindParameter[str], among: sa.ColumnElement[bool], default_too: bool
+) -> sa.Select[tuple[int]]:
+    """The ids of the workspace's experiments meeting among (and its Default when
+    default_too); ws is a name or a parameter bound at execution."""
     c = t.experiments.c
-    cond: sa.ColumnElement[bool] = c.id.in_(list(ids))
-    if ws != DEFAULT_WORKSPACE and DEFAULT_EXPERIMENT_ID in ids:
-        cond = sa.or_(cond, c.name == DEFAULT_EXPERIMENT)
+    cond = sa.or_(among, c.name == DEFAULT_EXPERIMENT) if default_too else among
     return sa.select(c.id).where(c.workspace == ws, cond)
 
 
@@ -103,7 +117,9 @@ def insert_experiment(conn: Connection, ws: str, name: str, now: int, id: int | 
 def default_id(ws: str, name: str) -> int | None:
     """The fixed id an experiment of that name takes: 0 for ``default``'s Default only (ids
     are global; another workspace's Default takes the next one)."""
-    return DEFAULT_EXPERIMENT_ID if name == DEFAULT_EXPERIMENT and ws == DEFAULT_WORKSPACE else None
+    if name == DEFAULT_EXPERIMENT and not zero_is_named(ws):
+        return DEFAULT_EXPERIMENT_ID
+    return None
 
 
 def ensure_experiment(
@@ -147,9 +163,7 @@ def set_experiment_tags(conn: Connection, experiment_id: int, tags: Mapping[str,
         return
     et = t.experiment_tags.c
     conn.execute(
-        sa.delete(t.experiment_tags).where(
-            et.experiment_id == experiment_id, et.key.in_(list(tags))
-        )
+        sa.delete(t.experiment_tags).where(et.experiment_id == experiment_id, in_ids(et.key, tags))
     )
     conn.execute(
         sa.insert(t.experiment_tags),
@@ -161,7 +175,7 @@ def experiment_tags(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str,
     out: dict[int, dict[str, str]] = defaultdict(dict)
     et = t.experiment_tags.c
     for eid, k, v in conn.execute(
-        sa.select(et.experiment_id, et.key, et.value).where(et.experiment_id.in_(ids))
+        sa.select(et.experiment_id, et.key, et.value).where(in_ids(et.experiment_id, ids))
     ):
         out[eid][k] = v
     return out
@@ -170,8 +184,16 @@ def experiment_tags(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str,
 # -- runs ------------------------------------------------------------------------------------
 
 
-def insert_run(conn: Connection, **values: Any) -> None:
-    conn.execute(_insert(t.runs), values)
+def insert_run(conn: Connection, run: RunRecord, tags: Mapping[str, str] | None = None) -> None:
+    """A new run and its tags (it has none yet, so none is replaced)."""
+    conn.execute(_insert(t.runs), {c: getattr(run, c) for c in _RUN_COLUMNS})
+    if tags:
+        conn.execute(
+            _insert(t.run_tags), [{"run_id": run.id, "key": k, "value": v} for k, v in tags.items()]
+        )
+
+
+_RUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RunRecord))  # the runs table's
 
 
 @functools.cache
@@ -199,32 +221,23 @@ def update_run(conn: Connection, run_id: str, **values: Any) -> None:
 
 def search_run_rows(
     conn: Connection,
+    q: sa.Select[Any],
     ws: str,
     experiment_ids: Sequence[int],
     lifecycle: Sequence[str],
-    conditions: Sequence[sa.ColumnElement[bool]],
-    order: Sequence[sa.ColumnElement[Any]],
     limit: int,
     offset: int,
 ) -> list[RunRecord]:
-    q = (
-        sa.select(t.runs)
-        .where(
-            t.runs.c.experiment_id.in_(experiment_ids_in(ws, experiment_ids)),
-            t.runs.c.lifecycle_stage.in_(lifecycle),
-            *conditions,
-        )
-        .order_by(*order, t.runs.c.start_time.desc(), t.runs.c.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [RunRecord.of(r) for r in conn.execute(q)]
-
-
-def in_ids(col: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """col IN the list bound as "ids" at execution. A statement over a page of ids is then
-    built and compiled once, not once per call with a literal per id."""
-    return col.in_(sa.bindparam("ids", expanding=True))
+    """The page of a run search (``search.run_search``) in the workspace's experiments among
+    experiment_ids, with a stage in lifecycle."""
+    values = {
+        "ws": ws,
+        "experiments": list(experiment_ids),
+        "stages": list(lifecycle),
+        "limit": limit,
+        "offset": offset,
+    }
+    return [RunRecord.of(r) for r in conn.execute(q, values).all()]
 
 
 @functools.cache
@@ -240,6 +253,28 @@ def _by_run(
     for r in conn.execute(_by_run_select(table, cols), {"ids": list(run_ids)}).all():
         out[r.run_id].append(r)
     return out
+
+
+def params_and_tags_of(
+    conn: Connection, run_ids: Sequence[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """params_of and tags_of in one statement (a page of runs reads both)."""
+    params: dict[str, dict[str, str]] = defaultdict(dict)
+    tags: dict[str, dict[str, str]] = defaultdict(dict)
+    for is_tag, run_id, key, value in conn.execute(_PARAMS_AND_TAGS, {"ids": list(run_ids)}).all():
+        (tags if is_tag else params)[run_id][key] = value
+    return params, tags
+
+
+def _params_and_tags() -> sa.CompoundSelect[Any]:
+    p, g = t.params.c, t.run_tags.c
+    return sa.union_all(
+        sa.select(sa.literal(0), p.run_id, p.key, p.value).where(in_ids(p.run_id)),
+        sa.select(sa.literal(1), g.run_id, g.key, g.value).where(in_ids(g.run_id)),
+    )
+
+
+_PARAMS_AND_TAGS = _params_and_tags()
 
 
 def params_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -278,7 +313,7 @@ def existing_params(conn: Connection, run_id: str, keys: Iterable[str]) -> dict[
     return dict(
         conn.execute(
             sa.select(t.params.c.key, t.params.c.value).where(
-                t.params.c.run_id == run_id, t.params.c.key.in_(list(keys))
+                t.params.c.run_id == run_id, in_ids(t.params.c.key, keys)
             )
         )
         .tuples()
@@ -297,7 +332,7 @@ def insert_params(conn: Connection, run_id: str, params: Mapping[str, str]) -> N
 def set_run_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
     if not tags:
         return
-    conn.execute(_replaced_tags(), {"run": run_id, "keys": list(tags)})
+    conn.execute(_replaced_tags(), {"run": run_id, "ids": list(tags)})
     conn.execute(
         _insert(t.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
     )
@@ -306,8 +341,7 @@ def set_run_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None
 @functools.cache
 def _replaced_tags() -> sa.Delete:
     c = t.run_tags.c
-    keys: sa.BindParameter[str] = sa.bindparam("keys", expanding=True)
-    return sa.delete(t.run_tags).where(c.run_id == sa.bindparam("run"), c.key.in_(keys))
+    return sa.delete(t.run_tags).where(c.run_id == sa.bindparam("run"), in_ids(c.key))
 
 
 def delete_run_tag(conn: Connection, run_id: str, key: str) -> bool:
