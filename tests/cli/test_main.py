@@ -16,16 +16,18 @@ from tests.conftest import CliResult
 _PROBE = """
 import sys
 from mlpipex.cli.main import main
-code = main(sys.argv[1:])
-heavy = ("httpx", "fsspec", "sqlalchemy", "fastapi", "mlpipex.cli.quickstart", "mlpipex.server",
-         "typer", "pydantic", "rich", "pydantic_settings", "mlpipex.client")
-print(code, *sorted(m for m in heavy if m in sys.modules))
+code = main(sys.argv[2:])
+print(code, *sorted(m for m in sys.argv[1].split(",") if m in sys.modules))
 """
+HEAVY = ("httpx", "fsspec", "sqlalchemy", "fastapi", "mlpipex.cli.quickstart", "mlpipex.server")
+HEAVY += ("typer", "pydantic", "rich", "pydantic_settings", "mlpipex.client")
 
 
-def _loaded(cwd: Path, *args: str) -> list[str]:
+def _loaded(cwd: Path, *args: str, watch: tuple[str, ...] = HEAVY) -> list[str]:
+    """The exit code of the CLI run with ``args`` in a fresh process, then which of the modules
+    ``watch`` names it loaded."""
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE, *args],
+        [sys.executable, "-c", _PROBE, ",".join(watch), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -64,22 +66,9 @@ def test_registering_a_plain_file_leaves_the_flavors_unloaded(tmp_path: Path) ->
     # the flavors import numpy and pandas (half a second); only a model package needs them
     (tmp_path / "a.csv").write_text("x\n1\n")
     (tmp_path / "model.bin").write_bytes(b"weights")
-    probe = (
-        "import sys\nfrom mlpipex.cli.main import main\ncode = main(sys.argv[1:])\n"
-        "print(code, *sorted(m for m in ('numpy', 'pandas', 'mlpipex.flavors') "
-        "if m in sys.modules))"
-    )
     args = ["--uri", str(tmp_path / "r"), "register", "m", str(tmp_path / "model.bin")]
     args += ["--commit", "c" * 40, "--dataset", f"train={tmp_path / 'a.csv'}", "--metric", "a=1"]
-    out = subprocess.run(
-        [sys.executable, "-c", probe, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    assert out.strip().splitlines()[-1].split() == ["0"]
+    assert _loaded(tmp_path, *args, watch=("numpy", "pandas", "mlpipex.flavors")) == ["0"]
 
 
 def _one_version(cli: Callable[..., CliResult], tmp_path: Path, registry: Path) -> None:
