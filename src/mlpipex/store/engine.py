@@ -22,6 +22,7 @@ from sqlalchemy.exc import (
     DatabaseError,
     DataError,
     IntegrityError,
+    NotSupportedError,
     OperationalError,
     ProgrammingError,
 )
@@ -127,8 +128,10 @@ def _mark_current(url: str) -> None:
 
 
 # What the database, not the statement, is to blame for: unreachable, locked, read-only, not a
-# database at all (SQLite's DatabaseError); a ProgrammingError (a wrong statement) is a bug.
+# database at all (SQLite's DatabaseError), an aborted transaction (PostgreSQL's InternalError).
+# A wrong statement or one the database cannot run is a bug, never "try again".
 _UNAVAILABLE = (OperationalError, SAInterfaceError, DatabaseError)
+_BUGS = (ProgrammingError, NotSupportedError)
 
 
 class Store:
@@ -142,7 +145,7 @@ class Store:
             if migrate and not current:
                 self._ensure_schema()
                 _mark_current(url)
-        except (MLPipeXError, ProgrammingError):
+        except (MLPipeXError, *_BUGS):
             raise
         except _UNAVAILABLE as exc:
             raise Unavailable(
@@ -194,7 +197,7 @@ class Store:
             ) from exc
         except (OverflowError, DataError) as exc:  # a number no column holds (SQLite, PostgreSQL)
             raise Invalid("a number is out of the range the registry stores") from exc
-        except ProgrammingError:
+        except _BUGS:
             raise
         except _UNAVAILABLE as exc:
             raise Unavailable(
