@@ -65,12 +65,8 @@ class MlflowModel:
 def _versions(conn: Connection, rows: Sequence[VersionRecord]) -> list[MlflowVersion]:
     """The versions of rows, in their order, with their details and what the MLflow API recorded
     of them (source, logged model, last edit), all read in one statement."""
-    out = []
-    for v, row in details.versions_with(conn, rows, records.version_source_columns()):
-        s = records.version_source(row)
-        source = s.source or f"mlflow-artifacts:/{version_dir(v.model, v.version)}"
-        out.append(MlflowVersion(v, source, s.model_id, s.edited_at))
-    return out
+    read = details.versions_with(conn, rows, records.version_source_columns())
+    return [_mlflow_version(v, records.version_source(row)) for v, row in read]
 
 
 def _model(conn: Connection, row: ModelRecord, model: RegisteredModel | None = None) -> MlflowModel:
