@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.routing import Match
 
 from mlpipex.server import ServerSettings, create_app
@@ -67,3 +67,13 @@ def test_a_section_holds_plain_routes_only() -> None:
     outer.include_router(inner)
     with pytest.raises(TypeError, match="plain routes"):
         Section(outer)
+
+
+def test_a_section_refuses_dependencies_given_at_inclusion() -> None:
+    # server/direct.py calls a route with the dependencies the route holds: ones added when the
+    # router is included would be skipped there, so they go on the router
+    async def check() -> None:
+        return None
+
+    with pytest.raises(TypeError, match="belong on its router"):
+        Section(APIRouter(), "/p", dependencies=[Depends(check)])

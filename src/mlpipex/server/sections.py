@@ -29,6 +29,8 @@ class Section(APIRouter):
             # a route's pattern is anchored at its start, and only a parameter varies
             starts.append(prefix + path.partition("{")[0])
         self.starts = tuple(sorted(set(starts)))
+        if "dependencies" in include:  # server/direct.py calls the routes it takes with theirs
+            raise TypeError("a section's dependencies belong on its router, not its inclusion")
         # each route with the prefix it is served under, for server/direct.py
         self.served = [(prefix, r) for r in router.routes if isinstance(r, APIRoute)]
         self.include_router(router, prefix=prefix, **include)
