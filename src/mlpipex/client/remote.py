@@ -135,15 +135,16 @@ class RemoteBackend(RemoteTracking):
     def _store_tree(self, root: Path, progress: Progress | None) -> Manifest:
         """Every file under root stored on the server; their manifest. Files under STREAM_MIN
         are hashed first and sent only when the server lacks them; larger ones are sent once."""
-        local = list_files(root)
-        small = [(rel, p) for rel, p in local if p.stat().st_size < STREAM_MIN]
+        small: list[tuple[str, Path]] = []
+        large: list[tuple[str, Path]] = []
+        for rel, p in list_files(root):
+            (small if p.stat().st_size < STREAM_MIN else large).append((rel, p))
         hashed = hash_files(small, progress)
         self._upload(hashed, dict(small), progress)
         sent = []
-        for rel, p in local:
-            if p.stat().st_size >= STREAM_MIN:
-                stored = self.http.upload_unnamed(p, progress)
-                sent.append(FileEntry(rel, stored.digest, stored.size))
+        for rel, p in large:
+            stored = self.http.upload_unnamed(p, progress)
+            sent.append(FileEntry(rel, stored.digest, stored.size))
         return Manifest.of([*hashed.files, *sent])
 
     def _upload(
