@@ -261,20 +261,19 @@ def params_and_tags_of(
     """params_of and tags_of in one statement (a page of runs reads both)."""
     params: dict[str, dict[str, str]] = defaultdict(dict)
     tags: dict[str, dict[str, str]] = defaultdict(dict)
-    for is_tag, run_id, key, value in conn.execute(_PARAMS_AND_TAGS, {"ids": list(run_ids)}).all():
+    rows = conn.execute(_params_and_tags(), {"ids": list(run_ids)}).all()
+    for is_tag, run_id, key, value in rows:
         (tags if is_tag else params)[run_id][key] = value
     return params, tags
 
 
+@functools.cache  # built on first use, as the other statements
 def _params_and_tags() -> sa.CompoundSelect[Any]:
     p, g = t.params.c, t.run_tags.c
     return sa.union_all(
         sa.select(sa.literal(0), p.run_id, p.key, p.value).where(in_ids(p.run_id)),
         sa.select(sa.literal(1), g.run_id, g.key, g.value).where(in_ids(g.run_id)),
     )
-
-
-_PARAMS_AND_TAGS = _params_and_tags()
 
 
 def params_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:
