@@ -90,18 +90,13 @@ ENV = _env()
 
 
 def _switchable(request: Request) -> list[str]:
-    """The workspaces the switcher offers: those the caller may enter. Read when a page shows
-    the switcher (base.html; a fragment never does), once per request, and not at all where
-    workspaces are off or the caller may enter none (the sign-in page)."""
-    offered: list[str] | None = getattr(request.state, "switchable", None)
-    if offered is None:
-        st, visible = state(request), visible_workspaces(request)
-        offered = []
-        if st.settings.enable_workspaces and visible != frozenset():
-            reg = st.registry(actor(request))
-            offered = [w.name for w in workspaces.list_workspaces(reg, visible)]
-        request.state.switchable = offered
-    return offered
+    """The workspaces the switcher offers: those the caller may enter. Called by base.html once
+    per page it renders (a fragment never does), and read not at all where workspaces are off or
+    the caller may enter none (the sign-in page)."""
+    st, visible = state(request), visible_workspaces(request)
+    if not st.settings.enable_workspaces or visible == frozenset():
+        return []
+    return [w.name for w in workspaces.list_workspaces(st.registry(actor(request)), visible)]
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
