@@ -75,7 +75,7 @@ class _Body:
         return self._pending.popleft() if self._pending else b""
 
 
-def declared_size(request: Request) -> int | None:
+def _declared_size(request: Request) -> int | None:
     """The body's Content-Length (BodyLimit has checked it is a number under the limit); None
     for a chunked body."""
     declared = request.headers.get("content-length")
@@ -87,9 +87,10 @@ def _settle(room: asyncio.Future[None]) -> None:
         room.set_result(None)
 
 
-async def store_body(request: Request, store: Callable[[Readable], T]) -> T:
-    """store(body) in a worker thread, fed the request body as it arrives; its errors are
-    raised as themselves. A body cut off midway makes store's read fail, so nothing is kept."""
+async def store_body(request: Request, store: Callable[[Readable, int | None], T]) -> T:
+    """store(body, size) in a worker thread, fed the request body as it arrives, with the size
+    the request declares (None for a chunked body); its errors are raised as themselves. A body
+    cut off midway makes store's read fail, so nothing is kept."""
     body = _Body(asyncio.get_running_loop())
 
     async def produce() -> None:
@@ -116,7 +117,7 @@ async def store_body(request: Request, store: Callable[[Readable], T]) -> T:
     async with anyio.create_task_group() as tg:
         tg.start_soon(produce)
         try:
-            result = await run_in_threadpool(store, body)
+            result = await run_in_threadpool(store, body, _declared_size(request))
         except MLPipeXError as exc:  # raised as itself, not inside the task group's group
             refused = exc
             tg.cancel_scope.cancel()

@@ -15,7 +15,7 @@ from mlpipex.domain.api import DigestList, MissingDigests, StoredObject
 from mlpipex.domain.digest import is_object_digest
 from mlpipex.errors import Invalid
 from mlpipex.server.deps import RegistryDep
-from mlpipex.server.upload import declared_size, store_body
+from mlpipex.server.upload import store_body
 
 router = APIRouter(prefix="/api/v1/objects", tags=["objects"])
 CHUNK = 4 * 1024 * 1024
@@ -37,8 +37,7 @@ def missing(reg: RegistryDep, body: DigestList) -> MissingDigests:
 async def upload_unnamed(reg: RegistryDep, request: Request) -> StoredObject:
     """Store the body under the digest computed as it arrives; identical bytes are kept once."""
     reg.require("editor")
-    size = declared_size(request)
-    entry = await store_body(request, lambda body: reg.objects.put_stream(body, size=size))
+    entry = await store_body(request, lambda body, size: reg.objects.put_stream(body, size=size))
     return StoredObject(digest=entry.digest, size=entry.size)
 
 
@@ -51,8 +50,7 @@ async def upload(reg: RegistryDep, digest: str, request: Request) -> dict[str, o
         async for _ in request.stream():
             pass
         return {"digest": digest, "stored": False}
-    size = declared_size(request)
-    entry = await store_body(request, lambda body: reg.objects.put_stream(body, digest, size))
+    entry = await store_body(request, lambda body, size: reg.objects.put_stream(body, digest, size))
     return {"digest": entry.digest, "size": entry.size, "stored": True}
 
 

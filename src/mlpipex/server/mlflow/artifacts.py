@@ -16,7 +16,7 @@ from starlette.concurrency import iterate_in_threadpool
 from mlpipex.domain.bounds import VersionNumber
 from mlpipex.objects.store import VerifyingReader
 from mlpipex.server.mlflow.wire import Args, Payload, Reg, file_infos, ok, parse
-from mlpipex.server.upload import declared_size, store_body
+from mlpipex.server.upload import store_body
 from mlpipex.service.mlflow import artifacts as mlflow_artifacts
 
 router = APIRouter(prefix="/mlflow-artifacts/artifacts", tags=["mlflow artifacts"])
@@ -109,8 +109,7 @@ def disposition(name: str) -> str:
 async def upload(reg: Reg, path: str, request: Request) -> Response:
     """The body is received on the event loop while a worker thread hashes and stores it."""
     mlflow_artifacts.locate(path)  # refuse a bad path before reading the body
-    size = declared_size(request)
-    await store_body(request, lambda body: mlflow_artifacts.upload(reg, path, body, size))
+    await store_body(request, lambda body, size: mlflow_artifacts.upload(reg, path, body, size))
     return ok()
 
 
