@@ -164,6 +164,7 @@ def create_version(
     is missing. A source or run this registry does not hold is recorded, as MLflow records it,
     as an external reference when the policy allows it (never deployable), else refused."""
     check_model_name(name)
+    reg.require("editor", name)  # before anything the source names is read
     held = _held(reg, name, source, run_id, model_id)
     found, run_id, model_id = held.files, held.run_id, held.model_id
     run_known = run_id is None or held.basis.run is not None
