@@ -63,7 +63,7 @@ WORKLOAD = textwrap.dedent(
 OURS = textwrap.dedent(
     """
     import mlpipex
-    from mlpipex.service.tracking.runs import Metric
+    from mlpipex.service.tracking.checks import Metric
     FILTER = {filter!r}; ORDER = {order!r}
     client = mlpipex.Client({uri!r})
     exp = client.create_experiment("bench")

@@ -17,7 +17,8 @@ from mlpipex.config import Settings
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.errors import Invalid
 from mlpipex.service.context import now_ms
-from mlpipex.service.tracking.runs import DatasetInput, Metric, Run
+from mlpipex.service.tracking.checks import Metric
+from mlpipex.service.tracking.runs import DatasetInput, Run
 
 
 @dataclass(frozen=True)

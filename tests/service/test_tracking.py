@@ -11,8 +11,8 @@ import pytest
 
 from mlpipex.client import Client
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
-from mlpipex.service.tracking import runs as tracking
-from mlpipex.service.tracking.runs import Metric
+from mlpipex.service.tracking import checks
+from mlpipex.service.tracking.checks import Metric
 
 pytestmark = pytest.mark.direct  # reaches into the database or objects, or tracks runs
 
@@ -116,24 +116,24 @@ def test_bad_input_names_the_field_and_writes_nothing(
 @pytest.mark.parametrize("key", ["a/../b", "a/..", "..", "x//..", "a/./../b"])
 def test_a_key_that_climbs_is_refused_wherever_the_parent_step_is(key: str) -> None:
     with pytest.raises(Invalid, match="invalid metric key"):
-        tracking.check_key("metric", key)
+        checks.check_key("metric", key)
 
 
 @pytest.mark.parametrize("key", ["a..b", "a/.b", "a/...", "v1.0/loss", "a/b/c"])
 def test_dots_that_do_not_climb_are_fine_in_a_key(key: str) -> None:
-    assert tracking.check_key("metric", key) == key
+    assert checks.check_key("metric", key) == key
 
 
 def test_metric_values_and_counters_of_other_types_are_checked_as_before() -> None:
-    assert tracking.check_metric(Metric("k", 3, 5, 7)) == ("k", 3.0, 5, 7)  # type: ignore[arg-type]
-    assert type(tracking.check_metric(Metric("k", 3, 5, 7))[1]) is float  # type: ignore[arg-type]
+    assert checks.check_metric(Metric("k", 3, 5, 7)) == ("k", 3.0, 5, 7)  # type: ignore[arg-type]
+    assert type(checks.check_metric(Metric("k", 3, 5, 7))[1]) is float  # type: ignore[arg-type]
     with pytest.raises(Invalid, match="timestamp True is not an integer"):
-        tracking.check_metric(Metric("k", 1.0, True, 0))
+        checks.check_metric(Metric("k", 1.0, True, 0))
     with pytest.raises(Invalid, match=r"step 2\.0 is not an integer"):
-        tracking.check_metric(Metric("k", 1.0, 0, 2.0))  # type: ignore[arg-type]
-    assert tracking.check_metric(Metric("k", True, 0, 0)) == ("k", 1.0, 0, 0)
+        checks.check_metric(Metric("k", 1.0, 0, 2.0))  # type: ignore[arg-type]
+    assert checks.check_metric(Metric("k", True, 0, 0)) == ("k", 1.0, 0, 0)
     with pytest.raises(Invalid, match="'x' is not a number"):
-        tracking.check_metric(Metric("k", "x", 0, 0))  # type: ignore[arg-type]
+        checks.check_metric(Metric("k", "x", 0, 0))  # type: ignore[arg-type]
 
 
 def test_unknown_runs_and_statuses(client: Client, run_id: str) -> None:
@@ -190,5 +190,5 @@ def test_log_dataset_from_a_file_and_from_a_dataframe(
 @pytest.mark.parametrize("path", ["a\x00b", "model/m\n.bin", "./x/\ty"])
 def test_run_artifact_paths_with_control_characters_are_refused(path: str) -> None:
     with pytest.raises(Invalid):
-        tracking.check_artifact_path(path)
-    assert tracking.check_artifact_path("./model//m.bin") == "model/m.bin"
+        checks.check_artifact_path(path)
+    assert checks.check_artifact_path("./model//m.bin") == "model/m.bin"

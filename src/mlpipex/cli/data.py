@@ -245,7 +245,7 @@ def _outcome(ws: Workspace) -> tuple[dict[str, Any], list[Any]]:
     from mlpipex.data.metrics import Revision, metrics
     from mlpipex.data.pipeline import PARAMS, load_pipeline, read_params
     from mlpipex.service.context import now_ms
-    from mlpipex.service.tracking.runs import Metric
+    from mlpipex.service.tracking.checks import Metric
 
     wanted = tuple(sorted({p for st in load_pipeline(ws.root).stages.values() for p in st.params}))
     values = read_params(ws.root, wanted, {})

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from mlpipex.service.registry.maintenance import FsckReport, GcReport
     from mlpipex.service.registry.promote import TransitionResult
     from mlpipex.service.registry.register import Registration
-    from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
+    from mlpipex.service.tracking.checks import Metric
+    from mlpipex.service.tracking.runs import DatasetInput, Experiment, NewRun, Run
 
 ExperimentRef = str | int
 

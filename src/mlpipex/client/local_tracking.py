@@ -14,7 +14,8 @@ from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
 from mlpipex.service.context import Registry
 from mlpipex.service.tracking import runs as tracking
-from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
+from mlpipex.service.tracking.checks import Metric
+from mlpipex.service.tracking.runs import DatasetInput, Experiment, NewRun, Run
 
 
 class LocalTracking:

@@ -18,7 +18,7 @@ from mlpipex.domain.models import ModelVersion
 from mlpipex.errors import Corrupt, Invalid, MLPipeXError, NotFound
 from mlpipex.objects.manifest import hash_tree
 from mlpipex.service.registry import register
-from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking import checks
 
 if TYPE_CHECKING:
     from mlpipex.client.backend import Backend, Fetcher
@@ -100,7 +100,7 @@ class ModelMethods:
         A refused registration leaves the run as it was (it is checked before any upload)."""
         from mlpipex import flavors
 
-        prefix = tracking.check_artifact_path(artifact_path)
+        prefix = checks.check_artifact_path(artifact_path)
         if not prefix:
             raise Invalid("artifact_path must name a folder of the run, such as 'model'")
         run = self._backend.get_run(run_id)

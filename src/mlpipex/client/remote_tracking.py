@@ -17,8 +17,9 @@ from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.objects.manifest import hash_tree, list_files
-from mlpipex.service.tracking import runs as tracking
-from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
+from mlpipex.service.tracking import checks
+from mlpipex.service.tracking.checks import Metric
+from mlpipex.service.tracking.runs import DatasetInput, Experiment, NewRun, Run
 from mlpipex.store.tracking.runs import DEFAULT_EXPERIMENT
 
 
@@ -84,7 +85,7 @@ class RemoteTracking:
     # -- runs ----------------------------------------------------------------------------------
     def create_run(self, new: NewRun) -> Run:
         """Git, the entry point and the parent travel as the tags MLflow uses for them."""
-        sent = dict(tracking.check_tags(new.tags))
+        sent = dict(checks.check_tags(new.tags))
         if new.parent_id is not None:
             try:
                 self.get_run(new.parent_id)
@@ -110,7 +111,7 @@ class RemoteTracking:
         return mw.run(self._get("runs/get", run_id=run_id)["run"])
 
     def set_terminated(self, run_id: str, status: str, end_time: int | None) -> Run:
-        if status not in tracking.STATUSES or status in ("RUNNING", "SCHEDULED"):
+        if status not in checks.STATUSES or status in ("RUNNING", "SCHEDULED"):
             raise Invalid(
                 f"run status {status!r} does not end a run", hint="use FINISHED, FAILED or KILLED"
             )
@@ -159,7 +160,7 @@ class RemoteTracking:
         tags: Mapping[str, Any] | None,
     ) -> None:
         """One request, applied in one transaction by the server."""
-        rows = tracking.check_metrics(metrics)  # numpy scalars become floats
+        rows = checks.check_metrics(metrics)  # numpy scalars become floats
         self._post(
             "runs/log-batch",
             run_id=run_id,
@@ -167,8 +168,8 @@ class RemoteTracking:
                 {"key": k, "value": mw.number(v), "timestamp": ts, "step": step}
                 for k, v, ts, step in rows
             ],
-            params=mw.pairs(tracking.check_params(params or {})),
-            tags=mw.pairs(tracking.check_tags(tags or {})),
+            params=mw.pairs(checks.check_params(params or {})),
+            tags=mw.pairs(checks.check_tags(tags or {})),
         )
 
     def delete_tag(self, run_id: str, key: str) -> None:
@@ -184,7 +185,7 @@ class RemoteTracking:
     # -- artifacts and dataset inputs ----------------------------------------------------------
     def log_artifacts(self, run_id: str, local: Path, artifact_path: str) -> list[FileEntry]:
         """Hashed here, streamed through the server's artifact proxy into the run."""
-        prefix = tracking.check_artifact_path(artifact_path)
+        prefix = checks.check_artifact_path(artifact_path)
         run = self.get_run(run_id)
         if run.lifecycle_stage != "active":
             raise Invalid(f"run {run_id} is deleted; restore it before logging to it")
@@ -204,7 +205,7 @@ class RemoteTracking:
         rows = self.http.call(
             "GET",
             f"/api/v1/runs/{quote(run_id, safe='')}/artifacts",
-            params={"path": tracking.check_artifact_path(path)},
+            params={"path": checks.check_artifact_path(path)},
         )
         return [FileEntry(r["path"], r["digest"], int(r["size"])) for r in rows]
 

@@ -18,8 +18,9 @@ from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import Page
 from mlpipex.errors import NotFound
 from mlpipex.service.context import now_ms
-from mlpipex.service.tracking import runs as tracking
-from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
+from mlpipex.service.tracking import checks
+from mlpipex.service.tracking.checks import Metric
+from mlpipex.service.tracking.runs import DatasetInput, Experiment, NewRun, Run
 
 if TYPE_CHECKING:
     from mlpipex.client.backend import Backend, ExperimentRef
@@ -197,7 +198,7 @@ class TrackingMethods:
         """Record a dataset the run read: a path (file, directory, pointer file or
         ``URI#digest``) is hashed where it is; a DataFrame is written as Parquet and stored
         with the run (``datasets/NAME.parquet``). Digest, size, schema and row count are kept."""
-        tracking.check_key("dataset", name)
+        checks.check_key("dataset", name)
         if isinstance(data, (str, os.PathLike)):
             ref = resolve_dataset(name, os.fspath(data), Path.cwd())
             local = Path(os.fspath(data)) if "://" not in os.fspath(data) else None

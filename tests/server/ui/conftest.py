@@ -11,6 +11,7 @@ import pytest
 
 from mlpipex.client import Client
 from mlpipex.service.context import Actor
+from mlpipex.service.tracking import checks
 from mlpipex.service.tracking import runs as tracking
 
 PASSWORD = "password-123"
@@ -44,7 +45,7 @@ def seed(root: Path) -> Seeded:
             reg, tracking.NewRun(exp.id, name=name, commit="b" * 40, entry_point="train.py")
         )
         metrics = [
-            tracking.Metric(key, value, 1_700_000_000_000 + step * 1000, step)
+            checks.Metric(key, value, 1_700_000_000_000 + step * 1000, step)
             for step in range(20)
             for key, value in (
                 ("auc", best - 0.3 * 0.8**step),

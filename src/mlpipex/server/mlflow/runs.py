@@ -30,9 +30,10 @@ from mlpipex.service.mlflow import artifacts as mlflow_artifacts
 from mlpipex.service.mlflow import compat
 from mlpipex.service.mlflow import metrics as mlflow_metrics
 from mlpipex.service.registry import search
+from mlpipex.service.tracking import checks
 from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking.checks import Metric
 from mlpipex.service.tracking.logged_models import ModelMetric
-from mlpipex.service.tracking.runs import Metric
 
 # Tracking has no per-model grants: the global role, checked before any body is parsed.
 router = APIRouter(
@@ -409,6 +410,6 @@ def list_artifacts(reg: Reg, root: Root, args: Payload) -> Response:
     a = parse(ListArtifacts, args)
     r = tracking.get_run(reg, a.run_id)
     base = mlflow_artifacts.run_dir(r.experiment_id, r.id)
-    prefix = tracking.check_artifact_path(a.path)
+    prefix = checks.check_artifact_path(a.path)
     listed = mlflow_artifacts.listing(reg, f"{base}/{prefix}" if prefix else base)
     return ok({"root_uri": f"{root}/{base}", "files": file_infos(listed, prefix)})

@@ -9,7 +9,8 @@ from typing import Any
 from mlpipex.errors import AlreadyExists, Invalid, MLPipeXError, NotFound
 from mlpipex.service.registry.models import ModelExists, ModelMissing
 from mlpipex.service.registry.versions import VersionMissing
-from mlpipex.service.tracking.runs import RunMissing, RunNotActive, RunTagMissing, UnsafePath
+from mlpipex.service.tracking.checks import UnsafePath
+from mlpipex.service.tracking.runs import RunMissing, RunNotActive, RunTagMissing
 
 
 def _version(e: VersionMissing) -> MLPipeXError:

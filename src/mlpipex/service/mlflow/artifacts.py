@@ -24,7 +24,7 @@ from mlpipex.errors import Invalid, NotFound
 from mlpipex.objects.store import Readable, VerifyingReader
 from mlpipex.service.context import Registry
 from mlpipex.service.registry import versions
-from mlpipex.service.tracking import logged_models
+from mlpipex.service.tracking import checks, logged_models
 from mlpipex.service.tracking import runs as tracking
 from mlpipex.store.mlflow import records
 from mlpipex.store.tracking import logged_models as models_store
@@ -57,7 +57,7 @@ class Place:
 
 def locate(path: str) -> Place:
     """Where a proxy path lives; paths that are absolute or climb out with '..' are refused."""
-    p = tracking.check_artifact_path(path)
+    p = checks.check_artifact_path(path)
     if m := _RUN.fullmatch(p):
         return Place("run", m.group(2), m.group(3) or "")
     if m := _MODEL.fullmatch(p):
@@ -73,7 +73,7 @@ def locate_uri(uri: str) -> Place:
     parsed = urlparse(uri)
     if parsed.scheme == "runs":
         run_id, _, rest = (parsed.netloc + parsed.path).strip("/").partition("/")
-        return Place("run", run_id, tracking.check_artifact_path(rest))
+        return Place("run", run_id, checks.check_artifact_path(rest))
     if parsed.scheme == "models":
         key = (parsed.netloc + parsed.path).strip("/")
         if key.startswith("m-") and "/" not in key:
@@ -178,7 +178,7 @@ def open_file(reg: Registry, path: str) -> tuple[VerifyingReader, int]:
 def upload_to_run(reg: Registry, run_id: str, path: str, data: bytes) -> FileEntry:
     """Store the bytes as the run's artifact at path (MLflow UI's upload)."""
     try:
-        path = tracking.check_artifact_path(path)
+        path = checks.check_artifact_path(path)
     except Invalid as exc:
         raise Invalid(f"Invalid path: {exc.message}") from None
     if not path:
@@ -212,7 +212,7 @@ def open_version_file(
 
 
 def _open_in(reg: Registry, kind: str, key: str, path: str) -> tuple[VerifyingReader, int]:
-    path = tracking.check_artifact_path(path)
+    path = checks.check_artifact_path(path)
     for f in files(reg, Place(kind, key, path)):
         if f.path == path:
             return reg.objects.open(f.digest), f.size

@@ -20,8 +20,10 @@ from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.registry import search
+from mlpipex.service.tracking import checks
 from mlpipex.service.tracking import runs as tracking
-from mlpipex.service.tracking.runs import DatasetInput, Experiment, Metric, NewRun, Run
+from mlpipex.service.tracking.checks import Metric
+from mlpipex.service.tracking.runs import DatasetInput, Experiment, NewRun, Run
 from mlpipex.store import schema as t
 from mlpipex.store.mlflow import records
 from mlpipex.store.mlflow.records import MlflowDataset as MlflowDataset  # re-exported
@@ -29,6 +31,7 @@ from mlpipex.store.tracking import logged_models as lm_store
 from mlpipex.store.tracking import runs as store
 from mlpipex.store.tracking.logged_models import ModelMetric
 from mlpipex.store.tracking.records import ExperimentRecord
+from mlpipex.store.tracking.search import experiment_conditions
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 SOURCE_NAME_TAG = "mlflow.source.name"
@@ -153,12 +156,12 @@ def search_experiments(
     stages = VIEWS.get(view or "ACTIVE_ONLY")
     if stages is None:
         raise Invalid(f"view_type {view!r} is not one of " + ", ".join(VIEWS))
-    conds = search.experiment_conditions(
+    conds = experiment_conditions(
         search.parse_filter(filter, "experiment filter"), reg.store.dialect
     )
     order = _experiment_order(order_by)
     offset = search.decode_page_token(page_token)
-    search.check_max_results(max_results, tracking.MAX_RESULTS)
+    search.check_max_results(max_results, checks.MAX_RESULTS)
     with reg.store.read() as conn:
         rows = records.experiment_rows(
             conn, reg.workspace, stages, conds, order, max_results + 1, offset
@@ -215,8 +218,8 @@ def _edit_experiment(reg: Registry) -> None:
 
 def rename_experiment(reg: Registry, eid: str, new_name: str) -> None:
     _edit_experiment(reg)
-    if not new_name or not new_name.strip() or len(new_name) > tracking.MAX_NAME:
-        raise Invalid(f"experiment name {new_name[:40]!r} must be 1 to {tracking.MAX_NAME} chars")
+    if not new_name or not new_name.strip() or len(new_name) > checks.MAX_NAME:
+        raise Invalid(f"experiment name {new_name[:40]!r} must be 1 to {checks.MAX_NAME} chars")
     with reg.store.write() as conn:
         (row,) = experiments(conn, reg.workspace, [eid])
         other = store.experiment_row(conn, reg.workspace, name=new_name)
@@ -240,7 +243,7 @@ def set_experiment_deleted(reg: Registry, eid: str, deleted: bool) -> None:
 
 
 def set_experiment_tag(reg: Registry, eid: str, key: str, value: str) -> None:
-    tags = tracking.check_tags({key: value})
+    tags = checks.check_tags({key: value})
     _edit_experiment(reg)
     with reg.store.write() as conn:
         store.set_experiment_tags(conn, experiment_key(conn, reg.workspace, eid), tags)
@@ -312,13 +315,13 @@ def log_batch(
     """tracking's batch in one transaction, with what MLflow's tags say about the run (the git
     commit tag becomes its commit, the run name tag its name); model_metrics, those of metrics
     logged with a model_id, are kept on their logged models too."""
-    batch = tracking.check_batch(metrics, params, tags)
+    batch = checks.check_batch(metrics, params, tags)
     reg.require("editor")
     updates: dict[str, str] = {}
     if (sha := _commit(batch.tags)) is not None:
         updates["commit"] = sha
     if batch.tags.get(RUN_NAME_TAG):
-        updates["name"] = batch.tags[RUN_NAME_TAG][: tracking.MAX_NAME]
+        updates["name"] = batch.tags[RUN_NAME_TAG][: checks.MAX_NAME]
     with reg.store.write() as conn:
         tracking.write_batch(conn, reg.workspace, run_id, batch)
         if updates:

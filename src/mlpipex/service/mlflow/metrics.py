@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.tracking import runs as tracking
-from mlpipex.service.tracking.runs import Metric
+from mlpipex.service.tracking.checks import Metric
 
 MAX_RUNS = 100
 MAX_VALUES = 25_000

@@ -14,16 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mlpipex.errors import Invalid
-from mlpipex.store.tracking import search as _compiled
 from mlpipex.store.tracking.search import EXP_NUMERIC_ATTRS, RUN_NUMERIC_ATTRS, OrderTerm
 from mlpipex.store.tracking.search import Comparison as Comparison  # the parser's output
-
-# The compilers, under the names the other searches' modules (traces, logged models, evaluation
-# datasets, MLflow's experiments) still use; new code takes them from store/tracking/search.py.
-_string_cmp = _compiled.string_cmp
-_numeric_cmp = _compiled.numeric_cmp
-_int_id = _compiled.int_id
-experiment_conditions = _compiled.experiment_conditions
 
 _ENTITIES = {
     "metric": "metrics",

@@ -18,9 +18,10 @@ from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.mlflow.compat import ensure_default, experiments, order_terms, paged
 from mlpipex.service.registry import search
-from mlpipex.service.tracking import runs
+from mlpipex.service.tracking import checks
 from mlpipex.store import schema_genai
 from mlpipex.store.tracking import eval_datasets as store
+from mlpipex.store.tracking.search import numeric_cmp, string_cmp
 
 MAX_NAME = 250
 MAX_TAGS = 1000
@@ -62,8 +63,8 @@ def check_tags(tags: Mapping[str, str]) -> None:
     if len(tags) > MAX_TAGS:
         raise Invalid(f"at most {MAX_TAGS} dataset tags at a time, got {len(tags)}")
     for key in tags:
-        if not 0 < len(key) <= runs.MAX_KEY:
-            raise Invalid(f"a dataset tag key is 1 to {runs.MAX_KEY} characters: {key[:80]!r}")
+        if not 0 < len(key) <= checks.MAX_KEY:
+            raise Invalid(f"a dataset tag key is 1 to {checks.MAX_KEY} characters: {key[:80]!r}")
 
 
 def _experiment_keys(conn: Connection, ws: str, experiment_ids: Sequence[str]) -> list[int]:
@@ -190,11 +191,11 @@ def _conditions(text: str | None, dialect: str) -> list[sa.ColumnElement[bool]]:
     for c in search.parse_filter(text, "dataset filter", GRAMMAR):
         key = c.key.lower()
         if c.entity == "tags":
-            out.append(store.tag_cmp(c.key, search._string_cmp(TAG_VALUE, c.op, c.value, dialect)))
+            out.append(store.tag_cmp(c.key, string_cmp(TAG_VALUE, c.op, c.value, dialect)))
         elif key in _NUMBERS:
-            out.append(search._numeric_cmp(_NUMBERS[key], c.op, c.value))
+            out.append(numeric_cmp(_NUMBERS[key], c.op, c.value))
         elif key in _STRINGS:
-            out.append(search._string_cmp(_STRINGS[key], c.op, c.value, dialect))
+            out.append(string_cmp(_STRINGS[key], c.op, c.value, dialect))
         else:
             raise Invalid(
                 f"invalid dataset filter: {c.entity}.{c.key} is not searchable",

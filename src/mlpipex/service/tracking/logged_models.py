@@ -17,11 +17,12 @@ from mlpipex.errors import Invalid, NotFound
 from mlpipex.service.context import Registry
 from mlpipex.service.mlflow.compat import ensure_default, experiments, paged
 from mlpipex.service.registry import search
-from mlpipex.service.tracking import runs as tracking
+from mlpipex.service.tracking import checks
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.tracking import logged_models as store
 from mlpipex.store.tracking.logged_models import ModelMetric as ModelMetric  # re-exported
 from mlpipex.store.tracking.records import LoggedModelRecord
+from mlpipex.store.tracking.search import int_id, numeric_cmp, string_cmp
 
 MAX_DATASETS = 100
 
@@ -77,7 +78,7 @@ def create(
 ) -> LoggedModel:
     reg.require("editor")
     ensure_default(reg, eid)
-    checked_tags, checked_params = tracking.check_tags(tags), tracking.check_params(params)
+    checked_tags, checked_params = checks.check_tags(tags), checks.check_params(params)
     mid = f"m-{uuid.uuid4().hex}"
     now = reg.clock()
     with reg.store.write() as conn:
@@ -91,7 +92,7 @@ def create(
             id=mid,
             experiment_id=exp.id,
             # unnamed models get unique names, as MLflow gives them, so a search tells them apart
-            name=(name or f"model-{uuid.uuid4().hex[:8]}")[: tracking.MAX_NAME],
+            name=(name or f"model-{uuid.uuid4().hex[:8]}")[: checks.MAX_NAME],
             model_type=model_type or None,
             source_run_id=source_run_id or None,
             status="LOGGED_MODEL_PENDING",
@@ -158,7 +159,7 @@ def finalize(reg: Registry, model_id: str, status: str) -> LoggedModel:
 
 
 def set_tags(reg: Registry, model_id: str, tags: Mapping[str, str]) -> LoggedModel:
-    checked = tracking.check_tags(tags)
+    checked = checks.check_tags(tags)
     reg.require("editor")
     with reg.store.write() as conn:
         _require(conn, reg.workspace, model_id)
@@ -190,7 +191,7 @@ def delete_tag(reg: Registry, model_id: str, key: str) -> None:
 
 
 def log_params(reg: Registry, model_id: str, params: Mapping[str, str]) -> None:
-    checked = tracking.check_params(params)
+    checked = checks.check_params(params)
     reg.require("editor")
     with reg.store.write() as conn:
         _require(conn, reg.workspace, model_id)
@@ -234,7 +235,7 @@ def search_models(
         order.append(col.asc() if ascending else col.desc())
     ids = [i for i in (_int(e) for e in experiment_ids) if i is not None]
     offset = search.decode_page_token(page_token)
-    limit = max(1, min(max_results or 100, tracking.MAX_RESULTS))
+    limit = max(1, min(max_results or 100, checks.MAX_RESULTS))
     with reg.store.read() as conn:
         rows = store.search(conn, reg.workspace, ids, conds, order, limit + 1, offset)
         return paged(_models(conn, rows[:limit]), len(rows) > limit, offset)
@@ -251,18 +252,18 @@ def _conditions(clauses: Sequence[search.Comparison], dialect: str) -> list[sa.C
             value: Any = c.value
             if c.key == "experiment_id":  # stored as integers, shown as strings
                 if isinstance(value, tuple):
-                    value = tuple(search._int_id(v) for v in value)
+                    value = tuple(int_id(v) for v in value)
                 else:
-                    value = search._int_id(value)
-            out.append(search._string_cmp(store.LM[_ATTRS[c.key]], c.op, value, dialect))
+                    value = int_id(value)
+            out.append(string_cmp(store.LM[_ATTRS[c.key]], c.op, value, dialect))
         elif c.entity == "attributes" and c.key in _NUMERIC:
-            out.append(search._numeric_cmp(store.LM[_NUMERIC[c.key]], c.op, c.value))
+            out.append(numeric_cmp(store.LM[_NUMERIC[c.key]], c.op, c.value))
         elif c.entity in ("tags", "params"):
             kv = m.logged_model_tags if c.entity == "tags" else m.logged_model_params
             out.append(
                 store.LM.id.in_(
                     sa.select(kv.c.model_id).where(
-                        kv.c.key == c.key, search._string_cmp(kv.c.value, c.op, c.value, dialect)
+                        kv.c.key == c.key, string_cmp(kv.c.value, c.op, c.value, dialect)
                     )
                 )
             )

@@ -21,25 +21,17 @@ from mlpipex.errors import AlreadyExists, Invalid, NotFound
 from mlpipex.objects.manifest import store_tree
 from mlpipex.service.context import ANONYMOUS, Registry
 from mlpipex.service.registry import search
-
-# the checks and limits, where callers of this module find them
-from mlpipex.service.tracking.checks import MAX_KEY as MAX_KEY
-from mlpipex.service.tracking.checks import MAX_NAME as MAX_NAME
-from mlpipex.service.tracking.checks import MAX_PARAM_VALUE as MAX_PARAM_VALUE
-from mlpipex.service.tracking.checks import MAX_RESULTS as MAX_RESULTS
-from mlpipex.service.tracking.checks import MAX_TAG_VALUE as MAX_TAG_VALUE
-from mlpipex.service.tracking.checks import STATUSES as STATUSES
-from mlpipex.service.tracking.checks import Batch as Batch
-from mlpipex.service.tracking.checks import Metric as Metric
-from mlpipex.service.tracking.checks import UnsafePath as UnsafePath
-from mlpipex.service.tracking.checks import check_artifact_path as check_artifact_path
-from mlpipex.service.tracking.checks import check_batch as check_batch
-from mlpipex.service.tracking.checks import check_key as check_key
-from mlpipex.service.tracking.checks import check_metric as check_metric
-from mlpipex.service.tracking.checks import check_metrics as check_metrics
-from mlpipex.service.tracking.checks import check_name as check_name
-from mlpipex.service.tracking.checks import check_params as check_params
-from mlpipex.service.tracking.checks import check_tags as check_tags
+from mlpipex.service.tracking.checks import (
+    MAX_RESULTS,
+    STATUSES,
+    Batch,
+    Metric,
+    check_artifact_path,
+    check_batch,
+    check_key,
+    check_name,
+    check_tags,
+)
 from mlpipex.store.tracking import runs as store
 from mlpipex.store.tracking.records import ExperimentRecord, RunRecord
 from mlpipex.store.tracking.search import experiment_conditions, run_search

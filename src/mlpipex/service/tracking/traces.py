@@ -31,10 +31,12 @@ from mlpipex.service.mlflow.compat import (
     paged,
 )
 from mlpipex.service.registry import search
+from mlpipex.service.tracking import checks
 from mlpipex.service.tracking import runs as tracking
 from mlpipex.store import schema_traces as tt
 from mlpipex.store.tracking import runs as runs_store
 from mlpipex.store.tracking import traces as store
+from mlpipex.store.tracking.search import numeric_cmp, string_cmp
 
 MAX_RESULTS = 1000
 MAX_IDS = 1000
@@ -141,10 +143,8 @@ def _check_pairs(items: Mapping[str, str], what: str) -> None:
     if len(items) > MAX_PAIRS:
         raise Invalid(f"at most {MAX_PAIRS} trace {what} at a time, got {len(items)}")
     for key in items:
-        if not 0 < len(key) <= tracking.MAX_KEY:
-            raise Invalid(
-                f"a trace's {what} key is 1 to {tracking.MAX_KEY} characters: {key[:80]!r}"
-            )
+        if not 0 < len(key) <= checks.MAX_KEY:
+            raise Invalid(f"a trace's {what} key is 1 to {checks.MAX_KEY} characters: {key[:80]!r}")
 
 
 def _require(conn: sa.Connection, ws: str, trace_id: str) -> TraceInfo:
@@ -228,13 +228,13 @@ def conditions(text: str | None, dialect: str) -> list[sa.ColumnElement[bool]]:
         elif c.entity == "attributes" and key == "text":
             out.append(_text_cmp(c.op, c.value, dialect))
         elif c.entity == "attributes" and key in _NUMBERS:
-            out.append(search._numeric_cmp(_NUMBERS[key], c.op, c.value))
+            out.append(numeric_cmp(_NUMBERS[key], c.op, c.value))
         elif c.entity == "attributes" and key in _STRINGS:
-            out.append(search._string_cmp(_STRINGS[key], c.op, c.value, dialect))
+            out.append(string_cmp(_STRINGS[key], c.op, c.value, dialect))
         elif c.entity in ("tags", "metadata") or (c.entity, key) == ("attributes", "name"):
             kv = tt.trace_metadata if c.entity == "metadata" else tt.trace_tags
             name = TRACE_NAME if c.entity == "attributes" else c.key
-            cmp = search._string_cmp(kv.c.value, c.op, c.value, dialect)
+            cmp = string_cmp(kv.c.value, c.op, c.value, dialect)
             out.append(T.id.in_(sa.select(kv.c.trace_id).where(kv.c.key == name, cmp)))
         else:
             raise Invalid(
@@ -251,10 +251,10 @@ def _text_cmp(op: str, value: Any, dialect: str) -> sa.ColumnElement[bool]:
     if op not in ("LIKE", "ILIKE"):
         raise Invalid(f"invalid trace filter: text is compared with LIKE or ILIKE, not {op}")
     spans = tt.spans.c
-    in_spans = sa.select(spans.trace_id).where(search._string_cmp(spans.text, op, value, dialect))
+    in_spans = sa.select(spans.trace_id).where(string_cmp(spans.text, op, value, dialect))
     return sa.or_(
-        search._string_cmp(T.request_preview, op, value, dialect),
-        search._string_cmp(T.response_preview, op, value, dialect),
+        string_cmp(T.request_preview, op, value, dialect),
+        string_cmp(T.response_preview, op, value, dialect),
         T.id.in_(in_spans),
     )
 
@@ -262,8 +262,8 @@ def _text_cmp(op: str, value: Any, dialect: str) -> sa.ColumnElement[bool]:
 def _run_cmp(op: str, value: Any, dialect: str) -> sa.ColumnElement[bool]:
     """The run a trace was made under, or any run it was linked to since."""
     links = tt.trace_runs.c
-    linked = sa.select(links.trace_id).where(search._string_cmp(links.run_id, op, value, dialect))
-    return sa.or_(search._string_cmp(T.run_id, op, value, dialect), T.id.in_(linked))
+    linked = sa.select(links.trace_id).where(string_cmp(links.run_id, op, value, dialect))
+    return sa.or_(string_cmp(T.run_id, op, value, dialect), T.id.in_(linked))
 
 
 def delete_traces(

@@ -17,10 +17,11 @@ from mlpipex.domain.models import ModelVersion
 from mlpipex.store import schema as t
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
+from mlpipex.store.ids import in_ids
 from mlpipex.store.registry.details import detail_columns
 from mlpipex.store.registry.records import ModelRecord, VersionRecord, to_version
 from mlpipex.store.tracking.records import ExperimentRecord
-from mlpipex.store.tracking.runs import experiment_ids_in, in_ids
+from mlpipex.store.tracking.runs import experiment_ids_in
 
 # -- artifact files outside runs (scope: a logged model's id, or "" for free paths) ------------
 

@@ -12,10 +12,10 @@ from sqlalchemy.engine import Connection
 
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
+from mlpipex.store.ids import in_ids
 from mlpipex.store.tracking.records import LoggedModelRecord
 from mlpipex.store.tracking.runs import (
     experiment_ids_in,
-    in_ids,
     in_workspace,
     read_value,
     stored_value,

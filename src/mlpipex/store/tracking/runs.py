@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.store import schema as t
 from mlpipex.store.engine import insert_many, upsert_into
-from mlpipex.store.ids import in_ids as in_ids  # where the page reads import it from
+from mlpipex.store.ids import in_ids
 from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
 
 DEFAULT_EXPERIMENT_ID = 0
