@@ -12,8 +12,16 @@ import pytest
 from mlpipex.client import Client
 from mlpipex.domain.traces import TraceInfo, TraceState
 from mlpipex.domain.workspaces import Quotas
-from mlpipex.errors import AlreadyExists, Conflict, Invalid, NotFound, QuotaExceeded
+from mlpipex.errors import (
+    AlreadyExists,
+    Conflict,
+    Invalid,
+    NotFound,
+    PolicyViolation,
+    QuotaExceeded,
+)
 from mlpipex.service.mlflow import compat
+from mlpipex.service.mlflow import registry as mlflow_registry
 from mlpipex.service.tracking import traces
 from tests.conftest import Backend
 
@@ -162,6 +170,26 @@ def test_a_workspace_holding_anything_is_not_deleted(
         admin.delete_workspace("default")
     with pytest.raises(Invalid, match="workspace name"):
         admin.create_workspace("API")
+
+
+@pytest.mark.direct
+def test_a_runs_artifacts_are_found_only_in_its_workspace(
+    teams: Callable[[str], Client], make_file: Callable[..., Path]
+) -> None:
+    """Listing a run's artifacts and registering from them through the MLflow API ask the same
+    question of the store; from another workspace the run holds nothing."""
+    a, b = teams("team-a"), teams("team-b")
+    run = a.create_run(a.create_experiment("churn"), commit="a" * 40)
+    a.log_artifact(run.id, make_file("model.bin", content=b"weights"), "model")
+    assert [f.path for f in a.list_artifacts(run.id, "model")] == ["model/model.bin"]
+    assert a.list_artifacts(run.id, "m_del") == []  # a prefix, not a LIKE pattern
+    with pytest.raises(NotFound, match="does not exist"):
+        b.list_artifacts(run.id, "model")
+    source = f"runs:/{run.id}/model"
+    with pytest.raises(PolicyViolation, match="missing: dataset"):  # judged on the run
+        mlflow_registry.create_version(a.registry, "fraud", source, run.id, {}, "", None)
+    with pytest.raises(PolicyViolation, match="is not held by this registry"):
+        mlflow_registry.create_version(b.registry, "fraud", source, run.id, {}, "", None)
 
 
 def test_a_workspace_whose_experiments_are_deleted_can_be_deleted(tmp_path: Path) -> None:

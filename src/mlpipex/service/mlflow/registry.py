@@ -225,9 +225,9 @@ def _held(reg: Registry, name: str, source: str, run_id: str | None, model_id: s
     with reg.store.lookup() as conn:
         if place is not None and place.kind == "run":
             reg.require("viewer")  # as listing the run's artifacts asks
-            run = runs_store.run_row(conn, reg.workspace, place.key)
-            if run is not None:
-                found = [FileEntry(*f) for f in runs_store.artifacts_of(conn, run.id, place.path)]
+            held = runs_store.artifacts_in(conn, reg.workspace, place.key, place.path)
+            if held is not None:
+                run, found = held.run, held.files
         basis = register.read_basis(conn, reg.workspace, name, run_id or None, run)
     if place is not None and found:
         return _Held(relative(found, place.path), run_id, model_id, basis)

@@ -538,5 +538,7 @@ def list_artifacts(reg: Registry, run_id: str, path: str = "") -> list[FileEntry
     prefix = check_artifact_path(path)
     reg.require("viewer")
     with reg.store.read() as conn:
-        _require_run(conn, reg.workspace, run_id)
-        return [FileEntry(p, d, s) for p, d, s in store.artifacts_of(conn, run_id, prefix)]
+        held = store.artifacts_in(conn, reg.workspace, run_id, prefix)
+    if held is None:
+        raise RunMissing(run_id)
+    return held.files

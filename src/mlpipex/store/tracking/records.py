@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mlpipex.domain.manifest import FileEntry
+
 
 @dataclass(frozen=True, slots=True)
 class ExperimentRecord:
@@ -46,6 +48,14 @@ class RunRecord:
         return cls(
             id, eid, name, status, stage, user, start, end, parent, commit, bool(dirty), entry
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RunArtifacts:
+    """A run of the workspace and the artifacts it holds under a prefix, read together."""
+
+    run: RunRecord
+    files: list[FileEntry]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.workspaces import DEFAULT_WORKSPACE
 from mlpipex.store import schema as t
 from mlpipex.store.engine import insert_many, upsert_into
 from mlpipex.store.ids import in_ids
-from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
+from mlpipex.store.tracking.records import (
+    ExperimentRecord,
+    RunArtifacts,
+    RunInputRecord,
+    RunRecord,
+)
 
 DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT = "Default"
@@ -449,14 +455,18 @@ def put_artifacts(conn: Connection, run_id: str, files: Sequence[tuple[str, str,
     )
 
 
-def artifacts_of(conn: Connection, run_id: str, prefix: str = "") -> list[tuple[str, str, int]]:
-    """(path, digest, size) of the run's artifacts at prefix or under prefix/, by path."""
+def artifacts_in(conn: Connection, ws: str, run_id: str, prefix: str = "") -> RunArtifacts | None:
+    """The run, when it is in the workspace, with its artifacts at prefix or under prefix/, by
+    path: the one way to ask what a run holds (listing it, registering from it)."""
+    run = run_row(conn, ws, run_id)
+    if run is None:
+        return None
     given = {"run": run_id}
     if prefix:
         esc = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         given |= {"path": prefix, "under": f"{esc}/%"}
     rows = conn.execute(_artifacts(bool(prefix)), given).all()
-    return [(r.path, r.digest, r.size) for r in rows]
+    return RunArtifacts(run, [FileEntry(r.path, r.digest, r.size) for r in rows])
 
 
 @functools.cache  # built once per shape: every registration from a run lists its artifacts
