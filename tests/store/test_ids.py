@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 
 from mlpipex.store import Store
@@ -13,14 +9,6 @@ from mlpipex.store import schema as t
 from mlpipex.store.ids import in_ids
 from mlpipex.store.tracking import runs
 from mlpipex.store.tracking.records import RunRecord
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        yield Store(f"sqlite:///{tmp_path / 'registry.db'}")
-    else:
-        yield Store(request.getfixturevalue("pg_url"))
 
 
 def _seed(store: Store, p: str) -> list[int]:

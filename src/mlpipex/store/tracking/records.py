@@ -42,12 +42,10 @@ class RunRecord:
 
     @classmethod
     def of(cls, r: Sequence[Any]) -> RunRecord:
-        """From a row of ``select(runs)``, whose columns are these fields in this order: taken
-        by position, a third of the cost of by name (a page of runs is 51 rows)."""
-        id, eid, name, status, stage, user, start, end, parent, commit, dirty, entry = r
-        return cls(
-            id, eid, name, status, stage, user, start, end, parent, commit, bool(dirty), entry
-        )
+        """From a row of ``select(*store.tracking.runs.RUN_COLUMNS)``, the columns of these
+        fields in their order whatever the table's: taken by position, a third of the cost of
+        by name (a page of runs is 51 rows)."""
+        return cls(*r)
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,14 +192,18 @@ def experiment_tags(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str,
 
 def insert_run(conn: Connection, run: RunRecord, tags: Mapping[str, str] | None = None) -> None:
     """A new run and its tags (it has none yet, so none is replaced)."""
-    conn.execute(_insert(t.runs), {c: getattr(run, c) for c in _RUN_COLUMNS})
+    conn.execute(_insert(t.runs), {k: getattr(run, k) for k in _RUN_KEYS})
     if tags:
         conn.execute(
             _insert(t.run_tags), [{"run_id": run.id, "key": k, "value": v} for k, v in tags.items()]
         )
 
 
-_RUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RunRecord))  # the runs table's
+# The runs table's columns in RunRecord's order, selected by every read of a run, so that
+# RunRecord.of takes a row by position and a column added to or moved in the table cannot
+# shift a field.
+RUN_COLUMNS = tuple(t.runs.c[f.name] for f in dataclasses.fields(RunRecord))
+_RUN_KEYS = tuple(c.key for c in RUN_COLUMNS)  # insert_run's, named once
 
 
 @functools.cache
@@ -217,7 +221,7 @@ def run_row(conn: Connection, ws: str, run_id: str, *, lock: bool = False) -> Ru
 def _run_by_id(lock: bool) -> sa.Select[Any]:
     r = t.runs.c
     ws = sa.bindparam("ws", type_=sa.String)
-    q = sa.select(t.runs).where(r.id == sa.bindparam("id"), in_workspace(r.experiment_id, ws))
+    q = sa.select(*RUN_COLUMNS).where(r.id == sa.bindparam("id"), in_workspace(r.experiment_id, ws))
     return q.with_for_update() if lock else q
 
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from mlpipex.errors import Invalid
 from mlpipex.store import schema as t
 from mlpipex.store.ids import in_ids
-from mlpipex.store.tracking.runs import experiments_among
+from mlpipex.store.tracking.runs import RUN_COLUMNS, experiments_among
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def run_search(
     ws = sa.bindparam("ws", type_=sa.String)
     experiments = experiments_among(ws, in_ids(t.experiments.c.id, name="experiments"), default_too)
     return (
-        sa.select(t.runs)
+        sa.select(*RUN_COLUMNS)
         .where(
             r.experiment_id.in_(experiments),
             in_ids(r.lifecycle_stage, name="stages"),
