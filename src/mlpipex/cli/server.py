@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from pathlib import Path
 
@@ -61,15 +60,9 @@ def server(
     from mlpipex.server.malloc import keep_upload_buffers
 
     keep_upload_buffers()
-    # What is alive now (every module, and the app of the check above, which the app's own
-    # caches keep) lives as long as the server: kept out of the collector's full scans, which
-    # walked it all and doubled the CPU of a request that makes many objects (log_batch)
-    # (with --workers N, uvicorn spawns fresh processes: each builds one app and no check's)
-    gc.collect()
-    gc.freeze()
     err.print(f"MLPipeX control plane on http://{host}:{port} (store {_redacted(target)})")
     uvicorn.run(
-        "mlpipex.server.app:create_app",
+        "mlpipex.server.app:serve_app",  # freezes its startup heap where it serves
         factory=True,
         host=host,
         port=port,
