@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-import sqlalchemy as sa
 
 from mlpipex.client import Client
 from mlpipex.errors import NotFound
 from mlpipex.service.registry import versions
+from tests.conftest import statements_sent
 
 
 @pytest.mark.direct
@@ -23,11 +23,8 @@ def test_lookup_by_alias_is_one_statement_with_everything(
     client.set_alias("fraud", "champion", v)
     client.set_alias("fraud", "best", v)
     reg = client.registry
-    captured: list[str] = []
-    sa.event.listen(
-        reg.store.engine, "before_cursor_execute", lambda c, cur, stmt, *a: captured.append(stmt)
-    )
-    got = versions.get_version(reg, "fraud@champion")
+    with statements_sent(reg.store.engine) as captured:
+        got = versions.get_version(reg, "fraud@champion")
     queries = [s for s in captured if s.lstrip().upper().startswith("SELECT")]
     assert len(queries) == 1, queries
     assert got.version == v and got.aliases == ("best", "champion")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from mlpipex.store import Store, registry
 from mlpipex.store import schema as t
+from tests.conftest import statements_sent
 
 
 def test_listing_versions_walks_the_index_and_stops_at_the_limit(tmp_path: Path) -> None:
@@ -40,11 +41,7 @@ def test_listing_versions_walks_the_index_and_stops_at_the_limit(tmp_path: Path)
     with store.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
-    captured: list[str] = []
-    sa.event.listen(
-        store.engine, "before_cursor_execute", lambda c, cur, stmt, *a: captured.append(stmt)
-    )
-    with store.read() as conn:
+    with statements_sent(store.engine) as captured, store.read() as conn:
         rows = registry.version_rows(conn, mid, limit=101)
         assert [r.version for r in rows[:3]] == [3000, 2999, 2998]
         stmt = next(s for s in captured if "FROM model_versions" in s)
