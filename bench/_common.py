@@ -88,27 +88,29 @@ def postgres() -> Iterator[str]:
     if not bins:
         raise SystemExit("PostgreSQL is not installed: apt-get install postgresql")
     pgbin = bins[-1].parent
-    d = Path(tempfile.mkdtemp(prefix="mlpipex-bench-pg-"))
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     as_pg = ["su", "postgres", "-s", "/bin/sh", "-c"] if os.geteuid() == 0 else ["sh", "-c"]
-    if os.geteuid() == 0:
-        shutil.chown(d, "postgres")
-    subprocess.run(
-        [*as_pg, f"{pgbin}/initdb -D {d}/data -A trust -U postgres >/dev/null"], check=True
-    )
-    opts = f"-p {port} -h 127.0.0.1 -k {d}"
-    subprocess.run(
-        [*as_pg, f"{pgbin}/pg_ctl -D {d}/data -l {d}/log -w -o '{opts}' start >/dev/null"],
-        check=True,
-    )
-    try:
+    # the folder removed and the server stopped whatever fails once each exists (a start that
+    # times out may leave it running; stopping one that never ran does nothing)
+    with contextlib.ExitStack() as cleanup:
+        d = Path(tempfile.mkdtemp(prefix="mlpipex-bench-pg-"))
+        cleanup.callback(shutil.rmtree, d, ignore_errors=True)
+        if os.geteuid() == 0:
+            shutil.chown(d, "postgres")
+        subprocess.run(
+            [*as_pg, f"{pgbin}/initdb -D {d}/data -A trust -U postgres >/dev/null"], check=True
+        )
+        stop = [*as_pg, f"{pgbin}/pg_ctl -D {d}/data -m fast stop >/dev/null 2>&1"]
+        cleanup.callback(subprocess.run, stop, check=False)
+        opts = f"-p {port} -h 127.0.0.1 -k {d}"
+        subprocess.run(
+            [*as_pg, f"{pgbin}/pg_ctl -D {d}/data -l {d}/log -w -o '{opts}' start >/dev/null"],
+            check=True,
+        )
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_pg, f"{pgbin}/pg_ctl -D {d}/data -m fast stop >/dev/null"], check=False)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def libpq_url(url: str) -> str:

@@ -191,13 +191,17 @@ def main() -> None:
     args = parser.parse_args()
     d = args.duration
     runs: dict[str, list[Load]] = {}
-    with tempfile.TemporaryDirectory(prefix="mlpipex-bench-endpoint-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="mlpipex-bench-endpoint-") as tmp,
+        contextlib.ExitStack() as running,  # each server stopped, whatever fails after it starts
+    ):
         root = Path(tmp)
         lr, canary = packages(root)
         asgi = in_process(lr, canary, args.calls)
         post, sticky = root / "post.lua", root / "sticky.lua"
         plane = ControlPlane(root / "objects")
         plane.start()
+        running.callback(plane.stop)
         v1 = {"version": 1, "weight": 100, "files": plane.files(lr), "pickle": False}
         v2 = {"version": 2, "weight": 0, "files": plane.files(canary), "pickle": False}
         base = {"name": "lr", "model": "lr", "sticky_header": None, "shadow": None}
@@ -209,25 +213,20 @@ def main() -> None:
             "sticky": {**base, "versions": split, "sticky_header": "X-User-Id"},
             "shadow": {**base, "versions": [v1], "shadow": shadow},
         }
-        try:
-            # Both run all along and the figures alternate, round after round: on a shared
-            # machine, load from elsewhere then hits both sides alike.
-            with (
-                mlpipex_server(lr, 1) as direct,
-                agent_process(plane.url, root / "agent-cache") as agent,
-            ):
-                endpoint = f"{agent}/endpoints/lr"
-                for _ in range(args.rounds):
-                    runs.setdefault("direct", []).append(wrk(direct, post, 1, d))
-                    for key, state in states.items():
-                        serve_state(agent, plane, state)
-                        lua = sticky if key == "sticky" else post
-                        runs.setdefault(key, []).append(wrk(endpoint, lua, 1, d))
-                    runs.setdefault("direct16", []).append(wrk(direct, post, 16, d))
-                    serve_state(agent, plane, states["agent"])
-                    runs.setdefault("agent16", []).append(wrk(endpoint, post, 16, d))
-        finally:
-            plane.stop()
+        # Both run all along and the figures alternate, round after round: on a shared
+        # machine, load from elsewhere then hits both sides alike.
+        direct = running.enter_context(mlpipex_server(lr, 1))
+        agent = running.enter_context(agent_process(plane.url, root / "agent-cache"))
+        endpoint = f"{agent}/endpoints/lr"
+        for _ in range(args.rounds):
+            runs.setdefault("direct", []).append(wrk(direct, post, 1, d))
+            for key, state in states.items():
+                serve_state(agent, plane, state)
+                lua = sticky if key == "sticky" else post
+                runs.setdefault(key, []).append(wrk(endpoint, lua, 1, d))
+            runs.setdefault("direct16", []).append(wrk(direct, post, 16, d))
+            serve_state(agent, plane, states["agent"])
+            runs.setdefault("agent16", []).append(wrk(endpoint, post, 16, d))
 
     def med(key: str, field: str) -> float:
         return statistics.median(getattr(load, field) for load in runs[key])

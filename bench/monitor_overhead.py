@@ -8,6 +8,7 @@ one-row JSON requests, a LogisticRegression. Target: at most 5% fewer requests/s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -29,12 +30,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     runs: dict[str, list[Load]] = {"off": [], "on": [], "off1": [], "on1": []}
-    with tempfile.TemporaryDirectory(prefix="mlpipex-bench-monitor-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="mlpipex-bench-monitor-") as tmp,
+        contextlib.ExitStack() as running,  # each server stopped, whatever fails after it starts
+    ):
         root = Path(tmp)
         lr, _ = packages(root)
         post = root / "post.lua"
         plane = ControlPlane(root / "objects")
         plane.start()
+        running.callback(plane.stop)
         v1 = {"version": 1, "weight": 100, "files": plane.files(lr), "pickle": False}
         base = {
             "name": "lr",
@@ -44,16 +49,13 @@ def main() -> None:
             "versions": [v1],
         }
         states = {"off": {**base, "log_sample_rate": 0.0}, "on": {**base, "log_sample_rate": 1.0}}
-        try:
-            with agent_process(plane.url, root / "agent-cache") as agent:
-                endpoint = f"{agent}/endpoints/lr"
-                for _ in range(args.rounds):
-                    for key, state in states.items():
-                        serve_state(agent, plane, state)
-                        runs[key].append(wrk(endpoint, post, args.connections, args.duration))
-                        runs[key + "1"].append(wrk(endpoint, post, 1, args.duration))
-        finally:
-            plane.stop()
+        agent = running.enter_context(agent_process(plane.url, root / "agent-cache"))
+        endpoint = f"{agent}/endpoints/lr"
+        for _ in range(args.rounds):
+            for key, state in states.items():
+                serve_state(agent, plane, state)
+                runs[key].append(wrk(endpoint, post, args.connections, args.duration))
+                runs[key + "1"].append(wrk(endpoint, post, 1, args.duration))
 
     def med(key: str, field: str) -> float:
         return statistics.median(getattr(load, field) for load in runs[key])

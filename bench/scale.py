@@ -218,12 +218,13 @@ def main() -> None:
         int(10_000_000 * args.scale),
         int(1_000_000 * args.scale),
     )
-    database = contextlib.ExitStack()
-    url = database.enter_context(postgres_database(DB, args.admin_url, keep=args.keep))
-    work = Path(tempfile.mkdtemp(prefix="mlpipex-scale-"))
-    objects = str(work / "objects")
     rows: list[list[str]] = []
-    try:
+    # the database, the work folder and the servers, each undone whatever fails after it exists
+    with contextlib.ExitStack() as cleanup:
+        url = cleanup.enter_context(postgres_database(DB, args.admin_url, keep=args.keep))
+        work = Path(tempfile.mkdtemp(prefix="mlpipex-scale-"))
+        cleanup.callback(shutil.rmtree, work, ignore_errors=True)
+        objects = str(work / "objects")
         with Client(url, objects=objects, user="bench") as c:
             assert c.registry  # creates the schema
         seed: dict[str, float] = {}
@@ -286,13 +287,14 @@ def main() -> None:
         rows.append([f"audit --verify, {n_events:,} events", f"{took:.1f} s", "-", "< 30 s"])
         print(f"verify: {said}; peak RSS {rss:.0f} MiB", file=sys.stderr)
 
-        servers = [start_server(url, objects) for _ in range(2)]
-        try:
-            load = Load([u for _p, u in servers], work, models, per)
+        with contextlib.ExitStack() as servers:
+            urls: list[str] = []
+            for _ in range(2):
+                proc, server_url = start_server(url, objects)
+                servers.callback(stop_server, proc)
+                urls.append(server_url)
+            load = Load(urls, work, models, per)
             load.run(args.load_seconds, args.threads)
-        finally:
-            for proc, _u in servers:
-                stop_server(proc)
         with psycopg.connect(libpq_url(url)) as conn:
             dupes = conn.execute(
                 "SELECT count(*) FROM (SELECT model_id, version FROM model_versions"
@@ -305,9 +307,6 @@ def main() -> None:
         _took2, _rss2, said2 = verify(url, objects)
         registered = sum(1 for k in load.counts if k.startswith("v:"))
         ops = {k: v for k, v in load.counts.items() if not k.startswith("v:")}
-    finally:
-        database.close()
-        shutil.rmtree(work, ignore_errors=True)
     steps = ", ".join(f"{k} {v:.0f} s" for k, v in seed.items())
     dupes_n, gaps_n = (dupes[0] if dupes else "?"), (gaps[0] if gaps else "?")
     print(f"# scale benchmark (PostgreSQL) — {machine()} — {today()}\n")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -78,15 +79,16 @@ def main() -> None:
     admin = os.environ.get("MLPIPEX_TEST_POSTGRES_URL") or sys.exit(
         "set MLPIPEX_TEST_POSTGRES_URL to a PostgreSQL server"
     )
-    objects = tempfile.mkdtemp(prefix="mlpipex-ws-bench-")
     names = {"alone": "mlpipex_ws_alone", "shared": "mlpipex_ws_shared"}
-    databases = contextlib.ExitStack()
-    urls = {k: databases.enter_context(postgres_database(v, admin)) for k, v in names.items()}
     regs: dict[str, Registry] = {}
     seeded: dict[str, float] = {}
-    try:
+    # the databases, the objects folder and the clients, each undone whatever fails after it
+    with contextlib.ExitStack() as cleanup:
+        objects = tempfile.mkdtemp(prefix="mlpipex-ws-bench-")
+        cleanup.callback(shutil.rmtree, objects, ignore_errors=True)
+        urls = {k: cleanup.enter_context(postgres_database(v, admin)) for k, v in names.items()}
         for key, url in urls.items():
-            c = Client(url, objects=objects, user="bench")
+            c = cleanup.enter_context(Client(url, objects=objects, user="bench"))
             c.create_workspace(SMALL)
             if key == "shared":
                 c.create_workspace(BIG)
@@ -96,7 +98,10 @@ def main() -> None:
                 seeded[BIG] = seed(url, BIG, args.big_models, args.per)
                 print(f"  {seeded[BIG]:.0f} s", flush=True)
             seeded[f"{SMALL} ({key})"] = seed(url, SMALL, 10, 100)
-            regs[key] = Client(url, objects=objects, user="bench", workspace=SMALL).registry
+            small = cleanup.enter_context(
+                Client(url, objects=objects, user="bench", workspace=SMALL)
+            )
+            regs[key] = small.registry
         results: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for r in range(args.rounds):
             for key in ("alone", "shared") if r % 2 == 0 else ("shared", "alone"):
@@ -146,10 +151,6 @@ def main() -> None:
                 rows,
             )
         )
-    finally:
-        for reg in regs.values():
-            reg.close()
-        databases.close()
 
 
 if __name__ == "__main__":
