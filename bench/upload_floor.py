@@ -62,7 +62,7 @@ def app(mode: str, out: str) -> Any:
     from mlpipex.objects.store import Readable
     from mlpipex.server.upload import store_body
 
-    def write(body: Readable) -> None:
+    def write(body: Readable, size: int | None) -> None:
         h = blake3.blake3()
         with open(out, "wb") as f:
             while chunk := body.read():

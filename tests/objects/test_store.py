@@ -108,7 +108,7 @@ def test_put_stream_checks_the_expected_digest(store: ObjectStore) -> None:
 
 
 def test_put_stream_keeps_every_chunk_in_order_across_write_batches(store: ObjectStore) -> None:
-    from mlpipex.objects.store import WRITE_BATCH
+    from mlpipex.objects.writer import WRITE_BATCH
 
     pieces = [os.urandom(100_000) for _ in range(3 * WRITE_BATCH // 100_000 + 1)]
 

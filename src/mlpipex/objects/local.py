@@ -16,7 +16,8 @@ from mlpipex.domain.manifest import FileEntry
 from mlpipex.errors import Corrupt, NotFound
 from mlpipex.objects.copy import copy_file
 from mlpipex.objects.hashing import Progress, hash_file
-from mlpipex.objects.store import PARALLEL_MIN, WRITE_BATCH, ObjectInfo, ObjectStore
+from mlpipex.objects.store import PARALLEL_MIN, ObjectInfo, ObjectStore
+from mlpipex.objects.writer import WRITE_BATCH
 
 _KEEP_SIZE = 1  # FALLOC_FL_KEEP_SIZE: reserve the blocks, leave the file's length alone
 

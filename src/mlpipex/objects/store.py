@@ -10,7 +10,6 @@ import socket
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
@@ -21,9 +20,9 @@ from mlpipex.domain.digest import is_object_digest
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.errors import Corrupt, Invalid, NotFound
 from mlpipex.objects.hashing import Progress, hash_bytes, hash_file
+from mlpipex.objects.writer import BatchWriter
 
 READ_CHUNK = 8 * 1024 * 1024
-WRITE_BATCH = 1024 * 1024  # bytes of an upload handed to its writer thread at a time
 PARALLEL_MIN = 64 * 1024 * 1024
 HOST = socket.gethostname()
 
@@ -165,31 +164,17 @@ class ObjectStore(ABC):
         """Store bytes read from a stream (an upload), hashing as they arrive; size: how many
         the stream will give, when known (the upload's Content-Length).
 
-        Chunks are gathered about WRITE_BATCH at a time and written by a second thread while
-        this one hashes the next (a write releases the GIL): an upload then takes the longer of
-        the two, not their sum, and a thread hop is paid per batch rather than per chunk."""
+        The chunks are written by a second thread (``writer.BatchWriter``) while this one
+        hashes them (hashing and writing release the GIL): an upload then takes the longer of
+        the two, not their sum."""
         hasher = blake3.blake3()
         declared, size = size, 0
         with self._staged() as tmp:
-            with self._open_write(tmp, declared) as out, ThreadPoolExecutor(1) as writer:
-                written: Future[None] | None = None
-                batch: list[bytes] = []
-                held = 0
-                while True:
-                    chunk = stream.read(READ_CHUNK)
+            with self._open_write(tmp, declared) as out, BatchWriter(out.writelines) as writer:
+                while chunk := stream.read(READ_CHUNK):
+                    writer.add(chunk)  # first, so that its batch's write starts meanwhile
                     hasher.update(chunk)
                     size += len(chunk)
-                    batch.append(chunk)
-                    held += len(chunk)
-                    if held < WRITE_BATCH and chunk:
-                        continue
-                    if written is not None:
-                        written.result()  # one batch in flight: memory stays bounded
-                    written = writer.submit(out.writelines, batch)
-                    batch, held = [], 0
-                    if not chunk:
-                        break
-                written.result()
             digest = hasher.hexdigest()
             if expected is not None and expected != digest:
                 raise Corrupt(f"upload has digest {digest}, expected {expected}")
