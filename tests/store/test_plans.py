@@ -3,15 +3,22 @@ holds every version (ANALYZE, or SQLite's own PRAGMA optimize)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from mlpipex.store import Store, registry
 from mlpipex.store import schema as t
+from mlpipex.store.mlflow import records
 
 
-def test_listing_versions_walks_the_index_and_stops_at_the_limit(tmp_path: Path) -> None:
+def _many_versions(
+    tmp_path: Path, stage: Callable[[int], str], *, analyzed: bool = True
+) -> tuple[Store, int]:
+    """A model with 3,000 versions (version i in stage(i)), its statistics analyzed or not."""
     store = Store(f"sqlite:///{tmp_path / 'registry.db'}")
     with store.write() as conn:
         mid = registry.insert_model(conn, "default", "m", "", None, 0)
@@ -21,7 +28,7 @@ def test_listing_versions_walks_the_index_and_stops_at_the_limit(tmp_path: Path)
                 dict(
                     model_id=mid,
                     version=i,
-                    stage="None",
+                    stage=stage(i),
                     status="READY",
                     description="",
                     commit="c",
@@ -37,9 +44,20 @@ def test_listing_versions_walks_the_index_and_stops_at_the_limit(tmp_path: Path)
                 for i in range(1, 3001)
             ],
         )
-    with store.engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
+    if analyzed:
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    return store, mid
+
+
+def _plan(conn: sa.Connection, captured: list[str], params: tuple[Any, ...]) -> str:
+    stmt = next(s for s in captured if "FROM model_versions" in s)
+    return " ".join(str(r) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + stmt, params))
+
+
+def test_listing_versions_walks_the_index_and_stops_at_the_limit(tmp_path: Path) -> None:
+    store, mid = _many_versions(tmp_path, lambda i: "None")
     captured: list[str] = []
     sa.event.listen(
         store.engine, "before_cursor_execute", lambda c, cur, stmt, *a: captured.append(stmt)
@@ -47,8 +65,32 @@ def test_listing_versions_walks_the_index_and_stops_at_the_limit(tmp_path: Path)
     with store.read() as conn:
         rows = registry.version_rows(conn, mid, limit=101)
         assert [r.version for r in rows[:3]] == [3000, 2999, 2998]
-        stmt = next(s for s in captured if "FROM model_versions" in s)
-        plan = " ".join(
-            str(r) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + stmt, (mid, 101, 0))
-        )
+        plan = _plan(conn, captured, (mid, 101, 0))
     assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+@pytest.mark.parametrize("analyzed", [False, True])
+def test_the_newest_in_each_stage_is_found_by_its_number(tmp_path: Path, analyzed: bool) -> None:
+    # what MLflow's registered-models/get shows: each version read by (model, number), not every
+    # version of the model joined on its stage (as SQLite did without statistics)
+    stages = {1500: "Production", 2999: "Staging"}
+    store, mid = _many_versions(
+        tmp_path, lambda i: stages.get(i, "Archived" if i < 100 else "None"), analyzed=analyzed
+    )
+    captured: list[str] = []
+    sa.event.listen(
+        store.engine, "before_cursor_execute", lambda c, cur, stmt, *a: captured.append(stmt)
+    )
+    with store.read() as conn:
+        latest = records.latest_per_stage(conn, mid)
+        assert [(v.version, v.stage) for v, _ in latest] == [
+            (99, "Archived"),
+            (1500, "Production"),
+            (2999, "Staging"),
+            (3000, "None"),
+        ]
+        plan = _plan(conn, captured, ("%!.17e", mid, mid))
+    by_number = (
+        "model_versions USING INDEX sqlite_autoindex_model_versions_1 (model_id=? AND version=?)"
+    )
+    assert by_number in plan, plan

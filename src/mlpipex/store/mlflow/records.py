@@ -356,12 +356,10 @@ def latest_per_stage(conn: Connection, model_id: int) -> list[tuple[ModelVersion
 def _latest_per_stage(pg: bool) -> sa.Select[Any]:
     v, s, e = t.versions.c, m.version_sources.c, m.version_edits.c
     model_id = sa.bindparam("id", type_=sa.Integer)
-    newest = (
-        sa.select(v.stage, sa.func.max(v.version).label("version"))
-        .where(v.model_id == model_id)
-        .group_by(v.stage)
-        .subquery()
-    )
+    # The numbers first, then each version found by (model, number) in the unique index: joined
+    # on the stage instead, SQLite walked every version of the model (0.15 ms at 225 versions).
+    n = t.versions.alias("n").c
+    newest = sa.select(sa.func.max(n.version)).where(n.model_id == model_id).group_by(n.stage)
     return (
         sa.select(
             t.versions,
@@ -372,9 +370,8 @@ def _latest_per_stage(pg: bool) -> sa.Select[Any]:
             e.updated_at.label("edited"),
         )
         .join(t.models)
-        .join(newest, sa.and_(newest.c.stage == v.stage, newest.c.version == v.version))
         .outerjoin(m.version_sources, s.version_id == v.id)
         .outerjoin(m.version_edits, e.version_id == v.id)
-        .where(v.model_id == model_id)
+        .where(v.model_id == model_id, v.version.in_(newest.scalar_subquery()))
         .order_by(v.version)
     )
