@@ -98,8 +98,10 @@ def set_version_tag(reg: Registry, name: str, version: int, key: str, value: str
     reg.require("editor", name)
     now = reg.clock()
     with reg.store.write() as conn:
-        row = resolve_row(conn, reg, VersionRef(name, version=version))
-        registry.set_version_tag(conn, row.id, key, value)
+        if not registry.set_version_tag_of(conn, reg.workspace, name, version, key, value):
+            # none found: the read names what is missing (or finds one created meanwhile)
+            row = resolve_row(conn, reg, VersionRef(name, version=version))
+            registry.set_version_tag(conn, row.id, key, value)
         reg.record(
             conn,
             time=now,

@@ -13,7 +13,7 @@ from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.stage import Stage
 from mlpipex.store import schema as t
-from mlpipex.store.engine import insert_many
+from mlpipex.store.engine import insert_many, upsert_into
 from mlpipex.store.registry.details import detail_columns
 from mlpipex.store.registry.models import set_tag
 from mlpipex.store.registry.records import VersionLookup, VersionRecord, to_version
@@ -287,6 +287,36 @@ def delete_version(conn: Connection, version_id: int) -> None:
 
 def set_version_tag(conn: Connection, version_id: int, key: str, value: str) -> None:
     set_tag(conn, t.version_tags, version_id, key, value)
+
+
+def set_version_tag_of(
+    conn: Connection, ws: str, model: str, version: int, key: str, value: str
+) -> bool:
+    """The tag of the version NAME/NUMBER set in one statement that finds the version too (the
+    upsert of ``set_tag`` inserting what a select finds); False when there is no such version,
+    and nothing was written."""
+    given = {"ws": ws, "model": model, "number": version, "key": key, "value": value}
+    return bool(conn.execute(_tag_by_name(conn.dialect.name), given).rowcount)
+
+
+@functools.cache  # built once per dialect: every tag change through MLflow's API sends it
+def _tag_by_name(dialect: str) -> Any:
+    m, v, tags = t.models.c, t.versions.c, t.version_tags
+    found = (
+        sa.select(v.id, sa.bindparam("key", type_=sa.String), sa.bindparam("value", type_=sa.Text))
+        .join_from(t.versions, t.models)
+        .where(
+            m.workspace == sa.bindparam("ws", type_=sa.String),
+            m.name == sa.bindparam("model", type_=sa.String),
+            v.version == sa.bindparam("number", type_=sa.Integer),
+        )
+    )
+    ins = upsert_into(dialect, tags).from_select(["version_id", "key", "value"], found)
+    upsert = ins.on_conflict_do_update(
+        index_elements=tags.primary_key.columns.values(), set_={"value": ins.excluded.value}
+    )
+    # SQLAlchemy keeps the count of rows an INSERT wrote only when asked (psycopg's is lost)
+    return upsert.execution_options(preserve_rowcount=True)
 
 
 def delete_version_tag(conn: Connection, version_id: int, key: str) -> bool:
