@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.stage import Stage
+from mlpipex.domain.workspaces import Quotas
 from mlpipex.store import schema as t
 from mlpipex.store.engine import insert_many, upsert_into
 from mlpipex.store.registry.details import detail_columns
@@ -28,12 +29,15 @@ def allocate_version(conn: Connection, model_id: int, *, touched: int | None = N
 
 def allocate_version_of(
     conn: Connection, ws: str, name: str, *, touched: int | None = None
-) -> tuple[int, int] | None:
+) -> tuple[int, int, Quotas] | None:
     """The model's id and its next version number, found by name in the same statement that
-    numbers it (and locks its row); None when there is no such model."""
+    numbers it (and locks its row), with the workspace's quotas (for the caller to check; a
+    refusal rolls the number back); None when there is no such model."""
     given = {"ws": ws, "model": name, **({"now": touched} if touched is not None else {})}
     row = conn.execute(_next_number(True, touched is not None), given).first()
-    return None if row is None else (int(row.id), int(row.last_version))
+    if row is None:
+        return None
+    return int(row.id), int(row.last_version), Quotas(*row[2:])
 
 
 # Built once, as the statements of every registration: SQLAlchemy otherwise builds each and
@@ -46,7 +50,15 @@ def _next_number(by_name: bool, touch: bool) -> sa.Update:
     values: dict[str, Any] = {"last_version": m.last_version + 1}
     if touch:
         values["updated_at"] = sa.bindparam("now")
-    return sa.update(t.models).where(where).values(values).returning(m.id, m.last_version)
+    numbered = sa.update(t.models).where(where).values(values)
+    if not by_name:
+        return numbered.returning(m.id, m.last_version)
+    w = t.workspaces.c
+    limits = [
+        sa.select(limit).where(w.name == m.workspace).scalar_subquery()
+        for limit in (w.max_models, w.max_versions, w.max_bytes, w.max_endpoints)
+    ]  # in the order of Quotas' fields
+    return numbered.returning(m.id, m.last_version, *limits)
 
 
 @functools.cache
