@@ -356,10 +356,18 @@ def latest_per_stage(conn: Connection, model_id: int) -> list[tuple[ModelVersion
 def _latest_per_stage(pg: bool) -> sa.Select[Any]:
     v, s, e = t.versions.c, m.version_sources.c, m.version_edits.c
     model_id = sa.bindparam("id", type_=sa.Integer)
-    # The numbers first, then each version found by (model, number) in the unique index: joined
-    # on the stage instead, SQLite walked every version of the model (0.15 ms at 225 versions).
+    # The numbers first, once (materialized), then each version found by (model, number) in the
+    # unique index. Joined on the stage instead, SQLite walked every version of the model; and
+    # PostgreSQL, before its statistics knew the table, ran the grouping again for every version
+    # (80 ms a call at 836 versions).
     n = t.versions.alias("n").c
-    newest = sa.select(sa.func.max(n.version)).where(n.model_id == model_id).group_by(n.stage)
+    newest = (
+        sa.select(sa.func.max(n.version).label("version"))
+        .where(n.model_id == model_id)
+        .group_by(n.stage)
+        .cte("newest")
+        .prefix_with("MATERIALIZED")
+    )
     return (
         sa.select(
             t.versions,
@@ -372,6 +380,6 @@ def _latest_per_stage(pg: bool) -> sa.Select[Any]:
         .join(t.models)
         .outerjoin(m.version_sources, s.version_id == v.id)
         .outerjoin(m.version_edits, e.version_id == v.id)
-        .where(v.model_id == model_id, v.version.in_(newest.scalar_subquery()))
+        .where(v.model_id == model_id, v.version.in_(sa.select(newest.c.version)))
         .order_by(v.version)
     )
