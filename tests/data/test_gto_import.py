@@ -265,9 +265,15 @@ def test_policy_without_files_keeps_external_versions_promotable(
 
 def test_an_import_passing_a_quota_writes_nothing(local: Client, gto_repo: Path) -> None:
     local.create_workspace("team-a")
-    local.set_quotas("team-a", Quotas(versions=2))
+    local.set_quotas("team-a", Quotas(models=1))
     settings = local.settings
     with Client(settings.uri, objects=settings.objects, workspace="team-a") as team:
+        # the second model would pass the models quota: counted as it was before the import
+        with pytest.raises(
+            QuotaExceeded, match="limited to 1 models and holds 1; this would add 1"
+        ):
+            team.import_gto(gto_repo, data=False)
+        local.set_quotas("team-a", Quotas(versions=2))
         events = len(team.events())
         # churn's two versions fit; old's is the third: the import is refused whole
         with pytest.raises(QuotaExceeded, match="limited to 2 versions"):

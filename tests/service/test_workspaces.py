@@ -141,8 +141,9 @@ def test_a_registration_that_creates_its_model_counts_it_against_the_models_quot
     admin = backend.client()
     admin.set_quotas("team-a", Quotas(models=1, versions=1))
     _version(a, make_file)
-    # a version of a new model would pass both quotas: the models one is named, as it is first
-    with pytest.raises(QuotaExceeded, match="limited to 1 models"):
+    # a version of a new model would pass both quotas: the models one is named, as it is first,
+    # counting what was there before (the new model's row, written, is rolled back)
+    with pytest.raises(QuotaExceeded, match="limited to 1 models and holds 1; this would add 1"):
         _version(a, make_file, name="second")
     with pytest.raises(NotFound):  # neither the model nor its version is left
         a.get_model("second")

@@ -8,7 +8,7 @@ its creation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from sqlalchemy.engine import Connection
@@ -201,25 +201,34 @@ def check_quota(conn: Connection, ws: str, quota: Quota, adding: int = 1) -> Non
     check_quotas(conn, ws, {quota: adding})
 
 
-def check_quotas(conn: Connection, ws: str, adding: Mapping[Quota, int]) -> None:
+def check_quotas(
+    conn: Connection,
+    ws: str,
+    adding: Mapping[Quota, int],
+    quotas: Quotas | None = None,
+    *,
+    written: Collection[Quota] = (),
+) -> None:
     """Raise when adding these amounts would pass any of the workspace's quotas, the first such
-    in the order given. The workspace's row is read once, and with any of them limited locked
-    once (writers to a limited workspace count one at a time); none limited: nothing more."""
-    found = store.get(conn, ws)
-    if found is None:
-        return
-    limited = [
-        (q, n, limit) for q, n in adding.items() if (limit := found.quotas.limit(q)) is not None
-    ]
+    in the order given. The workspace's row is read once (``quotas``: its limits, read by the
+    caller in this transaction), and with any of them limited locked once (writers to a limited
+    workspace count one at a time); none limited: nothing more. ``written``: the quotas whose
+    addition is already in the tables (so already counted)."""
+    if quotas is None:
+        found = store.get(conn, ws)
+        if found is None:
+            return
+        quotas = found.quotas
+    limited = [(q, n, limit) for q, n in adding.items() if (limit := quotas.limit(q)) is not None]
     if not limited:
         return
     store.get(conn, ws, lock=True)
     for quota, n, limit in limited:
-        used = store.used(conn, ws, quota)
-        if used + n > limit:
+        held = store.used(conn, ws, quota) - (n if quota in written else 0)
+        if held + n > limit:
             shown = f"{limit:,} bytes" if quota is Quota.BYTES else f"{limit:,} {quota.value}"
             raise QuotaExceeded(
-                f"workspace {ws!r} is limited to {shown} and holds {used:,}; this would add {n:,}",
+                f"workspace {ws!r} is limited to {shown} and holds {held:,}; this would add {n:,}",
                 hint="delete what is no longer needed, or ask an administrator to raise the "
                 f"quota (`mlpipex workspace quota {ws} --{quota.value} N`)",
             )

@@ -29,6 +29,7 @@ from mlpipex.domain.manifest import require_deployable
 from mlpipex.domain.stage import Stage
 from mlpipex.service.context import Registry
 from mlpipex.service.deploy import quality_gate
+from mlpipex.service.registry import versions
 from mlpipex.store import registry
 from mlpipex.store.deploy import endpoints as deploy
 from mlpipex.store.deploy import traffic
@@ -63,8 +64,8 @@ def target_version(
         return registry.alias_version(conn, model_row.id, spec.alias)
     assert spec.follow is not None
     stage = reg.policy_of(model_row.policy).stage(spec.follow)
-    rows = registry.version_rows(conn, model_row.id, stage=stage, limit=1)
-    return rows[0].version if rows else None
+    newest = versions.newest_row(conn, model_row.id, stage)
+    return None if newest is None else newest.version
 
 
 def sync_followers(

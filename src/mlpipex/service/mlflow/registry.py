@@ -260,16 +260,33 @@ def locate_source(source: str) -> Place | None:
 Describe = Callable[[bytes], tuple[str | None, dict[str, str]]]
 
 
+# What an MLmodel says, by its digest: its bytes never change, and registering the same logged
+# model again is common (0.07 ms a registration to read and parse it). At most 256 are kept.
+_FACTS: dict[tuple[Describe, str], tuple[str | None, dict[str, str]]] = {}
+_FACTS_KEPT = 256
+
+
 def _describe(
     reg: Registry, rel: Sequence[FileEntry], describe: Describe | None
 ) -> tuple[str | None, dict[str, str]]:
     mlmodel = next((f for f in rel if f.path == "MLmodel"), None)
     if describe is None or mlmodel is None or mlmodel.size > _MLMODEL_MAX:
         return None, {}
-    try:
-        return describe(reg.objects.read_bytes(mlmodel.digest))
-    except MLPipeXError:
-        return None, {}  # not an MLmodel we read: registered as MLflow would, flavor unknown
+    key = (describe, mlmodel.digest)
+    known = _FACTS.get(key)
+    if known is None:
+        try:
+            text = reg.objects.read_bytes(mlmodel.digest)
+        except MLPipeXError:
+            return None, {}  # unreadable here: not remembered, it may be readable later
+        try:
+            known = describe(text)
+        except MLPipeXError:
+            known = None, {}  # not an MLmodel we read: registered as MLflow would, flavor unknown
+        if len(_FACTS) >= _FACTS_KEPT:
+            _FACTS.clear()  # one call, safe beside other threads (iterating to evict is not)
+        _FACTS[key] = known
+    return known
 
 
 def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:

@@ -141,8 +141,8 @@ def _import_model(
     now = reg.clock()
     row, created = registry.ensure_model(conn, reg.workspace, m.name, now)
     if created:
-        # the row just ensured counts itself, as in a registration
-        workspaces.check_quota(conn, reg.workspace, Quota.MODELS, adding=0)
+        # the row just ensured is counted already, as in a registration
+        workspaces.check_quotas(conn, reg.workspace, {Quota.MODELS: 1}, written={Quota.MODELS})
         registry.update_model(conn, row.id, now, description=m.description)
         for label in m.labels:
             registry.set_model_tag(conn, row.id, f"gto.label.{label}", "true")
@@ -307,8 +307,7 @@ def _register(
             missing.insert(0, f"files (only referenced: {v.external}; import again with the data)")
     if missing:
         tags[MISSING_TAG] = _lacks(missing)
-    workspaces.check_quota(conn, reg.workspace, Quota.VERSIONS)
-    workspaces.check_quota(conn, reg.workspace, Quota.BYTES, adding=manifest.size)
+    workspaces.check_quotas(conn, reg.workspace, {Quota.VERSIONS: 1, Quota.BYTES: manifest.size})
     n = registry.allocate_version(conn, model_id)
     registry.insert_version(
         conn,

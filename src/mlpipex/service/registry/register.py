@@ -95,9 +95,8 @@ def read_basis(
         run = runs.run_row(conn, ws, run_id)
     if run_id is None or run is None:
         return Basis(model=registry.model_row(conn, ws, name))
-    inputs = runs.inputs_of(conn, [run.id]).get(run.id, [])
-    latest = runs.latest_metrics_of(conn, [run.id]).get(run.id, [])
-    return Basis(run, inputs, latest, registry.model_row(conn, ws, name))
+    inputs, latest = runs.inputs_and_latest_of(conn, [run.id])
+    return Basis(run, inputs[run.id], latest[run.id], registry.model_row(conn, ws, name))
 
 
 def _inherit(r: Registration, basis: Basis) -> Registration:
@@ -265,22 +264,25 @@ def _basis(reg: Registry, r: Registration) -> Basis:
 def _number(
     conn: Connection, reg: Registry, name: str, size: int, now: int, known: bool, touch: bool
 ) -> tuple[int, int]:
-    """The model's id and the new version's number, within the workspace's quotas (checked
-    before the model's row is locked, as every writer does). The model is numbered by name in
-    one statement when it was there (``known``); else it is created (as a concurrent creator
-    may have done: then it is not), counted against the models quota and its creation recorded."""
+    """The model's id and the new version's number, within the workspace's quotas. The model is
+    numbered by name in one statement when it was there (``known``), which reads the quotas too
+    (checked after, with the model's row locked; a refusal rolls the number back); else it is
+    created (as a concurrent creator may have done: then it is not), counted against the models
+    quota and its creation recorded."""
     ws, touched = reg.workspace, now if touch else None
     adding = {Quota.VERSIONS: 1, Quota.BYTES: size}
     if known:
-        workspaces.check_quotas(conn, ws, adding)
         numbered = registry.allocate_version_of(conn, ws, name, touched=touched)
         if numbered is not None:
-            return numbered
+            model_id, number, quotas = numbered
+            workspaces.check_quotas(conn, ws, adding, quotas)
+            return model_id, number
     row, created = registry.ensure_model(conn, ws, name, now)
-    if created:  # the row just ensured counts itself
-        workspaces.check_quotas(conn, ws, {Quota.MODELS: 0, **adding})
+    if created:
+        with_model = {Quota.MODELS: 1, **adding}
+        workspaces.check_quotas(conn, ws, with_model, written={Quota.MODELS})  # its row is there
         reg.record(conn, time=now, kind=ev.MODEL_CREATED, model=name)
-    elif not known:
+    else:
         workspaces.check_quotas(conn, ws, adding)
     return row.id, registry.allocate_version(conn, row.id, touched=touched)
 

@@ -34,11 +34,12 @@ def resolve_row(conn: Connection, reg: Registry, ref: VersionRef) -> VersionReco
         found = _found(conn, reg.workspace, ref).version
         assert found is not None
         return found
+    return _newest(conn, reg, ref, lambda model_id, stage: newest_row(conn, model_id, stage))
 
-    def newest_row(model_id: int, stage: str | None) -> VersionRecord | None:
-        return next(iter(registry.version_rows(conn, model_id, stage=stage, limit=1)), None)
 
-    return _newest(conn, reg, ref, newest_row)
+def newest_row(conn: Connection, model_id: int, stage: str | None) -> VersionRecord | None:
+    """The model's newest version in stage (in the model's spelling), or of all (None)."""
+    return next(iter(registry.version_rows(conn, model_id, stage=stage, limit=1)), None)
 
 
 def _newest(
@@ -98,8 +99,10 @@ def set_version_tag(reg: Registry, name: str, version: int, key: str, value: str
     reg.require("editor", name)
     now = reg.clock()
     with reg.store.write() as conn:
-        row = resolve_row(conn, reg, VersionRef(name, version=version))
-        registry.set_version_tag(conn, row.id, key, value)
+        if not registry.set_version_tag_of(conn, reg.workspace, name, version, key, value):
+            # none found: the read names what is missing (or finds one created meanwhile)
+            row = resolve_row(conn, reg, VersionRef(name, version=version))
+            registry.set_version_tag(conn, row.id, key, value)
         reg.record(
             conn,
             time=now,

@@ -357,11 +357,17 @@ def latest_per_stage(conn: Connection, model_id: int) -> list[tuple[ModelVersion
 def _latest_per_stage(pg: bool) -> sa.Select[Any]:
     v, s, e = t.versions.c, m.version_sources.c, m.version_edits.c
     model_id = sa.bindparam("id", type_=sa.Integer)
+    # The numbers first, once (materialized), then each version found by (model, number) in the
+    # unique index. Joined on the stage instead, SQLite walked every version of the model; and
+    # PostgreSQL, before its statistics knew the table, ran the grouping again for every version
+    # (80 ms a call at 836 versions).
+    n = t.versions.alias("n").c
     newest = (
-        sa.select(v.stage, sa.func.max(v.version).label("version"))
-        .where(v.model_id == model_id)
-        .group_by(v.stage)
-        .subquery()
+        sa.select(sa.func.max(n.version).label("version"))
+        .where(n.model_id == model_id)
+        .group_by(n.stage)
+        .cte("newest")
+        .prefix_with("MATERIALIZED")
     )
     return (
         sa.select(
@@ -373,9 +379,8 @@ def _latest_per_stage(pg: bool) -> sa.Select[Any]:
             e.updated_at.label("edited"),
         )
         .join(t.models)
-        .join(newest, sa.and_(newest.c.stage == v.stage, newest.c.version == v.version))
         .outerjoin(m.version_sources, s.version_id == v.id)
         .outerjoin(m.version_edits, e.version_id == v.id)
-        .where(v.model_id == model_id)
+        .where(v.model_id == model_id, v.version.in_(sa.select(newest.c.version)))
         .order_by(v.version)
     )

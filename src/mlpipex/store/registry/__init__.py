@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         set_description,
         set_stage,
         set_version_tag,
+        set_version_tag_of,
         version_row,
         version_rows,
     )
@@ -107,6 +108,7 @@ _MODULES = {
         "set_description",
         "set_stage",
         "set_version_tag",
+        "set_version_tag_of",
         "version_row",
         "version_rows",
     ),
@@ -152,6 +154,7 @@ __all__ = [
     "set_request_status",
     "set_stage",
     "set_version_tag",
+    "set_version_tag_of",
     "stage_summary",
     "stored_sizes",
     "to_model",

@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection
 from mlpipex.domain.manifest import FileEntry
 from mlpipex.domain.models import DatasetRef, ModelVersion
 from mlpipex.domain.stage import Stage
+from mlpipex.domain.workspaces import Quotas
 from mlpipex.store import schema as t
-from mlpipex.store.engine import insert_many
+from mlpipex.store.engine import insert_many, upsert_into
 from mlpipex.store.registry.details import detail_columns
 from mlpipex.store.registry.models import set_tag
 from mlpipex.store.registry.records import VersionLookup, VersionRecord, to_version
@@ -28,12 +29,15 @@ def allocate_version(conn: Connection, model_id: int, *, touched: int | None = N
 
 def allocate_version_of(
     conn: Connection, ws: str, name: str, *, touched: int | None = None
-) -> tuple[int, int] | None:
+) -> tuple[int, int, Quotas] | None:
     """The model's id and its next version number, found by name in the same statement that
-    numbers it (and locks its row); None when there is no such model."""
+    numbers it (and locks its row), with the workspace's quotas (for the caller to check; a
+    refusal rolls the number back); None when there is no such model."""
     given = {"ws": ws, "model": name, **({"now": touched} if touched is not None else {})}
     row = conn.execute(_next_number(True, touched is not None), given).first()
-    return None if row is None else (int(row.id), int(row.last_version))
+    if row is None:
+        return None
+    return int(row.id), int(row.last_version), Quotas(*row[2:])
 
 
 # Built once, as the statements of every registration: SQLAlchemy otherwise builds each and
@@ -46,7 +50,15 @@ def _next_number(by_name: bool, touch: bool) -> sa.Update:
     values: dict[str, Any] = {"last_version": m.last_version + 1}
     if touch:
         values["updated_at"] = sa.bindparam("now")
-    return sa.update(t.models).where(where).values(values).returning(m.id, m.last_version)
+    numbered = sa.update(t.models).where(where).values(values)
+    if not by_name:
+        return numbered.returning(m.id, m.last_version)
+    w = t.workspaces.c
+    limits = [
+        sa.select(limit).where(w.name == m.workspace).scalar_subquery()
+        for limit in (w.max_models, w.max_versions, w.max_bytes, w.max_endpoints)
+    ]  # in the order of Quotas' fields
+    return numbered.returning(m.id, m.last_version, *limits)
 
 
 @functools.cache
@@ -287,6 +299,36 @@ def delete_version(conn: Connection, version_id: int) -> None:
 
 def set_version_tag(conn: Connection, version_id: int, key: str, value: str) -> None:
     set_tag(conn, t.version_tags, version_id, key, value)
+
+
+def set_version_tag_of(
+    conn: Connection, ws: str, model: str, version: int, key: str, value: str
+) -> bool:
+    """The tag of the version NAME/NUMBER set in one statement that finds the version too (the
+    upsert of ``set_tag`` inserting what a select finds); False when there is no such version,
+    and nothing was written."""
+    given = {"ws": ws, "model": model, "number": version, "key": key, "value": value}
+    return bool(conn.execute(_tag_by_name(conn.dialect.name), given).rowcount)
+
+
+@functools.cache  # built once per dialect: every tag change through MLflow's API sends it
+def _tag_by_name(dialect: str) -> Any:
+    m, v, tags = t.models.c, t.versions.c, t.version_tags
+    found = (
+        sa.select(v.id, sa.bindparam("key", type_=sa.String), sa.bindparam("value", type_=sa.Text))
+        .join_from(t.versions, t.models)
+        .where(
+            m.workspace == sa.bindparam("ws", type_=sa.String),
+            m.name == sa.bindparam("model", type_=sa.String),
+            v.version == sa.bindparam("number", type_=sa.Integer),
+        )
+    )
+    ins = upsert_into(dialect, tags).from_select(["version_id", "key", "value"], found)
+    upsert = ins.on_conflict_do_update(
+        index_elements=tags.primary_key.columns.values(), set_={"value": ins.excluded.value}
+    )
+    # SQLAlchemy keeps the count of rows an INSERT wrote only when asked (psycopg's is lost)
+    return upsert.execution_options(preserve_rowcount=True)
 
 
 def delete_version_tag(conn: Connection, version_id: int, key: str) -> bool:

@@ -315,6 +315,45 @@ def inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[RunInp
     return {rid: [RunInputRecord.of(r) for r in rs] for rid, rs in rows.items()}
 
 
+def inputs_and_latest_of(
+    conn: Connection, run_ids: Sequence[str]
+) -> tuple[dict[str, list[RunInputRecord]], dict[str, list[tuple[str, float, int, int]]]]:
+    """inputs_of and latest_metrics_of in one statement (a registration from a run, and its
+    lineage, read both)."""
+    inputs: dict[str, list[RunInputRecord]] = defaultdict(list)
+    latest: dict[str, list[tuple[str, float, int, int]]] = defaultdict(list)
+    for r in conn.execute(_inputs_and_latest(), {"ids": list(run_ids)}).all():
+        if r.is_metric:
+            latest[r.run_id].append((r.name, read_value(r.value, r.is_nan), r.timestamp, r.step))
+        else:
+            inputs[r.run_id].append(RunInputRecord.of(r))
+    return inputs, latest
+
+
+@functools.cache  # built on first use, as the other statements
+def _inputs_and_latest() -> sa.CompoundSelect[Any]:
+    """A run's dataset inputs, then its metrics' latest values, as rows of one shape: each
+    part's columns NULL in the other's rows (typed, for PostgreSQL's UNION)."""
+    i, m = t.run_inputs.c, t.latest_metrics.c
+
+    def absent(*columns: sa.Column[Any]) -> list[sa.Label[Any]]:
+        return [sa.cast(sa.null(), c.type).label(c.name) for c in columns]
+
+    return sa.union_all(
+        sa.select(
+            sa.literal(False).label("is_metric"),
+            *(i.run_id, i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context),
+            *absent(m.value, m.is_nan, m.timestamp, m.step),
+        ).where(in_ids(i.run_id)),
+        sa.select(
+            sa.literal(True),
+            *(m.run_id, m.key),
+            *absent(i.uri, i.digest, i.size, i.schema, i.num_rows, i.context),
+            *(m.value, m.is_nan, m.timestamp, m.step),
+        ).where(in_ids(m.run_id)),
+    )
+
+
 # -- params and tags -------------------------------------------------------------------------
 
 
