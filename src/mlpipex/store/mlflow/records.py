@@ -17,10 +17,11 @@ from mlpipex.domain.models import ModelVersion
 from mlpipex.store import schema as t
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
-from mlpipex.store.registry.details import detail_columns
-from mlpipex.store.registry.records import ModelRecord, VersionRecord, to_version
+from mlpipex.store.ids import in_ids
+from mlpipex.store.registry.details import version_columns
+from mlpipex.store.registry.records import ModelRecord, version_at
 from mlpipex.store.tracking.records import ExperimentRecord
-from mlpipex.store.tracking.runs import experiment_ids_in, in_ids
+from mlpipex.store.tracking.runs import experiment_ids_in
 
 # -- artifact files outside runs (scope: a logged model's id, or "" for free paths) ------------
 
@@ -233,9 +234,11 @@ def version_source_columns() -> tuple[sa.Label[Any], ...]:
     )
 
 
-def version_source(row: sa.Row[Any]) -> VersionSource:
-    """The source columns of a row read with ``version_source_columns``."""
-    return VersionSource(row.mlflow_source, row.mlflow_model_id, row.mlflow_edited_at)
+def version_source(row: Sequence[Any]) -> VersionSource:
+    """The source columns of a row that ends with ``version_source_columns``, by position (by
+    name, each costs more than the three together)."""
+    source, model_id, edited_at = row[-3:]
+    return VersionSource(source, model_id, edited_at)
 
 
 def mark_version_edited(conn: Connection, version_id: int, now: int) -> None:
@@ -288,21 +291,54 @@ def experiment_rows(
 # -- registry searches --------------------------------------------------------------------------
 
 
-def search_version_rows(
-    conn: Connection,
-    ws: str,
+def version_search(
     conditions: Sequence[sa.ColumnElement[bool]],
     order: Sequence[sa.ColumnElement[Any]],
+    pg: bool,
+    restricted: bool,
+) -> sa.Select[Any]:
+    """The statement of a version search, to build once per filter, order and dialect: the
+    workspace's versions ("ws") meeting conditions, in order, one page ("limit", "offset"), each
+    with its details and what the MLflow API recorded of it; with ``restricted``, only those of
+    the models bound as "models".
+
+    The page's ids are chosen first, in a subquery that sorts only them: SQLite computes the
+    selected columns of every matching row before a sort, and the details of 50 versions cost
+    what sorting them all would."""
+    v, mo = t.versions.c, t.models.c
+    terms = [*order, mo.name, v.version.desc()]  # a total order: the page is the same twice
+    page = sa.select(v.id).join(t.models).where(mo.workspace == sa.bindparam("ws"), *conditions)
+    if restricted:
+        page = page.where(in_ids(mo.name, name="models"))
+    page = (
+        page.order_by(*terms)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+    )
+    return (
+        sa.select(*version_columns(pg), *version_source_columns())
+        .select_from(t.versions.join(t.models))
+        .where(v.id.in_(page))
+        .order_by(*terms)
+    )
+
+
+def search_versions(
+    conn: Connection,
+    statement: sa.Select[Any],
+    ws: str,
     limit: int,
     offset: int,
     only: frozenset[str] | None = None,
-) -> list[VersionRecord]:
-    q = sa.select(t.versions, t.models.c.name.label("model_name")).join(t.models)
-    tail = (t.models.c.name, t.versions.c.version.desc())
-    return [
-        VersionRecord.of(r)
-        for r in _page(conn, ws, q, conditions, [*order, *tail], limit, offset, only)
-    ]
+) -> tuple[list[tuple[ModelVersion, VersionSource]], bool]:
+    """A page of a version search (``version_search``; restricted to the models in only when
+    given): at most limit versions, each with what the MLflow API recorded of it, and whether
+    more follow."""
+    given: dict[str, Any] = {"ws": ws, "limit": limit + 1, "offset": offset}
+    if only is not None:
+        given["models"] = sorted(only)
+    rows = conn.execute(statement, given).all()
+    return [(version_at(r), version_source(r)) for r in rows[:limit]], len(rows) > limit
 
 
 def search_model_rows(
@@ -346,15 +382,13 @@ def latest_per_stage(conn: Connection, model_id: int) -> list[tuple[ModelVersion
     """The newest version in each stage (MLflow's get-latest-versions), by number, each with
     its details and what the MLflow API recorded of it, in one statement."""
     q = _latest_per_stage(conn.dialect.name == "postgresql")
-    return [
-        (to_version(VersionRecord.of(r), r, files=False), VersionSource(r.source, r.lm, r.edited))
-        for r in conn.execute(q, {"id": model_id}).all()
-    ]
+    rows = conn.execute(q, {"id": model_id}).all()
+    return [(version_at(r), version_source(r)) for r in rows]
 
 
 @functools.cache  # built once per dialect: every get of a registered model asks it
 def _latest_per_stage(pg: bool) -> sa.Select[Any]:
-    v, s, e = t.versions.c, m.version_sources.c, m.version_edits.c
+    v = t.versions.c
     model_id = sa.bindparam("id", type_=sa.Integer)
     newest = (
         sa.select(v.stage, sa.func.max(v.version).label("version"))
@@ -363,18 +397,9 @@ def _latest_per_stage(pg: bool) -> sa.Select[Any]:
         .subquery()
     )
     return (
-        sa.select(
-            t.versions,
-            t.models.c.name.label("model_name"),
-            *detail_columns(pg, False),
-            s.source,
-            s.model_id.label("lm"),
-            e.updated_at.label("edited"),
-        )
-        .join(t.models)
+        sa.select(*version_columns(pg), *version_source_columns())
+        .select_from(t.versions.join(t.models))
         .join(newest, sa.and_(newest.c.stage == v.stage, newest.c.version == v.version))
-        .outerjoin(m.version_sources, s.version_id == v.id)
-        .outerjoin(m.version_edits, e.version_id == v.id)
         .where(v.model_id == model_id)
         .order_by(v.version)
     )

@@ -1,0 +1,82 @@
+"""MLflow's searches on both databases: a page of versions in one statement, with what a get of
+each version answers; the latest version per stage the same way."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+
+from mlpipex.client import Client
+from mlpipex.domain.policy import PERMISSIVE
+from mlpipex.service.context import Actor, Registry
+from mlpipex.service.mlflow import registry as mlflow_registry
+from tests.conftest import statements_sent
+
+pytestmark = pytest.mark.direct  # counts the statements sent to the database
+
+
+def _selects(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+@pytest.fixture
+def reg(client: Client, make_version: Callable[..., int]) -> Registry:
+    """Model ``m``: v1 registered natively (tags, metrics, a dataset, two aliases, in Staging),
+    v2 recorded from an MLflow source elsewhere (its description edited through the API), v3
+    plain; model ``other`` with one version."""
+    reg = dataclasses.replace(client.registry, default_policy=PERMISSIVE)
+    make_version("m", tags={"team": "risk"}, metrics={"auc": 0.25, "third": 1 / 3})
+    mlflow_registry.create_version(reg, "m", "s3://bucket/model", None, {"k": "v"}, "", None)
+    mlflow_registry.update_description(reg, "m", 2, "edited")
+    make_version("m")
+    make_version("other")
+    client.set_alias("m", "champion", 1)
+    client.set_alias("m", "best", 1)
+    client.promote("m", 1, "Staging")
+    return reg
+
+
+def test_a_page_of_versions_is_one_statement_with_what_get_answers(reg: Registry) -> None:
+    with statements_sent(reg.store.engine) as statements:
+        page = mlflow_registry.search_versions(reg, "name = 'm'", [], 50, None)
+    assert len(_selects(statements)) == 1, statements
+    # MLflow's default order: the latest stage change first
+    assert [v.version.version for v in page.items] == [1, 3, 2]
+    assert page.next_token is None
+    for got in page.items:
+        assert got == mlflow_registry.get_version(reg, "m", got.version.version)
+    first, _, external = page.items
+    assert first.version.aliases == ("best", "champion") and first.version.stage == "Staging"
+    assert first.version.tags == {"team": "risk"}
+    assert first.version.metrics == {"auc": 0.25, "third": 1 / 3}
+    assert [d.name for d in first.version.datasets] == ["train"]
+    assert first.source == "mlflow-artifacts:/registry/m/1"
+    assert external.source == "s3://bucket/model" and external.external
+    assert external.edited_at is not None and external.version.tags == {"k": "v"}
+
+
+def test_pages_follow_each_other_in_the_order_asked(reg: Registry) -> None:
+    seen, token = [], None
+    for _ in range(5):
+        page = mlflow_registry.search_versions(reg, None, ["version_number ASC"], 2, token)
+        seen += [(v.version.model, v.version.version) for v in page.items]
+        token = page.next_token
+        if token is None:
+            break
+    assert seen == [("m", 1), ("other", 1), ("m", 2), ("m", 3)]
+
+
+def test_a_caller_sees_only_the_models_it_has_a_role_on(reg: Registry) -> None:
+    actor = Actor("vic", frozenset(), {"other": frozenset({"viewer"})})
+    limited = dataclasses.replace(reg, actor=actor)
+    page = mlflow_registry.search_versions(limited, None, [], 50, None)
+    assert [(v.version.model, v.version.version) for v in page.items] == [("other", 1)]
+
+
+def test_the_latest_per_stage_is_what_get_answers(reg: Registry) -> None:
+    latest = mlflow_registry.latest_versions(reg, "m", [])
+    assert [(v.version.version, v.version.stage) for v in latest] == [(1, "Staging"), (3, "None")]
+    for got in latest:
+        assert got == mlflow_registry.get_version(reg, "m", got.version.version)
