@@ -435,9 +435,8 @@ def _with_extras(
     ids = [r.id for r in runs]
     if not ids:
         return []
-    inputs = records.dataset_inputs_of(conn, ids)
-    outputs = records.outputs_of(conn, ids)
-    model_inputs = records.model_inputs_of(conn, ids)
+    extras = records.extras_of(conn, ids)
+    inputs, outputs, model_inputs = extras.datasets, extras.outputs, extras.model_inputs
     if metrics is None:
         metrics = store.latest_metrics_of(conn, ids)
     return [

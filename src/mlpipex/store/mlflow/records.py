@@ -87,13 +87,6 @@ def put_dataset_input(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(sa.insert(m.dataset_inputs).values(run_id=run_id, **values))
 
 
-_DATASET_INPUTS = (
-    sa.select(m.dataset_inputs)
-    .where(in_ids(m.dataset_inputs.c.run_id))
-    .order_by(m.dataset_inputs.c.name, m.dataset_inputs.c.digest)
-)
-
-
 @dataclass(frozen=True, slots=True)
 class MlflowDataset:
     """A dataset input in MLflow's shape: source, schema and profile are JSON strings."""
@@ -105,16 +98,6 @@ class MlflowDataset:
     schema: str | None = None
     profile: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
-
-
-def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[MlflowDataset]]:
-    out: dict[str, list[MlflowDataset]] = defaultdict(list)
-    for r in conn.execute(_DATASET_INPUTS, {"ids": list(run_ids)}):
-        tags = tuple((k, v) for k, v in r.tags)
-        out[r.run_id].append(
-            MlflowDataset(r.name, r.digest, r.source_type, r.source, r.schema, r.profile, tags)
-        )
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,32 +147,66 @@ def put_model_inputs(conn: Connection, run_id: str, model_ids: Sequence[str]) ->
     conn.execute(ins.on_conflict_do_nothing(), rows)
 
 
-_MODEL_INPUTS = (
-    sa.select(m.model_inputs.c.run_id, m.model_inputs.c.model_id)
-    .where(in_ids(m.model_inputs.c.run_id))
-    .order_by(m.model_inputs.c.model_id)
-)
+@dataclass(frozen=True, slots=True)
+class RunExtras:
+    """What MLflow shows of a page of runs beyond the tracking tables, by run id: dataset inputs
+    as MLflow sent them, logged models output (id, step) and logged models taken as input."""
+
+    datasets: dict[str, list[MlflowDataset]]
+    outputs: dict[str, list[tuple[str, int]]]
+    model_inputs: dict[str, list[str]]
 
 
-def model_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for run_id, model_id in conn.execute(_MODEL_INPUTS, {"ids": list(run_ids)}):
-        out[run_id].append(model_id)
-    return out
+def extras_of(conn: Connection, run_ids: Sequence[str]) -> RunExtras:
+    """The runs' extras, in one statement (a page of runs is shown with them)."""
+    datasets: dict[str, list[MlflowDataset]] = defaultdict(list)
+    outputs: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    model_inputs: dict[str, list[str]] = defaultdict(list)
+    rows = conn.execute(_extras(), {"ids": list(run_ids)}).all()
+    for kind, run_id, key, digest, source_type, source, schema, profile, tags, step in rows:
+        if kind == _DATASET:
+            pairs = tuple((k, v) for k, v in tags)
+            datasets[run_id].append(
+                MlflowDataset(key, digest, source_type, source, schema, profile, pairs)
+            )
+        elif kind == _OUTPUT:
+            outputs[run_id].append((key, step))
+        else:
+            model_inputs[run_id].append(key)
+    return RunExtras(datasets, outputs, model_inputs)
 
 
-_OUTPUTS = (
-    sa.select(m.run_outputs.c.run_id, m.run_outputs.c.model_id, m.run_outputs.c.step)
-    .where(in_ids(m.run_outputs.c.run_id))
-    .order_by(m.run_outputs.c.model_id)
-)
+_DATASET, _OUTPUT, _MODEL_INPUT = 0, 1, 2
 
 
-def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
-    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for rid, mid, step in conn.execute(_OUTPUTS, {"ids": list(run_ids)}):
-        out[rid].append((mid, step))
-    return out
+@functools.cache  # built on first use, as the tracking module's page reads
+def _extras() -> sa.CompoundSelect[Any]:
+    """The three kinds in one statement, each row marked with its kind; the columns a kind
+    lacks are NULL. The first select gives the columns their types (tags: JSON)."""
+    d, o, i = m.dataset_inputs.c, m.run_outputs.c, m.model_inputs.c
+    blank = [sa.null()] * 6
+    no_step = sa.cast(sa.null(), sa.BigInteger)
+    kind = sa.literal(_DATASET).label("kind")
+    return sa.union_all(
+        sa.select(
+            kind,
+            d.run_id,
+            d.name,
+            d.digest,
+            d.source_type,
+            d.source,
+            d.schema,
+            d.profile,
+            d.tags,
+            no_step.label("step"),
+        ).where(in_ids(d.run_id)),
+        sa.select(sa.literal(_OUTPUT), o.run_id, o.model_id, *blank, o.step).where(
+            in_ids(o.run_id)
+        ),
+        sa.select(sa.literal(_MODEL_INPUT), i.run_id, i.model_id, *blank, no_step).where(
+            in_ids(i.run_id)
+        ),
+    ).order_by(sa.literal_column("kind"), sa.literal_column("name"), sa.literal_column("digest"))
 
 
 # -- version sources ----------------------------------------------------------------------------

@@ -242,7 +242,8 @@ def search_run_rows(
 
 @functools.cache
 def _by_run_select(table: sa.Table, cols: tuple[sa.Column[Any], ...]) -> sa.Select[Any]:
-    return sa.select(table.c.run_id, *cols).where(in_ids(table.c.run_id))
+    # by the first column read (each run's key), so that a run reads the same alone as in a page
+    return sa.select(table.c.run_id, *cols).where(in_ids(table.c.run_id)).order_by(cols[0])
 
 
 def _by_run(
