@@ -1,10 +1,11 @@
 """MLflow's searches on both databases: a page of versions in one statement, with what a get of
-each version answers; the latest version per stage the same way; a page of runs in five, with
+each version answers; the latest version per stage the same way; a page of runs in three, with
 what MLflow shows beside each run, whichever experiments it names."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +15,7 @@ from mlpipex.domain.policy import PERMISSIVE
 from mlpipex.service.context import Actor, Registry
 from mlpipex.service.mlflow import compat
 from mlpipex.service.mlflow import registry as mlflow_registry
+from mlpipex.service.tracking.checks import Metric
 from mlpipex.store.mlflow.records import MlflowDataset
 from tests.conftest import statements_sent
 
@@ -87,7 +89,7 @@ def test_the_latest_per_stage_is_what_get_answers(reg: Registry) -> None:
 
 def _run_with_extras(reg: Registry, eid: str) -> str:
     """A run with two dataset inputs as MLflow sends them, two logged models output and two
-    taken as input, a param, a tag and a metric."""
+    taken as input, a param, a tag and two metrics (one NaN, one of 17 significant digits)."""
     run_id = compat.create_run(reg, eid, "extras", None, {}).run.id
     datasets = [
         MlflowDataset("b", "d2", "local", '{"uri": "b.csv"}', '{"a": 1}', '{"num_rows": 3}'),
@@ -97,11 +99,12 @@ def _run_with_extras(reg: Registry, eid: str) -> str:
     ]
     compat.log_inputs(reg, run_id, datasets, models=["m-2", "m-1"])
     compat.log_outputs(reg, run_id, {"m-9": 3, "m-8": 1})
-    compat.log_batch(reg, run_id, params={"p": "1"}, tags={"t": "x"})
+    metrics = [Metric("loss", math.nan, 5, 2), Metric("auc", 0.1 + 0.2, 7, 3)]
+    compat.log_batch(reg, run_id, metrics, params={"p": "1"}, tags={"t": "x"})
     return run_id
 
 
-def test_a_page_of_runs_is_five_statements_with_what_mlflow_shows(client: Client) -> None:
+def test_a_page_of_runs_is_three_statements_with_what_mlflow_shows(client: Client) -> None:
     reg = client.registry
     eid = compat.create_experiment(reg, "searched", {}).id
     for i in range(3):
@@ -109,7 +112,7 @@ def test_a_page_of_runs_is_five_statements_with_what_mlflow_shows(client: Client
     extras = _run_with_extras(reg, eid)
     with statements_sent(reg.store.engine) as statements:
         page = compat.search_runs(reg, [eid], None, "ACTIVE_ONLY", [], 50, None)
-    assert len(_selects(statements)) == 5, statements
+    assert len(_selects(statements)) == 3, statements
     assert [r.run.name for r in page.items] == ["extras", "plain-2", "plain-1", "plain-0"]
     got = page.items[0]
     assert got == compat.get_run(reg, extras)
@@ -119,6 +122,10 @@ def test_a_page_of_runs_is_five_statements_with_what_mlflow_shows(client: Client
     ]
     assert got.outputs == (("m-8", 1), ("m-9", 3)) and got.model_inputs == ("m-1", "m-2")
     assert got.run.params == {"p": "1"} and got.run.tags["t"] == "x"
+    assert got.metrics["auc"] == (0.1 + 0.2, 7, 3) and math.isnan(got.metrics["loss"][0])
+    assert got.metrics["loss"][1:] == (5, 2) and list(got.metrics) == ["auc", "loss"]
+    native = [(i.name, i.uri, i.digest, i.num_rows, i.context) for i in got.run.inputs]
+    assert native == [("a", "a.csv", "d1", None, "train"), ("b", "b.csv", "d2", 3, None)]
     assert all(not (r.datasets or r.outputs or r.model_inputs) for r in page.items[1:])
 
 
