@@ -42,7 +42,7 @@ from mlpipex.service.tracking.checks import check_name as check_name
 from mlpipex.service.tracking.checks import check_params as check_params
 from mlpipex.service.tracking.checks import check_tags as check_tags
 from mlpipex.store.tracking import runs as store
-from mlpipex.store.tracking.records import ExperimentRecord, RunRecord
+from mlpipex.store.tracking.records import ExperimentRecord, RunInputRecord, RunRecord
 from mlpipex.store.tracking.search import experiment_conditions, run_search
 
 if TYPE_CHECKING:
@@ -279,20 +279,26 @@ def _runs(conn: Connection, rows: Sequence[RunRecord]) -> tuple[list[Run], Lates
     if not rows:
         return [], {}
     d = store.details_of(conn, [r.id for r in rows])
+    metrics, inputs = d.metrics, d.inputs
+    # most runs of a page have no metrics or inputs: nothing is built for them
     runs = [
         _run(
             r,
             d.params.get(r.id, {}),
-            {k: v for k, v, _, _ in d.metrics.get(r.id, ())},
+            {k: v for k, v, _, _ in metrics[r.id]} if r.id in metrics else {},
             d.tags.get(r.id, {}),
-            tuple(
-                DatasetInput(i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context)
-                for i in d.inputs.get(r.id, ())
-            ),
+            _inputs(inputs[r.id]) if r.id in inputs else (),
         )
         for r in rows
     ]
-    return runs, d.metrics
+    return runs, metrics
+
+
+def _inputs(records: Sequence[RunInputRecord]) -> tuple[DatasetInput, ...]:
+    return tuple(
+        DatasetInput(i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context)
+        for i in records
+    )
 
 
 def _run(
