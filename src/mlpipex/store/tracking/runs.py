@@ -276,19 +276,16 @@ def details_of(conn: Connection, run_ids: Sequence[str]) -> RunDetails:
     metrics: Latest = defaultdict(list)
     inputs: dict[str, list[RunInputRecord]] = defaultdict(list)
     rows = conn.execute(_details(), {"ids": list(run_ids)}).all()
-    for kind, run_id, key, value, *more in rows:
+    # every column unpacked by name once (a starred unpack builds a list per row)
+    for kind, run_id, key, value, number, nan, ts, step, digest, size, schema, n, ctx in rows:
         if kind == _PARAM:
             params[run_id][key] = value
         elif kind == _TAG:
             tags[run_id][key] = value
         elif kind == _METRIC:
-            number, is_nan, timestamp, step = more[:4]
-            metrics[run_id].append((key, read_value(number, is_nan), timestamp, step))
+            metrics[run_id].append((key, read_value(number, nan), ts, step))
         else:
-            _, _, _, _, digest, size, schema, num_rows, context = more
-            inputs[run_id].append(
-                RunInputRecord(key, value, digest, size, schema, num_rows, context)
-            )
+            inputs[run_id].append(RunInputRecord(key, value, digest, size, schema, n, ctx))
     return RunDetails(params, tags, metrics, inputs)
 
 
