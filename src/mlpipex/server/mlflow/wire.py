@@ -15,10 +15,10 @@ from mlpipex.domain.models import ModelVersion, RegisteredModel
 from mlpipex.errors import Invalid
 from mlpipex.server import deps
 from mlpipex.service.mlflow.artifacts import Listed, model_dir, run_dir
-from mlpipex.service.mlflow.compat import MlflowRun
+from mlpipex.service.mlflow.compat import MlflowDataset, MlflowRun
 from mlpipex.service.mlflow.registry import MlflowModel, MlflowVersion
 from mlpipex.service.tracking.logged_models import LoggedModel
-from mlpipex.service.tracking.runs import Experiment
+from mlpipex.service.tracking.runs import DatasetInput, Experiment
 from mlpipex.serving import codec
 
 M = TypeVar("M", bound=BaseModel)
@@ -118,6 +118,8 @@ def number(v: float) -> float | str:
 
 
 def pairs(items: dict[str, str]) -> list[dict[str, str]]:
+    if not items:  # most runs have no params: no comprehension to call
+        return []
     return [{"key": k, "value": v} for k, v in items.items()]
 
 
@@ -151,50 +153,54 @@ def run_info(r: Any, root: str) -> dict[str, Any]:
 
 
 def run(m: MlflowRun, root: str) -> dict[str, Any]:
+    # A page is 50 runs, most with no datasets, outputs or models read: a list that would be
+    # empty is not built by a comprehension (each is a function call).
     r = m.run
-    datasets = [
-        {
-            "tags": [{"key": k, "value": v} for k, v in d.tags],
-            "dataset": {
-                "name": d.name,
-                "digest": d.digest,
-                "source_type": d.source_type,
-                "source": d.source,
-                **({"schema": d.schema} if d.schema else {}),
-                **({"profile": d.profile} if d.profile else {}),
-            },
-        }
-        for d in m.datasets
-    ]
-    sent = {d.name for d in m.datasets}
-    datasets += [  # inputs logged natively (mlpipex.log_dataset) in MLflow's shape
-        {
-            "tags": [{"key": "mlflow.data.context", "value": i.context}] if i.context else [],
-            "dataset": {
-                "name": i.name,
-                "digest": i.digest,
-                "source_type": "mlpipex",
-                "source": json.dumps({"uri": i.uri}),
-            },
-        }
-        for i in r.inputs
-        if i.name not in sent
-    ]
+    datasets = [_dataset(d) for d in m.datasets] if m.datasets else []
+    if r.inputs:  # inputs logged natively (mlpipex.log_dataset), in MLflow's shape
+        sent = {d.name for d in m.datasets}
+        datasets += [_native_dataset(i) for i in r.inputs if i.name not in sent]
+    metrics = m.metrics
     return {
         "info": run_info(r, root),
         "data": {
             "metrics": [
                 {"key": k, "value": number(v), "timestamp": ts, "step": step}
-                for k, (v, ts, step) in m.metrics.items()
-            ],
+                for k, (v, ts, step) in metrics.items()
+            ]
+            if metrics
+            else [],
             "params": pairs(r.params),
             "tags": pairs(r.tags),
         },
         "inputs": {
             "dataset_inputs": datasets,
-            "model_inputs": [{"model_id": i} for i in m.model_inputs],
+            "model_inputs": [{"model_id": i} for i in m.model_inputs] if m.model_inputs else [],
         },
-        "outputs": {"model_outputs": [{"model_id": i, "step": s} for i, s in m.outputs]},
+        "outputs": {
+            "model_outputs": [{"model_id": i, "step": s} for i, s in m.outputs] if m.outputs else []
+        },
+    }
+
+
+def _dataset(d: MlflowDataset) -> dict[str, Any]:
+    dataset = {"name": d.name, "digest": d.digest, "source_type": d.source_type, "source": d.source}
+    if d.schema:
+        dataset["schema"] = d.schema
+    if d.profile:
+        dataset["profile"] = d.profile
+    return {"tags": [{"key": k, "value": v} for k, v in d.tags], "dataset": dataset}
+
+
+def _native_dataset(i: DatasetInput) -> dict[str, Any]:
+    return {
+        "tags": [{"key": "mlflow.data.context", "value": i.context}] if i.context else [],
+        "dataset": {
+            "name": i.name,
+            "digest": i.digest,
+            "source_type": "mlpipex",
+            "source": json.dumps({"uri": i.uri}),
+        },
     }
 
 

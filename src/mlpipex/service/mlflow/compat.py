@@ -438,18 +438,18 @@ def _with_extras(
     ids = [r.id for r in runs]
     if not ids:
         return []
-    inputs = records.dataset_inputs_of(conn, ids)
-    outputs = records.outputs_of(conn, ids)
-    model_inputs = records.model_inputs_of(conn, ids)
+    extras = records.extras_of(conn, ids)
+    inputs, outputs, model_inputs = extras.datasets, extras.outputs, extras.model_inputs
     if metrics is None:
         metrics = store.latest_metrics_of(conn, ids)
+    # most runs of a page have none of these: nothing is built for them
     return [
         MlflowRun(
             r,
-            tuple(inputs.get(r.id, ())),
-            tuple(outputs.get(r.id, [])),
-            {k: (v, ts, step) for k, v, ts, step in metrics.get(r.id, [])},
-            tuple(model_inputs.get(r.id, [])),
+            tuple(inputs[r.id]) if r.id in inputs else (),
+            tuple(outputs[r.id]) if r.id in outputs else (),
+            {k: (v, ts, step) for k, v, ts, step in metrics[r.id]} if r.id in metrics else {},
+            tuple(model_inputs[r.id]) if r.id in model_inputs else (),
         )
         for r in runs
     ]

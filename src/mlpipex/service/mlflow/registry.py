@@ -370,31 +370,31 @@ def search_versions(
     max_results: int,
     page_token: str | None,
 ) -> Page[MlflowVersion]:
-    conds, order = _version_query(filter, tuple(order_by), reg.store.dialect)
+    only = reg.visible_models()
+    statement = _version_search(filter, tuple(order_by), reg.store.dialect, only is not None)
     offset, limit = search.decode_page_token(page_token), _limit(max_results)
     with reg.store.read() as conn:
-        rows = records.search_version_rows(
-            conn, reg.workspace, conds, order, limit + 1, offset, reg.visible_models()
-        )
-        return paged(_versions(conn, rows[:limit]), len(rows) > limit, offset)
+        found, more = records.search_versions(conn, statement, reg.workspace, limit, offset, only)
+    return paged([_mlflow_version(v, s) for v, s in found], more, offset)
 
 
 # -- filters and order -----------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=256)
-def _version_query(
-    filter: str | None, order_by: tuple[str, ...], dialect: str
-) -> tuple[list[sa.ColumnElement[bool]], list[Any]]:
-    """The WHERE and ORDER BY terms of a version search, parsed and built once per filter,
-    order and dialect (a pure function of them). The caller must not change the lists."""
+def _version_search(
+    filter: str | None, order_by: tuple[str, ...], dialect: str, restricted: bool
+) -> sa.Select[Any]:
+    """The statement of a version search (``records.version_search``), parsed and built once per
+    filter, order and dialect (a pure function of them): SQLAlchemy then neither builds its tree
+    nor computes its cache key again."""
     conds = _conditions(filter, "model version filter", versions_too=True, dialect=dialect)
     v = t.versions.c
     order = order_terms(
         order_by,
         {"name": t.models.c.name, "version_number": v.version, **_TIMES_VERSION},
     ) or [v.stage_entered_at.desc(), v.created_at.desc()]  # MLflow: latest updated first
-    return conds, order
+    return records.version_search(conds, order, dialect == "postgresql", restricted)
 
 
 _TIMES_MODEL: dict[str, sa.ColumnElement[Any]] = {

@@ -18,8 +18,8 @@ from mlpipex.store import schema as t
 from mlpipex.store import schema_mlflow as m
 from mlpipex.store.engine import upsert_into
 from mlpipex.store.ids import in_ids
-from mlpipex.store.registry.details import detail_columns
-from mlpipex.store.registry.records import ModelRecord, VersionRecord, to_version
+from mlpipex.store.registry.details import version_columns
+from mlpipex.store.registry.records import ModelRecord, version_at
 from mlpipex.store.tracking.records import ExperimentRecord
 from mlpipex.store.tracking.runs import experiment_ids_in
 
@@ -87,13 +87,6 @@ def put_dataset_input(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(sa.insert(m.dataset_inputs).values(run_id=run_id, **values))
 
 
-_DATASET_INPUTS = (
-    sa.select(m.dataset_inputs)
-    .where(in_ids(m.dataset_inputs.c.run_id))
-    .order_by(m.dataset_inputs.c.name, m.dataset_inputs.c.digest)
-)
-
-
 @dataclass(frozen=True, slots=True)
 class MlflowDataset:
     """A dataset input in MLflow's shape: source, schema and profile are JSON strings."""
@@ -105,16 +98,6 @@ class MlflowDataset:
     schema: str | None = None
     profile: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
-
-
-def dataset_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[MlflowDataset]]:
-    out: dict[str, list[MlflowDataset]] = defaultdict(list)
-    for r in conn.execute(_DATASET_INPUTS, {"ids": list(run_ids)}):
-        tags = tuple((k, v) for k, v in r.tags)
-        out[r.run_id].append(
-            MlflowDataset(r.name, r.digest, r.source_type, r.source, r.schema, r.profile, tags)
-        )
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,32 +147,66 @@ def put_model_inputs(conn: Connection, run_id: str, model_ids: Sequence[str]) ->
     conn.execute(ins.on_conflict_do_nothing(), rows)
 
 
-_MODEL_INPUTS = (
-    sa.select(m.model_inputs.c.run_id, m.model_inputs.c.model_id)
-    .where(in_ids(m.model_inputs.c.run_id))
-    .order_by(m.model_inputs.c.model_id)
-)
+@dataclass(frozen=True, slots=True)
+class RunExtras:
+    """What MLflow shows of a page of runs beyond the tracking tables, by run id: dataset inputs
+    as MLflow sent them, logged models output (id, step) and logged models taken as input."""
+
+    datasets: dict[str, list[MlflowDataset]]
+    outputs: dict[str, list[tuple[str, int]]]
+    model_inputs: dict[str, list[str]]
 
 
-def model_inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for run_id, model_id in conn.execute(_MODEL_INPUTS, {"ids": list(run_ids)}):
-        out[run_id].append(model_id)
-    return out
+def extras_of(conn: Connection, run_ids: Sequence[str]) -> RunExtras:
+    """The runs' extras, in one statement (a page of runs is shown with them)."""
+    datasets: dict[str, list[MlflowDataset]] = defaultdict(list)
+    outputs: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    model_inputs: dict[str, list[str]] = defaultdict(list)
+    rows = conn.execute(_extras(), {"ids": list(run_ids)}).all()
+    for kind, run_id, key, digest, source_type, source, schema, profile, tags, step in rows:
+        if kind == _DATASET:
+            pairs = tuple((k, v) for k, v in tags)
+            datasets[run_id].append(
+                MlflowDataset(key, digest, source_type, source, schema, profile, pairs)
+            )
+        elif kind == _OUTPUT:
+            outputs[run_id].append((key, step))
+        else:
+            model_inputs[run_id].append(key)
+    return RunExtras(datasets, outputs, model_inputs)
 
 
-_OUTPUTS = (
-    sa.select(m.run_outputs.c.run_id, m.run_outputs.c.model_id, m.run_outputs.c.step)
-    .where(in_ids(m.run_outputs.c.run_id))
-    .order_by(m.run_outputs.c.model_id)
-)
+_DATASET, _OUTPUT, _MODEL_INPUT = 0, 1, 2
 
 
-def outputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
-    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for rid, mid, step in conn.execute(_OUTPUTS, {"ids": list(run_ids)}):
-        out[rid].append((mid, step))
-    return out
+@functools.cache  # built on first use, as the tracking module's page reads
+def _extras() -> sa.CompoundSelect[Any]:
+    """The three kinds in one statement, each row marked with its kind; the columns a kind
+    lacks are NULL. The first select gives the columns their types (tags: JSON)."""
+    d, o, i = m.dataset_inputs.c, m.run_outputs.c, m.model_inputs.c
+    blank = [sa.null()] * 6
+    no_step = sa.cast(sa.null(), sa.BigInteger)
+    kind = sa.literal(_DATASET).label("kind")
+    return sa.union_all(
+        sa.select(
+            kind,
+            d.run_id,
+            d.name,
+            d.digest,
+            d.source_type,
+            d.source,
+            d.schema,
+            d.profile,
+            d.tags,
+            no_step.label("step"),
+        ).where(in_ids(d.run_id)),
+        sa.select(sa.literal(_OUTPUT), o.run_id, o.model_id, *blank, o.step).where(
+            in_ids(o.run_id)
+        ),
+        sa.select(sa.literal(_MODEL_INPUT), i.run_id, i.model_id, *blank, no_step).where(
+            in_ids(i.run_id)
+        ),
+    ).order_by(sa.literal_column("kind"), sa.literal_column("name"), sa.literal_column("digest"))
 
 
 # -- version sources ----------------------------------------------------------------------------
@@ -234,9 +251,11 @@ def version_source_columns() -> tuple[sa.Label[Any], ...]:
     )
 
 
-def version_source(row: sa.Row[Any]) -> VersionSource:
-    """The source columns of a row read with ``version_source_columns``."""
-    return VersionSource(row.mlflow_source, row.mlflow_model_id, row.mlflow_edited_at)
+def version_source(row: Sequence[Any]) -> VersionSource:
+    """The source columns of a row that ends with ``version_source_columns``, by position (by
+    name, each costs more than the three together)."""
+    source, model_id, edited_at = row[-3:]
+    return VersionSource(source, model_id, edited_at)
 
 
 def mark_version_edited(conn: Connection, version_id: int, now: int) -> None:
@@ -289,21 +308,54 @@ def experiment_rows(
 # -- registry searches --------------------------------------------------------------------------
 
 
-def search_version_rows(
-    conn: Connection,
-    ws: str,
+def version_search(
     conditions: Sequence[sa.ColumnElement[bool]],
     order: Sequence[sa.ColumnElement[Any]],
+    pg: bool,
+    restricted: bool,
+) -> sa.Select[Any]:
+    """The statement of a version search, to build once per filter, order and dialect: the
+    workspace's versions ("ws") meeting conditions, in order, one page ("limit", "offset"), each
+    with its details and what the MLflow API recorded of it; with ``restricted``, only those of
+    the models bound as "models".
+
+    The page's ids are chosen first, in a subquery that sorts only them: SQLite computes the
+    selected columns of every matching row before a sort, and the details of 50 versions cost
+    what sorting them all would."""
+    v, mo = t.versions.c, t.models.c
+    terms = [*order, mo.name, v.version.desc()]  # a total order: the page is the same twice
+    page = sa.select(v.id).join(t.models).where(mo.workspace == sa.bindparam("ws"), *conditions)
+    if restricted:
+        page = page.where(in_ids(mo.name, name="models"))
+    page = (
+        page.order_by(*terms)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+    )
+    return (
+        sa.select(*version_columns(pg), *version_source_columns())
+        .select_from(t.versions.join(t.models))
+        .where(v.id.in_(page))
+        .order_by(*terms)
+    )
+
+
+def search_versions(
+    conn: Connection,
+    statement: sa.Select[Any],
+    ws: str,
     limit: int,
     offset: int,
     only: frozenset[str] | None = None,
-) -> list[VersionRecord]:
-    q = sa.select(t.versions, t.models.c.name.label("model_name")).join(t.models)
-    tail = (t.models.c.name, t.versions.c.version.desc())
-    return [
-        VersionRecord.of(r)
-        for r in _page(conn, ws, q, conditions, [*order, *tail], limit, offset, only)
-    ]
+) -> tuple[list[tuple[ModelVersion, VersionSource]], bool]:
+    """A page of a version search (``version_search``; restricted to the models in only when
+    given): at most limit versions, each with what the MLflow API recorded of it, and whether
+    more follow."""
+    given: dict[str, Any] = {"ws": ws, "limit": limit + 1, "offset": offset}
+    if only is not None:
+        given["models"] = sorted(only)
+    rows = conn.execute(statement, given).all()
+    return [(version_at(r), version_source(r)) for r in rows[:limit]], len(rows) > limit
 
 
 def search_model_rows(
@@ -347,15 +399,13 @@ def latest_per_stage(conn: Connection, model_id: int) -> list[tuple[ModelVersion
     """The newest version in each stage (MLflow's get-latest-versions), by number, each with
     its details and what the MLflow API recorded of it, in one statement."""
     q = _latest_per_stage(conn.dialect.name == "postgresql")
-    return [
-        (to_version(VersionRecord.of(r), r, files=False), VersionSource(r.source, r.lm, r.edited))
-        for r in conn.execute(q, {"id": model_id}).all()
-    ]
+    rows = conn.execute(q, {"id": model_id}).all()
+    return [(version_at(r), version_source(r)) for r in rows]
 
 
 @functools.cache  # built once per dialect: every get of a registered model asks it
 def _latest_per_stage(pg: bool) -> sa.Select[Any]:
-    v, s, e = t.versions.c, m.version_sources.c, m.version_edits.c
+    v = t.versions.c
     model_id = sa.bindparam("id", type_=sa.Integer)
     # The numbers first, once (materialized), then each version found by (model, number) in the
     # unique index. Joined on the stage instead, SQLite walked every version of the model; and
@@ -370,17 +420,8 @@ def _latest_per_stage(pg: bool) -> sa.Select[Any]:
         .prefix_with("MATERIALIZED")
     )
     return (
-        sa.select(
-            t.versions,
-            t.models.c.name.label("model_name"),
-            *detail_columns(pg, False),
-            s.source,
-            s.model_id.label("lm"),
-            e.updated_at.label("edited"),
-        )
-        .join(t.models)
-        .outerjoin(m.version_sources, s.version_id == v.id)
-        .outerjoin(m.version_edits, e.version_id == v.id)
+        sa.select(*version_columns(pg), *version_source_columns())
+        .select_from(t.versions.join(t.models))
         .where(v.model_id == model_id, v.version.in_(sa.select(newest.c.version)))
         .order_by(v.version)
     )

@@ -69,6 +69,16 @@ def detail_columns(pg: bool, files: bool) -> tuple[sa.Label[Any], ...]:
     return tuple(out)
 
 
+@functools.cache  # built once per dialect, as detail_columns
+def version_columns(pg: bool) -> tuple[sa.ColumnElement[Any], ...]:
+    """A version's own columns (its model's name first: the select joins ``registered_models``)
+    and its details but files, in the order ``records.version_at`` reads them by position."""
+    v = t.versions.c
+    own = (v.version, v.stage, v.status, v.description, v.commit, v.commit_dirty, v.run_id)
+    more = (v.flavor, v.artifact_digest, v.artifact_size, v.created_at, v.created_by)
+    return (t.models.c.name, *own, *more, v.stage_entered_at, *detail_columns(pg, False))
+
+
 @functools.cache  # built once per shape: a statement's cache key is computed once per object
 def _details_of(pg: bool, files: bool, extra: tuple[sa.Label[Any], ...]) -> sa.Select[Any]:
     cols = (*detail_columns(pg, files), *extra)

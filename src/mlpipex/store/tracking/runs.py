@@ -233,16 +233,16 @@ def search_run_rows(
     conn: Connection,
     q: sa.Select[Any],
     ws: str,
-    experiment_ids: Sequence[int],
+    experiments: int | Sequence[int],
     lifecycle: Sequence[str],
     limit: int,
     offset: int,
 ) -> list[RunRecord]:
     """The page of a run search (``search.run_search``) in the workspace's experiments among
-    experiment_ids, with a stage in lifecycle."""
+    experiments (one id for a search built with ``one``), with a stage in lifecycle."""
     values = {
         "ws": ws,
-        "experiments": list(experiment_ids),
+        "experiments": experiments if isinstance(experiments, int) else list(experiments),
         "stages": list(lifecycle),
         "limit": limit,
         "offset": offset,
@@ -252,7 +252,8 @@ def search_run_rows(
 
 @functools.cache
 def _by_run_select(table: sa.Table, cols: tuple[sa.Column[Any], ...]) -> sa.Select[Any]:
-    return sa.select(table.c.run_id, *cols).where(in_ids(table.c.run_id))
+    # by the first column read (each run's key), so that a run reads the same alone as in a page
+    return sa.select(table.c.run_id, *cols).where(in_ids(table.c.run_id)).order_by(cols[0])
 
 
 def _by_run(
@@ -265,25 +266,78 @@ def _by_run(
     return out
 
 
-def params_and_tags_of(
-    conn: Connection, run_ids: Sequence[str]
-) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
-    """params_of and tags_of in one statement (a page of runs reads both)."""
+Latest = dict[str, list[tuple[str, float, int, int]]]  # run id -> (key, value, time, step)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunDetails:
+    """What a page of runs shows beside each run's own columns, by run id."""
+
+    params: dict[str, dict[str, str]]
+    tags: dict[str, dict[str, str]]
+    metrics: Latest  # each key's latest value
+    inputs: dict[str, list[RunInputRecord]]
+
+
+def details_of(conn: Connection, run_ids: Sequence[str]) -> RunDetails:
+    """The runs' params, tags, latest metrics and inputs, each by key, in one statement."""
     params: dict[str, dict[str, str]] = defaultdict(dict)
     tags: dict[str, dict[str, str]] = defaultdict(dict)
-    rows = conn.execute(_params_and_tags(), {"ids": list(run_ids)}).all()
-    for is_tag, run_id, key, value in rows:
-        (tags if is_tag else params)[run_id][key] = value
-    return params, tags
+    metrics: Latest = defaultdict(list)
+    inputs: dict[str, list[RunInputRecord]] = defaultdict(list)
+    rows = conn.execute(_details(), {"ids": list(run_ids)}).all()
+    # every column unpacked by name once (a starred unpack builds a list per row)
+    for kind, run_id, key, value, number, nan, ts, step, digest, size, schema, n, ctx in rows:
+        if kind == _PARAM:
+            params[run_id][key] = value
+        elif kind == _TAG:
+            tags[run_id][key] = value
+        elif kind == _METRIC:
+            metrics[run_id].append((key, read_value(number, nan), ts, step))
+        else:
+            inputs[run_id].append(RunInputRecord(key, value, digest, size, schema, n, ctx))
+    return RunDetails(params, tags, metrics, inputs)
+
+
+_INPUT, _PARAM, _TAG, _METRIC = range(4)
 
 
 @functools.cache  # built on first use, as the other statements
-def _params_and_tags() -> sa.CompoundSelect[Any]:
-    p, g = t.params.c, t.run_tags.c
+def _details() -> sa.CompoundSelect[Any]:
+    """The four kinds in one statement, each row marked with its kind; the columns a kind lacks
+    are NULL. The first select gives the columns their types (an input's schema: JSON)."""
+    i, p, g, m = t.run_inputs.c, t.params.c, t.run_tags.c, t.latest_metrics.c
+
+    def none(type_: Any) -> Any:
+        return sa.cast(sa.null(), type_)
+
+    def key_value(kind: int, kv: Any) -> sa.Select[Any]:
+        blank = [sa.null()] * 9
+        return sa.select(sa.literal(kind), kv.run_id, kv.key, kv.value, *blank).where(
+            in_ids(kv.run_id)
+        )
+
+    metric = [none(sa.String), m.value, m.is_nan, m.timestamp, m.step, *[sa.null()] * 5]
     return sa.union_all(
-        sa.select(sa.literal(0), p.run_id, p.key, p.value).where(in_ids(p.run_id)),
-        sa.select(sa.literal(1), g.run_id, g.key, g.value).where(in_ids(g.run_id)),
-    )
+        sa.select(
+            sa.literal(_INPUT).label("kind"),
+            i.run_id,
+            i.name.label("key"),
+            i.uri,
+            none(sa.Float),
+            none(sa.Boolean),
+            none(sa.BigInteger),
+            none(sa.BigInteger),
+            i.digest,
+            i.size,
+            i.schema,
+            i.num_rows,
+            i.context,
+        ).where(in_ids(i.run_id)),
+        key_value(_PARAM, p),
+        key_value(_TAG, g),
+        sa.select(sa.literal(_METRIC), m.run_id, m.key, *metric).where(in_ids(m.run_id)),
+    ).order_by(sa.literal_column("kind"), sa.literal_column("key"))
 
 
 def params_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:

@@ -172,18 +172,31 @@ def run_order(terms: Sequence[OrderTerm]) -> list[sa.ColumnElement[Any]]:
 
 @functools.lru_cache(maxsize=256)
 def run_search(
-    clauses: tuple[Comparison, ...], order: tuple[OrderTerm, ...], dialect: str, default_too: bool
+    clauses: tuple[Comparison, ...],
+    order: tuple[OrderTerm, ...],
+    dialect: str,
+    default_too: bool,
+    one: bool = False,
 ) -> sa.Select[Any]:
     """The runs meeting clauses, in order, of the experiments bound as "experiments" in the
     workspace "ws" with a stage among "stages", one page ("limit", "offset"). default_too: the
-    workspace is not ``default``, so id 0 among the experiments names its Default."""
+    workspace is not ``default``, so id 0 among the experiments names its Default. one: a
+    single experiment id is bound, whose runs are then read along the index on (experiment,
+    start time) rather than all sorted, as runs of a list of experiments are."""
     r = t.runs.c
     ws = sa.bindparam("ws", type_=sa.String)
-    experiments = experiments_among(ws, in_ids(t.experiments.c.id, name="experiments"), default_too)
+    if one:
+        named = t.experiments.c.id == sa.bindparam("experiments", type_=sa.Integer)
+        # its id or its Default, never both: 0 is not in another workspace
+        experiment = experiments_among(ws, named, default_too).scalar_subquery()
+        in_experiments = r.experiment_id == experiment
+    else:
+        named = in_ids(t.experiments.c.id, name="experiments")
+        in_experiments = r.experiment_id.in_(experiments_among(ws, named, default_too))
     return (
         sa.select(*RUN_COLUMNS)
         .where(
-            r.experiment_id.in_(experiments),
+            in_experiments,
             in_ids(r.lifecycle_stage, name="stages"),
             *run_conditions(clauses, dialect),
         )
