@@ -3,6 +3,7 @@ holds every version (ANALYZE, or SQLite's own PRAGMA optimize)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,9 @@ def test_postgresql_groups_the_stages_once_before_it_knows_the_table(
             explained = conn.exec_driver_sql(
                 "EXPLAIN ANALYZE " + str(q), q.construct_params({"id": mid})
             )
-            grouping = [r[0] for r in explained if "Aggregate" in r[0] and "Group" in r[0]]
+            # the grouping by stage: a GroupAggregate before statistics, a HashAggregate once
+            # autovacuum has analyzed the table (plain Aggregates are each version's details)
+            grouping = [r[0] for r in explained if re.search(r"(Group|Hash)Aggregate", r[0])]
         assert grouping and all(line.endswith("loops=1)") for line in grouping), grouping
     finally:
         _reset_postgres(pg_url)
