@@ -226,21 +226,22 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[tuple[str, str, str]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     """One control plane for the session, on PostgreSQL when there is one, else SQLite:
-    (its URL, the database URL for resets, its objects folder)."""
+    (its URL, the database URL for resets, its objects folder). Its PostgreSQL database is
+    its own, not pg_url's: its background loops (rollouts claim what is under way, skipping
+    rows locked) would otherwise race the in-process tests that drive the same rows."""
     root = tmp_path_factory.mktemp("server")
-    if PG_SERVER is not None:
-        uri = request.getfixturevalue("pg_url")
-        db = _pg(uri)
-    else:
-        uri = str(root / ".mlpipex")
-        db = f"sqlite:///{root / '.mlpipex' / 'registry.db'}"
-    proc, url = start_server(uri, str(root / "objects"), "--enable-workspaces")
-    yield url, db, str(root / "objects")
-    stop_server(proc)
+    with contextlib.ExitStack() as stack:
+        if PG_SERVER is not None:
+            uri = stack.enter_context(postgres_database(f"mlpipex_server_{os.getpid()}"))
+            db = _pg(uri)
+        else:
+            uri = str(root / ".mlpipex")
+            db = f"sqlite:///{root / '.mlpipex' / 'registry.db'}"
+        proc, url = start_server(uri, str(root / "objects"), "--enable-workspaces")
+        stack.callback(stop_server, proc)
+        yield url, db, str(root / "objects")
 
 
 @dataclass
