@@ -68,7 +68,7 @@ def _run(conn: Connection, ws: str, v: ModelVersion) -> dict[str, Any] | None:
         return {"id": v.run_id, "commit": v.commit, "metrics": v.metrics}
     exp = runs.experiment_row(conn, ws, id=row.experiment_id)
     commit = row.commit and row.commit + (" (dirty)" if row.commit_dirty else "")
-    inputs, latest = runs.inputs_and_latest_of(conn, [row.id])
+    d = runs.details_of(conn, [row.id], params_and_tags=False)
     return {
         "id": row.id,
         "name": row.name,
@@ -77,8 +77,8 @@ def _run(conn: Connection, ws: str, v: ModelVersion) -> dict[str, Any] | None:
         "commit": commit,
         "entry_point": row.entry_point,
         "params": runs.params_of(conn, [row.id]).get(row.id, {}),
-        "metrics": {k: val for k, val, _, _ in latest[row.id]},
-        "datasets": {i.name: i.digest for i in inputs[row.id]},
+        "metrics": {k: val for k, val, _, _ in d.metrics[row.id]},
+        "datasets": {i.name: i.digest for i in d.inputs[row.id]},
     }
 
 

@@ -95,8 +95,8 @@ def read_basis(
         run = runs.run_row(conn, ws, run_id)
     if run_id is None or run is None:
         return Basis(model=registry.model_row(conn, ws, name))
-    inputs, latest = runs.inputs_and_latest_of(conn, [run.id])
-    return Basis(run, inputs[run.id], latest[run.id], registry.model_row(conn, ws, name))
+    d = runs.details_of(conn, [run.id], params_and_tags=False)
+    return Basis(run, d.inputs[run.id], d.metrics[run.id], registry.model_row(conn, ws, name))
 
 
 def _inherit(r: Registration, basis: Basis) -> Registration:

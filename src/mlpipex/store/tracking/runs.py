@@ -279,13 +279,17 @@ class RunDetails:
     inputs: dict[str, list[RunInputRecord]]
 
 
-def details_of(conn: Connection, run_ids: Sequence[str]) -> RunDetails:
-    """The runs' params, tags, latest metrics and inputs, each by key, in one statement."""
+def details_of(
+    conn: Connection, run_ids: Sequence[str], *, params_and_tags: bool = True
+) -> RunDetails:
+    """The runs' params, tags, latest metrics and inputs, each by key, in one statement; without
+    params_and_tags, their inputs and latest metrics alone (what a registration from a run and
+    its lineage read)."""
     params: dict[str, dict[str, str]] = defaultdict(dict)
     tags: dict[str, dict[str, str]] = defaultdict(dict)
     metrics: Latest = defaultdict(list)
     inputs: dict[str, list[RunInputRecord]] = defaultdict(list)
-    rows = conn.execute(_details(), {"ids": list(run_ids)}).all()
+    rows = conn.execute(_details(params_and_tags), {"ids": list(run_ids)}).all()
     # every column unpacked by name once (a starred unpack builds a list per row)
     for kind, run_id, key, value, number, nan, ts, step, digest, size, schema, n, ctx in rows:
         if kind == _PARAM:
@@ -303,7 +307,7 @@ _INPUT, _PARAM, _TAG, _METRIC = range(4)
 
 
 @functools.cache  # built on first use, as the other statements
-def _details() -> sa.CompoundSelect[Any]:
+def _details(params_and_tags: bool) -> sa.CompoundSelect[Any]:
     """The four kinds in one statement, each row marked with its kind; the columns a kind lacks
     are NULL. The first select gives the columns their types (an input's schema: JSON)."""
     i, p, g, m = t.run_inputs.c, t.params.c, t.run_tags.c, t.latest_metrics.c
@@ -334,8 +338,7 @@ def _details() -> sa.CompoundSelect[Any]:
             i.num_rows,
             i.context,
         ).where(in_ids(i.run_id)),
-        key_value(_PARAM, p),
-        key_value(_TAG, g),
+        *((key_value(_PARAM, p), key_value(_TAG, g)) if params_and_tags else ()),
         sa.select(sa.literal(_METRIC), m.run_id, m.key, *metric).where(in_ids(m.run_id)),
     ).order_by(sa.literal_column("kind"), sa.literal_column("key"))
 
@@ -367,45 +370,6 @@ def inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[RunInp
     cols = (c.name, c.uri, c.digest, c.size, c.schema, c.num_rows, c.context)
     rows = _by_run(conn, t.run_inputs, run_ids, *cols)
     return {rid: [RunInputRecord.of(r) for r in rs] for rid, rs in rows.items()}
-
-
-def inputs_and_latest_of(
-    conn: Connection, run_ids: Sequence[str]
-) -> tuple[dict[str, list[RunInputRecord]], dict[str, list[tuple[str, float, int, int]]]]:
-    """inputs_of and latest_metrics_of in one statement (a registration from a run, and its
-    lineage, read both)."""
-    inputs: dict[str, list[RunInputRecord]] = defaultdict(list)
-    latest: dict[str, list[tuple[str, float, int, int]]] = defaultdict(list)
-    for r in conn.execute(_inputs_and_latest(), {"ids": list(run_ids)}).all():
-        if r.is_metric:
-            latest[r.run_id].append((r.name, read_value(r.value, r.is_nan), r.timestamp, r.step))
-        else:
-            inputs[r.run_id].append(RunInputRecord.of(r))
-    return inputs, latest
-
-
-@functools.cache  # built on first use, as the other statements
-def _inputs_and_latest() -> sa.CompoundSelect[Any]:
-    """A run's dataset inputs, then its metrics' latest values, as rows of one shape: each
-    part's columns NULL in the other's rows (typed, for PostgreSQL's UNION)."""
-    i, m = t.run_inputs.c, t.latest_metrics.c
-
-    def absent(*columns: sa.Column[Any]) -> list[sa.Label[Any]]:
-        return [sa.cast(sa.null(), c.type).label(c.name) for c in columns]
-
-    return sa.union_all(
-        sa.select(
-            sa.literal(False).label("is_metric"),
-            *(i.run_id, i.name, i.uri, i.digest, i.size, i.schema, i.num_rows, i.context),
-            *absent(m.value, m.is_nan, m.timestamp, m.step),
-        ).where(in_ids(i.run_id)),
-        sa.select(
-            sa.literal(True),
-            *(m.run_id, m.key),
-            *absent(i.uri, i.digest, i.size, i.schema, i.num_rows, i.context),
-            *(m.value, m.is_nan, m.timestamp, m.step),
-        ).where(in_ids(m.run_id)),
-    )
 
 
 # -- params and tags -------------------------------------------------------------------------
