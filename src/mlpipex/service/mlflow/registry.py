@@ -17,6 +17,7 @@ from mlpipex.domain.manifest import EXTERNAL_DIGEST, FileEntry
 from mlpipex.domain.models import ModelVersion, Page, RegisteredModel
 from mlpipex.domain.refs import VersionRef, check_model_name
 from mlpipex.errors import Conflict, Invalid, MLPipeXError, NotFound
+from mlpipex.objects import ObjectStore
 from mlpipex.service.context import Registry
 from mlpipex.service.mlflow.artifacts import Place, files, locate_uri, relative, version_dir
 from mlpipex.service.mlflow.compat import order_terms, paged
@@ -260,33 +261,29 @@ def locate_source(source: str) -> Place | None:
 Describe = Callable[[bytes], tuple[str | None, dict[str, str]]]
 
 
-# What an MLmodel says, by its digest: its bytes never change, and registering the same logged
-# model again is common (0.07 ms a registration to read and parse it). At most 256 are kept.
-_FACTS: dict[tuple[Describe, str], tuple[str | None, dict[str, str]]] = {}
-_FACTS_KEPT = 256
-
-
 def _describe(
     reg: Registry, rel: Sequence[FileEntry], describe: Describe | None
 ) -> tuple[str | None, dict[str, str]]:
     mlmodel = next((f for f in rel if f.path == "MLmodel"), None)
     if describe is None or mlmodel is None or mlmodel.size > _MLMODEL_MAX:
         return None, {}
-    key = (describe, mlmodel.digest)
-    known = _FACTS.get(key)
-    if known is None:
-        try:
-            text = reg.objects.read_bytes(mlmodel.digest)
-        except MLPipeXError:
-            return None, {}  # unreadable here: not remembered, it may be readable later
-        try:
-            known = describe(text)
-        except MLPipeXError:
-            known = None, {}  # not an MLmodel we read: registered as MLflow would, flavor unknown
-        if len(_FACTS) >= _FACTS_KEPT:
-            _FACTS.clear()  # one call, safe beside other threads (iterating to evict is not)
-        _FACTS[key] = known
-    return known
+    try:
+        return _facts(describe, reg.objects, mlmodel.digest)
+    except MLPipeXError:
+        return None, {}  # unreadable here: not remembered (lru_cache keeps no error)
+
+
+# What an MLmodel says, by its digest: its bytes never change, and registering the same logged
+# model again is common (0.07 ms a registration to read and parse it).
+@functools.lru_cache(maxsize=256)
+def _facts(
+    describe: Describe, objects: ObjectStore, digest: str
+) -> tuple[str | None, dict[str, str]]:
+    text = objects.read_bytes(digest)
+    try:
+        return describe(text)
+    except MLPipeXError:
+        return None, {}  # not an MLmodel we read: registered as MLflow would, flavor unknown
 
 
 def get_version(reg: Registry, name: str, version: int) -> MlflowVersion:
