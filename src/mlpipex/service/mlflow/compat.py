@@ -31,6 +31,7 @@ from mlpipex.store.tracking import logged_models as lm_store
 from mlpipex.store.tracking import runs as store
 from mlpipex.store.tracking.logged_models import ModelMetric
 from mlpipex.store.tracking.records import ExperimentRecord
+from mlpipex.store.tracking.runs import Latest
 from mlpipex.store.tracking.search import experiment_conditions
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
@@ -433,7 +434,7 @@ def search_runs(
 
 
 def _with_extras(
-    conn: Connection, runs: Sequence[Run], metrics: tracking.Latest | None = None
+    conn: Connection, runs: Sequence[Run], metrics: Latest | None = None
 ) -> list[MlflowRun]:
     ids = [r.id for r in runs]
     if not ids:

@@ -261,11 +261,7 @@ def _require_run(conn: Connection, ws: str, run_id: str, *, active: bool = False
     return row
 
 
-# run id -> (key, value, timestamp, step) of each metric's latest value
-Latest = store.Latest
-
-
-def _runs(conn: Connection, rows: Sequence[RunRecord]) -> tuple[list[Run], Latest]:
+def _runs(conn: Connection, rows: Sequence[RunRecord]) -> tuple[list[Run], store.Latest]:
     """The runs of rows, with the latest metrics read (their times and steps, which a Run does
     not keep), all read in one statement."""
     if not rows:
@@ -483,7 +479,7 @@ def query_runs(conn: Connection, q: RunQuery) -> Page[Run]:
     return query_runs_latest(conn, q)[0]
 
 
-def query_runs_latest(conn: Connection, q: RunQuery) -> tuple[Page[Run], Latest]:
+def query_runs_latest(conn: Connection, q: RunQuery) -> tuple[Page[Run], store.Latest]:
     """query_runs, with the latest metrics it read (their timestamps and steps, which a Run
     does not keep) for a front end that shows them: one statement fewer than reading again."""
     rows = store.search_run_rows(
