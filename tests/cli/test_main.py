@@ -179,3 +179,26 @@ def test_an_error_to_a_terminal_is_rich_s_in_colour() -> None:
     os.close(primary)
     assert proc.returncode == 4 and "\x1b[" in shown and "model 'nope' does not exist" in shown
     assert shown.rpartition("@loaded ")[2].split() == ["rich"]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["models", "--help"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(
+    tmp_path: Path, args: list[str]
+) -> None:
+    # `mlpipex --help | head -1`: the pipe's reader gone before the help is written; the
+    # command ends as a shell expects (141, 128 + SIGPIPE) and says nothing, where it used to
+    # report "internal error: SystemExit: 1" with code 70
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "mlpipex.cli", *args],
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (r.returncode, r.stderr) == (141, "")

@@ -12,6 +12,7 @@ from mlpipex.errors import MLPipeXError
 USAGE = 2
 INTERNAL = 70
 PENDING = 3
+CLOSED_PIPE = 141  # what a shell reports for a command its reader stopped reading (128 + SIGPIPE)
 
 err = console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -35,6 +36,12 @@ def report(exc: BaseException, *, traceback: bool) -> int:
         # typer's (vendored click's) usage and parameter errors: they print their own help line
         exc.show(file=sys.stderr)  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", USAGE))
+    # typer meets the closed pipe itself and exits with 1, the BrokenPipeError as its context
+    if isinstance(exc, BrokenPipeError) or isinstance(exc.__context__, BrokenPipeError):
+        # `mlpipex ... | head`: the reader has what it wanted; nothing to report, and what is
+        # still buffered for stdout goes nowhere rather than failing again at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE
     if isinstance(exc, KeyboardInterrupt):
         err.print("interrupted", markup=False)
         return 130
