@@ -30,7 +30,7 @@ from sqlalchemy.exc import InterfaceError as SAInterfaceError
 
 from mlpipex.errors import Conflict, Invalid, MLPipeXError, Unavailable
 
-SCHEMA_HEAD = "0013"
+SCHEMA_HEAD = "0014"
 _MIGRATION_LOCK = 72_430_119
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

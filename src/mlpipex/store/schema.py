@@ -118,7 +118,7 @@ versions = Table(
     Column("created_by", String(256), nullable=False),
     Column("stage_entered_at", BigInteger, nullable=False),
     UniqueConstraint("model_id", "version"),
-    Index("ix_model_versions_model_stage", "model_id", "stage"),
+    Index("ix_model_versions_model_stage_version", "model_id", "stage", "version"),
 )
 
 version_metrics = Table(

@@ -407,21 +407,41 @@ def latest_per_stage(conn: Connection, model_id: int) -> list[tuple[ModelVersion
 def _latest_per_stage(pg: bool) -> sa.Select[Any]:
     v = t.versions.c
     model_id = sa.bindparam("id", type_=sa.Integer)
-    # The numbers first, once (materialized), then each version found by (model, number) in the
-    # unique index. Joined on the stage instead, SQLite walked every version of the model; and
-    # PostgreSQL, before its statistics knew the table, ran the grouping again for every version
-    # (80 ms a call at 836 versions).
+    # Each step below is one seek in ix_model_versions_model_stage_version, so the cost grows
+    # with the model's stages, not its versions (grouping them read every version: 2.9 ms at
+    # 12,000). Stages are open (a policy may name its own), so they are found in the index one
+    # after another: the least stage, then the least above it, until none is left. Each is an
+    # ORDER BY ... LIMIT 1, not min(): PostgreSQL, before its statistics, aggregated the lot.
+    s = t.versions.alias("s").c
+    least = sa.select(s.stage).where(s.model_id == model_id).order_by(s.stage).limit(1)
+    stages = sa.select(least.scalar_subquery().label("stage")).cte("stages", recursive=True)
+    after = t.versions.alias("a").c
+    stages = stages.union_all(
+        sa.select(
+            sa.select(after.stage)
+            .where(after.model_id == model_id, after.stage > stages.c.stage)
+            .order_by(after.stage)
+            .limit(1)
+            .scalar_subquery()
+        ).where(stages.c.stage.is_not(None))
+    )
+    # then the newest of each stage, by the same index, and its row by id: PostgreSQL seeks it
+    # only through a LATERAL join (an id compared with a subquery it hashed against every
+    # version); SQLite has no LATERAL, and looks the id up by its key
     n = t.versions.alias("n").c
     newest = (
-        sa.select(sa.func.max(n.version).label("version"))
-        .where(n.model_id == model_id)
-        .group_by(n.stage)
-        .cte("newest")
-        .prefix_with("MATERIALIZED")
+        sa.select(n.id)
+        .where(n.model_id == model_id, n.stage == stages.c.stage)
+        .order_by(n.version.desc())
+        .limit(1)
     )
+    if pg:
+        found = newest.lateral("newest")
+        rows = stages.join(found, sa.true()).join(t.versions, v.id == found.c.id)
+    else:
+        rows = stages.join(t.versions, v.id == newest.scalar_subquery())
     return (
         sa.select(*version_columns(pg), *version_source_columns())
-        .select_from(t.versions.join(t.models))
-        .where(v.model_id == model_id, v.version.in_(sa.select(newest.c.version)))
+        .select_from(rows.join(t.models))
         .order_by(v.version)
     )

@@ -15,7 +15,7 @@ class Compiled(NamedTuple):
 
 
 # the schema these statements were compiled against
-SCHEMA = "0013"
+SCHEMA = "0014"
 
 VERSION_BY_ALIAS = Compiled(
     (
