@@ -71,11 +71,21 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     )
 
 
-def drop_caches() -> None:
-    """Best effort: make file reads come from disk (needs root; ignored otherwise)."""
+def drop_caches(*files: Path) -> None:
+    """Make the next reads of files come from the disk: the whole page cache dropped where the
+    kernel lets this process (root on a host), else each file's own pages evicted, which any
+    process that can open it may ask (in a container /proc/sys is read-only). Written first
+    (sync), so every page is clean and can go."""
+    os.sync()
     with contextlib.suppress(OSError):
-        os.sync()
         Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return
+    for f in files:
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 @contextlib.contextmanager

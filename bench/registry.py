@@ -158,7 +158,7 @@ def transfers(size_mb: int) -> list[list[str]]:
     gb = size_mb / 1024
 
     def cp() -> float:
-        drop_caches()
+        drop_caches(src)
         took = seconds(lambda: subprocess.run(["cp", str(src), str(work / "copy.bin")], check=True))
         os.unlink(work / "copy.bin")
         return took
@@ -167,13 +167,13 @@ def transfers(size_mb: int) -> list[list[str]]:
         return Client(str(work / name / ".mlpipex"), user="bench")
 
     cp_s = statistics.median(cp() for _ in range(3))
-    drop_caches()
+    drop_caches(src)
     with fresh_client("a") as c:
         # the registry made first (migrations, 0.4 s), so the figure is the 1 GB's registration
         c.upgrade_schema()
         sdk = seconds(lambda: c.register(MODEL, src, **kw))
         again = seconds(lambda: c.register(MODEL, src, **kw))
-    drop_caches()
+    drop_caches(src)
     env = {**os.environ, "MLPIPEX_URI": str(work / "b" / ".mlpipex"), "MLPIPEX_USER": "bench"}
     cmd = [
         sys.executable,
@@ -192,7 +192,7 @@ def transfers(size_mb: int) -> list[list[str]]:
     proc = seconds(lambda: subprocess.run(cmd, env=env, check=True, capture_output=True))
     server, url = start_server(str(work / "s" / ".mlpipex"), str(work / "s" / "objects"))
     try:
-        drop_caches()
+        drop_caches(src)
         with Client(url, user="bench") as c:
             native = seconds(lambda: c.register(MODEL, src, **kw))
         # the upload alone (the register above hashed the file first): the object removed, the
@@ -203,10 +203,10 @@ def transfers(size_mb: int) -> list[list[str]]:
         try:
             for _ in range(3):
                 os.unlink(work / "s" / "objects" / digest[:2] / digest[2:])
-                drop_caches()
+                drop_caches(src)
                 puts.append(seconds(lambda: http.upload(digest, src, None)))
                 os.unlink(work / "s" / "objects" / digest[:2] / digest[2:])
-                drop_caches()
+                drop_caches(src)
                 posts.append(seconds(lambda: http.upload_unnamed(src, None)))
         finally:
             http.close()
