@@ -6,7 +6,7 @@ Starlette's ``run_in_threadpool`` goes through anyio, whose hop adds two trips r
 loop (checkpoints), a capacity limiter and a cancel scope to the two thread wake-ups; a
 ``ThreadPoolExecutor`` hands each job to whichever of its threads wakes first, so under load a
 request runs on a thread whose caches went cold. Through the socket (2026-11-30, 2 shared cores)
-the hop costs 0.06-0.07 ms with anyio, 0.04 with an executor, 0.03 here: the thread that
+the hop costs 0.06-0.08 ms with anyio, 0.035-0.045 with an executor, 0.03 here: the thread that
 finished last takes the next job (a stack of idle threads, each waiting on its own queue). At
 most ``THREADS`` run at once, as with anyio's default limiter; past that, jobs wait in order.
 The caller's context variables go along, as anyio's do."""
