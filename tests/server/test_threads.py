@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import time
+import weakref
 
 import pytest
 
@@ -111,3 +113,18 @@ def test_a_call_given_up_before_it_started_never_runs(pool: threads._Pool) -> No
 
     asyncio.run(main())
     assert ran == []
+
+
+def test_a_thread_keeps_nothing_of_a_finished_call(pool: threads._Pool) -> None:
+    class Answer:
+        pass
+
+    async def main() -> weakref.ref[Answer]:
+        return weakref.ref(await run_blocking(Answer))
+
+    answer = asyncio.run(main())
+    for _ in range(100):  # the thread lets go once it has handed the answer over
+        if answer() is None:
+            break
+        time.sleep(0.01)
+    assert answer() is None

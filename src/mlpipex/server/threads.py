@@ -54,19 +54,24 @@ class _Pool:
         inbox.put(job)
 
     def _work(self, inbox: queue.SimpleQueue[_Job]) -> None:
-        job = inbox.get()
         while True:
-            future, loop, call = job
-            outcome = _outcome(call) if not future.cancelled() else None  # None: given up
-            with self._lock:
-                waiting = self._waiting.popleft() if self._waiting else None
-                if waiting is None:
-                    # idle before the caller hears back, so that its next call finds this thread
-                    self._idle.append(inbox)
-            if outcome is not None:
-                with contextlib.suppress(RuntimeError):  # the caller's loop is closed
-                    loop.call_soon_threadsafe(_settle, future, *outcome)
-            job = waiting if waiting is not None else inbox.get()
+            job: _Job | None = inbox.get()
+            while job is not None:  # nothing of a finished call is kept while this thread waits
+                job = self._serve(job, inbox)
+
+    def _serve(self, job: _Job, inbox: queue.SimpleQueue[_Job]) -> _Job | None:
+        """Run one job; the next that waits for a thread, or None with this one idle."""
+        future, loop, call = job
+        outcome = _outcome(call) if not future.cancelled() else None  # None: given up
+        with self._lock:
+            waiting = self._waiting.popleft() if self._waiting else None
+            if waiting is None:
+                # idle before the caller hears back, so that its next call finds this thread
+                self._idle.append(inbox)
+        if outcome is not None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+        return waiting
 
 
 def _outcome(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
