@@ -177,3 +177,31 @@ def test_per_model_roles_and_hidden_existence(make_app: App, tmp_path: Path) -> 
     assert hidden.json()["error"]["message"] == "model 'secret' does not exist"
     assert c.get("/api/v1/models/visible", headers=h).status_code == 200
     admin.close()
+
+
+def test_credentials_seen_lately_are_known_without_a_thread_and_wrong_ones_never(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlpipex.server import auth
+
+    admin = Client(str(tmp_path / ".mlpipex"), actor=Actor("root"))
+    admin.create_user("ann", ["viewer"])
+    clear = admin.create_token("ann")[1]
+    admin.close()
+    c = make_app(auth=True)
+    checks: list[object] = []
+    hop = auth.run_blocking
+
+    async def counted(fn: Callable[..., object], *args: object) -> object:
+        checks.append(fn)
+        return await hop(fn, *args)
+
+    monkeypatch.setattr(auth, "run_blocking", counted)
+    ann = {"Authorization": f"Bearer {clear}"}
+    assert c.get("/api/v1/models", headers=ann).status_code == 200
+    assert c.get("/api/v1/models", headers=ann).status_code == 200
+    assert c.post("/api/v1/models", json={"name": "x"}, headers=ann).status_code == 403
+    assert checks == [auth.credentials_principal]  # verified once, then remembered with its roles
+    for _ in range(2):
+        assert c.get("/api/v1/models", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert checks == [auth.credentials_principal] * 3

@@ -115,3 +115,15 @@ def test_the_mlflow_api_answers_alike_with_and_without_it(
     assert with_direct == without
     statuses = [s for s, _ in with_direct]
     assert statuses == [200, 404, 400, 400, 400, 200, 405, 400, 404, 200]
+
+
+def test_a_refusal_from_a_route_it_takes_carries_the_security_headers(
+    make_app: Callable[..., TestClient],
+) -> None:
+    c = make_app()
+    path = "/api/2.0/mlflow/model-versions/set-tag"
+    assert path in c.app.router.routes[0].table  # type: ignore[attr-defined]
+    r = c.post(path, json={"name": "none-such", "version": "1", "key": "k", "value": "v"})
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.types import Message
 
+from mlpipex.server.direct import Direct
 from mlpipex.server.limits import too_deep
 
 App = Callable[..., TestClient]
@@ -121,3 +122,16 @@ def test_a_deep_body_declared_as_binary_is_still_refused_where_it_is_read_as_jso
     binary = {"content-type": "application/octet-stream"}
     r = c.post("/api/2.0/mlflow/runs/create", content=deep, headers=binary)
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", r.text
+
+
+def test_a_chunked_body_on_a_direct_route_meets_the_same_limits(make_app: App) -> None:
+    # no Content-Length: the body is read and measured as it comes, as a declared one is
+    c = make_app(max_body_mb=1)
+    path = "/api/2.0/mlflow/model-versions/set-tag"
+    assert isinstance(c.app.router.routes[0], Direct)  # type: ignore[attr-defined]
+    assert path in c.app.router.routes[0].table  # type: ignore[attr-defined]
+    for body, status in ((iter([b" " * 2**19] * 3), 413), (iter([DEEP.encode()]), 400)):
+        r = c.post(path, content=body, headers={"content-type": "application/json"})
+        assert "content-length" not in r.request.headers
+        assert r.status_code == status and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert r.headers["x-content-type-options"] == "nosniff"

@@ -7,6 +7,7 @@ import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from mlpipex import __version__
 from mlpipex.config import Settings
@@ -45,6 +46,9 @@ def open_state(settings: ServerSettings) -> ServerState:
     )
 
 
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(settings: ServerSettings | None = None, *, freeze_heap: bool = False) -> FastAPI:
     """The app; freeze_heap: at startup, once built and its loops started, keep what is alive
     out of the collector's full scans (``serve_app``, in each process that serves)."""
@@ -68,6 +72,9 @@ def create_app(settings: ServerSettings | None = None, *, freeze_heap: bool = Fa
             loop.stop()
 
     app = FastAPI(
+        # FastAPI looks up the global OpenTelemetry providers on every request (three lookups
+        # and environment reads, a tenth of the layers' cost) unless told not to
+        telemetry=None if settings.telemetry else _NO_TELEMETRY,
         lifespan=lifespan,
         title="MLPipeX control plane",
         version=__version__,

@@ -14,13 +14,13 @@ import time
 from collections import OrderedDict
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlpipex.errors import Unauthorized
 from mlpipex.server.deps import ServerState
 from mlpipex.server.errors import respond
+from mlpipex.server.threads import run_blocking
 from mlpipex.service.access import users as access
 from mlpipex.service.context import Actor, Principal
 
@@ -69,13 +69,15 @@ class _Cache:
                 self._items.popitem(last=False)
 
 
+def _cache_key(header: str) -> str:
+    return hashlib.sha256(header.encode()).hexdigest()
+
+
 def credentials_principal(
     st: ServerState, header: str, cache: _Cache, client: str | None = None
 ) -> Principal:
-    """Who an Authorization header value names; Unauthorized when missing or wrong."""
-    key = hashlib.sha256(header.encode()).hexdigest()
-    if (hit := cache.get(key)) is not None:
-        return hit
+    """Who an Authorization header value names, verified (slow on purpose: a worker thread's
+    work) and cached; Unauthorized when missing or wrong."""
     reg = st.registry(Actor("anonymous", frozenset()))
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value:
@@ -88,7 +90,7 @@ def credentials_principal(
         found = access.authenticate_password(reg, user, password, client)
     else:
         raise Unauthorized("credentials required: a Bearer token or Basic user and password")
-    cache.put(key, found)
+    cache.put(_cache_key(header), found)
     return found
 
 
@@ -102,18 +104,21 @@ class AuthMiddleware:
             return
         request = Request(scope)
         header = request.headers.get("authorization") or ""
-        cookie = request.cookies.get("mlpipex_token")
-        if not header and cookie and cookie_accepted(scope["method"], scope["path"]):
-            header = f"Bearer {cookie}"
+        if not header and cookie_accepted(scope["method"], scope["path"]):
+            cookie = request.cookies.get("mlpipex_token")
+            header = f"Bearer {cookie}" if cookie else ""
         try:
             if not header:
                 raise Unauthorized(
                     "credentials required: a Bearer token or Basic user and password"
                 )
-            client = request.client.host if request.client else None
-            principal = await run_in_threadpool(
-                credentials_principal, self.state, header, self.cache, client
-            )
+            # credentials seen in the last few seconds are known without a thread's hop
+            principal = self.cache.get(_cache_key(header))
+            if principal is None:
+                client = request.client.host if request.client else None
+                principal = await run_blocking(
+                    credentials_principal, self.state, header, self.cache, client
+                )
         except Unauthorized as exc:
             response = respond(request, exc)
             if response.status_code == 401:  # not on the UI's redirect to its sign-in page

@@ -105,22 +105,33 @@ WORKSPACE_COOKIE = "mlpipex_workspace"
 _KNOWN_SECONDS = 5.0
 
 
+def principal_of(request: Request) -> Principal | None:
+    """Who the auth middleware found (None without --auth, or on a public path). Read from the
+    scope's state as ``request.state`` would, without the exception its miss raises."""
+    found: Principal | None = request.scope.get("state", _NOTHING).get("principal")
+    return found
+
+
+_NOTHING: dict[str, Any] = {}
+
+
 def workspace(request: Request) -> str:
     """The workspace a request acts in: the header's, else (in the UI) the switcher's cookie,
     else the one the token is limited to, else ``default``. A workspace the caller may not
     enter is reported missing, as a model is. Resolved once per request (the caller, the
     registry and a page each ask)."""
-    found: str | None = getattr(request.state, "workspace", None)
+    kept = request.scope.setdefault("state", {})
+    found: str | None = kept.get("workspace")
     if found is None:
-        found = request.state.workspace = _resolve_workspace(request)
+        found = kept["workspace"] = _resolve_workspace(request)
     return found
 
 
 def _resolve_workspace(request: Request) -> str:
-    principal: Principal | None = getattr(request.state, "principal", None)
+    principal = principal_of(request)
     only = principal.only_workspace if principal is not None else None
     asked = (request.headers.get(WORKSPACE_HEADER) or "").strip()
-    if not asked and is_ui(request.url.path):
+    if not asked and is_ui(request.scope["path"]):
         chosen = (request.cookies.get(WORKSPACE_COOKIE) or "").strip()
         if chosen:
             # a choice gone stale (deleted, role removed) falls back rather than lock the UI
@@ -134,7 +145,7 @@ def _resolve_workspace(request: Request) -> str:
 def entered(request: Request, name: str) -> str:
     """name, when the caller may act in that workspace; else why not."""
     st = state(request)
-    principal: Principal | None = getattr(request.state, "principal", None)
+    principal = principal_of(request)
     only = principal.only_workspace if principal is not None else None
     if not st.settings.enable_workspaces:
         if name == DEFAULT_WORKSPACE:
@@ -163,7 +174,7 @@ def workspaces_enabled(request: Request) -> None:
 def visible_workspaces(request: Request) -> frozenset[str] | None:
     """The workspaces the caller may know of (None: every one). Nobody signed in on a server
     with --auth (the sign-in page) knows of none."""
-    principal: Principal | None = getattr(request.state, "principal", None)
+    principal = principal_of(request)
     if principal is None:
         return frozenset() if state(request).settings.auth else None
     if principal.only_workspace is not None:
@@ -177,7 +188,7 @@ def actor(request: Request) -> Actor:
     """Who calls, with the roles held in the request's workspace: authenticated by the auth
     middleware when --auth is on, else the name the client sends (events still say who acted)
     with full rights, as the embedded registry."""
-    principal: Principal | None = getattr(request.state, "principal", None)
+    principal = principal_of(request)
     if principal is not None:
         return principal.actor_in(workspace(request))
     name = request.headers.get("x-mlpipex-user") or "anonymous"
@@ -204,7 +215,7 @@ async def named_registry(request: Request, name: str) -> Registry:
     """For the routes about one workspace (/workspaces/{name}...): the caller acts in that
     workspace, with the roles held there, whichever the header names; one that is none of the
     caller's business reads as missing."""
-    principal: Principal | None = getattr(request.state, "principal", None)
+    principal = principal_of(request)
     if principal is None:
         return state(request).registry(actor(request), name)
     if not principal.member_of(name):
@@ -230,7 +241,7 @@ def global_role(*reads_by_post: str) -> Any:
     request's shape. ``reads_by_post``: path endings of searches sent as POST."""
 
     async def check(request: Request, reg: Annotated[Registry, Depends(registry)]) -> None:
-        path = getattr(request.scope.get("route"), "path", request.url.path)
+        path = getattr(request.scope.get("route"), "path", None) or request.scope["path"]
         read = request.method in _SAFE_METHODS or path.endswith(reads_by_post)
         reg.require("viewer" if read else "editor")
 

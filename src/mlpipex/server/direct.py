@@ -6,9 +6,10 @@ none of these: a handler takes the registry, the request's arguments and the art
 each made from the request alone by an async dependency. For them, matching and solving cost
 more than the handler's own read (0.2 of 0.5 ms of CPU for a get-by-alias). ``Direct`` answers
 those routes first: the exact path in a dict, the same dependencies called in the same order
-(each once a request, as FastAPI caches them), the handler on the same thread pool. Its errors
-take the app's handlers as any route's do. A route it cannot call so (a path parameter, a
-parameter read from the query, a dependency that yields) stays FastAPI's.
+(each once a request, as FastAPI caches them; the order worked out once per route), a sync
+handler on the server's threads (``server/threads.py``). Its errors take the app's handlers as
+any route's do. A route it cannot call so (a path parameter, a parameter read from the query, a
+dependency that yields) stays FastAPI's.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
+
+from mlpipex.server.threads import run_blocking
 
 
 def _by_request_alone(d: Dependant) -> bool:
@@ -70,24 +73,61 @@ def _all_async(d: Dependant) -> bool:
     return all(inspect.iscoroutinefunction(s.call) and _all_async(s) for s in d.dependencies)
 
 
-async def _solve(
-    d: Dependant, request: Request, cache: dict[Callable[..., Any], Any], call: bool = True
-) -> Any:
-    """The value of dependency ``d`` (cached by its function, as FastAPI does), or with
-    ``call=False`` the arguments of the handler ``d``."""
-    kwargs: dict[str, Any] = {}
-    if d.request_param_name:
-        kwargs[d.request_param_name] = request
-    for sub in d.dependencies:
-        fn = sub.call
-        value = cache[fn] if fn in cache else await _solve(sub, request, cache)
-        if sub.name:
-            kwargs[sub.name] = value
-    if not call or d.call is None:
+@dataclass(frozen=True)
+class _Step:
+    """One call of a request: what it passes the request as, and which earlier calls' values it
+    passes under which names (None: called for its effect alone, as ``dependencies=[...]``)."""
+
+    call: Callable[..., Any]
+    request_name: str | None
+    args: tuple[tuple[str | None, Callable[..., Any]], ...]
+
+    def kwargs(self, request: Request, values: dict[Callable[..., Any], Any]) -> dict[str, Any]:
+        kwargs = {name: values[fn] for name, fn in self.args if name}
+        if self.request_name:
+            kwargs[self.request_name] = request
         return kwargs
-    value = await d.call(**kwargs)
-    cache[d.call] = value
-    return value
+
+
+def _steps(d: Dependant, seen: set[Callable[..., Any]]) -> list[_Step]:
+    """The dependencies under ``d`` in the order FastAPI calls them, each once (its cache is by
+    function); ``d`` itself last."""
+    steps: list[_Step] = []
+    for sub in d.dependencies:
+        if sub.call not in seen:
+            steps += _steps(sub, seen)
+    assert d.call is not None  # a route's handler, or a dependency's function
+    seen.add(d.call)
+    args = tuple((sub.name, sub.call) for sub in d.dependencies if sub.call is not None)
+    return [*steps, _Step(d.call, d.request_param_name, args)]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A route's dependencies, in order, and its handler: worked out once, not per request."""
+
+    route: APIRoute
+    steps: tuple[_Step, ...]
+    handler: _Step
+    threaded: bool  # a sync handler, run on the server's threads
+
+    @classmethod
+    def of(cls, route: APIRoute) -> _Plan:
+        *steps, handler = _steps(route.dependant, set())
+        return cls(route, tuple(steps), handler, not inspect.iscoroutinefunction(route.endpoint))
+
+    async def __call__(self, request: Request) -> Response:
+        values: dict[Callable[..., Any], Any] = {}
+        for step in self.steps:
+            values[step.call] = await step.call(**step.kwargs(request, values))
+        kwargs = self.handler.kwargs(request, values)
+        if self.threaded:
+            return await run_blocking(self.handler.call, **kwargs)  # type: ignore[no-any-return]
+        return await self.handler.call(**kwargs)  # type: ignore[no-any-return]
+
+
+_PLAN = "mlpipex.direct"  # the matched route's plan, in the request's scope
+_NONE: dict[str, _Plan] = {}
 
 
 class Direct(BaseRoute):
@@ -95,26 +135,27 @@ class Direct(BaseRoute):
     dependencies, matched by exact path and method."""
 
     def __init__(self, routes: Iterable[tuple[str, APIRoute]]) -> None:
-        self.table: dict[str, dict[str, APIRoute]] = {}
+        self.table: dict[str, dict[str, _Plan]] = {}
         for prefix, route in routes:
             if _callable(route):
+                plan = _Plan.of(route)
                 for method in route.methods or ():
-                    self.table.setdefault(prefix + route.path, {})[method] = route
+                    self.table.setdefault(prefix + route.path, {})[method] = plan
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http":
-            route = self.table.get(get_route_path(scope), {}).get(scope["method"])
-            if route is not None:
-                return Match.FULL, {"endpoint": route.endpoint, "route": route, "path_params": {}}
+            plan = self.table.get(get_route_path(scope), _NONE).get(scope["method"])
+            if plan is not None:
+                route = plan.route
+                return Match.FULL, {
+                    "endpoint": route.endpoint,
+                    "route": route,
+                    "path_params": {},
+                    _PLAN: plan,
+                }
         # another method on a known path is left to FastAPI, which answers 405 as it would
         return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route: APIRoute = scope["route"]
-        request = Request(scope, receive)
-        kwargs = await _solve(route.dependant, request, {}, call=False)
-        if inspect.iscoroutinefunction(route.endpoint):
-            response: Response = await route.endpoint(**kwargs)
-        else:
-            response = await run_in_threadpool(route.endpoint, **kwargs)
+        response = await scope[_PLAN](Request(scope, receive))
         await response(scope, receive, send)

@@ -17,6 +17,9 @@ ALWAYS = [
 ]
 # FastAPI's interactive /docs page loads Swagger UI from a CDN with an inline script.
 CSP_EXEMPT = ("/docs", "/redoc")
+# what a response gets, made once: every request sends one of them
+_WITH_CSP = (*ALWAYS, (b"content-security-policy", CSP.encode()))
+_WITHOUT_CSP = tuple(ALWAYS)
 
 
 class SecurityHeaders:
@@ -27,16 +30,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(ALWAYS)
-        if not scope["path"].startswith(CSP_EXEMPT):
-            extra.append((b"content-security-policy", CSP.encode()))
+        extra = _WITHOUT_CSP if scope["path"].startswith(CSP_EXEMPT) else _WITH_CSP
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 # a header the response already sets (a download's nosniff) is not sent twice
-                headers = list(message.get("headers", []))
+                headers = message.get("headers", ())
                 present = {name.lower() for name, _ in headers}
-                message["headers"] = headers + [h for h in extra if h[0] not in present]
+                message["headers"] = [*headers, *(h for h in extra if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, with_headers)

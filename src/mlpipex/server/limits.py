@@ -5,11 +5,11 @@ inside authentication, so an anonymous caller is refused before its body is read
 from __future__ import annotations
 
 import numpy as np
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlpipex.server.paths import is_mlflow, is_upload
+from mlpipex.server.threads import run_blocking
 
 MAX_DEPTH = 64
 # past this a body's depth is measured on a worker thread, not the event loop
@@ -47,12 +47,26 @@ def too_deep(body: bytes) -> bool:
     return False
 
 
-def _json_body(scope: Scope) -> bool:
+def _json_body(content_type: bytes) -> bool:
     """Whether routes may parse the body as JSON: declared so, or undeclared (a route reading
     JSON does not insist on the header). Protobuf, octet streams and forms are never walked."""
-    declared = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
-    media = declared.partition(";")[0].strip().lower()
+    media = content_type.decode("latin-1").partition(";")[0].strip().lower()
     return media in ("", "text/plain") or media.endswith(("/json", "+json"))
+
+
+def _framing(scope: Scope) -> tuple[bytes | None, bytes, bool]:
+    """The request's Content-Length (None: not sent), Content-Type, and whether a
+    Transfer-Encoding is sent: one pass over the headers (ASGI names them in lower case; the
+    last of a repeated header counts, as ``dict(headers)`` would have it)."""
+    length, kind, encoded = None, b"", False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"content-type":
+            kind = value
+        elif name == b"transfer-encoding":
+            encoded = True
+    return length, kind, encoded
 
 
 class BodyLimit:
@@ -69,12 +83,16 @@ class BodyLimit:
             return
         upload = is_upload(scope["path"])
         limit = self.upload_bytes if upload else self.max_bytes
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared, kind, encoded = _framing(scope)
+        if declared is None and not encoded:
+            # HTTP/1.1 framing: without either header a request has no body to limit (a GET)
+            await self.app(scope, receive, send)
+            return
         try:
             if declared is not None and (not declared.isdigit() or int(declared) > limit):
                 raise _too_large(limit)
             if not upload:
-                receive = await _checked_whole(receive, limit, _json_body(scope))
+                receive = await _checked_whole(receive, limit, _json_body(kind))
         except _Refused as refused:
             await _refuse(scope, send, refused)
             return
@@ -108,7 +126,7 @@ async def _checked_whole(receive: Receive, limit: int, check_depth: bool) -> Rec
     whole = b"".join(chunks)
     if check_depth and whole:
         small = seen < THREAD_BYTES
-        if too_deep(whole) if small else await run_in_threadpool(too_deep, whole):
+        if too_deep(whole) if small else await run_blocking(too_deep, whole):
             raise _Refused(400, "INVALID", f"JSON nested deeper than {MAX_DEPTH} levels")
     return _replay([{"type": "http.request", "body": whole}], receive)
 

@@ -21,6 +21,11 @@ class ServerSettings(BaseSettings):
     enable_workspaces: bool = Field(
         False, description="Serve many workspaces (the X-MLFLOW-WORKSPACE header picks one)"
     )
+    telemetry: bool = Field(
+        False,
+        description="FastAPI's own OpenTelemetry spans and metrics, under a configured "
+        "OpenTelemetry provider (opentelemetry-instrument); off, no request looks for one",
+    )
 
     @field_validator("store")
     @classmethod
