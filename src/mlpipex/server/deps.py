@@ -105,14 +105,14 @@ WORKSPACE_COOKIE = "mlpipex_workspace"
 _KNOWN_SECONDS = 5.0
 
 
+_NOTHING: dict[str, Any] = {}
+
+
 def principal_of(request: Request) -> Principal | None:
     """Who the auth middleware found (None without --auth, or on a public path). Read from the
     scope's state as ``request.state`` would, without the exception its miss raises."""
     found: Principal | None = request.scope.get("state", _NOTHING).get("principal")
     return found
-
-
-_NOTHING: dict[str, Any] = {}
 
 
 def workspace(request: Request) -> str:

@@ -365,13 +365,6 @@ def latest_metrics_of(
     }
 
 
-def inputs_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[RunInputRecord]]:
-    c = t.run_inputs.c
-    cols = (c.name, c.uri, c.digest, c.size, c.schema, c.num_rows, c.context)
-    rows = _by_run(conn, t.run_inputs, run_ids, *cols)
-    return {rid: [RunInputRecord.of(r) for r in rs] for rid, rs in rows.items()}
-
-
 # -- params and tags -------------------------------------------------------------------------
 
 
