@@ -2,8 +2,8 @@
 calls, from one `requests` session as the mlflow client makes them, to `mlpipex server`
 (permissive policy, SQLite) and to bare ASGI apps under the same uvicorn (uvloop, httptools
 through `server/http_protocol.BodyProtocol`) that answer at once, or after a hop to a thread of
-a no-op: through anyio (Starlette's `run_in_threadpool`), a `ThreadPoolExecutor`, or
-`server/threads.run_blocking`. Each server takes --calls calls of each kind in turn, --rounds
+a no-op: through anyio (Starlette's `run_in_threadpool`) or `server/threads.run_blocking` (the
+standard library's executor). Each server takes --calls calls of each kind in turn, --rounds
 times; the figure is the median of the rounds' means, in ms a request.
 
 --src DIR (repeatable) also runs `mlpipex server` from another tree's `src` (a `git archive` of
@@ -15,14 +15,12 @@ an earlier commit), side by side in the same rounds, for a before and after.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +29,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from _common import machine, table, today
-from tests.conftest import free_port, start_server, stop_server
+from tests.conftest import free_port, start_server, stop_server, wait_for
 
-HOPS = ("anyio", "executor", "run_blocking")
+HOPS = ("anyio", "run_blocking")
 MLFLOW = "/api/2.0/mlflow"
 # (row, method, path, the request's JSON body or query for call i)
 CALLS: list[tuple[str, str, str, Callable[[int], dict[str, str]]]] = [
@@ -52,9 +50,6 @@ def bare_app(hop: str = "") -> Any:
         from starlette.concurrency import run_in_threadpool
 
         hops[hop] = lambda: run_in_threadpool(dict)
-    elif hop == "executor":
-        pool = ThreadPoolExecutor(40)
-        hops[hop] = lambda: asyncio.wrap_future(pool.submit(dict))
     elif hop == "run_blocking":
         from mlpipex.server.threads import run_blocking
 
@@ -82,15 +77,20 @@ def serve_bare(hop: str) -> tuple[subprocess.Popen[bytes], str]:
     )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parent)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the bare app did not start")
+    try:
+        wait_for(lambda: _answers(url), 60, "the bare app to start")
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc, url
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1)
+    except requests.ConnectionError:
+        return False
+    return True
 
 
 def main() -> None:
